@@ -1,0 +1,283 @@
+//! The operations a machine's BMC carries out, as an async trait that each backend implements.
+//!
+//! A backend is what really acts on the machine: the built-in simulator, a cloud API, SSH on the host,
+//! another BMC, or a configured program. The BMC model ([`crate::Bmc`]) turns IPMI commands into these
+//! operations and maps [`BackendError`] to the completion code the client sees.
+
+use async_trait::async_trait;
+use ipmi_proto::types::CompletionCode;
+use std::fmt;
+
+/// The power state of the machine as the backend sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowerState {
+    /// Powered on (or powering on).
+    On,
+    /// Powered off (or powering off).
+    Off,
+}
+
+/// A power action (Chassis Control, IPMI 2.0 section 28.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PowerAction {
+    /// Power down immediately (hard off).
+    Off,
+    /// Power up.
+    On,
+    /// Power down, wait, power up again.
+    Cycle,
+    /// Hard reset, without a power cycle.
+    Reset,
+    /// Pulse a diagnostic interrupt (NMI).
+    Diag,
+    /// Orderly shutdown through ACPI (soft off).
+    Soft,
+}
+
+impl PowerAction {
+    /// A short lower-case name for logs and configuration (`on`, `off`, `cycle`, `reset`, `diag`, `soft`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            PowerAction::Off => "off",
+            PowerAction::On => "on",
+            PowerAction::Cycle => "cycle",
+            PowerAction::Reset => "reset",
+            PowerAction::Diag => "diag",
+            PowerAction::Soft => "soft",
+        }
+    }
+}
+
+impl fmt::Display for PowerAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The device a boot override selects (the boot device selector of boot option parameter 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BootDevice {
+    /// Force PXE (network) boot.
+    Pxe,
+    /// Force boot from the default hard drive.
+    Disk,
+    /// Force boot from the default hard drive, request safe mode.
+    DiskSafe,
+    /// Force boot from the diagnostic partition.
+    Diag,
+    /// Force boot from CD/DVD.
+    Cdrom,
+    /// Force boot into BIOS setup.
+    BiosSetup,
+    /// Force boot from a remotely connected floppy or primary removable media.
+    RemoteFloppy,
+    /// Force boot from remotely connected CD/DVD.
+    RemoteCdrom,
+    /// Force boot from primary remote media.
+    RemoteMedia,
+    /// Force boot from a remotely connected hard drive.
+    RemoteDisk,
+    /// Force boot from floppy or primary removable media.
+    Floppy,
+}
+
+impl BootDevice {
+    /// Decodes the 4-bit boot device selector (byte 2, bits 5:2, of boot flags); 0 means no override.
+    pub fn from_selector(sel: u8) -> Option<BootDevice> {
+        Some(match sel & 0x0f {
+            0x1 => BootDevice::Pxe,
+            0x2 => BootDevice::Disk,
+            0x3 => BootDevice::DiskSafe,
+            0x4 => BootDevice::Diag,
+            0x5 => BootDevice::Cdrom,
+            0x6 => BootDevice::BiosSetup,
+            0x7 => BootDevice::RemoteFloppy,
+            0x8 => BootDevice::RemoteCdrom,
+            0x9 => BootDevice::RemoteMedia,
+            0xb => BootDevice::RemoteDisk,
+            0xf => BootDevice::Floppy,
+            _ => return None,
+        })
+    }
+
+    /// The 4-bit boot device selector.
+    pub const fn selector(self) -> u8 {
+        match self {
+            BootDevice::Pxe => 0x1,
+            BootDevice::Disk => 0x2,
+            BootDevice::DiskSafe => 0x3,
+            BootDevice::Diag => 0x4,
+            BootDevice::Cdrom => 0x5,
+            BootDevice::BiosSetup => 0x6,
+            BootDevice::RemoteFloppy => 0x7,
+            BootDevice::RemoteCdrom => 0x8,
+            BootDevice::RemoteMedia => 0x9,
+            BootDevice::RemoteDisk => 0xb,
+            BootDevice::Floppy => 0xf,
+        }
+    }
+
+    /// A short lower-case name for logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BootDevice::Pxe => "pxe",
+            BootDevice::Disk => "disk",
+            BootDevice::DiskSafe => "disk-safe",
+            BootDevice::Diag => "diag",
+            BootDevice::Cdrom => "cdrom",
+            BootDevice::BiosSetup => "bios",
+            BootDevice::RemoteFloppy => "remote-floppy",
+            BootDevice::RemoteCdrom => "remote-cdrom",
+            BootDevice::RemoteMedia => "remote-media",
+            BootDevice::RemoteDisk => "remote-disk",
+            BootDevice::Floppy => "floppy",
+        }
+    }
+}
+
+/// A boot override as asked by a client: which device, for how long, and which firmware boot type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BootOverride {
+    /// The device to boot from.
+    pub device: BootDevice,
+    /// `true`: for all future boots; `false`: for the next boot only.
+    pub persistent: bool,
+    /// `true`: EFI boot; `false`: legacy (PC compatible) boot.
+    pub efi: bool,
+}
+
+/// Who asked for an operation, for the log line every action leaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requester {
+    /// The user name of the session ("" for the null user).
+    pub user: String,
+    /// The remote address of the client.
+    pub peer: std::net::SocketAddr,
+    /// The BMC's configured name.
+    pub bmc: String,
+}
+
+impl fmt::Display for Requester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "user={:?} from {} on bmc {}", self.user, self.peer, self.bmc)
+    }
+}
+
+/// A sensor reading, for the SDR and sensor commands to serve later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SensorReading {
+    /// The sensor's name (at most 16 bytes on the wire).
+    pub name: String,
+    /// What it measures.
+    pub kind: SensorKind,
+    /// The value in the kind's unit, if readable.
+    pub value: Option<f64>,
+}
+
+/// The kind of quantity a sensor measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SensorKind {
+    /// Degrees Celsius.
+    Temperature,
+    /// Volts.
+    Voltage,
+    /// Revolutions per minute.
+    Fan,
+    /// Watts.
+    Power,
+}
+
+/// Identity and inventory of a machine, served as FRU 0 and the system GUID.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Manufacturer name.
+    pub manufacturer: String,
+    /// Product name (e.g. plan).
+    pub product: String,
+    /// Serial number (e.g. device ID).
+    pub serial: String,
+    /// Part or model number.
+    pub part_number: String,
+    /// Asset tag or host name.
+    pub asset_tag: String,
+    /// Where the machine is (facility/metro), if known.
+    pub location: String,
+    /// A system GUID, if the backend knows one.
+    pub guid: Option<[u8; 16]>,
+}
+
+/// Why a backend operation failed; each maps to the completion code the client receives.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The backend is busy or rate-limited; the client may retry (0xC0).
+    #[error("backend busy: {0}")]
+    Busy(String),
+    /// The backend did not answer in time (0xC3).
+    #[error("backend timed out: {0}")]
+    Timeout(String),
+    /// The machine's present state does not allow the operation (0xD5).
+    #[error("not possible in present state: {0}")]
+    InvalidState(String),
+    /// The backend does not implement this operation (0xC1).
+    #[error("operation not supported by this backend")]
+    NotSupported,
+    /// Any other failure (0xFF).
+    #[error("backend failure: {0}")]
+    Failed(String),
+}
+
+impl BackendError {
+    /// The completion code a client receives for this error.
+    pub fn completion_code(&self) -> CompletionCode {
+        match self {
+            BackendError::Busy(_) => CompletionCode::NODE_BUSY,
+            BackendError::Timeout(_) => CompletionCode::TIMEOUT,
+            BackendError::InvalidState(_) => CompletionCode::INVALID_STATE,
+            BackendError::NotSupported => CompletionCode::INVALID_COMMAND,
+            BackendError::Failed(_) => CompletionCode::UNSPECIFIED,
+        }
+    }
+}
+
+/// The result of a backend operation.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// The operations of a machine. Every method is async and must return within the backend's own
+/// timeout: a hung backend must never hang the IPMI session.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The backend's kind, for logs (`sim`, `metal`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// The current power state.
+    async fn power_state(&self) -> BackendResult<PowerState>;
+
+    /// Carries out a power action. Returns once the action is accepted, not necessarily done.
+    async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()>;
+
+    /// Sets (`Some`) or clears (`None`) the boot override.
+    async fn set_boot_override(
+        &self,
+        boot: Option<BootOverride>,
+        who: &Requester,
+    ) -> BackendResult<()>;
+
+    /// The boot override still pending: a next-boot-only override is gone once the machine has
+    /// booted with it.
+    async fn boot_override(&self) -> BackendResult<Option<BootOverride>>;
+
+    /// Turns the chassis identify light on for `seconds` (0 turns it off), or on until turned off.
+    async fn identify(&self, _seconds: Option<u8>, _who: &Requester) -> BackendResult<()> {
+        Ok(())
+    }
+
+    /// Sensor readings, for the SDR and sensor commands.
+    async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
+        Err(BackendError::NotSupported)
+    }
+
+    /// Identity and inventory, for FRU 0 and the system GUID.
+    async fn inventory(&self) -> BackendResult<Inventory> {
+        Err(BackendError::NotSupported)
+    }
+}

@@ -1,0 +1,74 @@
+//! Typed IPMI commands, one file per command, grouped by network function.
+//!
+//! Each command file defines a unit type implementing [`Command`] with its `Request` and `Response`
+//! bodies. A request body is the data after the command byte; a response body is the data after the
+//! completion code (a response whose completion code is not 0 carries no body). Both directions are
+//! parsed and emitted so that the same types serve a BMC and a client.
+
+pub mod app;
+pub mod chassis;
+pub mod storage;
+pub mod transport;
+
+use crate::types::{NetFn, ParseError, Privilege};
+
+/// A request or response body that can be decoded from and encoded to bytes.
+pub trait Body: Sized {
+    /// Decodes a body. Extra trailing bytes are an error unless the command tolerates them.
+    fn parse(data: &[u8]) -> Result<Self, ParseError>;
+    /// Appends the encoded body to `out`.
+    fn emit(&self, out: &mut Vec<u8>);
+    /// Encodes the body into a new vector.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.emit(&mut v);
+        v
+    }
+}
+
+/// An IPMI command: its network function, command code, the privilege level the spec requires
+/// (IPMI 2.0 appendix G), and its request and response bodies.
+pub trait Command {
+    /// The request NetFn.
+    const NETFN: NetFn;
+    /// The command code.
+    const CMD: u8;
+    /// The minimum session privilege the specification requires; `None` means the command is allowed
+    /// outside a session (unauthenticated).
+    const PRIVILEGE: Option<Privilege>;
+    /// The request body.
+    type Request: Body;
+    /// The response body (after the completion code).
+    type Response: Body;
+}
+
+/// A body with no bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Empty;
+
+impl Body for Empty {
+    fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        if data.is_empty() {
+            Ok(Empty)
+        } else {
+            Err(ParseError::Length)
+        }
+    }
+    fn emit(&self, _out: &mut Vec<u8>) {}
+}
+
+/// Reads a fixed-size array from the start of `data`.
+pub(crate) fn take<const N: usize>(data: &[u8], at: usize) -> Result<[u8; N], ParseError> {
+    data.get(at..at + N)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(ParseError::Length)
+}
+
+/// Fails with [`ParseError::Length`] unless `data.len()` is within `min..=max`.
+pub(crate) fn expect_len(data: &[u8], min: usize, max: usize) -> Result<(), ParseError> {
+    if (min..=max).contains(&data.len()) {
+        Ok(())
+    } else {
+        Err(ParseError::Length)
+    }
+}
