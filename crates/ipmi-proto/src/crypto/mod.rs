@@ -1,1 +1,15 @@
-//! Crypto.
+//! The cryptography of IPMI over LAN: IPMI 1.5 authentication codes ([`auth15`]), the RAKP key
+//! exchange and session keys ([`rakp`]), packet integrity ([`integrity`]) and confidentiality
+//! ([`aes_cbc`]). All comparisons of secrets are constant-time ([`ct_eq`]).
+
+pub mod aes_cbc;
+pub mod auth15;
+pub mod integrity;
+pub mod rakp;
+
+use subtle::ConstantTimeEq;
+
+/// Compares two byte strings in constant time (for equal lengths).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}

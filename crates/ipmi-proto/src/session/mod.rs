@@ -1,8 +1,15 @@
-//! Session state: cipher suites, sequence-number windows, secrets, and the server's session table.
+//! Session state: cipher suites, sequence-number windows, the session table, and the server's
+//! state machine ([`Server`]).
 
+mod channel;
 pub mod cipher_suite;
+mod login15;
+mod rmcpplus;
 pub mod seqwin;
 pub mod server;
+mod table;
 
-
-pub use server::{Action, AuthTypes, Request, RequestContext, Secret, Server, ServerConfig, User};
+pub use cipher_suite::CipherSuite;
+pub use server::{
+    Action, AuthTypes, LoginPolicy, Request, RequestContext, Secret, Server, ServerConfig, User,
+};

@@ -6,7 +6,17 @@
 //! hands an authenticated request up as [`Action::Dispatch`]. The caller answers that request with
 //! [`Server::seal`], which wraps the response for the session it came from.
 
+use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
+use super::seqwin;
+use super::table::{LoginLimiter, Pending, Protocol, Session, HANDSHAKE_TIMEOUT};
+use crate::crypto::{aes_cbc, auth15, ct_eq, integrity};
 use crate::types::{CompletionCode, NetFn, Privilege};
+use crate::wire::ipmi15::{self, AuthType};
+use crate::wire::ipmi20::{self, PayloadType};
+use crate::wire::{asf, message, rmcp};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -173,46 +183,587 @@ pub struct RequestContext {
     pub(crate) reply: ReplyInfo,
 }
 
-/// The fields needed to build the response (private to the crate).
+impl RequestContext {
+    /// A context for tests of a BMC model: not tied to any session; responses to it cannot be
+    /// sealed into a session (they are sealed as sessionless IPMI 1.5 responses).
+    pub fn for_test(
+        peer: SocketAddr,
+        privilege: Option<Privilege>,
+        user: Option<(u8, String)>,
+    ) -> Self {
+        RequestContext {
+            peer,
+            privilege,
+            user,
+            active_sessions: 0,
+            reply: ReplyInfo {
+                form: Form::V15,
+                session_id: 0,
+                request: message::Request {
+                    rs_addr: message::BMC_SLAVE_ADDR,
+                    netfn: NetFn::APP,
+                    rs_lun: 0,
+                    rq_addr: message::REMOTE_CONSOLE_SWID,
+                    rq_seq: 0,
+                    rq_lun: 0,
+                    cmd: 0,
+                    data: Vec::new(),
+                },
+            },
+        }
+    }
+}
+
+/// The packet format a request came in, which its response uses too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    V15,
+    V20,
+}
+
+/// What is needed to build the response to a dispatched request.
 #[derive(Debug, Clone)]
 pub(crate) struct ReplyInfo {
-    pub(crate) _placeholder: (),
+    pub(crate) form: Form,
+    /// The BMC's session ID; 0 outside a session.
+    pub(crate) session_id: u32,
+    /// The request's message header (its data emptied).
+    pub(crate) request: message::Request,
 }
 
 /// The server side of one BMC's LAN channel.
 pub struct Server {
-    _config: ServerConfig,
+    pub(crate) config: ServerConfig,
+    pub(crate) rng: StdRng,
+    pub(crate) sessions: HashMap<u32, Session>,
+    pub(crate) pending: HashMap<u32, Pending>,
+    pub(crate) limiter: LoginLimiter,
+}
+
+/// App commands the session layer answers itself.
+pub(crate) mod app_cmd {
+    pub const GET_CHANNEL_AUTH_CAPABILITIES: u8 = 0x38;
+    pub const GET_SESSION_CHALLENGE: u8 = 0x39;
+    pub const ACTIVATE_SESSION: u8 = 0x3a;
+    pub const SET_SESSION_PRIVILEGE_LEVEL: u8 = 0x3b;
+    pub const CLOSE_SESSION: u8 = 0x3c;
+    pub const GET_SESSION_INFO: u8 = 0x3d;
+    pub const GET_CHANNEL_CIPHER_SUITES: u8 = 0x54;
 }
 
 impl Server {
-    /// Creates a server with the given configuration. Session IDs and RAKP randoms come from the
-    /// operating system's CSPRNG.
+    /// Creates a server with the given configuration. Session IDs, challenges, RAKP randoms and
+    /// IVs come from a CSPRNG seeded by the operating system.
     pub fn new(config: ServerConfig) -> Self {
-        Server { _config: config }
+        Server::with_rng(config, StdRng::from_entropy())
+    }
+
+    /// Creates a server with a given CSPRNG (for reproducible tests).
+    pub fn with_rng(config: ServerConfig, rng: StdRng) -> Self {
+        Server {
+            config,
+            rng,
+            sessions: HashMap::new(),
+            pending: HashMap::new(),
+            limiter: LoginLimiter::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
     }
 
     /// Handles one datagram from `peer` received at `now`.
-    pub fn handle(&mut self, _now: Instant, _peer: SocketAddr, _datagram: &[u8]) -> Action {
-        todo!()
+    pub fn handle(&mut self, now: Instant, peer: SocketAddr, datagram: &[u8]) -> Action {
+        let Ok(packet) = rmcp::Packet::new_checked(datagram) else {
+            return Action::Drop("not an RMCP packet");
+        };
+        let Ok(header) = rmcp::Repr::parse(&packet) else {
+            return Action::Drop("RMCP ACK or bad header");
+        };
+        let payload = packet.payload();
+        match header.class {
+            rmcp::Class::Asf => handle_asf(payload),
+            rmcp::Class::Ipmi => match payload.first() {
+                Some(&ipmi20::AUTH_TYPE_RMCP_PLUS) => self.handle_v20(now, peer, payload),
+                Some(_) => self.handle_v15(now, peer, payload),
+                None => Action::Drop("empty IPMI packet"),
+            },
+            _ => Action::Drop("unsupported RMCP class"),
+        }
     }
 
     /// Builds the response datagram for a dispatched request. Returns `None` if its session has
     /// gone away since.
     pub fn seal(
         &mut self,
-        _now: Instant,
-        _ctx: &RequestContext,
-        _ccode: CompletionCode,
-        _data: &[u8],
+        now: Instant,
+        ctx: &RequestContext,
+        ccode: CompletionCode,
+        data: &[u8],
     ) -> Option<Vec<u8>> {
-        todo!()
+        let info = &ctx.reply;
+        if info.session_id == 0 {
+            return Some(self.sessionless_reply(info.form, &info.request, ccode, data));
+        }
+        let s = self.sessions.get_mut(&info.session_id)?;
+        let key = (info.request.rq_seq, info.request.netfn, info.request.cmd);
+        s.in_flight.retain(|k| *k != key);
+        s.last_activity = now;
+        self.seal_in_session(info.session_id, &info.request, ccode, data)
     }
 
-    /// Closes sessions idle for longer than the timeout. Call it now and then (e.g. every second).
-    pub fn expire(&mut self, _now: Instant) {}
+    /// Closes sessions idle for longer than the timeout and forgets stale logins in progress.
+    /// Call it now and then (e.g. every second).
+    pub fn expire(&mut self, now: Instant) {
+        let timeout = self.config.session_timeout;
+        self.sessions.retain(|_, s| {
+            let keep = now.duration_since(s.last_activity) <= timeout;
+            if !keep {
+                tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed: inactivity timeout");
+            }
+            keep
+        });
+        self.pending
+            .retain(|_, p| now.duration_since(p.started) <= HANDSHAKE_TIMEOUT);
+        self.limiter.prune(now, &self.config.login_policy);
+    }
 
     /// The number of active sessions.
     pub fn active_sessions(&self) -> usize {
-        0
+        self.sessions.len()
     }
+
+    pub(crate) fn active_count_u8(&self) -> u8 {
+        self.sessions.len().min(63) as u8
+    }
+
+    // ---- IPMI 1.5 ----
+
+    fn handle_v15(&mut self, now: Instant, peer: SocketAddr, p: &[u8]) -> Action {
+        let Ok((hdr, msg_bytes)) = ipmi15::Repr::parse(p) else {
+            return Action::Drop("malformed IPMI 1.5 session header");
+        };
+        let Ok(req) = message::Request::parse(msg_bytes) else {
+            return Action::Drop("malformed IPMI message");
+        };
+        if hdr.session_id == 0 {
+            return self.sessionless(now, peer, Form::V15, req);
+        }
+        let is_activate = req.netfn == NetFn::APP && req.cmd == app_cmd::ACTIVATE_SESSION;
+        if is_activate && self.pending.contains_key(&hdr.session_id) {
+            return self.activate_session(now, peer, &hdr, msg_bytes, req);
+        }
+        let Some(s) = self.sessions.get_mut(&hdr.session_id) else {
+            return Action::Drop("unknown session");
+        };
+        if s.peer.ip() != peer.ip() {
+            return Action::Drop("session belongs to another address");
+        }
+        let Protocol::V15 {
+            auth_type,
+            password,
+        } = &s.protocol
+        else {
+            return Action::Drop("IPMI 1.5 packet in an RMCP+ session");
+        };
+        if hdr.auth_type != *auth_type {
+            return Action::Drop("wrong auth type for session");
+        }
+        if let Some(expect) = auth15::auth_code(*auth_type, password, s.id, msg_bytes, hdr.sequence)
+        {
+            if !hdr.auth_code.is_some_and(|c| ct_eq(&c, &expect)) {
+                return Action::Drop("bad IPMI 1.5 auth code");
+            }
+        }
+        if is_activate && hdr.sequence == 0 {
+            // The console did not get our answer to Activate Session: send it again.
+            return match &s.replay {
+                Some(bytes) => Action::Reply(bytes.clone()),
+                None => Action::Drop("repeated Activate Session"),
+            };
+        }
+        if !s.inbound.accept(hdr.sequence) {
+            return Action::Drop("session sequence number replayed or out of window");
+        }
+        s.last_activity = now;
+        s.replay = None;
+        let id = s.id;
+        self.in_session(now, id, Form::V15, req)
+    }
+
+    // ---- IPMI 2.0 / RMCP+ ----
+
+    fn handle_v20(&mut self, now: Instant, peer: SocketAddr, p: &[u8]) -> Action {
+        let Ok(parsed) = ipmi20::Repr::parse(p) else {
+            return Action::Drop("malformed RMCP+ session header");
+        };
+        let h = parsed.header;
+        match h.payload_type {
+            PayloadType::OPEN_SESSION_REQUEST => self.open_session(now, peer, parsed.payload),
+            PayloadType::RAKP1 => self.rakp1(now, peer, parsed.payload),
+            PayloadType::RAKP3 => self.rakp3(now, peer, parsed.payload),
+            PayloadType::IPMI if h.session_id == 0 => {
+                if h.authenticated || h.encrypted {
+                    return Action::Drop("protected packet outside a session");
+                }
+                match message::Request::parse(parsed.payload) {
+                    Ok(req) => self.sessionless(now, peer, Form::V20, req),
+                    Err(_) => Action::Drop("malformed IPMI message"),
+                }
+            }
+            PayloadType::IPMI => {
+                let Some(s) = self.sessions.get_mut(&h.session_id) else {
+                    return Action::Drop("unknown session");
+                };
+                if s.peer.ip() != peer.ip() {
+                    return Action::Drop("session belongs to another address");
+                }
+                let Protocol::V20 {
+                    suite,
+                    k1,
+                    k2,
+                    in_unauth,
+                    ..
+                } = &mut s.protocol
+                else {
+                    return Action::Drop("RMCP+ packet in an IPMI 1.5 session");
+                };
+                let window = if suite.integrity != IntegrityAlgorithm::None {
+                    if !h.authenticated {
+                        return Action::Drop("unauthenticated packet in an authenticated session");
+                    }
+                    let Ok((covered, code)) =
+                        ipmi20::split_trailer(parsed.trailer, suite.integrity.code_len())
+                    else {
+                        return Action::Drop("malformed session trailer");
+                    };
+                    let signed = &p[..parsed.payload_offset + parsed.payload.len() + covered];
+                    if !ct_eq(code, &integrity::auth_code(suite.integrity, k1, signed)) {
+                        return Action::Drop("bad integrity check value");
+                    }
+                    &mut s.inbound
+                } else {
+                    if h.authenticated {
+                        return Action::Drop("authenticated packet in a session without integrity");
+                    }
+                    in_unauth
+                };
+                let plain;
+                let msg_bytes = if suite.confidentiality != ConfidentialityAlgorithm::None {
+                    if !h.encrypted {
+                        return Action::Drop("unencrypted packet in an encrypted session");
+                    }
+                    match aes_cbc::decrypt(k2, parsed.payload) {
+                        Ok(v) => {
+                            plain = v;
+                            &plain[..]
+                        }
+                        Err(_) => return Action::Drop("payload does not decrypt"),
+                    }
+                } else {
+                    if h.encrypted {
+                        return Action::Drop("encrypted packet in a session without confidentiality");
+                    }
+                    parsed.payload
+                };
+                if !window.accept(h.sequence) {
+                    return Action::Drop("session sequence number replayed or out of window");
+                }
+                let Ok(req) = message::Request::parse(msg_bytes) else {
+                    return Action::Drop("malformed IPMI message");
+                };
+                s.last_activity = now;
+                s.replay = None;
+                let id = s.id;
+                self.in_session(now, id, Form::V20, req)
+            }
+            _ => Action::Drop("unsupported payload type"),
+        }
+    }
+
+    // ---- requests ----
+
+    fn sessionless(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        form: Form,
+        req: message::Request,
+    ) -> Action {
+        let answer = if req.netfn == NetFn::APP {
+            match req.cmd {
+                app_cmd::GET_CHANNEL_AUTH_CAPABILITIES => Some(self.auth_capabilities(&req.data)),
+                app_cmd::GET_CHANNEL_CIPHER_SUITES => Some(self.cipher_suites(&req.data)),
+                app_cmd::GET_SESSION_CHALLENGE if form == Form::V15 => {
+                    Some(self.session_challenge(now, peer, &req.data))
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if let Some((ccode, data)) = answer {
+            return Action::Reply(self.sessionless_reply(form, &req, ccode, &data));
+        }
+        Action::Dispatch(Request {
+            netfn: req.netfn,
+            cmd: req.cmd,
+            data: req.data.clone(),
+            context: RequestContext {
+                peer,
+                privilege: None,
+                user: None,
+                active_sessions: self.active_count_u8(),
+                reply: ReplyInfo {
+                    form,
+                    session_id: 0,
+                    request: message::Request {
+                        data: Vec::new(),
+                        ..req
+                    },
+                },
+            },
+        })
+    }
+
+    fn in_session(&mut self, now: Instant, id: u32, form: Form, req: message::Request) -> Action {
+        if req.netfn == NetFn::APP {
+            let answer = match req.cmd {
+                app_cmd::GET_CHANNEL_AUTH_CAPABILITIES => Some(self.auth_capabilities(&req.data)),
+                app_cmd::GET_CHANNEL_CIPHER_SUITES => Some(self.cipher_suites(&req.data)),
+                app_cmd::SET_SESSION_PRIVILEGE_LEVEL => Some(self.set_privilege(id, &req.data)),
+                app_cmd::GET_SESSION_INFO => Some(self.session_info(id, &req.data)),
+                app_cmd::CLOSE_SESSION => return self.close_session(now, id, &req),
+                _ => None,
+            };
+            if let Some((ccode, data)) = answer {
+                return match self.seal_in_session(id, &req, ccode, &data) {
+                    Some(bytes) => Action::Reply(bytes),
+                    None => Action::Drop("session gone"),
+                };
+            }
+        }
+        let active = self.active_count_u8();
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return Action::Drop("session gone");
+        };
+        let key = (req.rq_seq, req.netfn, req.cmd);
+        if s.in_flight.contains(&key) {
+            return Action::Drop("repeat of a request still being carried out");
+        }
+        s.in_flight.push(key);
+        Action::Dispatch(Request {
+            netfn: req.netfn,
+            cmd: req.cmd,
+            data: req.data.clone(),
+            context: RequestContext {
+                peer: s.peer,
+                privilege: Some(s.privilege),
+                user: Some((s.user_id, s.user_name.clone())),
+                active_sessions: active,
+                reply: ReplyInfo {
+                    form,
+                    session_id: id,
+                    request: message::Request {
+                        data: Vec::new(),
+                        ..req
+                    },
+                },
+            },
+        })
+    }
+
+    // ---- packet building ----
+
+    pub(crate) fn sessionless_reply(
+        &mut self,
+        form: Form,
+        req: &message::Request,
+        ccode: CompletionCode,
+        data: &[u8],
+    ) -> Vec<u8> {
+        let mut msg = Vec::with_capacity(8 + data.len());
+        req.response(ccode, data).emit(&mut msg);
+        match form {
+            Form::V15 => v15_packet(AuthType::None, 0, 0, None, &msg),
+            Form::V20 => v20_packet(PayloadType::IPMI, 0, 0, &msg, None, &mut self.rng),
+        }
+    }
+
+    pub(crate) fn seal_in_session(
+        &mut self,
+        id: u32,
+        req: &message::Request,
+        ccode: CompletionCode,
+        data: &[u8],
+    ) -> Option<Vec<u8>> {
+        let mut msg = Vec::with_capacity(8 + data.len());
+        req.response(ccode, data).emit(&mut msg);
+        let s = self.sessions.get_mut(&id)?;
+        let out = match &mut s.protocol {
+            Protocol::V15 {
+                auth_type,
+                password,
+            } => {
+                let seq = s.out_seq;
+                s.out_seq = seqwin::next(seq);
+                v15_packet(*auth_type, seq, s.id, Some(password), &msg)
+            }
+            Protocol::V20 {
+                suite,
+                console_id,
+                k1,
+                k2,
+                out_seq_unauth,
+                ..
+            } => {
+                let seq = if suite.integrity != IntegrityAlgorithm::None {
+                    let q = s.out_seq;
+                    s.out_seq = seqwin::next(q);
+                    q
+                } else {
+                    let q = *out_seq_unauth;
+                    *out_seq_unauth = seqwin::next(q);
+                    q
+                };
+                v20_packet(
+                    PayloadType::IPMI,
+                    *console_id,
+                    seq,
+                    &msg,
+                    Some((suite, k1, k2)),
+                    &mut self.rng,
+                )
+            }
+        };
+        Some(out)
+    }
+
+    pub(crate) fn new_session_id(&mut self) -> u32 {
+        loop {
+            let id = self.rng.next_u32();
+            if id != 0 && !self.sessions.contains_key(&id) && !self.pending.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Makes room for one more login: true if there is room for it.
+    pub(crate) fn make_room(&mut self, now: Instant) -> bool {
+        self.expire(now);
+        let max = self.config.max_sessions.max(1);
+        // Logins in progress may take at most as many slots again as sessions may.
+        while self.pending.len() >= max {
+            let oldest = self.pending.iter().min_by_key(|(_, p)| p.started).map(|(k, _)| *k);
+            match oldest {
+                Some(k) => self.pending.remove(&k),
+                None => break,
+            };
+        }
+        self.sessions.len() < max
+    }
+
+    pub(crate) fn alloc_handle(&self) -> u8 {
+        (1..=u8::MAX)
+            .find(|h| self.sessions.values().all(|s| s.handle != *h))
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn user_by_name(&self, name: &[u8]) -> Option<&User> {
+        self.config
+            .users
+            .iter()
+            .find(|u| u.enabled && u.name.as_bytes() == name)
+    }
+}
+
+fn handle_asf(payload: &[u8]) -> Action {
+    match asf::Repr::parse(payload) {
+        Ok(ping) if ping.message_type == asf::TYPE_PING => {
+            let mut out = Vec::with_capacity(28);
+            rmcp::Repr {
+                sequence: rmcp::SEQ_NO_ACK,
+                class: rmcp::Class::Asf,
+            }
+            .emit(&mut out);
+            asf::Repr::pong(ping.tag).emit(&mut out);
+            Action::Reply(out)
+        }
+        _ => Action::Drop("not an ASF presence ping"),
+    }
+}
+
+/// An IPMI 1.5 datagram: RMCP header, session header (with the auth code computed over `msg`
+/// when a password is given), and the message.
+pub(crate) fn v15_packet(
+    auth_type: AuthType,
+    seq: u32,
+    session_id: u32,
+    password: Option<&[u8]>,
+    msg: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 + msg.len());
+    rmcp::Repr::ipmi().emit(&mut out);
+    let auth_code =
+        password.and_then(|pw| auth15::auth_code(auth_type, pw, session_id, msg, seq));
+    ipmi15::Repr {
+        auth_type,
+        sequence: seq,
+        session_id,
+        auth_code: if auth_type == AuthType::None {
+            None
+        } else {
+            Some(auth_code.unwrap_or([0; 16]))
+        },
+    }
+    .emit(msg, &mut out);
+    out
+}
+
+/// An RMCP+ datagram, encrypted and authenticated as the session's cipher suite asks.
+pub(crate) fn v20_packet(
+    payload_type: PayloadType,
+    session_id: u32,
+    seq: u32,
+    payload: &[u8],
+    keys: Option<(&CipherSuite, &[u8], &[u8])>,
+    rng: &mut StdRng,
+) -> Vec<u8> {
+    let (encrypt, authenticate) = keys.map_or((false, false), |(s, _, _)| {
+        (
+            s.confidentiality != ConfidentialityAlgorithm::None,
+            s.integrity != IntegrityAlgorithm::None,
+        )
+    });
+    let body = match keys {
+        Some((_, _, k2)) if encrypt => {
+            let mut iv = [0u8; 16];
+            rng.fill_bytes(&mut iv);
+            aes_cbc::encrypt(k2, iv, payload)
+        }
+        _ => payload.to_vec(),
+    };
+    let mut out = Vec::with_capacity(64 + body.len());
+    rmcp::Repr::ipmi().emit(&mut out);
+    let start = out.len();
+    ipmi20::Repr {
+        payload_type,
+        encrypted: encrypt,
+        authenticated: authenticate,
+        oem: None,
+        session_id,
+        sequence: seq,
+    }
+    .emit(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    if let Some((suite, k1, _)) = keys.filter(|_| authenticate) {
+        let mut signed = out.split_off(start);
+        ipmi20::emit_trailer_pad(&mut signed);
+        let code = integrity::auth_code(suite.integrity, k1, &signed);
+        signed.extend_from_slice(&code);
+        out.extend_from_slice(&signed);
+    }
+    out
 }
