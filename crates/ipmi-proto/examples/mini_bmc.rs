@@ -13,7 +13,9 @@ use std::net::UdpSocket;
 use std::time::Instant;
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:6231".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:6231".into());
     let password = std::env::var("MINI_BMC_PASSWORD").unwrap_or_else(|_| "password".into());
     let socket = UdpSocket::bind(&addr)?;
     let mut server = Server::new(ServerConfig {

@@ -60,7 +60,13 @@ mod tests {
         input.extend_from_slice(&password16(b"password"));
         let expect: [u8; 16] = Md5::digest(&input).into();
         assert_eq!(
-            auth_code(AuthType::Md5, b"password", 0x0102_0304, &[0x20, 0x18, 0xc8], 7),
+            auth_code(
+                AuthType::Md5,
+                b"password",
+                0x0102_0304,
+                &[0x20, 0x18, 0xc8],
+                7
+            ),
             Some(expect)
         );
         // And a fixed vector: MD5 of 16 zero bytes + 4 zeros + nothing + 4 zeros + 16 zeros.

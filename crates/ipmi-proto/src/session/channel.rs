@@ -34,7 +34,12 @@ impl Server {
         }
         let v2 = data[0] & 0x80 != 0;
         let mut types = 0u8;
-        for t in [AuthType::None, AuthType::Md2, AuthType::Md5, AuthType::Straight] {
+        for t in [
+            AuthType::None,
+            AuthType::Md2,
+            AuthType::Md5,
+            AuthType::Straight,
+        ] {
             if self.auth_type_enabled(t) {
                 types |= t.mask_bit();
             }
@@ -44,7 +49,12 @@ impl Server {
         }
         let users = &self.config.users;
         let mut status = 0u8;
-        if self.config.kg.as_ref().is_some_and(|k| k.expose().iter().any(|b| *b != 0)) {
+        if self
+            .config
+            .kg
+            .as_ref()
+            .is_some_and(|k| k.expose().iter().any(|b| *b != 0))
+        {
             status |= 0x20;
         }
         if users.iter().any(|u| u.enabled && !u.name.is_empty()) {
@@ -74,7 +84,12 @@ impl Server {
         }
         let index = (data[2] & 0x3f) as usize;
         let mut records = Vec::new();
-        for s in self.config.cipher_suites.iter().filter_map(|id| CipherSuite::by_id(*id)) {
+        for s in self
+            .config
+            .cipher_suites
+            .iter()
+            .filter_map(|id| CipherSuite::by_id(*id))
+        {
             records.extend_from_slice(&[
                 0xc0,
                 s.id,

@@ -1,8 +1,8 @@
 //! IPMI 1.5 session activation (IPMI 2.0 sections 6.12.x, 22.16 and 22.17): Get Session
 //! Challenge and Activate Session.
 
-use super::server::{Action, Form, Server};
 use super::seqwin::SeqWindow;
+use super::server::{Action, Form, Server};
 use super::table::{Handshake, Pending, Protocol, Session};
 use crate::crypto::{auth15, ct_eq};
 use crate::types::{CompletionCode, Privilege};
@@ -208,4 +208,3 @@ impl Server {
         }
     }
 }
-

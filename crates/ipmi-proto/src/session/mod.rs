@@ -13,3 +13,6 @@ pub use cipher_suite::CipherSuite;
 pub use server::{
     Action, AuthTypes, LoginPolicy, Request, RequestContext, Secret, Server, ServerConfig, User,
 };
+
+#[cfg(test)]
+mod tests;

@@ -6,8 +6,8 @@ use super::cipher_suite::CipherSuite;
 use super::seqwin::SeqWindow;
 use super::server::{v20_packet, Action, Server};
 use super::table::{Handshake, Pending, Protocol, Session};
-use crate::crypto::rakp::{derive_key, Exchange};
 use crate::crypto::ct_eq;
+use crate::crypto::rakp::{derive_key, Exchange};
 use crate::types::Privilege;
 use crate::wire::ipmi20::PayloadType;
 use crate::wire::rakp::{
@@ -53,12 +53,19 @@ impl Server {
             .find(|s| {
                 req.auth.is_none_or(|a| a == s.auth.code())
                     && req.integrity.is_none_or(|i| i == s.integrity.code())
-                    && req.confidentiality.is_none_or(|c| c == s.confidentiality.code())
+                    && req
+                        .confidentiality
+                        .is_none_or(|c| c == s.confidentiality.code())
             })
     }
 
     /// Open Session Request (section 13.17).
-    pub(crate) fn open_session(&mut self, now: Instant, peer: SocketAddr, payload: &[u8]) -> Action {
+    pub(crate) fn open_session(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        payload: &[u8],
+    ) -> Action {
         let Some((tag, console_id)) = tag_and_id(payload) else {
             return Action::Drop("truncated Open Session Request");
         };
@@ -268,21 +275,35 @@ impl Server {
         };
         let policy = self.config.login_policy;
         let Ok(rakp3) = Rakp3::parse(payload) else {
-            return Action::Reply(self.rakp4_reply(tag, console_id, Status::ILLEGAL_PARAMETER, Vec::new()));
+            return Action::Reply(self.rakp4_reply(
+                tag,
+                console_id,
+                Status::ILLEGAL_PARAMETER,
+                Vec::new(),
+            ));
         };
         if rakp3.status != Status::OK {
             // The console found our RAKP 2 wrong: its password differs from ours.
-            self.limiter.fail(peer.ip(), user.name.as_bytes(), now, &policy);
+            self.limiter
+                .fail(peer.ip(), user.name.as_bytes(), now, &policy);
             tracing::warn!(peer = %peer, user = %user.name, status = rakp3.status.0, "login failed: the client rejected RAKP 2 (wrong password?)");
             return Action::Drop("console aborted the login");
         }
         let expect = exchange.rakp3_auth_code(suite.auth, user.password.expose());
         if !ct_eq(&rakp3.auth_code, &expect) {
-            if self.limiter.fail(peer.ip(), user.name.as_bytes(), now, &policy) {
+            if self
+                .limiter
+                .fail(peer.ip(), user.name.as_bytes(), now, &policy)
+            {
                 tracing::warn!(peer = %peer, user = %user.name, "too many failed logins: locked out for {:?}", policy.lockout);
             }
             tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password");
-            return Action::Reply(self.rakp4_reply(tag, console_id, Status::INVALID_INTEGRITY_CHECK, Vec::new()));
+            return Action::Reply(self.rakp4_reply(
+                tag,
+                console_id,
+                Status::INVALID_INTEGRITY_CHECK,
+                Vec::new(),
+            ));
         }
         let kg = match &self.config.kg {
             Some(k) => k.expose().to_vec(),
@@ -293,7 +314,12 @@ impl Server {
         let k2 = derive_key(suite.auth, &sik, 2);
         let icv = exchange.rakp4_icv(suite.auth, &sik);
         if !self.make_room(now) {
-            return Action::Reply(self.rakp4_reply(tag, console_id, Status::INSUFFICIENT_RESOURCES, Vec::new()));
+            return Action::Reply(self.rakp4_reply(
+                tag,
+                console_id,
+                Status::INSUFFICIENT_RESOURCES,
+                Vec::new(),
+            ));
         }
         let reply = self.rakp4_reply(tag, console_id, Status::OK, icv);
         self.limiter.succeed(peer.ip(), user.name.as_bytes());

@@ -464,7 +464,9 @@ impl Server {
                     }
                 } else {
                     if h.encrypted {
-                        return Action::Drop("encrypted packet in a session without confidentiality");
+                        return Action::Drop(
+                            "encrypted packet in a session without confidentiality",
+                        );
                     }
                     parsed.payload
                 };
@@ -656,7 +658,11 @@ impl Server {
         let max = self.config.max_sessions.max(1);
         // Logins in progress may take at most as many slots again as sessions may.
         while self.pending.len() >= max {
-            let oldest = self.pending.iter().min_by_key(|(_, p)| p.started).map(|(k, _)| *k);
+            let oldest = self
+                .pending
+                .iter()
+                .min_by_key(|(_, p)| p.started)
+                .map(|(k, _)| *k);
             match oldest {
                 Some(k) => self.pending.remove(&k),
                 None => break,
@@ -706,8 +712,7 @@ pub(crate) fn v15_packet(
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(48 + msg.len());
     rmcp::Repr::ipmi().emit(&mut out);
-    let auth_code =
-        password.and_then(|pw| auth15::auth_code(auth_type, pw, session_id, msg, seq));
+    let auth_code = password.and_then(|pw| auth15::auth_code(auth_type, pw, session_id, msg, seq));
     ipmi15::Repr {
         auth_type,
         sequence: seq,

@@ -155,7 +155,8 @@ impl LoginLimiter {
     /// Drops records that no longer matter.
     pub(crate) fn prune(&mut self, now: Instant, p: &LoginPolicy) {
         self.entries.retain(|_, f| {
-            f.locked_until.is_some_and(|t| now < t) || now.duration_since(f.window_start) <= p.window
+            f.locked_until.is_some_and(|t| now < t)
+                || now.duration_since(f.window_start) <= p.window
         });
     }
 }

@@ -361,7 +361,10 @@ mod tests {
         let r = OpenSessionRequest::parse(&b).unwrap();
         assert_eq!(r.max_privilege, 4);
         assert_eq!(r.console_session_id, 0xa0a2_a3a4);
-        assert_eq!((r.auth, r.integrity, r.confidentiality), (Some(3), Some(4), Some(1)));
+        assert_eq!(
+            (r.auth, r.integrity, r.confidentiality),
+            (Some(3), Some(4), Some(1))
+        );
         let mut v = Vec::new();
         r.emit(&mut v);
         assert_eq!(v, b);
