@@ -3,6 +3,7 @@
 
 mod channel;
 pub mod cipher_suite;
+pub mod client;
 mod login15;
 mod rmcpplus;
 pub mod seqwin;
@@ -10,6 +11,7 @@ pub mod server;
 mod table;
 
 pub use cipher_suite::CipherSuite;
+pub use client::{Client, ClientConfig, ClientError, ClientEvent};
 pub use server::{
     Action, AuthTypes, LoginPolicy, Request, RequestContext, Secret, Server, ServerConfig, User,
 };

@@ -446,3 +446,72 @@ proptest! {
         let _ = s.handle(Instant::now(), peer(), &d);
     }
 }
+
+/// Drives a [`super::Client`] against the server in memory until the session is up.
+fn client_login(
+    s: &mut Server,
+    suites: &[u8],
+    user: &str,
+    pw: &[u8],
+) -> Result<super::Client, super::ClientError> {
+    use super::{Client, ClientConfig, ClientEvent};
+    let mut c = Client::new(ClientConfig {
+        username: user.into(),
+        password: Secret::new(pw.to_vec()),
+        kg: None,
+        privilege: Privilege::Administrator,
+        cipher_suites: suites.to_vec(),
+    });
+    let mut out = c.start();
+    for _ in 0..20 {
+        let back = reply(s.handle(Instant::now(), peer(), &out));
+        match c.handle(&back)? {
+            ClientEvent::Send(next) => out = next,
+            ClientEvent::Established => return Ok(c),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    panic!("login did not finish")
+}
+
+#[test]
+fn own_client_logs_in_with_every_suite_and_gets_answers() {
+    for suite in [17u8, 16, 15, 3, 2, 1] {
+        let mut s = server();
+        let mut c = client_login(&mut s, &[suite], "admin", b"secret").unwrap();
+        assert_eq!(c.cipher_suite(), Some(suite));
+        let pkt = c.request(NetFn::CHASSIS, 0x01, &[]).unwrap();
+        let Action::Dispatch(req) = s.handle(Instant::now(), peer(), &pkt) else {
+            panic!("expected dispatch")
+        };
+        assert_eq!(req.context.privilege, Some(Privilege::Administrator));
+        let out = s
+            .seal(
+                Instant::now(),
+                &req.context,
+                CompletionCode::OK,
+                &[1, 0, 0x40],
+            )
+            .unwrap();
+        match c.handle(&out).unwrap() {
+            super::ClientEvent::Response(r) => assert_eq!(r.data, vec![1, 0, 0x40]),
+            other => panic!("unexpected {other:?}"),
+        }
+        let close = c.close().unwrap();
+        let _ = reply(s.handle(Instant::now(), peer(), &close));
+        assert_eq!(s.active_sessions(), 0);
+    }
+}
+
+#[test]
+fn own_client_sees_wrong_password_and_missing_suite() {
+    let mut s = server();
+    assert_eq!(
+        client_login(&mut s, &[17], "admin", b"nope").err(),
+        Some(super::ClientError::BadPassword)
+    );
+    assert!(matches!(
+        client_login(&mut s, &[0], "admin", b"secret").err(),
+        Some(super::ClientError::NoCipherSuite(_))
+    ));
+}

@@ -1,0 +1,509 @@
+//! The client (remote console) side of IPMI 2.0 / RMCP+ as a sans-IO state machine.
+//!
+//! The caller sends what [`Client::start`] and [`Client::handle`] return, calls [`Client::handle`]
+//! with every datagram received, and resends [`Client::last_sent`] when nothing came back in time.
+//! The login is: Get Channel Authentication Capabilities, Get Channel Cipher Suites (the first of
+//! the preferred suites that the BMC lists is used), Open Session, RAKP 1-4, and Set Session
+//! Privilege Level. Then [`Client::request`] wraps IPMI requests and [`Client::handle`] unwraps the
+//! responses.
+
+use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
+use super::seqwin::{self, SeqWindow};
+use super::server::{v15_packet, v20_packet, Secret};
+use crate::crypto::rakp::{derive_key, Exchange};
+use crate::crypto::{aes_cbc, ct_eq, integrity};
+use crate::types::{CompletionCode, NetFn, Privilege};
+use crate::wire::ipmi15::{self, AuthType};
+use crate::wire::ipmi20::{self, PayloadType};
+use crate::wire::rakp::{
+    OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4, Status,
+};
+use crate::wire::{message, rmcp};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use zeroize::Zeroizing;
+
+/// What a client needs to log in.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The user name (at most 16 bytes).
+    pub username: String,
+    /// The password (at most 20 bytes).
+    pub password: Secret,
+    /// The BMC key, for two-key logins.
+    pub kg: Option<Secret>,
+    /// The privilege level to run the session at.
+    pub privilege: Privilege,
+    /// Cipher suites in order of preference (e.g. `[17, 3]`).
+    pub cipher_suites: Vec<u8>,
+}
+
+/// Why a login or request failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The BMC does not offer IPMI 2.0.
+    #[error("the BMC does not support IPMI 2.0")]
+    NoIpmi20,
+    /// None of the preferred cipher suites is offered.
+    #[error("no common cipher suite (BMC offers {0:?})")]
+    NoCipherSuite(Vec<u8>),
+    /// An RMCP+ step failed with this status code.
+    #[error("{step} failed with RMCP+ status 0x{status:02x}")]
+    Status {
+        /// The failing step.
+        step: &'static str,
+        /// The status code.
+        status: u8,
+    },
+    /// The BMC's RAKP 2 proof does not match our password.
+    #[error("wrong password (RAKP 2 check failed)")]
+    BadPassword,
+    /// The BMC's RAKP 4 integrity check value is wrong.
+    #[error("RAKP 4 integrity check failed")]
+    BadRakp4,
+    /// A command during login returned an error completion code.
+    #[error("{step} failed with completion code {ccode}")]
+    Completion {
+        /// The failing step.
+        step: &'static str,
+        /// The completion code.
+        ccode: CompletionCode,
+    },
+    /// The client is not in a state where this is possible.
+    #[error("not possible in the current session state")]
+    State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    AuthCap,
+    CipherSuites,
+    Open,
+    Rakp2,
+    Rakp4,
+    SetPrivilege,
+    Active,
+    Closed,
+}
+
+/// What a received datagram meant.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// Send this datagram next (the login goes on).
+    Send(Vec<u8>),
+    /// The session is up; requests may be sent.
+    Established,
+    /// A response to a request.
+    Response(message::Response),
+    /// The datagram was not for us (stale, replayed or forged): ignore it.
+    Ignored,
+}
+
+/// An RMCP+ client session.
+pub struct Client {
+    config: ClientConfig,
+    rng: StdRng,
+    phase: Phase,
+    rq_seq: u8,
+    console_id: u32,
+    bmc_id: u32,
+    console_random: [u8; 16],
+    offered: Vec<u8>,
+    suite: Option<CipherSuite>,
+    exchange: Option<Exchange>,
+    sik: Zeroizing<Vec<u8>>,
+    k1: Zeroizing<Vec<u8>>,
+    k2: Zeroizing<Vec<u8>>,
+    out_seq: u32,
+    inbound: SeqWindow,
+    last_sent: Vec<u8>,
+}
+
+const CMD_GET_AUTH_CAP: u8 = 0x38;
+const CMD_SET_PRIV: u8 = 0x3b;
+const CMD_CLOSE: u8 = 0x3c;
+const CMD_CIPHER_SUITES: u8 = 0x54;
+
+impl Client {
+    /// A client that will log in with `config`.
+    pub fn new(config: ClientConfig) -> Self {
+        Client {
+            config,
+            rng: StdRng::from_entropy(),
+            phase: Phase::Idle,
+            rq_seq: 0,
+            console_id: 0,
+            bmc_id: 0,
+            console_random: [0; 16],
+            offered: Vec::new(),
+            suite: None,
+            exchange: None,
+            sik: Zeroizing::new(Vec::new()),
+            k1: Zeroizing::new(Vec::new()),
+            k2: Zeroizing::new(Vec::new()),
+            out_seq: 0,
+            inbound: SeqWindow::new(),
+            last_sent: Vec::new(),
+        }
+    }
+
+    /// The first datagram of the login.
+    pub fn start(&mut self) -> Vec<u8> {
+        self.phase = Phase::AuthCap;
+        let msg = self.message(
+            NetFn::APP,
+            CMD_GET_AUTH_CAP,
+            &[0x8e, self.config.privilege.as_u8()],
+        );
+        self.sent(v15_packet(AuthType::None, 0, 0, None, &msg))
+    }
+
+    /// The datagram last sent, to send again after a timeout.
+    pub fn last_sent(&self) -> &[u8] {
+        &self.last_sent
+    }
+
+    /// Whether the session is up.
+    pub fn is_active(&self) -> bool {
+        self.phase == Phase::Active
+    }
+
+    /// The cipher suite in use, once the session is open.
+    pub fn cipher_suite(&self) -> Option<u8> {
+        self.suite.map(|s| s.id)
+    }
+
+    fn sent(&mut self, bytes: Vec<u8>) -> Vec<u8> {
+        self.last_sent = bytes.clone();
+        bytes
+    }
+
+    fn message(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
+        self.rq_seq = (self.rq_seq + 1) & 0x3f;
+        let mut v = Vec::new();
+        message::Request {
+            rs_addr: message::BMC_SLAVE_ADDR,
+            netfn,
+            rs_lun: 0,
+            rq_addr: message::REMOTE_CONSOLE_SWID,
+            rq_seq: self.rq_seq,
+            rq_lun: 0,
+            cmd,
+            data: data.to_vec(),
+        }
+        .emit(&mut v);
+        v
+    }
+
+    fn setup_packet(&mut self, ty: PayloadType, payload: &[u8]) -> Vec<u8> {
+        let p = v20_packet(ty, 0, 0, payload, None, &mut self.rng);
+        self.sent(p)
+    }
+
+    /// Wraps an IPMI request in the session. Returns the datagram to send.
+    pub fn request(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Result<Vec<u8>, ClientError> {
+        if !matches!(self.phase, Phase::Active | Phase::SetPrivilege) {
+            return Err(ClientError::State);
+        }
+        let msg = self.message(netfn, cmd, data);
+        let suite = self.suite.ok_or(ClientError::State)?;
+        self.out_seq = seqwin::next(self.out_seq);
+        let p = v20_packet(
+            PayloadType::IPMI,
+            self.bmc_id,
+            self.out_seq,
+            &msg,
+            Some((&suite, &self.k1, &self.k2)),
+            &mut self.rng,
+        );
+        Ok(self.sent(p))
+    }
+
+    /// A Close Session request for this session.
+    pub fn close(&mut self) -> Result<Vec<u8>, ClientError> {
+        let id = self.bmc_id.to_le_bytes();
+        let p = self.request(NetFn::APP, CMD_CLOSE, &id)?;
+        self.phase = Phase::Closed;
+        Ok(p)
+    }
+
+    /// Handles a received datagram.
+    pub fn handle(&mut self, datagram: &[u8]) -> Result<ClientEvent, ClientError> {
+        let Ok(packet) = rmcp::Packet::new_checked(datagram) else {
+            return Ok(ClientEvent::Ignored);
+        };
+        let p = packet.payload();
+        match self.phase {
+            Phase::AuthCap | Phase::CipherSuites => self.presession_response(p),
+            Phase::Open => self.open_response(p),
+            Phase::Rakp2 => self.rakp2(p),
+            Phase::Rakp4 => self.rakp4(p),
+            Phase::SetPrivilege | Phase::Active | Phase::Closed => self.session_response(p),
+            Phase::Idle => Ok(ClientEvent::Ignored),
+        }
+    }
+
+    fn presession_response(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
+        let Ok((_, m)) = ipmi15::Repr::parse(p) else {
+            return Ok(ClientEvent::Ignored);
+        };
+        let Ok(r) = message::Response::parse(m) else {
+            return Ok(ClientEvent::Ignored);
+        };
+        if r.rq_seq != self.rq_seq {
+            return Ok(ClientEvent::Ignored);
+        }
+        match (self.phase, r.cmd) {
+            (Phase::AuthCap, CMD_GET_AUTH_CAP) => {
+                if r.ccode != CompletionCode::OK {
+                    return Err(ClientError::Completion {
+                        step: "Get Channel Authentication Capabilities",
+                        ccode: r.ccode,
+                    });
+                }
+                if r.data.len() < 4 || r.data[1] & 0x80 == 0 || r.data[3] & 0x02 == 0 {
+                    return Err(ClientError::NoIpmi20);
+                }
+                self.phase = Phase::CipherSuites;
+                self.offered.clear();
+                Ok(ClientEvent::Send(self.cipher_suite_request(0)))
+            }
+            (Phase::CipherSuites, CMD_CIPHER_SUITES) => {
+                if r.ccode != CompletionCode::OK || r.data.is_empty() {
+                    // BMCs without the command: assume suite 3, the IPMI 2.0 baseline.
+                    self.offered = vec![0xc0, 3, 1, 0x41, 0x81];
+                    return self.open_session();
+                }
+                let page = &r.data[1..];
+                self.offered.extend_from_slice(page);
+                if page.len() == 16 && self.offered.len() < 64 * 16 {
+                    let index = (self.offered.len() / 16) as u8;
+                    return Ok(ClientEvent::Send(self.cipher_suite_request(index)));
+                }
+                self.open_session()
+            }
+            _ => Ok(ClientEvent::Ignored),
+        }
+    }
+
+    fn cipher_suite_request(&mut self, index: u8) -> Vec<u8> {
+        let msg = self.message(NetFn::APP, CMD_CIPHER_SUITES, &[0x0e, 0x00, 0x80 | index]);
+        let p = v15_packet(AuthType::None, 0, 0, None, &msg);
+        self.sent(p)
+    }
+
+    /// The suite IDs listed in Get Channel Cipher Suites records.
+    fn offered_ids(&self) -> Vec<u8> {
+        let mut ids = Vec::new();
+        let mut i = 0;
+        while i + 1 < self.offered.len() {
+            match self.offered[i] {
+                0xc0 => {
+                    ids.push(self.offered[i + 1]);
+                    i += 5;
+                }
+                0xc1 => {
+                    ids.push(self.offered[i + 1]);
+                    i += 8;
+                }
+                _ => i += 1,
+            }
+        }
+        ids
+    }
+
+    fn open_session(&mut self) -> Result<ClientEvent, ClientError> {
+        let offered = self.offered_ids();
+        let suite = self
+            .config
+            .cipher_suites
+            .iter()
+            .find(|id| offered.contains(id))
+            .and_then(|id| CipherSuite::by_id(*id))
+            .ok_or_else(|| ClientError::NoCipherSuite(offered.clone()))?;
+        self.suite = Some(suite);
+        while self.console_id == 0 {
+            self.console_id = self.rng.next_u32();
+        }
+        let mut p = Vec::new();
+        OpenSessionRequest {
+            tag: 0,
+            max_privilege: self.config.privilege.as_u8(),
+            console_session_id: self.console_id,
+            auth: Some(suite.auth.code()),
+            integrity: Some(suite.integrity.code()),
+            confidentiality: Some(suite.confidentiality.code()),
+        }
+        .emit(&mut p);
+        self.phase = Phase::Open;
+        Ok(ClientEvent::Send(
+            self.setup_packet(PayloadType::OPEN_SESSION_REQUEST, &p),
+        ))
+    }
+
+    fn setup_payload<'a>(p: &'a [u8], ty: PayloadType) -> Option<&'a [u8]> {
+        let parsed = ipmi20::Repr::parse(p).ok()?;
+        (parsed.header.payload_type == ty).then_some(parsed.payload)
+    }
+
+    fn open_response(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
+        let Some(r) = Self::setup_payload(p, PayloadType::OPEN_SESSION_RESPONSE)
+            .and_then(|b| OpenSessionResponse::parse(b).ok())
+        else {
+            return Ok(ClientEvent::Ignored);
+        };
+        if r.console_session_id != self.console_id {
+            return Ok(ClientEvent::Ignored);
+        }
+        if r.status != Status::OK {
+            return Err(ClientError::Status {
+                step: "Open Session",
+                status: r.status.0,
+            });
+        }
+        self.bmc_id = r.bmc_session_id;
+        self.rng.fill_bytes(&mut self.console_random);
+        let mut p = Vec::new();
+        Rakp1 {
+            tag: 0,
+            bmc_session_id: self.bmc_id,
+            console_random: self.console_random,
+            role: 0x10 | self.config.privilege.as_u8(),
+            username: self.config.username.as_bytes().to_vec(),
+        }
+        .emit(&mut p);
+        self.phase = Phase::Rakp2;
+        Ok(ClientEvent::Send(self.setup_packet(PayloadType::RAKP1, &p)))
+    }
+
+    fn rakp2(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
+        let Some(r) = Self::setup_payload(p, PayloadType::RAKP2).and_then(|b| Rakp2::parse(b).ok())
+        else {
+            return Ok(ClientEvent::Ignored);
+        };
+        if r.status != Status::OK {
+            return Err(ClientError::Status {
+                step: "RAKP 2",
+                status: r.status.0,
+            });
+        }
+        if r.console_session_id != self.console_id {
+            return Ok(ClientEvent::Ignored);
+        }
+        let suite = self.suite.ok_or(ClientError::State)?;
+        let x = Exchange {
+            console_session_id: self.console_id,
+            bmc_session_id: self.bmc_id,
+            console_random: self.console_random,
+            bmc_random: r.bmc_random,
+            bmc_guid: r.bmc_guid,
+            role: 0x10 | self.config.privilege.as_u8(),
+            username: self.config.username.as_bytes().to_vec(),
+        };
+        let pw = self.config.password.expose();
+        if !ct_eq(&r.auth_code, &x.rakp2_auth_code(suite.auth, pw)) {
+            return Err(ClientError::BadPassword);
+        }
+        let kg = self.config.kg.as_ref().map_or(pw, |k| k.expose());
+        self.sik = x.sik(suite.auth, kg);
+        self.k1 = derive_key(suite.auth, &self.sik, 1);
+        self.k2 = derive_key(suite.auth, &self.sik, 2);
+        let mut p = Vec::new();
+        Rakp3 {
+            tag: 0,
+            status: Status::OK,
+            bmc_session_id: self.bmc_id,
+            auth_code: x.rakp3_auth_code(suite.auth, pw),
+        }
+        .emit(&mut p);
+        self.exchange = Some(x);
+        self.phase = Phase::Rakp4;
+        Ok(ClientEvent::Send(self.setup_packet(PayloadType::RAKP3, &p)))
+    }
+
+    fn rakp4(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
+        let Some(r) = Self::setup_payload(p, PayloadType::RAKP4).and_then(|b| Rakp4::parse(b).ok())
+        else {
+            return Ok(ClientEvent::Ignored);
+        };
+        if r.status != Status::OK {
+            return Err(ClientError::Status {
+                step: "RAKP 4",
+                status: r.status.0,
+            });
+        }
+        let (suite, x) = match (self.suite, &self.exchange) {
+            (Some(s), Some(x)) => (s, x),
+            _ => return Err(ClientError::State),
+        };
+        if !ct_eq(&r.icv, &x.rakp4_icv(suite.auth, &self.sik)) {
+            return Err(ClientError::BadRakp4);
+        }
+        self.phase = Phase::SetPrivilege;
+        let level = [self.config.privilege.as_u8()];
+        Ok(ClientEvent::Send(self.request(
+            NetFn::APP,
+            CMD_SET_PRIV,
+            &level,
+        )?))
+    }
+
+    fn session_response(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
+        let Ok(parsed) = ipmi20::Repr::parse(p) else {
+            return Ok(ClientEvent::Ignored);
+        };
+        let h = parsed.header;
+        let Some(suite) = self.suite else {
+            return Err(ClientError::State);
+        };
+        if h.payload_type != PayloadType::IPMI || h.session_id != self.console_id {
+            return Ok(ClientEvent::Ignored);
+        }
+        if suite.integrity != IntegrityAlgorithm::None {
+            let Ok((covered, code)) =
+                ipmi20::split_trailer(parsed.trailer, suite.integrity.code_len())
+            else {
+                return Ok(ClientEvent::Ignored);
+            };
+            let signed = &p[..parsed.payload_offset + parsed.payload.len() + covered];
+            if !h.authenticated
+                || !ct_eq(
+                    code,
+                    &integrity::auth_code(suite.integrity, &self.k1, signed),
+                )
+            {
+                return Ok(ClientEvent::Ignored);
+            }
+        }
+        let plain;
+        let body = if suite.confidentiality != ConfidentialityAlgorithm::None {
+            match aes_cbc::decrypt(&self.k2, parsed.payload) {
+                Ok(v) => {
+                    plain = v;
+                    &plain[..]
+                }
+                Err(_) => return Ok(ClientEvent::Ignored),
+            }
+        } else {
+            parsed.payload
+        };
+        if !self.inbound.accept(h.sequence) {
+            return Ok(ClientEvent::Ignored);
+        }
+        let Ok(r) = message::Response::parse(body) else {
+            return Ok(ClientEvent::Ignored);
+        };
+        if self.phase == Phase::SetPrivilege && r.cmd == CMD_SET_PRIV && r.rq_seq == self.rq_seq {
+            if r.ccode != CompletionCode::OK {
+                return Err(ClientError::Completion {
+                    step: "Set Session Privilege Level",
+                    ccode: r.ccode,
+                });
+            }
+            self.phase = Phase::Active;
+            return Ok(ClientEvent::Established);
+        }
+        Ok(ClientEvent::Response(r))
+    }
+}
