@@ -342,7 +342,7 @@ impl Client {
         ))
     }
 
-    fn setup_payload<'a>(p: &'a [u8], ty: PayloadType) -> Option<&'a [u8]> {
+    fn setup_payload(p: &[u8], ty: PayloadType) -> Option<&[u8]> {
         let parsed = ipmi20::Repr::parse(p).ok()?;
         (parsed.header.payload_type == ty).then_some(parsed.payload)
     }
