@@ -1,7 +1,8 @@
 //! The client (remote console) side of IPMI 2.0 / RMCP+ as a sans-IO state machine.
 //!
 //! The caller sends what [`Client::start`] and [`Client::handle`] return, calls [`Client::handle`]
-//! with every datagram received, and resends [`Client::last_sent`] when nothing came back in time.
+//! with every datagram received, and sends [`Client::retransmission`] when nothing came back in
+//! time.
 //! The login is: Get Channel Authentication Capabilities, Get Channel Cipher Suites (the first of
 //! the preferred suites that the BMC lists is used), Open Session, RAKP 1-4, and Set Session
 //! Privilege Level. Then [`Client::request`] wraps IPMI requests and [`Client::handle`] unwraps the
@@ -118,6 +119,9 @@ pub struct Client {
     out_seq: u32,
     inbound: SeqWindow,
     last_sent: Vec<u8>,
+    /// The IPMI message of the last in-session request, rewrapped with a fresh session sequence
+    /// number when it must be sent again (the BMC drops a repeated sequence number as a replay).
+    last_msg: Option<Vec<u8>>,
 }
 
 const CMD_GET_AUTH_CAP: u8 = 0x38;
@@ -145,6 +149,7 @@ impl Client {
             out_seq: 0,
             inbound: SeqWindow::new(),
             last_sent: Vec::new(),
+            last_msg: None,
         }
     }
 
@@ -159,9 +164,13 @@ impl Client {
         self.sent(v15_packet(AuthType::None, 0, 0, None, &msg))
     }
 
-    /// The datagram last sent, to send again after a timeout.
-    pub fn last_sent(&self) -> &[u8] {
-        &self.last_sent
+    /// The datagram to send again after a timeout: the last one, or for an in-session request
+    /// the same message under a new session sequence number.
+    pub fn retransmission(&mut self) -> Vec<u8> {
+        match self.last_msg.clone() {
+            Some(msg) => self.wrap(&msg).unwrap_or_else(|_| self.last_sent.clone()),
+            None => self.last_sent.clone(),
+        }
     }
 
     /// Whether the session is up.
@@ -176,6 +185,7 @@ impl Client {
 
     fn sent(&mut self, bytes: Vec<u8>) -> Vec<u8> {
         self.last_sent = bytes.clone();
+        self.last_msg = None;
         bytes
     }
 
@@ -207,17 +217,23 @@ impl Client {
             return Err(ClientError::State);
         }
         let msg = self.message(netfn, cmd, data);
+        let p = self.wrap(&msg)?;
+        let p = self.sent(p);
+        self.last_msg = Some(msg);
+        Ok(p)
+    }
+
+    fn wrap(&mut self, msg: &[u8]) -> Result<Vec<u8>, ClientError> {
         let suite = self.suite.ok_or(ClientError::State)?;
         self.out_seq = seqwin::next(self.out_seq);
-        let p = v20_packet(
+        Ok(v20_packet(
             PayloadType::IPMI,
             self.bmc_id,
             self.out_seq,
-            &msg,
+            msg,
             Some((&suite, &self.k1, &self.k2)),
             &mut self.rng,
-        );
-        Ok(self.sent(p))
+        ))
     }
 
     /// A Close Session request for this session.

@@ -8,7 +8,9 @@
 
 use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
 use super::seqwin;
-use super::table::{LoginLimiter, Pending, Protocol, Session, HANDSHAKE_TIMEOUT};
+use super::table::{
+    LoginLimiter, Pending, Protocol, Session, HANDSHAKE_TIMEOUT, IN_FLIGHT_TIMEOUT,
+};
 use crate::crypto::{aes_cbc, auth15, ct_eq, integrity};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::{self, AuthType};
@@ -309,7 +311,7 @@ impl Server {
         }
         let s = self.sessions.get_mut(&info.session_id)?;
         let key = (info.request.rq_seq, info.request.netfn, info.request.cmd);
-        s.in_flight.retain(|k| *k != key);
+        s.in_flight.retain(|(k, _)| *k != key);
         s.last_activity = now;
         self.seal_in_session(info.session_id, &info.request, ccode, data)
     }
@@ -552,10 +554,12 @@ impl Server {
             return Action::Drop("session gone");
         };
         let key = (req.rq_seq, req.netfn, req.cmd);
-        if s.in_flight.contains(&key) {
+        s.in_flight
+            .retain(|(_, since)| now.duration_since(*since) < IN_FLIGHT_TIMEOUT);
+        if s.in_flight.iter().any(|(k, _)| *k == key) {
             return Action::Drop("repeat of a request still being carried out");
         }
-        s.in_flight.push(key);
+        s.in_flight.push((key, now));
         Action::Dispatch(Request {
             netfn: req.netfn,
             cmd: req.cmd,

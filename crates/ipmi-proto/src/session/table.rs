@@ -13,6 +13,8 @@ use zeroize::Zeroizing;
 
 /// How long a login may take between its steps (challenge → activate, open → RAKP 3).
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// After this long a request handed up and never answered no longer blocks its repeats.
+pub(crate) const IN_FLIGHT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The protocol and keys of an active session.
 pub(crate) enum Protocol {
@@ -46,8 +48,8 @@ pub(crate) struct Session {
     pub(crate) inbound: SeqWindow,
     pub(crate) out_seq: u32,
     pub(crate) last_activity: Instant,
-    /// Requests handed up and not yet answered: (rqSeq, NetFn, command).
-    pub(crate) in_flight: Vec<(u8, NetFn, u8)>,
+    /// Requests handed up and not yet answered: (rqSeq, NetFn, command) and when.
+    pub(crate) in_flight: Vec<((u8, NetFn, u8), Instant)>,
     /// The last login message sent (RAKP 4 or the Activate Session response), sent again if the
     /// console repeats its request because the answer was lost; cleared by the first message.
     pub(crate) replay: Option<Vec<u8>>,
