@@ -8,7 +8,6 @@ use ipmi_proto::session::{Action, ClientConfig, Secret, Server, ServerConfig, Us
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 
