@@ -48,7 +48,7 @@ async fn bmc_at(
                         Instant::now(),
                         &req.context,
                         CompletionCode::OK,
-                        &[0x01, 0, 0],
+                        &[power, 0, 0],
                     );
                     if seen.fetch_add(1, Ordering::SeqCst) + 1 == drop_nth {
                         None
