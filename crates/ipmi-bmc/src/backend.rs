@@ -224,6 +224,9 @@ pub enum BackendError {
     /// Any other failure (0xFF).
     #[error("backend failure: {0}")]
     Failed(String),
+    /// A completion code from a BMC behind, passed through as it is.
+    #[error("completion code {0} from the BMC behind")]
+    Completion(CompletionCode),
 }
 
 impl BackendError {
@@ -235,6 +238,7 @@ impl BackendError {
             BackendError::InvalidState(_) => CompletionCode::INVALID_STATE,
             BackendError::NotSupported => CompletionCode::INVALID_COMMAND,
             BackendError::Failed(_) => CompletionCode::UNSPECIFIED,
+            BackendError::Completion(cc) => *cc,
         }
     }
 }

@@ -287,8 +287,11 @@ impl Client {
             }
             (Phase::CipherSuites, CMD_CIPHER_SUITES) => {
                 if r.ccode != CompletionCode::OK || r.data.is_empty() {
-                    // BMCs without the command: assume suite 3, the IPMI 2.0 baseline.
-                    self.offered = vec![0xc0, 3, 1, 0x41, 0x81];
+                    // The end of a list some BMCs mark with an error (OpenIPMI does); a BMC
+                    // without the command at all is assumed to have suite 3, the baseline.
+                    if self.offered.is_empty() {
+                        self.offered = vec![0xc0, 3, 1, 0x41, 0x81];
+                    }
                     return self.open_session();
                 }
                 let page = &r.data[1..];
