@@ -159,7 +159,11 @@ pub struct Requester {
 
 impl fmt::Display for Requester {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "user={:?} from {} on bmc {}", self.user, self.peer, self.bmc)
+        write!(
+            f,
+            "user={:?} from {} on bmc {}",
+            self.user, self.peer, self.bmc
+        )
     }
 }
 

@@ -8,16 +8,20 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+mod dispatch;
+mod handlers;
 
 pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
     PowerState, Requester, SensorKind, SensorReading,
 };
 
+use ipmi_proto::cmd::chassis::BootFlags;
 use ipmi_proto::session::Request;
 use ipmi_proto::types::{CompletionCode, Privilege};
 use std::net::Ipv4Addr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// A user account as the BMC model lists it (Get User Access, Get User Name).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +66,9 @@ pub struct BmcSettings {
     pub lan: LanInfo,
     /// Enabled RMCP+ cipher suite IDs (LAN parameters 22 and 23).
     pub cipher_suites: Vec<u8>,
+    /// Enabled IPMI 1.5 authentication types as a bit mask (bit 0 none, 1 MD2, 2 MD5, 4 straight),
+    /// for LAN parameters 1 and 2.
+    pub auth_types: u8,
 }
 
 /// A response from the BMC model: completion code and data.
@@ -73,27 +80,74 @@ pub struct Response {
     pub data: Vec<u8>,
 }
 
-/// The BMC model of one machine.
+impl Response {
+    /// A response with only a completion code.
+    pub fn error(ccode: CompletionCode) -> Response {
+        Response {
+            ccode,
+            data: Vec::new(),
+        }
+    }
+}
+
+/// The BMC model of one machine: its own state (boot options, identify) and its backend.
 pub struct Bmc {
-    _settings: BmcSettings,
-    _backend: Arc<dyn Backend>,
+    settings: BmcSettings,
+    backend: Arc<dyn Backend>,
+    state: Mutex<State>,
+}
+
+/// What the BMC remembers between requests.
+#[derive(Debug, Default)]
+struct State {
+    /// Boot option parameter 0 (set in progress).
+    boot_set_in_progress: u8,
+    /// Boot option parameter 3 (boot flag valid bit clearing).
+    boot_valid_bit_clearing: u8,
+    /// Boot option parameter 4, byte 2 (boot info acknowledge).
+    boot_info_ack: u8,
+    /// Boot option parameter 5, exactly as last set.
+    boot_flags: BootFlags,
+    /// Until when the identify light is on (`None`: off); `Some(None)`: on until turned off.
+    identify_until: Option<Option<Instant>>,
+    /// Whether the last power-on was asked for over IPMI (Get Chassis Status byte 2, bit 4).
+    last_on_by_ipmi: bool,
 }
 
 impl Bmc {
     /// Creates the model of a BMC over a backend.
     pub fn new(settings: BmcSettings, backend: Arc<dyn Backend>) -> Self {
         Bmc {
-            _settings: settings,
-            _backend: backend,
+            settings,
+            backend,
+            state: Mutex::new(State::default()),
         }
+    }
+
+    /// The settings this BMC was created with.
+    pub fn settings(&self) -> &BmcSettings {
+        &self.settings
+    }
+
+    /// The backend that carries out this BMC's operations.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the plain data inconsistent; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Handles one request: checks its privilege, carries it out, and returns the response.
     /// Unknown commands get 0xC1 at once.
-    pub async fn handle(&self, _req: &Request) -> Response {
-        Response {
-            ccode: CompletionCode::INVALID_COMMAND,
-            data: Vec::new(),
+    pub async fn handle(&self, req: &Request) -> Response {
+        match dispatch::handle(self, req).await {
+            Ok(data) => Response {
+                ccode: CompletionCode::OK,
+                data,
+            },
+            Err(ccode) => Response::error(ccode),
         }
     }
 }

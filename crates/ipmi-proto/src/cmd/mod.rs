@@ -12,6 +12,24 @@ pub mod transport;
 
 use crate::types::{NetFn, ParseError, Privilege};
 
+/// Declares a command's unit type and its [`Command`] implementation.
+macro_rules! command {
+    ($(#[$m:meta])* $name:ident, $netfn:expr, $cmd:expr, $privilege:expr, $req:ty, $resp:ty) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct $name;
+
+        impl $crate::cmd::Command for $name {
+            const NETFN: $crate::types::NetFn = $netfn;
+            const CMD: u8 = $cmd;
+            const PRIVILEGE: Option<$crate::types::Privilege> = $privilege;
+            type Request = $req;
+            type Response = $resp;
+        }
+    };
+}
+pub(crate) use command;
+
 /// A request or response body that can be decoded from and encoded to bytes.
 pub trait Body: Sized {
     /// Decodes a body. Extra trailing bytes are an error unless the command tolerates them.
@@ -62,6 +80,28 @@ pub(crate) fn take<const N: usize>(data: &[u8], at: usize) -> Result<[u8; N], Pa
     data.get(at..at + N)
         .and_then(|s| s.try_into().ok())
         .ok_or(ParseError::Length)
+}
+
+/// A body of a single byte.
+impl Body for u8 {
+    fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        expect_len(data, 1, 1)?;
+        Ok(data[0])
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.push(*self);
+    }
+}
+
+/// A GUID body (16 bytes, as sent on the wire).
+impl Body for [u8; 16] {
+    fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        expect_len(data, 16, 16)?;
+        take(data, 0)
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self);
+    }
 }
 
 /// Fails with [`ParseError::Length`] unless `data.len()` is within `min..=max`.

@@ -1,0 +1,260 @@
+//! # backend-sim
+//!
+//! The built-in simulated machine, so that anyone can try ipmi-to-metal and every test can run
+//! without hardware. It keeps its state in memory and advances it lazily from the clock (no task or
+//! timer per machine, so thousands of them cost nothing while idle):
+//!
+//! - power on takes `transition` before the machine reports on, and then *boots*: the boot uses the
+//!   pending boot override, and a next-boot-only override is consumed;
+//! - power off is immediate (hard off); power cycle is off now, on after `transition`; hard reset
+//!   boots again at once;
+//! - soft off behaves like ACPI: the "operating system" shuts down after `soft_off_delay`, or
+//!   ignores the request if `honour_soft_off` is false;
+//! - cycle, reset, diag and soft need the machine on; when it is off they fail with
+//!   [`BackendError::InvalidState`] (0xD5), as real BMCs answer.
+//!
+//! Every action leaves a log line with the user who asked.
+
+#![warn(missing_docs)]
+
+use async_trait::async_trait;
+use ipmi_bmc::{
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
+    PowerState, Requester,
+};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How the simulated machine behaves.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The BMC's name, used as the machine's serial number and in logs.
+    pub name: String,
+    /// Whether the machine is on when the process starts.
+    pub power_on_at_start: bool,
+    /// How long power on (and the "on" half of a cycle) takes.
+    pub transition: Duration,
+    /// How long the operating system takes to shut down after a soft off.
+    pub soft_off_delay: Duration,
+    /// Whether the operating system honours a soft off (ACPI power button) at all.
+    pub honour_soft_off: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            name: "sim".into(),
+            power_on_at_start: true,
+            transition: Duration::from_millis(500),
+            soft_off_delay: Duration::from_secs(2),
+            honour_soft_off: true,
+        }
+    }
+}
+
+/// A boot of the simulated machine, for tests and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Boot {
+    /// The device it booted from (the override's, else the default disk).
+    pub device: BootDevice,
+    /// Whether it booted in EFI mode.
+    pub efi: bool,
+}
+
+#[derive(Debug)]
+struct State {
+    power: PowerState,
+    /// A power change that completes at a given time.
+    pending: Option<(PowerState, Instant)>,
+    boot_override: Option<BootOverride>,
+    boots: Vec<Boot>,
+    nmis: u32,
+}
+
+/// The simulated machine.
+#[derive(Debug)]
+pub struct SimBackend {
+    config: SimConfig,
+    state: Mutex<State>,
+}
+
+impl SimBackend {
+    /// Creates a simulated machine.
+    pub fn new(config: SimConfig) -> Self {
+        let power = if config.power_on_at_start {
+            PowerState::On
+        } else {
+            PowerState::Off
+        };
+        SimBackend {
+            config,
+            state: Mutex::new(State {
+                power,
+                pending: None,
+                boot_override: None,
+                boots: Vec::new(),
+                nmis: 0,
+            }),
+        }
+    }
+
+    /// The boots so far, oldest first.
+    pub fn boots(&self) -> Vec<Boot> {
+        let mut st = self.lock();
+        self.advance(&mut st, Instant::now());
+        st.boots.clone()
+    }
+
+    /// How many diagnostic interrupts (NMIs) the machine has received.
+    pub fn nmis(&self) -> u32 {
+        self.lock().nmis
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies a pending power change whose time has come.
+    fn advance(&self, st: &mut State, now: Instant) {
+        if let Some((to, at)) = st.pending {
+            if now >= at {
+                st.pending = None;
+                match to {
+                    PowerState::On => self.boot(st),
+                    PowerState::Off => {
+                        st.power = PowerState::Off;
+                        tracing::info!(bmc = %self.config.name, "sim: operating system shut down, power is off");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Powers the machine on and boots it, consuming a next-boot-only override.
+    fn boot(&self, st: &mut State) {
+        st.power = PowerState::On;
+        let boot = match st.boot_override {
+            Some(o) => Boot {
+                device: o.device,
+                efi: o.efi,
+            },
+            None => Boot {
+                device: BootDevice::Disk,
+                efi: true,
+            },
+        };
+        if st.boot_override.is_some_and(|o| !o.persistent) {
+            st.boot_override = None;
+        }
+        st.boots.push(boot);
+        tracing::info!(bmc = %self.config.name, device = boot.device.name(), efi = boot.efi, "sim: machine booted");
+    }
+
+    fn schedule(&self, st: &mut State, to: PowerState, after: Duration, now: Instant) {
+        if after.is_zero() {
+            st.pending = Some((to, now));
+            self.advance(st, now);
+        } else {
+            st.pending = Some((to, now + after));
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for SimBackend {
+    fn kind(&self) -> &'static str {
+        "sim"
+    }
+
+    async fn power_state(&self) -> BackendResult<PowerState> {
+        let mut st = self.lock();
+        self.advance(&mut st, Instant::now());
+        Ok(st.power)
+    }
+
+    async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        self.advance(&mut st, now);
+        let on = st.power == PowerState::On;
+        tracing::info!(bmc = %self.config.name, action = %action, user = %who.user, peer = %who.peer, was_on = on, "sim: power action");
+        let needs_on = || {
+            if on {
+                Ok(())
+            } else {
+                Err(BackendError::InvalidState(format!(
+                    "power {action} needs the machine on"
+                )))
+            }
+        };
+        match action {
+            PowerAction::On => {
+                if !on && st.pending.is_none_or(|(to, _)| to != PowerState::On) {
+                    self.schedule(&mut st, PowerState::On, self.config.transition, now);
+                }
+            }
+            PowerAction::Off => {
+                st.pending = None;
+                st.power = PowerState::Off;
+            }
+            PowerAction::Cycle => {
+                needs_on()?;
+                st.power = PowerState::Off;
+                self.schedule(&mut st, PowerState::On, self.config.transition, now);
+            }
+            PowerAction::Reset => {
+                needs_on()?;
+                st.pending = None;
+                self.boot(&mut st);
+            }
+            PowerAction::Diag => {
+                needs_on()?;
+                st.nmis += 1;
+            }
+            PowerAction::Soft => {
+                needs_on()?;
+                if self.config.honour_soft_off {
+                    self.schedule(&mut st, PowerState::Off, self.config.soft_off_delay, now);
+                } else {
+                    tracing::info!(bmc = %self.config.name, "sim: operating system ignores the soft off request");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_boot_override(
+        &self,
+        boot: Option<BootOverride>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        let mut st = self.lock();
+        self.advance(&mut st, Instant::now());
+        tracing::info!(bmc = %self.config.name, boot = ?boot, user = %who.user, peer = %who.peer, "sim: boot override");
+        st.boot_override = boot;
+        Ok(())
+    }
+
+    async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
+        let mut st = self.lock();
+        self.advance(&mut st, Instant::now());
+        Ok(st.boot_override)
+    }
+
+    async fn identify(&self, seconds: Option<u8>, who: &Requester) -> BackendResult<()> {
+        tracing::info!(bmc = %self.config.name, ?seconds, user = %who.user, "sim: identify light");
+        Ok(())
+    }
+
+    async fn inventory(&self) -> BackendResult<Inventory> {
+        Ok(Inventory {
+            manufacturer: "ipmi-to-metal".into(),
+            product: "Simulated machine".into(),
+            serial: self.config.name.clone(),
+            part_number: "sim".into(),
+            asset_tag: self.config.name.clone(),
+            location: String::new(),
+            guid: None,
+        })
+    }
+}

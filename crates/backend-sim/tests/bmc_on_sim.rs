@@ -1,0 +1,301 @@
+//! The BMC model over the simulated machine: command dispatch, privilege checks, power, and boot
+//! options kept as real state.
+
+use backend_sim::{Boot, SimBackend, SimConfig};
+use ipmi_bmc::{Bmc, BmcSettings, BootDevice, LanInfo, Response, UserInfo};
+use ipmi_proto::session::{Request, RequestContext};
+use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn settings() -> BmcSettings {
+    BmcSettings {
+        name: "node1".into(),
+        guid: [7; 16],
+        channel: 1,
+        users: vec![UserInfo {
+            id: 2,
+            name: "admin".into(),
+            privilege: Privilege::Administrator,
+            enabled: true,
+        }],
+        lan: LanInfo {
+            ip: "10.0.0.5".parse().unwrap(),
+            dhcp: false,
+            netmask: "255.255.255.0".parse().unwrap(),
+            gateway: "10.0.0.1".parse().unwrap(),
+            mac: [2, 0, 0, 0, 0, 5],
+        },
+        cipher_suites: vec![3, 17],
+        auth_types: 0x04,
+    }
+}
+
+fn setup(transition_ms: u64) -> (Bmc, Arc<SimBackend>) {
+    let sim = Arc::new(SimBackend::new(SimConfig {
+        name: "node1".into(),
+        power_on_at_start: false,
+        transition: Duration::from_millis(transition_ms),
+        soft_off_delay: Duration::from_millis(transition_ms),
+        honour_soft_off: true,
+    }));
+    (Bmc::new(settings(), sim.clone()), sim)
+}
+
+async fn call(
+    bmc: &Bmc,
+    privilege: Option<Privilege>,
+    netfn: NetFn,
+    cmd: u8,
+    data: &[u8],
+) -> Response {
+    let req = Request {
+        netfn,
+        cmd,
+        data: data.to_vec(),
+        context: RequestContext::for_test(
+            "127.0.0.1:5000".parse().unwrap(),
+            privilege,
+            privilege.map(|_| (2, "admin".to_string())),
+        ),
+    };
+    bmc.handle(&req).await
+}
+
+async fn admin(bmc: &Bmc, netfn: NetFn, cmd: u8, data: &[u8]) -> Response {
+    call(bmc, Some(Privilege::Administrator), netfn, cmd, data).await
+}
+
+fn ok(data: &[u8]) -> Response {
+    Response {
+        ccode: CompletionCode::OK,
+        data: data.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn ironic_raw_boot_commands_read_back_exactly() {
+    let (bmc, sim) = setup(0);
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x08, &[0x03, 0x08]).await,
+        ok(&[])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x03, 0, 0]).await,
+        ok(&[0x01, 0x03, 0x08])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x08, &[0x05, 0xe0, 0x04, 0, 0, 0]).await,
+        ok(&[])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x05, 0, 0]).await,
+        ok(&[0x01, 0x05, 0xe0, 0x04, 0, 0, 0])
+    );
+    // Persistent: survives boots.
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await;
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[0x03]).await;
+    assert_eq!(
+        sim.boots(),
+        vec![
+            Boot {
+                device: BootDevice::Pxe,
+                efi: true
+            };
+            2
+        ]
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x05, 0, 0]).await,
+        ok(&[0x01, 0x05, 0xe0, 0x04, 0, 0, 0])
+    );
+}
+
+#[tokio::test]
+async fn next_boot_only_override_is_consumed_by_the_next_boot() {
+    let (bmc, sim) = setup(20);
+    // Valid, next boot only, legacy, boot into BIOS setup (selector 6).
+    admin(&bmc, NetFn::CHASSIS, 0x08, &[0x05, 0x80, 0x18, 0, 0, 0]).await;
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x05, 0, 0]).await,
+        ok(&[0x01, 0x05, 0x80, 0x18, 0, 0, 0])
+    );
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await, ok(&[]));
+    // Still off during the transition.
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await.data[0] & 1, 0);
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await.data[0] & 1, 1);
+    assert_eq!(
+        sim.boots(),
+        vec![Boot {
+            device: BootDevice::BiosSetup,
+            efi: false
+        }]
+    );
+    // The valid bit is cleared, the rest reads back as set.
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x05, 0, 0]).await,
+        ok(&[0x01, 0x05, 0x00, 0x18, 0, 0, 0])
+    );
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[0x03]).await;
+    assert_eq!(sim.boots()[1].device, BootDevice::Disk);
+}
+
+#[tokio::test]
+async fn power_verbs_and_invalid_states() {
+    let (bmc, sim) = setup(0);
+    let status = |r: Response| r.data[0] & 1;
+    // Cycle, reset, diag and soft need the machine on.
+    for verb in [2u8, 3, 4, 5] {
+        assert_eq!(
+            admin(&bmc, NetFn::CHASSIS, 0x02, &[verb]).await.ccode,
+            CompletionCode::INVALID_STATE
+        );
+    }
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[1]).await;
+    assert_eq!(status(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await), 1);
+    // Power on by IPMI is the last power event.
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await.data[1] & 0x10,
+        0x10
+    );
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[4]).await, ok(&[]));
+    assert_eq!(sim.nmis(), 1);
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[2]).await, ok(&[]));
+    assert_eq!(sim.boots().len(), 2);
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[5]).await, ok(&[]));
+    assert_eq!(status(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await), 0);
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[1]).await;
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[0]).await;
+    assert_eq!(status(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await), 0);
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x02, &[9]).await.ccode,
+        CompletionCode::INVALID_FIELD
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x02, &[]).await.ccode,
+        CompletionCode::INVALID_LENGTH
+    );
+}
+
+#[tokio::test]
+async fn privileges_are_enforced() {
+    let (bmc, _) = setup(0);
+    let user = Some(Privilege::User);
+    assert_eq!(
+        call(&bmc, user, NetFn::CHASSIS, 0x01, &[]).await.ccode,
+        CompletionCode::OK
+    );
+    assert_eq!(
+        call(&bmc, user, NetFn::CHASSIS, 0x02, &[1]).await.ccode,
+        CompletionCode::INSUFFICIENT_PRIVILEGE
+    );
+    assert_eq!(
+        call(&bmc, user, NetFn::CHASSIS, 0x08, &[3, 8]).await.ccode,
+        CompletionCode::INSUFFICIENT_PRIVILEGE
+    );
+    let op = Some(Privilege::Operator);
+    assert_eq!(
+        call(&bmc, op, NetFn::CHASSIS, 0x02, &[1]).await.ccode,
+        CompletionCode::OK
+    );
+    assert_eq!(
+        call(&bmc, op, NetFn::APP, 0x02, &[]).await.ccode,
+        CompletionCode::INSUFFICIENT_PRIVILEGE
+    );
+    // Outside a session nothing is carried out.
+    assert_eq!(
+        call(&bmc, None, NetFn::APP, 0x01, &[]).await.ccode,
+        CompletionCode::INSUFFICIENT_PRIVILEGE
+    );
+    assert_eq!(
+        call(&bmc, None, NetFn::CHASSIS, 0x02, &[0]).await.ccode,
+        CompletionCode::INSUFFICIENT_PRIVILEGE
+    );
+}
+
+#[tokio::test]
+async fn unknown_commands_and_parameters() {
+    let (bmc, _) = setup(0);
+    // ipmitool's DCMI probe after login.
+    assert_eq!(
+        admin(&bmc, NetFn::GROUP_EXTENSION, 0x01, &[0xdc, 1])
+            .await
+            .ccode,
+        CompletionCode::INVALID_COMMAND
+    );
+    assert_eq!(
+        admin(&bmc, NetFn(0x30), 0x01, &[]).await.ccode,
+        CompletionCode::INVALID_COMMAND
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x07, 0, 0]).await.ccode,
+        CompletionCode(0x80)
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::TRANSPORT, 0x02, &[1, 0x63, 0, 0])
+            .await
+            .ccode,
+        CompletionCode(0x80)
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x08, &[0x05, 0x80]).await.ccode,
+        CompletionCode::INVALID_LENGTH
+    );
+}
+
+#[tokio::test]
+async fn identity_channel_user_and_lan() {
+    let (bmc, _) = setup(0);
+    let id = admin(&bmc, NetFn::APP, 0x01, &[]).await;
+    assert_eq!(id.data.len(), 11);
+    assert_eq!(id.data[4], 0x02);
+    assert_eq!(admin(&bmc, NetFn::APP, 0x04, &[]).await, ok(&[0x55, 0]));
+    assert_eq!(admin(&bmc, NetFn::APP, 0x08, &[]).await, ok(&[7; 16]));
+    assert_eq!(
+        admin(&bmc, NetFn::APP, 0x42, &[0x0e]).await.data[..3],
+        [1, 4, 1]
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::APP, 0x42, &[0x05]).await.ccode,
+        CompletionCode::INVALID_FIELD
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::APP, 0x44, &[1, 2]).await,
+        ok(&[10, 0x41, 1, 0x14])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::APP, 0x44, &[1, 3]).await,
+        ok(&[10, 0x81, 1, 0x0f])
+    );
+    let mut name = b"admin".to_vec();
+    name.resize(16, 0);
+    assert_eq!(admin(&bmc, NetFn::APP, 0x46, &[2]).await, ok(&name));
+    assert_eq!(
+        admin(&bmc, NetFn::TRANSPORT, 0x02, &[1, 3, 0, 0]).await,
+        ok(&[0x11, 10, 0, 0, 5])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::TRANSPORT, 0x02, &[1, 4, 0, 0]).await,
+        ok(&[0x11, 1])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::TRANSPORT, 0x02, &[1, 5, 0, 0]).await,
+        ok(&[0x11, 2, 0, 0, 0, 0, 5])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::TRANSPORT, 0x02, &[1, 23, 0, 0]).await,
+        ok(&[0x11, 0, 3, 17])
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::TRANSPORT, 0x02, &[0x81, 3, 0, 0]).await,
+        ok(&[0x11])
+    );
+    // FRU 0 from the sim's inventory.
+    let info = admin(&bmc, NetFn::STORAGE, 0x10, &[0]).await;
+    let size = u16::from_le_bytes([info.data[0], info.data[1]]);
+    assert!(size >= 16 && size % 8 == 0);
+    let head = admin(&bmc, NetFn::STORAGE, 0x11, &[0, 0, 0, 8]).await;
+    assert_eq!(head.data[0], 8);
+    assert_eq!(head.data[1], 0x01);
+}

@@ -1,0 +1,198 @@
+//! Chassis commands: status, power control, identify, and the boot options kept as real state.
+
+use crate::dispatch::{ok, Outcome};
+use crate::{Bmc, BootDevice, BootOverride, PowerAction, PowerState};
+use ipmi_proto::cmd::chassis::{
+    boot_param, BootFlags, BootOptionsRequest, BootOptionsResponse, ChassisCapabilities,
+    ChassisStatus, ControlAction, IdentifyRequest, SetBootOptionsRequest, PARAMETER_NOT_SUPPORTED,
+};
+use ipmi_proto::cmd::Body;
+use ipmi_proto::session::Request;
+use ipmi_proto::types::CompletionCode;
+use std::time::{Duration, Instant};
+
+/// The identify interval when Chassis Identify gives none (section 28.5).
+const DEFAULT_IDENTIFY_SECONDS: u8 = 15;
+
+impl Bmc {
+    pub(crate) fn chassis_capabilities(&self) -> Outcome {
+        ok(ChassisCapabilities {
+            // Diagnostic interrupt supported.
+            flags: 0x04,
+            fru_address: 0x20,
+            sdr_address: 0x20,
+            sel_address: 0x20,
+            sm_address: 0x20,
+            bridge_address: None,
+        })
+    }
+
+    pub(crate) async fn chassis_status(&self) -> Outcome {
+        let power = self
+            .backend
+            .power_state()
+            .await
+            .map_err(|e| self.backend_failed("power status", &e))?;
+        let st = self.state();
+        let identify = match st.identify_until {
+            None => 0,
+            Some(None) => 2,
+            Some(Some(until)) if until > Instant::now() => 1,
+            Some(Some(_)) => 0,
+        };
+        ok(ChassisStatus {
+            power_on: power == PowerState::On,
+            // "Restore power to the state it was in": what a rented machine does.
+            restore_policy: 1,
+            power_faults: 0,
+            last_event: if st.last_on_by_ipmi { 0x10 } else { 0 },
+            // Identify command supported, and its state.
+            misc: 0x40 | (identify << 4),
+            // No front panel button can be disabled.
+            front_panel: Some(0),
+        })
+    }
+
+    pub(crate) async fn chassis_control(&self, req: &Request, action: ControlAction) -> Outcome {
+        let action = match action {
+            ControlAction::PowerDown => PowerAction::Off,
+            ControlAction::PowerUp => PowerAction::On,
+            ControlAction::PowerCycle => PowerAction::Cycle,
+            ControlAction::HardReset => PowerAction::Reset,
+            ControlAction::DiagnosticInterrupt => PowerAction::Diag,
+            ControlAction::SoftShutdown => PowerAction::Soft,
+        };
+        let who = self.requester(req);
+        tracing::info!(bmc = %self.settings.name, backend = self.backend.kind(), action = %action, who = %who, "power action requested");
+        match self.backend.power(action, &who).await {
+            Ok(()) => {
+                if matches!(
+                    action,
+                    PowerAction::On | PowerAction::Cycle | PowerAction::Reset
+                ) {
+                    self.state().last_on_by_ipmi = true;
+                }
+                tracing::info!(bmc = %self.settings.name, action = %action, who = %who, "power action accepted");
+                Ok(Vec::new())
+            }
+            Err(e) => Err(self.backend_failed(action.name(), &e)),
+        }
+    }
+
+    pub(crate) async fn chassis_identify(&self, req: &Request, r: IdentifyRequest) -> Outcome {
+        let seconds = if r.force_on {
+            None
+        } else {
+            Some(r.interval.unwrap_or(DEFAULT_IDENTIFY_SECONDS))
+        };
+        let who = self.requester(req);
+        self.backend
+            .identify(seconds, &who)
+            .await
+            .map_err(|e| self.backend_failed("identify", &e))?;
+        tracing::info!(bmc = %self.settings.name, ?seconds, who = %who, "chassis identify");
+        self.state().identify_until = match seconds {
+            None => Some(None),
+            Some(0) => None,
+            Some(s) => Some(Some(Instant::now() + Duration::from_secs(s.into()))),
+        };
+        Ok(Vec::new())
+    }
+
+    pub(crate) async fn set_boot_option(&self, req: &Request, r: SetBootOptionsRequest) -> Outcome {
+        let len_is = |n: usize| {
+            if r.data.len() == n {
+                Ok(())
+            } else {
+                Err(CompletionCode::INVALID_LENGTH)
+            }
+        };
+        match r.parameter {
+            boot_param::SET_IN_PROGRESS => {
+                len_is(1)?;
+                // "Commit write" (2) is not a state; the parameters are always committed at once.
+                let v = r.data[0] & 0x03;
+                self.state().boot_set_in_progress = if v == 1 { 1 } else { 0 };
+            }
+            boot_param::VALID_BIT_CLEARING => {
+                len_is(1)?;
+                self.state().boot_valid_bit_clearing = r.data[0] & 0x1f;
+            }
+            boot_param::BOOT_INFO_ACK => {
+                len_is(2)?;
+                let (mask, bits) = (r.data[0], r.data[1]);
+                let mut st = self.state();
+                st.boot_info_ack = (st.boot_info_ack & !mask) | (bits & mask);
+            }
+            boot_param::BOOT_FLAGS => {
+                let flags = BootFlags::parse(&r.data).map_err(CompletionCode::from)?;
+                let boot = if flags.valid() && flags.device_selector() != 0 {
+                    let device = BootDevice::from_selector(flags.device_selector())
+                        .ok_or(CompletionCode::INVALID_FIELD)?;
+                    Some(BootOverride {
+                        device,
+                        persistent: flags.persistent(),
+                        efi: flags.efi(),
+                    })
+                } else {
+                    None
+                };
+                let who = self.requester(req);
+                self.backend
+                    .set_boot_override(boot, &who)
+                    .await
+                    .map_err(|e| self.backend_failed("set boot device", &e))?;
+                tracing::info!(bmc = %self.settings.name, boot = ?boot, who = %who, "boot override set");
+                self.state().boot_flags = flags;
+            }
+            _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
+        }
+        Ok(Vec::new())
+    }
+
+    pub(crate) async fn get_boot_option(&self, r: BootOptionsRequest) -> Outcome {
+        let data = match r.parameter {
+            boot_param::SET_IN_PROGRESS => vec![self.state().boot_set_in_progress],
+            boot_param::VALID_BIT_CLEARING => vec![self.state().boot_valid_bit_clearing],
+            boot_param::BOOT_INFO_ACK => vec![0, self.state().boot_info_ack],
+            boot_param::BOOT_FLAGS => self.current_boot_flags().await.0.to_vec(),
+            _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
+        };
+        ok(BootOptionsResponse {
+            invalid: false,
+            parameter: r.parameter,
+            data,
+        })
+    }
+
+    /// The boot flags as last set, with the valid bit cleared once the machine has booted with a
+    /// next-boot-only override (the backend no longer reports it pending).
+    async fn current_boot_flags(&self) -> BootFlags {
+        let flags = self.state().boot_flags;
+        if !flags.valid() || flags.persistent() || flags.device_selector() == 0 {
+            return flags;
+        }
+        match self.backend.boot_override().await {
+            Ok(None) => {
+                let mut st = self.state();
+                // Only clear what we read: a Set that raced with us wins.
+                if st.boot_flags == flags {
+                    st.boot_flags = flags.invalidated();
+                }
+                flags.invalidated()
+            }
+            Ok(Some(_)) => flags,
+            Err(e) => {
+                tracing::warn!(bmc = %self.settings.name, error = %e, "could not read the pending boot override; reporting it as set");
+                flags
+            }
+        }
+    }
+
+    /// Logs a backend failure and returns the completion code the client gets.
+    pub(crate) fn backend_failed(&self, what: &str, e: &crate::BackendError) -> CompletionCode {
+        let cc = e.completion_code();
+        tracing::warn!(bmc = %self.settings.name, backend = self.backend.kind(), operation = what, error = %e, ccode = %cc, "backend operation failed");
+        cc
+    }
+}

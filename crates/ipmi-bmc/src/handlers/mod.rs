@@ -1,0 +1,34 @@
+//! The command handlers of the BMC model, grouped by network function as in `ipmi_proto::cmd`.
+
+mod app;
+mod chassis;
+mod fru;
+mod transport;
+
+use crate::{Bmc, Requester};
+use ipmi_proto::session::Request;
+
+/// "This channel" in channel number fields.
+const CURRENT_CHANNEL: u8 = 0x0e;
+
+impl Bmc {
+    /// Who asked, for the backend and the log line every action leaves.
+    pub(crate) fn requester(&self, req: &Request) -> Requester {
+        Requester {
+            user: req
+                .context
+                .user
+                .as_ref()
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default(),
+            peer: req.context.peer,
+            bmc: self.settings.name.clone(),
+        }
+    }
+
+    /// Whether a channel number field names this BMC's LAN channel.
+    pub(crate) fn is_our_channel(&self, ch: u8) -> bool {
+        let ch = ch & 0x0f;
+        ch == CURRENT_CHANNEL || ch == self.settings.channel
+    }
+}

@@ -1,0 +1,39 @@
+//! Get Self Test Results (IPMI 2.0 section 20.4, App 0x04, User).
+
+use crate::cmd::{command, expect_len, Body, Empty};
+use crate::types::{NetFn, ParseError, Privilege};
+
+command!(
+    /// Get Self Test Results.
+    GetSelfTestResults, NetFn::APP, 0x04, Some(Privilege::User), Empty, SelfTestResponse
+);
+
+/// The self test result: byte 1 is 0x55 for "no error", byte 2 the failure bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelfTestResponse {
+    /// The result code (0x55 no error, 0x56 not implemented, 0x57 corrupted or inaccessible data, ...).
+    pub result: u8,
+    /// Result details (failure bits for 0x57).
+    pub detail: u8,
+}
+
+impl SelfTestResponse {
+    /// "No error. All Self Tests Passed."
+    pub const PASSED: SelfTestResponse = SelfTestResponse {
+        result: 0x55,
+        detail: 0,
+    };
+}
+
+impl Body for SelfTestResponse {
+    fn parse(d: &[u8]) -> Result<Self, ParseError> {
+        expect_len(d, 2, 2)?;
+        Ok(SelfTestResponse {
+            result: d[0],
+            detail: d[1],
+        })
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[self.result, self.detail]);
+    }
+}

@@ -1,0 +1,33 @@
+//! Get User Name (IPMI 2.0 section 22.29, App 0x46, Operator). The request is the user ID.
+
+use crate::cmd::{command, expect_len, Body};
+use crate::types::{NetFn, ParseError, Privilege};
+
+command!(
+    /// Get User Name: the 16-byte name of a user ID.
+    GetUserName, NetFn::APP, 0x46, Some(Privilege::Operator), u8, UserNameResponse
+);
+
+/// A user name, sent as 16 bytes padded with zeros.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserNameResponse {
+    /// The name (at most 16 bytes; longer names are cut on the wire).
+    pub name: String,
+}
+
+impl Body for UserNameResponse {
+    fn parse(d: &[u8]) -> Result<Self, ParseError> {
+        expect_len(d, 16, 16)?;
+        let end = d.iter().position(|b| *b == 0).unwrap_or(16);
+        Ok(UserNameResponse {
+            name: String::from_utf8_lossy(&d[..end]).into_owned(),
+        })
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        let mut name = [0u8; 16];
+        let b = self.name.as_bytes();
+        let n = b.len().min(16);
+        name[..n].copy_from_slice(&b[..n]);
+        out.extend_from_slice(&name);
+    }
+}
