@@ -76,7 +76,7 @@ impl Bmc {
 
     fn max_users(&self) -> u8 {
         let top = self.settings.users.iter().map(|u| u.id).max().unwrap_or(0);
-        top.max(MIN_REPORTED_USERS).min(63)
+        top.clamp(MIN_REPORTED_USERS, 63)
     }
 
     pub(crate) fn user_access(&self, r: UserAccessRequest) -> Outcome {
