@@ -1,1 +1,147 @@
-fn main() {}
+//! `ipmi-to-metal`: a BMC that isn't one. It serves IPMI over LAN for each configured machine and
+//! carries out every request through a backend.
+
+mod config;
+mod runtime;
+
+use clap::{Parser, Subcommand};
+use config::{BackendConfig, BmcConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ipmi-to-metal",
+    version,
+    about = "IPMI over LAN for machines without a reachable BMC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every BMC of a configuration file; without one, a single simulated BMC.
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Without --config: the address of the simulated BMC.
+        #[arg(long, default_value = "127.0.0.1:6230")]
+        listen: SocketAddr,
+    },
+    /// Check a configuration file and exit: 0 if valid, 2 with the error otherwise.
+    CheckConfig {
+        /// The TOML configuration file.
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IPMI_TO_METAL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match cli.command {
+        Command::CheckConfig { config } => match config::load(&config) {
+            Ok(bmcs) => {
+                for b in &bmcs {
+                    println!(
+                        "{}: listen {} backend {} users {}",
+                        b.settings.name,
+                        b.listen,
+                        backend_name(b),
+                        b.server.users.len()
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve { config, listen } => {
+            let bmcs = match config {
+                Some(path) => match config::load(&path) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => vec![default_bmc(listen)],
+            };
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = rt.block_on(async {
+                tokio::select! {
+                    r = runtime::serve(bmcs) => r,
+                    _ = tokio::signal::ctrl_c() => {
+                        tracing::info!("interrupted: shutting down");
+                        Ok(())
+                    }
+                }
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn backend_name(b: &BmcConfig) -> &'static str {
+    match b.backend {
+        BackendConfig::Sim(_) => "sim",
+    }
+}
+
+/// One simulated BMC with user `admin`, whose password comes from `IPMI_PASSWORD` or is generated
+/// and printed once with a ready-to-paste ipmitool command line.
+fn default_bmc(listen: SocketAddr) -> BmcConfig {
+    let (password, generated) = match std::env::var("IPMI_PASSWORD") {
+        Ok(p) if !p.is_empty() && p.len() <= 20 => (p, false),
+        _ => {
+            use rand::distributions::{Alphanumeric, DistString};
+            (Alphanumeric.sample_string(&mut rand::rngs::OsRng, 16), true)
+        }
+    };
+    let toml_text = format!(
+        "[[bmc]]\nname = \"sim\"\nlisten = \"{listen}\"\nbackend = \"sim\"\n[[bmc.users]]\nname = \"admin\"\npassword_env = \"IPMI_TO_METAL_DEFAULT_PASSWORD\"\nprivilege = \"administrator\"\n"
+    );
+    // The password goes through the environment of this process only, never through a file or log.
+    std::env::set_var("IPMI_TO_METAL_DEFAULT_PASSWORD", &password);
+    let mut bmcs = config::parse("<built-in>", &toml_text, std::path::Path::new("."))
+        .expect("the built-in configuration is valid");
+    std::env::remove_var("IPMI_TO_METAL_DEFAULT_PASSWORD");
+    let host = listen.ip();
+    let port = listen.port();
+    println!("ipmi-to-metal: one simulated BMC on {listen}, user admin.");
+    if generated {
+        println!("Generated password (set IPMI_PASSWORD to choose one): {password}");
+        println!("Try:  IPMI_PASSWORD='{password}' ipmitool -I lanplus -H {host} -p {port} -U admin -E chassis status");
+    } else {
+        println!("Password from IPMI_PASSWORD.");
+        println!("Try:  ipmitool -I lanplus -H {host} -p {port} -U admin -E chassis status");
+    }
+    bmcs.remove(0)
+}

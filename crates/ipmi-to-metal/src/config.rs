@@ -1,0 +1,613 @@
+//! The configuration file: one `[[bmc]]` table per BMC, validated as a whole before anything starts.
+//! Every error names the file, the line and column, and what is wrong.
+
+use backend_sim::SimConfig;
+use ipmi_bmc::{BmcSettings, LanInfo, UserInfo};
+use ipmi_proto::session::cipher_suite::CipherSuite;
+use ipmi_proto::session::{AuthTypes, LoginPolicy, Secret, ServerConfig, User};
+use ipmi_proto::types::Privilege;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// A configuration error, already formatted as `FILE:LINE:COL: message`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Everything needed to start one BMC.
+pub struct BmcConfig {
+    /// The BMC model's settings.
+    pub settings: BmcSettings,
+    /// The session layer's configuration (users with their passwords, cipher suites, limits).
+    pub server: ServerConfig,
+    /// The UDP address to serve on.
+    pub listen: SocketAddr,
+    /// The backend that carries out every operation.
+    pub backend: BackendConfig,
+}
+
+/// Which backend a BMC uses, with its settings.
+pub enum BackendConfig {
+    /// The built-in simulated machine.
+    Sim(SimConfig),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileToml {
+    #[serde(default)]
+    bmc: Vec<Spanned<BmcToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BmcToml {
+    name: Spanned<String>,
+    listen: Spanned<String>,
+    #[serde(default)]
+    backend: Option<Spanned<String>>,
+    #[serde(default)]
+    users: Vec<Spanned<UserToml>>,
+    guid: Option<Spanned<String>>,
+    cipher_suites: Option<Spanned<Vec<u8>>>,
+    ipmi15: Option<bool>,
+    auth_types: Option<Spanned<Vec<String>>>,
+    max_sessions: Option<Spanned<usize>>,
+    session_timeout: Option<Spanned<u64>>,
+    kg_env: Option<Spanned<String>>,
+    kg_file: Option<Spanned<String>>,
+    login_max_failures: Option<u32>,
+    login_lockout: Option<u64>,
+    lan: Option<LanToml>,
+    sim: Option<SimToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserToml {
+    name: Spanned<String>,
+    password: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    privilege: Spanned<String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LanToml {
+    ip: Option<Spanned<String>>,
+    netmask: Option<Spanned<String>>,
+    gateway: Option<Spanned<String>>,
+    mac: Option<Spanned<String>>,
+    dhcp: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimToml {
+    power_on_at_start: Option<bool>,
+    transition_ms: Option<u64>,
+    soft_off_ms: Option<u64>,
+    honour_soft_off: Option<bool>,
+}
+
+/// Where a piece of text comes from, to point errors at it.
+struct Source<'a> {
+    file: &'a str,
+    text: &'a str,
+    dir: PathBuf,
+}
+
+impl Source<'_> {
+    fn err(&self, span: Range<usize>, msg: impl std::fmt::Display) -> ConfigError {
+        let upto = &self.text[..span.start.min(self.text.len())];
+        let line = upto.matches('\n').count() + 1;
+        let col = upto.len() - upto.rfind('\n').map_or(0, |i| i + 1) + 1;
+        ConfigError(format!("{}:{line}:{col}: {msg}", self.file))
+    }
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Vec<BmcConfig>, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
+    parse(
+        &path.display().to_string(),
+        &text,
+        path.parent().unwrap_or(Path::new(".")),
+    )
+}
+
+/// Parses and validates configuration text; `dir` resolves relative `password_file` paths.
+pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, ConfigError> {
+    let src = Source {
+        file,
+        text,
+        dir: dir.to_path_buf(),
+    };
+    let parsed: FileToml = toml::from_str(text).map_err(|e| {
+        let msg = e.message().to_string();
+        match e.span() {
+            Some(span) => src.err(span, msg),
+            None => ConfigError(format!("{file}: {msg}")),
+        }
+    })?;
+    if parsed.bmc.is_empty() {
+        return Err(ConfigError(format!(
+            "{file}: no [[bmc]] table: nothing to serve"
+        )));
+    }
+    let mut listens: HashMap<SocketAddr, String> = HashMap::new();
+    let mut names: HashMap<String, ()> = HashMap::new();
+    let mut out = Vec::new();
+    for b in parsed.bmc {
+        let span = b.span();
+        let b = b.into_inner();
+        let c = bmc(&src, span, b)?;
+        if names.insert(c.settings.name.clone(), ()).is_some() {
+            return Err(ConfigError(format!(
+                "{file}: duplicate bmc name {:?}",
+                c.settings.name
+            )));
+        }
+        if let Some(other) = listens.insert(c.listen, c.settings.name.clone()) {
+            return Err(ConfigError(format!(
+                "{file}: duplicate listen address {} (bmc {:?} and bmc {:?})",
+                c.listen, other, c.settings.name
+            )));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, ConfigError> {
+    let name = b.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        return Err(src.err(b.name.span(), "bmc name must not be empty"));
+    }
+    let listen: SocketAddr = b.listen.get_ref().parse().map_err(|_| {
+        src.err(
+            b.listen.span(),
+            format!(
+                "invalid listen address {:?}: expected IPv4:port or [IPv6]:port",
+                b.listen.get_ref()
+            ),
+        )
+    })?;
+    let backend = match b
+        .backend
+        .as_ref()
+        .map(|s| s.get_ref().as_str())
+        .unwrap_or("sim")
+    {
+        "sim" => {
+            let s = b.sim.as_ref();
+            let d = SimConfig::default();
+            BackendConfig::Sim(SimConfig {
+                name: name.clone(),
+                power_on_at_start: s
+                    .and_then(|s| s.power_on_at_start)
+                    .unwrap_or(d.power_on_at_start),
+                transition: s
+                    .and_then(|s| s.transition_ms)
+                    .map_or(d.transition, Duration::from_millis),
+                soft_off_delay: s
+                    .and_then(|s| s.soft_off_ms)
+                    .map_or(d.soft_off_delay, Duration::from_millis),
+                honour_soft_off: s
+                    .and_then(|s| s.honour_soft_off)
+                    .unwrap_or(d.honour_soft_off),
+            })
+        }
+        other => {
+            let sp = b.backend.as_ref().map_or(span.clone(), |s| s.span());
+            return Err(src.err(sp, format!("unknown backend {other:?} (available: sim)")));
+        }
+    };
+    if b.sim.is_some() && !matches!(backend, BackendConfig::Sim(_)) {
+        return Err(src.err(span, "[bmc.sim] is only for backend = \"sim\""));
+    }
+
+    // Users: IDs from 2 in file order (1 is the null user).
+    if b.users.is_empty() {
+        return Err(src.err(
+            span.clone(),
+            format!("bmc {name:?} has no [[bmc.users]]: nobody could log in"),
+        ));
+    }
+    if b.users.len() > 62 {
+        return Err(src.err(span.clone(), "at most 62 users per BMC"));
+    }
+    let mut users = Vec::new();
+    for (i, u) in b.users.iter().enumerate() {
+        let uspan = u.span();
+        let u = u.get_ref();
+        let uname = u.name.get_ref();
+        if uname.is_empty() || uname.len() > 16 {
+            return Err(src.err(
+                u.name.span(),
+                "user name must be 1 to 16 bytes (anonymous users are not supported)",
+            ));
+        }
+        if users.iter().any(|x: &User| &x.name == uname) {
+            return Err(src.err(u.name.span(), format!("duplicate user {uname:?}")));
+        }
+        let privilege = Privilege::from_name(u.privilege.get_ref())
+            .filter(|p| *p != Privilege::Oem)
+            .ok_or_else(|| {
+                src.err(
+                    u.privilege.span(),
+                    format!(
+                        "bad privilege {:?}: expected callback, user, operator or administrator",
+                        u.privilege.get_ref()
+                    ),
+                )
+            })?;
+        let password = password(src, uspan, u)?;
+        users.push(User {
+            id: i as u8 + 2,
+            name: uname.clone(),
+            password,
+            privilege,
+            enabled: u.enabled,
+        });
+    }
+
+    let defaults = ServerConfig::default();
+    let cipher_suites = match &b.cipher_suites {
+        Some(cs) => {
+            if cs.get_ref().is_empty() {
+                return Err(src.err(cs.span(), "cipher_suites must not be empty"));
+            }
+            for id in cs.get_ref() {
+                if CipherSuite::by_id(*id).is_none() {
+                    return Err(src.err(
+                        cs.span(),
+                        format!(
+                            "unsupported cipher suite {id} (supported: 0, 1, 2, 3, 15, 16, 17)"
+                        ),
+                    ));
+                }
+            }
+            cs.get_ref().clone()
+        }
+        None => defaults.cipher_suites.clone(),
+    };
+    let auth_types =
+        match &b.auth_types {
+            Some(list) => {
+                let mut t = AuthTypes {
+                    none: false,
+                    md2: false,
+                    md5: false,
+                    straight: false,
+                };
+                for name in list.get_ref() {
+                    match name.as_str() {
+                        "none" => t.none = true,
+                        "md2" => t.md2 = true,
+                        "md5" => t.md5 = true,
+                        "straight" | "password" => t.straight = true,
+                        other => return Err(src.err(
+                            list.span(),
+                            format!(
+                                "unknown auth type {other:?} (expected md5, md2, straight or none)"
+                            ),
+                        )),
+                    }
+                }
+                t
+            }
+            None => AuthTypes::default(),
+        };
+    let guid = match &b.guid {
+        Some(g) => parse_guid(g.get_ref()).ok_or_else(|| {
+            src.err(
+                g.span(),
+                "guid must be a UUID: 32 hex digits, dashes allowed",
+            )
+        })?,
+        None => derived_guid(&name),
+    };
+    let kg = match (&b.kg_env, &b.kg_file) {
+        (Some(_), Some(f)) => return Err(src.err(f.span(), "give kg_env or kg_file, not both")),
+        (Some(e), None) => Some(Secret::new(
+            std::env::var(e.get_ref())
+                .map_err(|_| {
+                    src.err(
+                        e.span(),
+                        format!("environment variable {} is not set", e.get_ref()),
+                    )
+                })?
+                .into_bytes(),
+        )),
+        (None, Some(f)) => Some(Secret::new(read_secret_file(src, f)?)),
+        (None, None) => None,
+    };
+    if kg.as_ref().is_some_and(|k| k.expose().len() > 20) {
+        return Err(src.err(span.clone(), "the BMC key (Kg) is at most 20 bytes"));
+    }
+    let max_sessions = match &b.max_sessions {
+        Some(m) if *m.get_ref() == 0 || *m.get_ref() > 4096 => {
+            return Err(src.err(m.span(), "max_sessions must be 1 to 4096"))
+        }
+        Some(m) => *m.get_ref(),
+        None => defaults.max_sessions,
+    };
+    let session_timeout = match &b.session_timeout {
+        Some(t) if *t.get_ref() == 0 => {
+            return Err(src.err(t.span(), "session_timeout must be at least 1 second"))
+        }
+        Some(t) => Duration::from_secs(*t.get_ref()),
+        None => defaults.session_timeout,
+    };
+    let mut login_policy = LoginPolicy::default();
+    if let Some(n) = b.login_max_failures {
+        login_policy.max_failures = n.max(1);
+    }
+    if let Some(s) = b.login_lockout {
+        login_policy.lockout = Duration::from_secs(s);
+    }
+
+    let lan = lan_info(src, &b, &listen)?;
+    let auth_mask = u8::from(auth_types.none)
+        | (u8::from(auth_types.md2) << 1)
+        | (u8::from(auth_types.md5) << 2)
+        | (u8::from(auth_types.straight) << 4);
+    let settings = BmcSettings {
+        name: name.clone(),
+        guid,
+        channel: defaults.channel,
+        users: users
+            .iter()
+            .map(|u| UserInfo {
+                id: u.id,
+                name: u.name.clone(),
+                privilege: u.privilege,
+                enabled: u.enabled,
+            })
+            .collect(),
+        lan,
+        cipher_suites: cipher_suites.clone(),
+        auth_types: if b.ipmi15 == Some(false) {
+            0
+        } else {
+            auth_mask
+        },
+    };
+    let server = ServerConfig {
+        guid,
+        users,
+        cipher_suites,
+        auth_types,
+        ipmi15: b.ipmi15.unwrap_or(defaults.ipmi15),
+        kg,
+        max_sessions,
+        session_timeout,
+        login_policy,
+        ..defaults
+    };
+    Ok(BmcConfig {
+        settings,
+        server,
+        listen,
+        backend,
+    })
+}
+
+fn password(src: &Source, span: Range<usize>, u: &UserToml) -> Result<Secret, ConfigError> {
+    let given = [
+        u.password.is_some(),
+        u.password_file.is_some(),
+        u.password_env.is_some(),
+    ];
+    let count = given.iter().filter(|x| **x).count();
+    if count == 0 {
+        return Err(src.err(
+            span,
+            format!(
+                "user {:?} has no password: give password, password_file or password_env",
+                u.name.get_ref()
+            ),
+        ));
+    }
+    if count > 1 {
+        return Err(src.err(
+            span,
+            format!(
+                "user {:?}: give only one of password, password_file, password_env",
+                u.name.get_ref()
+            ),
+        ));
+    }
+    let (bytes, sp) = if let Some(p) = &u.password {
+        (p.get_ref().as_bytes().to_vec(), p.span())
+    } else if let Some(f) = &u.password_file {
+        (read_secret_file(src, f)?, f.span())
+    } else {
+        let e = u.password_env.as_ref().expect("counted above");
+        let v = std::env::var(e.get_ref()).map_err(|_| {
+            src.err(
+                e.span(),
+                format!("environment variable {} is not set", e.get_ref()),
+            )
+        })?;
+        (v.into_bytes(), e.span())
+    };
+    if bytes.is_empty() {
+        return Err(src.err(sp, "empty password"));
+    }
+    if bytes.len() > 20 {
+        return Err(src.err(sp, "password longer than 20 bytes (the IPMI 2.0 limit)"));
+    }
+    Ok(Secret::new(bytes))
+}
+
+fn read_secret_file(src: &Source, f: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
+    let path = src.dir.join(f.get_ref());
+    let mut text = std::fs::read(&path)
+        .map_err(|e| src.err(f.span(), format!("cannot read {}: {e}", path.display())))?;
+    while text.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        text.pop();
+    }
+    Ok(text)
+}
+
+fn lan_info(src: &Source, b: &BmcToml, listen: &SocketAddr) -> Result<LanInfo, ConfigError> {
+    let ip4 = |v: &Option<Spanned<String>>, default: Ipv4Addr| -> Result<Ipv4Addr, ConfigError> {
+        match v {
+            Some(s) => s
+                .get_ref()
+                .parse()
+                .map_err(|_| src.err(s.span(), "expected an IPv4 address")),
+            None => Ok(default),
+        }
+    };
+    let lan = b.lan.as_ref();
+    let listen_ip = match listen.ip() {
+        std::net::IpAddr::V4(ip) => ip,
+        std::net::IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+    };
+    let none = None;
+    let ip = ip4(lan.map_or(&none, |l| &l.ip), listen_ip)?;
+    let netmask = ip4(
+        lan.map_or(&none, |l| &l.netmask),
+        Ipv4Addr::new(255, 255, 255, 0),
+    )?;
+    let gateway = ip4(lan.map_or(&none, |l| &l.gateway), Ipv4Addr::UNSPECIFIED)?;
+    let mac = match lan.and_then(|l| l.mac.as_ref()) {
+        Some(m) => parse_mac(m.get_ref())
+            .ok_or_else(|| src.err(m.span(), "expected a MAC address like 02:00:00:00:00:01"))?,
+        None => {
+            // A locally administered MAC derived from the name, stable across restarts.
+            let g = derived_guid(b.name.get_ref());
+            [0x02, g[0], g[1], g[2], g[3], g[4]]
+        }
+    };
+    Ok(LanInfo {
+        ip,
+        dhcp: lan.and_then(|l| l.dhcp).unwrap_or(false),
+        netmask,
+        gateway,
+        mac,
+    })
+}
+
+/// Parses a GUID written as clients show it (`01234567-89ab-cdef-0123-456789abcdef`) into its
+/// wire form: IPMI sends GUIDs least significant byte first, so the text's bytes are reversed.
+fn parse_guid(s: &str) -> Option<[u8; 16]> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let mut bytes: [u8; 16] = hex::decode(hex).ok()?.try_into().ok()?;
+    bytes.reverse();
+    Some(bytes)
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<u8> = s
+        .split([':', '-'])
+        .map(|p| u8::from_str_radix(p, 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    parts.try_into().ok()
+}
+
+/// A GUID derived from the BMC's name (FNV-1a, spread over 16 bytes), so that it stays the same
+/// across restarts without being configured.
+pub fn derived_guid(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (half, seed) in [0xcbf2_9ce4_8422_2325u64, 0x8422_2325_cbf2_9ce4]
+        .iter()
+        .enumerate()
+    {
+        let mut h = *seed;
+        for b in name.bytes().chain(std::iter::once(half as u8)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        out[half * 8..half * 8 + 8].copy_from_slice(&h.to_le_bytes());
+    }
+    // RFC 4122 version 4 and variant bits where the IPMI (SMBIOS-order) encoding puts them:
+    // time_hi_and_version is bytes 8-9 and clock_seq bytes 6-7, least significant byte first.
+    out[9] = (out[9] & 0x0f) | 0x40;
+    out[7] = (out[7] & 0x3f) | 0x80;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Vec<BmcConfig>, String> {
+        parse("t.toml", text, Path::new(".")).map_err(|e| e.0)
+    }
+
+    fn err(text: &str) -> String {
+        match check(text) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e,
+        }
+    }
+
+    const GOOD: &str = r#"
+[[bmc]]
+name = "node1"
+listen = "127.0.0.1:6230"
+backend = "sim"
+
+[[bmc.users]]
+name = "admin"
+password = "password"
+privilege = "administrator"
+"#;
+
+    #[test]
+    fn the_fixed_format_parses() {
+        let c = check(GOOD).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].listen, "127.0.0.1:6230".parse().unwrap());
+        assert_eq!(c[0].server.users[0].id, 2);
+        assert_eq!(c[0].server.cipher_suites, vec![3, 17, 1, 2, 15, 16]);
+        assert!(!c[0].server.cipher_suites.contains(&0));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_problem() {
+        let e = err(&GOOD.replace("backend = \"sim\"", "backend = \"sim\"\ncolour = \"red\""));
+        assert!(e.starts_with("t.toml:6:1: unknown field `colour`"), "{e}");
+        let e = err(&GOOD.replace("\"administrator\"", "\"root\""));
+        assert!(e.starts_with("t.toml:10:13: bad privilege \"root\""), "{e}");
+        let e = err(&GOOD.replace("password = \"password\"\n", ""));
+        assert!(
+            e.starts_with("t.toml:7:1: user \"admin\" has no password"),
+            "{e}"
+        );
+        let two = format!("{GOOD}{}", GOOD.replace("node1", "node2"));
+        let e = err(&two);
+        assert!(e.contains("duplicate listen address 127.0.0.1:6230"), "{e}");
+        let e = err(&GOOD.replace("127.0.0.1:6230", "localhost"));
+        assert!(e.starts_with("t.toml:4:10: invalid listen address"), "{e}");
+        let e = err(&GOOD.replace(
+            "password = \"password\"",
+            "password_env = \"NO_SUCH_VAR_XYZ\"",
+        ));
+        assert!(e.contains("NO_SUCH_VAR_XYZ is not set"), "{e}");
+    }
+
+    #[test]
+    fn derived_guid_is_stable_and_distinct() {
+        assert_eq!(derived_guid("a"), derived_guid("a"));
+        assert_ne!(derived_guid("a"), derived_guid("b"));
+    }
+}

@@ -1,0 +1,285 @@
+//! Shared harness of the end-to-end tests: starts the real `ipmi-to-metal` binary on a free
+//! loopback port with a throwaway configuration, and runs the real clients against it. A client
+//! that is not installed fails the test loudly: `.ci/run` installs them all.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The administrator's password in every test configuration.
+pub const ADMIN_PASSWORD: &str = "s3cret-admin";
+/// The user-level account's password.
+pub const VIEWER_PASSWORD: &str = "viewer-pass";
+/// The operator account's password.
+pub const OPERATOR_PASSWORD: &str = "operator-pass";
+
+/// A running `ipmi-to-metal serve` and its configuration directory.
+pub struct Bmc {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub log: PathBuf,
+}
+
+impl Drop for Bmc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free UDP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The standard test BMC: sim backend with short transitions; users admin (administrator),
+/// operator (operator) and viewer (user). `extra` is added to the `[[bmc]]` table.
+pub fn standard_config(port: u16, extra: &str) -> String {
+    format!(
+        r#"[[bmc]]
+name = "node1"
+listen = "127.0.0.1:{port}"
+backend = "sim"
+{extra}
+
+[bmc.sim]
+power_on_at_start = true
+transition_ms = 300
+soft_off_ms = 300
+
+[[bmc.users]]
+name = "admin"
+password_file = "admin.pass"
+privilege = "administrator"
+
+[[bmc.users]]
+name = "operator"
+password = "{OPERATOR_PASSWORD}"
+privilege = "operator"
+
+[[bmc.users]]
+name = "viewer"
+password_env = "TEST_VIEWER_PASSWORD"
+privilege = "user"
+"#
+    )
+}
+
+impl Bmc {
+    /// Starts the standard test BMC.
+    pub fn start() -> Bmc {
+        Bmc::start_with("")
+    }
+
+    /// Starts the standard test BMC with extra keys in its `[[bmc]]` table.
+    pub fn start_with(extra: &str) -> Bmc {
+        let port = free_port();
+        Bmc::start_config(port, &standard_config(port, extra))
+    }
+
+    /// Starts a BMC from configuration text whose first BMC listens on `port`.
+    pub fn start_config(port: u16, config: &str) -> Bmc {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
+        let path = dir.path().join("bmc.toml");
+        std::fs::write(&path, config).unwrap();
+        let log = dir.path().join("server.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .env("TEST_VIEWER_PASSWORD", VIEWER_PASSWORD)
+            .env("IPMI_TO_METAL_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start ipmi-to-metal");
+        let bmc = Bmc {
+            child,
+            port,
+            dir,
+            log,
+        };
+        bmc.wait_ready();
+        bmc
+    }
+
+    /// Waits until the BMC answers an ASF presence ping.
+    fn wait_ready(&self) {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let ping = [
+            0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x01, 0x00, 0x00,
+        ];
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut buf = [0u8; 64];
+        while Instant::now() < deadline {
+            let _ = sock.send_to(&ping, ("127.0.0.1", self.port));
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                if n >= 9 && buf[8] == 0x40 {
+                    return;
+                }
+            }
+        }
+        panic!(
+            "the BMC did not answer on port {}; log:\n{}",
+            self.port,
+            self.server_log()
+        );
+    }
+
+    /// The server's log so far.
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Writes a FreeIPMI configuration file with the user's credentials (so that the password
+    /// is on no command line) and returns its path.
+    pub fn freeipmi_conf(&self, user: &str, password: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("freeipmi-{user}.conf"));
+        let mut f = std::fs::File::create(&path).unwrap();
+        writeln!(f, "username {user}\npassword {password}").unwrap();
+        path
+    }
+}
+
+/// The path of an installed client, or a loud failure that says what to install.
+pub fn require(tool: &str, package: &str) -> PathBuf {
+    for dir in [
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/local/bin",
+        "/usr/local/sbin",
+        "/bin",
+        "/sbin",
+    ] {
+        let p = Path::new(dir).join(tool);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{tool} is not installed: install the Debian package {package} (.ci/run does); this test does not skip itself");
+}
+
+/// The output of a finished client.
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    fn from(o: Output, elapsed: Duration) -> Run {
+        Run {
+            ok: o.status.success(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    /// stdout, asserting that the client succeeded.
+    pub fn out(self) -> String {
+        assert!(
+            self.ok,
+            "client failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self.stdout
+    }
+
+    /// stdout and stderr together.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs a command with a time limit (clients retry for a long time when a BMC is silent).
+pub fn run(cmd: &mut Command) -> Run {
+    let start = Instant::now();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = child.wait_with_output().unwrap();
+    Run::from(out, start.elapsed())
+}
+
+/// `ipmitool -I <iface> -H 127.0.0.1 -p PORT -U user -E <args>`: the password comes from the
+/// environment (`-E`), not the command line.
+pub fn ipmitool(
+    bmc: &Bmc,
+    iface: &str,
+    extra: &[&str],
+    user: &str,
+    password: &str,
+    args: &str,
+) -> Run {
+    let tool = require("ipmitool", "ipmitool");
+    let port = bmc.port.to_string();
+    let mut cmd = Command::new("timeout");
+    cmd.arg("60").arg(tool);
+    cmd.args([
+        "-I",
+        iface,
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        user,
+        "-E",
+        "-N",
+        "1",
+        "-R",
+        "2",
+    ]);
+    cmd.args(extra);
+    cmd.args(args.split_whitespace());
+    cmd.env("IPMI_PASSWORD", password);
+    run(&mut cmd)
+}
+
+/// ipmitool over lanplus as the administrator, default cipher suite negotiation.
+pub fn admin(bmc: &Bmc, args: &str) -> String {
+    ipmitool(bmc, "lanplus", &[], "admin", ADMIN_PASSWORD, args).out()
+}
+
+/// A FreeIPMI tool with the given user's credentials from a configuration file.
+pub fn freeipmi(bmc: &Bmc, tool: &str, user: &str, password: &str, args: &[&str]) -> Run {
+    let path = require(tool, "freeipmi-tools");
+    let conf = bmc.freeipmi_conf(user, password);
+    let host = format!("127.0.0.1:{}", bmc.port);
+    let mut cmd = Command::new("timeout");
+    cmd.arg("60")
+        .arg(path)
+        .arg("--config-file")
+        .arg(&conf)
+        .args(["-h", &host]);
+    cmd.args(args);
+    run(&mut cmd)
+}
+
+/// Polls `f` until it returns true or `secs` pass.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
