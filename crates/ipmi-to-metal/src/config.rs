@@ -154,18 +154,16 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
     for b in parsed.bmc {
         let span = b.span();
         let b = b.into_inner();
+        let (name_span, listen_span) = (b.name.span(), b.listen.span());
         let c = bmc(&src, span, b)?;
         if names.insert(c.settings.name.clone(), ()).is_some() {
-            return Err(ConfigError(format!(
-                "{file}: duplicate bmc name {:?}",
-                c.settings.name
-            )));
+            return Err(src.err(name_span, format!("duplicate bmc name {:?}", c.settings.name)));
         }
         if let Some(other) = listens.insert(c.listen, c.settings.name.clone()) {
-            return Err(ConfigError(format!(
-                "{file}: duplicate listen address {} (bmc {:?} and bmc {:?})",
-                c.listen, other, c.settings.name
-            )));
+            return Err(src.err(
+                listen_span,
+                format!("duplicate listen address {} (already used by bmc {other:?})", c.listen),
+            ));
         }
         out.push(c);
     }
@@ -285,33 +283,34 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
         }
         None => defaults.cipher_suites.clone(),
     };
-    let auth_types =
-        match &b.auth_types {
-            Some(list) => {
-                let mut t = AuthTypes {
-                    none: false,
-                    md2: false,
-                    md5: false,
-                    straight: false,
-                };
-                for name in list.get_ref() {
-                    match name.as_str() {
-                        "none" => t.none = true,
-                        "md2" => t.md2 = true,
-                        "md5" => t.md5 = true,
-                        "straight" | "password" => t.straight = true,
-                        other => return Err(src.err(
+    let auth_types = match &b.auth_types {
+        Some(list) => {
+            let mut t = AuthTypes {
+                none: false,
+                md2: false,
+                md5: false,
+                straight: false,
+            };
+            for name in list.get_ref() {
+                match name.as_str() {
+                    "none" => t.none = true,
+                    "md2" => t.md2 = true,
+                    "md5" => t.md5 = true,
+                    "straight" | "password" => t.straight = true,
+                    other => {
+                        return Err(src.err(
                             list.span(),
                             format!(
                                 "unknown auth type {other:?} (expected md5, md2, straight or none)"
                             ),
-                        )),
+                        ))
                     }
                 }
-                t
             }
-            None => AuthTypes::default(),
-        };
+            t
+        }
+        None => AuthTypes::default(),
+    };
     let guid = match &b.guid {
         Some(g) => parse_guid(g.get_ref()).ok_or_else(|| {
             src.err(

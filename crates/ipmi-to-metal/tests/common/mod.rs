@@ -154,14 +154,9 @@ impl Bmc {
 
 /// The path of an installed client, or a loud failure that says what to install.
 pub fn require(tool: &str, package: &str) -> PathBuf {
-    for dir in [
-        "/usr/bin",
-        "/usr/sbin",
-        "/usr/local/bin",
-        "/usr/local/sbin",
-        "/bin",
-        "/sbin",
-    ] {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let sbin = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+    for dir in path.split(':').chain(sbin) {
         let p = Path::new(dir).join(tool);
         if p.exists() {
             return p;
@@ -227,8 +222,20 @@ pub fn ipmitool(
     password: &str,
     args: &str,
 ) -> Run {
+    ipmitool_at(bmc.port, iface, extra, user, password, args)
+}
+
+/// [`ipmitool`] against a port.
+pub fn ipmitool_at(
+    port: u16,
+    iface: &str,
+    extra: &[&str],
+    user: &str,
+    password: &str,
+    args: &str,
+) -> Run {
     let tool = require("ipmitool", "ipmitool");
-    let port = bmc.port.to_string();
+    let port = port.to_string();
     let mut cmd = Command::new("timeout");
     cmd.arg("60").arg(tool);
     cmd.args([

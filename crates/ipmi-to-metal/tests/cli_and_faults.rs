@@ -1,0 +1,235 @@
+//! The command line, configuration errors, several BMCs in one process, and malformed datagrams.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+}
+
+fn check_config(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = bin()
+        .arg("check-config")
+        .arg(&path)
+        .env("TEST_VIEWER_PASSWORD", "v")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE");
+    (out.status.code().unwrap_or(-1), err)
+}
+
+#[test]
+fn config_errors_name_file_line_and_problem() {
+    let good =
+        standard_config(6999, "").replace("password_file = \"admin.pass\"", "password = \"x\"");
+    let cases = [
+        (
+            good.replace("backend = \"sim\"", "backend = \"sim\"\nbogus = 1"),
+            "FILE:5:1: unknown field `bogus`",
+        ),
+        (
+            good.replace("privilege = \"operator\"", "privilege = \"god\""),
+            "FILE:20:13: bad privilege \"god\"",
+        ),
+        (
+            good.replace("password = \"x\"\n", ""),
+            "FILE:12:1: user \"admin\" has no password",
+        ),
+        (
+            format!("{good}{}", good.replace("node1", "node2")),
+            "FILE:28:10: duplicate listen address 127.0.0.1:6999 (already used by bmc \"node1\")",
+        ),
+    ];
+    for (text, want) in cases {
+        let (code, err) = check_config(&text);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.starts_with(want),
+            "want {want:?}, got {err:?}"
+        );
+    }
+    let (code, err) = check_config(&good);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn serve_with_a_bad_config_starts_nothing() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        standard_config(port, "").replace("\"administrator\"", "\"root\""),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad privilege \"root\""));
+    UdpSocket::bind(("127.0.0.1", port)).expect("nothing listens");
+}
+
+/// Starts `serve` without a config and reads its banner up to the ipmitool line.
+fn default_serve(port: u16, password: Option<&str>) -> (std::process::Child, Vec<String>) {
+    let mut cmd = bin();
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    match password {
+        Some(p) => cmd.env("IPMI_PASSWORD", p),
+        None => cmd.env_remove("IPMI_PASSWORD"),
+    };
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Try:");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, lines)
+}
+
+#[test]
+fn serve_without_config_prints_a_ready_ipmitool_line() {
+    let port = free_port();
+    let (mut child, lines) = default_serve(port, None);
+    let generated = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Generated password (set IPMI_PASSWORD to choose one): "))
+        .expect("a generated password")
+        .to_string();
+    assert_eq!(generated.len(), 16);
+    let try_line = lines
+        .last()
+        .unwrap()
+        .trim_start_matches("Try:")
+        .trim()
+        .to_string();
+    assert!(
+        try_line.contains(&format!("-p {port} -U admin -E")),
+        "{try_line}"
+    );
+    // Run the printed command line as it is.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = run(Command::new("timeout").args(["30", "sh", "-c", &try_line]));
+    assert!(r.out().contains("System Power         : on"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, lines) = default_serve(port, Some("chosen-pass"));
+    assert!(
+        !lines.iter().any(|l| l.contains("chosen-pass")),
+        "{lines:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let tool = require("ipmitool", "ipmitool");
+    let r = run(Command::new(tool)
+        .args([
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "admin",
+            "-E",
+            "chassis",
+            "power",
+            "status",
+        ])
+        .env("IPMI_PASSWORD", "chosen-pass"));
+    assert_eq!(r.out().trim(), "Chassis Power is on");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn several_bmcs_in_one_process_are_independent() {
+    let (p1, p2) = (free_port(), free_port());
+    let config = format!(
+        "{}{}",
+        standard_config(p1, ""),
+        standard_config(p2, "").replace("node1", "node2")
+    );
+    let bmc = Bmc::start_config(p1, &config);
+    let status = |port: u16| {
+        let r = ipmitool_at(
+            port,
+            "lanplus",
+            &[],
+            "admin",
+            ADMIN_PASSWORD,
+            "chassis power status",
+        );
+        r.out().trim().to_string()
+    };
+    assert_eq!(status(p1), "Chassis Power is on");
+    assert_eq!(status(p2), "Chassis Power is on");
+    admin(&bmc, "chassis power off");
+    assert_eq!(status(p1), "Chassis Power is off");
+    assert_eq!(status(p2), "Chassis Power is on");
+}
+
+#[test]
+fn malformed_datagrams_are_survived() {
+    let bmc = Bmc::start();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(20)))
+        .unwrap();
+    let target = ("127.0.0.1", bmc.port);
+    let mut junk: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0x06],
+        vec![0x06, 0x00, 0xff],
+        vec![0x06, 0x00, 0xff, 0x07],
+        vec![0x06, 0x00, 0xff, 0x07, 0x06],
+        vec![
+            0x06, 0x00, 0xff, 0x07, 0x06, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+        ],
+        vec![
+            0x06, 0x00, 0xff, 0x07, 0x06, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x00,
+        ],
+        vec![0x06, 0x00, 0xff, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0xff],
+        vec![0x06, 0x00, 0xff, 0x07, 0x02, 0, 0, 0, 0, 1, 0, 0, 0],
+        vec![0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80],
+        vec![0xff; 1400],
+    ];
+    // Deterministic pseudo-random datagrams with a valid RMCP header.
+    let mut x: u32 = 0x1234_5678;
+    for len in 5..300 {
+        let mut d = vec![0x06, 0x00, 0xff, 0x07];
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            d.push(x as u8);
+        }
+        d[4] = [0x00, 0x02, 0x06, 0x06][len % 4];
+        junk.push(d);
+    }
+    for d in &junk {
+        sock.send_to(d, target).unwrap();
+    }
+    let mut buf = [0u8; 2048];
+    while sock.recv_from(&mut buf).is_ok() {}
+    assert_eq!(
+        admin(&bmc, "chassis power status").trim(),
+        "Chassis Power is on",
+        "log:\n{}",
+        bmc.server_log()
+    );
+    assert!(!bmc.server_log().contains("panicked"));
+}
