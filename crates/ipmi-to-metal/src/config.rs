@@ -157,12 +157,18 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
         let (name_span, listen_span) = (b.name.span(), b.listen.span());
         let c = bmc(&src, span, b)?;
         if names.insert(c.settings.name.clone(), ()).is_some() {
-            return Err(src.err(name_span, format!("duplicate bmc name {:?}", c.settings.name)));
+            return Err(src.err(
+                name_span,
+                format!("duplicate bmc name {:?}", c.settings.name),
+            ));
         }
         if let Some(other) = listens.insert(c.listen, c.settings.name.clone()) {
             return Err(src.err(
                 listen_span,
-                format!("duplicate listen address {} (already used by bmc {other:?})", c.listen),
+                format!(
+                    "duplicate listen address {} (already used by bmc {other:?})",
+                    c.listen
+                ),
             ));
         }
         out.push(c);

@@ -49,10 +49,7 @@ fn config_errors_name_file_line_and_problem() {
     for (text, want) in cases {
         let (code, err) = check_config(&text);
         assert_eq!(code, 2, "{err}");
-        assert!(
-            err.starts_with(want),
-            "want {want:?}, got {err:?}"
-        );
+        assert!(err.starts_with(want), "want {want:?}, got {err:?}");
     }
     let (code, err) = check_config(&good);
     assert_eq!(code, 0, "{err}");
