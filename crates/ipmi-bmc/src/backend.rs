@@ -288,4 +288,18 @@ pub trait Backend: Send + Sync {
     async fn inventory(&self) -> BackendResult<Inventory> {
         Err(BackendError::NotSupported)
     }
+
+    /// Opens the machine's serial console, for Serial over LAN.
+    async fn console(&self, _who: &Requester) -> BackendResult<Box<dyn Console>> {
+        Err(BackendError::NotSupported)
+    }
+}
+
+/// A connection to a machine's serial console (Serial over LAN carries its bytes).
+#[async_trait]
+pub trait Console: Send {
+    /// Reads console output into `buf`; returns 0 when the console has closed.
+    async fn read(&mut self, buf: &mut [u8]) -> BackendResult<usize>;
+    /// Sends keyboard input to the console.
+    async fn write(&mut self, data: &[u8]) -> BackendResult<()>;
 }

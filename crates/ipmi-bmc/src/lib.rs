@@ -12,8 +12,8 @@ mod dispatch;
 mod handlers;
 
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
-    PowerState, Requester, SensorKind, SensorReading,
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,
+    PowerAction, PowerState, Requester, SensorKind, SensorReading,
 };
 
 use ipmi_proto::cmd::chassis::BootFlags;
