@@ -17,7 +17,7 @@ pub use backend::{
 };
 
 use ipmi_proto::cmd::chassis::BootFlags;
-use ipmi_proto::session::Request;
+use ipmi_proto::session::{Request, ServerConfig};
 use ipmi_proto::types::{CompletionCode, Privilege};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -69,6 +69,32 @@ pub struct BmcSettings {
     /// Enabled IPMI 1.5 authentication types as a bit mask (bit 0 none, 1 MD2, 2 MD5, 4 straight),
     /// for LAN parameters 1 and 2.
     pub auth_types: u8,
+}
+
+impl BmcSettings {
+    /// The settings of a BMC whose LAN channel the session layer serves with `server`: users,
+    /// GUID, channel, cipher suites and IPMI 1.5 authentication types are taken from there, so
+    /// that what the BMC reports is what its sessions accept.
+    pub fn from_server(name: &str, server: &ServerConfig, lan: LanInfo) -> BmcSettings {
+        BmcSettings {
+            name: name.to_string(),
+            guid: server.guid,
+            channel: server.channel,
+            users: server
+                .users
+                .iter()
+                .map(|u| UserInfo {
+                    id: u.id,
+                    name: u.name.clone(),
+                    privilege: u.privilege,
+                    enabled: u.enabled,
+                })
+                .collect(),
+            lan,
+            cipher_suites: server.cipher_suites.clone(),
+            auth_types: server.auth_type_mask(),
+        }
+    }
 }
 
 /// A response from the BMC model: completion code and data.

@@ -2,7 +2,7 @@
 //! Every error names the file, the line and column, and what is wrong.
 
 use backend_sim::SimConfig;
-use ipmi_bmc::{BmcSettings, LanInfo, UserInfo};
+use ipmi_bmc::{BmcSettings, LanInfo};
 use ipmi_proto::session::cipher_suite::CipherSuite;
 use ipmi_proto::session::{AuthTypes, LoginPolicy, Secret, ServerConfig, User};
 use ipmi_proto::types::Privilege;
@@ -367,31 +367,6 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
     }
 
     let lan = lan_info(src, &b, &listen)?;
-    let auth_mask = u8::from(auth_types.none)
-        | (u8::from(auth_types.md2) << 1)
-        | (u8::from(auth_types.md5) << 2)
-        | (u8::from(auth_types.straight) << 4);
-    let settings = BmcSettings {
-        name: name.clone(),
-        guid,
-        channel: defaults.channel,
-        users: users
-            .iter()
-            .map(|u| UserInfo {
-                id: u.id,
-                name: u.name.clone(),
-                privilege: u.privilege,
-                enabled: u.enabled,
-            })
-            .collect(),
-        lan,
-        cipher_suites: cipher_suites.clone(),
-        auth_types: if b.ipmi15 == Some(false) {
-            0
-        } else {
-            auth_mask
-        },
-    };
     let server = ServerConfig {
         guid,
         users,
@@ -404,6 +379,7 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
         login_policy,
         ..defaults
     };
+    let settings = BmcSettings::from_server(&name, &server, lan);
     Ok(BmcConfig {
         settings,
         server,

@@ -6,10 +6,8 @@ mod fru;
 mod transport;
 
 use crate::{Bmc, Requester};
+use ipmi_proto::cmd::app::CURRENT_CHANNEL;
 use ipmi_proto::session::Request;
-
-/// "This channel" in channel number fields.
-const CURRENT_CHANNEL: u8 = 0x0e;
 
 impl Bmc {
     /// Who asked, for the backend and the log line every action leaves.

@@ -5,14 +5,12 @@
 use super::cipher_suite::CipherSuite;
 use super::server::{Action, Server};
 use super::table::Protocol;
+use crate::cmd::app::CURRENT_CHANNEL;
 use crate::types::{CompletionCode, Privilege};
-use crate::wire::ipmi15::AuthType;
 use crate::wire::message;
 use std::net::IpAddr;
 use std::time::Instant;
 
-/// "Current channel" in channel number fields.
-const CURRENT_CHANNEL: u8 = 0x0e;
 /// The most sessions Get Session Info reports as possible (6 bits).
 const MAX_REPORTED_SESSIONS: usize = 63;
 
@@ -33,17 +31,7 @@ impl Server {
             return (CompletionCode::INVALID_FIELD, Vec::new());
         }
         let v2 = data[0] & 0x80 != 0;
-        let mut types = 0u8;
-        for t in [
-            AuthType::None,
-            AuthType::Md2,
-            AuthType::Md5,
-            AuthType::Straight,
-        ] {
-            if self.auth_type_enabled(t) {
-                types |= t.mask_bit();
-            }
-        }
+        let mut types = self.config.auth_type_mask();
         if v2 {
             types |= 0x80;
         }

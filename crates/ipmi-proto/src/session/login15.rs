@@ -23,18 +23,6 @@ const CC_NO_SLOT: CompletionCode = CompletionCode(0x81);
 const CC_PRIVILEGE_EXCEEDS_LIMIT: CompletionCode = CompletionCode(0x86);
 
 impl Server {
-    pub(crate) fn auth_type_enabled(&self, t: AuthType) -> bool {
-        let a = &self.config.auth_types;
-        self.config.ipmi15
-            && match t {
-                AuthType::None => a.none,
-                AuthType::Md2 => a.md2,
-                AuthType::Md5 => a.md5,
-                AuthType::Straight => a.straight,
-                AuthType::Oem | AuthType::RmcpPlus => false,
-            }
-    }
-
     /// Get Session Challenge (section 22.16): request = auth type, 16-byte user name.
     pub(crate) fn session_challenge(
         &mut self,
@@ -45,7 +33,8 @@ impl Server {
         if data.len() != 17 {
             return (CompletionCode::INVALID_LENGTH, Vec::new());
         }
-        let Some(auth_type) = AuthType::from_u8(data[0]).filter(|t| self.auth_type_enabled(*t))
+        let Some(auth_type) =
+            AuthType::from_u8(data[0]).filter(|t| self.config.auth_type_enabled(*t))
         else {
             return (CompletionCode::INVALID_FIELD, Vec::new());
         };

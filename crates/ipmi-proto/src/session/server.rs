@@ -146,6 +146,35 @@ impl Default for ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// Whether IPMI 1.5 sessions may use authentication type `t` (never when `ipmi15` is off).
+    pub fn auth_type_enabled(&self, t: AuthType) -> bool {
+        let a = &self.auth_types;
+        self.ipmi15
+            && match t {
+                AuthType::None => a.none,
+                AuthType::Md2 => a.md2,
+                AuthType::Md5 => a.md5,
+                AuthType::Straight => a.straight,
+                AuthType::Oem | AuthType::RmcpPlus => false,
+            }
+    }
+
+    /// The enabled IPMI 1.5 authentication types as the bit mask of Get Channel Authentication
+    /// Capabilities and LAN parameters 1 and 2 (bit 0 none, 1 MD2, 2 MD5, 4 straight).
+    pub fn auth_type_mask(&self) -> u8 {
+        [
+            AuthType::None,
+            AuthType::Md2,
+            AuthType::Md5,
+            AuthType::Straight,
+        ]
+        .into_iter()
+        .filter(|t| self.auth_type_enabled(*t))
+        .fold(0, |m, t| m | t.mask_bit())
+    }
+}
+
 /// What to do with a datagram.
 #[derive(Debug)]
 pub enum Action {
