@@ -7,7 +7,7 @@ use ipmi_proto::session::cipher_suite::CipherSuite;
 use ipmi_proto::session::{AuthTypes, LoginPolicy, Secret, ServerConfig, User};
 use ipmi_proto::types::Privilege;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,15 @@ pub struct BmcConfig {
 pub enum BackendConfig {
     /// The built-in simulated machine.
     Sim(SimConfig),
+}
+
+impl BackendConfig {
+    /// The backend's name as the `backend` key gives it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackendConfig::Sim(_) => "sim",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -149,14 +158,14 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
         )));
     }
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
-    let mut names: HashMap<String, ()> = HashMap::new();
+    let mut names: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for b in parsed.bmc {
         let span = b.span();
         let b = b.into_inner();
         let (name_span, listen_span) = (b.name.span(), b.listen.span());
         let c = bmc(&src, span, b)?;
-        if names.insert(c.settings.name.clone(), ()).is_some() {
+        if !names.insert(c.settings.name.clone()) {
             return Err(src.err(
                 name_span,
                 format!("duplicate bmc name {:?}", c.settings.name),
@@ -447,7 +456,7 @@ fn read_secret_file(src: &Source, f: &Spanned<String>) -> Result<Vec<u8>, Config
 }
 
 fn lan_info(src: &Source, b: &BmcToml, listen: &SocketAddr) -> Result<LanInfo, ConfigError> {
-    let ip4 = |v: &Option<Spanned<String>>, default: Ipv4Addr| -> Result<Ipv4Addr, ConfigError> {
+    let ip4 = |v: Option<&Spanned<String>>, default: Ipv4Addr| -> Result<Ipv4Addr, ConfigError> {
         match v {
             Some(s) => s
                 .get_ref()
@@ -461,13 +470,12 @@ fn lan_info(src: &Source, b: &BmcToml, listen: &SocketAddr) -> Result<LanInfo, C
         std::net::IpAddr::V4(ip) => ip,
         std::net::IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
     };
-    let none = None;
-    let ip = ip4(lan.map_or(&none, |l| &l.ip), listen_ip)?;
+    let ip = ip4(lan.and_then(|l| l.ip.as_ref()), listen_ip)?;
     let netmask = ip4(
-        lan.map_or(&none, |l| &l.netmask),
+        lan.and_then(|l| l.netmask.as_ref()),
         Ipv4Addr::new(255, 255, 255, 0),
     )?;
-    let gateway = ip4(lan.map_or(&none, |l| &l.gateway), Ipv4Addr::UNSPECIFIED)?;
+    let gateway = ip4(lan.and_then(|l| l.gateway.as_ref()), Ipv4Addr::UNSPECIFIED)?;
     let mac = match lan.and_then(|l| l.mac.as_ref()) {
         Some(m) => parse_mac(m.get_ref())
             .ok_or_else(|| src.err(m.span(), "expected a MAC address like 02:00:00:00:00:01"))?,

@@ -5,7 +5,7 @@ mod config;
 mod runtime;
 
 use clap::{Parser, Subcommand};
-use config::{BackendConfig, BmcConfig};
+use config::BmcConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
                         "{}: listen {} backend {} users {}",
                         b.settings.name,
                         b.listen,
-                        backend_name(b),
+                        b.backend.kind(),
                         b.server.users.len()
                     );
                 }
@@ -109,12 +109,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn backend_name(b: &BmcConfig) -> &'static str {
-    match b.backend {
-        BackendConfig::Sim(_) => "sim",
-    }
-}
-
 /// One simulated BMC with user `admin`, whose password comes from `IPMI_PASSWORD` or is generated
 /// and printed once with a ready-to-paste ipmitool command line.
 fn default_bmc(listen: SocketAddr) -> BmcConfig {
@@ -125,14 +119,13 @@ fn default_bmc(listen: SocketAddr) -> BmcConfig {
             (Alphanumeric.sample_string(&mut rand::rngs::OsRng, 16), true)
         }
     };
+    // The built-in configuration only ever lives in memory; the password is quoted as TOML.
+    let quoted = toml::Value::String(password.clone());
     let toml_text = format!(
-        "[[bmc]]\nname = \"sim\"\nlisten = \"{listen}\"\nbackend = \"sim\"\n[[bmc.users]]\nname = \"admin\"\npassword_env = \"IPMI_TO_METAL_DEFAULT_PASSWORD\"\nprivilege = \"administrator\"\n"
+        "[[bmc]]\nname = \"sim\"\nlisten = \"{listen}\"\nbackend = \"sim\"\n[[bmc.users]]\nname = \"admin\"\npassword = {quoted}\nprivilege = \"administrator\"\n"
     );
-    // The password goes through the environment of this process only, never through a file or log.
-    std::env::set_var("IPMI_TO_METAL_DEFAULT_PASSWORD", &password);
     let mut bmcs = config::parse("<built-in>", &toml_text, std::path::Path::new("."))
         .expect("the built-in configuration is valid");
-    std::env::remove_var("IPMI_TO_METAL_DEFAULT_PASSWORD");
     let host = listen.ip();
     let port = listen.port();
     println!("ipmi-to-metal: one simulated BMC on {listen}, user admin.");
