@@ -59,14 +59,7 @@ fn every_power_verb() {
     assert!(admin(&bmc, "chassis power off").contains("Down/Off"));
     assert_eq!(power_status(&bmc), "Chassis Power is off");
     // Cycle, reset, diag and soft need the machine on: 0xD5, as a real BMC answers.
-    let r = ipmitool(
-        &bmc,
-        "lanplus",
-        &[],
-        "admin",
-        ADMIN_PASSWORD,
-        "chassis power cycle",
-    );
+    let r = admin_run(&bmc, "chassis power cycle");
     assert!(
         !r.ok && r.all().contains("Command not supported in present state"),
         "{}",
@@ -310,22 +303,8 @@ fn cipher_suite_zero_is_refused_unless_configured() {
 #[test]
 fn unknown_commands_get_c1() {
     let bmc = Bmc::start();
-    let r = ipmitool(
-        &bmc,
-        "lanplus",
-        &[],
-        "admin",
-        ADMIN_PASSWORD,
-        "raw 0x2c 0x01 0xdc 0x01",
-    );
+    let r = admin_run(&bmc, "raw 0x2c 0x01 0xdc 0x01");
     assert!(!r.ok && r.all().contains("rsp=0xc1"), "{}", r.all());
-    let r = ipmitool(
-        &bmc,
-        "lanplus",
-        &[],
-        "admin",
-        ADMIN_PASSWORD,
-        "raw 0x30 0x99",
-    );
+    let r = admin_run(&bmc, "raw 0x30 0x99");
     assert!(!r.ok && r.all().contains("rsp=0xc1"), "{}", r.all());
 }

@@ -260,8 +260,13 @@ pub fn ipmitool_at(
 }
 
 /// ipmitool over lanplus as the administrator, default cipher suite negotiation.
+pub fn admin_run(bmc: &Bmc, args: &str) -> Run {
+    ipmitool(bmc, "lanplus", &[], "admin", ADMIN_PASSWORD, args)
+}
+
+/// [`admin_run`], asserting success; its stdout.
 pub fn admin(bmc: &Bmc, args: &str) -> String {
-    ipmitool(bmc, "lanplus", &[], "admin", ADMIN_PASSWORD, args).out()
+    admin_run(bmc, args).out()
 }
 
 /// A FreeIPMI tool with the given user's credentials from a configuration file.
