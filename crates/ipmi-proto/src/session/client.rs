@@ -35,8 +35,20 @@ pub struct ClientConfig {
     pub kg: Option<Secret>,
     /// The privilege level to run the session at.
     pub privilege: Privilege,
-    /// Cipher suites in order of preference (e.g. `[17, 3]`).
+    /// Cipher suites in order of preference (e.g. `[17, 3]`); RMCP+ only.
     pub cipher_suites: Vec<u8>,
+    /// IPMI 2.0 / RMCP+ or IPMI 1.5.
+    pub interface: Interface,
+}
+
+/// The session protocol a client speaks, named as ipmitool's `-I` option names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Interface {
+    /// IPMI 2.0 / RMCP+ ([`Client`]).
+    #[default]
+    Lanplus,
+    /// IPMI 1.5 with MD5 ([`Client15`](super::Client15)).
+    Lan,
 }
 
 /// Why a login or request failed.
@@ -56,6 +68,9 @@ pub enum ClientError {
         /// The status code.
         status: u8,
     },
+    /// The BMC does not offer MD5 for IPMI 1.5 sessions.
+    #[error("the BMC does not offer MD5 authentication for IPMI 1.5")]
+    NoMd5,
     /// The BMC's RAKP 2 proof does not match our password.
     #[error("wrong password (RAKP 2 check failed)")]
     BadPassword,
@@ -261,8 +276,21 @@ impl Client {
     }
 
     fn presession_response(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
-        let Ok((_, m)) = ipmi15::Repr::parse(p) else {
-            return Ok(ClientEvent::Ignored);
+        // Answers outside a session come in the v1.5 wrapper, or (pyghmi's BMC does this for
+        // Get Channel Cipher Suites) as an unauthenticated RMCP+ IPMI payload of session 0.
+        let m = match ipmi15::Repr::parse(p) {
+            Ok((_, m)) => m,
+            Err(_) => match ipmi20::Repr::parse(p) {
+                Ok(v2)
+                    if v2.header.payload_type == PayloadType::IPMI
+                        && v2.header.session_id == 0
+                        && !v2.header.encrypted
+                        && !v2.header.authenticated =>
+                {
+                    v2.payload
+                }
+                _ => return Ok(ClientEvent::Ignored),
+            },
         };
         let Ok(r) = message::Response::parse(m) else {
             return Ok(ClientEvent::Ignored);

@@ -4,6 +4,7 @@
 mod channel;
 pub mod cipher_suite;
 pub mod client;
+pub mod client15;
 mod login15;
 mod rmcpplus;
 pub mod seqwin;
@@ -11,7 +12,8 @@ pub mod server;
 mod table;
 
 pub use cipher_suite::CipherSuite;
-pub use client::{Client, ClientConfig, ClientError, ClientEvent};
+pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
+pub use client15::Client15;
 pub use server::{
     Action, AuthTypes, LoginPolicy, Request, RequestContext, Secret, Server, ServerConfig, User,
 };

@@ -461,6 +461,7 @@ fn client_login(
         kg: None,
         privilege: Privilege::Administrator,
         cipher_suites: suites.to_vec(),
+        interface: Default::default(),
     });
     let mut out = c.start();
     for _ in 0..20 {
@@ -513,5 +514,75 @@ fn own_client_sees_wrong_password_and_missing_suite() {
     assert!(matches!(
         client_login(&mut s, &[0], "admin", b"secret").err(),
         Some(super::ClientError::NoCipherSuite(_))
+    ));
+}
+
+/// Drives a [`super::Client15`] against the server in memory until the session is up.
+fn client15_login(s: &mut Server, pw: &[u8]) -> Result<super::Client15, super::ClientError> {
+    use super::{Client15, ClientConfig, ClientEvent, Interface};
+    let mut c = Client15::new(ClientConfig {
+        username: "admin".into(),
+        password: Secret::new(pw.to_vec()),
+        kg: None,
+        privilege: Privilege::Operator,
+        cipher_suites: Vec::new(),
+        interface: Interface::Lan,
+    });
+    let mut out = c.start();
+    for _ in 0..20 {
+        let back = match s.handle(Instant::now(), peer(), &out) {
+            Action::Reply(b) => b,
+            Action::Drop(why) => panic!("dropped: {why}"),
+            Action::Dispatch(_) => panic!("login step dispatched"),
+        };
+        match c.handle(&back)? {
+            ClientEvent::Send(next) => out = next,
+            ClientEvent::Established => return Ok(c),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    panic!("login did not finish")
+}
+
+#[test]
+fn own_ipmi15_client_logs_in_with_md5_and_rejects_forged_answers() {
+    let mut s = server();
+    let mut c = client15_login(&mut s, b"secret").unwrap();
+    assert!(c.is_active());
+    for round in 0..3u8 {
+        let pkt = c.request(NetFn::CHASSIS, 0x01, &[]).unwrap();
+        let Action::Dispatch(req) = s.handle(Instant::now(), peer(), &pkt) else {
+            panic!("expected dispatch in round {round}")
+        };
+        assert_eq!(req.context.privilege, Some(Privilege::Operator));
+        let out = s
+            .seal(Instant::now(), &req.context, CompletionCode::OK, &[round])
+            .unwrap();
+        // A copy with one bit of the message flipped fails the MD5 check and is ignored.
+        let mut forged = out.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert_eq!(c.handle(&forged).unwrap(), super::ClientEvent::Ignored);
+        match c.handle(&out).unwrap() {
+            super::ClientEvent::Response(r) => assert_eq!(r.data, vec![round]),
+            other => panic!("unexpected {other:?}"),
+        }
+        // The same answer again is a replay.
+        assert_eq!(c.handle(&out).unwrap(), super::ClientEvent::Ignored);
+    }
+    let close = c.close().unwrap();
+    let _ = reply(s.handle(Instant::now(), peer(), &close));
+    assert_eq!(s.active_sessions(), 0);
+}
+
+#[test]
+fn own_ipmi15_client_sees_wrong_password() {
+    let mut s = server();
+    assert!(matches!(
+        client15_login(&mut s, b"wrong"),
+        Err(super::ClientError::Completion {
+            step: "Activate Session",
+            ..
+        })
     ));
 }
