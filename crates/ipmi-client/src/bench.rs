@@ -3,7 +3,7 @@
 //! percentiles, session set-up time and rate, and errors. It speaks plain RMCP+, so it works
 //! against any BMC.
 
-use crate::{Error, Retry, Session};
+use crate::{Error, Response, Retry, Session};
 use ipmi_proto::session::ClientConfig;
 use ipmi_proto::types::{CompletionCode, NetFn};
 use std::net::SocketAddr;
@@ -62,6 +62,8 @@ pub struct BenchReport {
     pub login_latencies: Vec<Duration>,
     /// The first few error messages.
     pub error_samples: Vec<String>,
+    /// One answer, to compare with what another client (ipmitool) gets for the same request.
+    pub sample: Option<Response>,
 }
 
 impl BenchReport {
@@ -100,6 +102,7 @@ struct Worker {
     latencies: Vec<Duration>,
     login_latencies: Vec<Duration>,
     error_samples: Vec<String>,
+    sample: Option<Response>,
 }
 
 impl Worker {
@@ -172,6 +175,9 @@ pub async fn run(cfg: BenchConfig) -> BenchReport {
                         } else {
                             w.ccode_errors += 1;
                         }
+                        if w.sample.is_none() {
+                            w.sample = Some(r);
+                        }
                     }
                     Err(e) => {
                         w.error(&e);
@@ -200,6 +206,9 @@ pub async fn run(cfg: BenchConfig) -> BenchReport {
             report.logins += w.logins;
             report.latencies.extend(w.latencies);
             report.login_latencies.extend(w.login_latencies);
+            if report.sample.is_none() {
+                report.sample = w.sample;
+            }
             for e in w.error_samples {
                 if report.error_samples.len() < 5 {
                     report.error_samples.push(e);

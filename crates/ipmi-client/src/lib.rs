@@ -7,7 +7,7 @@
 
 pub mod bench;
 
-use ipmi_proto::session::{Client, ClientConfig, ClientError, ClientEvent};
+use ipmi_proto::session::{Client, Client15, ClientConfig, ClientError, ClientEvent, Interface};
 use ipmi_proto::types::{CompletionCode, NetFn};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -55,11 +55,56 @@ pub struct Response {
     pub data: Vec<u8>,
 }
 
-/// An open RMCP+ session with one BMC.
+/// The session protocol state, IPMI 2.0 or 1.5.
+enum Proto {
+    V20(Client),
+    V15(Client15),
+}
+
+impl Proto {
+    fn new(config: &ClientConfig) -> Self {
+        match config.interface {
+            Interface::Lanplus => Proto::V20(Client::new(config.clone())),
+            Interface::Lan => Proto::V15(Client15::new(config.clone())),
+        }
+    }
+    fn start(&mut self) -> Vec<u8> {
+        match self {
+            Proto::V20(c) => c.start(),
+            Proto::V15(c) => c.start(),
+        }
+    }
+    fn retransmission(&mut self) -> Vec<u8> {
+        match self {
+            Proto::V20(c) => c.retransmission(),
+            Proto::V15(c) => c.retransmission(),
+        }
+    }
+    fn request(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Result<Vec<u8>, ClientError> {
+        match self {
+            Proto::V20(c) => c.request(netfn, cmd, data),
+            Proto::V15(c) => c.request(netfn, cmd, data),
+        }
+    }
+    fn close(&mut self) -> Result<Vec<u8>, ClientError> {
+        match self {
+            Proto::V20(c) => c.close(),
+            Proto::V15(c) => c.close(),
+        }
+    }
+    fn handle(&mut self, datagram: &[u8]) -> Result<ClientEvent, ClientError> {
+        match self {
+            Proto::V20(c) => c.handle(datagram),
+            Proto::V15(c) => c.handle(datagram),
+        }
+    }
+}
+
+/// An open session (RMCP+ or IPMI 1.5, as [`ClientConfig::interface`] says) with one BMC.
 pub struct Session {
     socket: UdpSocket,
     peer: SocketAddr,
-    client: Client,
+    client: Proto,
     config: ClientConfig,
     retry: Retry,
 }
@@ -77,7 +122,7 @@ impl Session {
         let mut s = Session {
             socket,
             peer,
-            client: Client::new(config.clone()),
+            client: Proto::new(&config),
             config,
             retry,
         };
@@ -85,13 +130,16 @@ impl Session {
         Ok(s)
     }
 
-    /// The cipher suite in use.
+    /// The cipher suite in use (`None` for IPMI 1.5).
     pub fn cipher_suite(&self) -> Option<u8> {
-        self.client.cipher_suite()
+        match &self.client {
+            Proto::V20(c) => c.cipher_suite(),
+            Proto::V15(_) => None,
+        }
     }
 
     async fn login(&mut self) -> Result<(), Error> {
-        self.client = Client::new(self.config.clone());
+        self.client = Proto::new(&self.config);
         let mut out = self.client.start();
         loop {
             match self.exchange(&out).await? {

@@ -72,6 +72,7 @@ fn config() -> ClientConfig {
         kg: None,
         privilege: Privilege::Administrator,
         cipher_suites: vec![17, 3],
+        interface: Default::default(),
     }
 }
 
@@ -137,4 +138,55 @@ async fn bench_counts_requests_and_logins() {
     })
     .await;
     assert!(logins.logins >= 20, "{logins:?}");
+}
+
+#[tokio::test]
+async fn ipmi15_session_with_a_lost_datagram_and_every_cipher_suite() {
+    let (addr, _task) = bmc(2).await;
+    let lan = ClientConfig {
+        interface: ipmi_proto::session::Interface::Lan,
+        ..config()
+    };
+    let mut s = Session::open(addr, lan, retry()).await.unwrap();
+    assert_eq!(s.cipher_suite(), None, "IPMI 1.5 has no cipher suite");
+    for _ in 0..3 {
+        // The second dispatched request's answer is lost: resent under a new sequence number.
+        let r = s.request(NetFn::CHASSIS, 0x01, &[]).await.unwrap();
+        assert_eq!((r.ccode, r.data), (CompletionCode::OK, vec![1, 0, 0]));
+    }
+    s.close().await;
+    for suite in [17u8, 16, 15, 3, 2, 1] {
+        let c = ClientConfig {
+            cipher_suites: vec![suite],
+            ..config()
+        };
+        let mut s = Session::open(addr, c, retry()).await.unwrap();
+        assert_eq!(s.cipher_suite(), Some(suite));
+        let r = s.request(NetFn::CHASSIS, 0x01, &[]).await.unwrap();
+        assert_eq!(r.ccode, CompletionCode::OK, "suite {suite}");
+        s.close().await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_fails_the_login_on_both_interfaces() {
+    let (addr, _task) = bmc(0).await;
+    for interface in [
+        ipmi_proto::session::Interface::Lanplus,
+        ipmi_proto::session::Interface::Lan,
+    ] {
+        let c = ClientConfig {
+            password: Secret::new(b"not-it".to_vec()),
+            interface,
+            ..config()
+        };
+        let err = Session::open(addr, c, retry())
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(err, ipmi_client::Error::Login(_)),
+            "{interface:?}: {err}"
+        );
+    }
 }

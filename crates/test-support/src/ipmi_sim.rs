@@ -1,0 +1,185 @@
+//! OpenIPMI's `ipmi_sim` (Debian package `openipmi`) as the real BMC behind the ipmi backend.
+//!
+//! Its chassis-control script keeps the power state and boot device in files of the simulator's
+//! directory, so that tests can check what the BMC itself did; it also has a FRU (product area),
+//! one SEL entry (temperature sensor 1, upper non-critical going high) and one temperature sensor, and one administrator account.
+
+use crate::{free_port, require};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The simulator's administrator account.
+pub const SIM_USER: &str = "admin";
+/// Its password.
+pub const SIM_PASSWORD: &str = "simpass";
+/// The simulator's GUID as its `lan.conf` gives it (wire order).
+pub const SIM_GUID: &str = "a123456789abcdefa123456789abcdef";
+
+/// ipmi_sim's chassis control: `<device> get parm..` prints `parm:value` lines; `<device> set
+/// parm value ..` records each setting. Power and boot device live in files next to the script.
+const CHASSIS_SCRIPT: &str = r#"#!/bin/sh
+dir=$(dirname "$0")
+[ -f "$dir/power" ] || echo 1 > "$dir/power"
+[ -f "$dir/boot" ] || echo default > "$dir/boot"
+shift
+op=$1
+shift
+case "$op" in
+get) for p in "$@"; do case $p in power) echo "power:$(cat "$dir/power")";; boot) echo "boot:$(cat "$dir/boot")";; esac; done;;
+set) while [ $# -ge 2 ]; do
+       case $1 in power) echo "$2" > "$dir/power";; boot) echo "$2" > "$dir/boot";; esac
+       echo "$1 $2" >> "$dir/actions"
+       shift 2
+     done;;
+esac
+"#;
+
+/// A FRU 0 with a product area: manufacturer "Sim Co", name "Sim Node", part "P-1",
+/// version "1.0", serial "SN123".
+const FRU: &[u8] = &[
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0xfe, 0x01, 0x05, 0x00, 0xc6, 0x53, 0x69, 0x6d, 0x20,
+    0x43, 0x6f, 0xc8, 0x53, 0x69, 0x6d, 0x20, 0x4e, 0x6f, 0x64, 0x65, 0xc3, 0x50, 0x2d, 0x31, 0xc3,
+    0x31, 0x2e, 0x30, 0xc5, 0x53, 0x4e, 0x31, 0x32, 0x33, 0xc0, 0xc0, 0xc1, 0x00, 0x00, 0x00, 0xa2,
+];
+
+/// A running `ipmi_sim`.
+pub struct IpmiSim {
+    child: Child,
+    dir: Option<tempfile::TempDir>,
+    /// Where it serves IPMI over LAN.
+    pub addr: SocketAddr,
+}
+
+impl IpmiSim {
+    /// Starts a simulator on a free loopback port.
+    pub fn start() -> IpmiSim {
+        IpmiSim::start_at(free_port(), None)
+    }
+
+    /// Starts a simulator on `port`, in `dir` if given (to restart one with its state).
+    pub fn start_at(port: u16, dir: Option<tempfile::TempDir>) -> IpmiSim {
+        let bin = require("ipmi_sim", "openipmi");
+        let dir = dir.unwrap_or_else(|| tempfile::tempdir().expect("temporary directory"));
+        let p = dir.path();
+        let script = p.join("chassis.sh");
+        std::fs::write(&script, CHASSIS_SCRIPT).expect("write chassis script");
+        let status = Command::new("chmod").arg("+x").arg(&script).status();
+        assert!(status.is_ok_and(|s| s.success()), "chmod chassis script");
+        std::fs::write(
+            p.join("lan.conf"),
+            format!(
+                "name \"sim\"\nset_working_mc 0x20\n  startlan 1\n    addr 127.0.0.1 {port}\n    priv_limit admin\n    allowed_auths_callback md5\n    allowed_auths_user md5\n    allowed_auths_operator md5\n    allowed_auths_admin md5\n    guid {SIM_GUID}\n  endlan\n  chassis_control \"{} 0x20\"\nuser 2 true \"{SIM_USER}\" \"{SIM_PASSWORD}\" admin 10 md5\n",
+                script.display()
+            ),
+        )
+        .expect("write lan.conf");
+        let fru: Vec<String> = FRU.iter().map(|b| format!("0x{b:02x}")).collect();
+        std::fs::write(
+            p.join("cmd.conf"),
+            format!(
+                "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nsensor_add 0x20 0 1 0x01 0x01\nsensor_set_value 0x20 0 1 0x30 0\nmc_add_fru_data 0x20 0 {} data {}\nmc_enable 0x20\nsel_add 0x20 0x02 0 0 0 0 0x20 0 0x04 0x01 0x01 0x01 0x57 0x00 0x00\n",
+                FRU.len(),
+                fru.join(" ")
+            ),
+        )
+        .expect("write cmd.conf");
+        std::fs::create_dir_all(p.join("state")).expect("state directory");
+        let child = Command::new(bin)
+            .current_dir(p)
+            .args(["-c", "lan.conf", "-f", "cmd.conf", "-s", "state", "-n"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ipmi_sim");
+        let sim = IpmiSim {
+            child,
+            dir: Some(dir),
+            addr: format!("127.0.0.1:{port}").parse().expect("address"),
+        };
+        sim.wait_ready();
+        sim
+    }
+
+    /// Waits until the simulator answers an ASF presence ping.
+    fn wait_ready(&self) {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let ping = [
+            0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x01, 0x00, 0x00,
+        ];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 64];
+        while Instant::now() < deadline {
+            let _ = sock.send_to(&ping, self.addr);
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                if n >= 9 && buf[8] == 0x40 {
+                    return;
+                }
+            }
+        }
+        panic!("ipmi_sim did not answer on {}", self.addr);
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.as_ref().expect("running").path()
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path().join(name))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    /// The power state the BMC set through its chassis control: "1" on, "0" off.
+    pub fn power(&self) -> String {
+        self.file("power")
+    }
+
+    /// The boot device the BMC set ("default", "pxe", "cdrom", "bios", ...).
+    pub fn boot(&self) -> String {
+        self.file("boot")
+    }
+
+    /// Every chassis-control setting so far, one `parm value` per line.
+    pub fn actions(&self) -> String {
+        self.file("actions")
+    }
+
+    /// Freezes the simulator (SIGSTOP): a BMC that does not answer in time.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused simulator go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(sig)
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} ipmi_sim");
+    }
+
+    /// Stops the simulator, keeping its directory for a restart with [`IpmiSim::start_at`].
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.dir.take().expect("directory present until stopped")
+    }
+}
+
+impl Drop for IpmiSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,36 @@
+//! # test-support
+//!
+//! What the integration tests of several crates share: finding an installed tool (or failing
+//! loudly with the package to install: no test skips itself), free loopback ports, and
+//! [`IpmiSim`], OpenIPMI's `ipmi_sim` started as a real BMC in a throwaway directory.
+
+#![warn(missing_docs)]
+
+mod ipmi_sim;
+
+pub use ipmi_sim::{IpmiSim, SIM_GUID, SIM_PASSWORD, SIM_USER};
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+
+/// A free UDP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .expect("bind a loopback port")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
+/// The path of an installed tool, or a panic that says which Debian package to install.
+pub fn require(tool: &str, package: &str) -> PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let sbin = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+    for dir in path.split(':').chain(sbin) {
+        let p = Path::new(dir).join(tool);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{tool} is not installed: install the Debian package {package} (.ci/run does); this test does not skip itself");
+}
