@@ -1,8 +1,10 @@
 //! # backend-ipmi
 //!
 //! A [`Backend`] that carries every operation to a real BMC (or an OpenIPMI/FreeIPMI daemon) over
-//! RMCP+, logging in once and keeping the session: a dropped or expired session is logged into
-//! again on the next operation.
+//! RMCP+ or IPMI 1.5, logging in once and keeping the session: a dropped or expired session is
+//! logged into again on the next operation. Besides the modelled operations (power, identify,
+//! GUID), the commands of an allow-list ([`RelayRule`], by default [`default_relay`]) are relayed
+//! whole, so that the boot options, FRU, SDR, sensors and SEL are the real BMC's own.
 
 #![warn(missing_docs)]
 
@@ -13,7 +15,7 @@ use ipmi_bmc::{
 };
 use ipmi_client::{Error as ClientError, Response, Retry, Session};
 use ipmi_proto::session::ClientConfig;
-use ipmi_proto::types::{CompletionCode, NetFn};
+use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -29,6 +31,73 @@ pub struct IpmiBackendConfig {
     pub retry: Retry,
     /// Every operation finishes within this time, or fails with a timeout.
     pub deadline: Duration,
+    /// The commands relayed whole; the first rule that matches a command decides.
+    pub relay: Vec<RelayRule>,
+}
+
+/// One entry of the relay allow-list: a command (or every command of a NetFn) and the session
+/// privilege a client needs to have it relayed. Whatever the downstream account may do, a client
+/// gets only what the list grants its session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelayRule {
+    /// The request NetFn.
+    pub netfn: NetFn,
+    /// The command, or `None` for every command of the NetFn.
+    pub cmd: Option<u8>,
+    /// The privilege the client's session needs.
+    pub privilege: Privilege,
+}
+
+impl RelayRule {
+    const fn one(netfn: NetFn, cmd: u8, privilege: Privilege) -> Self {
+        RelayRule {
+            netfn,
+            cmd: Some(cmd),
+            privilege,
+        }
+    }
+
+    /// Whether this rule covers command `cmd` of `netfn`.
+    pub fn matches(&self, netfn: NetFn, cmd: u8) -> bool {
+        self.netfn == netfn && self.cmd.is_none_or(|c| c == cmd)
+    }
+}
+
+/// The default allow-list: the boot options, and the read side of FRU, SDR, sensors and SEL
+/// (plus Clear SEL), at the privileges IPMI 2.0 appendix G gives them.
+pub fn default_relay() -> Vec<RelayRule> {
+    use Privilege::{Operator, User};
+    let (ch, se, st) = (NetFn::CHASSIS, NetFn::SENSOR_EVENT, NetFn::STORAGE);
+    vec![
+        RelayRule::one(ch, SET_BOOT_OPTIONS, Operator),
+        RelayRule::one(ch, GET_BOOT_OPTIONS, Operator),
+        // Sensor/Event: device SDR info, device SDR, reserve, reading factors, hysteresis,
+        // thresholds, event enable, event status, reading, type.
+        RelayRule::one(se, 0x20, User),
+        RelayRule::one(se, 0x21, User),
+        RelayRule::one(se, 0x22, User),
+        RelayRule::one(se, 0x23, User),
+        RelayRule::one(se, 0x25, User),
+        RelayRule::one(se, 0x27, User),
+        RelayRule::one(se, 0x29, User),
+        RelayRule::one(se, 0x2b, User),
+        RelayRule::one(se, 0x2d, User),
+        RelayRule::one(se, 0x2f, User),
+        // Storage: FRU area info, read FRU; SDR repository info, allocation, reserve, get SDR;
+        // SEL info, allocation, reserve, get entry, get time; Clear SEL.
+        RelayRule::one(st, 0x10, User),
+        RelayRule::one(st, 0x11, User),
+        RelayRule::one(st, 0x20, User),
+        RelayRule::one(st, 0x21, User),
+        RelayRule::one(st, 0x22, User),
+        RelayRule::one(st, 0x23, User),
+        RelayRule::one(st, 0x40, User),
+        RelayRule::one(st, 0x41, User),
+        RelayRule::one(st, 0x42, User),
+        RelayRule::one(st, 0x43, User),
+        RelayRule::one(st, 0x48, User),
+        RelayRule::one(st, 0x47, Operator),
+    ]
 }
 
 /// The ipmi backend.
@@ -59,25 +128,28 @@ impl IpmiBackend {
     pub async fn call(&self, netfn: NetFn, cmd: u8, data: &[u8]) -> BackendResult<Response> {
         let work = async {
             let mut guard = self.session.lock().await;
-            if guard.is_none() {
-                let s = Session::open(
-                    self.config.address,
-                    self.config.client.clone(),
-                    self.config.retry,
-                )
+            // The session is taken out while in use: if the deadline cancels this future
+            // midway (perhaps during a re-login), it is dropped, and the next call starts afresh.
+            let mut s = match guard.take() {
+                Some(s) => s,
+                None => {
+                    let s = Session::open(
+                        self.config.address,
+                        self.config.client.clone(),
+                        self.config.retry,
+                    )
+                    .await
+                    .map_err(|e| map_client_error(&e))?;
+                    tracing::info!(bmc = %self.config.address, cipher_suite = ?s.cipher_suite(), "logged in to the BMC behind");
+                    s
+                }
+            };
+            let r = s
+                .request_relogin(netfn, cmd, data)
                 .await
                 .map_err(|e| map_client_error(&e))?;
-                tracing::info!(bmc = %self.config.address, cipher_suite = ?s.cipher_suite(), "logged in to the BMC behind");
-                *guard = Some(s);
-            }
-            let s = guard.as_mut().expect("opened above");
-            match s.request_relogin(netfn, cmd, data).await {
-                Ok(r) => Ok(r),
-                Err(e) => {
-                    *guard = None;
-                    Err(map_client_error(&e))
-                }
-            }
+            *guard = Some(s);
+            Ok(r)
         };
         match tokio::time::timeout(self.config.deadline, work).await {
             Ok(r) => r,
@@ -195,6 +267,25 @@ impl Backend for IpmiBackend {
             .map(|_| ())
     }
 
+    fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {
+        self.config
+            .relay
+            .iter()
+            .find(|r| r.matches(netfn, cmd))
+            .map(|r| r.privilege)
+    }
+
+    async fn relay(
+        &self,
+        netfn: NetFn,
+        cmd: u8,
+        data: &[u8],
+        _who: &Requester,
+    ) -> BackendResult<(CompletionCode, Vec<u8>)> {
+        let r = self.call(netfn, cmd, data).await?;
+        Ok((r.ccode, r.data))
+    }
+
     async fn inventory(&self) -> BackendResult<Inventory> {
         let d = self.call_ok(NetFn::APP, GET_SYSTEM_GUID, &[]).await?;
         let guid = d.get(..16).and_then(|g| g.try_into().ok());
@@ -222,5 +313,33 @@ mod tests {
         assert_eq!(parse_boot_flags(&boot_flags(Some(b))), Some(b));
         assert_eq!(parse_boot_flags(&[0x00, 0x04, 0, 0, 0]), None);
         assert_eq!(parse_boot_flags(&[0x80]), None);
+    }
+
+    #[test]
+    fn default_relay_grants_reads_to_users_and_changes_to_operators() {
+        let rule = |netfn, cmd| default_relay().into_iter().find(|r| r.matches(netfn, cmd));
+        assert_eq!(
+            rule(NetFn::STORAGE, 0x43).map(|r| r.privilege),
+            Some(Privilege::User)
+        );
+        assert_eq!(
+            rule(NetFn::STORAGE, 0x47).map(|r| r.privilege),
+            Some(Privilege::Operator)
+        );
+        assert_eq!(
+            rule(NetFn::CHASSIS, 0x08).map(|r| r.privilege),
+            Some(Privilege::Operator)
+        );
+        // Write FRU, Set SEL Time, Chassis Control and user management are not relayed.
+        assert_eq!(rule(NetFn::STORAGE, 0x12), None);
+        assert_eq!(rule(NetFn::STORAGE, 0x49), None);
+        assert_eq!(rule(NetFn::CHASSIS, 0x02), None);
+        assert_eq!(rule(NetFn::APP, 0x45), None);
+        let all = RelayRule {
+            netfn: NetFn(0x30),
+            cmd: None,
+            privilege: Privilege::Administrator,
+        };
+        assert!(all.matches(NetFn(0x30), 0x99) && !all.matches(NetFn(0x32), 0x99));
     }
 }

@@ -5,7 +5,7 @@
 //! operations and maps [`BackendError`] to the completion code the client sees.
 
 use async_trait::async_trait;
-use ipmi_proto::types::CompletionCode;
+use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use std::fmt;
 
 /// The power state of the machine as the backend sees it.
@@ -291,6 +291,25 @@ pub trait Backend: Send + Sync {
 
     /// Opens the machine's serial console, for Serial over LAN.
     async fn console(&self, _who: &Requester) -> BackendResult<Box<dyn Console>> {
+        Err(BackendError::NotSupported)
+    }
+
+    /// Whether this backend relays command `cmd` of `netfn` whole to the machine's own BMC, and
+    /// if so the session privilege a client needs for it. A relayed command bypasses the BMC
+    /// model: what the BMC behind answers is what the client sees.
+    fn relays(&self, _netfn: NetFn, _cmd: u8) -> Option<Privilege> {
+        None
+    }
+
+    /// Relays a request that [`Backend::relays`] allows; returns the completion code and data
+    /// of the answer.
+    async fn relay(
+        &self,
+        _netfn: NetFn,
+        _cmd: u8,
+        _data: &[u8],
+        _who: &Requester,
+    ) -> BackendResult<(CompletionCode, Vec<u8>)> {
         Err(BackendError::NotSupported)
     }
 }

@@ -34,6 +34,9 @@ pub(crate) fn ok<B: Body>(body: B) -> Outcome {
 }
 
 pub(crate) async fn handle(bmc: &Bmc, req: &Request) -> Outcome {
+    if let Some(need) = bmc.backend.relays(req.netfn, req.cmd) {
+        return bmc.relay(req, need).await;
+    }
     if is::<app::GetDeviceId>(req) {
         parse::<app::GetDeviceId>(req)?;
         bmc.device_id()

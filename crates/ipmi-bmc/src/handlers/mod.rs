@@ -3,6 +3,7 @@
 mod app;
 mod chassis;
 mod fru;
+mod relay;
 mod transport;
 
 use crate::{Bmc, Requester};

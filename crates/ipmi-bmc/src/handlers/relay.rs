@@ -1,0 +1,29 @@
+//! Commands the backend relays whole to the machine's own BMC (the ipmi backend), under the
+//! privilege its allow-list gives each one.
+
+use crate::dispatch::Outcome;
+use crate::Bmc;
+use ipmi_proto::session::Request;
+use ipmi_proto::types::{CompletionCode, Privilege};
+
+impl Bmc {
+    pub(crate) async fn relay(&self, req: &Request, need: Privilege) -> Outcome {
+        if req.context.privilege.is_none_or(|have| have < need) {
+            return Err(CompletionCode::INSUFFICIENT_PRIVILEGE);
+        }
+        let who = self.requester(req);
+        let result = self
+            .backend
+            .relay(req.netfn, req.cmd, &req.data, &who)
+            .await;
+        // Commands that change something are logged with who asked, like power actions.
+        if need >= Privilege::Operator {
+            tracing::info!(bmc = %self.settings.name, netfn = format_args!("0x{:02x}", req.netfn.0), cmd = format_args!("0x{:02x}", req.cmd), %who, ok = result.is_ok(), "command relayed to the BMC behind");
+        }
+        match result {
+            Ok((cc, data)) if cc == CompletionCode::OK => Ok(data),
+            Ok((cc, _)) => Err(cc),
+            Err(e) => Err(self.backend_failed("relay", &e)),
+        }
+    }
+}
