@@ -1,14 +1,18 @@
 //! The configuration file: one `[[bmc]]` table per BMC, validated as a whole before anything starts.
 //! Every error names the file, the line and column, and what is wrong.
 
+use backend_ipmi::{IpmiBackendConfig, RelayRule};
 use backend_sim::SimConfig;
 use ipmi_bmc::{BmcSettings, LanInfo};
+use ipmi_client::Retry;
 use ipmi_proto::session::cipher_suite::CipherSuite;
-use ipmi_proto::session::{AuthTypes, LoginPolicy, Secret, ServerConfig, User};
-use ipmi_proto::types::Privilege;
+use ipmi_proto::session::{
+    AuthTypes, ClientConfig, Interface, LoginPolicy, Secret, ServerConfig, User,
+};
+use ipmi_proto::types::{NetFn, Privilege};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,13 +39,23 @@ pub struct BmcConfig {
 pub enum BackendConfig {
     /// The built-in simulated machine.
     Sim(SimConfig),
+    /// A real BMC behind, over RMCP+ or IPMI 1.5.
+    Ipmi(IpmiBackendConfig),
 }
 
 impl BackendConfig {
-    /// The backend's name as the `backend` key gives it.
-    pub fn kind(&self) -> &'static str {
+    /// The backend with its target, for `check-config`.
+    pub fn describe(&self) -> String {
         match self {
-            BackendConfig::Sim(_) => "sim",
+            BackendConfig::Sim(_) => "sim".into(),
+            BackendConfig::Ipmi(c) => format!(
+                "ipmi {} ({:?}, user {}, privilege {}, {} relay rules)",
+                c.address,
+                c.client.interface,
+                c.client.username,
+                c.client.privilege,
+                c.relay.len()
+            ),
         }
     }
 }
@@ -74,6 +88,35 @@ struct BmcToml {
     login_lockout: Option<u64>,
     lan: Option<LanToml>,
     sim: Option<SimToml>,
+    ipmi: Option<Spanned<IpmiToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IpmiToml {
+    host: Spanned<String>,
+    port: Option<u16>,
+    user: Spanned<String>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    kg_env: Option<Spanned<String>>,
+    kg_file: Option<Spanned<String>>,
+    privilege: Option<Spanned<String>>,
+    cipher_suites: Option<Spanned<Vec<u8>>>,
+    interface: Option<Spanned<String>>,
+    timeout_ms: Option<u64>,
+    retries: Option<u32>,
+    deadline_ms: Option<u64>,
+    relay: Option<Vec<Spanned<RelayToml>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelayToml {
+    netfn: u8,
+    #[serde(default)]
+    cmds: Vec<u8>,
+    privilege: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -224,13 +267,30 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
                     .unwrap_or(d.honour_soft_off),
             })
         }
+        "ipmi" => match &b.ipmi {
+            Some(t) => BackendConfig::Ipmi(ipmi_backend(src, t)?),
+            None => {
+                return Err(src.err(
+                    span.clone(),
+                    "backend = \"ipmi\" needs a [bmc.ipmi] table (host, user, password_env or password_file)",
+                ))
+            }
+        },
         other => {
             let sp = b.backend.as_ref().map_or(span.clone(), |s| s.span());
-            return Err(src.err(sp, format!("unknown backend {other:?} (available: sim)")));
+            return Err(src.err(
+                sp,
+                format!("unknown backend {other:?} (available: sim, ipmi)"),
+            ));
         }
     };
     if b.sim.is_some() && !matches!(backend, BackendConfig::Sim(_)) {
         return Err(src.err(span, "[bmc.sim] is only for backend = \"sim\""));
+    }
+    if let Some(t) = &b.ipmi {
+        if !matches!(backend, BackendConfig::Ipmi(_)) {
+            return Err(src.err(t.span(), "[bmc.ipmi] is only for backend = \"ipmi\""));
+        }
     }
 
     // Users: IDs from 2 in file order (1 is the null user).
@@ -335,21 +395,7 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
         })?,
         None => derived_guid(&name),
     };
-    let kg = match (&b.kg_env, &b.kg_file) {
-        (Some(_), Some(f)) => return Err(src.err(f.span(), "give kg_env or kg_file, not both")),
-        (Some(e), None) => Some(Secret::new(
-            std::env::var(e.get_ref())
-                .map_err(|_| {
-                    src.err(
-                        e.span(),
-                        format!("environment variable {} is not set", e.get_ref()),
-                    )
-                })?
-                .into_bytes(),
-        )),
-        (None, Some(f)) => Some(Secret::new(read_secret_file(src, f)?)),
-        (None, None) => None,
-    };
+    let kg = secret_from(src, "kg", b.kg_env.as_ref(), b.kg_file.as_ref())?;
     if kg.as_ref().is_some_and(|k| k.expose().len() > 20) {
         return Err(src.err(span.clone(), "the BMC key (Kg) is at most 20 bytes"));
     }
@@ -394,6 +440,165 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
         server,
         listen,
         backend,
+    })
+}
+
+/// Reads a secret from the environment variable or the file named, exactly one of which is given.
+fn secret_from(
+    src: &Source,
+    what: &str,
+    env: Option<&Spanned<String>>,
+    file: Option<&Spanned<String>>,
+) -> Result<Option<Secret>, ConfigError> {
+    match (env, file) {
+        (Some(_), Some(f)) => Err(src.err(
+            f.span(),
+            format!("give {what}_env or {what}_file, not both"),
+        )),
+        (Some(e), None) => std::env::var(e.get_ref())
+            .map(|v| Some(Secret::new(v.into_bytes())))
+            .map_err(|_| {
+                src.err(
+                    e.span(),
+                    format!("environment variable {} is not set", e.get_ref()),
+                )
+            }),
+        (None, Some(f)) => Ok(Some(Secret::new(read_secret_file(src, f)?))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn ipmi_backend(src: &Source, t: &Spanned<IpmiToml>) -> Result<IpmiBackendConfig, ConfigError> {
+    let span = t.span();
+    let t = t.get_ref();
+    let port = t.port.unwrap_or(623);
+    let host = t.host.get_ref();
+    let address = (host.as_str(), port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| src.err(t.host.span(), format!("cannot resolve host {host:?}")))?;
+    let user = t.user.get_ref();
+    if user.len() > 16 {
+        return Err(src.err(t.user.span(), "user name is at most 16 bytes"));
+    }
+    let password = secret_from(
+        src,
+        "password",
+        t.password_env.as_ref(),
+        t.password_file.as_ref(),
+    )?
+    .ok_or_else(|| {
+        src.err(
+            span.clone(),
+            "[bmc.ipmi] needs password_env or password_file (never the password itself)",
+        )
+    })?;
+    if password.expose().len() > 20 {
+        return Err(src.err(span.clone(), "password longer than 20 bytes"));
+    }
+    let kg = secret_from(src, "kg", t.kg_env.as_ref(), t.kg_file.as_ref())?;
+    if kg.as_ref().is_some_and(|k| k.expose().len() > 20) {
+        return Err(src.err(span.clone(), "the BMC key (Kg) is at most 20 bytes"));
+    }
+    let privilege = match &t.privilege {
+        Some(p) => Privilege::from_name(p.get_ref())
+            .filter(|p| *p != Privilege::Oem)
+            .ok_or_else(|| {
+                src.err(
+                    p.span(),
+                    "expected callback, user, operator or administrator",
+                )
+            })?,
+        None => Privilege::Administrator,
+    };
+    let cipher_suites = match &t.cipher_suites {
+        Some(cs) => {
+            if cs.get_ref().is_empty() {
+                return Err(src.err(cs.span(), "cipher_suites must not be empty"));
+            }
+            if let Some(id) = cs
+                .get_ref()
+                .iter()
+                .find(|id| CipherSuite::by_id(**id).is_none())
+            {
+                return Err(src.err(
+                    cs.span(),
+                    format!("unsupported cipher suite {id} (supported: 0, 1, 2, 3, 15, 16, 17)"),
+                ));
+            }
+            cs.get_ref().clone()
+        }
+        None => vec![17, 3],
+    };
+    let interface = match t
+        .interface
+        .as_ref()
+        .map(|i| (i.get_ref().as_str(), i.span()))
+    {
+        None | Some(("lanplus", _)) => Interface::Lanplus,
+        Some(("lan", _)) => Interface::Lan,
+        Some((other, sp)) => {
+            return Err(src.err(
+                sp,
+                format!("unknown interface {other:?} (expected lanplus or lan)"),
+            ))
+        }
+    };
+    let relay = match &t.relay {
+        None => backend_ipmi::default_relay(),
+        Some(rules) => {
+            let mut out = Vec::new();
+            for r in rules {
+                let rs = r.span();
+                let r = r.get_ref();
+                if r.netfn & 1 == 1 || r.netfn > 0x3e {
+                    return Err(src.err(rs, "netfn must be an even request NetFn up to 0x3e"));
+                }
+                let privilege = Privilege::from_name(r.privilege.get_ref())
+                    .filter(|p| *p != Privilege::Oem)
+                    .ok_or_else(|| {
+                        src.err(
+                            r.privilege.span(),
+                            "expected callback, user, operator or administrator",
+                        )
+                    })?;
+                let netfn = NetFn(r.netfn);
+                if r.cmds.is_empty() {
+                    out.push(RelayRule {
+                        netfn,
+                        cmd: None,
+                        privilege,
+                    });
+                }
+                for c in &r.cmds {
+                    out.push(RelayRule {
+                        netfn,
+                        cmd: Some(*c),
+                        privilege,
+                    });
+                }
+            }
+            out
+        }
+    };
+    let retry = Retry {
+        timeout: Duration::from_millis(t.timeout_ms.unwrap_or(1000).max(10)),
+        retries: t.retries.unwrap_or(2),
+    };
+    Ok(IpmiBackendConfig {
+        address,
+        client: ClientConfig {
+            username: user.clone(),
+            password,
+            kg,
+            privilege,
+            cipher_suites,
+            interface,
+        },
+        retry,
+        deadline: Duration::from_millis(t.deadline_ms.unwrap_or(8000).max(100)),
+        relay,
     })
 }
 
@@ -592,6 +797,50 @@ privilege = "administrator"
             "password_env = \"NO_SUCH_VAR_XYZ\"",
         ));
         assert!(e.contains("NO_SUCH_VAR_XYZ is not set"), "{e}");
+    }
+
+    #[test]
+    fn the_ipmi_backend_table() {
+        std::env::set_var("TEST_CONFIG_BMC_PW", "downstream");
+        let ipmi = GOOD.replace("backend = \"sim\"", "backend = \"ipmi\"")
+            + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = 6231\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n";
+        let c = check(&ipmi).unwrap();
+        let BackendConfig::Ipmi(b) = &c[0].backend else {
+            panic!("not ipmi")
+        };
+        assert_eq!(b.address, "127.0.0.1:6231".parse().unwrap());
+        assert_eq!(b.client.password.expose(), b"downstream");
+        assert_eq!(b.client.cipher_suites, vec![17, 3]);
+        assert_eq!(b.client.interface, Interface::Lanplus);
+        assert_eq!(b.relay, backend_ipmi::default_relay());
+        let narrow = check(&format!(
+            "{ipmi}interface = \"lan\"\nrelay = [{{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"operator\" }}, {{ netfn = 0x30, privilege = \"administrator\" }}]\n"
+        ))
+        .unwrap();
+        let BackendConfig::Ipmi(b) = &narrow[0].backend else {
+            panic!("not ipmi")
+        };
+        assert_eq!(b.client.interface, Interface::Lan);
+        assert_eq!(b.relay.len(), 3);
+        assert_eq!(b.relay[2].cmd, None);
+
+        let e = err(&GOOD.replace("backend = \"sim\"", "backend = \"ipmi\""));
+        assert!(e.contains("needs a [bmc.ipmi] table"), "{e}");
+        let e = err(&ipmi.replace("password_env = \"TEST_CONFIG_BMC_PW\"\n", ""));
+        assert!(e.contains("needs password_env or password_file"), "{e}");
+        let e = err(&format!("{ipmi}password = \"inline\"\n"));
+        assert!(e.contains("unknown field `password`"), "{e}");
+        let e = err(&format!("{ipmi}interface = \"serial\"\n"));
+        assert!(e.contains("unknown interface \"serial\""), "{e}");
+        let e = err(&format!(
+            "{ipmi}relay = [{{ netfn = 0x0b, privilege = \"user\" }}]\n"
+        ));
+        assert!(e.contains("even request NetFn"), "{e}");
+        let e = err(&(GOOD.to_string() + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n"));
+        assert!(
+            e.contains("[bmc.ipmi] is only for backend = \"ipmi\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `ipmi-to-metal`: a BMC that isn't one. It serves IPMI over LAN for each configured machine and
 //! carries out every request through a backend.
 
+mod bench;
 mod config;
 mod runtime;
 
@@ -37,6 +38,9 @@ enum Command {
         /// The TOML configuration file.
         config: PathBuf,
     },
+    /// Load one or many BMCs (any implementation) with concurrent IPMI sessions and report
+    /// requests per second, latency percentiles, session set-up rate and errors.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,13 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
+        Command::Bench(args) => match bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::CheckConfig { config } => match config::load(&config) {
             Ok(bmcs) => {
                 for b in &bmcs {
@@ -57,7 +68,7 @@ fn main() -> ExitCode {
                         "{}: listen {} backend {} users {}",
                         b.settings.name,
                         b.listen,
-                        b.backend.kind(),
+                        b.backend.describe(),
                         b.server.users.len()
                     );
                 }

@@ -32,6 +32,7 @@ struct Running {
 fn backend(cfg: &BackendConfig) -> Arc<dyn Backend> {
     match cfg {
         BackendConfig::Sim(sim) => Arc::new(SimBackend::new(sim.clone())),
+        BackendConfig::Ipmi(c) => Arc::new(backend_ipmi::IpmiBackend::new(c.clone())),
     }
 }
 

@@ -6,9 +6,10 @@
 
 use std::io::Write;
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+pub use test_support::{free_port, require};
 
 /// The administrator's password in every test configuration.
 pub const ADMIN_PASSWORD: &str = "s3cret-admin";
@@ -30,15 +31,6 @@ impl Drop for Bmc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A free UDP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The standard test BMC: sim backend with short transitions; users admin (administrator),
@@ -97,6 +89,7 @@ impl Bmc {
             .args(["serve", "--config"])
             .arg(&path)
             .env("TEST_VIEWER_PASSWORD", VIEWER_PASSWORD)
+            .env("TEST_SIM_PASSWORD", test_support::SIM_PASSWORD)
             .env("IPMI_TO_METAL_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -150,19 +143,6 @@ impl Bmc {
         writeln!(f, "username {user}\npassword {password}").unwrap();
         path
     }
-}
-
-/// The path of an installed client, or a loud failure that says what to install.
-pub fn require(tool: &str, package: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let sbin = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
-    for dir in path.split(':').chain(sbin) {
-        let p = Path::new(dir).join(tool);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("{tool} is not installed: install the Debian package {package} (.ci/run does); this test does not skip itself");
 }
 
 /// The output of a finished client.

@@ -1,0 +1,194 @@
+//! `ipmi-to-metal bench` against three implementations (ipmi-to-metal on the sim, OpenIPMI's
+//! `ipmi_sim`, a pyghmi BMC), and its answers and completion codes compared with ipmitool's.
+
+mod common;
+use common::*;
+use std::process::{Child, Command, Stdio};
+use test_support::{IpmiSim, SIM_PASSWORD};
+
+/// What one `bench` row and its sample answer say.
+#[derive(Debug)]
+struct Row {
+    ok: u64,
+    ccode_errors: u64,
+    failed: u64,
+    logins: u64,
+    answer: String,
+}
+
+/// Runs `ipmi-to-metal bench` with the password in IPMI_PASSWORD and reads its one row.
+fn bench(port: u16, password: &str, args: &[&str]) -> Row {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("60")
+        .arg(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+        .args(["bench", "-q", "-t", &format!("t=127.0.0.1:{port}")])
+        .args(args)
+        .env("IPMI_PASSWORD", password);
+    let out = run(&mut cmd).out();
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("t "))
+        .unwrap_or_else(|| panic!("no result row in:\n{out}"));
+    let f: Vec<&str> = row.split_whitespace().collect();
+    let n = |i: usize| f[i].parse::<u64>().unwrap_or_else(|_| panic!("{row}"));
+    let answer = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("answer: "))
+        .unwrap_or_default()
+        .to_string();
+    Row {
+        ok: n(2),
+        ccode_errors: n(3),
+        failed: n(4),
+        logins: n(9),
+        answer,
+    }
+}
+
+/// The data bytes of an `ipmitool raw` answer, as bench prints them.
+fn raw_bytes(out: &str) -> String {
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn bench_agrees_with_ipmitool_on_answers_and_completion_codes() {
+    let bmc = Bmc::start();
+    let r = bench(
+        bmc.port,
+        ADMIN_PASSWORD,
+        &["-s", "2", "-n", "200", "--request", "0x06 0x01"],
+    );
+    assert!(r.ok >= 200 && r.failed == 0 && r.ccode_errors == 0, "{r:?}");
+    assert_eq!(r.logins, 2, "{r:?}");
+    let ipmitool_says = raw_bytes(&admin(&bmc, "raw 0x06 0x01"));
+    assert_eq!(r.answer, format!("ccode=0x00 data={ipmitool_says}"));
+
+    // IPMI 1.5 sessions and whole logins.
+    let r = bench(
+        bmc.port,
+        ADMIN_PASSWORD,
+        &["-I", "lan", "-s", "2", "-n", "50"],
+    );
+    assert!(r.ok >= 50 && r.failed == 0, "{r:?}");
+    let r = bench(
+        bmc.port,
+        ADMIN_PASSWORD,
+        &["--mode", "logins", "-s", "2", "-n", "30"],
+    );
+    assert!(r.logins >= 30 && r.failed == 0, "{r:?}");
+
+    // A user-level session asking for power off: every answer 0xD4, as ipmitool sees it, and
+    // the machine stays on.
+    let r = bench(
+        bmc.port,
+        VIEWER_PASSWORD,
+        &[
+            "-U",
+            "viewer",
+            "-L",
+            "user",
+            "-n",
+            "20",
+            "--request",
+            "0x00 0x02 0x00",
+        ],
+    );
+    assert_eq!((r.ok, r.failed), (0, 0), "{r:?}");
+    assert!(r.ccode_errors >= 20, "{r:?}");
+    assert!(
+        r.answer.starts_with("ccode=0xD4") || r.answer.starts_with("ccode=0xd4"),
+        "{r:?}"
+    );
+    let viewer = ipmitool(
+        &bmc,
+        "lanplus",
+        &["-L", "USER"],
+        "viewer",
+        VIEWER_PASSWORD,
+        "raw 0x00 0x02 0x00",
+    );
+    assert!(viewer.all().contains("rsp=0xd4"), "{}", viewer.all());
+    assert_eq!(
+        admin(&bmc, "chassis power status").trim(),
+        "Chassis Power is on"
+    );
+
+    // A wrong password: failures counted, nothing answered.
+    let r = bench(
+        bmc.port,
+        "wrong-password",
+        &["-d", "1", "--retries", "0", "--timeout-ms", "200"],
+    );
+    assert_eq!(r.ok, 0, "{r:?}");
+    assert!(r.failed > 0, "{r:?}");
+}
+
+/// A pyghmi BMC (bench/pyghmi_bmc.py) on a free port.
+struct PyghmiBmc(Child);
+
+impl Drop for PyghmiBmc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn pyghmi_bmc(port: u16) -> PyghmiBmc {
+    let python = require("python3", "python3");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/pyghmi_bmc.py");
+    let child = Command::new(python)
+        .arg(script)
+        .arg(port.to_string())
+        .env("IPMI_PASSWORD", SIM_PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the pyghmi BMC");
+    let bmc = PyghmiBmc(child);
+    // Up once ipmitool gets an answer from it.
+    let up = eventually(20, || {
+        ipmitool_at(
+            port,
+            "lanplus",
+            &["-C", "3"],
+            "admin",
+            SIM_PASSWORD,
+            "chassis power status",
+        )
+        .stdout
+        .contains("Chassis Power is on")
+    });
+    assert!(
+        up,
+        "the pyghmi BMC did not come up (is pyghmi installed? .ci/run installs it)"
+    );
+    bmc
+}
+
+#[test]
+fn bench_measures_ipmi_sim_and_a_pyghmi_bmc() {
+    let sim = IpmiSim::start();
+    let port = sim.addr.port();
+    for args in [&["-C", "3"][..], &["-I", "lan"]] {
+        let mut a = vec!["-s", "2", "-n", "100"];
+        a.extend_from_slice(args);
+        let r = bench(port, SIM_PASSWORD, &a);
+        assert!(r.ok >= 100 && r.failed == 0, "ipmi_sim {args:?}: {r:?}");
+    }
+    let ipmitool_says =
+        ipmitool_at(port, "lanplus", &[], "admin", SIM_PASSWORD, "raw 0x06 0x01").out();
+    let r = bench(
+        port,
+        SIM_PASSWORD,
+        &["-C", "3", "-n", "5", "--request", "0x06 0x01"],
+    );
+    assert_eq!(
+        r.answer,
+        format!("ccode=0x00 data={}", raw_bytes(&ipmitool_says))
+    );
+
+    let py_port = free_port();
+    let _py = pyghmi_bmc(py_port);
+    let r = bench(py_port, SIM_PASSWORD, &["-C", "3", "-s", "2", "-n", "100"]);
+    assert!(r.ok >= 100 && r.failed == 0, "pyghmi: {r:?}");
+}

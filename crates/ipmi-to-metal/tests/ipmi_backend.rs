@@ -1,0 +1,234 @@
+//! The ipmi backend end to end: ipmitool and FreeIPMI drive the real binary, which relays to
+//! OpenIPMI's `ipmi_sim` as the real BMC behind; power and boot device are checked on the
+//! simulator itself.
+
+mod common;
+use common::*;
+use std::time::Duration;
+use test_support::IpmiSim;
+
+/// The standard users, with the ipmi backend towards `sim`; `ipmi_extra` goes into `[bmc.ipmi]`.
+fn proxied_config(port: u16, sim: &IpmiSim, ipmi_extra: &str) -> String {
+    standard_config(port, "").replace("backend = \"sim\"", "backend = \"ipmi\"").replace(
+        "[bmc.sim]\npower_on_at_start = true\ntransition_ms = 300\nsoft_off_ms = 300\n",
+        &format!(
+            "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"admin\"\npassword_env = \"TEST_SIM_PASSWORD\"\ntimeout_ms = 300\nretries = 2\n{ipmi_extra}\n",
+            sim.addr.port()
+        ),
+    )
+}
+
+fn start_proxy(sim: &IpmiSim, ipmi_extra: &str) -> Bmc {
+    let port = free_port();
+    Bmc::start_config(port, &proxied_config(port, sim, ipmi_extra))
+}
+
+#[test]
+fn ipmitool_power_and_boot_reach_ipmi_sim() {
+    let sim = IpmiSim::start();
+    for interface in ["lanplus", "lan"] {
+        let bmc = start_proxy(&sim, &format!("interface = \"{interface}\""));
+        let status = admin(&bmc, "chassis power status");
+        assert_eq!(status.trim(), "Chassis Power is on", "{interface}");
+        assert!(admin(&bmc, "chassis power off").contains("Down/Off"));
+        assert_eq!(sim.power(), "0", "{interface}: {}", sim.actions());
+        assert_eq!(
+            admin(&bmc, "chassis power status").trim(),
+            "Chassis Power is off"
+        );
+        // The IPMI 1.5 client side works the same.
+        let out = ipmitool(
+            &bmc,
+            "lan",
+            &[],
+            "admin",
+            ADMIN_PASSWORD,
+            "chassis power on",
+        )
+        .out();
+        assert!(out.contains("Up/On"), "{out}");
+        assert_eq!(sim.power(), "1");
+        // Boot flags are relayed whole: the simulator sets the device, and reads it back.
+        admin(&bmc, "chassis bootdev pxe");
+        assert_eq!(sim.boot(), "pxe", "{}", sim.actions());
+        let flags = admin(&bmc, "chassis bootparam get 5");
+        assert!(flags.contains("Force PXE"), "{flags}");
+        // Ironic's raw form, persistent + EFI, hard disk.
+        admin(&bmc, "raw 0x00 0x08 0x05 0xe0 0x08 0x00 0x00 0x00");
+        assert_eq!(sim.boot(), "default", "{}", sim.actions());
+        let log = bmc.server_log();
+        assert!(log.contains("logged in to the BMC behind"), "{log}");
+        assert!(log.contains("command relayed to the BMC behind"), "{log}");
+        assert!(!log.contains(test_support::SIM_PASSWORD), "{log}");
+    }
+}
+
+#[test]
+fn fru_sel_sensor_and_guid_are_the_real_bmcs() {
+    let sim = IpmiSim::start();
+    let bmc = start_proxy(&sim, "");
+    let fru = admin(&bmc, "fru print 0");
+    assert!(fru.contains("Product Manufacturer  : Sim Co"), "{fru}");
+    assert!(fru.contains("Product Serial        : SN123"), "{fru}");
+    let sel = admin(&bmc, "sel list");
+    assert!(sel.contains("Upper Non-critical going high"), "{sel}");
+    let reading = admin(&bmc, "raw 0x04 0x2d 0x01");
+    assert!(reading.trim().starts_with("30"), "{reading}");
+    let guid = admin(&bmc, "mc guid");
+    assert!(
+        guid.contains("a1234567-89ab-cdef-a123-456789abcdef")
+            || guid.contains("efcdab89-6745-23a1-efcd-ab89674523a1"),
+        "{guid}"
+    );
+}
+
+#[test]
+fn the_allow_list_decides_what_each_privilege_may_relay() {
+    let sim = IpmiSim::start();
+    let bmc = start_proxy(&sim, "");
+    let viewer = |args: &str| {
+        ipmitool(
+            &bmc,
+            "lanplus",
+            &["-L", "USER"],
+            "viewer",
+            VIEWER_PASSWORD,
+            args,
+        )
+    };
+    let operator = |args: &str| {
+        ipmitool(
+            &bmc,
+            "lanplus",
+            &["-L", "OPERATOR"],
+            "operator",
+            OPERATOR_PASSWORD,
+            args,
+        )
+    };
+    // A user-level session reads the SEL and FRU, but may not clear the SEL or set boot flags,
+    // although the account downstream is an administrator.
+    assert!(viewer("sel list").out().contains("Upper Non-critical"));
+    let clear = viewer("sel clear");
+    assert!(
+        clear.all().contains("Insufficient privilege"),
+        "{}",
+        clear.all()
+    );
+    assert!(
+        admin(&bmc, "sel list").contains("Upper Non-critical"),
+        "not cleared by a user"
+    );
+    let boot = viewer("chassis bootdev pxe");
+    assert!(
+        boot.all().contains("Insufficient privilege"),
+        "{}",
+        boot.all()
+    );
+    assert_ne!(sim.boot(), "pxe");
+    assert!(operator("sel clear").all().contains("Clearing SEL"));
+    // Commands outside the list are not relayed: Set SEL Time (0x0a 0x49) is answered 0xC1.
+    let set_time = admin_run(&bmc, "raw 0x0a 0x49 0 0 0 0");
+    assert!(set_time.all().contains("rsp=0xc1"), "{}", set_time.all());
+
+    // A narrower list: FRU only, for administrators.
+    let bmc = start_proxy(
+        &sim,
+        "relay = [{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"administrator\" }]",
+    );
+    let denied = ipmitool(
+        &bmc,
+        "lanplus",
+        &["-L", "USER"],
+        "viewer",
+        VIEWER_PASSWORD,
+        "fru print 0",
+    );
+    assert!(!denied.all().contains("Sim Co"), "{}", denied.all());
+    assert!(admin(&bmc, "fru print 0").contains("Sim Co"));
+    let sel = admin_run(&bmc, "sel info");
+    assert!(!sel.all().contains("Entries"), "{}", sel.all());
+}
+
+#[test]
+fn freeipmi_drives_ipmi_sim_through_the_shim() {
+    let sim = IpmiSim::start();
+    let bmc = start_proxy(&sim, "");
+    // FreeIPMI's default IPMI 1.5, then 2.0, as MAAS does it at operator level.
+    let off = freeipmi(
+        &bmc,
+        "ipmipower",
+        "operator",
+        OPERATOR_PASSWORD,
+        &["--off", "-l", "OPERATOR"],
+    )
+    .out();
+    assert!(off.contains("ok"), "{off}");
+    assert_eq!(sim.power(), "0");
+    let stat = freeipmi(
+        &bmc,
+        "ipmipower",
+        "operator",
+        OPERATOR_PASSWORD,
+        &[
+            "--stat",
+            "-D",
+            "LAN_2_0",
+            "-l",
+            "OPERATOR",
+            "-W",
+            "opensesspriv",
+        ],
+    )
+    .out();
+    assert!(stat.contains("off"), "{stat}");
+    let sel = freeipmi(
+        &bmc,
+        "ipmi-sel",
+        "admin",
+        ADMIN_PASSWORD,
+        &["-D", "LAN_2_0", "--ignore-sdr-cache"],
+    )
+    .out();
+    assert!(sel.contains("Upper Non-critical"), "{sel}");
+}
+
+#[test]
+fn a_slow_or_stopped_bmc_behind_gets_a_completion_code_in_time_and_the_proxy_logs_in_again() {
+    let port = test_support::free_port();
+    let sim = IpmiSim::start_at(port, None);
+    let bmc = start_proxy(&sim, "deadline_ms = 1500");
+    let status = |bmc: &Bmc| {
+        ipmitool(
+            bmc,
+            "lanplus",
+            &["-N", "3"],
+            "admin",
+            ADMIN_PASSWORD,
+            "chassis status",
+        )
+    };
+    assert!(status(&bmc).out().contains("System Power         : on"));
+    // Frozen: the client gets 0xC3 (timeout) after the backend's deadline, not silence.
+    sim.pause();
+    let slow = status(&bmc);
+    assert!(slow.all().contains("Timeout"), "{}", slow.all());
+    assert!(slow.elapsed < Duration::from_secs(3), "{:?}", slow.elapsed);
+    sim.resume();
+    let again = status(&bmc);
+    assert!(
+        again.all().contains("System Power         : on"),
+        "{}\n{}",
+        again.all(),
+        bmc.server_log()
+    );
+    // Stopped: the same, and once it is back the proxy logs in again by itself.
+    let dir = sim.stop();
+    let down = status(&bmc);
+    assert!(down.all().contains("Timeout"), "{}", down.all());
+    assert!(down.elapsed < Duration::from_secs(3), "{:?}", down.elapsed);
+    let log = bmc.server_log();
+    assert!(log.contains("backend operation failed"), "{log}");
+    let _sim = IpmiSim::start_at(port, Some(dir));
+    assert!(status(&bmc).out().contains("System Power         : on"));
+}
