@@ -17,8 +17,10 @@ use ipmi_client::{Error as ClientError, Response, Retry, Session};
 use ipmi_proto::session::ClientConfig;
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 /// How to reach the BMC behind.
 #[derive(Clone, Debug)]
@@ -33,6 +35,10 @@ pub struct IpmiBackendConfig {
     pub deadline: Duration,
     /// The commands relayed whole; the first rule that matches a command decides.
     pub relay: Vec<RelayRule>,
+    /// Keep the session alive with a Get Device ID when it has been idle this long (BMCs close
+    /// idle sessions, commonly after 60 s, and a dead session costs a whole retry timeout to
+    /// notice); `None` lets it expire and logs in again on the next use.
+    pub keepalive: Option<Duration>,
 }
 
 /// One entry of the relay allow-list: a command (or every command of a NetFn) and the session
@@ -103,7 +109,13 @@ pub fn default_relay() -> Vec<RelayRule> {
 /// The ipmi backend.
 pub struct IpmiBackend {
     config: IpmiBackendConfig,
-    session: Mutex<Option<Session>>,
+    session: Mutex<Option<Slot>>,
+}
+
+/// The open session and when it was last used.
+struct Slot {
+    session: Session,
+    used: Instant,
 }
 
 const CHASSIS_STATUS: u8 = 0x01;
@@ -112,6 +124,25 @@ const CHASSIS_IDENTIFY: u8 = 0x04;
 const SET_BOOT_OPTIONS: u8 = 0x08;
 const GET_BOOT_OPTIONS: u8 = 0x09;
 const GET_SYSTEM_GUID: u8 = 0x37;
+const GET_DEVICE_ID: u8 = 0x01;
+
+/// Starts the backend's keep-alive task (if its configuration asks for one) on the current tokio
+/// runtime. The task ends when the backend is dropped.
+pub fn spawn_keepalive(backend: &Arc<IpmiBackend>) {
+    let Some(every) = backend.config.keepalive else {
+        return;
+    };
+    let weak = Arc::downgrade(backend);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every / 2);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            let Some(b) = weak.upgrade() else { break };
+            b.keep_alive(every).await;
+        }
+    });
+}
 
 impl IpmiBackend {
     /// A backend for the BMC at `config.address`; it logs in on first use.
@@ -131,7 +162,7 @@ impl IpmiBackend {
             // The session is taken out while in use: if the deadline cancels this future
             // midway (perhaps during a re-login), it is dropped, and the next call starts afresh.
             let mut s = match guard.take() {
-                Some(s) => s,
+                Some(slot) => slot.session,
                 None => {
                     let s = Session::open(
                         self.config.address,
@@ -148,7 +179,10 @@ impl IpmiBackend {
                 .request_relogin(netfn, cmd, data)
                 .await
                 .map_err(|e| map_client_error(&e))?;
-            *guard = Some(s);
+            *guard = Some(Slot {
+                session: s,
+                used: Instant::now(),
+            });
             Ok(r)
         };
         match tokio::time::timeout(self.config.deadline, work).await {
@@ -159,6 +193,20 @@ impl IpmiBackend {
                     "no answer from {} within {:?}",
                     self.config.address, self.config.deadline
                 )))
+            }
+        }
+    }
+
+    /// Sends a Get Device ID if the session is open and has been idle for `idle`; a failure
+    /// drops the session, to be opened afresh on the next use.
+    async fn keep_alive(&self, idle: Duration) {
+        let due = {
+            let guard = self.session.lock().await;
+            guard.as_ref().is_some_and(|s| s.used.elapsed() >= idle)
+        };
+        if due {
+            if let Err(e) = self.call(NetFn::APP, GET_DEVICE_ID, &[]).await {
+                tracing::info!(bmc = %self.config.address, error = %e, "keep-alive failed: the next request logs in again");
             }
         }
     }

@@ -107,6 +107,7 @@ struct IpmiToml {
     timeout_ms: Option<u64>,
     retries: Option<u32>,
     deadline_ms: Option<u64>,
+    keepalive_ms: Option<u64>,
     relay: Option<Vec<Spanned<RelayToml>>>,
 }
 
@@ -599,6 +600,10 @@ fn ipmi_backend(src: &Source, t: &Spanned<IpmiToml>) -> Result<IpmiBackendConfig
         retry,
         deadline: Duration::from_millis(t.deadline_ms.unwrap_or(8000).max(100)),
         relay,
+        keepalive: match t.keepalive_ms.unwrap_or(20_000) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms.max(100))),
+        },
     })
 }
 

@@ -32,7 +32,11 @@ struct Running {
 fn backend(cfg: &BackendConfig) -> Arc<dyn Backend> {
     match cfg {
         BackendConfig::Sim(sim) => Arc::new(SimBackend::new(sim.clone())),
-        BackendConfig::Ipmi(c) => Arc::new(backend_ipmi::IpmiBackend::new(c.clone())),
+        BackendConfig::Ipmi(c) => {
+            let b = Arc::new(backend_ipmi::IpmiBackend::new(c.clone()));
+            backend_ipmi::spawn_keepalive(&b);
+            b
+        }
     }
 }
 

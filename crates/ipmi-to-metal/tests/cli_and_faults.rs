@@ -230,3 +230,42 @@ fn malformed_datagrams_are_survived() {
     );
     assert!(!bmc.server_log().contains("panicked"));
 }
+
+#[test]
+fn every_toml_example_in_the_readme_passes_check_config() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or_default())
+        .collect();
+    assert!(blocks.len() >= 2, "README has its TOML examples");
+    let mut ipmi_examples = 0;
+    for block in blocks {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("example.toml");
+        std::fs::write(&path, block).unwrap();
+        let out = bin()
+            .arg("check-config")
+            .arg(&path)
+            .env("DB7_BMC_PASSWORD", "behind")
+            .env("IRONIC_PASSWORD", "front")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{block}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if block.contains("\nbackend = \"ipmi\"") {
+            ipmi_examples += 1;
+            assert!(
+                stdout.contains("backend ipmi 10.1.0.7:623 (Lanplus, user root"),
+                "{stdout}"
+            );
+        }
+    }
+    assert_eq!(ipmi_examples, 1, "the ipmi backend's example was checked");
+}

@@ -232,3 +232,54 @@ fn a_slow_or_stopped_bmc_behind_gets_a_completion_code_in_time_and_the_proxy_log
     let _sim = IpmiSim::start_at(port, Some(dir));
     assert!(status(&bmc).out().contains("System Power         : on"));
 }
+
+/// A proxy (ipmi backend) towards another ipmi-to-metal whose sessions expire after 1 s idle.
+fn proxy_to_expiring_bmc(keepalive_ms: u64) -> (Bmc, Bmc) {
+    let downstream = Bmc::start_with("session_timeout = 1");
+    let port = free_port();
+    let config = standard_config(port, "")
+        .replace("backend = \"sim\"", "backend = \"ipmi\"")
+        .replace(
+            "[bmc.sim]\npower_on_at_start = true\ntransition_ms = 300\nsoft_off_ms = 300\n",
+            &format!(
+                "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"admin\"\npassword_file = \"admin.pass\"\ntimeout_ms = 1000\nretries = 1\nkeepalive_ms = {keepalive_ms}\n",
+                downstream.port
+            ),
+        );
+    (Bmc::start_config(port, &config), downstream)
+}
+
+fn logins(bmc: &Bmc) -> usize {
+    bmc.server_log().matches("session opened").count()
+}
+
+#[test]
+fn keepalive_holds_the_session_to_the_bmc_behind_open() {
+    let (proxy, downstream) = proxy_to_expiring_bmc(300);
+    assert_eq!(
+        admin(&proxy, "chassis power status").trim(),
+        "Chassis Power is on"
+    );
+    assert_eq!(logins(&downstream), 1, "{}", downstream.server_log());
+    std::thread::sleep(Duration::from_millis(3000));
+    let again = admin_run(&proxy, "chassis power status");
+    assert_eq!(again.out().trim(), "Chassis Power is on");
+    assert_eq!(
+        logins(&downstream),
+        1,
+        "kept alive: {}",
+        downstream.server_log()
+    );
+
+    // Without keep-alive the session expires; the next request finds it dead (one retry
+    // timeout) and logs in again.
+    let (proxy, downstream) = proxy_to_expiring_bmc(0);
+    assert_eq!(
+        admin(&proxy, "chassis power status").trim(),
+        "Chassis Power is on"
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    let again = admin_run(&proxy, "chassis power status");
+    assert_eq!(again.out().trim(), "Chassis Power is on");
+    assert_eq!(logins(&downstream), 2, "{}", downstream.server_log());
+}
