@@ -74,6 +74,25 @@ fn fru_sel_sensor_and_guid_are_the_real_bmcs() {
     assert!(sel.contains("Upper Non-critical going high"), "{sel}");
     let reading = admin(&bmc, "raw 0x04 0x2d 0x01");
     assert!(reading.trim().starts_with("30"), "{reading}");
+    let sdr = admin(&bmc, "sdr list");
+    assert!(sdr.contains("CPU Temp         | 48 degrees C      | ok"), "{sdr}");
+    // FreeIPMI reads the SDR repository and the sensor through the shim, over 1.5 and 2.0.
+    for driver in ["LAN", "LAN_2_0"] {
+        let cache = bmc.dir.path().join(format!("sdr-{driver}"));
+        std::fs::create_dir(&cache).unwrap();
+        let sensors = freeipmi(
+            &bmc,
+            "ipmi-sensors",
+            "admin",
+            ADMIN_PASSWORD,
+            &["-D", driver, "--sdr-cache-directory", cache.to_str().unwrap()],
+        )
+        .out();
+        assert!(
+            sensors.contains("CPU Temp | Temperature | 48.00      | C     | 'OK'"),
+            "{driver}: {sensors}"
+        );
+    }
     let guid = admin(&bmc, "mc guid");
     assert!(
         guid.contains("a1234567-89ab-cdef-a123-456789abcdef")

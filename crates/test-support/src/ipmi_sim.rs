@@ -2,7 +2,8 @@
 //!
 //! Its chassis-control script keeps the power state and boot device in files of the simulator's
 //! directory, so that tests can check what the BMC itself did; it also has a FRU (product area),
-//! one SEL entry (temperature sensor 1, upper non-critical going high) and one temperature sensor, and one administrator account.
+//! one SEL entry (temperature sensor 1, upper non-critical going high), and sensor 1 "CPU Temp"
+//! with its SDR, reading 48 degrees C, and one administrator account.
 
 use crate::{free_port, require};
 use std::net::{SocketAddr, UdpSocket};
@@ -44,6 +45,20 @@ const FRU: &[u8] = &[
     0x31, 0x2e, 0x30, 0xc5, 0x53, 0x4e, 0x31, 0x32, 0x33, 0xc0, 0xc0, 0xc1, 0x00, 0x00, 0x00, 0xa2,
 ];
 
+/// A full sensor record (IPMI 2.0 section 43.1) for sensor 1: "CPU Temp", temperature, degrees C,
+/// linear with M = 1, so the raw reading 0x30 reads as 48 degrees C.
+const SDR: &[u8] = &[
+    0x00, 0x00, 0x51, 0x01, 0x33, 0x20, 0x00, 0x01, 0x07, 0x01, 0x7f, 0x68, 0x01, 0x01, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc8,
+    0x43, 0x50, 0x55, 0x20, 0x54, 0x65, 0x6d, 0x70,
+];
+
+fn hex_list(bytes: &[u8]) -> String {
+    let v: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
+    v.join(" ")
+}
+
 /// A running `ipmi_sim`.
 pub struct IpmiSim {
     child: Child,
@@ -75,13 +90,23 @@ impl IpmiSim {
             ),
         )
         .expect("write lan.conf");
-        let fru: Vec<String> = FRU.iter().map(|b| format!("0x{b:02x}")).collect();
+        let none = "000000000000000";
         std::fs::write(
             p.join("cmd.conf"),
             format!(
-                "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nsensor_add 0x20 0 1 0x01 0x01\nsensor_set_value 0x20 0 1 0x30 0\nmc_add_fru_data 0x20 0 {} data {}\nmc_enable 0x20\nsel_add 0x20 0x02 0 0 0 0 0x20 0 0x04 0x01 0x01 0x01 0x57 0x00 0x00\n",
+                "mc_setbmc 0x20\n\
+                 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n\
+                 sel_enable 0x20 1000 0x0a\n\
+                 sensor_add 0x20 0 1 0x01 0x01\n\
+                 sensor_set_event_support 0x20 0 1 enable scanning per-state {none} {none} {none} {none}\n\
+                 sensor_set_value 0x20 0 1 0x30 0\n\
+                 main_sdr_add 0x20 {}\n\
+                 mc_add_fru_data 0x20 0 {} data {}\n\
+                 mc_enable 0x20\n\
+                 sel_add 0x20 0x02 0 0 0 0 0x20 0 0x04 0x01 0x01 0x01 0x57 0x00 0x00\n",
+                hex_list(SDR),
                 FRU.len(),
-                fru.join(" ")
+                hex_list(FRU)
             ),
         )
         .expect("write cmd.conf");

@@ -116,6 +116,24 @@ pub enum ClientEvent {
     Ignored,
 }
 
+/// A request from the remote console to the BMC, under the next requester sequence number.
+pub(crate) fn request_message(rq_seq: &mut u8, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
+    *rq_seq = (*rq_seq + 1) & 0x3f;
+    let mut v = Vec::new();
+    message::Request {
+        rs_addr: message::BMC_SLAVE_ADDR,
+        netfn,
+        rs_lun: 0,
+        rq_addr: message::REMOTE_CONSOLE_SWID,
+        rq_seq: *rq_seq,
+        rq_lun: 0,
+        cmd,
+        data: data.to_vec(),
+    }
+    .emit(&mut v);
+    v
+}
+
 /// An RMCP+ client session.
 pub struct Client {
     config: ClientConfig,
@@ -205,20 +223,7 @@ impl Client {
     }
 
     fn message(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
-        self.rq_seq = (self.rq_seq + 1) & 0x3f;
-        let mut v = Vec::new();
-        message::Request {
-            rs_addr: message::BMC_SLAVE_ADDR,
-            netfn,
-            rs_lun: 0,
-            rq_addr: message::REMOTE_CONSOLE_SWID,
-            rq_seq: self.rq_seq,
-            rq_lun: 0,
-            cmd,
-            data: data.to_vec(),
-        }
-        .emit(&mut v);
-        v
+        request_message(&mut self.rq_seq, netfn, cmd, data)
     }
 
     fn setup_packet(&mut self, ty: PayloadType, payload: &[u8]) -> Vec<u8> {

@@ -8,7 +8,7 @@
 //! sequence number inside the window. Only MD5 is offered: MD2 is broken, and the "none" and
 //! "straight" types put the password, or nothing, on the wire.
 
-use super::client::{ClientConfig, ClientError, ClientEvent};
+use super::client::{request_message, ClientConfig, ClientError, ClientEvent};
 use super::seqwin::{self, SeqWindow};
 use super::server::v15_packet;
 use crate::crypto::{auth15, ct_eq};
@@ -92,20 +92,7 @@ impl Client15 {
     }
 
     fn message(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
-        self.rq_seq = (self.rq_seq + 1) & 0x3f;
-        let mut v = Vec::new();
-        message::Request {
-            rs_addr: message::BMC_SLAVE_ADDR,
-            netfn,
-            rs_lun: 0,
-            rq_addr: message::REMOTE_CONSOLE_SWID,
-            rq_seq: self.rq_seq,
-            rq_lun: 0,
-            cmd,
-            data: data.to_vec(),
-        }
-        .emit(&mut v);
-        v
+        request_message(&mut self.rq_seq, netfn, cmd, data)
     }
 
     fn sessionless(&mut self, cmd: u8, data: &[u8]) -> Vec<u8> {
