@@ -75,7 +75,10 @@ fn fru_sel_sensor_and_guid_are_the_real_bmcs() {
     let reading = admin(&bmc, "raw 0x04 0x2d 0x01");
     assert!(reading.trim().starts_with("30"), "{reading}");
     let sdr = admin(&bmc, "sdr list");
-    assert!(sdr.contains("CPU Temp         | 48 degrees C      | ok"), "{sdr}");
+    assert!(
+        sdr.contains("CPU Temp         | 48 degrees C      | ok"),
+        "{sdr}"
+    );
     // FreeIPMI reads the SDR repository and the sensor through the shim, over 1.5 and 2.0.
     for driver in ["LAN", "LAN_2_0"] {
         let cache = bmc.dir.path().join(format!("sdr-{driver}"));
@@ -85,7 +88,12 @@ fn fru_sel_sensor_and_guid_are_the_real_bmcs() {
             "ipmi-sensors",
             "admin",
             ADMIN_PASSWORD,
-            &["-D", driver, "--sdr-cache-directory", cache.to_str().unwrap()],
+            &[
+                "-D",
+                driver,
+                "--sdr-cache-directory",
+                cache.to_str().unwrap(),
+            ],
         )
         .out();
         assert!(
