@@ -253,7 +253,7 @@ impl Backend for SimBackend {
             serial: self.config.name.clone(),
             part_number: "sim".into(),
             asset_tag: self.config.name.clone(),
-            location: String::new(),
+            location: "simulated rack".into(),
             guid: None,
         })
     }

@@ -1,4 +1,4 @@
-//! End to end with FreeIPMI 1.6 (ipmipower, bmc-info, ipmi-chassis, ipmi-chassis-config), over
+//! End to end with FreeIPMI 1.6 (ipmipower, bmc-info, ipmi-chassis, ipmi-chassis-config, ipmi-fru), over
 //! IPMI 1.5 (FreeIPMI's default) and IPMI 2.0.
 
 mod common;
@@ -108,6 +108,26 @@ fn bmc_info_both_protocols() {
         assert!(out.contains("IPMI Version          : 2.0"), "{out}");
         assert!(out.contains("Chassis Device        : supported"), "{out}");
         assert!(out.contains("Medium Type          : 802.3 LAN"), "{out}");
+    }
+}
+
+#[test]
+fn ipmi_fru_reads_chassis_board_and_product_areas() {
+    let bmc = Bmc::start();
+    for driver in [
+        &["--ignore-sdr-cache"][..],
+        &["--ignore-sdr-cache", "-D", "LAN_2_0"],
+    ] {
+        let out = freeipmi(&bmc, "ipmi-fru", "admin", ADMIN_PASSWORD, driver).out();
+        assert!(
+            out.contains("FRU Chassis Type: Rack Mount Chassis"),
+            "{out}"
+        );
+        assert!(
+            out.contains("FRU Board Custom Info: simulated rack"),
+            "{out}"
+        );
+        assert!(out.contains("FRU Product Asset Tag: node1"), "{out}");
     }
 }
 

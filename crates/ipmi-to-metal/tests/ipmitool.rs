@@ -177,6 +177,14 @@ fn mc_channel_user_and_lan_information() {
     }
     let fru = admin(&bmc, "fru print 0");
     assert!(fru.contains("Product Serial        : node1"), "{fru}");
+    assert!(
+        fru.contains("Chassis Type          : Rack Mount Chassis"),
+        "{fru}"
+    );
+    assert!(
+        fru.contains("Board Extra           : simulated rack"),
+        "{fru}"
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! FRU device 0: the machine's inventory from the backend, encoded as a FRU image with a board and
-//! a product info area (Platform Management FRU Information Storage Definition v1.0, sections 8-11).
+//! FRU device 0: the machine's inventory from the backend, encoded as a FRU image with a chassis,
+//! a board and a product info area (Platform Management FRU Information Storage Definition v1.0,
+//! sections 8-11). The location (facility/metro) goes in a custom field of each area, which
+//! ipmitool shows as "Chassis Extra", "Board Extra" and "Product Extra".
 
 use crate::dispatch::{ok, Outcome};
 use crate::{Bmc, Inventory};
@@ -62,7 +64,7 @@ fn checksum(bytes: &[u8]) -> u8 {
 
 /// An info area: version, length, `prefix` bytes, type/length-coded fields, end marker, padding
 /// to 8 bytes, checksum.
-fn area(prefix: &[u8], fields: &[&str]) -> Vec<u8> {
+fn area(prefix: &[u8], fields: &[String]) -> Vec<u8> {
     let mut a = vec![0x01, 0];
     a.extend_from_slice(prefix);
     for f in fields {
@@ -79,22 +81,39 @@ fn area(prefix: &[u8], fields: &[&str]) -> Vec<u8> {
     a
 }
 
-/// Encodes an inventory as a FRU image: common header, board info area, product info area.
+/// SMBIOS chassis type "Rack Mount Chassis" (SMBIOS 3.x table 17).
+const RACK_MOUNT_CHASSIS: u8 = 0x17;
+
+/// Encodes an inventory as a FRU image: common header, chassis, board and product info areas.
 pub(crate) fn encode_fru(inv: &Inventory) -> Vec<u8> {
+    let location = inv.location.as_str();
+    // Custom fields follow the fixed ones; an empty location adds none.
+    let custom: &[&str] = if location.is_empty() {
+        &[]
+    } else {
+        &[location]
+    };
+    let with_custom = |fixed: &[&str]| -> Vec<String> {
+        fixed.iter().chain(custom).map(|s| s.to_string()).collect()
+    };
+    let chassis = area(
+        &[RACK_MOUNT_CHASSIS],
+        &with_custom(&[&inv.part_number, &inv.serial]),
+    );
     // Board: language English, manufacturing date unspecified.
     let board = area(
         &[0, 0, 0, 0],
-        &[
+        &with_custom(&[
             &inv.manufacturer,
             &inv.product,
             &inv.serial,
             &inv.part_number,
             "",
-        ],
+        ]),
     );
     let product = area(
         &[0],
-        &[
+        &with_custom(&[
             &inv.manufacturer,
             &inv.product,
             &inv.part_number,
@@ -102,13 +121,15 @@ pub(crate) fn encode_fru(inv: &Inventory) -> Vec<u8> {
             &inv.serial,
             &inv.asset_tag,
             "",
-        ],
+        ]),
     );
-    let board_off = 1u8;
+    let chassis_off = 1u8;
+    let board_off = chassis_off + (chassis.len() / 8) as u8;
     let product_off = board_off + (board.len() / 8) as u8;
-    let mut header = vec![0x01, 0, 0, board_off, product_off, 0, 0];
+    let mut header = vec![0x01, 0, chassis_off, board_off, product_off, 0, 0];
     header.push(checksum(&header));
     let mut image = header;
+    image.extend_from_slice(&chassis);
     image.extend_from_slice(&board);
     image.extend_from_slice(&product);
     image
@@ -140,5 +161,8 @@ mod tests {
             0
         );
         assert_eq!(&img[board + 6..board + 6 + 8], b"\xc7Equinix");
+        let chassis = usize::from(img[2]) * 8;
+        assert_eq!(img[chassis + 2], RACK_MOUNT_CHASSIS);
+        assert_eq!(chassis + usize::from(img[chassis + 1]) * 8, board);
     }
 }
