@@ -41,13 +41,41 @@ pub enum BackendConfig {
     Sim(SimConfig),
     /// A real BMC behind, over RMCP+ or IPMI 1.5.
     Ipmi(IpmiBackendConfig),
+    /// A device of the Equinix Metal API (or a compatible endpoint).
+    Metal(MetalBackendConfig),
 }
+
+/// The metal backend of one BMC.
+#[derive(Clone)]
+pub struct MetalBackendConfig {
+    /// The API endpoint, e.g. `https://api.equinix.com/metal/v1`.
+    pub api_url: String,
+    /// The API token (from the environment or a file).
+    pub token: zeroize::Zeroizing<String>,
+    /// Timeouts and retries of each API call.
+    pub policy: backend_metal::api::Policy,
+    /// The device and its cache and boot settings.
+    pub device: backend_metal::MetalConfig,
+}
+
+/// The Metal API endpoint when `api_url` is not given.
+pub const DEFAULT_METAL_API: &str = "https://api.equinix.com/metal/v1";
 
 impl BackendConfig {
     /// The backend with its target, for `check-config`.
     pub fn describe(&self) -> String {
         match self {
             BackendConfig::Sim(_) => "sim".into(),
+            BackendConfig::Metal(m) => format!(
+                "metal device {} at {}{}",
+                m.device.device_id,
+                m.api_url,
+                m.device
+                    .ipxe_script_url
+                    .as_ref()
+                    .map(|u| format!(" (iPXE {u})"))
+                    .unwrap_or_default()
+            ),
             BackendConfig::Ipmi(c) => format!(
                 "ipmi {} ({:?}, user {}, privilege {}, {} relay rules)",
                 c.address,
@@ -89,6 +117,23 @@ struct BmcToml {
     lan: Option<LanToml>,
     sim: Option<SimToml>,
     ipmi: Option<Spanned<IpmiToml>>,
+    metal: Option<Spanned<MetalToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetalToml {
+    api_url: Option<Spanned<String>>,
+    device_id: Spanned<String>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    /// Only to say where the token must come from instead.
+    token: Option<Spanned<String>>,
+    ipxe_script_url: Option<Spanned<String>>,
+    cache_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+    retries: Option<u32>,
+    deadline_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -277,14 +322,28 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
                 ))
             }
         },
+        "metal" => match &b.metal {
+            Some(t) => BackendConfig::Metal(metal_backend(src, t)?),
+            None => {
+                return Err(src.err(
+                    span.clone(),
+                    "backend = \"metal\" needs a [bmc.metal] table (device_id, token_env or token_file)",
+                ))
+            }
+        },
         other => {
             let sp = b.backend.as_ref().map_or(span.clone(), |s| s.span());
             return Err(src.err(
                 sp,
-                format!("unknown backend {other:?} (available: sim, ipmi)"),
+                format!("unknown backend {other:?} (available: sim, ipmi, metal)"),
             ));
         }
     };
+    if let Some(t) = &b.metal {
+        if !matches!(backend, BackendConfig::Metal(_)) {
+            return Err(src.err(t.span(), "[bmc.metal] is only for backend = \"metal\""));
+        }
+    }
     if b.sim.is_some() && !matches!(backend, BackendConfig::Sim(_)) {
         return Err(src.err(span, "[bmc.sim] is only for backend = \"sim\""));
     }
@@ -603,6 +662,63 @@ fn ipmi_backend(src: &Source, t: &Spanned<IpmiToml>) -> Result<IpmiBackendConfig
         keepalive: match t.keepalive_ms.unwrap_or(20_000) {
             0 => None,
             ms => Some(Duration::from_millis(ms.max(100))),
+        },
+    })
+}
+
+fn metal_backend(src: &Source, t: &Spanned<MetalToml>) -> Result<MetalBackendConfig, ConfigError> {
+    let span = t.span();
+    let t = t.get_ref();
+    if let Some(tok) = &t.token {
+        return Err(src.err(
+            tok.span(),
+            "never put the API token in the file: give token_env or token_file",
+        ));
+    }
+    let api_url = match &t.api_url {
+        Some(u) => {
+            let url = u.get_ref().trim_end_matches('/').to_string();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(src.err(u.span(), "api_url must be an http:// or https:// URL"));
+            }
+            url
+        }
+        None => DEFAULT_METAL_API.to_string(),
+    };
+    let device_id = t.device_id.get_ref().trim().to_lowercase();
+    if backend_metal::guid_of(&device_id).is_none() {
+        return Err(src.err(t.device_id.span(), "device_id must be the device's UUID"));
+    }
+    let token = secret_from(src, "token", t.token_env.as_ref(), t.token_file.as_ref())?
+        .ok_or_else(|| src.err(span.clone(), "[bmc.metal] needs token_env or token_file"))?;
+    let token = String::from_utf8(token.expose().to_vec())
+        .ok()
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| src.err(span.clone(), "the API token must be printable ASCII"))?;
+    let ipxe_script_url = match &t.ipxe_script_url {
+        Some(u) if !(u.get_ref().starts_with("http://") || u.get_ref().starts_with("https://")) => {
+            return Err(src.err(
+                u.span(),
+                "ipxe_script_url must be an http:// or https:// URL",
+            ))
+        }
+        Some(u) => Some(u.get_ref().clone()),
+        None => None,
+    };
+    let policy = backend_metal::api::Policy {
+        timeout: Duration::from_millis(t.timeout_ms.unwrap_or(5000).max(50)),
+        retries: t.retries.unwrap_or(2),
+        ..Default::default()
+    };
+    Ok(MetalBackendConfig {
+        api_url,
+        token: zeroize::Zeroizing::new(token),
+        policy,
+        device: backend_metal::MetalConfig {
+            device_id,
+            ipxe_script_url,
+            cache: Duration::from_millis(t.cache_ms.unwrap_or(2000)),
+            deadline: Duration::from_millis(t.deadline_ms.unwrap_or(8000).max(100)),
         },
     })
 }

@@ -1,8 +1,10 @@
 //! `ipmi-to-metal`: a BMC that isn't one. It serves IPMI over LAN for each configured machine and
 //! carries out every request through a backend.
 
+mod backends;
 mod bench;
 mod config;
+mod fake;
 mod runtime;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +43,8 @@ enum Command {
     /// Load one or many BMCs (any implementation) with concurrent IPMI sessions and report
     /// requests per second, latency percentiles, session set-up rate and errors.
     Bench(bench::BenchArgs),
+    /// Serve a fake Equinix Metal API (for demos and tests of the metal backend).
+    FakeMetal(fake::FakeArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,13 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
+        Command::FakeMetal(args) => match fake::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fake-metal: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -1,9 +1,9 @@
 //! The I/O around the sans-IO session layer: one UDP socket per BMC, a task per request carried
 //! out by the BMC model, and one timer that expires idle sessions of every BMC.
 
-use crate::config::{BackendConfig, BmcConfig};
-use backend_sim::SimBackend;
-use ipmi_bmc::{Backend, Bmc, Response};
+use crate::backends::BackendFactory;
+use crate::config::BmcConfig;
+use ipmi_bmc::{Bmc, Response};
 use ipmi_proto::session::{Action, Server};
 use ipmi_proto::types::CompletionCode;
 use std::sync::{Arc, Mutex};
@@ -28,21 +28,10 @@ struct Running {
     slots: Arc<Semaphore>,
 }
 
-/// Builds a BMC's backend.
-fn backend(cfg: &BackendConfig) -> Arc<dyn Backend> {
-    match cfg {
-        BackendConfig::Sim(sim) => Arc::new(SimBackend::new(sim.clone())),
-        BackendConfig::Ipmi(c) => {
-            let b = Arc::new(backend_ipmi::IpmiBackend::new(c.clone()));
-            backend_ipmi::spawn_keepalive(&b);
-            b
-        }
-    }
-}
-
 /// Binds every BMC's socket (all or none), then serves them until the process ends.
 pub async fn serve(configs: Vec<BmcConfig>) -> std::io::Result<()> {
     let mut running = Vec::new();
+    let mut factory = BackendFactory::default();
     for c in configs {
         let socket = UdpSocket::bind(c.listen).await.map_err(|e| {
             std::io::Error::new(
@@ -53,7 +42,7 @@ pub async fn serve(configs: Vec<BmcConfig>) -> std::io::Result<()> {
                 ),
             )
         })?;
-        let backend = backend(&c.backend);
+        let backend = factory.build(&c.backend);
         tracing::info!(bmc = %c.settings.name, listen = %socket.local_addr()?, backend = backend.kind(), users = c.server.users.len(), "serving");
         running.push(Arc::new(Running {
             name: c.settings.name.clone(),

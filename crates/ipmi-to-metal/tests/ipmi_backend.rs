@@ -9,8 +9,9 @@ use test_support::IpmiSim;
 
 /// The standard users, with the ipmi backend towards `sim`; `ipmi_extra` goes into `[bmc.ipmi]`.
 fn proxied_config(port: u16, sim: &IpmiSim, ipmi_extra: &str) -> String {
-    standard_config(port, "").replace("backend = \"sim\"", "backend = \"ipmi\"").replace(
-        "[bmc.sim]\npower_on_at_start = true\ntransition_ms = 300\nsoft_off_ms = 300\n",
+    config_with_backend(
+        port,
+        "ipmi",
         &format!(
             "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"admin\"\npassword_env = \"TEST_SIM_PASSWORD\"\ntimeout_ms = 300\nretries = 2\n{ipmi_extra}\n",
             sim.addr.port()
@@ -264,15 +265,14 @@ fn a_slow_or_stopped_bmc_behind_gets_a_completion_code_in_time_and_the_proxy_log
 fn proxy_to_expiring_bmc(keepalive_ms: u64) -> (Bmc, Bmc) {
     let downstream = Bmc::start_with("session_timeout = 1");
     let port = free_port();
-    let config = standard_config(port, "")
-        .replace("backend = \"sim\"", "backend = \"ipmi\"")
-        .replace(
-            "[bmc.sim]\npower_on_at_start = true\ntransition_ms = 300\nsoft_off_ms = 300\n",
-            &format!(
-                "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"admin\"\npassword_file = \"admin.pass\"\ntimeout_ms = 1000\nretries = 1\nkeepalive_ms = {keepalive_ms}\n",
-                downstream.port
-            ),
-        );
+    let config = config_with_backend(
+        port,
+        "ipmi",
+        &format!(
+            "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"admin\"\npassword_file = \"admin.pass\"\ntimeout_ms = 1000\nretries = 1\nkeepalive_ms = {keepalive_ms}\n",
+            downstream.port
+        ),
+    );
     (Bmc::start_config(port, &config), downstream)
 }
 

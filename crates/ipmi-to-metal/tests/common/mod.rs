@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod metal;
+
 use std::io::Write;
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -66,6 +68,17 @@ privilege = "user"
     )
 }
 
+/// The standard test BMC with another backend: `backend` replaces "sim" and `section` (for
+/// example a `[bmc.ipmi]` table) replaces the `[bmc.sim]` table.
+pub fn config_with_backend(port: u16, backend: &str, section: &str) -> String {
+    standard_config(port, "")
+        .replace("backend = \"sim\"", &format!("backend = \"{backend}\""))
+        .replace(
+            "[bmc.sim]\npower_on_at_start = true\ntransition_ms = 300\nsoft_off_ms = 300\n",
+            section,
+        )
+}
+
 impl Bmc {
     /// Starts the standard test BMC.
     pub fn start() -> Bmc {
@@ -90,6 +103,8 @@ impl Bmc {
             .arg(&path)
             .env("TEST_VIEWER_PASSWORD", VIEWER_PASSWORD)
             .env("TEST_SIM_PASSWORD", test_support::SIM_PASSWORD)
+            .env("TEST_METAL_TOKEN", metal::METAL_TOKEN)
+            .env("TEST_WRONG_METAL_TOKEN", metal::WRONG_METAL_TOKEN)
             .env("IPMI_TO_METAL_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

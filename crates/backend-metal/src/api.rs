@@ -1,0 +1,447 @@
+//! A client of the Equinix Metal API v1, as much as the backend and discovery use: read a device,
+//! perform an action, update a device, list a project's devices by tag.
+//!
+//! Every call has a timeout; 5xx answers and transport errors are retried with exponential
+//! backoff within the caller's deadline; a 429 is waited out when its `Retry-After` fits in the
+//! deadline, and otherwise makes every call on this client fail at once as busy until the limit
+//! resets (so a thousand BMCs do not hammer a rate-limited API). `X-RateLimit-Remaining: 0` is
+//! honoured the same way before the API has to say 429. The token goes in `X-Auth-Token` and
+//! nowhere else: not in a URL, an error or a log line.
+
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+/// The parts of the spec's `Device` that the backend uses.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct Device {
+    /// Device UUID.
+    pub id: String,
+    /// Short ID.
+    #[serde(default)]
+    pub short_id: Option<String>,
+    /// Host name.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// `active`, `inactive`, `powering_on`, `powering_off`, `provisioning`, ...
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Whether the device boots from iPXE every time.
+    #[serde(default)]
+    pub always_pxe: Option<bool>,
+    /// The iPXE script URL.
+    #[serde(default)]
+    pub ipxe_script_url: Option<String>,
+    /// The plan.
+    #[serde(default)]
+    pub plan: Option<Named>,
+    /// The facility.
+    #[serde(default)]
+    pub facility: Option<Named>,
+    /// The metro.
+    #[serde(default)]
+    pub metro: Option<Named>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A plan, facility or metro: its slug or code and name.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct Named {
+    /// Plan slug.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// Facility or metro code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Named {
+    /// The slug, else the code, else the name.
+    pub fn key(&self) -> Option<&str> {
+        self.slug
+            .as_deref()
+            .or(self.code.as_deref())
+            .or(self.name.as_deref())
+    }
+}
+
+/// The spec's `DeviceUpdateInput`, with the fields the backend sets.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct DeviceUpdate {
+    /// Boot from iPXE every time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub always_pxe: Option<bool>,
+    /// The iPXE script to boot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipxe_script_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DeviceList {
+    #[serde(default)]
+    devices: Vec<Device>,
+    #[serde(default)]
+    meta: Option<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(default)]
+    last_page: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    errors: Option<Vec<String>>,
+}
+
+/// Why an API call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 401/403: the token is wrong or lacks access.
+    #[error("unauthorized ({status}): {message}")]
+    Unauthorized {
+        /// HTTP status.
+        status: u16,
+        /// The API's error message.
+        message: String,
+    },
+    /// 404.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// 422: the request is not possible (e.g. an action the device's state does not allow).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
+    /// 429, or a rate limit known to be exhausted.
+    #[error("rate limited for {0:?}")]
+    RateLimited(Duration),
+    /// 5xx after every retry, or another unexpected status.
+    #[error("API error {status}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The API's error message.
+        message: String,
+    },
+    /// No answer in time.
+    #[error("no answer in time: {0}")]
+    Timeout(String),
+    /// Connection refused, reset, DNS, TLS...
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The answer was not the JSON the spec describes.
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+/// Timeouts and retries of each call.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// The time limit of one HTTP exchange.
+    pub timeout: Duration,
+    /// Retries after the first try, for 5xx and transport errors.
+    pub retries: u32,
+    /// The first backoff; it doubles with each retry.
+    pub backoff: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            timeout: Duration::from_secs(5),
+            retries: 2,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The HTTP client shared by every BMC of a process (one connection pool), with rustls and a
+/// User-Agent naming the project.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!(
+            "ipmi-to-metal/",
+            env!("CARGO_PKG_VERSION"),
+            " (+https://github.com/ipmi-to-metal)"
+        ))
+        .connect_timeout(Duration::from_secs(3))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .expect("a TLS backend is compiled in")
+}
+
+/// A client of one API endpoint with one token.
+pub struct MetalApi {
+    http: reqwest::Client,
+    base: String,
+    token: Zeroizing<String>,
+    policy: Policy,
+    /// Calls fail at once as rate-limited until then.
+    blocked_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for MetalApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetalApi")
+            .field("base", &self.base)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl MetalApi {
+    /// A client of `base` (e.g. `https://api.equinix.com/metal/v1`).
+    pub fn new(
+        http: reqwest::Client,
+        base: &str,
+        token: Zeroizing<String>,
+        policy: Policy,
+    ) -> Self {
+        MetalApi {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            policy,
+            blocked_until: Mutex::new(None),
+        }
+    }
+
+    /// `GET /devices/{id}`.
+    pub async fn device(&self, id: &str, deadline: Instant) -> Result<Device, ApiError> {
+        let url = format!("{}/devices/{id}", self.base);
+        let body = self
+            .call(reqwest::Method::GET, &url, None, deadline)
+            .await?;
+        decode(&body)
+    }
+
+    /// `POST /devices/{id}/actions` with `{"type": action}`.
+    pub async fn action(&self, id: &str, action: &str, deadline: Instant) -> Result<(), ApiError> {
+        let url = format!("{}/devices/{id}/actions", self.base);
+        let body = serde_json::json!({ "type": action });
+        self.call(reqwest::Method::POST, &url, Some(body), deadline)
+            .await
+            .map(|_| ())
+    }
+
+    /// `PUT /devices/{id}`.
+    pub async fn update(
+        &self,
+        id: &str,
+        update: &DeviceUpdate,
+        deadline: Instant,
+    ) -> Result<Device, ApiError> {
+        let url = format!("{}/devices/{id}", self.base);
+        let body = serde_json::to_value(update).map_err(|e| ApiError::Decode(e.to_string()))?;
+        let out = self
+            .call(reqwest::Method::PUT, &url, Some(body), deadline)
+            .await?;
+        decode(&out)
+    }
+
+    /// Every device of a project with `tag`, following the pages (`GET /projects/{id}/devices`).
+    pub async fn project_devices(
+        &self,
+        project: &str,
+        tag: &str,
+        per_page: u32,
+        deadline: Instant,
+    ) -> Result<Vec<Device>, ApiError> {
+        let mut out = Vec::new();
+        let mut page = 1u64;
+        loop {
+            let url = format!(
+                "{}/projects/{project}/devices?tag={}&page={page}&per_page={per_page}",
+                self.base,
+                encode_query(tag)
+            );
+            let body = self
+                .call(reqwest::Method::GET, &url, None, deadline)
+                .await?;
+            let list: DeviceList = decode(&body)?;
+            let n = list.devices.len();
+            out.extend(list.devices);
+            let last = list.meta.and_then(|m| m.last_page).unwrap_or(page);
+            if page >= last || n == 0 || page >= 1000 {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    /// One call with retries; the answer's body on success.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<serde_json::Value>,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, ApiError> {
+        let mut attempt = 0u32;
+        loop {
+            if let Some(until) = *self.blocked_until.lock().expect("lock") {
+                let now = Instant::now();
+                if until > now {
+                    return Err(ApiError::RateLimited(until - now));
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ApiError::Timeout(format!("{method} {}", path_of(url))));
+            }
+            let result = self
+                .once(&method, url, body.as_ref(), left.min(self.policy.timeout))
+                .await;
+            let retry_in = match &result {
+                Ok(_) => return result,
+                Err(ApiError::RateLimited(wait)) => {
+                    // Wait it out if the deadline allows; else every call fails fast until then.
+                    if Instant::now() + *wait < deadline {
+                        Some(*wait)
+                    } else {
+                        *self.blocked_until.lock().expect("lock") = Some(Instant::now() + *wait);
+                        None
+                    }
+                }
+                Err(ApiError::Server { status, .. }) if *status >= 500 => {
+                    Some(self.policy.backoff * 2u32.saturating_pow(attempt))
+                }
+                Err(ApiError::Transport(_)) | Err(ApiError::Timeout(_)) => {
+                    Some(self.policy.backoff * 2u32.saturating_pow(attempt))
+                }
+                Err(_) => None,
+            };
+            match retry_in {
+                Some(wait) if attempt < self.policy.retries && Instant::now() + wait < deadline => {
+                    tracing::info!(url = %path_of(url), error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), retry_in = ?wait, "Metal API call failed: retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    async fn once(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ApiError> {
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .header("X-Auth-Token", self.token.as_str())
+            .header("Accept", "application/json")
+            .timeout(timeout);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(transport)?.to_vec();
+        if status.is_success() {
+            // Stop before the API has to refuse: an exhausted limit blocks until it resets.
+            if header_u64(&headers, "x-ratelimit-remaining") == Some(0) {
+                let reset = header_u64(&headers, "x-ratelimit-reset").unwrap_or(1);
+                *self.blocked_until.lock().expect("lock") =
+                    Some(Instant::now() + Duration::from_secs(reset.min(3600)));
+            }
+            return Ok(bytes);
+        }
+        let message = error_message(&bytes);
+        tracing::warn!(method = %method, url = %path_of(url), status = status.as_u16(), error = %message, "Metal API error");
+        Err(match status.as_u16() {
+            401 | 403 => ApiError::Unauthorized {
+                status: status.as_u16(),
+                message,
+            },
+            404 => ApiError::NotFound(message),
+            422 => ApiError::Unprocessable(message),
+            429 => {
+                let secs = header_u64(&headers, "retry-after")
+                    .or_else(|| header_u64(&headers, "x-ratelimit-reset"))
+                    .unwrap_or(1);
+                ApiError::RateLimited(Duration::from_secs(secs.clamp(1, 3600)))
+            }
+            s => ApiError::Server { status: s, message },
+        })
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+fn transport(e: reqwest::Error) -> ApiError {
+    let timeout = e.is_timeout();
+    // Without the URL: it holds nothing secret, but the message is for a log line.
+    let msg = e.without_url().to_string();
+    if timeout {
+        ApiError::Timeout(msg)
+    } else {
+        ApiError::Transport(msg)
+    }
+}
+
+/// The API's `error` or `errors` message, or the start of the body.
+fn error_message(bytes: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(ErrorBody { error: Some(e), .. }) => e,
+        Ok(ErrorBody {
+            errors: Some(list), ..
+        }) if !list.is_empty() => list.join("; "),
+        _ => String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+    }
+}
+
+fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    h.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The path of a URL, for log lines.
+fn path_of(url: &str) -> &str {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or(url)
+}
+
+fn encode_query(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_and_paths() {
+        assert_eq!(error_message(br#"{"error":"bad token"}"#), "bad token");
+        assert_eq!(error_message(br#"{"errors":["a","b"]}"#), "a; b");
+        assert_eq!(error_message(b"oops"), "oops");
+        assert_eq!(
+            path_of("https://api.equinix.com/metal/v1/devices/x"),
+            "/metal/v1/devices/x"
+        );
+        assert_eq!(encode_query("ipmi to-metal/x"), "ipmi%20to-metal%2Fx");
+    }
+}

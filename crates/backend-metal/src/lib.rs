@@ -1,0 +1,352 @@
+//! # backend-metal
+//!
+//! A [`Backend`] that carries power and boot requests through the Equinix Metal API v1 (or any
+//! compatible endpoint) for one device.
+//!
+//! - **Power state** comes from `GET /devices/{id}`: `active`, `powering_on`, `provisioning`,
+//!   `reinstalling` and `deprovisioning` read as on (the machine runs); `inactive`,
+//!   `powering_off`, `queued`, `failed`, `deleted` and anything unknown as off. Reads go through
+//!   a short-lived cache with single-flight ([`cache`]): however many clients poll, one request
+//!   per device per cache period reaches the API.
+//! - **Power actions**: on → `power_on`, off and soft off → `power_off`, cycle and reset →
+//!   `reboot`. Asking for the state the device is in or going to succeeds without an API call;
+//!   cycle and reset of a device that is off, and diag, are refused (0xD5, 0xD6).
+//! - **Boot**: PXE sets `always_pxe` (and `ipxe_script_url` when configured) with `PUT
+//!   /devices/{id}`; disk or no override clears it. A next-boot-only PXE is cleared again once the
+//!   device has booted: it went through a power on or reboot and is `active` again.
+//! - **Identity**: hostname, plan, id, facility and metro for FRU 0; the device id as the system
+//!   GUID.
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod cache;
+
+use api::{ApiError, Device, DeviceUpdate, MetalApi};
+use async_trait::async_trait;
+use cache::DeviceCache;
+use ipmi_bmc::{
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
+    PowerState, Requester,
+};
+use ipmi_proto::types::CompletionCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One device's backend settings.
+#[derive(Clone, Debug)]
+pub struct MetalConfig {
+    /// The device UUID.
+    pub device_id: String,
+    /// Set with `always_pxe` when a PXE boot is asked for.
+    pub ipxe_script_url: Option<String>,
+    /// How long a read device state is used before it is read again.
+    pub cache: Duration,
+    /// Every operation ends within this time (then 0xC3).
+    pub deadline: Duration,
+}
+
+/// The boot override as asked over IPMI, and the next-boot-only bookkeeping.
+#[derive(Debug, Default)]
+struct Boot {
+    asked: Option<BootOverride>,
+    /// A next-boot-only PXE is set and waits for the boot that consumes it.
+    once_pending: bool,
+    /// Since then the device has been seen not `active` (it is booting, or was off).
+    left_active: bool,
+}
+
+/// The metal backend of one device.
+pub struct MetalBackend {
+    api: Arc<MetalApi>,
+    config: MetalConfig,
+    cache: DeviceCache,
+    boot: Mutex<Boot>,
+}
+
+/// How the API's device states read as IPMI power states.
+pub fn power_state_of(state: &str) -> PowerState {
+    match state {
+        "active" | "powering_on" | "provisioning" | "reinstalling" | "deprovisioning" => {
+            PowerState::On
+        }
+        _ => PowerState::Off,
+    }
+}
+
+fn backend_error(e: ApiError) -> BackendError {
+    match e {
+        ApiError::RateLimited(d) => BackendError::Busy(format!("Metal API rate limit, {d:?} left")),
+        ApiError::Timeout(m) => BackendError::Timeout(m),
+        ApiError::Transport(m) => BackendError::Timeout(format!("API unreachable: {m}")),
+        ApiError::Unprocessable(m) => BackendError::InvalidState(m),
+        other => BackendError::Failed(other.to_string()),
+    }
+}
+
+impl MetalBackend {
+    /// A backend for `config.device_id` through `api` (shared by the BMCs with the same endpoint
+    /// and token).
+    pub fn new(api: Arc<MetalApi>, config: MetalConfig) -> Arc<Self> {
+        Arc::new(MetalBackend {
+            cache: DeviceCache::new(config.cache),
+            api,
+            config,
+            boot: Mutex::new(Boot::default()),
+        })
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.config.deadline
+    }
+
+    /// The device, from the cache if fresh.
+    async fn device(&self) -> BackendResult<Device> {
+        let d = self
+            .cache
+            .get(|| self.api.device(&self.config.device_id, self.deadline()))
+            .await
+            .map_err(backend_error)?;
+        self.observe(&d).await;
+        Ok(d)
+    }
+
+    /// Next-boot-only PXE: once the device has left `active` and is `active` again, it has
+    /// booted with PXE, and `always_pxe` is cleared.
+    async fn observe(&self, d: &Device) {
+        let state = d.state.as_deref().unwrap_or("");
+        let clear = {
+            let mut b = self.boot.lock().expect("boot lock");
+            if !b.once_pending {
+                false
+            } else if state != "active" {
+                b.left_active = true;
+                false
+            } else {
+                b.left_active
+            }
+        };
+        if clear {
+            let update = DeviceUpdate {
+                always_pxe: Some(false),
+                ipxe_script_url: None,
+            };
+            match self
+                .api
+                .update(&self.config.device_id, &update, self.deadline())
+                .await
+            {
+                Ok(d) => {
+                    let mut b = self.boot.lock().expect("boot lock");
+                    b.once_pending = false;
+                    b.left_active = false;
+                    b.asked = None;
+                    self.cache.put(d);
+                    tracing::info!(device = %self.config.device_id, "booted once with PXE: always_pxe cleared");
+                }
+                Err(e) => {
+                    tracing::warn!(device = %self.config.device_id, error = %e, "could not clear always_pxe after the PXE boot; will retry")
+                }
+            }
+        }
+    }
+
+    /// After a power on or reboot with a next-boot-only PXE pending, watch the device until it
+    /// is active again, so that `always_pxe` is cleared even if no client polls.
+    fn watch_boot(self: &Arc<Self>) {
+        if !self.boot.lock().expect("boot lock").once_pending {
+            return;
+        }
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let give_up = Instant::now() + Duration::from_secs(30 * 60);
+            while Instant::now() < give_up {
+                let Some(b) = me.upgrade() else { return };
+                tokio::time::sleep(b.config.cache.max(Duration::from_millis(500))).await;
+                if !b.boot.lock().expect("boot lock").once_pending {
+                    return;
+                }
+                let _ = b.device().await;
+            }
+        });
+    }
+
+    async fn act(&self, action: &str, expect: &str) -> BackendResult<()> {
+        self.api
+            .action(&self.config.device_id, action, self.deadline())
+            .await
+            .map_err(backend_error)?;
+        // The API will say this next: answer from it instead of asking again at once.
+        self.cache.set_state(expect);
+        if let Some(d) = self.cache.peek() {
+            self.observe(&d).await;
+        }
+        Ok(())
+    }
+
+    /// Carries out a power action (the [`Backend::power`] of an `Arc`, which can start the
+    /// watch for a next-boot-only PXE).
+    pub async fn power_action(self: &Arc<Self>, action: PowerAction) -> BackendResult<()> {
+        let d = self.device().await?;
+        let state = d.state.unwrap_or_default();
+        let on = power_state_of(&state) == PowerState::On;
+        let transitioning = matches!(state.as_str(), "powering_on" | "powering_off");
+        match action {
+            PowerAction::On if on => Ok(()),
+            PowerAction::On => {
+                self.act("power_on", "powering_on").await?;
+                self.watch_boot();
+                Ok(())
+            }
+            PowerAction::Off | PowerAction::Soft if !on => Ok(()),
+            PowerAction::Off | PowerAction::Soft => self.act("power_off", "powering_off").await,
+            PowerAction::Cycle | PowerAction::Reset if !on || transitioning => {
+                Err(BackendError::InvalidState(format!("the device is {state}")))
+            }
+            PowerAction::Cycle | PowerAction::Reset => {
+                self.act("reboot", "powering_off").await?;
+                self.watch_boot();
+                Ok(())
+            }
+            PowerAction::Diag => Err(BackendError::Completion(CompletionCode(0xd6))),
+        }
+    }
+}
+
+/// The backend as the BMC model holds it.
+pub struct SharedMetalBackend(pub Arc<MetalBackend>);
+
+#[async_trait]
+impl Backend for SharedMetalBackend {
+    fn kind(&self) -> &'static str {
+        "metal"
+    }
+
+    async fn power_state(&self) -> BackendResult<PowerState> {
+        let d = self.0.device().await?;
+        Ok(power_state_of(d.state.as_deref().unwrap_or("")))
+    }
+
+    async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
+        let r = self.0.power_action(action).await;
+        tracing::info!(device = %self.0.config.device_id, %action, %who, ok = r.is_ok(), "power action through the Metal API");
+        r
+    }
+
+    async fn set_boot_override(
+        &self,
+        boot: Option<BootOverride>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        let b = &self.0;
+        let pxe = match boot.map(|o| o.device) {
+            Some(BootDevice::Pxe) => true,
+            None | Some(BootDevice::Disk) | Some(BootDevice::DiskSafe) => false,
+            Some(_) => return Err(BackendError::Completion(CompletionCode::INVALID_FIELD)),
+        };
+        let update = DeviceUpdate {
+            always_pxe: Some(pxe),
+            ipxe_script_url: if pxe {
+                b.config.ipxe_script_url.clone()
+            } else {
+                None
+            },
+        };
+        let d = b
+            .api
+            .update(&b.config.device_id, &update, b.deadline())
+            .await
+            .map_err(backend_error)?;
+        tracing::info!(device = %b.config.device_id, always_pxe = pxe, ?boot, %who, "boot override set through the Metal API");
+        let active = d.state.as_deref() == Some("active");
+        b.cache.put(d);
+        let mut s = b.boot.lock().expect("boot lock");
+        s.asked = boot;
+        s.once_pending = pxe && boot.is_some_and(|o| !o.persistent);
+        // A device that is not running now will boot with it when it next becomes active.
+        s.left_active = !active;
+        Ok(())
+    }
+
+    async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
+        if self.0.boot.lock().expect("boot lock").once_pending {
+            self.0.device().await?;
+        }
+        Ok(self.0.boot.lock().expect("boot lock").asked)
+    }
+
+    async fn inventory(&self) -> BackendResult<Inventory> {
+        let d = match self.0.cache.identity() {
+            Some(d) => d,
+            None => self.0.device().await?,
+        };
+        let key = |n: &Option<api::Named>| {
+            n.as_ref()
+                .and_then(|n| n.key())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (facility, metro) = (key(&d.facility), key(&d.metro));
+        let location = match (facility.is_empty(), metro.is_empty()) {
+            (false, false) => format!("{facility} / {metro}"),
+            (false, true) => facility,
+            (true, false) => metro,
+            (true, true) => String::new(),
+        };
+        Ok(Inventory {
+            manufacturer: "Equinix Metal".into(),
+            product: key(&d.plan),
+            serial: d.id.clone(),
+            part_number: key(&d.plan),
+            asset_tag: d.hostname.clone().unwrap_or_default(),
+            location,
+            guid: guid_of(&d.id),
+        })
+    }
+}
+
+/// The device UUID as an IPMI GUID (wire order: the text's bytes reversed, so that clients
+/// show the UUID as the API writes it).
+pub fn guid_of(uuid: &str) -> Option<[u8; 16]> {
+    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    out.reverse();
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_as_power() {
+        for s in ["active", "powering_on", "provisioning", "reinstalling"] {
+            assert_eq!(power_state_of(s), PowerState::On, "{s}");
+        }
+        for s in [
+            "inactive",
+            "powering_off",
+            "queued",
+            "failed",
+            "deleted",
+            "?",
+        ] {
+            assert_eq!(power_state_of(s), PowerState::Off, "{s}");
+        }
+    }
+
+    #[test]
+    fn guid_is_the_uuid_reversed() {
+        let g = guid_of("01234567-89ab-cdef-0123-456789abcdef").unwrap();
+        assert_eq!(g[0], 0xef);
+        assert_eq!(g[15], 0x01);
+        assert_eq!(guid_of("nope"), None);
+    }
+}
