@@ -4,6 +4,7 @@
 mod backends;
 mod bench;
 mod config;
+mod discovery;
 mod fake;
 mod runtime;
 
@@ -40,6 +41,13 @@ enum Command {
         /// The TOML configuration file.
         config: PathBuf,
     },
+    /// List the BMCs a configuration file serves, the discovered ones included (this asks the
+    /// Metal API), with their device, address and backend.
+    List {
+        /// The TOML configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Load one or many BMCs (any implementation) with concurrent IPMI sessions and report
     /// requests per second, latency percentiles, session set-up rate and errors.
     Bench(bench::BenchArgs),
@@ -73,14 +81,27 @@ fn main() -> ExitCode {
             }
         },
         Command::CheckConfig { config } => match config::load(&config) {
-            Ok(bmcs) => {
-                for b in &bmcs {
+            Ok(c) => {
+                for b in &c.bmcs {
                     println!(
                         "{}: listen {} backend {} users {}",
                         b.settings.name,
                         b.listen,
                         b.backend.describe(),
                         b.server.users.len()
+                    );
+                }
+                for d in &c.discovery {
+                    println!(
+                        "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}",
+                        d.name,
+                        d.project_id,
+                        d.tag,
+                        d.metal.api_url,
+                        d.pool.len(),
+                        d.pool[0],
+                        d.server.users.len(),
+                        d.state_file.display()
                     );
                 }
                 ExitCode::SUCCESS
@@ -90,16 +111,26 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::List { config } => match config::load(&config) {
+            Ok(c) => list(c),
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Serve { config, listen } => {
-            let bmcs = match config {
+            let config = match config {
                 Some(path) => match config::load(&path) {
-                    Ok(b) => b,
+                    Ok(c) => c,
                     Err(e) => {
                         eprintln!("{e}");
                         return ExitCode::from(2);
                     }
                 },
-                None => vec![default_bmc(listen)],
+                None => config::Config {
+                    bmcs: vec![default_bmc(listen)],
+                    discovery: Vec::new(),
+                },
             };
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -113,7 +144,7 @@ fn main() -> ExitCode {
             };
             let result = rt.block_on(async {
                 tokio::select! {
-                    r = runtime::serve(bmcs) => r,
+                    r = runtime::serve(config) => r,
                     _ = tokio::signal::ctrl_c() => {
                         tracing::info!("interrupted: shutting down");
                         Ok(())
@@ -129,6 +160,66 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints every BMC of a configuration: the configured ones, then those each discovery would
+/// serve now (the project is listed once; addresses as kept in the state file, or as they would
+/// be assigned).
+fn list(c: config::Config) -> ExitCode {
+    println!("{:<24} {:<38} {:<22} BACKEND", "NAME", "DEVICE", "ADDRESS");
+    for b in &c.bmcs {
+        let device = match &b.backend {
+            config::BackendConfig::Metal(m) => m.device.device_id.clone(),
+            _ => "-".into(),
+        };
+        println!(
+            "{:<24} {:<38} {:<22} {}",
+            b.settings.name,
+            device,
+            b.listen,
+            b.backend.describe()
+        );
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut status = ExitCode::SUCCESS;
+    let mut taken: std::collections::HashSet<String> =
+        c.bmcs.iter().map(|b| b.settings.name.clone()).collect();
+    let mut factory = backends::BackendFactory::default();
+    for d in &c.discovery {
+        let api = rt.block_on(async { factory.metal_api(&d.metal) });
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        let devices = rt.block_on(api.project_devices(&d.project_id, &d.tag, d.per_page, deadline));
+        match devices {
+            Ok(devices) => {
+                let mut a = discovery::Assignments::load(&d.state_file);
+                for p in discovery::plan(d, &devices, &mut a, &taken) {
+                    println!(
+                        "{:<24} {:<38} {:<22} metal (discovery {}, tag {:?})",
+                        p.name,
+                        p.device_id,
+                        p.addr.map_or("(pool exhausted)".into(), |a| a.to_string()),
+                        d.name,
+                        d.tag
+                    );
+                    taken.insert(p.name);
+                }
+            }
+            Err(e) => {
+                eprintln!("discovery {}: cannot list the devices: {e}", d.name);
+                status = ExitCode::FAILURE;
+            }
+        }
+    }
+    status
 }
 
 /// One simulated BMC with user `admin`, whose password comes from `IPMI_PASSWORD` or is generated

@@ -2,10 +2,11 @@
 //! out by the BMC model, and one timer that expires idle sessions of every BMC.
 
 use crate::backends::BackendFactory;
-use crate::config::BmcConfig;
+use crate::config::{BmcConfig, Config};
 use ipmi_bmc::{Bmc, Response};
 use ipmi_proto::session::{Action, Server};
 use ipmi_proto::types::CompletionCode;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -28,11 +29,21 @@ struct Running {
     slots: Arc<Semaphore>,
 }
 
-/// Binds every BMC's socket (all or none), then serves them until the process ends.
-pub async fn serve(configs: Vec<BmcConfig>) -> std::io::Result<()> {
-    let mut running = Vec::new();
-    let mut factory = BackendFactory::default();
-    for c in configs {
+/// Every BMC the process serves, by name; discovery adds and removes them while it runs.
+#[derive(Default)]
+pub struct Fleet {
+    bmcs: Mutex<HashMap<String, Entry>>,
+    factory: Mutex<BackendFactory>,
+}
+
+struct Entry {
+    running: Arc<Running>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Fleet {
+    /// Binds the BMC's socket and starts serving it.
+    pub async fn start(&self, c: BmcConfig) -> std::io::Result<()> {
         let socket = UdpSocket::bind(c.listen).await.map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -42,34 +53,102 @@ pub async fn serve(configs: Vec<BmcConfig>) -> std::io::Result<()> {
                 ),
             )
         })?;
-        let backend = factory.build(&c.backend);
+        let backend = self
+            .factory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .build(&c.backend);
         tracing::info!(bmc = %c.settings.name, listen = %socket.local_addr()?, backend = backend.kind(), users = c.server.users.len(), "serving");
-        running.push(Arc::new(Running {
+        let running = Arc::new(Running {
             name: c.settings.name.clone(),
             socket: Arc::new(socket),
             server: Arc::new(Mutex::new(Server::new(c.server))),
             bmc: Arc::new(Bmc::new(c.settings, backend)),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-        }));
+        });
+        let task = tokio::spawn(receive_loop(running.clone())).abort_handle();
+        let old = self
+            .bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(running.name.clone(), Entry { running, task });
+        if let Some(old) = old {
+            old.task.abort();
+        }
+        Ok(())
     }
-    let all = running.clone();
+
+    /// Stops serving a BMC (its socket closes once its last request is answered).
+    pub fn stop(&self, name: &str) -> bool {
+        let entry = self
+            .bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        match entry {
+            Some(e) => {
+                e.task.abort();
+                tracing::info!(bmc = name, "stopped serving");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The names of the BMCs served.
+    pub fn names(&self) -> Vec<String> {
+        self.bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The Metal API client for a discovery (shared with its BMCs).
+    pub fn metal_api(
+        &self,
+        m: &crate::config::MetalBackendConfig,
+    ) -> Arc<backend_metal::api::MetalApi> {
+        self.factory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .metal_api(m)
+    }
+
+    fn expire(&self, now: Instant) {
+        let all: Vec<Arc<Running>> = self
+            .bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|e| e.running.clone())
+            .collect();
+        for r in all {
+            lock(&r.server).expire(now);
+        }
+    }
+}
+
+/// Binds every configured BMC's socket (all or none), starts the discoveries, then serves until
+/// the process ends.
+pub async fn serve(config: Config) -> std::io::Result<()> {
+    let fleet = Arc::new(Fleet::default());
+    for c in config.bmcs {
+        fleet.start(c).await?;
+    }
+    let f = fleet.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            let now = Instant::now();
-            for r in &all {
-                lock(&r.server).expire(now);
-            }
+            f.expire(Instant::now());
         }
     });
-    let mut tasks = tokio::task::JoinSet::new();
-    for r in running {
-        tasks.spawn(receive_loop(r));
+    for d in config.discovery {
+        tokio::spawn(crate::discovery::run(fleet.clone(), d));
     }
-    while let Some(res) = tasks.join_next().await {
-        res.map_err(std::io::Error::other)??;
-    }
+    std::future::pending::<()>().await;
     Ok(())
 }
 

@@ -93,7 +93,10 @@ impl Bmc {
 
     /// Starts a BMC from configuration text whose first BMC listens on `port`.
     pub fn start_config(port: u16, config: &str) -> Bmc {
-        let dir = tempfile::tempdir().unwrap();
+        Bmc::start_in(tempfile::tempdir().unwrap(), port, config)
+    }
+
+    fn start_in(dir: tempfile::TempDir, port: u16, config: &str) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
@@ -122,27 +125,24 @@ impl Bmc {
 
     /// Waits until the BMC answers an ASF presence ping.
     fn wait_ready(&self) {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        let ping = [
-            0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x01, 0x00, 0x00,
-        ];
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut buf = [0u8; 64];
-        while Instant::now() < deadline {
-            let _ = sock.send_to(&ping, ("127.0.0.1", self.port));
-            if let Ok((n, _)) = sock.recv_from(&mut buf) {
-                if n >= 9 && buf[8] == 0x40 {
-                    return;
-                }
-            }
+        if !eventually(20, || answers_ping(self.port)) {
+            panic!(
+                "the BMC did not answer on port {}; log:\n{}",
+                self.port,
+                self.server_log()
+            );
         }
-        panic!(
-            "the BMC did not answer on port {}; log:\n{}",
-            self.port,
-            self.server_log()
-        );
+    }
+
+    /// Stops the server and starts it again with the same directory and configuration.
+    pub fn restart(mut self) -> Bmc {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let config = std::fs::read_to_string(dir.path().join("bmc.toml")).unwrap();
+        let port = self.port;
+        drop(self);
+        Bmc::start_in(dir, port, &config)
     }
 
     /// The server's log so far.
@@ -158,6 +158,19 @@ impl Bmc {
         writeln!(f, "username {user}\npassword {password}").unwrap();
         path
     }
+}
+
+/// Whether something answers an ASF presence ping on this loopback port.
+pub fn answers_ping(port: u16) -> bool {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let ping = [
+        0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x01, 0x00, 0x00,
+    ];
+    let mut buf = [0u8; 64];
+    let _ = sock.send_to(&ping, ("127.0.0.1", port));
+    matches!(sock.recv_from(&mut buf), Ok((n, _)) if n >= 9 && buf[8] == 0x40)
 }
 
 /// The output of a finished client.

@@ -1,5 +1,10 @@
-//! The configuration file: one `[[bmc]]` table per BMC, validated as a whole before anything starts.
-//! Every error names the file, the line and column, and what is wrong.
+//! The configuration file: one `[[bmc]]` table per BMC and one `[[metal_discovery]]` table per
+//! tagged Metal project, validated as a whole before anything starts. Every error names the file,
+//! the line and column, and what is wrong.
+
+mod discovery;
+
+pub use discovery::DiscoveryConfig;
 
 use backend_ipmi::{IpmiBackendConfig, RelayRule};
 use backend_sim::SimConfig;
@@ -93,6 +98,16 @@ impl BackendConfig {
 struct FileToml {
     #[serde(default)]
     bmc: Vec<Spanned<BmcToml>>,
+    #[serde(default)]
+    metal_discovery: Vec<Spanned<discovery::DiscoveryToml>>,
+}
+
+/// A whole configuration file.
+pub struct Config {
+    /// The BMCs written out one by one.
+    pub bmcs: Vec<BmcConfig>,
+    /// The Metal projects whose tagged devices get a BMC each.
+    pub discovery: Vec<DiscoveryConfig>,
 }
 
 #[derive(Deserialize)]
@@ -167,7 +182,7 @@ struct RelayToml {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserToml {
+pub(crate) struct UserToml {
     name: Spanned<String>,
     password: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
@@ -201,14 +216,14 @@ struct SimToml {
 }
 
 /// Where a piece of text comes from, to point errors at it.
-struct Source<'a> {
+pub(crate) struct Source<'a> {
     file: &'a str,
     text: &'a str,
     dir: PathBuf,
 }
 
 impl Source<'_> {
-    fn err(&self, span: Range<usize>, msg: impl std::fmt::Display) -> ConfigError {
+    pub(crate) fn err(&self, span: Range<usize>, msg: impl std::fmt::Display) -> ConfigError {
         let upto = &self.text[..span.start.min(self.text.len())];
         let line = upto.matches('\n').count() + 1;
         let col = upto.len() - upto.rfind('\n').map_or(0, |i| i + 1) + 1;
@@ -217,18 +232,23 @@ impl Source<'_> {
 }
 
 /// Reads and validates a configuration file.
-pub fn load(path: &Path) -> Result<Vec<BmcConfig>, ConfigError> {
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
-    parse(
+    parse_all(
         &path.display().to_string(),
         &text,
         path.parent().unwrap_or(Path::new(".")),
     )
 }
 
-/// Parses and validates configuration text; `dir` resolves relative `password_file` paths.
+/// Parses and validates configuration text with `[[bmc]]` tables only.
 pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, ConfigError> {
+    parse_all(file, text, dir).map(|c| c.bmcs)
+}
+
+/// Parses and validates configuration text; `dir` resolves relative `password_file` paths.
+pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigError> {
     let src = Source {
         file,
         text,
@@ -241,9 +261,9 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
             None => ConfigError(format!("{file}: {msg}")),
         }
     })?;
-    if parsed.bmc.is_empty() {
+    if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
         return Err(ConfigError(format!(
-            "{file}: no [[bmc]] table: nothing to serve"
+            "{file}: no [[bmc]] or [[metal_discovery]] table: nothing to serve"
         )));
     }
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
@@ -271,7 +291,23 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
         }
         out.push(c);
     }
-    Ok(out)
+    let mut discoveries = Vec::new();
+    for (i, d) in parsed.metal_discovery.iter().enumerate() {
+        let c = discovery::discovery(&src, i, d)?;
+        for addr in &c.pool {
+            if let Some(other) = listens.get(addr) {
+                return Err(src.err(
+                    d.span(),
+                    format!("the listen pool includes {addr}, already used by bmc {other:?}"),
+                ));
+            }
+        }
+        discoveries.push(c);
+    }
+    Ok(Config {
+        bmcs: out,
+        discovery: discoveries,
+    })
 }
 
 fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, ConfigError> {
@@ -353,50 +389,13 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
         }
     }
 
-    // Users: IDs from 2 in file order (1 is the null user).
-    if b.users.is_empty() {
-        return Err(src.err(
-            span.clone(),
-            format!("bmc {name:?} has no [[bmc.users]]: nobody could log in"),
-        ));
-    }
-    if b.users.len() > 62 {
-        return Err(src.err(span.clone(), "at most 62 users per BMC"));
-    }
-    let mut users = Vec::new();
-    for (i, u) in b.users.iter().enumerate() {
-        let uspan = u.span();
-        let u = u.get_ref();
-        let uname = u.name.get_ref();
-        if uname.is_empty() || uname.len() > 16 {
-            return Err(src.err(
-                u.name.span(),
-                "user name must be 1 to 16 bytes (anonymous users are not supported)",
-            ));
-        }
-        if users.iter().any(|x: &User| &x.name == uname) {
-            return Err(src.err(u.name.span(), format!("duplicate user {uname:?}")));
-        }
-        let privilege = Privilege::from_name(u.privilege.get_ref())
-            .filter(|p| *p != Privilege::Oem)
-            .ok_or_else(|| {
-                src.err(
-                    u.privilege.span(),
-                    format!(
-                        "bad privilege {:?}: expected callback, user, operator or administrator",
-                        u.privilege.get_ref()
-                    ),
-                )
-            })?;
-        let password = password(src, uspan, u)?;
-        users.push(User {
-            id: i as u8 + 2,
-            name: uname.clone(),
-            password,
-            privilege,
-            enabled: u.enabled,
-        });
-    }
+    let users = users(
+        src,
+        span.clone(),
+        &format!("bmc {name:?}"),
+        "[[bmc.users]]",
+        &b.users,
+    )?;
 
     let defaults = ServerConfig::default();
     let cipher_suites = match &b.cipher_suites {
@@ -666,16 +665,30 @@ fn ipmi_backend(src: &Source, t: &Spanned<IpmiToml>) -> Result<IpmiBackendConfig
     })
 }
 
-fn metal_backend(src: &Source, t: &Spanned<MetalToml>) -> Result<MetalBackendConfig, ConfigError> {
-    let span = t.span();
-    let t = t.get_ref();
-    if let Some(tok) = &t.token {
+/// The API endpoint and token of a metal backend or a discovery.
+pub(crate) struct MetalAccess {
+    pub(crate) api_url: String,
+    pub(crate) token: zeroize::Zeroizing<String>,
+}
+
+/// Reads `api_url` (default [`DEFAULT_METAL_API`]) and the token, refusing a token written in
+/// the file itself.
+pub(crate) fn metal_access(
+    src: &Source,
+    span: Range<usize>,
+    table: &str,
+    api_url: Option<&Spanned<String>>,
+    token_env: Option<&Spanned<String>>,
+    token_file: Option<&Spanned<String>>,
+    token_inline: Option<&Spanned<String>>,
+) -> Result<MetalAccess, ConfigError> {
+    if let Some(tok) = token_inline {
         return Err(src.err(
             tok.span(),
             "never put the API token in the file: give token_env or token_file",
         ));
     }
-    let api_url = match &t.api_url {
+    let api_url = match api_url {
         Some(u) => {
             let url = u.get_ref().trim_end_matches('/').to_string();
             if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -685,42 +698,129 @@ fn metal_backend(src: &Source, t: &Spanned<MetalToml>) -> Result<MetalBackendCon
         }
         None => DEFAULT_METAL_API.to_string(),
     };
-    let device_id = t.device_id.get_ref().trim().to_lowercase();
-    if backend_metal::guid_of(&device_id).is_none() {
-        return Err(src.err(t.device_id.span(), "device_id must be the device's UUID"));
-    }
-    let token = secret_from(src, "token", t.token_env.as_ref(), t.token_file.as_ref())?
-        .ok_or_else(|| src.err(span.clone(), "[bmc.metal] needs token_env or token_file"))?;
+    let token = secret_from(src, "token", token_env, token_file)?.ok_or_else(|| {
+        src.err(
+            span.clone(),
+            format!("{table} needs token_env or token_file"),
+        )
+    })?;
     let token = String::from_utf8(token.expose().to_vec())
         .ok()
         .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| src.err(span.clone(), "the API token must be printable ASCII"))?;
-    let ipxe_script_url = match &t.ipxe_script_url {
+        .ok_or_else(|| src.err(span, "the API token must be printable ASCII"))?;
+    Ok(MetalAccess {
+        api_url,
+        token: zeroize::Zeroizing::new(token),
+    })
+}
+
+/// An optional `ipxe_script_url`, which must be a URL.
+pub(crate) fn ipxe_url(
+    src: &Source,
+    u: Option<&Spanned<String>>,
+) -> Result<Option<String>, ConfigError> {
+    match u {
         Some(u) if !(u.get_ref().starts_with("http://") || u.get_ref().starts_with("https://")) => {
-            return Err(src.err(
+            Err(src.err(
                 u.span(),
                 "ipxe_script_url must be an http:// or https:// URL",
             ))
         }
-        Some(u) => Some(u.get_ref().clone()),
-        None => None,
-    };
-    let policy = backend_metal::api::Policy {
-        timeout: Duration::from_millis(t.timeout_ms.unwrap_or(5000).max(50)),
-        retries: t.retries.unwrap_or(2),
+        Some(u) => Ok(Some(u.get_ref().clone())),
+        None => Ok(None),
+    }
+}
+
+/// The API call policy from `timeout_ms` and `retries`.
+pub(crate) fn metal_policy(
+    timeout_ms: Option<u64>,
+    retries: Option<u32>,
+) -> backend_metal::api::Policy {
+    backend_metal::api::Policy {
+        timeout: Duration::from_millis(timeout_ms.unwrap_or(5000).max(50)),
+        retries: retries.unwrap_or(2),
         ..Default::default()
-    };
+    }
+}
+
+fn metal_backend(src: &Source, t: &Spanned<MetalToml>) -> Result<MetalBackendConfig, ConfigError> {
+    let span = t.span();
+    let t = t.get_ref();
+    let access = metal_access(
+        src,
+        span,
+        "[bmc.metal]",
+        t.api_url.as_ref(),
+        t.token_env.as_ref(),
+        t.token_file.as_ref(),
+        t.token.as_ref(),
+    )?;
+    let device_id = t.device_id.get_ref().trim().to_lowercase();
+    if backend_metal::guid_of(&device_id).is_none() {
+        return Err(src.err(t.device_id.span(), "device_id must be the device's UUID"));
+    }
     Ok(MetalBackendConfig {
-        api_url,
-        token: zeroize::Zeroizing::new(token),
-        policy,
+        api_url: access.api_url,
+        token: access.token,
+        policy: metal_policy(t.timeout_ms, t.retries),
         device: backend_metal::MetalConfig {
             device_id,
-            ipxe_script_url,
+            ipxe_script_url: ipxe_url(src, t.ipxe_script_url.as_ref())?,
             cache: Duration::from_millis(t.cache_ms.unwrap_or(2000)),
             deadline: Duration::from_millis(t.deadline_ms.unwrap_or(8000).max(100)),
         },
     })
+}
+
+/// The users of a BMC: IDs from 2 in file order (1 is the null user).
+fn users(
+    src: &Source,
+    span: Range<usize>,
+    owner: &str,
+    table: &str,
+    list: &[Spanned<UserToml>],
+) -> Result<Vec<User>, ConfigError> {
+    if list.is_empty() {
+        return Err(src.err(span, format!("{owner} has no {table}: nobody could log in")));
+    }
+    if list.len() > 62 {
+        return Err(src.err(span, "at most 62 users per BMC"));
+    }
+    let mut users = Vec::new();
+    for (i, u) in list.iter().enumerate() {
+        let uspan = u.span();
+        let u = u.get_ref();
+        let uname = u.name.get_ref();
+        if uname.is_empty() || uname.len() > 16 {
+            return Err(src.err(
+                u.name.span(),
+                "user name must be 1 to 16 bytes (anonymous users are not supported)",
+            ));
+        }
+        if users.iter().any(|x: &User| &x.name == uname) {
+            return Err(src.err(u.name.span(), format!("duplicate user {uname:?}")));
+        }
+        let privilege = Privilege::from_name(u.privilege.get_ref())
+            .filter(|p| *p != Privilege::Oem)
+            .ok_or_else(|| {
+                src.err(
+                    u.privilege.span(),
+                    format!(
+                        "bad privilege {:?}: expected callback, user, operator or administrator",
+                        u.privilege.get_ref()
+                    ),
+                )
+            })?;
+        let password = password(src, uspan, u)?;
+        users.push(User {
+            id: i as u8 + 2,
+            name: uname.clone(),
+            password,
+            privilege,
+            enabled: u.enabled,
+        });
+    }
+    Ok(users)
 }
 
 fn password(src: &Source, span: Range<usize>, u: &UserToml) -> Result<Secret, ConfigError> {
@@ -779,6 +879,22 @@ fn read_secret_file(src: &Source, f: &Spanned<String>) -> Result<Vec<u8>, Config
         text.pop();
     }
     Ok(text)
+}
+
+/// What Get LAN Configuration Parameters reports for a BMC without a `[bmc.lan]` table.
+pub(crate) fn default_lan(name: &str, listen: &SocketAddr) -> LanInfo {
+    let g = derived_guid(name);
+    LanInfo {
+        ip: match listen.ip() {
+            std::net::IpAddr::V4(ip) => ip,
+            std::net::IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+        },
+        dhcp: false,
+        netmask: Ipv4Addr::new(255, 255, 255, 0),
+        gateway: Ipv4Addr::UNSPECIFIED,
+        // A locally administered MAC derived from the name, stable across restarts.
+        mac: [0x02, g[0], g[1], g[2], g[3], g[4]],
+    }
 }
 
 fn lan_info(src: &Source, b: &BmcToml, listen: &SocketAddr) -> Result<LanInfo, ConfigError> {
@@ -962,6 +1078,59 @@ privilege = "administrator"
             e.contains("[bmc.ipmi] is only for backend = \"ipmi\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_metal_backend_and_discovery_tables() {
+        std::env::set_var("TEST_CONFIG_METAL_TOKEN", "tok-123");
+        let metal = GOOD.replace("backend = \"sim\"", "backend = \"metal\"")
+            + "[bmc.metal]\ndevice_id = \"6E2B7F4C-3C1A-4A5E-9D7E-000000000001\"\ntoken_env = \"TEST_CONFIG_METAL_TOKEN\"\n";
+        let c = check(&metal).unwrap();
+        let BackendConfig::Metal(m) = &c[0].backend else {
+            panic!("not metal")
+        };
+        assert_eq!(m.api_url, DEFAULT_METAL_API);
+        assert_eq!(m.device.device_id, "6e2b7f4c-3c1a-4a5e-9d7e-000000000001");
+        assert_eq!(m.token.as_str(), "tok-123");
+        let e = err(&format!("{metal}token = \"secret\"\n"));
+        assert!(e.contains("never put the API token in the file"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+        let e = err(&metal.replace("6E2B7F4C-3C1A-4A5E-9D7E-000000000001", "node-1"));
+        assert!(e.contains("device_id must be the device's UUID"), "{e}");
+        let e = err(&metal.replace("token_env = \"TEST_CONFIG_METAL_TOKEN\"\n", ""));
+        assert!(
+            e.contains("[bmc.metal] needs token_env or token_file"),
+            "{e}"
+        );
+
+        let disc = "[[metal_discovery]]\nproject_id = \"0f0c3a4e-1111-4a5e-9d7e-000000000000\"\ntag = \"ipmi\"\ntoken_env = \"TEST_CONFIG_METAL_TOKEN\"\nlisten = \"10.0.0.1:7000-7009\"\n[[metal_discovery.users]]\nname = \"admin\"\npassword = \"pw\"\nprivilege = \"operator\"\n";
+        let all = parse_all("t.toml", disc, Path::new("/etc/itm")).unwrap();
+        assert!(all.bmcs.is_empty());
+        let d = &all.discovery[0];
+        assert_eq!(d.pool.len(), 10);
+        assert_eq!(d.pool[9], "10.0.0.1:7009".parse().unwrap());
+        assert_eq!(
+            d.state_file,
+            Path::new("/etc/itm/t.toml.discovery-1.devices.json")
+        );
+        let b = d.bmc("node-a", "6e2b7f4c-3c1a-4a5e-9d7e-000000000001", d.pool[0]);
+        assert_eq!(b.settings.name, "node-a");
+        assert_eq!(b.server.users[0].name, "admin");
+        let e = parse_all(
+            "t.toml",
+            &disc.replace("7000-7009", "7009-7000"),
+            Path::new("."),
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(e.contains("port range"), "{e}");
+        let clash = format!(
+            "{GOOD}{}",
+            disc.replace("10.0.0.1:7000-7009", "127.0.0.1:6229-6231")
+        );
+        let e = parse_all("t.toml", &clash, Path::new(".")).err().unwrap().0;
+        assert!(e.contains("already used by bmc \"node1\""), "{e}");
     }
 
     #[test]

@@ -1,0 +1,222 @@
+//! `[[metal_discovery]]`: one BMC for every device of a Metal project that carries a tag, on
+//! addresses from a pool, with the same users for all.
+//!
+//! ```toml
+//! [[metal_discovery]]
+//! project_id = "UUID"
+//! tag = "ipmi"
+//! token_env = "METAL_AUTH_TOKEN"          # or token_file; never the token itself
+//! listen = "127.0.0.1:7000-7099"          # a port range, or a list of addresses
+//! # api_url, ipxe_script_url, refresh_s = 60, state_file = "FILE.toml.devices.json",
+//! # cache_ms, timeout_ms, retries, deadline_ms, per_page = 100, name = "discovery-1"
+//! [[metal_discovery.users]]
+//! name = "admin"
+//! password_env = "IPMI_PASSWORD"
+//! privilege = "administrator"
+//! ```
+
+use super::{
+    default_lan, derived_guid, ipxe_url, metal_access, metal_policy, users, BackendConfig,
+    BmcConfig, ConfigError, MetalBackendConfig, Source, UserToml,
+};
+use ipmi_bmc::BmcSettings;
+use ipmi_proto::session::ServerConfig;
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DiscoveryToml {
+    name: Option<String>,
+    api_url: Option<Spanned<String>>,
+    project_id: Spanned<String>,
+    tag: Spanned<String>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
+    listen: Spanned<Pool>,
+    state_file: Option<String>,
+    refresh_s: Option<u64>,
+    per_page: Option<u32>,
+    ipxe_script_url: Option<Spanned<String>>,
+    cache_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+    retries: Option<u32>,
+    deadline_ms: Option<u64>,
+    #[serde(default)]
+    users: Vec<Spanned<UserToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Pool {
+    Range(String),
+    List(Vec<String>),
+}
+
+/// A discovery, validated.
+#[derive(Clone)]
+pub struct DiscoveryConfig {
+    /// For logs and `list`.
+    pub name: String,
+    /// The project whose devices are served.
+    pub project_id: String,
+    /// Only devices with this tag.
+    pub tag: String,
+    /// Devices per page when listing.
+    pub per_page: u32,
+    /// The addresses the BMCs get, in order.
+    pub pool: Vec<SocketAddr>,
+    /// Where each device's address is kept across restarts.
+    pub state_file: PathBuf,
+    /// How often the project is listed again.
+    pub refresh: Duration,
+    /// Endpoint, token and call policy; the device id is filled in per device.
+    pub metal: MetalBackendConfig,
+    /// Users, cipher suites and limits shared by every discovered BMC.
+    pub server: ServerConfig,
+}
+
+impl DiscoveryConfig {
+    /// The BMC of one discovered device.
+    pub fn bmc(&self, name: &str, device_id: &str, listen: SocketAddr) -> BmcConfig {
+        let server = ServerConfig {
+            guid: derived_guid(name),
+            ..self.server.clone()
+        };
+        let mut metal = self.metal.clone();
+        metal.device.device_id = device_id.to_string();
+        BmcConfig {
+            settings: BmcSettings::from_server(name, &server, default_lan(name, &listen)),
+            server,
+            listen,
+            backend: BackendConfig::Metal(metal),
+        }
+    }
+}
+
+/// The most addresses a pool may hold.
+const MAX_POOL: usize = 65_536;
+
+fn pool(src: &Source, p: &Spanned<Pool>) -> Result<Vec<SocketAddr>, ConfigError> {
+    let bad = |what: &str| src.err(p.span(), what.to_string());
+    match p.get_ref() {
+        Pool::Range(r) => {
+            let (ip, ports) = r
+                .rsplit_once(':')
+                .ok_or_else(|| bad("listen: expected IP:FIRST-LAST or a list of IP:PORT"))?;
+            let ip: IpAddr = ip
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| bad("listen: bad IP address"))?;
+            let (first, last) = match ports.split_once('-') {
+                Some((a, b)) => (a.parse::<u16>(), b.parse::<u16>()),
+                None => (ports.parse::<u16>(), ports.parse::<u16>()),
+            };
+            let (Ok(first), Ok(last)) = (first, last) else {
+                return Err(bad("listen: bad port range"));
+            };
+            if first == 0 || last < first {
+                return Err(bad(
+                    "listen: the port range must be FIRST-LAST with 0 < FIRST <= LAST",
+                ));
+            }
+            Ok((first..=last)
+                .map(|port| SocketAddr::new(ip, port))
+                .collect())
+        }
+        Pool::List(list) => {
+            let mut out = Vec::new();
+            for a in list {
+                let addr: SocketAddr = a
+                    .parse()
+                    .map_err(|_| bad(&format!("listen: bad address {a:?}: expected IP:PORT")))?;
+                if out.contains(&addr) {
+                    return Err(bad(&format!("listen: {addr} is listed twice")));
+                }
+                out.push(addr);
+            }
+            if out.is_empty() || out.len() > MAX_POOL {
+                return Err(bad("listen: give 1 to 65536 addresses"));
+            }
+            Ok(out)
+        }
+    }
+}
+
+pub(super) fn discovery(
+    src: &Source,
+    index: usize,
+    d: &Spanned<DiscoveryToml>,
+) -> Result<DiscoveryConfig, ConfigError> {
+    let span = d.span();
+    let t = d.get_ref();
+    let access = metal_access(
+        src,
+        span.clone(),
+        "[[metal_discovery]]",
+        t.api_url.as_ref(),
+        t.token_env.as_ref(),
+        t.token_file.as_ref(),
+        t.token.as_ref(),
+    )?;
+    let name = t
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("discovery-{}", index + 1));
+    let project_id = t.project_id.get_ref().trim().to_lowercase();
+    if backend_metal::guid_of(&project_id).is_none() {
+        return Err(src.err(t.project_id.span(), "project_id must be the project's UUID"));
+    }
+    if t.tag.get_ref().trim().is_empty() {
+        return Err(src.err(
+            t.tag.span(),
+            "tag must not be empty: it selects the devices",
+        ));
+    }
+    let users = users(
+        src,
+        span.clone(),
+        &format!("metal_discovery {name:?}"),
+        "[[metal_discovery.users]]",
+        &t.users,
+    )?;
+    let state_file = match &t.state_file {
+        Some(f) => src.dir.join(f),
+        None => src.dir.join(format!(
+            "{}.{name}.devices.json",
+            std::path::Path::new(src.file)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "ipmi-to-metal".into())
+        )),
+    };
+    Ok(DiscoveryConfig {
+        name,
+        project_id,
+        tag: t.tag.get_ref().trim().to_string(),
+        per_page: t.per_page.unwrap_or(100).clamp(1, 1000),
+        pool: pool(src, &t.listen)?,
+        state_file,
+        refresh: Duration::from_secs(t.refresh_s.unwrap_or(60).max(1)),
+        metal: MetalBackendConfig {
+            api_url: access.api_url,
+            token: access.token,
+            policy: metal_policy(t.timeout_ms, t.retries),
+            device: backend_metal::MetalConfig {
+                device_id: String::new(),
+                ipxe_script_url: ipxe_url(src, t.ipxe_script_url.as_ref())?,
+                cache: Duration::from_millis(t.cache_ms.unwrap_or(2000)),
+                deadline: Duration::from_millis(t.deadline_ms.unwrap_or(8000).max(100)),
+            },
+        },
+        server: ServerConfig {
+            users,
+            ..ServerConfig::default()
+        },
+    })
+}

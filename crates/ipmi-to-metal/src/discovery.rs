@@ -1,0 +1,214 @@
+//! Metal discovery at run time: list the project's devices with the tag, start a BMC for each
+//! new one, stop the BMCs of devices that are gone, again every `refresh_s`. Each device keeps
+//! its address across restarts: the assignments are kept in a small JSON state file.
+
+use crate::config::DiscoveryConfig;
+use crate::runtime::Fleet;
+use backend_metal::api::Device;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which address each device has, kept in the state file.
+pub struct Assignments {
+    path: PathBuf,
+    map: BTreeMap<String, SocketAddr>,
+    changed: bool,
+}
+
+impl Assignments {
+    /// Reads the state file; a missing one is an empty start.
+    pub fn load(path: &Path) -> Assignments {
+        let map = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::warn!(file = %path.display(), error = %e, "unreadable discovery state: starting afresh");
+                BTreeMap::new()
+            }),
+            Err(_) => BTreeMap::new(),
+        };
+        Assignments {
+            path: path.to_path_buf(),
+            map,
+            changed: false,
+        }
+    }
+
+    /// The device's address: the one it had, else the first free one of the pool, else (the
+    /// pool being full) one kept for a device that is no longer in `present`.
+    pub fn assign(
+        &mut self,
+        device: &str,
+        pool: &[SocketAddr],
+        present: &HashSet<&str>,
+    ) -> Option<SocketAddr> {
+        if let Some(a) = self.map.get(device).filter(|a| pool.contains(a)) {
+            return Some(*a);
+        }
+        let used: HashSet<SocketAddr> = self.map.values().copied().collect();
+        let addr = match pool.iter().find(|a| !used.contains(a)).copied() {
+            Some(a) => a,
+            None => {
+                let (old, a) = self
+                    .map
+                    .iter()
+                    .find(|(d, a)| !present.contains(d.as_str()) && pool.contains(a))
+                    .map(|(d, a)| (d.clone(), *a))?;
+                self.map.remove(&old);
+                a
+            }
+        };
+        self.map.insert(device.to_string(), addr);
+        self.changed = true;
+        Some(addr)
+    }
+
+    /// Writes the state file if anything changed (to a temporary file, then renamed).
+    pub fn save(&mut self) {
+        if !self.changed {
+            return;
+        }
+        let tmp = self.path.with_extension("tmp");
+        let text = serde_json::to_string_pretty(&self.map).expect("a map of strings serializes");
+        let result = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.path));
+        match result {
+            Ok(()) => self.changed = false,
+            Err(e) => {
+                tracing::warn!(file = %self.path.display(), error = %e, "cannot save discovery state")
+            }
+        }
+    }
+}
+
+/// A discovered device and the BMC it gets.
+pub struct Planned {
+    /// The BMC's name: the host name, or with the short id if another BMC has that name.
+    pub name: String,
+    /// The device UUID.
+    pub device_id: String,
+    /// Its address, or `None` if the pool is exhausted.
+    pub addr: Option<SocketAddr>,
+}
+
+/// The BMCs for `devices`, avoiding the names in `taken`.
+pub fn plan(
+    d: &DiscoveryConfig,
+    devices: &[Device],
+    assignments: &mut Assignments,
+    taken: &HashSet<String>,
+) -> Vec<Planned> {
+    let mut names = taken.clone();
+    let mut out = Vec::new();
+    let live = |dev: &&Device| !dev.id.is_empty() && dev.state.as_deref() != Some("deleted");
+    let present: HashSet<&str> = devices.iter().filter(live).map(|d| d.id.as_str()).collect();
+    for dev in devices.iter().filter(live) {
+        let base = dev
+            .hostname
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| dev.id.clone());
+        let name = if names.contains(&base) {
+            format!("{base}-{}", &dev.id[..dev.id.len().min(8)])
+        } else {
+            base
+        };
+        names.insert(name.clone());
+        out.push(Planned {
+            addr: assignments.assign(&dev.id, &d.pool, &present),
+            name,
+            device_id: dev.id.clone(),
+        });
+    }
+    out
+}
+
+/// Runs one discovery for the life of the process.
+pub async fn run(fleet: Arc<Fleet>, d: DiscoveryConfig) {
+    let api = fleet.metal_api(&d.metal);
+    let mut assignments = Assignments::load(&d.state_file);
+    // device id → BMC name, for the BMCs this discovery started.
+    let mut mine: HashMap<String, String> = HashMap::new();
+    loop {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        match api
+            .project_devices(&d.project_id, &d.tag, d.per_page, deadline)
+            .await
+        {
+            Ok(devices) => {
+                let ours: HashSet<&String> = mine.values().collect();
+                let taken: HashSet<String> = fleet
+                    .names()
+                    .into_iter()
+                    .filter(|n| !ours.contains(n))
+                    .collect();
+                let planned = plan(&d, &devices, &mut assignments, &taken);
+                for p in &planned {
+                    if mine.contains_key(&p.device_id) {
+                        continue;
+                    }
+                    let Some(addr) = p.addr else {
+                        tracing::warn!(discovery = %d.name, device = %p.device_id, "no free address left in the listen pool: device not served");
+                        continue;
+                    };
+                    match fleet.start(d.bmc(&p.name, &p.device_id, addr)).await {
+                        Ok(()) => {
+                            tracing::info!(discovery = %d.name, bmc = %p.name, device = %p.device_id, %addr, "device discovered: BMC started");
+                            mine.insert(p.device_id.clone(), p.name.clone());
+                        }
+                        Err(e) => {
+                            tracing::warn!(discovery = %d.name, device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
+                        }
+                    }
+                }
+                let present: HashSet<&String> = planned.iter().map(|p| &p.device_id).collect();
+                let gone: Vec<(String, String)> = mine
+                    .iter()
+                    .filter(|(dev, _)| !present.contains(dev))
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect();
+                for (dev, name) in gone {
+                    fleet.stop(&name);
+                    mine.remove(&dev);
+                    tracing::info!(discovery = %d.name, bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
+                }
+                assignments.save();
+                tracing::debug!(discovery = %d.name, devices = planned.len(), "discovery refreshed");
+            }
+            Err(e) => {
+                tracing::warn!(discovery = %d.name, error = %e, "cannot list the project's devices; keeping the BMCs as they are")
+            }
+        }
+        tokio::time::sleep(d.refresh).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_kept_and_reclaimed_only_when_the_pool_is_full() {
+        let dir = std::env::temp_dir().join(format!("itm-assign-{}", std::process::id()));
+        let mut a = Assignments::load(&dir);
+        let pool: Vec<SocketAddr> = ["127.0.0.1:1", "127.0.0.1:2"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let all: HashSet<&str> = ["a", "b", "c"].into_iter().collect();
+        assert_eq!(a.assign("a", &pool, &all), Some(pool[0]));
+        assert_eq!(a.assign("b", &pool, &all), Some(pool[1]));
+        assert_eq!(a.assign("a", &pool, &all), Some(pool[0]), "kept");
+        assert_eq!(a.assign("c", &pool, &all), None, "full, nobody gone");
+        let without_b: HashSet<&str> = ["a", "c"].into_iter().collect();
+        assert_eq!(
+            a.assign("c", &pool, &without_b),
+            Some(pool[1]),
+            "b's address reclaimed"
+        );
+        a.save();
+        let b = Assignments::load(&dir);
+        assert_eq!(b.map.get("c"), Some(&pool[1]));
+        let _ = std::fs::remove_file(&dir);
+    }
+}

@@ -1,0 +1,138 @@
+//! Discovery by tag end to end: the real binary lists a fake Metal project (over several pages),
+//! serves one BMC per tagged device on addresses from a pool, follows devices added and removed
+//! while it runs, keeps each device on its address across a restart, and `list` shows them.
+
+mod common;
+use common::metal::*;
+use common::*;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::Command;
+
+fn state(bmc: &Bmc) -> BTreeMap<String, SocketAddr> {
+    let path = bmc.dir.path().join("bmc.toml.metal.devices.json");
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn power_status_at(port: u16) -> String {
+    ipmitool_at(
+        port,
+        "lanplus",
+        &[],
+        "admin",
+        ADMIN_PASSWORD,
+        "chassis power status",
+    )
+    .stdout
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn tagged_devices_get_bmcs_that_follow_the_project() {
+    // 7 tagged devices (two pages of 5), 2 untagged, 1 tagged in another project.
+    let mut devices: Vec<_> = (1..=7).map(|n| device(n, "active", &["ipmi"])).collect();
+    devices.push(device(8, "active", &["web"]));
+    devices.push(device(9, "active", &[]));
+    let mut other = device(10, "active", &["ipmi"]);
+    other.project_id = "0f0c3a4e-2222-4a5e-9d7e-000000000000".into();
+    devices.push(other);
+    let fake = FakeMetal::start(devices);
+    let pool: Vec<String> = (0..12)
+        .map(|_| format!("\"127.0.0.1:{}\"", free_port()))
+        .collect();
+    let port = free_port();
+    let config = format!(
+        "{}\n[[metal_discovery]]\nname = \"metal\"\napi_url = \"{}\"\nproject_id = \"{PROJECT}\"\ntag = \"ipmi\"\ntoken_env = \"TEST_METAL_TOKEN\"\nlisten = [{}]\nrefresh_s = 1\nper_page = 5\n[[metal_discovery.users]]\nname = \"admin\"\npassword_file = \"admin.pass\"\nprivilege = \"administrator\"\n",
+        standard_config(port, ""),
+        fake.url(),
+        pool.join(", ")
+    );
+    let bmc = Bmc::start_config(port, &config);
+    assert!(
+        eventually(20, || state(&bmc).len() == 7),
+        "{:?}\n{}",
+        state(&bmc),
+        bmc.server_log()
+    );
+    let assigned = state(&bmc);
+    assert!(!assigned.contains_key(&device_id(8)) && !assigned.contains_key(&device_id(10)));
+    for (dev, addr) in &assigned {
+        assert!(
+            eventually(10, || answers_ping(addr.port())),
+            "{dev} at {addr}"
+        );
+    }
+    let one = assigned[&device_id(3)].port();
+    assert_eq!(power_status_at(one), "Chassis Power is on");
+    let fru = ipmitool_at(one, "lanplus", &[], "admin", ADMIN_PASSWORD, "fru print 0").out();
+    assert!(
+        fru.contains("Product Asset Tag     : metal-node-3"),
+        "{fru}"
+    );
+
+    // Added while running.
+    fake.fake.add_device(device(11, "inactive", &["ipmi"]));
+    assert!(
+        eventually(20, || state(&bmc).contains_key(&device_id(11))),
+        "{}",
+        bmc.server_log()
+    );
+    let new = state(&bmc)[&device_id(11)].port();
+    assert!(eventually(10, || power_status_at(new) == "Chassis Power is off"));
+    // Removed while running: its BMC stops answering.
+    fake.fake.remove_device(&device_id(2));
+    let gone = assigned[&device_id(2)].port();
+    assert!(
+        eventually(20, || !answers_ping(gone)),
+        "{}",
+        bmc.server_log()
+    );
+    assert!(
+        bmc.server_log().contains("device gone"),
+        "{}",
+        bmc.server_log()
+    );
+
+    // `list` shows every BMC with its device, address and backend.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+        .args(["list", "--config"])
+        .arg(bmc.dir.path().join("bmc.toml"))
+        .env("TEST_VIEWER_PASSWORD", VIEWER_PASSWORD)
+        .env("TEST_METAL_TOKEN", METAL_TOKEN))
+    .out();
+    assert!(out.contains(&format!("node1 ")), "{out}");
+    for n in [1u32, 3, 11] {
+        let addr = state(&bmc)[&device_id(n)];
+        let line = out
+            .lines()
+            .find(|l| l.contains(&device_id(n)))
+            .unwrap_or_else(|| panic!("device {n} missing:\n{out}"));
+        assert!(line.starts_with(&format!("metal-node-{n} ")), "{line}");
+        assert!(
+            line.contains(&addr.to_string()) && line.contains("metal (discovery metal"),
+            "{line}"
+        );
+    }
+    assert!(!out.contains(&device_id(2)), "{out}");
+
+    // After a restart every device is on the same address.
+    let before = state(&bmc);
+    let bmc = bmc.restart();
+    for n in [1u32, 3, 11] {
+        let addr = before[&device_id(n)];
+        assert!(
+            eventually(20, || answers_ping(addr.port())),
+            "device {n} at {addr}"
+        );
+    }
+    assert_eq!(state(&bmc), before);
+    assert_eq!(
+        power_status_at(before[&device_id(1)].port()),
+        "Chassis Power is on"
+    );
+    fake.check_spec();
+}
