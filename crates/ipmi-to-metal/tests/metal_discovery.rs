@@ -104,7 +104,7 @@ fn tagged_devices_get_bmcs_that_follow_the_project() {
         .env("TEST_VIEWER_PASSWORD", VIEWER_PASSWORD)
         .env("TEST_METAL_TOKEN", METAL_TOKEN))
     .out();
-    assert!(out.contains(&format!("node1 ")), "{out}");
+    assert!(out.contains("node1 "), "{out}");
     for n in [1u32, 3, 11] {
         let addr = state(&bmc)[&device_id(n)];
         let line = out
