@@ -14,7 +14,8 @@ use std::time::Duration;
 /// The options of `bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// A BMC to load, as HOST:PORT or LABEL=HOST:PORT; repeat for several.
+    /// A BMC to load, as HOST:PORT or LABEL=HOST:PORT, or many as HOST:FIRST-LAST (a port
+    /// range); repeat for several.
     #[arg(long = "target", short = 't', required = true)]
     targets: Vec<String>,
     /// Measure each target on its own, one after the other, and print a table (else the
@@ -87,17 +88,35 @@ struct Target {
     addr: SocketAddr,
 }
 
-fn parse_target(s: &str) -> Result<Target, String> {
+fn parse_target(s: &str) -> Result<Vec<Target>, String> {
     let (label, hostport) = match s.split_once('=') {
         Some((l, h)) => (l.to_string(), h),
         None => (s.to_string(), s),
     };
-    let addr = hostport
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| format!("cannot resolve target {hostport:?} (expected HOST:PORT)"))?;
-    Ok(Target { label, addr })
+    let resolve = |hp: &str| {
+        hp.to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| format!("cannot resolve target {hp:?} (expected HOST:PORT)"))
+    };
+    if let Some((host, ports)) = hostport.rsplit_once(':') {
+        if let Some((a, b)) = ports.split_once('-') {
+            let (Ok(first), Ok(last)) = (a.parse::<u16>(), b.parse::<u16>()) else {
+                return Err(format!("bad port range in {hostport:?}"));
+            };
+            let base = resolve(&format!("{host}:{first}"))?;
+            return Ok((first..=last)
+                .map(|p| Target {
+                    label: label.clone(),
+                    addr: SocketAddr::new(base.ip(), p),
+                })
+                .collect());
+        }
+    }
+    Ok(vec![Target {
+        label,
+        addr: resolve(hostport)?,
+    }])
 }
 
 /// The request as (NetFn, command, data).
@@ -121,11 +140,13 @@ fn parse_request(s: &str) -> Result<(NetFn, u8, Vec<u8>), String> {
 
 /// Runs the benchmark and prints its report; the error is for the user.
 pub fn run(args: BenchArgs) -> Result<(), String> {
-    let targets = args
-        .targets
-        .iter()
-        .map(|t| parse_target(t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        targets.extend(parse_target(t)?);
+    }
+    if targets.is_empty() {
+        return Err("no targets".into());
+    }
     let password = match &args.password_file {
         Some(p) => {
             let mut v = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -188,8 +209,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     } else {
         let mut c = template.clone();
         c.targets = targets.iter().map(|t| t.addr).collect();
-        let label = targets.iter().map(|t| t.label.as_str()).collect::<Vec<_>>();
-        vec![(label.join(","), c)]
+        let mut labels: Vec<&str> = targets.iter().map(|t| t.label.as_str()).collect();
+        labels.dedup();
+        vec![(labels.join(","), c)]
     };
     println!(
         "bench: {} sessions, {:?} {}, request {}, {}",
@@ -280,7 +302,11 @@ mod tests {
         assert!(parse_request("0x06").is_err());
         assert!(parse_request("zz 01").is_err());
         let t = parse_target("shim=127.0.0.1:623").unwrap();
-        assert_eq!((t.label.as_str(), t.addr.port()), ("shim", 623));
+        assert_eq!((t[0].label.as_str(), t[0].addr.port()), ("shim", 623));
         assert!(parse_target("nowhere").is_err());
+        let many = parse_target("fleet=127.0.0.1:7000-7999").unwrap();
+        assert_eq!(many.len(), 1000);
+        assert_eq!(many[999].addr, "127.0.0.1:7999".parse().unwrap());
+        assert!(parse_target("127.0.0.1:9-1x").is_err());
     }
 }
