@@ -251,6 +251,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
             .arg(&path)
             .env("DB7_BMC_PASSWORD", "behind")
             .env("IRONIC_PASSWORD", "front")
+            .env("METAL_AUTH_TOKEN", "token-from-env")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
