@@ -70,6 +70,48 @@ fn power_verbs_follow_the_device_and_repeat_without_api_calls() {
     let log = bmc.server_log();
     assert!(log.contains("power action through the Metal API"), "{log}");
     assert!(log.contains("who=user=\"admin\""), "{log}");
+    // The token is in no log line and not on the command line.
+    assert!(!log.contains(METAL_TOKEN), "{log}");
+    let cmdline = bmc.cmdline();
+    assert!(cmdline.contains("serve --config"), "{cmdline}");
+    assert!(!cmdline.contains(METAL_TOKEN), "{cmdline}");
+    fake.check_spec();
+}
+
+#[test]
+fn maas_power_cycle_with_freeipmi_powers_an_off_device_on() {
+    let fake = FakeMetal::start(vec![device(6, "inactive", &[])]);
+    let bmc = metal_bmc(&fake, 6, "");
+    // MAAS: ipmipower at OPERATOR, opensesspriv, --cycle --on-if-off.
+    let out = freeipmi(
+        &bmc,
+        "ipmipower",
+        "operator",
+        OPERATOR_PASSWORD,
+        &[
+            "-D",
+            "LAN_2_0",
+            "-l",
+            "OPERATOR",
+            "-W",
+            "opensesspriv",
+            "--cycle",
+            "--on-if-off",
+        ],
+    )
+    .out();
+    assert!(out.contains("ok"), "{out}");
+    assert!(settles(&fake, 6, "active"));
+    assert_eq!(fake.device(6).actions, ["power_on"]);
+    let stat = freeipmi(
+        &bmc,
+        "ipmipower",
+        "operator",
+        OPERATOR_PASSWORD,
+        &["--stat", "-l", "OPERATOR"],
+    )
+    .out();
+    assert!(stat.contains(": on"), "{stat}");
     fake.check_spec();
 }
 
@@ -243,4 +285,18 @@ fn api_faults_get_completion_codes_in_time_and_the_next_request_works() {
     let log = bmc.server_log();
     assert!(log.contains("Metal API error"), "{log}");
     fake.check_spec();
+    // The API gone altogether (connection refused): 0xC3 in time, and the server goes on.
+    let bmc2 = metal_bmc(
+        &fake,
+        5,
+        "timeout_ms = 800\nretries = 1\ndeadline_ms = 2500",
+    );
+    drop(fake);
+    let gone = patient_status(&bmc2);
+    assert!(gone.all().contains("Timeout"), "{}", gone.all());
+    assert!(gone.elapsed < Duration::from_secs(4), "{:?}", gone.elapsed);
+    assert!(
+        admin(&bmc2, "mc info").contains("IPMI Version"),
+        "the BMC still serves"
+    );
 }

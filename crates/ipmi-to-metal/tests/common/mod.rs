@@ -145,6 +145,13 @@ impl Bmc {
         Bmc::start_in(dir, port, &config)
     }
 
+    /// The server process's command line, as every user of the machine can read it.
+    pub fn cmdline(&self) -> String {
+        std::fs::read(format!("/proc/{}/cmdline", self.child.id()))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default()
+    }
+
     /// The server's log so far.
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
