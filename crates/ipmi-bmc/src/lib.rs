@@ -10,6 +10,7 @@
 pub mod backend;
 mod dispatch;
 mod handlers;
+pub mod routing;
 
 pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,

@@ -56,6 +56,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // As ssh's SSH_ASKPASS helper (see backend-ssh): answer with the password, nothing else.
+    if std::env::var_os("IPMI_TO_METAL_ASKPASS").is_some() {
+        if let Ok(pw) = std::env::var("IPMI_TO_METAL_SSH_PASSWORD") {
+            println!("{pw}");
+            return ExitCode::SUCCESS;
+        }
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -90,6 +98,25 @@ fn main() -> ExitCode {
                         b.backend.describe(),
                         b.server.users.len()
                     );
+                    for e in &b.extra {
+                        println!("  also {}", e.describe());
+                    }
+                    if let Some(t) = &b.routes {
+                        for op in ipmi_bmc::routing::Operation::ALL {
+                            let chain = t.chain(op).join(" -> ");
+                            let extra = if op == ipmi_bmc::routing::Operation::Soft
+                                && t.chain(op).len() > 1
+                            {
+                                format!(
+                                    " (hard off by the next if not off within {:?})",
+                                    t.soft_deadline
+                                )
+                            } else {
+                                String::new()
+                            };
+                            println!("  route {:<13} {chain}{extra}", op.name());
+                        }
+                    }
                 }
                 for d in &c.discovery {
                     println!(

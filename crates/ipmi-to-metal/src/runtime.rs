@@ -57,7 +57,8 @@ impl Fleet {
             .factory
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .build(&c.backend);
+            .bmc(&c)
+            .map_err(|e| std::io::Error::other(format!("bmc {:?}: {e}", c.settings.name)))?;
         tracing::info!(bmc = %c.settings.name, listen = %socket.local_addr()?, backend = backend.kind(), users = c.server.users.len(), "serving");
         let running = Arc::new(Running {
             name: c.settings.name.clone(),

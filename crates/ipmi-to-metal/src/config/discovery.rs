@@ -94,6 +94,8 @@ impl DiscoveryConfig {
             server,
             listen,
             backend: BackendConfig::Metal(metal),
+            extra: Vec::new(),
+            routes: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! tagged Metal project, validated as a whole before anything starts. Every error names the file,
 //! the line and column, and what is wrong.
 
+mod backends;
 mod discovery;
 
 pub use discovery::DiscoveryConfig;
@@ -36,8 +37,12 @@ pub struct BmcConfig {
     pub server: ServerConfig,
     /// The UDP address to serve on.
     pub listen: SocketAddr,
-    /// The backend that carries out every operation.
+    /// The backend that carries out every operation without a route of its own.
     pub backend: BackendConfig,
+    /// The other backends that `[bmc.routes]` names.
+    pub extra: Vec<BackendConfig>,
+    /// Which backend does what, if `[bmc.routes]` is given.
+    pub routes: Option<ipmi_bmc::routing::RouteTable>,
 }
 
 /// Which backend a BMC uses, with its settings.
@@ -48,6 +53,10 @@ pub enum BackendConfig {
     Ipmi(IpmiBackendConfig),
     /// A device of the Equinix Metal API (or a compatible endpoint).
     Metal(MetalBackendConfig),
+    /// Commands on the host over SSH.
+    Ssh(backend_ssh::SshConfig),
+    /// A configured program per operation.
+    Command(backend_command::CommandConfig),
 }
 
 /// The metal backend of one BMC.
@@ -67,10 +76,37 @@ pub struct MetalBackendConfig {
 pub const DEFAULT_METAL_API: &str = "https://api.equinix.com/metal/v1";
 
 impl BackendConfig {
+    /// The backend's name as `backend` and `[bmc.routes]` give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackendConfig::Sim(_) => "sim",
+            BackendConfig::Ipmi(_) => "ipmi",
+            BackendConfig::Metal(_) => "metal",
+            BackendConfig::Ssh(_) => "ssh",
+            BackendConfig::Command(_) => "command",
+        }
+    }
+
     /// The backend with its target, for `check-config`.
     pub fn describe(&self) -> String {
         match self {
             BackendConfig::Sim(_) => "sim".into(),
+            BackendConfig::Ssh(c) => format!(
+                "ssh {}@{}:{}{}",
+                c.user,
+                c.host,
+                c.port,
+                if c.local_ipmitool.is_some() {
+                    " (the host's ipmitool)"
+                } else {
+                    ""
+                }
+            ),
+            BackendConfig::Command(c) => format!(
+                "command ({} programs, timeout {:?})",
+                c.ops.len() + usize::from(c.run.is_some()),
+                c.timeout
+            ),
             BackendConfig::Metal(m) => format!(
                 "metal device {} at {}{}",
                 m.device.device_id,
@@ -112,7 +148,7 @@ pub struct Config {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BmcToml {
+pub(crate) struct BmcToml {
     name: Spanned<String>,
     listen: Spanned<String>,
     #[serde(default)]
@@ -133,11 +169,14 @@ struct BmcToml {
     sim: Option<SimToml>,
     ipmi: Option<Spanned<IpmiToml>>,
     metal: Option<Spanned<MetalToml>>,
+    ssh: Option<Spanned<backends::SshToml>>,
+    command: Option<Spanned<backends::CommandToml>>,
+    routes: Option<Spanned<backends::RoutesToml>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MetalToml {
+pub(crate) struct MetalToml {
     api_url: Option<Spanned<String>>,
     device_id: Spanned<String>,
     token_env: Option<Spanned<String>>,
@@ -153,7 +192,7 @@ struct MetalToml {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IpmiToml {
+pub(crate) struct IpmiToml {
     host: Spanned<String>,
     port: Option<u16>,
     user: Spanned<String>,
@@ -208,7 +247,7 @@ struct LanToml {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SimToml {
+pub(crate) struct SimToml {
     power_on_at_start: Option<bool>,
     transition_ms: Option<u64>,
     soft_off_ms: Option<u64>,
@@ -324,70 +363,7 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
             ),
         )
     })?;
-    let backend = match b
-        .backend
-        .as_ref()
-        .map(|s| s.get_ref().as_str())
-        .unwrap_or("sim")
-    {
-        "sim" => {
-            let s = b.sim.as_ref();
-            let d = SimConfig::default();
-            BackendConfig::Sim(SimConfig {
-                name: name.clone(),
-                power_on_at_start: s
-                    .and_then(|s| s.power_on_at_start)
-                    .unwrap_or(d.power_on_at_start),
-                transition: s
-                    .and_then(|s| s.transition_ms)
-                    .map_or(d.transition, Duration::from_millis),
-                soft_off_delay: s
-                    .and_then(|s| s.soft_off_ms)
-                    .map_or(d.soft_off_delay, Duration::from_millis),
-                honour_soft_off: s
-                    .and_then(|s| s.honour_soft_off)
-                    .unwrap_or(d.honour_soft_off),
-            })
-        }
-        "ipmi" => match &b.ipmi {
-            Some(t) => BackendConfig::Ipmi(ipmi_backend(src, t)?),
-            None => {
-                return Err(src.err(
-                    span.clone(),
-                    "backend = \"ipmi\" needs a [bmc.ipmi] table (host, user, password_env or password_file)",
-                ))
-            }
-        },
-        "metal" => match &b.metal {
-            Some(t) => BackendConfig::Metal(metal_backend(src, t)?),
-            None => {
-                return Err(src.err(
-                    span.clone(),
-                    "backend = \"metal\" needs a [bmc.metal] table (device_id, token_env or token_file)",
-                ))
-            }
-        },
-        other => {
-            let sp = b.backend.as_ref().map_or(span.clone(), |s| s.span());
-            return Err(src.err(
-                sp,
-                format!("unknown backend {other:?} (available: sim, ipmi, metal)"),
-            ));
-        }
-    };
-    if let Some(t) = &b.metal {
-        if !matches!(backend, BackendConfig::Metal(_)) {
-            return Err(src.err(t.span(), "[bmc.metal] is only for backend = \"metal\""));
-        }
-    }
-    if b.sim.is_some() && !matches!(backend, BackendConfig::Sim(_)) {
-        return Err(src.err(span, "[bmc.sim] is only for backend = \"sim\""));
-    }
-    if let Some(t) = &b.ipmi {
-        if !matches!(backend, BackendConfig::Ipmi(_)) {
-            return Err(src.err(t.span(), "[bmc.ipmi] is only for backend = \"ipmi\""));
-        }
-    }
+    let (backend, extra, routes) = backends::backends(src, span.clone(), &name, &b)?;
 
     let users = users(
         src,
@@ -499,11 +475,13 @@ fn bmc(src: &Source, span: Range<usize>, b: BmcToml) -> Result<BmcConfig, Config
         server,
         listen,
         backend,
+        extra,
+        routes,
     })
 }
 
 /// Reads a secret from the environment variable or the file named, exactly one of which is given.
-fn secret_from(
+pub(crate) fn secret_from(
     src: &Source,
     what: &str,
     env: Option<&Spanned<String>>,
@@ -527,7 +505,10 @@ fn secret_from(
     }
 }
 
-fn ipmi_backend(src: &Source, t: &Spanned<IpmiToml>) -> Result<IpmiBackendConfig, ConfigError> {
+pub(crate) fn ipmi_backend(
+    src: &Source,
+    t: &Spanned<IpmiToml>,
+) -> Result<IpmiBackendConfig, ConfigError> {
     let span = t.span();
     let t = t.get_ref();
     let port = t.port.unwrap_or(623);
@@ -743,7 +724,10 @@ pub(crate) fn metal_policy(
     }
 }
 
-fn metal_backend(src: &Source, t: &Spanned<MetalToml>) -> Result<MetalBackendConfig, ConfigError> {
+pub(crate) fn metal_backend(
+    src: &Source,
+    t: &Spanned<MetalToml>,
+) -> Result<MetalBackendConfig, ConfigError> {
     let span = t.span();
     let t = t.get_ref();
     let access = metal_access(
@@ -871,7 +855,7 @@ fn password(src: &Source, span: Range<usize>, u: &UserToml) -> Result<Secret, Co
     Ok(Secret::new(bytes))
 }
 
-fn read_secret_file(src: &Source, f: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
+pub(crate) fn read_secret_file(src: &Source, f: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
     let path = src.dir.join(f.get_ref());
     let mut text = std::fs::read(&path)
         .map_err(|e| src.err(f.span(), format!("cannot read {}: {e}", path.display())))?;
@@ -1075,7 +1059,7 @@ privilege = "administrator"
         assert!(e.contains("even request NetFn"), "{e}");
         let e = err(&(GOOD.to_string() + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n"));
         assert!(
-            e.contains("[bmc.ipmi] is only for backend = \"ipmi\""),
+            e.contains("[bmc.ipmi] is configured, but neither backend nor [bmc.routes] uses \"ipmi\""),
             "{e}"
         );
     }

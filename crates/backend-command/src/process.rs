@@ -1,0 +1,135 @@
+//! Runs a program with a time limit and bounded output: the child is killed (with its process
+//! group) when the time is up, and output beyond the limit is read and thrown away, so that a
+//! hung or chatty program can neither stall nor exhaust the server.
+
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+/// What a finished program left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finished {
+    /// The exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output, at most the limit.
+    pub stdout: String,
+    /// Standard error, at most the limit.
+    pub stderr: String,
+    /// Whether output was cut at the limit.
+    pub truncated: bool,
+}
+
+/// Why a program did not finish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// It could not be started.
+    Spawn(String),
+    /// It ran out of time and was killed.
+    Timeout(Duration),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Spawn(e) => write!(f, "cannot start: {e}"),
+            RunError::Timeout(t) => write!(f, "killed after {t:?}"),
+        }
+    }
+}
+
+async fn read_bounded<R: AsyncRead + Unpin>(mut r: R, limit: usize) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 8192];
+    let mut truncated = false;
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return (kept, truncated),
+            Ok(n) => {
+                let room = limit.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                truncated |= n > room;
+            }
+        }
+    }
+}
+
+/// Runs `cmd` to the end or until `timeout`, keeping at most `limit` bytes of each output.
+pub async fn run(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Finished, RunError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(|e| RunError::Spawn(e.to_string()))?;
+    let pid = child.id();
+    let out = child.stdout.take().expect("piped");
+    let err = child.stderr.take().expect("piped");
+    let work = async {
+        let ((stdout, t1), (stderr, t2), status) = tokio::join!(
+            read_bounded(out, limit),
+            read_bounded(err, limit),
+            child.wait()
+        );
+        (stdout, stderr, t1 || t2, status)
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok((stdout, stderr, truncated, status)) => Ok(Finished {
+            code: status.ok().and_then(|s| s.code()),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            truncated,
+        }),
+        Err(_) => {
+            // The whole process group: a shell's children too.
+            if let Some(pid) = pid {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            Err(RunError::Timeout(timeout))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(script);
+        c
+    }
+
+    #[tokio::test]
+    async fn output_exit_code_timeout_and_limit() {
+        let f = run(
+            sh("echo hi; echo err >&2; exit 3"),
+            Duration::from_secs(5),
+            100,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (f.code, f.stdout.as_str(), f.stderr.as_str()),
+            (Some(3), "hi\n", "err\n")
+        );
+        let t = std::time::Instant::now();
+        let e = run(sh("sleep 30 & sleep 30"), Duration::from_millis(300), 100).await;
+        assert_eq!(e, Err(RunError::Timeout(Duration::from_millis(300))));
+        assert!(t.elapsed() < Duration::from_secs(3));
+        let big = run(
+            sh("head -c 10000000 /dev/zero"),
+            Duration::from_secs(10),
+            1000,
+        )
+        .await
+        .unwrap();
+        assert_eq!(big.stdout.len(), 1000);
+        assert!(big.truncated);
+        assert_eq!(big.code, Some(0));
+    }
+}

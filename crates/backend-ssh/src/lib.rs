@@ -1,0 +1,543 @@
+//! # backend-ssh
+//!
+//! A [`Backend`] that acts on the host itself over SSH, with the system's OpenSSH client: a
+//! graceful shutdown or reboot, an NMI, whether the host answers (power status), sensors from
+//! `/sys/class/hwmon`; or, in host-local IPMI mode, the host's own `ipmitool` for everything.
+//!
+//! Host keys are always verified against the configured `known_hosts` file
+//! (`StrictHostKeyChecking=yes`): an unknown or changed key is refused with a log line that says
+//! so. One master connection per host is kept warm (`ControlMaster`, started detached, reused by
+//! every command until it has been idle for `ControlPersist`), every command has a time limit and
+//! bounded output, and at most a few commands run on a host at once.
+
+#![warn(missing_docs)]
+
+use async_trait::async_trait;
+use backend_command::process::{self, Finished, RunError};
+use ipmi_bmc::{
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, PowerAction, PowerState,
+    Requester, SensorKind, SensorReading,
+};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The commands run on the host for each operation (through the remote user's shell).
+#[derive(Clone, Debug)]
+pub struct SshCommands {
+    /// Soft off (ACPI-like graceful shutdown).
+    pub soft_off: String,
+    /// Power cycle: a graceful reboot.
+    pub cycle: String,
+    /// Hard off: power off now, without a clean shutdown.
+    pub off: String,
+    /// Hard reset: reboot now, without a clean shutdown.
+    pub reset: String,
+    /// Diagnostic interrupt.
+    pub diag: String,
+    /// Power status: exit 0 means on.
+    pub status: String,
+    /// Sensors: lines of `CHIP FILE VALUE` as /sys/class/hwmon gives them.
+    pub sensors: String,
+}
+
+impl Default for SshCommands {
+    fn default() -> Self {
+        SshCommands {
+            soft_off: "systemctl poweroff".into(),
+            cycle: "systemctl reboot".into(),
+            off: "systemctl poweroff --force --force".into(),
+            reset: "systemctl reboot --force --force".into(),
+            diag: "echo c > /proc/sysrq-trigger".into(),
+            status: "true".into(),
+            sensors: DEFAULT_SENSORS.into(),
+        }
+    }
+}
+
+/// Prints `CHIP FILE VALUE` for every temperature, fan and voltage input of every hwmon chip.
+pub const DEFAULT_SENSORS: &str = "for d in /sys/class/hwmon/hwmon*; do n=$(cat \"$d/name\" 2>/dev/null || basename \"$d\"); for f in \"$d\"/temp*_input \"$d\"/fan*_input \"$d\"/in*_input; do [ -r \"$f\" ] && echo \"$n $(basename \"$f\") $(cat \"$f\")\"; done; done; true";
+
+/// What power status says when the host does not answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// The host is taken to be off.
+    Off,
+    /// The state is unknown: the client gets 0xC3.
+    Unknown,
+}
+
+/// How to reach the host.
+#[derive(Clone, Debug)]
+pub struct SshConfig {
+    /// The BMC's name, for logs.
+    pub bmc: String,
+    /// Host name or address.
+    pub host: String,
+    /// SSH port.
+    pub port: u16,
+    /// Remote user.
+    pub user: String,
+    /// The private key.
+    pub key_file: Option<PathBuf>,
+    /// A password, for hosts without a key (given to ssh through `SSH_ASKPASS`).
+    pub password: Option<String>,
+    /// The known_hosts file the host key is checked against.
+    pub known_hosts: PathBuf,
+    /// Time limit for connecting.
+    pub connect_timeout: Duration,
+    /// Time limit for a command.
+    pub command_timeout: Duration,
+    /// The commands.
+    pub commands: SshCommands,
+    /// Power status of a host that does not answer.
+    pub unreachable: Unreachable,
+    /// Host-local IPMI mode: run `ipmitool` with these arguments on the host for every
+    /// operation (e.g. "" for the host's own BMC through /dev/ipmi0).
+    pub local_ipmitool: Option<String>,
+    /// A private directory for the master connections' sockets.
+    pub control_dir: PathBuf,
+    /// The program to give ssh as `SSH_ASKPASS` (this program, which answers with the password
+    /// when `IPMI_TO_METAL_ASKPASS` is set).
+    pub askpass: Option<PathBuf>,
+}
+
+/// The ssh backend.
+pub struct SshBackend {
+    config: SshConfig,
+    slots: Semaphore,
+    boot: Mutex<Option<BootOverride>>,
+    master: tokio::sync::Mutex<()>,
+}
+
+/// Why a command on the host failed.
+#[derive(Debug)]
+enum SshError {
+    /// The host did not answer (connection refused or timed out).
+    Unreachable(String),
+    /// The host key is unknown or has changed.
+    HostKey,
+    /// Authentication failed.
+    Auth(String),
+    /// The command ran out of time.
+    Timeout,
+    /// The command exited with this code.
+    Exit(Option<i32>, String),
+    /// ssh could not be started.
+    Spawn(String),
+}
+
+/// At most this many commands run on one host at once.
+const PER_HOST: usize = 4;
+/// Output kept from a command.
+const MAX_OUTPUT: usize = 256 * 1024;
+
+impl SshBackend {
+    /// A backend for `config.host`.
+    pub fn new(config: SshConfig) -> Self {
+        SshBackend {
+            config,
+            slots: Semaphore::new(PER_HOST),
+            boot: Mutex::new(None),
+            master: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn target(&self) -> String {
+        format!("{}:{}", self.config.host, self.config.port)
+    }
+
+    fn control_path(&self) -> PathBuf {
+        self.config.control_dir.join(format!(
+            "{}-{}",
+            self.config.bmc.replace('/', "_"),
+            self.config.port
+        ))
+    }
+
+    /// The ssh command line up to the host, without the remote command.
+    fn ssh(&self, master: bool) -> tokio::process::Command {
+        let c = &self.config;
+        let mut cmd = tokio::process::Command::new("ssh");
+        let secs = c.connect_timeout.as_secs().max(1);
+        cmd.args(["-F", "/dev/null", "-p", &c.port.to_string(), "-l", &c.user]);
+        if let Some(k) = &c.key_file {
+            cmd.arg("-i").arg(k).args(["-o", "IdentitiesOnly=yes"]);
+        }
+        cmd.args(["-o", "StrictHostKeyChecking=yes"])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", c.known_hosts.display()))
+            .args(["-o", "GlobalKnownHostsFile=/dev/null"])
+            .arg("-o")
+            .arg(format!("ConnectTimeout={secs}"))
+            .args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"])
+            .args(["-o", "LogLevel=ERROR"])
+            .arg("-o")
+            .arg(format!("ControlPath={}", self.control_path().display()));
+        if master {
+            cmd.args([
+                "-o",
+                "ControlMaster=yes",
+                "-o",
+                "ControlPersist=120",
+                "-N",
+                "-f",
+            ]);
+        } else {
+            cmd.args(["-o", "ControlMaster=no"]);
+        }
+        match (&c.password, &c.askpass) {
+            (Some(pw), Some(askpass)) => {
+                cmd.args(["-o", "BatchMode=no", "-o", "NumberOfPasswordPrompts=1"])
+                    .env("SSH_ASKPASS", askpass)
+                    .env("SSH_ASKPASS_REQUIRE", "force")
+                    .env("IPMI_TO_METAL_ASKPASS", "1")
+                    .env("IPMI_TO_METAL_SSH_PASSWORD", pw)
+                    .env("DISPLAY", ":0");
+            }
+            _ => {
+                cmd.args(["-o", "BatchMode=yes"]);
+            }
+        }
+        cmd.arg(&c.host);
+        cmd
+    }
+
+    fn classify(&self, f: &Finished) -> Option<SshError> {
+        if f.code != Some(255) {
+            return None;
+        }
+        let e = f.stderr.to_ascii_lowercase();
+        Some(
+            if e.contains("host key verification failed") || e.contains("host key for") {
+                SshError::HostKey
+            } else if e.contains("permission denied") || e.contains("too many authentication") {
+                SshError::Auth(f.stderr.trim().to_string())
+            } else if e.contains("connection refused")
+                || e.contains("timed out")
+                || e.contains("no route to host")
+                || e.contains("network is unreachable")
+                || e.contains("could not resolve")
+                || e.contains("connection closed")
+                || e.contains("connection reset")
+            {
+                SshError::Unreachable(f.stderr.trim().to_string())
+            } else {
+                SshError::Exit(Some(255), f.stderr.trim().to_string())
+            },
+        )
+    }
+
+    /// Makes sure a master connection is up (started detached, its output discarded).
+    async fn ensure_master(&self) -> Result<(), SshError> {
+        let _one = self.master.lock().await;
+        let mut check = self.ssh(false);
+        check.args(["-O", "check"]);
+        check.stdout(Stdio::null()).stderr(Stdio::null());
+        if matches!(check.status().await, Ok(s) if s.success()) {
+            return Ok(());
+        }
+        let mut m = self.ssh(true);
+        // The detached master must not hold our pipes: its stdio goes nowhere.
+        m.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let child = m.spawn().map_err(|e| SshError::Spawn(e.to_string()))?;
+        let limit = self.config.connect_timeout + Duration::from_secs(2);
+        match tokio::time::timeout(limit, child.wait_with_output()).await {
+            Err(_) => Err(SshError::Unreachable(format!(
+                "no connection within {:?}",
+                self.config.connect_timeout
+            ))),
+            Ok(Err(e)) => Err(SshError::Spawn(e.to_string())),
+            Ok(Ok(out)) if out.status.success() => Ok(()),
+            Ok(Ok(out)) => {
+                let f = Finished {
+                    code: out.status.code(),
+                    stdout: String::new(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                    truncated: false,
+                };
+                Err(self
+                    .classify(&f)
+                    .unwrap_or(SshError::Exit(f.code, f.stderr.trim().to_string())))
+            }
+        }
+    }
+
+    /// Runs `command` on the host; its stdout on exit 0.
+    async fn exec(&self, command: &str) -> Result<String, SshError> {
+        let _slot = self.slots.acquire().await.expect("never closed");
+        self.ensure_master().await?;
+        let mut cmd = self.ssh(false);
+        cmd.arg("--").arg(command);
+        match process::run(cmd, self.config.command_timeout, MAX_OUTPUT).await {
+            Err(RunError::Timeout(_)) => Err(SshError::Timeout),
+            Err(RunError::Spawn(e)) => Err(SshError::Spawn(e)),
+            Ok(f) => match self.classify(&f) {
+                Some(e) => Err(e),
+                None if f.code == Some(0) => Ok(f.stdout),
+                None => Err(SshError::Exit(f.code, f.stderr.trim().to_string())),
+            },
+        }
+    }
+
+    /// Runs `command` and turns an SSH failure into a backend error, with a log line.
+    async fn run(&self, what: &str, command: &str) -> BackendResult<String> {
+        self.exec(command).await.map_err(|e| self.error(what, e))
+    }
+
+    fn error(&self, what: &str, e: SshError) -> BackendError {
+        let target = self.target();
+        let bmc = &self.config.bmc;
+        match e {
+            SshError::HostKey => {
+                tracing::error!(%bmc, host = %target, known_hosts = %self.config.known_hosts.display(), operation = what, "host key of the host is unknown or has changed: connection refused");
+                BackendError::Failed(format!("host key of {target} unknown or changed"))
+            }
+            SshError::Unreachable(m) => {
+                tracing::warn!(%bmc, host = %target, operation = what, error = %m, "host unreachable over SSH");
+                BackendError::Timeout(format!("{target} unreachable: {m}"))
+            }
+            SshError::Auth(m) => {
+                tracing::warn!(%bmc, host = %target, operation = what, error = %m, "SSH login refused");
+                BackendError::Failed(format!("SSH login to {target} refused"))
+            }
+            SshError::Timeout => {
+                tracing::warn!(%bmc, host = %target, operation = what, timeout = ?self.config.command_timeout, "command on the host timed out");
+                BackendError::Timeout(format!("command on {target} timed out"))
+            }
+            SshError::Exit(code, m) => {
+                tracing::warn!(%bmc, host = %target, operation = what, ?code, stderr = %m, "command on the host failed");
+                BackendError::Failed(format!("command on {target} exited with {code:?}"))
+            }
+            SshError::Spawn(m) => {
+                tracing::error!(%bmc, operation = what, error = %m, "cannot run ssh");
+                BackendError::Failed(format!("cannot run ssh: {m}"))
+            }
+        }
+    }
+
+    fn ipmitool(&self, args: &str) -> Option<String> {
+        self.config
+            .local_ipmitool
+            .as_ref()
+            .map(|base| format!("ipmitool {base} {args}"))
+    }
+}
+
+/// Parses `CHIP FILE VALUE` lines from /sys/class/hwmon into readings.
+pub fn parse_hwmon(out: &str) -> Vec<SensorReading> {
+    out.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (chip, file, raw) = (w.next()?, w.next()?, w.next()?);
+            let raw: f64 = raw.parse().ok()?;
+            let (kind, value) = if file.starts_with("temp") {
+                (SensorKind::Temperature, raw / 1000.0)
+            } else if file.starts_with("fan") {
+                (SensorKind::Fan, raw)
+            } else if file.starts_with("in") {
+                (SensorKind::Voltage, raw / 1000.0)
+            } else {
+                return None;
+            };
+            let name = format!("{chip} {}", file.trim_end_matches("_input"));
+            Some(SensorReading {
+                name,
+                kind,
+                value: Some(value),
+            })
+        })
+        .collect()
+}
+
+/// Parses `ipmitool sdr` lines (`NAME | VALUE UNIT | STATUS`) into readings.
+pub fn parse_ipmitool_sdr(out: &str) -> Vec<SensorReading> {
+    out.lines()
+        .filter_map(|l| {
+            let mut f = l.split('|').map(str::trim);
+            let (name, reading) = (f.next()?, f.next()?);
+            let mut w = reading.split_whitespace();
+            let value: f64 = w.next()?.parse().ok()?;
+            let unit = w.collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+            let kind = if unit.contains("degrees") {
+                SensorKind::Temperature
+            } else if unit.contains("rpm") {
+                SensorKind::Fan
+            } else if unit.contains("volts") {
+                SensorKind::Voltage
+            } else if unit.contains("watts") {
+                SensorKind::Power
+            } else {
+                return None;
+            };
+            Some(SensorReading {
+                name: name.to_string(),
+                kind,
+                value: Some(value),
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Backend for SshBackend {
+    fn kind(&self) -> &'static str {
+        "ssh"
+    }
+
+    async fn power_state(&self) -> BackendResult<PowerState> {
+        if let Some(cmd) = self.ipmitool("chassis power status") {
+            let out = self.run("power status", &cmd).await?;
+            return if out.contains("is on") {
+                Ok(PowerState::On)
+            } else if out.contains("is off") {
+                Ok(PowerState::Off)
+            } else {
+                Err(BackendError::Failed(format!(
+                    "ipmitool said {:?}",
+                    out.trim()
+                )))
+            };
+        }
+        match self.exec(&self.config.commands.status).await {
+            Ok(_) => Ok(PowerState::On),
+            Err(SshError::Unreachable(m)) | Err(SshError::Exit(Some(255), m)) => {
+                match self.config.unreachable {
+                    Unreachable::Off => {
+                        tracing::debug!(bmc = %self.config.bmc, host = %self.target(), error = %m, "host does not answer: power off");
+                        Ok(PowerState::Off)
+                    }
+                    Unreachable::Unknown => {
+                        Err(self.error("power status", SshError::Unreachable(m)))
+                    }
+                }
+            }
+            Err(SshError::Timeout) if self.config.unreachable == Unreachable::Off => {
+                Ok(PowerState::Off)
+            }
+            Err(e) => Err(self.error("power status", e)),
+        }
+    }
+
+    async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
+        let r = if let Some(cmd) = self.ipmitool(&format!("chassis power {action}")) {
+            self.run("power", &cmd).await.map(|_| ())
+        } else {
+            let c = &self.config.commands;
+            let command = match action {
+                PowerAction::On => {
+                    // A running host is on; a dead one cannot be woken over SSH.
+                    return match self.power_state().await? {
+                        PowerState::On => Ok(()),
+                        PowerState::Off => Err(BackendError::InvalidState(
+                            "the host is down: power on needs another backend (route on to metal or command)".into(),
+                        )),
+                    };
+                }
+                PowerAction::Off => &c.off,
+                PowerAction::Cycle => &c.cycle,
+                PowerAction::Reset => &c.reset,
+                PowerAction::Soft => &c.soft_off,
+                PowerAction::Diag => &c.diag,
+            };
+            match self.exec(command).await {
+                Ok(_) => Ok(()),
+                // The shutdown may cut the connection before ssh hears the exit status.
+                Err(SshError::Exit(Some(255), m)) | Err(SshError::Unreachable(m))
+                    if matches!(
+                        action,
+                        PowerAction::Off
+                            | PowerAction::Reset
+                            | PowerAction::Cycle
+                            | PowerAction::Soft
+                    ) =>
+                {
+                    tracing::info!(bmc = %self.config.bmc, error = %m, "connection closed by the shutdown");
+                    Ok(())
+                }
+                Err(e) => Err(self.error("power", e)),
+            }
+        };
+        tracing::info!(bmc = %self.config.bmc, host = %self.target(), %action, %who, ok = r.is_ok(), "power action over SSH");
+        r
+    }
+
+    async fn set_boot_override(
+        &self,
+        boot: Option<BootOverride>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        let Some(_) = &self.config.local_ipmitool else {
+            return Err(BackendError::NotSupported);
+        };
+        let dev = match boot.map(|b| b.device) {
+            None => "none",
+            Some(BootDevice::Pxe) => "pxe",
+            Some(BootDevice::Disk) | Some(BootDevice::DiskSafe) => "disk",
+            Some(BootDevice::Cdrom) => "cdrom",
+            Some(BootDevice::BiosSetup) => "bios",
+            Some(_) => return Err(BackendError::NotSupported),
+        };
+        let mut opts = Vec::new();
+        if boot.is_some_and(|b| b.persistent) {
+            opts.push("persistent");
+        }
+        if boot.is_some_and(|b| b.efi) {
+            opts.push("efiboot");
+        }
+        let mut args = format!("chassis bootdev {dev}");
+        if !opts.is_empty() {
+            args.push_str(&format!(" options={}", opts.join(",")));
+        }
+        let cmd = self.ipmitool(&args).expect("local mode");
+        self.run("boot device", &cmd).await?;
+        tracing::info!(bmc = %self.config.bmc, ?boot, %who, "boot device set by the host's ipmitool");
+        *self.boot.lock().expect("boot lock") = boot;
+        Ok(())
+    }
+
+    async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
+        if self.config.local_ipmitool.is_none() {
+            return Err(BackendError::NotSupported);
+        }
+        Ok(*self.boot.lock().expect("boot lock"))
+    }
+
+    async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
+        if let Some(cmd) = self.ipmitool("sdr") {
+            let out = self.run("sensors", &cmd).await?;
+            return Ok(parse_ipmitool_sdr(&out));
+        }
+        let out = self.run("sensors", &self.config.commands.sensors).await?;
+        Ok(parse_hwmon(&out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensor_outputs_parse() {
+        let hw = parse_hwmon(
+            "coretemp temp1_input 45000\nnct6775 fan2_input 1200\nnct6775 in0_input 1100\nx y z\n",
+        );
+        assert_eq!(hw.len(), 3);
+        assert_eq!(hw[0].name, "coretemp temp1");
+        assert_eq!(
+            (hw[0].kind, hw[0].value),
+            (SensorKind::Temperature, Some(45.0))
+        );
+        assert_eq!((hw[2].kind, hw[2].value), (SensorKind::Voltage, Some(1.1)));
+        let sdr = parse_ipmitool_sdr("CPU Temp         | 48 degrees C      | ok\nFan1 | 3000 RPM | ok\nPS | no reading | ns\n");
+        assert_eq!(sdr.len(), 2);
+        assert_eq!(
+            (sdr[0].name.as_str(), sdr[0].value),
+            ("CPU Temp", Some(48.0))
+        );
+    }
+}

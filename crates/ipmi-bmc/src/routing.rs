@@ -1,0 +1,305 @@
+//! Routing: a [`Backend`] made of several, each operation carried out by the backend named for
+//! it (hard power by the cloud API, soft off and sensors over SSH, ...). A route may be a chain:
+//! the next backend is tried when one fails; for soft off, the next one also powers the machine
+//! off hard when the graceful way has not brought it down by the deadline.
+
+use crate::backend::{
+    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, PowerAction,
+    PowerState, Requester, SensorReading,
+};
+use async_trait::async_trait;
+use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An operation a route can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    /// Power status (Get Chassis Status).
+    PowerStatus,
+    /// Power on.
+    On,
+    /// Hard power off.
+    Off,
+    /// Power cycle.
+    Cycle,
+    /// Hard reset.
+    Reset,
+    /// Soft off.
+    Soft,
+    /// Diagnostic interrupt.
+    Diag,
+    /// Boot device.
+    Boot,
+    /// Chassis identify.
+    Identify,
+    /// Sensors.
+    Sensors,
+    /// FRU and system GUID.
+    Inventory,
+    /// Serial console.
+    Console,
+    /// Commands relayed whole.
+    Relay,
+}
+
+impl Operation {
+    /// Every operation, in the order `check-config` prints them.
+    pub const ALL: [Operation; 13] = [
+        Operation::PowerStatus,
+        Operation::On,
+        Operation::Off,
+        Operation::Cycle,
+        Operation::Reset,
+        Operation::Soft,
+        Operation::Diag,
+        Operation::Boot,
+        Operation::Identify,
+        Operation::Sensors,
+        Operation::Inventory,
+        Operation::Console,
+        Operation::Relay,
+    ];
+
+    /// The key in `[bmc.routes]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::PowerStatus => "power_status",
+            Operation::On => "on",
+            Operation::Off => "off",
+            Operation::Cycle => "cycle",
+            Operation::Reset => "reset",
+            Operation::Soft => "soft",
+            Operation::Diag => "diag",
+            Operation::Boot => "boot",
+            Operation::Identify => "identify",
+            Operation::Sensors => "sensors",
+            Operation::Inventory => "inventory",
+            Operation::Console => "console",
+            Operation::Relay => "relay",
+        }
+    }
+
+    /// The operation of a key in `[bmc.routes]`.
+    pub fn from_name(s: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.name() == s)
+    }
+
+    fn of(action: PowerAction) -> Operation {
+        match action {
+            PowerAction::On => Operation::On,
+            PowerAction::Off => Operation::Off,
+            PowerAction::Cycle => Operation::Cycle,
+            PowerAction::Reset => Operation::Reset,
+            PowerAction::Soft => Operation::Soft,
+            PowerAction::Diag => Operation::Diag,
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which backends carry out each operation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteTable {
+    /// The backend for operations without a route of their own.
+    pub default: String,
+    /// Routes: a chain of backend names per operation.
+    pub routes: BTreeMap<Operation, Vec<String>>,
+    /// For a soft-off chain: how long the graceful way has to bring the machine down.
+    pub soft_deadline: Duration,
+}
+
+impl RouteTable {
+    /// The chain for `op`.
+    pub fn chain(&self, op: Operation) -> Vec<&str> {
+        match self.routes.get(&op) {
+            Some(c) if !c.is_empty() => c.iter().map(String::as_str).collect(),
+            _ => vec![self.default.as_str()],
+        }
+    }
+}
+
+/// Runs `$call` on each backend `$b` of the route of `$op` until one succeeds; the last error
+/// otherwise.
+macro_rules! first_ok {
+    ($inner:expr, $op:expr, |$b:ident| $call:expr) => {{
+        let chain = $inner.chain($op);
+        let mut last = BackendError::NotSupported;
+        for (i, (name, $b)) in chain.iter().enumerate() {
+            match $call.await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    $inner.failed($op, name, &e, i + 1 < chain.len());
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }};
+}
+
+struct Inner {
+    bmc: String,
+    table: RouteTable,
+    backends: BTreeMap<String, Arc<dyn Backend>>,
+}
+
+/// A backend that routes each operation to the backends its table names.
+pub struct Router(Arc<Inner>);
+
+impl Router {
+    /// A router over `backends` (by name); every name in `table` must be among them.
+    pub fn new(
+        bmc: &str,
+        table: RouteTable,
+        backends: BTreeMap<String, Arc<dyn Backend>>,
+    ) -> Result<Router, String> {
+        for op in Operation::ALL {
+            for name in table.chain(op) {
+                if !backends.contains_key(name) {
+                    return Err(format!(
+                        "route {op} names backend {name:?}, which is not configured"
+                    ));
+                }
+            }
+        }
+        Ok(Router(Arc::new(Inner {
+            bmc: bmc.to_string(),
+            table,
+            backends,
+        })))
+    }
+}
+
+impl Inner {
+    fn chain(&self, op: Operation) -> Vec<(&str, &Arc<dyn Backend>)> {
+        self.table
+            .chain(op)
+            .into_iter()
+            .map(|n| (n, &self.backends[n]))
+            .collect()
+    }
+
+    fn failed(&self, op: Operation, name: &str, e: &BackendError, more: bool) {
+        if more {
+            tracing::warn!(bmc = %self.bmc, operation = %op, backend = name, error = %e, "backend failed: trying the next of the route");
+        }
+    }
+
+    async fn power_state(&self) -> BackendResult<PowerState> {
+        first_ok!(self, Operation::PowerStatus, |b| b.power_state())
+    }
+}
+
+#[async_trait]
+impl Backend for Router {
+    fn kind(&self) -> &'static str {
+        "routed"
+    }
+
+    async fn power_state(&self) -> BackendResult<PowerState> {
+        self.0.power_state().await
+    }
+
+    async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
+        let op = Operation::of(action);
+        let chain = self.0.chain(op);
+        if op != Operation::Soft || chain.len() < 2 {
+            return first_ok!(self.0, op, |b| b.power(action, who));
+        }
+        // Soft off with a fallback: the graceful way first; if it fails, or has not brought the
+        // machine down by the deadline, the next backend powers it off hard.
+        let (first, soft) = chain[0];
+        match soft.power(PowerAction::Soft, who).await {
+            Ok(()) => {
+                let inner = self.0.clone();
+                let who = who.clone();
+                let deadline = inner.table.soft_deadline;
+                let first = first.to_string();
+                tokio::spawn(async move {
+                    let until = tokio::time::Instant::now() + deadline;
+                    while tokio::time::Instant::now() < until {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        if inner.power_state().await == Ok(PowerState::Off) {
+                            tracing::info!(bmc = %inner.bmc, backend = %first, "soft off done by the graceful route");
+                            return;
+                        }
+                    }
+                    let chain = inner.chain(Operation::Soft);
+                    for (name, b) in chain.iter().skip(1) {
+                        tracing::warn!(bmc = %inner.bmc, graceful = %first, fallback = name, ?deadline, %who, "still on after the soft-off deadline: powering off hard");
+                        match b.power(PowerAction::Off, &who).await {
+                            Ok(()) => return,
+                            Err(e) => {
+                                tracing::warn!(bmc = %inner.bmc, backend = name, error = %e, "hard power off failed")
+                            }
+                        }
+                    }
+                });
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(bmc = %self.0.bmc, backend = first, error = %e, "soft off failed: powering off hard");
+                let mut last = e;
+                for (_, b) in chain.iter().skip(1) {
+                    match b.power(PowerAction::Off, who).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) => last = e,
+                    }
+                }
+                Err(last)
+            }
+        }
+    }
+
+    async fn set_boot_override(
+        &self,
+        boot: Option<BootOverride>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        first_ok!(self.0, Operation::Boot, |b| b.set_boot_override(boot, who))
+    }
+
+    async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
+        first_ok!(self.0, Operation::Boot, |b| b.boot_override())
+    }
+
+    async fn identify(&self, seconds: Option<u8>, who: &Requester) -> BackendResult<()> {
+        first_ok!(self.0, Operation::Identify, |b| b.identify(seconds, who))
+    }
+
+    async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
+        first_ok!(self.0, Operation::Sensors, |b| b.sensors())
+    }
+
+    async fn inventory(&self) -> BackendResult<Inventory> {
+        first_ok!(self.0, Operation::Inventory, |b| b.inventory())
+    }
+
+    async fn console(&self, who: &Requester) -> BackendResult<Box<dyn Console>> {
+        first_ok!(self.0, Operation::Console, |b| b.console(who))
+    }
+
+    fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {
+        let (_, b) = self.0.chain(Operation::Relay)[0];
+        b.relays(netfn, cmd)
+    }
+
+    async fn relay(
+        &self,
+        netfn: NetFn,
+        cmd: u8,
+        data: &[u8],
+        who: &Requester,
+    ) -> BackendResult<(CompletionCode, Vec<u8>)> {
+        let (_, b) = self.0.chain(Operation::Relay)[0];
+        b.relay(netfn, cmd, data, who).await
+    }
+}
