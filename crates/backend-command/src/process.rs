@@ -82,12 +82,12 @@ pub async fn run(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Fi
         }),
         Err(_) => {
             // The whole process group: a shell's children too.
-            if let Some(pid) = pid {
-                let _ = std::process::Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{pid}")])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                // SAFETY: kill(2) with a negative pid signals the group the child leads; it
+                // touches no memory.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
             }
             Err(RunError::Timeout(timeout))
         }

@@ -188,7 +188,23 @@ impl MetalBackend {
     /// Carries out a power action (the [`Backend::power`] of an `Arc`, which can start the
     /// watch for a next-boot-only PXE).
     pub async fn power_action(self: &Arc<Self>, action: PowerAction) -> BackendResult<()> {
-        let d = self.device().await?;
+        let mut d = self.device().await?;
+        // On after off (or off after on) in quick succession, as Ironic and MAAS do: wait for
+        // the transition to end rather than ask for an action the API refuses mid-way.
+        let opposite = matches!(
+            (action, d.state.as_deref()),
+            (PowerAction::On, Some("powering_off"))
+                | (PowerAction::Off | PowerAction::Soft, Some("powering_on"))
+        );
+        if opposite {
+            let give_up =
+                self.deadline() - Duration::from_millis(500).min(self.config.deadline / 2);
+            let from = d.state.clone();
+            while d.state == from && Instant::now() < give_up {
+                tokio::time::sleep(self.config.cache.max(Duration::from_millis(250))).await;
+                d = self.device().await?;
+            }
+        }
         let state = d.state.unwrap_or_default();
         let on = power_state_of(&state) == PowerState::On;
         let transitioning = matches!(state.as_str(), "powering_on" | "powering_off");

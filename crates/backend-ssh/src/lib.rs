@@ -267,8 +267,25 @@ impl SshBackend {
         }
     }
 
+    /// Closes the master connection (best effort), so that the next command connects afresh.
+    async fn drop_master(&self) {
+        let mut exit = self.ssh(false);
+        exit.args(["-O", "exit"]);
+        exit.stdout(Stdio::null()).stderr(Stdio::null());
+        let _ = tokio::time::timeout(Duration::from_secs(2), exit.status()).await;
+    }
+
     /// Runs `command` on the host; its stdout on exit 0.
     async fn exec(&self, command: &str) -> Result<String, SshError> {
+        let r = self.exec_once(command).await;
+        if matches!(r, Err(SshError::Timeout) | Err(SshError::Unreachable(_))) {
+            // A master connection to a host that died may linger until its keep-alives fail.
+            self.drop_master().await;
+        }
+        r
+    }
+
+    async fn exec_once(&self, command: &str) -> Result<String, SshError> {
         let _slot = self.slots.acquire().await.expect("never closed");
         self.ensure_master().await?;
         let mut cmd = self.ssh(false);

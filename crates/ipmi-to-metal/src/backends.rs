@@ -66,7 +66,7 @@ impl BackendFactory {
                 Arc::new(SharedMetalBackend(MetalBackend::new(api, m.device.clone())))
             }
             BackendConfig::Ssh(s) => {
-                let mut s = s.clone();
+                let mut s = (**s).clone();
                 s.control_dir = self.ssh_dir();
                 s.askpass = std::env::current_exe().ok();
                 Arc::new(SshBackend::new(s))

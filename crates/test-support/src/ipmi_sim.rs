@@ -177,21 +177,19 @@ impl IpmiSim {
 
     /// Freezes the simulator (SIGSTOP): a BMC that does not answer in time.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        self.signal(libc::SIGSTOP);
     }
 
     /// Lets a paused simulator go on (SIGCONT).
     pub fn resume(&self) {
-        self.signal("-CONT");
+        self.signal(libc::SIGCONT);
     }
 
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .arg(sig)
-            .arg(self.child.id().to_string())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "kill {sig} ipmi_sim");
+    fn signal(&self, sig: libc::c_int) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits in i32");
+        // SAFETY: kill(2) on our own child; it touches no memory.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "signal {sig} to ipmi_sim");
     }
 
     /// Stops the simulator, keeping its directory for a restart with [`IpmiSim::start_at`].

@@ -1,14 +1,17 @@
 //! # test-support
 //!
 //! What the integration tests of several crates share: finding an installed tool (or failing
-//! loudly with the package to install: no test skips itself), free loopback ports, and
-//! [`IpmiSim`], OpenIPMI's `ipmi_sim` started as a real BMC in a throwaway directory.
+//! loudly with the package to install: no test skips itself), free loopback ports,
+//! [`IpmiSim`], OpenIPMI's `ipmi_sim` started as a real BMC in a throwaway directory, and
+//! [`Sshd`], OpenSSH's server with throwaway keys.
 
 #![warn(missing_docs)]
 
 mod ipmi_sim;
+mod sshd;
 
 pub use ipmi_sim::{IpmiSim, SIM_GUID, SIM_PASSWORD, SIM_USER};
+pub use sshd::Sshd;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,15 @@ use std::path::{Path, PathBuf};
 /// A free UDP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
+        .expect("bind a loopback port")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind a loopback port")
         .local_addr()
         .expect("local address")

@@ -186,7 +186,7 @@ fn one(
             None => return Err(missing("metal", "device_id, token_env or token_file")),
         },
         "ssh" => match &b.ssh {
-            Some(t) => BackendConfig::Ssh(ssh(src, name, t)?),
+            Some(t) => BackendConfig::Ssh(Box::new(ssh(src, name, t)?)),
             None => return Err(missing("ssh", "host, key_file, known_hosts")),
         },
         "command" => match &b.command {

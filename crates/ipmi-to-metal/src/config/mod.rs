@@ -54,7 +54,7 @@ pub enum BackendConfig {
     /// A device of the Equinix Metal API (or a compatible endpoint).
     Metal(MetalBackendConfig),
     /// Commands on the host over SSH.
-    Ssh(backend_ssh::SshConfig),
+    Ssh(Box<backend_ssh::SshConfig>),
     /// A configured program per operation.
     Command(backend_command::CommandConfig),
 }
@@ -1059,7 +1059,9 @@ privilege = "administrator"
         assert!(e.contains("even request NetFn"), "{e}");
         let e = err(&(GOOD.to_string() + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n"));
         assert!(
-            e.contains("[bmc.ipmi] is configured, but neither backend nor [bmc.routes] uses \"ipmi\""),
+            e.contains(
+                "[bmc.ipmi] is configured, but neither backend nor [bmc.routes] uses \"ipmi\""
+            ),
             "{e}"
         );
     }
@@ -1115,6 +1117,72 @@ privilege = "administrator"
         );
         let e = parse_all("t.toml", &clash, Path::new(".")).err().unwrap().0;
         assert!(e.contains("already used by bmc \"node1\""), "{e}");
+    }
+
+    #[test]
+    fn routes_name_configured_backends_only() {
+        let dir = std::env::temp_dir().join(format!("itm-routes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("id_ed25519"), "key").unwrap();
+        std::fs::write(dir.join("known_hosts"), "").unwrap();
+        let ssh = "[bmc.ssh]\nhost = \"10.0.0.5\"\nkey_file = \"id_ed25519\"\nknown_hosts = \"known_hosts\"\n";
+        let cmd = "[bmc.command]\nrun = [\"/usr/local/bin/pdu\"]\n";
+        let text = format!("{GOOD}{ssh}{cmd}[bmc.routes]\nsoft = [\"ssh\", \"sim\"]\npower = \"command\"\nsoft_deadline_s = 30\n");
+        let c = parse("t.toml", &text, &dir).unwrap();
+        let t = c[0].routes.as_ref().unwrap();
+        use ipmi_bmc::routing::Operation;
+        assert_eq!(t.chain(Operation::Soft), ["ssh", "sim"]);
+        assert_eq!(t.chain(Operation::Off), ["command"]);
+        assert_eq!(t.chain(Operation::Boot), ["sim"], "the default backend");
+        assert_eq!(t.soft_deadline, Duration::from_secs(30));
+        assert_eq!(c[0].backend.kind(), "sim");
+        let kinds: Vec<_> = c[0].extra.iter().map(|b| b.kind()).collect();
+        assert_eq!(kinds, ["command", "ssh"]);
+
+        let e = parse(
+            "t.toml",
+            &format!("{GOOD}[bmc.routes]\nsoft = \"ssh\"\n"),
+            &dir,
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(e.contains("backend \"ssh\" needs a [bmc.ssh] table"), "{e}");
+        let e = parse(
+            "t.toml",
+            &format!("{GOOD}[bmc.routes]\ndiag = \"telnet\"\n"),
+            &dir,
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(e.contains("unknown backend \"telnet\" in a route"), "{e}");
+        let e = parse("t.toml", &format!("{GOOD}{ssh}"), &dir)
+            .err()
+            .unwrap()
+            .0;
+        assert!(
+            e.contains(
+                "[bmc.ssh] is configured, but neither backend nor [bmc.routes] uses \"ssh\""
+            ),
+            "{e}"
+        );
+        let e = parse(
+            "t.toml",
+            &format!(
+                "{GOOD}{}[bmc.routes]\nsoft = \"ssh\"\n",
+                ssh.replace("id_ed25519", "missing_key")
+            ),
+            &dir,
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(
+            e.contains("cannot read") && e.contains("missing_key"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
