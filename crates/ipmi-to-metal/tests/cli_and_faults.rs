@@ -242,16 +242,26 @@ fn every_toml_example_in_the_readme_passes_check_config() {
         .collect();
     assert!(blocks.len() >= 2, "README has its TOML examples");
     let mut ipmi_examples = 0;
+    let mut checked = 0;
     for block in blocks {
+        // Fragments (a single table, to show its keys) are not whole files.
+        if !block.contains("[[bmc]]") && !block.contains("[[metal_discovery]]") {
+            continue;
+        }
+        checked += 1;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("example.toml");
         std::fs::write(&path, block).unwrap();
+        // The files the examples name, relative to the configuration.
+        std::fs::write(dir.path().join("node-b.key"), "key").unwrap();
+        std::fs::write(dir.path().join("known_hosts"), "").unwrap();
         let out = bin()
             .arg("check-config")
             .arg(&path)
             .env("DB7_BMC_PASSWORD", "behind")
             .env("IRONIC_PASSWORD", "front")
             .env("METAL_AUTH_TOKEN", "token-from-env")
+            .env("IPMI_PASSWORD", "from-env")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -260,6 +270,14 @@ fn every_toml_example_in_the_readme_passes_check_config() {
             "{block}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if block.contains("backend = \"metal\"") && block.contains("[bmc.routes]") {
+            assert!(
+                stdout.contains(
+                    "route soft          ssh -> metal (hard off by the next if not off within 90s)"
+                ),
+                "{stdout}"
+            );
+        }
         if block.contains("\nbackend = \"ipmi\"") {
             ipmi_examples += 1;
             assert!(
@@ -269,4 +287,5 @@ fn every_toml_example_in_the_readme_passes_check_config() {
         }
     }
     assert_eq!(ipmi_examples, 1, "the ipmi backend's example was checked");
+    assert!(checked >= 6, "every whole example was checked ({checked})");
 }
