@@ -121,6 +121,8 @@ enum SshError {
     HostKey,
     /// Authentication failed.
     Auth(String),
+    /// The connection broke while the command ran (a shutdown cuts it).
+    Dropped(String),
     /// The command ran out of time.
     Timeout,
     /// The command exited with this code.
@@ -149,12 +151,13 @@ impl SshBackend {
         format!("{}:{}", self.config.host, self.config.port)
     }
 
+    /// The master connection's socket: short (a Unix socket path holds about 100 bytes), and
+    /// one per user, host and port.
     fn control_path(&self) -> PathBuf {
-        self.config.control_dir.join(format!(
-            "{}-{}",
-            self.config.bmc.replace('/', "_"),
-            self.config.port
-        ))
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&self.config.user, &self.config.host, self.config.port).hash(&mut h);
+        self.config.control_dir.join(format!("{:016x}", h.finish()))
     }
 
     /// The ssh command line up to the host, without the remote command.
@@ -278,7 +281,10 @@ impl SshBackend {
     /// Runs `command` on the host; its stdout on exit 0.
     async fn exec(&self, command: &str) -> Result<String, SshError> {
         let r = self.exec_once(command).await;
-        if matches!(r, Err(SshError::Timeout) | Err(SshError::Unreachable(_))) {
+        if matches!(
+            r,
+            Err(SshError::Timeout) | Err(SshError::Unreachable(_)) | Err(SshError::Dropped(_))
+        ) {
             // A master connection to a host that died may linger until its keep-alives fail.
             self.drop_master().await;
         }
@@ -294,6 +300,10 @@ impl SshBackend {
             Err(RunError::Timeout(_)) => Err(SshError::Timeout),
             Err(RunError::Spawn(e)) => Err(SshError::Spawn(e)),
             Ok(f) => match self.classify(&f) {
+                // Connected (the master is up), then cut: the command may well have run.
+                Some(SshError::Unreachable(m)) | Some(SshError::Exit(Some(255), m)) => {
+                    Err(SshError::Dropped(m))
+                }
                 Some(e) => Err(e),
                 None if f.code == Some(0) => Ok(f.stdout),
                 None => Err(SshError::Exit(f.code, f.stderr.trim().to_string())),
@@ -314,7 +324,7 @@ impl SshBackend {
                 tracing::error!(%bmc, host = %target, known_hosts = %self.config.known_hosts.display(), operation = what, "host key of the host is unknown or has changed: connection refused");
                 BackendError::Failed(format!("host key of {target} unknown or changed"))
             }
-            SshError::Unreachable(m) => {
+            SshError::Unreachable(m) | SshError::Dropped(m) => {
                 tracing::warn!(%bmc, host = %target, operation = what, error = %m, "host unreachable over SSH");
                 BackendError::Timeout(format!("{target} unreachable: {m}"))
             }
@@ -422,7 +432,7 @@ impl Backend for SshBackend {
         }
         match self.exec(&self.config.commands.status).await {
             Ok(_) => Ok(PowerState::On),
-            Err(SshError::Unreachable(m)) | Err(SshError::Exit(Some(255), m)) => {
+            Err(SshError::Unreachable(m)) | Err(SshError::Dropped(m)) => {
                 match self.config.unreachable {
                     Unreachable::Off => {
                         tracing::debug!(bmc = %self.config.bmc, host = %self.target(), error = %m, "host does not answer: power off");
@@ -463,8 +473,9 @@ impl Backend for SshBackend {
             };
             match self.exec(command).await {
                 Ok(_) => Ok(()),
-                // The shutdown may cut the connection before ssh hears the exit status.
-                Err(SshError::Exit(Some(255), m)) | Err(SshError::Unreachable(m))
+                // The shutdown may cut the connection before ssh hears the exit status; a host
+                // that could not be reached at all is an error, though.
+                Err(SshError::Dropped(m))
                     if matches!(
                         action,
                         PowerAction::Off

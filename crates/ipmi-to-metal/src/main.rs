@@ -159,15 +159,9 @@ fn main() -> ExitCode {
                     discovery: Vec::new(),
                 },
             };
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let rt = match runtime_or_exit(true) {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             };
             let result = rt.block_on(async {
                 tokio::select! {
@@ -189,6 +183,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// The tokio runtime (multi-threaded, or on this thread only), or the exit code after saying why
+/// it could not start.
+fn runtime_or_exit(multi: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut b = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    b.enable_all().build().map_err(|e| {
+        eprintln!("cannot start the runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 /// Prints every BMC of a configuration: the configured ones, then those each discovery would
 /// serve now (the project is listed once; addresses as kept in the state file, or as they would
 /// be assigned).
@@ -207,15 +215,9 @@ fn list(c: config::Config) -> ExitCode {
             b.backend.describe()
         );
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime_or_exit(false) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mut status = ExitCode::SUCCESS;
     let mut taken: std::collections::HashSet<String> =

@@ -109,6 +109,40 @@ fn an_unreachable_host_gets_a_completion_code_in_time() {
         "{}",
         bmc.server_log()
     );
+    // A soft off that could not reach the host is not reported done.
+    let soft = patient(&bmc, "chassis power soft");
+    assert!(soft.all().contains("Timeout"), "{}", soft.all());
+}
+
+#[test]
+fn a_shutdown_that_cuts_the_connection_counts_as_done() {
+    let sshd = Sshd::start();
+    let m = sshd.markers().display().to_string();
+    let port = free_port();
+    // The stand-in kills its own SSH session, as a reboot would.
+    let section = ssh_section(&sshd, &sshd.known_hosts(), "").replace(
+        &format!("cycle = \"touch {m}/cycle\""),
+        &format!("cycle = \"touch {m}/cycle; kill -9 $PPID\""),
+    );
+    assert!(section.contains("kill -9"));
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "ssh", &section));
+    let r = patient(&bmc, "chassis power cycle");
+    assert!(
+        r.all().contains("Cycle"),
+        "{}\n{}",
+        r.all(),
+        bmc.server_log()
+    );
+    assert!(sshd.marked("cycle"));
+    assert!(
+        bmc.server_log()
+            .contains("connection closed by the shutdown"),
+        "{}",
+        bmc.server_log()
+    );
+    // The next command connects afresh.
+    patient(&bmc, "chassis power diag").out();
+    assert!(sshd.marked("diag"));
 }
 
 #[test]
