@@ -136,7 +136,10 @@ pub enum ApiError {
     /// No answer in time.
     #[error("no answer in time: {0}")]
     Timeout(String),
-    /// Connection refused, reset, DNS, TLS...
+    /// The connection could not be made: the request was never sent.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// Reset, TLS, a broken answer...: the request may have been carried out.
     #[error("transport error: {0}")]
     Transport(String),
     /// The answer was not the JSON the spec describes.
@@ -175,6 +178,8 @@ pub fn http_client() -> reqwest::Client {
             " (+https://github.com/ipmi-to-metal)"
         ))
         .connect_timeout(Duration::from_secs(3))
+        // A redirect would carry X-Auth-Token to wherever it points: none are followed.
+        .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
         .expect("a TLS backend is compiled in")
@@ -302,6 +307,10 @@ impl MetalApi {
             let result = self
                 .once(&method, url, body.as_ref(), left.min(self.policy.timeout))
                 .await;
+            // An action (POST) may have been carried out when its answer was lost or was a 5xx:
+            // sending it again could reboot a machine twice. It is retried only when it surely
+            // was not (no connection, or 429).
+            let idempotent = method != reqwest::Method::POST;
             let retry_in = match &result {
                 Ok(_) => return result,
                 Err(ApiError::RateLimited(wait)) => {
@@ -313,10 +322,13 @@ impl MetalApi {
                         None
                     }
                 }
-                Err(ApiError::Server { status, .. }) if *status >= 500 => {
+                Err(ApiError::Server { status, .. }) if *status >= 500 && idempotent => {
                     Some(self.policy.backoff * 2u32.saturating_pow(attempt))
                 }
-                Err(ApiError::Transport(_)) | Err(ApiError::Timeout(_)) => {
+                Err(ApiError::Transport(_)) | Err(ApiError::Timeout(_)) if idempotent => {
+                    Some(self.policy.backoff * 2u32.saturating_pow(attempt))
+                }
+                Err(ApiError::Connect(_)) => {
                     Some(self.policy.backoff * 2u32.saturating_pow(attempt))
                 }
                 Err(_) => None,
@@ -327,7 +339,13 @@ impl MetalApi {
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                _ => return result,
+                _ => {
+                    // Out of retries on a rate limit: the others should not keep asking either.
+                    if let Err(ApiError::RateLimited(wait)) = &result {
+                        *self.blocked_until.lock().expect("lock") = Some(Instant::now() + *wait);
+                    }
+                    return result;
+                }
             }
         }
     }
@@ -387,9 +405,12 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn transport(e: reqwest::Error) -> ApiError {
     let timeout = e.is_timeout();
+    let connect = e.is_connect();
     // Without the URL: it holds nothing secret, but the message is for a log line.
     let msg = e.without_url().to_string();
-    if timeout {
+    if connect {
+        ApiError::Connect(msg)
+    } else if timeout {
         ApiError::Timeout(msg)
     } else {
         ApiError::Transport(msg)

@@ -16,7 +16,9 @@ const IDENTITY_TTL: Duration = Duration::from_secs(600);
 /// The cache of one device.
 pub struct DeviceCache {
     ttl: Duration,
-    latest: Mutex<Option<(Device, Instant)>>,
+    /// The device, when it was stored, and when the read that got it began (`None` for a state
+    /// only expected after an action).
+    latest: Mutex<Option<(Device, Instant, Option<Instant>)>>,
     last_error: Mutex<Option<(ApiError, Instant)>>,
     flight: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
@@ -34,15 +36,25 @@ impl DeviceCache {
         }
     }
 
-    fn fresh(&self) -> Option<Device> {
+    fn fresh(&self) -> Option<(Device, Option<Instant>)> {
         let l = self.latest.lock().expect("cache lock");
         l.as_ref()
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(d, _)| d.clone())
+            .filter(|(_, at, _)| at.elapsed() < self.ttl)
+            .map(|(d, _, started)| (d.clone(), *started))
     }
 
     /// The device: fresh from memory, else from `fetch`, run by one caller at a time.
     pub async fn get<F, Fut>(&self, fetch: F) -> Result<Device, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Device, ApiError>>,
+    {
+        self.get_read(fetch).await.map(|(d, _)| d)
+    }
+
+    /// Like [`DeviceCache::get`], with when the API read began (`None` for an expected state
+    /// that no read has confirmed yet).
+    pub async fn get_read<F, Fut>(&self, fetch: F) -> Result<(Device, Option<Instant>), ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Device, ApiError>>,
@@ -62,10 +74,11 @@ impl DeviceCache {
             }
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
         match fetch().await {
             Ok(d) => {
-                self.put(d.clone());
-                Ok(d)
+                self.put(d.clone(), started);
+                Ok((d, Some(started)))
             }
             Err(e) => {
                 *self.last_error.lock().expect("cache lock") = Some((e.clone(), Instant::now()));
@@ -74,16 +87,17 @@ impl DeviceCache {
         }
     }
 
-    /// Stores a device the API returned.
-    pub fn put(&self, d: Device) {
-        *self.latest.lock().expect("cache lock") = Some((d, Instant::now()));
+    /// Stores a device the API returned for a request sent at `started`.
+    pub fn put(&self, d: Device, started: Instant) {
+        *self.latest.lock().expect("cache lock") = Some((d, Instant::now(), Some(started)));
     }
 
-    /// Records the state an accepted action leads to, as a fresh read.
+    /// Records the state an accepted action leads to, to answer from until the next read.
     pub fn set_state(&self, state: &str) {
-        if let Some((d, at)) = self.latest.lock().expect("cache lock").as_mut() {
+        if let Some((d, at, started)) = self.latest.lock().expect("cache lock").as_mut() {
             d.state = Some(state.to_string());
             *at = Instant::now();
+            *started = None;
         }
     }
 
@@ -93,7 +107,7 @@ impl DeviceCache {
             .lock()
             .expect("cache lock")
             .as_ref()
-            .map(|(d, _)| d.clone())
+            .map(|(d, _, _)| d.clone())
     }
 
     /// The last device read, if recent enough for its identity (hostname, plan, place).
@@ -102,8 +116,8 @@ impl DeviceCache {
             .lock()
             .expect("cache lock")
             .as_ref()
-            .filter(|(_, at)| at.elapsed() < IDENTITY_TTL)
-            .map(|(d, _)| d.clone())
+            .filter(|(_, at, _)| at.elapsed() < IDENTITY_TTL)
+            .map(|(d, _, _)| d.clone())
     }
 
     /// How many times the API was asked.
@@ -172,7 +186,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn reads_expire_and_actions_update_the_state() {
         let cache = DeviceCache::new(Duration::from_secs(2));
-        cache.put(device("active"));
+        cache.put(device("active"), Instant::now());
         cache.set_state("powering_off");
         let d = cache.get(|| async { Ok(device("x")) }).await.unwrap();
         assert_eq!(d.state.as_deref(), Some("powering_off"));

@@ -53,9 +53,22 @@ struct Boot {
     asked: Option<BootOverride>,
     /// A next-boot-only PXE is set and waits for the boot that consumes it.
     once_pending: bool,
-    /// Since then the device has been seen not `active` (it is booting, or was off).
+    /// Since it was set (or since the last power on or reboot asked for), an API read has shown
+    /// the device not `active`: it is booting, or was off.
     left_active: bool,
+    /// When the override was set; reads begun earlier say nothing about it.
+    armed_at: Option<Instant>,
+    /// When the last power on or reboot was sent while the override waited.
+    action_at: Option<Instant>,
+    /// Bumped at every change of the override, so that a clearing decided on an older one is
+    /// dropped.
+    generation: u64,
 }
+
+/// A next-boot-only PXE whose power on or reboot was sent this long ago, with the device active,
+/// is taken as consumed even if no read caught the device outside `active` (an API that keeps
+/// `active` through a reboot must not leave the machine booting from PXE for ever).
+const PXE_ONCE_GRACE: Duration = Duration::from_secs(600);
 
 /// The metal backend of one device.
 pub struct MetalBackend {
@@ -63,6 +76,8 @@ pub struct MetalBackend {
     config: MetalConfig,
     cache: DeviceCache,
     boot: Mutex<Boot>,
+    /// Serializes the boot updates (set and clear), so that they reach the API in order.
+    boot_io: tokio::sync::Mutex<()>,
 }
 
 /// How the API's device states read as IPMI power states.
@@ -79,7 +94,9 @@ fn backend_error(e: ApiError) -> BackendError {
     match e {
         ApiError::RateLimited(d) => BackendError::Busy(format!("Metal API rate limit, {d:?} left")),
         ApiError::Timeout(m) => BackendError::Timeout(m),
-        ApiError::Transport(m) => BackendError::Timeout(format!("API unreachable: {m}")),
+        ApiError::Transport(m) | ApiError::Connect(m) => {
+            BackendError::Timeout(format!("API unreachable: {m}"))
+        }
         ApiError::Unprocessable(m) => BackendError::InvalidState(m),
         other => BackendError::Failed(other.to_string()),
     }
@@ -94,6 +111,7 @@ impl MetalBackend {
             api,
             config,
             boot: Mutex::new(Boot::default()),
+            boot_io: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -101,53 +119,69 @@ impl MetalBackend {
         Instant::now() + self.config.deadline
     }
 
-    /// The device, from the cache if fresh.
-    async fn device(&self) -> BackendResult<Device> {
-        let d = self
+    /// The device, from the cache if fresh; the whole operation ends by `deadline`.
+    async fn device(&self, deadline: Instant) -> BackendResult<Device> {
+        let (d, started) = self
             .cache
-            .get(|| self.api.device(&self.config.device_id, self.deadline()))
+            .get_read(|| self.api.device(&self.config.device_id, deadline))
             .await
             .map_err(backend_error)?;
-        self.observe(&d).await;
+        if let Some(started) = started {
+            self.observe(&d, started, deadline).await;
+        }
         Ok(d)
     }
 
-    /// Next-boot-only PXE: once the device has left `active` and is `active` again, it has
-    /// booted with PXE, and `always_pxe` is cleared.
-    async fn observe(&self, d: &Device) {
-        let state = d.state.as_deref().unwrap_or("");
-        let clear = {
+    /// Next-boot-only PXE: once an API read (begun after the override was set, or after the
+    /// power on or reboot) has shown the device outside `active`, and a later one shows it
+    /// `active` again, it has booted with PXE, and `always_pxe` is cleared.
+    async fn observe(&self, d: &Device, started: Instant, deadline: Instant) {
+        let active = d.state.as_deref() == Some("active");
+        let generation = {
             let mut b = self.boot.lock().expect("boot lock");
-            if !b.once_pending {
-                false
-            } else if state != "active" {
-                b.left_active = true;
-                false
-            } else {
-                b.left_active
+            let since = b.action_at.or(b.armed_at);
+            if !b.once_pending || since.is_some_and(|t| started < t) {
+                return;
             }
+            if !active {
+                b.left_active = true;
+                return;
+            }
+            let grace = b.action_at.is_some_and(|t| t.elapsed() >= PXE_ONCE_GRACE);
+            if !b.left_active && !grace {
+                return;
+            }
+            b.generation
         };
-        if clear {
-            let update = DeviceUpdate {
-                always_pxe: Some(false),
-                ipxe_script_url: None,
-            };
-            match self
-                .api
-                .update(&self.config.device_id, &update, self.deadline())
-                .await
-            {
-                Ok(d) => {
-                    let mut b = self.boot.lock().expect("boot lock");
-                    b.once_pending = false;
-                    b.left_active = false;
-                    b.asked = None;
-                    self.cache.put(d);
-                    tracing::info!(device = %self.config.device_id, "booted once with PXE: always_pxe cleared");
-                }
-                Err(e) => {
-                    tracing::warn!(device = %self.config.device_id, error = %e, "could not clear always_pxe after the PXE boot; will retry")
-                }
+        let _io = self.boot_io.lock().await;
+        {
+            let b = self.boot.lock().expect("boot lock");
+            if !b.once_pending || b.generation != generation {
+                return; // cleared by another poller meanwhile, or a new override set
+            }
+        }
+        let update = DeviceUpdate {
+            always_pxe: Some(false),
+            ipxe_script_url: None,
+        };
+        let sent = Instant::now();
+        match self
+            .api
+            .update(&self.config.device_id, &update, deadline)
+            .await
+        {
+            Ok(d) => {
+                let mut b = self.boot.lock().expect("boot lock");
+                b.once_pending = false;
+                b.left_active = false;
+                b.asked = None;
+                b.action_at = None;
+                b.generation += 1;
+                self.cache.put(d, sent);
+                tracing::info!(device = %self.config.device_id, "booted once with PXE: always_pxe cleared");
+            }
+            Err(e) => {
+                tracing::warn!(device = %self.config.device_id, error = %e, "could not clear always_pxe after the PXE boot; will retry")
             }
         }
     }
@@ -167,20 +201,26 @@ impl MetalBackend {
                 if !b.boot.lock().expect("boot lock").once_pending {
                     return;
                 }
-                let _ = b.device().await;
+                let _ = b.device(b.deadline()).await;
             }
         });
     }
 
-    async fn act(&self, action: &str, expect: &str) -> BackendResult<()> {
+    async fn act(&self, action: &str, expect: &str, deadline: Instant) -> BackendResult<()> {
+        let boots = matches!(action, "power_on" | "reboot");
+        let sent = Instant::now();
         self.api
-            .action(&self.config.device_id, action, self.deadline())
+            .action(&self.config.device_id, action, deadline)
             .await
             .map_err(backend_error)?;
-        // The API will say this next: answer from it instead of asking again at once.
+        // The API will say this next: answer from it instead of asking again at once. It is no
+        // evidence of a boot, though: only API reads are.
         self.cache.set_state(expect);
-        if let Some(d) = self.cache.peek() {
-            self.observe(&d).await;
+        if boots {
+            let mut b = self.boot.lock().expect("boot lock");
+            if b.once_pending {
+                b.action_at = Some(sent);
+            }
         }
         Ok(())
     }
@@ -188,7 +228,9 @@ impl MetalBackend {
     /// Carries out a power action (the [`Backend::power`] of an `Arc`, which can start the
     /// watch for a next-boot-only PXE).
     pub async fn power_action(self: &Arc<Self>, action: PowerAction) -> BackendResult<()> {
-        let mut d = self.device().await?;
+        // One deadline for the whole action, however many API calls it takes.
+        let deadline = self.deadline();
+        let mut d = self.device(deadline).await?;
         // On after off (or off after on) in quick succession, as Ironic and MAAS do: wait for
         // the transition to end rather than ask for an action the API refuses mid-way.
         let opposite = matches!(
@@ -197,12 +239,11 @@ impl MetalBackend {
                 | (PowerAction::Off | PowerAction::Soft, Some("powering_on"))
         );
         if opposite {
-            let give_up =
-                self.deadline() - Duration::from_millis(500).min(self.config.deadline / 2);
+            let give_up = deadline - Duration::from_millis(500).min(self.config.deadline / 2);
             let from = d.state.clone();
             while d.state == from && Instant::now() < give_up {
                 tokio::time::sleep(self.config.cache.max(Duration::from_millis(250))).await;
-                d = self.device().await?;
+                d = self.device(deadline).await?;
             }
         }
         let state = d.state.unwrap_or_default();
@@ -211,17 +252,19 @@ impl MetalBackend {
         match action {
             PowerAction::On if on => Ok(()),
             PowerAction::On => {
-                self.act("power_on", "powering_on").await?;
+                self.act("power_on", "powering_on", deadline).await?;
                 self.watch_boot();
                 Ok(())
             }
             PowerAction::Off | PowerAction::Soft if !on => Ok(()),
-            PowerAction::Off | PowerAction::Soft => self.act("power_off", "powering_off").await,
+            PowerAction::Off | PowerAction::Soft => {
+                self.act("power_off", "powering_off", deadline).await
+            }
             PowerAction::Cycle | PowerAction::Reset if !on || transitioning => {
                 Err(BackendError::InvalidState(format!("the device is {state}")))
             }
             PowerAction::Cycle | PowerAction::Reset => {
-                self.act("reboot", "powering_off").await?;
+                self.act("reboot", "powering_off", deadline).await?;
                 self.watch_boot();
                 Ok(())
             }
@@ -240,7 +283,7 @@ impl Backend for SharedMetalBackend {
     }
 
     async fn power_state(&self) -> BackendResult<PowerState> {
-        let d = self.0.device().await?;
+        let d = self.0.device(self.0.deadline()).await?;
         Ok(power_state_of(d.state.as_deref().unwrap_or("")))
     }
 
@@ -269,6 +312,8 @@ impl Backend for SharedMetalBackend {
                 None
             },
         };
+        let _io = b.boot_io.lock().await;
+        let sent = Instant::now();
         let d = b
             .api
             .update(&b.config.device_id, &update, b.deadline())
@@ -276,18 +321,21 @@ impl Backend for SharedMetalBackend {
             .map_err(backend_error)?;
         tracing::info!(device = %b.config.device_id, always_pxe = pxe, ?boot, %who, "boot override set through the Metal API");
         let active = d.state.as_deref() == Some("active");
-        b.cache.put(d);
+        b.cache.put(d, sent);
         let mut s = b.boot.lock().expect("boot lock");
         s.asked = boot;
         s.once_pending = pxe && boot.is_some_and(|o| !o.persistent);
         // A device that is not running now will boot with it when it next becomes active.
         s.left_active = !active;
+        s.armed_at = Some(sent);
+        s.action_at = None;
+        s.generation += 1;
         Ok(())
     }
 
     async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
         if self.0.boot.lock().expect("boot lock").once_pending {
-            self.0.device().await?;
+            self.0.device(self.0.deadline()).await?;
         }
         Ok(self.0.boot.lock().expect("boot lock").asked)
     }
@@ -295,7 +343,7 @@ impl Backend for SharedMetalBackend {
     async fn inventory(&self) -> BackendResult<Inventory> {
         let d = match self.0.cache.identity() {
             Some(d) => d,
-            None => self.0.device().await?,
+            None => self.0.device(self.0.deadline()).await?,
         };
         let key = |n: &Option<api::Named>| {
             n.as_ref()

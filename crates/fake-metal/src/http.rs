@@ -97,8 +97,8 @@ async fn api(
                 if let Some((limit, left, reset)) = limits {
                     rate_limit_headers(&mut extra, limit, left, reset);
                 }
-                match fake.next_fault() {
-                    Some(Fault::Status { code }) => {
+                match fake.next_fault(method == Method::POST) {
+                    Some(Fault::Status { code }) | Some(Fault::ActionStatus { code }) => {
                         let s =
                             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                         error(s, "Injected failure")

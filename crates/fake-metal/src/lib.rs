@@ -50,6 +50,11 @@ pub enum Fault {
         /// The status code (e.g. 500, 503).
         code: u16,
     },
+    /// Answer the next `POST` (an action) with this status; other requests pass.
+    ActionStatus {
+        /// The status code.
+        code: u16,
+    },
     /// Answer 429 with `Retry-After` and `X-RateLimit-*` headers.
     RateLimited {
         /// Seconds to wait, as `Retry-After` says.
@@ -170,12 +175,17 @@ impl Fake {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn next_fault(&self) -> Option<Fault> {
+    /// The fault for a request with this method, taken from the queue.
+    fn next_fault(&self, post: bool) -> Option<Fault> {
         let mut f = self.faults.lock().expect("faults lock");
         if let Some(code) = f.down {
             return Some(Fault::Status { code });
         }
-        f.queue.pop_front()
+        let i = f
+            .queue
+            .iter()
+            .position(|x| post || !matches!(x, Fault::ActionStatus { .. }))?;
+        f.queue.remove(i)
     }
 
     /// Counts a request against the rate limit: `Err(seconds until reset)` when over it.

@@ -243,6 +243,27 @@ fn api_faults_get_completion_codes_in_time_and_the_next_request_works() {
     // One 503: retried, the client sees nothing.
     fake.fake.inject(Fault::Status { code: 503 }, 1);
     assert_eq!(patient_status(&bmc).out().trim(), "Chassis Power is on");
+    // An action answered 503 is not sent again (it may have been carried out): 0xFF.
+    std::thread::sleep(Duration::from_millis(300));
+    fake.fake.inject(Fault::ActionStatus { code: 503 }, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let first = fake.fake.requests();
+    let off = ipmitool(
+        &bmc,
+        "lanplus",
+        &["-N", "3"],
+        "admin",
+        ADMIN_PASSWORD,
+        "chassis power off",
+    );
+    assert!(off.all().contains("Unspecified error"), "{}", off.all());
+    assert_eq!(
+        fake.fake.requests() - first,
+        2,
+        "the GET and the POST, once"
+    );
+    assert!(fake.device(5).actions.is_empty());
+    assert_eq!(fake.exchanges().matches("\"method\":\"POST\"").count(), 1);
     // The API down: 0xFF within the deadline, then fine again.
     std::thread::sleep(Duration::from_millis(300));
     fake.fake.set_down(Some(500));
