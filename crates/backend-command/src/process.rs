@@ -65,12 +65,21 @@ pub async fn run(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Fi
     let pid = child.id();
     let out = child.stdout.take().expect("piped");
     let err = child.stderr.take().expect("piped");
+    // The outputs are read by tasks of their own: once the program has exited, a background
+    // job it left holding the pipes gets a short grace, not the whole timeout.
+    let stdout_task = tokio::spawn(read_bounded(out, limit));
+    let stderr_task = tokio::spawn(read_bounded(err, limit));
     let work = async {
-        let ((stdout, t1), (stderr, t2), status) = tokio::join!(
-            read_bounded(out, limit),
-            read_bounded(err, limit),
-            child.wait()
-        );
+        let status = child.wait().await;
+        let grace = Duration::from_millis(200);
+        let (stdout, t1) = match tokio::time::timeout(grace, stdout_task).await {
+            Ok(Ok(r)) => r,
+            _ => (Vec::new(), true),
+        };
+        let (stderr, t2) = match tokio::time::timeout(grace, stderr_task).await {
+            Ok(Ok(r)) => r,
+            _ => (Vec::new(), true),
+        };
         (stdout, stderr, t1 || t2, status)
     };
     match tokio::time::timeout(timeout, work).await {
@@ -106,6 +115,13 @@ mod tests {
 
     #[tokio::test]
     async fn output_exit_code_timeout_and_limit() {
+        // A background job left holding the pipes does not hold up the answer.
+        let t = std::time::Instant::now();
+        let bg = run(sh("(sleep 5) & echo started"), Duration::from_secs(5), 100)
+            .await
+            .unwrap();
+        assert_eq!(bg.code, Some(0));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
         let f = run(
             sh("echo hi; echo err >&2; exit 3"),
             Duration::from_secs(5),

@@ -121,8 +121,8 @@ enum SshError {
     HostKey,
     /// Authentication failed.
     Auth(String),
-    /// The connection broke while the command ran (a shutdown cuts it).
-    Dropped(String),
+    /// The connection broke; `true` if the command had begun (a shutdown cuts it).
+    Dropped(String, bool),
     /// The command ran out of time.
     Timeout,
     /// The command exited with this code.
@@ -130,6 +130,9 @@ enum SshError {
     /// ssh could not be started.
     Spawn(String),
 }
+
+/// The line every command prints first, so that a cut connection tells whether it ran.
+const STARTED: &str = "__ipmi_to_metal_started__";
 
 /// At most this many commands run on one host at once.
 const PER_HOST: usize = 4;
@@ -238,15 +241,21 @@ impl SshBackend {
         let _one = self.master.lock().await;
         let mut check = self.ssh(false);
         check.args(["-O", "check"]);
-        check.stdout(Stdio::null()).stderr(Stdio::null());
-        if matches!(check.status().await, Ok(s) if s.success()) {
+        check
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let checked = tokio::time::timeout(Duration::from_secs(2), check.status()).await;
+        if matches!(checked, Ok(Ok(s)) if s.success()) {
             return Ok(());
         }
         let mut m = self.ssh(true);
-        // The detached master must not hold our pipes: its stdio goes nowhere.
+        // The detached master must not hold our pipes: its stdio goes nowhere. If it does not
+        // connect in time, the process is killed when dropped.
         m.stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         let child = m.spawn().map_err(|e| SshError::Spawn(e.to_string()))?;
         let limit = self.config.connect_timeout + Duration::from_secs(2);
         match tokio::time::timeout(limit, child.wait_with_output()).await {
@@ -283,7 +292,7 @@ impl SshBackend {
         let r = self.exec_once(command).await;
         if matches!(
             r,
-            Err(SshError::Timeout) | Err(SshError::Unreachable(_)) | Err(SshError::Dropped(_))
+            Err(SshError::Timeout) | Err(SshError::Unreachable(_)) | Err(SshError::Dropped(..))
         ) {
             // A master connection to a host that died may linger until its keep-alives fail.
             self.drop_master().await;
@@ -295,17 +304,22 @@ impl SshBackend {
         let _slot = self.slots.acquire().await.expect("never closed");
         self.ensure_master().await?;
         let mut cmd = self.ssh(false);
-        cmd.arg("--").arg(command);
+        // The marker says the remote shell got as far as the command.
+        cmd.arg("--").arg(format!("echo {STARTED}; {command}"));
         match process::run(cmd, self.config.command_timeout, MAX_OUTPUT).await {
             Err(RunError::Timeout(_)) => Err(SshError::Timeout),
             Err(RunError::Spawn(e)) => Err(SshError::Spawn(e)),
             Ok(f) => match self.classify(&f) {
-                // Connected (the master is up), then cut: the command may well have run.
+                // Connected, then cut: the command ran if the marker came back.
                 Some(SshError::Unreachable(m)) | Some(SshError::Exit(Some(255), m)) => {
-                    Err(SshError::Dropped(m))
+                    Err(SshError::Dropped(m, f.stdout.contains(STARTED)))
                 }
                 Some(e) => Err(e),
-                None if f.code == Some(0) => Ok(f.stdout),
+                None if f.code == Some(0) => Ok(f
+                    .stdout
+                    .strip_prefix(STARTED)
+                    .map_or(f.stdout.as_str(), |r| r.trim_start_matches('\n'))
+                    .to_string()),
                 None => Err(SshError::Exit(f.code, f.stderr.trim().to_string())),
             },
         }
@@ -324,7 +338,7 @@ impl SshBackend {
                 tracing::error!(%bmc, host = %target, known_hosts = %self.config.known_hosts.display(), operation = what, "host key of the host is unknown or has changed: connection refused");
                 BackendError::Failed(format!("host key of {target} unknown or changed"))
             }
-            SshError::Unreachable(m) | SshError::Dropped(m) => {
+            SshError::Unreachable(m) | SshError::Dropped(m, _) => {
                 tracing::warn!(%bmc, host = %target, operation = what, error = %m, "host unreachable over SSH");
                 BackendError::Timeout(format!("{target} unreachable: {m}"))
             }
@@ -432,7 +446,7 @@ impl Backend for SshBackend {
         }
         match self.exec(&self.config.commands.status).await {
             Ok(_) => Ok(PowerState::On),
-            Err(SshError::Unreachable(m)) | Err(SshError::Dropped(m)) => {
+            Err(SshError::Unreachable(m)) | Err(SshError::Dropped(m, _)) => {
                 match self.config.unreachable {
                     Unreachable::Off => {
                         tracing::debug!(bmc = %self.config.bmc, host = %self.target(), error = %m, "host does not answer: power off");
@@ -475,7 +489,7 @@ impl Backend for SshBackend {
                 Ok(_) => Ok(()),
                 // The shutdown may cut the connection before ssh hears the exit status; a host
                 // that could not be reached at all is an error, though.
-                Err(SshError::Dropped(m))
+                Err(SshError::Dropped(m, true))
                     if matches!(
                         action,
                         PowerAction::Off

@@ -149,6 +149,9 @@ struct Inner {
     bmc: String,
     table: RouteTable,
     backends: BTreeMap<String, Arc<dyn Backend>>,
+    /// Bumped by every power action: a pending soft-off fallback gives up when it changes (the
+    /// operator powered the machine on again, or asked for something else).
+    power_generation: std::sync::atomic::AtomicU64,
 }
 
 /// A backend that routes each operation to the backends its table names.
@@ -174,6 +177,7 @@ impl Router {
             bmc: bmc.to_string(),
             table,
             backends,
+            power_generation: std::sync::atomic::AtomicU64::new(0),
         })))
     }
 }
@@ -209,6 +213,8 @@ impl Backend for Router {
     }
 
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
+        use std::sync::atomic::Ordering;
+        let generation = self.0.power_generation.fetch_add(1, Ordering::SeqCst) + 1;
         let op = Operation::of(action);
         let chain = self.0.chain(op);
         if op != Operation::Soft || chain.len() < 2 {
@@ -224,13 +230,22 @@ impl Backend for Router {
                 let deadline = inner.table.soft_deadline;
                 let first = first.to_string();
                 tokio::spawn(async move {
+                    let superseded =
+                        |i: &Inner| i.power_generation.load(Ordering::SeqCst) != generation;
                     let until = tokio::time::Instant::now() + deadline;
                     while tokio::time::Instant::now() < until {
                         tokio::time::sleep(Duration::from_millis(500)).await;
+                        if superseded(&inner) {
+                            tracing::info!(bmc = %inner.bmc, "another power action came: the soft-off fallback stands down");
+                            return;
+                        }
                         if inner.power_state().await == Ok(PowerState::Off) {
                             tracing::info!(bmc = %inner.bmc, backend = %first, "soft off done by the graceful route");
                             return;
                         }
+                    }
+                    if superseded(&inner) {
+                        return;
                     }
                     let chain = inner.chain(Operation::Soft);
                     for (name, b) in chain.iter().skip(1) {

@@ -281,6 +281,19 @@ fn mixed_bmc_hard_power_by_metal_soft_by_ssh_then_hard_after_the_deadline() {
     patient(&bmc, "chassis power diag").out();
     assert!(sshd.marked("diag"));
     assert!(fake.device(21).actions.is_empty());
+    // A power action after the soft off (here: on, a no-op on a running machine) calls the
+    // fallback off: nothing is powered off hard behind the operator's back.
+    patient(&bmc, "chassis power soft").out();
+    patient(&bmc, "chassis power on").out();
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(fake.device(21).actions.is_empty(), "{:?}", fake.device(21));
+    assert!(
+        bmc.server_log()
+            .contains("the soft-off fallback stands down"),
+        "{}",
+        bmc.server_log()
+    );
+    std::fs::remove_file(sshd.markers().join("soft_off")).unwrap();
     // Soft: the graceful command runs on the host; the stand-in does not shut it down, so after
     // the deadline the API powers it off hard.
     patient(&bmc, "chassis power soft").out();
