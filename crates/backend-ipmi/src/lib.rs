@@ -175,10 +175,14 @@ impl IpmiBackend {
                     s
                 }
             };
-            let r = s
-                .request_relogin(netfn, cmd, data)
-                .await
-                .map_err(|e| map_client_error(&e))?;
+            let r = match s.request_relogin(netfn, cmd, data).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Free the BMC's session slot (it has few) if it still listens.
+                    tokio::spawn(s.close());
+                    return Err(map_client_error(&e));
+                }
+            };
             *guard = Some(Slot {
                 session: s,
                 used: Instant::now(),

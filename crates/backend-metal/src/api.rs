@@ -277,8 +277,14 @@ impl MetalApi {
             let n = list.devices.len();
             out.extend(list.devices);
             let last = list.meta.and_then(|m| m.last_page).unwrap_or(page);
-            if page >= last || n == 0 || page >= 1000 {
+            if page >= last || n == 0 {
                 return Ok(out);
+            }
+            if page >= 1000 {
+                // A partial list would make the devices after it look gone.
+                return Err(ApiError::Decode(format!(
+                    "more than 1000 pages of devices ({last}): raise per_page"
+                )));
             }
             page += 1;
         }

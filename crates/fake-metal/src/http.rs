@@ -296,7 +296,7 @@ async fn list_devices(
             let last_page = total.div_ceil(per_page).max(1);
             let items: Vec<Value> = matching
                 .into_iter()
-                .skip((page - 1) * per_page)
+                .skip((page - 1).saturating_mul(per_page))
                 .take(per_page)
                 .collect();
             let href = |p: usize| {
@@ -336,14 +336,20 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
-                    out.push(v);
-                    i += 3;
-                    continue;
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
                 }
-                Err(_) => out.push(b'%'),
-            },
+            }
             b'+' => out.push(b' '),
             c => out.push(c),
         }

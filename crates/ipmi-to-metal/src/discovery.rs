@@ -91,14 +91,17 @@ pub struct Planned {
     pub addr: Option<SocketAddr>,
 }
 
-/// The BMCs for `devices`, avoiding the names in `taken`.
+/// The BMCs for `devices`: those already served (`serving`, device id to name) keep their
+/// names; new ones avoid the names in `taken` and those.
 pub fn plan(
     d: &DiscoveryConfig,
     devices: &[Device],
     assignments: &mut Assignments,
     taken: &HashSet<String>,
+    serving: &HashMap<String, String>,
 ) -> Vec<Planned> {
     let mut names = taken.clone();
+    names.extend(serving.values().cloned());
     let mut out = Vec::new();
     let live = |dev: &&Device| !dev.id.is_empty() && dev.state.as_deref() != Some("deleted");
     let present: HashSet<&str> = devices.iter().filter(live).map(|d| d.id.as_str()).collect();
@@ -108,8 +111,10 @@ pub fn plan(
             .clone()
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| dev.id.clone());
-        let name = if names.contains(&base) {
-            format!("{base}-{}", &dev.id[..dev.id.len().min(8)])
+        let name = if let Some(n) = serving.get(&dev.id) {
+            n.clone()
+        } else if names.contains(&base) {
+            format!("{base}-{}", dev.id.chars().take(8).collect::<String>())
         } else {
             base
         };
@@ -142,7 +147,19 @@ pub async fn run(fleet: Arc<Fleet>, d: DiscoveryConfig) {
                     .into_iter()
                     .filter(|n| !ours.contains(n))
                     .collect();
-                let planned = plan(&d, &devices, &mut assignments, &taken);
+                let planned = plan(&d, &devices, &mut assignments, &taken, &mine);
+                // Gone devices first: that frees their names and addresses for new ones.
+                let present: HashSet<&String> = planned.iter().map(|p| &p.device_id).collect();
+                let gone: Vec<(String, String)> = mine
+                    .iter()
+                    .filter(|(dev, _)| !present.contains(dev))
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect();
+                for (dev, name) in gone {
+                    fleet.stop(&name);
+                    mine.remove(&dev);
+                    tracing::info!(discovery = %d.name, bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
+                }
                 for p in &planned {
                     if mine.contains_key(&p.device_id) {
                         continue;
@@ -160,17 +177,6 @@ pub async fn run(fleet: Arc<Fleet>, d: DiscoveryConfig) {
                             tracing::warn!(discovery = %d.name, device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
                         }
                     }
-                }
-                let present: HashSet<&String> = planned.iter().map(|p| &p.device_id).collect();
-                let gone: Vec<(String, String)> = mine
-                    .iter()
-                    .filter(|(dev, _)| !present.contains(dev))
-                    .map(|(a, b)| (a.clone(), b.clone()))
-                    .collect();
-                for (dev, name) in gone {
-                    fleet.stop(&name);
-                    mine.remove(&dev);
-                    tracing::info!(discovery = %d.name, bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
                 }
                 assignments.save();
                 tracing::debug!(discovery = %d.name, devices = planned.len(), "discovery refreshed");

@@ -230,7 +230,8 @@ fn list(c: config::Config) -> ExitCode {
         match devices {
             Ok(devices) => {
                 let mut a = discovery::Assignments::load(&d.state_file);
-                for p in discovery::plan(d, &devices, &mut a, &taken) {
+                let none = std::collections::HashMap::new();
+                for p in discovery::plan(d, &devices, &mut a, &taken, &none) {
                     println!(
                         "{:<24} {:<38} {:<22} metal (discovery {}, tag {:?})",
                         p.name,

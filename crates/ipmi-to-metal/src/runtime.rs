@@ -42,8 +42,19 @@ struct Entry {
 }
 
 impl Fleet {
-    /// Binds the BMC's socket and starts serving it.
+    /// Binds the BMC's socket and starts serving it. A name already served is refused.
     pub async fn start(&self, c: BmcConfig) -> std::io::Result<()> {
+        if self
+            .bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&c.settings.name)
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("bmc {:?} is already served", c.settings.name),
+            ));
+        }
         let socket = UdpSocket::bind(c.listen).await.map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -68,14 +79,10 @@ impl Fleet {
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         });
         let task = tokio::spawn(receive_loop(running.clone())).abort_handle();
-        let old = self
-            .bmcs
+        self.bmcs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(running.name.clone(), Entry { running, task });
-        if let Some(old) = old {
-            old.task.abort();
-        }
         Ok(())
     }
 
@@ -164,7 +171,15 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
             Ok(x) => x,
             Err(e) => {
                 // ICMP errors from earlier sends surface here on some systems; keep serving.
-                tracing::debug!(bmc = %r.name, error = %e, "receive error");
+                // Anything else is unexpected: log it and back off rather than spin.
+                use std::io::ErrorKind;
+                if !matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
+                ) {
+                    tracing::warn!(bmc = %r.name, error = %e, "receive error");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
                 continue;
             }
         };

@@ -83,8 +83,29 @@ fn tagged_devices_get_bmcs_that_follow_the_project() {
     );
     let new = state(&bmc)[&device_id(11)].port();
     assert!(eventually(10, || power_status_at(new) == "Chassis Power is off"));
-    // Removed while running: its BMC stops answering.
+    // Removed while running, and in the same refresh another device with its host name added:
+    // the old BMC stops answering, the new device gets a BMC of its own.
+    let mut twin = device(12, "active", &["ipmi"]);
+    twin.hostname = "metal-node-2".into();
     fake.fake.remove_device(&device_id(2));
+    fake.fake.add_device(twin);
+    assert!(eventually(20, || state(&bmc).contains_key(&device_id(12))));
+    let twin_port = state(&bmc)[&device_id(12)].port();
+    assert!(
+        eventually(10, || answers_ping(twin_port)),
+        "{}",
+        bmc.server_log()
+    );
+    let fru = ipmitool_at(
+        twin_port,
+        "lanplus",
+        &[],
+        "admin",
+        ADMIN_PASSWORD,
+        "fru print 0",
+    )
+    .out();
+    assert!(fru.contains(&device_id(12)), "{fru}");
     let gone = assigned[&device_id(2)].port();
     assert!(
         eventually(20, || !answers_ping(gone)),

@@ -330,16 +330,33 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
         }
         out.push(c);
     }
-    let mut discoveries = Vec::new();
+    let mut discoveries: Vec<DiscoveryConfig> = Vec::new();
+    // Addresses of the pools so far, by discovery (the static ones are in `listens`).
+    let mut pooled: HashMap<SocketAddr, String> = HashMap::new();
     for (i, d) in parsed.metal_discovery.iter().enumerate() {
         let c = discovery::discovery(&src, i, d)?;
+        if discoveries.iter().any(|o| o.name == c.name) {
+            return Err(src.err(
+                d.span(),
+                format!(
+                    "duplicate metal_discovery name {:?} (it names the state file)",
+                    c.name
+                ),
+            ));
+        }
         for addr in &c.pool {
-            if let Some(other) = listens.get(addr) {
+            let by = match (listens.get(addr), pooled.get(addr)) {
+                (Some(bmc), _) => Some(format!("bmc {bmc:?}")),
+                (None, Some(other)) => Some(format!("metal_discovery {other:?}")),
+                (None, None) => None,
+            };
+            if let Some(by) = by {
                 return Err(src.err(
                     d.span(),
-                    format!("the listen pool includes {addr}, already used by bmc {other:?}"),
+                    format!("the listen pool includes {addr}, already used by {by}"),
                 ));
             }
+            pooled.insert(*addr, c.name.clone());
         }
         discoveries.push(c);
     }
@@ -1117,6 +1134,20 @@ privilege = "administrator"
         );
         let e = parse_all("t.toml", &clash, Path::new(".")).err().unwrap().0;
         assert!(e.contains("already used by bmc \"node1\""), "{e}");
+        let named = disc.replace("tag = ", "name = \"x\"\ntag = ");
+        let two = format!("{named}{}", named.replace("7000-7009", "7100-7109"));
+        let e = parse_all("t.toml", &two, Path::new(".")).err().unwrap().0;
+        assert!(e.contains("duplicate metal_discovery name \"x\""), "{e}");
+        let two = format!(
+            "{disc}{}",
+            disc.replace("7000-7009", "7009-7020")
+                .replace("tag = ", "name = \"b\"\ntag = ")
+        );
+        let e = parse_all("t.toml", &two, Path::new(".")).err().unwrap().0;
+        assert!(
+            e.contains("10.0.0.1:7009, already used by metal_discovery \"discovery-1\""),
+            "{e}"
+        );
     }
 
     #[test]
