@@ -4,8 +4,9 @@
 //! The login is: Get Channel Authentication Capabilities (v1.5 form), Get Session Challenge,
 //! Activate Session (authenticated with the challenge), and Set Session Privilege Level. Every
 //! packet in the session carries an MD5 authentication code; a response is accepted only with a
-//! valid code (or none, if the BMC announced that per-message authentication is off) and a
-//! sequence number inside the window. Only MD5 is offered: MD2 is broken, and the "none" and
+//! valid code and a sequence number inside the window. Unauthenticated responses are refused even
+//! when the BMC announces that per-message authentication is off: that announcement is itself
+//! unauthenticated, and accepting it would let anyone on the path forge answers. Only MD5 is offered: MD2 is broken, and the "none" and
 //! "straight" types put the password, or nothing, on the wire.
 
 use super::client::{request_message, ClientConfig, ClientError, ClientEvent};
@@ -44,8 +45,6 @@ pub struct Client15 {
     /// The temporary session ID from the challenge, then the session ID.
     session_id: u32,
     challenge: [u8; 16],
-    /// Per-message authentication turned off by the BMC: responses may come without a code.
-    unauthenticated_ok: bool,
     /// The sequence number of our next in-session packet.
     out_seq: u32,
     inbound: SeqWindow,
@@ -63,7 +62,6 @@ impl Client15 {
             rq_seq: 0,
             session_id: 0,
             challenge: [0; 16],
-            unauthenticated_ok: false,
             out_seq: 0,
             inbound: SeqWindow::new(),
             last_sent: Vec::new(),
@@ -192,7 +190,6 @@ impl Client15 {
                 );
                 matches!((hdr.auth_code, expect), (Some(c), Some(e)) if ct_eq(&c, &e))
             }
-            AuthType::None => self.unauthenticated_ok,
             _ => false,
         }
     }
@@ -212,13 +209,12 @@ impl Client15 {
         }
         match (self.phase, r.cmd) {
             (Phase::AuthCap, CMD_GET_AUTH_CAP) => {
-                let (Some(types), Some(status)) = (r.data.get(1), r.data.get(2)) else {
+                let Some(types) = r.data.get(1) else {
                     return Err(ClientError::State);
                 };
                 if types & AuthType::Md5.mask_bit() == 0 {
                     return Err(ClientError::NoMd5);
                 }
-                self.unauthenticated_ok = status & 0x10 != 0;
                 let mut data = vec![AuthType::Md5 as u8];
                 let mut name = [0u8; 16];
                 let n = self.config.username.len().min(16);
