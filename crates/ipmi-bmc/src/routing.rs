@@ -82,11 +82,6 @@ impl Operation {
         }
     }
 
-    /// The operation of a key in `[bmc.routes]`.
-    pub fn from_name(s: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|o| o.name() == s)
-    }
-
     fn of(action: PowerAction) -> Operation {
         match action {
             PowerAction::On => Operation::On,

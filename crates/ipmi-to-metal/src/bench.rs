@@ -193,10 +193,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         },
         progress: !args.quiet,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let rt = crate::tokio_runtime(true)?;
     let runs: Vec<(String, BenchConfig)> = if args.each {
         targets
             .iter()

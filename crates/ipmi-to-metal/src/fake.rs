@@ -49,10 +49,7 @@ pub fn run(args: FakeArgs) -> Result<(), String> {
         devices,
     )
     .map_err(|e| format!("exchange log: {e}"))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let rt = crate::tokio_runtime(true)?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

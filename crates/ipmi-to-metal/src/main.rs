@@ -183,16 +183,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// The tokio runtime (multi-threaded, or on this thread only), or the exit code after saying why
-/// it could not start.
-fn runtime_or_exit(multi: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+/// The tokio runtime: multi-threaded, or on this thread only.
+pub(crate) fn tokio_runtime(multi: bool) -> Result<tokio::runtime::Runtime, String> {
     let mut b = if multi {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    b.enable_all().build().map_err(|e| {
-        eprintln!("cannot start the runtime: {e}");
+    b.enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// [`tokio_runtime`], or the exit code after saying why it could not start.
+fn runtime_or_exit(multi: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio_runtime(multi).map_err(|e| {
+        eprintln!("{e}");
         ExitCode::FAILURE
     })
 }
@@ -224,7 +230,7 @@ fn list(c: config::Config) -> ExitCode {
         c.bmcs.iter().map(|b| b.settings.name.clone()).collect();
     let mut factory = backends::BackendFactory::default();
     for d in &c.discovery {
-        let api = rt.block_on(async { factory.metal_api(&d.metal) });
+        let api = factory.metal_api(&d.metal);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         let devices = rt.block_on(api.project_devices(&d.project_id, &d.tag, d.per_page, deadline));
         match devices {

@@ -64,7 +64,7 @@ fn checksum(bytes: &[u8]) -> u8 {
 
 /// An info area: version, length, `prefix` bytes, type/length-coded fields, end marker, padding
 /// to 8 bytes, checksum.
-fn area(prefix: &[u8], fields: &[String]) -> Vec<u8> {
+fn area(prefix: &[u8], fields: &[&str]) -> Vec<u8> {
     let mut a = vec![0x01, 0];
     a.extend_from_slice(prefix);
     for f in fields {
@@ -85,7 +85,7 @@ fn area(prefix: &[u8], fields: &[String]) -> Vec<u8> {
 const RACK_MOUNT_CHASSIS: u8 = 0x17;
 
 /// Encodes an inventory as a FRU image: common header, chassis, board and product info areas.
-pub(crate) fn encode_fru(inv: &Inventory) -> Vec<u8> {
+pub(crate) fn encode_fru<'a>(inv: &'a Inventory) -> Vec<u8> {
     let location = inv.location.as_str();
     // Custom fields follow the fixed ones; an empty location adds none.
     let custom: &[&str] = if location.is_empty() {
@@ -93,9 +93,8 @@ pub(crate) fn encode_fru(inv: &Inventory) -> Vec<u8> {
     } else {
         &[location]
     };
-    let with_custom = |fixed: &[&str]| -> Vec<String> {
-        fixed.iter().chain(custom).map(|s| s.to_string()).collect()
-    };
+    let with_custom =
+        |fixed: &[&'a str]| -> Vec<&'a str> { fixed.iter().chain(custom).copied().collect() };
     let chassis = area(
         &[RACK_MOUNT_CHASSIS],
         &with_custom(&[&inv.part_number, &inv.serial]),

@@ -909,30 +909,17 @@ fn lan_info(src: &Source, b: &BmcToml, listen: &SocketAddr) -> Result<LanInfo, C
         }
     };
     let lan = b.lan.as_ref();
-    let listen_ip = match listen.ip() {
-        std::net::IpAddr::V4(ip) => ip,
-        std::net::IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-    };
-    let ip = ip4(lan.and_then(|l| l.ip.as_ref()), listen_ip)?;
-    let netmask = ip4(
-        lan.and_then(|l| l.netmask.as_ref()),
-        Ipv4Addr::new(255, 255, 255, 0),
-    )?;
-    let gateway = ip4(lan.and_then(|l| l.gateway.as_ref()), Ipv4Addr::UNSPECIFIED)?;
+    let d = default_lan(b.name.get_ref(), listen);
     let mac = match lan.and_then(|l| l.mac.as_ref()) {
         Some(m) => parse_mac(m.get_ref())
             .ok_or_else(|| src.err(m.span(), "expected a MAC address like 02:00:00:00:00:01"))?,
-        None => {
-            // A locally administered MAC derived from the name, stable across restarts.
-            let g = derived_guid(b.name.get_ref());
-            [0x02, g[0], g[1], g[2], g[3], g[4]]
-        }
+        None => d.mac,
     };
     Ok(LanInfo {
-        ip,
-        dhcp: lan.and_then(|l| l.dhcp).unwrap_or(false),
-        netmask,
-        gateway,
+        ip: ip4(lan.and_then(|l| l.ip.as_ref()), d.ip)?,
+        dhcp: lan.and_then(|l| l.dhcp).unwrap_or(d.dhcp),
+        netmask: ip4(lan.and_then(|l| l.netmask.as_ref()), d.netmask)?,
+        gateway: ip4(lan.and_then(|l| l.gateway.as_ref()), d.gateway)?,
         mac,
     })
 }
