@@ -162,11 +162,13 @@ impl Fake {
         }
     }
 
-    /// Makes every API request fail with `status` (`Some`) until called with `None`.
+    /// Makes every API request fail with `status` (`Some`) until called with `None`, which also
+    /// drops the faults still queued.
     pub fn set_down(&self, status: Option<u16>) {
-        self.faults.lock().expect("faults lock").down = status;
+        let mut f = self.faults.lock().expect("faults lock");
+        f.down = status;
         if status.is_none() {
-            self.faults.lock().expect("faults lock").queue.clear();
+            f.queue.clear();
         }
     }
 

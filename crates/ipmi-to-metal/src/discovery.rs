@@ -141,12 +141,8 @@ pub async fn run(fleet: Arc<Fleet>, d: DiscoveryConfig) {
             .await
         {
             Ok(devices) => {
-                let ours: HashSet<&String> = mine.values().collect();
-                let taken: HashSet<String> = fleet
-                    .names()
-                    .into_iter()
-                    .filter(|n| !ours.contains(n))
-                    .collect();
+                // Our own BMCs' names are among these; `plan` keeps them for their devices.
+                let taken: HashSet<String> = fleet.names().into_iter().collect();
                 let planned = plan(&d, &devices, &mut assignments, &taken, &mine);
                 // Gone devices first: that frees their names and addresses for new ones.
                 let present: HashSet<&String> = planned.iter().map(|p| &p.device_id).collect();
