@@ -14,7 +14,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 /// Declares a command's unit type and its [`Command`] implementation.
 macro_rules! command {
-    ($(#[$m:meta])* $name:ident, $netfn:expr, $cmd:expr, $privilege:expr, $req:ty, $resp:ty) => {
+    ($(#[$m:meta])* $name:ident, $title:literal, $section:literal, $netfn:expr, $cmd:expr,
+     $privilege:expr, $req:ty, $resp:ty) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct $name;
@@ -22,6 +23,8 @@ macro_rules! command {
         impl $crate::cmd::Command for $name {
             const NETFN: $crate::types::NetFn = $netfn;
             const CMD: u8 = $cmd;
+            const NAME: &'static str = $title;
+            const SECTION: &'static str = $section;
             const PRIVILEGE: Option<$crate::types::Privilege> = $privilege;
             type Request = $req;
             type Response = $resp;
@@ -51,6 +54,10 @@ pub trait Command {
     const NETFN: NetFn;
     /// The command code.
     const CMD: u8;
+    /// The command's name as the specification writes it ("Chassis Control").
+    const NAME: &'static str;
+    /// The section of the IPMI 2.0 specification (rev. 1.1) that defines it ("28.3").
+    const SECTION: &'static str;
     /// The minimum session privilege the specification requires; `None` means the command is allowed
     /// outside a session (unauthenticated).
     const PRIVILEGE: Option<Privilege>;

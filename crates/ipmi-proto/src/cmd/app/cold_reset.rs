@@ -5,5 +5,6 @@ use crate::types::{NetFn, Privilege};
 
 command!(
     /// Cold Reset: restart the BMC (not the machine).
-    ColdReset, NetFn::APP, 0x02, Some(Privilege::Administrator), Empty, Empty
+    ColdReset, "Cold Reset", "20.2",
+    NetFn::APP, 0x02, Some(Privilege::Administrator), Empty, Empty
 );

@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get Channel Access: the channel's access mode and privilege limit.
-    GetChannelAccess, NetFn::APP, 0x41, Some(Privilege::User),
+    GetChannelAccess, "Get Channel Access", "22.23",
+    NetFn::APP, 0x41, Some(Privilege::User),
     ChannelAccessRequest, ChannelAccessResponse
 );
 

@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get Channel Info: medium, protocol and session support of a channel.
-    GetChannelInfo, NetFn::APP, 0x42, Some(Privilege::User), ChannelInfoRequest, ChannelInfoResponse
+    GetChannelInfo, "Get Channel Info", "22.24",
+    NetFn::APP, 0x42, Some(Privilege::User), ChannelInfoRequest, ChannelInfoResponse
 );
 
 /// The Get Channel Info request: the channel number (0x0E: this channel).

@@ -5,5 +5,6 @@ use crate::types::{NetFn, Privilege};
 
 command!(
     /// Get Device GUID: the BMC's own GUID.
-    GetDeviceGuid, NetFn::APP, 0x08, Some(Privilege::User), Empty, [u8; 16]
+    GetDeviceGuid, "Get Device GUID", "20.8",
+    NetFn::APP, 0x08, Some(Privilege::User), Empty, [u8; 16]
 );

@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get Device ID: identity and firmware revision of the BMC.
-    GetDeviceId, NetFn::APP, 0x01, Some(Privilege::User), Empty, DeviceIdResponse
+    GetDeviceId, "Get Device ID", "20.1",
+    NetFn::APP, 0x01, Some(Privilege::User), Empty, DeviceIdResponse
 );
 
 /// The Get Device ID response.

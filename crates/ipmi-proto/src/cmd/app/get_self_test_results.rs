@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get Self Test Results.
-    GetSelfTestResults, NetFn::APP, 0x04, Some(Privilege::User), Empty, SelfTestResponse
+    GetSelfTestResults, "Get Self Test Results", "20.4",
+    NetFn::APP, 0x04, Some(Privilege::User), Empty, SelfTestResponse
 );
 
 /// The self test result: byte 1 is 0x55 for "no error", byte 2 the failure bits.

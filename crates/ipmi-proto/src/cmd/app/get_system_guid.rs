@@ -5,5 +5,6 @@ use crate::types::{NetFn, Privilege};
 
 command!(
     /// Get System GUID: the managed system's GUID (`ipmitool mc guid`).
-    GetSystemGuid, NetFn::APP, 0x37, Some(Privilege::User), Empty, [u8; 16]
+    GetSystemGuid, "Get System GUID", "22.14",
+    NetFn::APP, 0x37, Some(Privilege::User), Empty, [u8; 16]
 );

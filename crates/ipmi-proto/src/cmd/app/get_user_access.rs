@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get User Access: a user's privilege limit and the channel's user counts.
-    GetUserAccess, NetFn::APP, 0x44, Some(Privilege::Operator), UserAccessRequest, UserAccessResponse
+    GetUserAccess, "Get User Access", "22.27",
+    NetFn::APP, 0x44, Some(Privilege::Operator), UserAccessRequest, UserAccessResponse
 );
 
 /// The Get User Access request.

@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get User Name: the 16-byte name of a user ID.
-    GetUserName, NetFn::APP, 0x46, Some(Privilege::Operator), u8, UserNameResponse
+    GetUserName, "Get User Name", "22.29",
+    NetFn::APP, 0x46, Some(Privilege::Operator), u8, UserNameResponse
 );
 
 /// A user name, sent as 16 bytes padded with zeros.

@@ -5,5 +5,6 @@ use crate::types::{NetFn, Privilege};
 
 command!(
     /// Warm Reset: restart the BMC's firmware without clearing its state.
-    WarmReset, NetFn::APP, 0x03, Some(Privilege::Administrator), Empty, Empty
+    WarmReset, "Warm Reset", "20.3",
+    NetFn::APP, 0x03, Some(Privilege::Administrator), Empty, Empty
 );

@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Chassis Control: power down, up, cycle, hard reset, diagnostic interrupt, soft shutdown.
-    ChassisControl, NetFn::CHASSIS, 0x02, Some(Privilege::Operator), ControlAction, Empty
+    ChassisControl, "Chassis Control", "28.3",
+    NetFn::CHASSIS, 0x02, Some(Privilege::Operator), ControlAction, Empty
 );
 
 /// The chassis control byte (bits 3:0).

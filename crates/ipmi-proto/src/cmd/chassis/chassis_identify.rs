@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Chassis Identify: turn the identify light on for a while, on for good, or off.
-    ChassisIdentify, NetFn::CHASSIS, 0x04, Some(Privilege::Operator), IdentifyRequest, Empty
+    ChassisIdentify, "Chassis Identify", "28.5",
+    NetFn::CHASSIS, 0x04, Some(Privilege::Operator), IdentifyRequest, Empty
 );
 
 /// The Chassis Identify request; both bytes are optional.

@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get Chassis Capabilities.
-    GetChassisCapabilities, NetFn::CHASSIS, 0x00, Some(Privilege::User), Empty, ChassisCapabilities
+    GetChassisCapabilities, "Get Chassis Capabilities", "28.1",
+    NetFn::CHASSIS, 0x00, Some(Privilege::User), Empty, ChassisCapabilities
 );
 
 /// The Get Chassis Capabilities response.

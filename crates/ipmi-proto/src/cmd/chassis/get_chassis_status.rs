@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get Chassis Status: power state, last power event, identify state.
-    GetChassisStatus, NetFn::CHASSIS, 0x01, Some(Privilege::User), Empty, ChassisStatus
+    GetChassisStatus, "Get Chassis Status", "28.2",
+    NetFn::CHASSIS, 0x01, Some(Privilege::User), Empty, ChassisStatus
 );
 
 /// The Get Chassis Status response.

@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get System Boot Options: read one boot option parameter.
-    GetSystemBootOptions, NetFn::CHASSIS, 0x09, Some(Privilege::Operator),
+    GetSystemBootOptions, "Get System Boot Options", "28.13",
+    NetFn::CHASSIS, 0x09, Some(Privilege::Operator),
     BootOptionsRequest, BootOptionsResponse
 );
 

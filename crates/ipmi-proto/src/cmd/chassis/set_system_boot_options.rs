@@ -6,7 +6,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Set System Boot Options: write one boot option parameter.
-    SetSystemBootOptions, NetFn::CHASSIS, 0x08, Some(Privilege::Operator), SetBootOptionsRequest, Empty
+    SetSystemBootOptions, "Set System Boot Options", "28.12",
+    NetFn::CHASSIS, 0x08, Some(Privilege::Operator), SetBootOptionsRequest, Empty
 );
 
 /// The Set System Boot Options request: a parameter selector and its data, kept raw so that the

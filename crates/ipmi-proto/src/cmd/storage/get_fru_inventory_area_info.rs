@@ -6,7 +6,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get FRU Inventory Area Info: size and access mode of a FRU device.
-    GetFruInventoryAreaInfo, NetFn::STORAGE, 0x10, Some(Privilege::User), u8, FruAreaInfo
+    GetFruInventoryAreaInfo, "Get FRU Inventory Area Info", "34.1",
+    NetFn::STORAGE, 0x10, Some(Privilege::User), u8, FruAreaInfo
 );
 
 /// The Get FRU Inventory Area Info response.

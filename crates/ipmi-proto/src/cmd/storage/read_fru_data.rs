@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Read FRU Data: a slice of a FRU device's inventory area.
-    ReadFruData, NetFn::STORAGE, 0x11, Some(Privilege::User), ReadFruRequest, ReadFruResponse
+    ReadFruData, "Read FRU Data", "34.2",
+    NetFn::STORAGE, 0x11, Some(Privilege::User), ReadFruRequest, ReadFruResponse
 );
 
 /// The Read FRU Data request.

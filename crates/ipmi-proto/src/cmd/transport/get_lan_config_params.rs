@@ -5,7 +5,8 @@ use crate::types::{NetFn, ParseError, Privilege};
 
 command!(
     /// Get LAN Configuration Parameters (`ipmitool lan print`).
-    GetLanConfigParams, NetFn::TRANSPORT, 0x02, Some(Privilege::Operator),
+    GetLanConfigParams, "Get LAN Configuration Parameters", "23.2",
+    NetFn::TRANSPORT, 0x02, Some(Privilege::Operator),
     LanConfigRequest, LanConfigResponse
 );
 
