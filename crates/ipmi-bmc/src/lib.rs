@@ -16,6 +16,7 @@ pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,
     PowerAction, PowerState, Requester, SensorKind, SensorReading,
 };
+pub use dispatch::{commands, CommandInfo};
 
 use ipmi_proto::cmd::chassis::BootFlags;
 use ipmi_proto::session::{Request, ServerConfig};
