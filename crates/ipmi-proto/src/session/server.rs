@@ -217,6 +217,7 @@ pub struct RequestContext {
 impl RequestContext {
     /// A context for tests of a BMC model: not tied to any session; responses to it cannot be
     /// sealed into a session (they are sealed as sessionless IPMI 1.5 responses).
+    #[cfg(feature = "test-support")]
     pub fn for_test(
         peer: SocketAddr,
         privilege: Option<Privilege>,

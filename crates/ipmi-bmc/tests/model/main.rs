@@ -1,12 +1,15 @@
-//! The BMC model over the simulated machine: command dispatch, privilege checks, power, and boot
-//! options kept as real state.
+//! The BMC model over a small in-crate test machine: command dispatch, privilege checks, power,
+//! and boot options kept as real state. (The sim backend's own behaviour is tested in
+//! backend-sim.)
 
-use backend_sim::{Boot, SimBackend, SimConfig};
-use ipmi_bmc::{Bmc, BmcSettings, BootDevice, LanInfo, Response, UserInfo};
+mod machine;
+
+use ipmi_bmc::{commands, Bmc, BmcSettings, BootDevice, LanInfo, Response, UserInfo};
 use ipmi_proto::session::{Request, RequestContext};
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
+use machine::{Boot, TestMachine};
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 fn settings() -> BmcSettings {
     BmcSettings {
@@ -31,15 +34,9 @@ fn settings() -> BmcSettings {
     }
 }
 
-fn setup(transition_ms: u64) -> (Bmc, Arc<SimBackend>) {
-    let sim = Arc::new(SimBackend::new(SimConfig {
-        name: "node1".into(),
-        power_on_at_start: false,
-        transition: Duration::from_millis(transition_ms),
-        soft_off_delay: Duration::from_millis(transition_ms),
-        honour_soft_off: true,
-    }));
-    (Bmc::new(settings(), sim.clone()), sim)
+fn setup(machine: TestMachine) -> (Bmc, Arc<TestMachine>) {
+    let machine = Arc::new(machine);
+    (Bmc::new(settings(), machine.clone()), machine)
 }
 
 async fn call(
@@ -75,7 +72,7 @@ fn ok(data: &[u8]) -> Response {
 
 #[tokio::test]
 async fn ironic_raw_boot_commands_read_back_exactly() {
-    let (bmc, sim) = setup(0);
+    let (bmc, machine) = setup(TestMachine::new());
     assert_eq!(
         admin(&bmc, NetFn::CHASSIS, 0x08, &[0x03, 0x08]).await,
         ok(&[])
@@ -96,7 +93,7 @@ async fn ironic_raw_boot_commands_read_back_exactly() {
     admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await;
     admin(&bmc, NetFn::CHASSIS, 0x02, &[0x03]).await;
     assert_eq!(
-        sim.boots(),
+        machine.boots(),
         vec![
             Boot {
                 device: BootDevice::Pxe,
@@ -113,7 +110,7 @@ async fn ironic_raw_boot_commands_read_back_exactly() {
 
 #[tokio::test]
 async fn next_boot_only_override_is_consumed_by_the_next_boot() {
-    let (bmc, sim) = setup(20);
+    let (bmc, machine) = setup(TestMachine::holding_transitions());
     // Valid, next boot only, legacy, boot into BIOS setup (selector 6).
     admin(&bmc, NetFn::CHASSIS, 0x08, &[0x05, 0x80, 0x18, 0, 0, 0]).await;
     assert_eq!(
@@ -123,10 +120,10 @@ async fn next_boot_only_override_is_consumed_by_the_next_boot() {
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await, ok(&[]));
     // Still off during the transition.
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await.data[0] & 1, 0);
-    tokio::time::sleep(Duration::from_millis(40)).await;
+    machine.settle();
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await.data[0] & 1, 1);
     assert_eq!(
-        sim.boots(),
+        machine.boots(),
         vec![Boot {
             device: BootDevice::BiosSetup,
             efi: false
@@ -138,12 +135,12 @@ async fn next_boot_only_override_is_consumed_by_the_next_boot() {
         ok(&[0x01, 0x05, 0x00, 0x18, 0, 0, 0])
     );
     admin(&bmc, NetFn::CHASSIS, 0x02, &[0x03]).await;
-    assert_eq!(sim.boots()[1].device, BootDevice::Disk);
+    assert_eq!(machine.boots()[1].device, BootDevice::Disk);
 }
 
 #[tokio::test]
 async fn power_verbs_and_invalid_states() {
-    let (bmc, sim) = setup(0);
+    let (bmc, machine) = setup(TestMachine::new());
     let status = |r: Response| r.data[0] & 1;
     // Cycle, reset, diag and soft need the machine on.
     for verb in [2u8, 3, 4, 5] {
@@ -160,9 +157,9 @@ async fn power_verbs_and_invalid_states() {
         0x10
     );
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[4]).await, ok(&[]));
-    assert_eq!(sim.nmis(), 1);
+    assert_eq!(machine.nmis(), 1);
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[2]).await, ok(&[]));
-    assert_eq!(sim.boots().len(), 2);
+    assert_eq!(machine.boots().len(), 2);
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[5]).await, ok(&[]));
     assert_eq!(status(admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await), 0);
     admin(&bmc, NetFn::CHASSIS, 0x02, &[1]).await;
@@ -180,7 +177,7 @@ async fn power_verbs_and_invalid_states() {
 
 #[tokio::test]
 async fn privileges_are_enforced() {
-    let (bmc, _) = setup(0);
+    let (bmc, _) = setup(TestMachine::new());
     let user = Some(Privilege::User);
     assert_eq!(
         call(&bmc, user, NetFn::CHASSIS, 0x01, &[]).await.ccode,
@@ -216,7 +213,7 @@ async fn privileges_are_enforced() {
 
 #[tokio::test]
 async fn unknown_commands_and_parameters() {
-    let (bmc, _) = setup(0);
+    let (bmc, _) = setup(TestMachine::new());
     // ipmitool's DCMI probe after login.
     assert_eq!(
         admin(&bmc, NetFn::GROUP_EXTENSION, 0x01, &[0xdc, 1])
@@ -246,7 +243,7 @@ async fn unknown_commands_and_parameters() {
 
 #[tokio::test]
 async fn identity_channel_user_and_lan() {
-    let (bmc, _) = setup(0);
+    let (bmc, _) = setup(TestMachine::new());
     let id = admin(&bmc, NetFn::APP, 0x01, &[]).await;
     assert_eq!(id.data.len(), 11);
     assert_eq!(id.data[4], 0x02);
@@ -291,11 +288,73 @@ async fn identity_channel_user_and_lan() {
         admin(&bmc, NetFn::TRANSPORT, 0x02, &[0x81, 3, 0, 0]).await,
         ok(&[0x11])
     );
-    // FRU 0 from the sim's inventory.
+    // FRU 0 from the machine's inventory.
     let info = admin(&bmc, NetFn::STORAGE, 0x10, &[0]).await;
     let size = u16::from_le_bytes([info.data[0], info.data[1]]);
     assert!(size >= 16 && size % 8 == 0);
     let head = admin(&bmc, NetFn::STORAGE, 0x11, &[0, 0, 0, 8]).await;
     assert_eq!(head.data[0], 8);
     assert_eq!(head.data[1], 0x01);
+}
+
+/// Every listed command is one the model answers, under exactly the privilege the listing
+/// states; nothing else is answered.
+#[tokio::test]
+async fn listed_commands_are_the_dispatched_ones_with_their_privileges() {
+    let (bmc, _) = setup(TestMachine::new());
+    let listed = commands();
+    let mut seen = HashSet::new();
+    for c in listed {
+        assert!(seen.insert((c.netfn, c.cmd)), "{} listed twice", c.name);
+        let need = c.privilege.expect("every model command needs a session");
+        let below = Privilege::from_u8(need.as_u8() - 1);
+        // The body is empty: a command that has one answers 0xC7, never 0xC1 or 0xD4.
+        let at = call(&bmc, Some(need), c.netfn, c.cmd, &[]).await.ccode;
+        assert!(
+            at != CompletionCode::INVALID_COMMAND && at != CompletionCode::INSUFFICIENT_PRIVILEGE,
+            "{} at {need:?} answered {at:?}",
+            c.name
+        );
+        let under = call(&bmc, below, c.netfn, c.cmd, &[]).await.ccode;
+        assert_eq!(
+            under,
+            CompletionCode::INSUFFICIENT_PRIVILEGE,
+            "{} below {need:?}",
+            c.name
+        );
+    }
+    // Every other request NetFn/Cmd of the model's NetFns is refused as unknown.
+    for netfn in [NetFn::CHASSIS, NetFn::APP, NetFn::STORAGE, NetFn::TRANSPORT] {
+        for cmd in 0..=u8::MAX {
+            if !seen.contains(&(netfn, cmd)) {
+                assert_eq!(
+                    admin(&bmc, netfn, cmd, &[]).await.ccode,
+                    CompletionCode::INVALID_COMMAND,
+                    "NetFn {:02X} Cmd {cmd:02X}",
+                    netfn.0
+                );
+            }
+        }
+    }
+}
+
+/// A command the backend relays is relayed under the backend's privilege, before (and instead
+/// of) the model's own handler.
+#[tokio::test]
+async fn relayed_commands_bypass_the_model() {
+    let relayed = TestMachine::relaying(NetFn::CHASSIS, 0x01, Privilege::Administrator);
+    let (bmc, _) = setup(relayed);
+    // The model would answer Get Chassis Status to a User; the relay needs Administrator.
+    assert_eq!(
+        call(&bmc, Some(Privilege::User), NetFn::CHASSIS, 0x01, &[])
+            .await
+            .ccode,
+        CompletionCode::INSUFFICIENT_PRIVILEGE
+    );
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x01, &[9]).await,
+        ok(&[0xaa, 9])
+    );
+    // Commands it does not relay are still the model's.
+    assert_eq!(admin(&bmc, NetFn::APP, 0x04, &[]).await, ok(&[0x55, 0]));
 }
