@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod process;
 
 use async_trait::async_trait;
@@ -196,22 +197,22 @@ impl CommandBackend {
         let program = first.as_str();
         match r {
             Err(process::RunError::Timeout(t)) => {
-                tracing::warn!(bmc = %self.config.bmc, op = op.name(), program, "program killed at its timeout");
+                tracing::warn!(op = op.name(), program, "program killed at its timeout");
                 Err(BackendError::Timeout(format!(
                     "{program} killed after {t:?}"
                 )))
             }
             Err(e) => {
-                tracing::warn!(bmc = %self.config.bmc, op = op.name(), program, error = %e, "program failed to start");
+                tracing::warn!(op = op.name(), program, error = %e, "program failed to start");
                 Err(BackendError::Failed(format!("{program}: {e}")))
             }
             Ok(f) => {
                 let why = f.stderr.lines().next().unwrap_or("").to_string();
-                tracing::debug!(bmc = %self.config.bmc, op = op.name(), program, code = ?f.code, elapsed = ?started.elapsed(), truncated = f.truncated, "program finished");
+                tracing::debug!(op = op.name(), program, code = ?f.code, elapsed = ?started.elapsed(), truncated = f.truncated, "program finished");
                 match f.code {
                     Some(0) => Ok(f.stdout),
                     code => {
-                        tracing::warn!(bmc = %self.config.bmc, op = op.name(), program, ?code, stderr = %why, "program failed");
+                        tracing::warn!(op = op.name(), program, ?code, stderr = %why, "program failed");
                         Err(match code {
                             Some(3) => BackendError::InvalidState(why),
                             Some(4) => BackendError::Busy(why),
@@ -244,7 +245,7 @@ impl Backend for CommandBackend {
 
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
         let r = self.call(Op::of(action), Some(who), &[]).await.map(|_| ());
-        tracing::info!(bmc = %self.config.bmc, %action, %who, ok = r.is_ok(), "power action by the command backend");
+        tracing::info!(%action, %who, ok = r.is_ok(), "power action by the command backend");
         r
     }
 

@@ -8,6 +8,8 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
+
 use async_trait::async_trait;
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
@@ -133,7 +135,8 @@ pub fn spawn_keepalive(backend: &Arc<IpmiBackend>) {
         return;
     };
     let weak = Arc::downgrade(backend);
-    tokio::spawn(async move {
+    // In the span of the BMC being started, so that its log lines say whose they are.
+    let task = async move {
         let mut tick = tokio::time::interval(every / 2);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -141,7 +144,8 @@ pub fn spawn_keepalive(backend: &Arc<IpmiBackend>) {
             let Some(b) = weak.upgrade() else { break };
             b.keep_alive(every).await;
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(task));
 }
 
 impl IpmiBackend {
@@ -171,7 +175,7 @@ impl IpmiBackend {
                     )
                     .await
                     .map_err(|e| map_client_error(&e))?;
-                    tracing::info!(bmc = %self.config.address, cipher_suite = ?s.cipher_suite(), "logged in to the BMC behind");
+                    tracing::info!(bmc_behind = %self.config.address, cipher_suite = ?s.cipher_suite(), "logged in to the BMC behind");
                     s
                 }
             };
@@ -192,7 +196,7 @@ impl IpmiBackend {
         match tokio::time::timeout(self.config.deadline, work).await {
             Ok(r) => r,
             Err(_) => {
-                tracing::warn!(bmc = %self.config.address, "the BMC behind did not answer in time");
+                tracing::warn!(bmc_behind = %self.config.address, "the BMC behind did not answer in time");
                 Err(BackendError::Timeout(format!(
                     "no answer from {} within {:?}",
                     self.config.address, self.config.deadline
@@ -210,7 +214,7 @@ impl IpmiBackend {
         };
         if due {
             if let Err(e) = self.call(NetFn::APP, GET_DEVICE_ID, &[]).await {
-                tracing::info!(bmc = %self.config.address, error = %e, "keep-alive failed: the next request logs in again");
+                tracing::info!(bmc_behind = %self.config.address, error = %e, "keep-alive failed: the next request logs in again");
             }
         }
     }

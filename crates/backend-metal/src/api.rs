@@ -221,6 +221,12 @@ impl MetalApi {
         }
     }
 
+    /// Whether this is the client of `base` with `token` (one is shared by every BMC that uses
+    /// the same account, so that a rate limit seen by one holds back all).
+    pub fn serves(&self, base: &str, token: &str) -> bool {
+        self.base == base.trim_end_matches('/') && self.token.as_str() == token
+    }
+
     /// `GET /devices/{id}`.
     pub async fn device(&self, id: &str, deadline: Instant) -> Result<Device, ApiError> {
         let url = format!("{}/devices/{id}", self.base);

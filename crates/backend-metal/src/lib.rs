@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod config;
 
 use api::{ApiError, Device, DeviceUpdate, MetalApi};
 use async_trait::async_trait;
@@ -193,7 +194,8 @@ impl MetalBackend {
             return;
         }
         let me = Arc::downgrade(self);
-        tokio::spawn(async move {
+        // In the span of the request that armed it, so that its log lines say whose they are.
+        let watch = async move {
             let give_up = Instant::now() + Duration::from_secs(30 * 60);
             while Instant::now() < give_up {
                 let Some(b) = me.upgrade() else { return };
@@ -203,7 +205,8 @@ impl MetalBackend {
                 }
                 let _ = b.device(b.deadline()).await;
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(watch));
     }
 
     async fn act(&self, action: &str, expect: &str, deadline: Instant) -> BackendResult<()> {

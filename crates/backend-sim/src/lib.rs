@@ -17,6 +17,8 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
+
 use async_trait::async_trait;
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
@@ -28,7 +30,7 @@ use std::time::{Duration, Instant};
 /// How the simulated machine behaves.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
-    /// The BMC's name, used as the machine's serial number and in logs.
+    /// The BMC's name, used as the machine's serial number and asset tag.
     pub name: String,
     /// Whether the machine is on when the process starts.
     pub power_on_at_start: bool,
@@ -123,7 +125,7 @@ impl SimBackend {
                     PowerState::On => self.boot(st),
                     PowerState::Off => {
                         st.power = PowerState::Off;
-                        tracing::info!(bmc = %self.config.name, "sim: operating system shut down, power is off");
+                        tracing::info!("sim: operating system shut down, power is off");
                     }
                 }
             }
@@ -147,7 +149,11 @@ impl SimBackend {
             st.boot_override = None;
         }
         st.boots.push(boot);
-        tracing::info!(bmc = %self.config.name, device = boot.device.name(), efi = boot.efi, "sim: machine booted");
+        tracing::info!(
+            device = boot.device.name(),
+            efi = boot.efi,
+            "sim: machine booted"
+        );
     }
 
     fn schedule(&self, st: &mut State, to: PowerState, after: Duration, now: Instant) {
@@ -177,7 +183,7 @@ impl Backend for SimBackend {
         let mut st = self.lock();
         self.advance(&mut st, now);
         let on = st.power == PowerState::On;
-        tracing::info!(bmc = %self.config.name, action = %action, user = %who.user, peer = %who.peer, was_on = on, "sim: power action");
+        tracing::info!(action = %action, user = %who.user, peer = %who.peer, was_on = on, "sim: power action");
         let needs_on = || {
             if on {
                 Ok(())
@@ -216,7 +222,7 @@ impl Backend for SimBackend {
                 if self.config.honour_soft_off {
                     self.schedule(&mut st, PowerState::Off, self.config.soft_off_delay, now);
                 } else {
-                    tracing::info!(bmc = %self.config.name, "sim: operating system ignores the soft off request");
+                    tracing::info!("sim: operating system ignores the soft off request");
                 }
             }
         }
@@ -230,7 +236,7 @@ impl Backend for SimBackend {
     ) -> BackendResult<()> {
         let mut st = self.lock();
         self.advance(&mut st, Instant::now());
-        tracing::info!(bmc = %self.config.name, boot = ?boot, user = %who.user, peer = %who.peer, "sim: boot override");
+        tracing::info!(boot = ?boot, user = %who.user, peer = %who.peer, "sim: boot override");
         st.boot_override = boot;
         Ok(())
     }
@@ -242,7 +248,7 @@ impl Backend for SimBackend {
     }
 
     async fn identify(&self, seconds: Option<u8>, who: &Requester) -> BackendResult<()> {
-        tracing::info!(bmc = %self.config.name, ?seconds, user = %who.user, "sim: identify light");
+        tracing::info!(?seconds, user = %who.user, "sim: identify light");
         Ok(())
     }
 

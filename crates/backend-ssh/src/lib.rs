@@ -12,6 +12,8 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
+
 use async_trait::async_trait;
 use backend_command::process::{self, Finished, RunError};
 use ipmi_bmc::{
@@ -72,8 +74,6 @@ pub enum Unreachable {
 /// How to reach the host.
 #[derive(Clone, Debug)]
 pub struct SshConfig {
-    /// The BMC's name, for logs.
-    pub bmc: String,
     /// Host name or address.
     pub host: String,
     /// SSH port.
@@ -133,6 +133,10 @@ enum SshError {
 
 /// The line every command prints first, so that a cut connection tells whether it ran.
 const STARTED: &str = "__ipmi_to_metal_started__";
+
+/// The master connection gets this long beyond `connect_timeout` to log in (ssh's own
+/// `ConnectTimeout` covers only the connection).
+pub const MASTER_START_SLACK: Duration = Duration::from_secs(2);
 
 /// At most this many commands run on one host at once.
 const PER_HOST: usize = 4;
@@ -257,7 +261,7 @@ impl SshBackend {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let child = m.spawn().map_err(|e| SshError::Spawn(e.to_string()))?;
-        let limit = self.config.connect_timeout + Duration::from_secs(2);
+        let limit = self.config.connect_timeout + MASTER_START_SLACK;
         match tokio::time::timeout(limit, child.wait_with_output()).await {
             Err(_) => Err(SshError::Unreachable(format!(
                 "no connection within {:?}",
@@ -332,30 +336,29 @@ impl SshBackend {
 
     fn error(&self, what: &str, e: SshError) -> BackendError {
         let target = self.target();
-        let bmc = &self.config.bmc;
         match e {
             SshError::HostKey => {
-                tracing::error!(%bmc, host = %target, known_hosts = %self.config.known_hosts.display(), operation = what, "host key of the host is unknown or has changed: connection refused");
+                tracing::error!(host = %target, known_hosts = %self.config.known_hosts.display(), operation = what, "host key of the host is unknown or has changed: connection refused");
                 BackendError::Failed(format!("host key of {target} unknown or changed"))
             }
             SshError::Unreachable(m) | SshError::Dropped(m, _) => {
-                tracing::warn!(%bmc, host = %target, operation = what, error = %m, "host unreachable over SSH");
+                tracing::warn!(host = %target, operation = what, error = %m, "host unreachable over SSH");
                 BackendError::Timeout(format!("{target} unreachable: {m}"))
             }
             SshError::Auth(m) => {
-                tracing::warn!(%bmc, host = %target, operation = what, error = %m, "SSH login refused");
+                tracing::warn!(host = %target, operation = what, error = %m, "SSH login refused");
                 BackendError::Failed(format!("SSH login to {target} refused"))
             }
             SshError::Timeout => {
-                tracing::warn!(%bmc, host = %target, operation = what, timeout = ?self.config.command_timeout, "command on the host timed out");
+                tracing::warn!(host = %target, operation = what, timeout = ?self.config.command_timeout, "command on the host timed out");
                 BackendError::Timeout(format!("command on {target} timed out"))
             }
             SshError::Exit(code, m) => {
-                tracing::warn!(%bmc, host = %target, operation = what, ?code, stderr = %m, "command on the host failed");
+                tracing::warn!(host = %target, operation = what, ?code, stderr = %m, "command on the host failed");
                 BackendError::Failed(format!("command on {target} exited with {code:?}"))
             }
             SshError::Spawn(m) => {
-                tracing::error!(%bmc, operation = what, error = %m, "cannot run ssh");
+                tracing::error!(operation = what, error = %m, "cannot run ssh");
                 BackendError::Failed(format!("cannot run ssh: {m}"))
             }
         }
@@ -449,7 +452,7 @@ impl Backend for SshBackend {
             Err(SshError::Unreachable(m)) | Err(SshError::Dropped(m, _)) => {
                 match self.config.unreachable {
                     Unreachable::Off => {
-                        tracing::debug!(bmc = %self.config.bmc, host = %self.target(), error = %m, "host does not answer: power off");
+                        tracing::debug!(host = %self.target(), error = %m, "host does not answer: power off");
                         Ok(PowerState::Off)
                     }
                     Unreachable::Unknown => {
@@ -498,13 +501,13 @@ impl Backend for SshBackend {
                             | PowerAction::Soft
                     ) =>
                 {
-                    tracing::info!(bmc = %self.config.bmc, error = %m, "connection closed by the shutdown");
+                    tracing::info!(error = %m, "connection closed by the shutdown");
                     Ok(())
                 }
                 Err(e) => Err(self.error("power", e)),
             }
         };
-        tracing::info!(bmc = %self.config.bmc, host = %self.target(), %action, %who, ok = r.is_ok(), "power action over SSH");
+        tracing::info!(host = %self.target(), %action, %who, ok = r.is_ok(), "power action over SSH");
         r
     }
 
@@ -537,7 +540,7 @@ impl Backend for SshBackend {
         }
         let cmd = self.ipmitool(&args).expect("local mode");
         self.run("boot device", &cmd).await?;
-        tracing::info!(bmc = %self.config.bmc, ?boot, %who, "boot device set by the host's ipmitool");
+        tracing::info!(?boot, %who, "boot device set by the host's ipmitool");
         *self.boot.lock().expect("boot lock") = boot;
         Ok(())
     }

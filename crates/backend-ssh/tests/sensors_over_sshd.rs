@@ -13,7 +13,6 @@ fn backend(sshd: &Sshd, sensors: Option<&str>) -> SshBackend {
         commands.sensors = s.into();
     }
     SshBackend::new(SshConfig {
-        bmc: "node1".into(),
         host: "127.0.0.1".into(),
         port: sshd.port,
         user: "root".into(),

@@ -188,7 +188,7 @@ impl Inner {
 
     fn failed(&self, op: Operation, name: &str, e: &BackendError, more: bool) {
         if more {
-            tracing::warn!(bmc = %self.bmc, operation = %op, backend = name, error = %e, "backend failed: trying the next of the route");
+            tracing::warn!(operation = %op, backend = name, error = %e, "backend failed: trying the next of the route");
         }
     }
 
@@ -256,7 +256,7 @@ impl Backend for Router {
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(bmc = %self.0.bmc, backend = first, error = %e, "soft off failed: powering off hard");
+                tracing::warn!(backend = first, error = %e, "soft off failed: powering off hard");
                 let mut last = e;
                 for (_, b) in chain.iter().skip(1) {
                     match b.power(PowerAction::Off, who).await {

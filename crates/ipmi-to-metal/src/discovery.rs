@@ -4,7 +4,7 @@
 
 use crate::config::DiscoveryConfig;
 use crate::runtime::Fleet;
-use backend_metal::api::Device;
+use backend_metal::api::{Device, MetalApi};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -128,9 +128,9 @@ pub fn plan(
     out
 }
 
-/// Runs one discovery for the life of the process.
-pub async fn run(fleet: Arc<Fleet>, d: DiscoveryConfig) {
-    let api = fleet.metal_api(&d.metal);
+/// Runs one discovery for the life of the process, listing the project with `api` (in the
+/// discovery's span).
+pub async fn run(fleet: Arc<Fleet>, api: Arc<MetalApi>, d: DiscoveryConfig) {
     let mut assignments = Assignments::load(&d.state_file);
     // device id → BMC name, for the BMCs this discovery started.
     let mut mine: HashMap<String, String> = HashMap::new();
@@ -154,31 +154,31 @@ pub async fn run(fleet: Arc<Fleet>, d: DiscoveryConfig) {
                 for (dev, name) in gone {
                     fleet.stop(&name);
                     mine.remove(&dev);
-                    tracing::info!(discovery = %d.name, bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
+                    tracing::info!(bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
                 }
                 for p in &planned {
                     if mine.contains_key(&p.device_id) {
                         continue;
                     }
                     let Some(addr) = p.addr else {
-                        tracing::warn!(discovery = %d.name, device = %p.device_id, "no free address left in the listen pool: device not served");
+                        tracing::warn!(device = %p.device_id, "no free address left in the listen pool: device not served");
                         continue;
                     };
                     match fleet.start(d.bmc(&p.name, &p.device_id, addr)).await {
                         Ok(()) => {
-                            tracing::info!(discovery = %d.name, bmc = %p.name, device = %p.device_id, %addr, "device discovered: BMC started");
+                            tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "device discovered: BMC started");
                             mine.insert(p.device_id.clone(), p.name.clone());
                         }
                         Err(e) => {
-                            tracing::warn!(discovery = %d.name, device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
+                            tracing::warn!(device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
                         }
                     }
                 }
                 assignments.save();
-                tracing::debug!(discovery = %d.name, devices = planned.len(), "discovery refreshed");
+                tracing::debug!(devices = planned.len(), "discovery refreshed");
             }
             Err(e) => {
-                tracing::warn!(discovery = %d.name, error = %e, "cannot list the project's devices; keeping the BMCs as they are")
+                tracing::warn!(error = %e, "cannot list the project's devices; keeping the BMCs as they are")
             }
         }
         tokio::time::sleep(d.refresh).await;

@@ -1,12 +1,16 @@
 //! `ipmi-to-metal`: a BMC that isn't one. It serves IPMI over LAN for each configured machine and
 //! carries out every request through a backend.
 
-mod backends;
 mod bench;
 mod config;
 mod discovery;
+#[cfg(test)]
+mod example_backend;
+mod factory;
 mod fake;
+mod kinds;
 mod runtime;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use config::BmcConfig;
@@ -56,13 +60,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // As ssh's SSH_ASKPASS helper (see backend-ssh): answer with the password, nothing else.
-    if std::env::var_os("IPMI_TO_METAL_ASKPASS").is_some() {
-        if let Ok(pw) = std::env::var("IPMI_TO_METAL_SSH_PASSWORD") {
-            println!("{pw}");
-            return ExitCode::SUCCESS;
-        }
-        return ExitCode::FAILURE;
+    // A backend may run this program as a helper of its own (ssh's SSH_ASKPASS).
+    if let Some(code) = kinds::helper_main() {
+        return code;
     }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -165,7 +165,7 @@ fn main() -> ExitCode {
             };
             let result = rt.block_on(async {
                 tokio::select! {
-                    r = runtime::serve(config) => r,
+                    r = serve::serve(config) => r,
                     _ = tokio::signal::ctrl_c() => {
                         tracing::info!("interrupted: shutting down");
                         Ok(())
@@ -209,10 +209,7 @@ fn runtime_or_exit(multi: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
 fn list(c: config::Config) -> ExitCode {
     println!("{:<24} {:<38} {:<22} BACKEND", "NAME", "DEVICE", "ADDRESS");
     for b in &c.bmcs {
-        let device = match &b.backend {
-            config::BackendConfig::Metal(m) => m.device.device_id.clone(),
-            _ => "-".into(),
-        };
+        let device = b.backend.device().unwrap_or("-");
         println!(
             "{:<24} {:<38} {:<22} {}",
             b.settings.name,
@@ -228,9 +225,9 @@ fn list(c: config::Config) -> ExitCode {
     let mut status = ExitCode::SUCCESS;
     let mut taken: std::collections::HashSet<String> =
         c.bmcs.iter().map(|b| b.settings.name.clone()).collect();
-    let mut factory = backends::BackendFactory::default();
+    let mut factory = factory::BackendFactory::default();
     for d in &c.discovery {
-        let api = factory.metal_api(&d.metal);
+        let api = backend_metal::config::api(factory.shared(), &d.metal);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         let devices = rt.block_on(api.project_devices(&d.project_id, &d.tag, d.per_page, deadline));
         match devices {

@@ -1,20 +1,20 @@
 //! The I/O around the sans-IO session layer: one UDP socket per BMC, a task per request carried
-//! out by the BMC model, and one timer that expires idle sessions of every BMC.
+//! out by the BMC model. Each BMC's tasks run in its tracing span (`bmc{name backend}`) and each
+//! request in its own (`request{peer user netfn cmd}`), so that every log line says whose it is.
 
-use crate::backends::BackendFactory;
-use crate::config::{BmcConfig, Config};
+use crate::config::BmcConfig;
+use crate::factory::BackendFactory;
+use backend_config::REQUEST_DEADLINE;
 use ipmi_bmc::{Bmc, Response};
-use ipmi_proto::session::{Action, Server};
+use ipmi_proto::session::{Action, Request, Server};
 use ipmi_proto::types::CompletionCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
-/// How long a backend operation may take before the client gets 0xC3 (the client's own timeout
-/// is usually shorter; it retransmits, and the session layer drops the repeats meanwhile).
-const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 /// Requests of one BMC carried out at the same time; beyond that the client gets 0xC0 (busy).
 const MAX_IN_FLIGHT: usize = 32;
 /// The largest datagram we accept; RMCP+ packets are far smaller.
@@ -22,7 +22,6 @@ const MAX_DATAGRAM: usize = 1500;
 
 /// One running BMC.
 struct Running {
-    name: String,
     socket: Arc<UdpSocket>,
     server: Arc<Mutex<Server>>,
     bmc: Arc<Bmc>,
@@ -30,59 +29,78 @@ struct Running {
 }
 
 /// Every BMC the process serves, by name; discovery adds and removes them while it runs.
-#[derive(Default)]
 pub struct Fleet {
     bmcs: Mutex<HashMap<String, Entry>>,
-    factory: Mutex<BackendFactory>,
+    factory: Arc<Mutex<BackendFactory>>,
 }
 
 struct Entry {
     running: Arc<Running>,
     task: tokio::task::AbortHandle,
+    span: tracing::Span,
 }
 
 impl Fleet {
+    /// A fleet whose BMCs get their backends from `factory`.
+    pub fn new(factory: Arc<Mutex<BackendFactory>>) -> Fleet {
+        Fleet {
+            bmcs: Mutex::default(),
+            factory,
+        }
+    }
+
     /// Binds the BMC's socket and starts serving it. A name already served is refused.
     pub async fn start(&self, c: BmcConfig) -> std::io::Result<()> {
+        let name = c.settings.name.clone();
         if self
             .bmcs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .contains_key(&c.settings.name)
+            .contains_key(&name)
         {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
-                format!("bmc {:?} is already served", c.settings.name),
+                format!("bmc {name:?} is already served"),
             ));
         }
         let socket = UdpSocket::bind(c.listen).await.map_err(|e| {
             std::io::Error::new(
                 e.kind(),
-                format!(
-                    "bmc {:?}: cannot listen on {}: {e}",
-                    c.settings.name, c.listen
-                ),
+                format!("bmc {name:?}: cannot listen on {}: {e}", c.listen),
             )
         })?;
-        let backend = self
-            .factory
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .bmc(&c)
-            .map_err(|e| std::io::Error::other(format!("bmc {:?}: {e}", c.settings.name)))?;
-        tracing::info!(bmc = %c.settings.name, listen = %socket.local_addr()?, backend = backend.kind(), users = c.server.users.len(), "serving");
+        // A root span: a BMC started by a discovery is no part of the discovery's work.
+        let span =
+            tracing::info_span!(parent: None, "bmc", name = %name, backend = tracing::field::Empty);
+        // The backend is built in the span, so that the tasks it starts log in it too.
+        let backend = span
+            .in_scope(|| {
+                self.factory
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .bmc(&c)
+            })
+            .map_err(|e| std::io::Error::other(format!("bmc {name:?}: {e}")))?;
+        span.record("backend", tracing::field::display(backend.kind()));
+        span.in_scope(|| {
+            tracing::info!(listen = %c.listen, users = c.server.users.len(), "serving");
+        });
         let running = Arc::new(Running {
-            name: c.settings.name.clone(),
             socket: Arc::new(socket),
             server: Arc::new(Mutex::new(Server::new(c.server))),
             bmc: Arc::new(Bmc::new(c.settings, backend)),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         });
-        let task = tokio::spawn(receive_loop(running.clone())).abort_handle();
-        self.bmcs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(running.name.clone(), Entry { running, task });
+        let task =
+            tokio::spawn(receive_loop(running.clone()).instrument(span.clone())).abort_handle();
+        self.bmcs.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            name,
+            Entry {
+                running,
+                task,
+                span,
+            },
+        );
         Ok(())
     }
 
@@ -96,7 +114,7 @@ impl Fleet {
         match entry {
             Some(e) => {
                 e.task.abort();
-                tracing::info!(bmc = name, "stopped serving");
+                e.span.in_scope(|| tracing::info!("stopped serving"));
                 true
             }
             None => false,
@@ -113,18 +131,8 @@ impl Fleet {
             .collect()
     }
 
-    /// The Metal API client for a discovery (shared with its BMCs).
-    pub fn metal_api(
-        &self,
-        m: &crate::config::MetalBackendConfig,
-    ) -> Arc<backend_metal::api::MetalApi> {
-        self.factory
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .metal_api(m)
-    }
-
-    fn expire(&self, now: Instant) {
+    /// Closes the sessions of every BMC that have been idle too long.
+    pub fn expire(&self, now: Instant) {
         let all: Vec<Arc<Running>> = self
             .bmcs
             .lock()
@@ -138,30 +146,24 @@ impl Fleet {
     }
 }
 
-/// Binds every configured BMC's socket (all or none), starts the discoveries, then serves until
-/// the process ends.
-pub async fn serve(config: Config) -> std::io::Result<()> {
-    let fleet = Arc::new(Fleet::default());
-    for c in config.bmcs {
-        fleet.start(c).await?;
-    }
-    let f = fleet.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            f.expire(Instant::now());
-        }
-    });
-    for d in config.discovery {
-        tokio::spawn(crate::discovery::run(fleet.clone(), d));
-    }
-    std::future::pending::<()>().await;
-    Ok(())
-}
-
 fn lock(m: &Mutex<Server>) -> std::sync::MutexGuard<'_, Server> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The span of one request (inside its BMC's).
+fn request_span(req: &Request) -> tracing::Span {
+    let user = req
+        .context
+        .user
+        .as_ref()
+        .map_or("-", |(_, name)| name.as_str());
+    tracing::info_span!(
+        "request",
+        peer = %req.context.peer,
+        user = %user,
+        netfn = format_args!("0x{:02x}", req.netfn.0),
+        cmd = format_args!("0x{:02x}", req.cmd),
+    )
 }
 
 async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
@@ -177,7 +179,7 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
                     e.kind(),
                     ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
                 ) {
-                    tracing::warn!(bmc = %r.name, error = %e, "receive error");
+                    tracing::warn!(error = %e, "receive error");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 continue;
@@ -187,10 +189,13 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
         let action = lock(&r.server).handle(now, peer, &buf[..n]);
         match action {
             Action::Reply(bytes) => send(&r, &bytes, peer).await,
-            Action::Drop(why) => tracing::debug!(bmc = %r.name, %peer, why, "datagram dropped"),
+            Action::Drop(why) => tracing::debug!(%peer, why, "datagram dropped"),
             Action::Dispatch(req) => {
+                let span = request_span(&req);
                 let Ok(permit) = r.slots.clone().try_acquire_owned() else {
-                    tracing::warn!(bmc = %r.name, %peer, "too many requests in flight: answering busy");
+                    span.in_scope(|| {
+                        tracing::warn!("too many requests in flight: answering busy");
+                    });
                     let sealed =
                         lock(&r.server).seal(now, &req.context, CompletionCode::NODE_BUSY, &[]);
                     if let Some(bytes) = sealed {
@@ -199,23 +204,23 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
                     continue;
                 };
                 let r = r.clone();
-                tokio::spawn(async move {
-                    let resp = match tokio::time::timeout(REQUEST_DEADLINE, r.bmc.handle(&req))
-                        .await
-                    {
-                        Ok(resp) => resp,
-                        Err(_) => {
-                            tracing::warn!(bmc = %r.name, netfn = req.netfn.0, cmd = req.cmd, "request timed out in the backend");
-                            Response::error(CompletionCode::TIMEOUT)
-                        }
-                    };
+                let task = async move {
+                    let resp =
+                        match tokio::time::timeout(REQUEST_DEADLINE, r.bmc.handle(&req)).await {
+                            Ok(resp) => resp,
+                            Err(_) => {
+                                tracing::warn!("request timed out in the backend");
+                                Response::error(CompletionCode::TIMEOUT)
+                            }
+                        };
                     drop(permit);
                     let sealed =
                         lock(&r.server).seal(Instant::now(), &req.context, resp.ccode, &resp.data);
                     if let Some(bytes) = sealed {
                         send(&r, &bytes, req.context.peer).await;
                     }
-                });
+                };
+                tokio::spawn(task.instrument(span));
             }
         }
     }
@@ -223,6 +228,6 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
 
 async fn send(r: &Running, bytes: &[u8], peer: std::net::SocketAddr) {
     if let Err(e) = r.socket.send_to(bytes, peer).await {
-        tracing::debug!(bmc = %r.name, %peer, error = %e, "send failed");
+        tracing::debug!(%peer, error = %e, "send failed");
     }
 }

@@ -44,7 +44,7 @@ impl Bmc {
 
     pub(crate) fn bmc_reset(&self, req: &Request, kind: &str) -> Outcome {
         // The machine is not touched: only the (virtual) BMC would restart, and it has nothing to reset.
-        tracing::info!(bmc = %self.settings.name, who = %self.requester(req), kind, "BMC reset requested (no effect on the machine)");
+        tracing::info!(who = %self.requester(req), kind, "BMC reset requested (no effect on the machine)");
         Ok(Vec::new())
     }
 

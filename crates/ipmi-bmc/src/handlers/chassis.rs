@@ -63,7 +63,7 @@ impl Bmc {
             ControlAction::SoftShutdown => PowerAction::Soft,
         };
         let who = self.requester(req);
-        tracing::info!(bmc = %self.settings.name, backend = self.backend.kind(), action = %action, who = %who, "power action requested");
+        tracing::info!(action = %action, who = %who, "power action requested");
         match self.backend.power(action, &who).await {
             Ok(()) => {
                 if matches!(
@@ -72,7 +72,7 @@ impl Bmc {
                 ) {
                     self.state().last_on_by_ipmi = true;
                 }
-                tracing::info!(bmc = %self.settings.name, action = %action, who = %who, "power action accepted");
+                tracing::info!(action = %action, who = %who, "power action accepted");
                 Ok(Vec::new())
             }
             Err(e) => Err(self.backend_failed(action.name(), &e)),
@@ -90,7 +90,7 @@ impl Bmc {
             .identify(seconds, &who)
             .await
             .map_err(|e| self.backend_failed("identify", &e))?;
-        tracing::info!(bmc = %self.settings.name, ?seconds, who = %who, "chassis identify");
+        tracing::info!(?seconds, who = %who, "chassis identify");
         self.state().identify_until = match seconds {
             None => Some(None),
             Some(0) => None,
@@ -142,7 +142,7 @@ impl Bmc {
                     .set_boot_override(boot, &who)
                     .await
                     .map_err(|e| self.backend_failed("set boot device", &e))?;
-                tracing::info!(bmc = %self.settings.name, boot = ?boot, who = %who, "boot override set");
+                tracing::info!(boot = ?boot, who = %who, "boot override set");
                 self.state().boot_flags = flags;
             }
             _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
@@ -183,7 +183,7 @@ impl Bmc {
             }
             Ok(Some(_)) => flags,
             Err(e) => {
-                tracing::warn!(bmc = %self.settings.name, error = %e, "could not read the pending boot override; reporting it as set");
+                tracing::warn!(error = %e, "could not read the pending boot override; reporting it as set");
                 flags
             }
         }
@@ -192,7 +192,7 @@ impl Bmc {
     /// Logs a backend failure and returns the completion code the client gets.
     pub(crate) fn backend_failed(&self, what: &str, e: &crate::BackendError) -> CompletionCode {
         let cc = e.completion_code();
-        tracing::warn!(bmc = %self.settings.name, backend = self.backend.kind(), operation = what, error = %e, ccode = %cc, "backend operation failed");
+        tracing::warn!(operation = what, error = %e, ccode = %cc, "backend operation failed");
         cc
     }
 }

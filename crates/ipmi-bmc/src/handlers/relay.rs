@@ -18,7 +18,7 @@ impl Bmc {
             .await;
         // Commands that change something are logged with who asked, like power actions.
         if need >= Privilege::Operator {
-            tracing::info!(bmc = %self.settings.name, netfn = format_args!("0x{:02x}", req.netfn.0), cmd = format_args!("0x{:02x}", req.cmd), %who, ok = result.is_ok(), "command relayed to the BMC behind");
+            tracing::info!(%who, ok = result.is_ok(), "command relayed to the BMC behind");
         }
         match result {
             Ok((cc, data)) if cc == CompletionCode::OK => Ok(data),

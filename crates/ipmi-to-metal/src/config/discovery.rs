@@ -15,10 +15,11 @@
 //! privilege = "administrator"
 //! ```
 
-use super::{
-    default_lan, derived_guid, ipxe_url, metal_access, metal_policy, users, BackendConfig,
-    BmcConfig, ConfigError, MetalBackendConfig, Source, UserToml,
-};
+use super::bmc::BmcConfig;
+use super::lan::{default_lan, derived_guid};
+use super::users::{users, UserToml};
+use backend_config::{BackendConfig, ConfigError, Source};
+use backend_metal::config::{self as metal, MetalKind, MetalSettings};
 use ipmi_bmc::BmcSettings;
 use ipmi_proto::session::ServerConfig;
 use serde::Deserialize;
@@ -45,7 +46,7 @@ pub(super) struct DiscoveryToml {
     cache_ms: Option<u64>,
     timeout_ms: Option<u64>,
     retries: Option<u32>,
-    deadline_ms: Option<u64>,
+    deadline_ms: Option<Spanned<u64>>,
     #[serde(default)]
     users: Vec<Spanned<UserToml>>,
 }
@@ -75,7 +76,7 @@ pub struct DiscoveryConfig {
     /// How often the project is listed again.
     pub refresh: Duration,
     /// Endpoint, token and call policy; the device id is filled in per device.
-    pub metal: MetalBackendConfig,
+    pub metal: MetalSettings,
     /// Users, cipher suites and limits shared by every discovered BMC.
     pub server: ServerConfig,
 }
@@ -93,7 +94,7 @@ impl DiscoveryConfig {
             settings: BmcSettings::from_server(name, &server, default_lan(name, &listen)),
             server,
             listen,
-            backend: BackendConfig::Metal(metal),
+            backend: BackendConfig::of::<MetalKind>(metal),
             extra: Vec::new(),
             routes: None,
         }
@@ -157,7 +158,7 @@ pub(super) fn discovery(
 ) -> Result<DiscoveryConfig, ConfigError> {
     let span = d.span();
     let t = d.get_ref();
-    let access = metal_access(
+    let access = metal::access(
         src,
         span.clone(),
         "[[metal_discovery]]",
@@ -188,34 +189,41 @@ pub(super) fn discovery(
         &t.users,
     )?;
     let state_file = match &t.state_file {
-        Some(f) => src.dir.join(f),
-        None => src.dir.join(format!(
+        Some(f) => src.path(f),
+        None => src.path(&format!(
             "{}.{name}.devices.json",
-            std::path::Path::new(src.file)
+            std::path::Path::new(src.file())
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "ipmi-to-metal".into())
         )),
     };
+    let pool = pool(src, &t.listen)?;
+    let metal = MetalSettings {
+        api_url: access.api_url,
+        token: access.token,
+        policy: metal::policy(t.timeout_ms, t.retries),
+        device: metal::device(
+            String::new(),
+            metal::ipxe_url(src, t.ipxe_script_url.as_ref())?,
+            t.cache_ms,
+            t.deadline_ms.as_ref(),
+        ),
+    };
+    metal::longest_call(t.deadline_ms.as_ref(), &metal.device).check(
+        src,
+        "[[metal_discovery]]",
+        span,
+    )?;
     Ok(DiscoveryConfig {
         name,
         project_id,
         tag: t.tag.get_ref().trim().to_string(),
         per_page: t.per_page.unwrap_or(100).clamp(1, 1000),
-        pool: pool(src, &t.listen)?,
+        pool,
         state_file,
         refresh: Duration::from_secs(t.refresh_s.unwrap_or(60).max(1)),
-        metal: MetalBackendConfig {
-            api_url: access.api_url,
-            token: access.token,
-            policy: metal_policy(t.timeout_ms, t.retries),
-            device: backend_metal::MetalConfig {
-                device_id: String::new(),
-                ipxe_script_url: ipxe_url(src, t.ipxe_script_url.as_ref())?,
-                cache: Duration::from_millis(t.cache_ms.unwrap_or(2000)),
-                deadline: Duration::from_millis(t.deadline_ms.unwrap_or(8000).max(100)),
-            },
-        },
+        metal,
         server: ServerConfig {
             users,
             ..ServerConfig::default()

@@ -1,0 +1,366 @@
+//! The loader's own tests: the fixed format, errors with their places, each backend's table
+//! through its kind, routes, discovery, and the backends' time limits.
+
+use super::lan::derived_guid;
+use super::*;
+use backend_ipmi::IpmiBackendConfig;
+use backend_metal::config::{MetalSettings, DEFAULT_API_URL};
+use ipmi_proto::session::Interface;
+use std::time::Duration;
+
+fn check(text: &str) -> Result<Vec<BmcConfig>, String> {
+    parse("t.toml", text, Path::new(".")).map_err(|e| e.0)
+}
+
+fn err(text: &str) -> String {
+    match check(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+const GOOD: &str = r#"
+[[bmc]]
+name = "node1"
+listen = "127.0.0.1:6230"
+backend = "sim"
+
+[[bmc.users]]
+name = "admin"
+password = "password"
+privilege = "administrator"
+"#;
+
+#[test]
+fn the_fixed_format_parses() {
+    let c = check(GOOD).unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].listen, "127.0.0.1:6230".parse().unwrap());
+    assert_eq!(c[0].server.users[0].id, 2);
+    assert_eq!(c[0].server.cipher_suites, vec![3, 17, 1, 2, 15, 16]);
+    assert!(!c[0].server.cipher_suites.contains(&0));
+}
+
+#[test]
+fn errors_name_file_line_and_problem() {
+    let e = err(&GOOD.replace("backend = \"sim\"", "backend = \"sim\"\ncolour = \"red\""));
+    assert!(e.starts_with("t.toml:6:1: unknown field `colour`"), "{e}");
+    let e = err(&GOOD.replace("\"administrator\"", "\"root\""));
+    assert!(e.starts_with("t.toml:10:13: bad privilege \"root\""), "{e}");
+    let e = err(&GOOD.replace("password = \"password\"\n", ""));
+    assert!(
+        e.starts_with("t.toml:7:1: user \"admin\" has no password"),
+        "{e}"
+    );
+    let two = format!("{GOOD}{}", GOOD.replace("node1", "node2"));
+    let e = err(&two);
+    assert!(e.contains("duplicate listen address 127.0.0.1:6230"), "{e}");
+    let e = err(&GOOD.replace("127.0.0.1:6230", "localhost"));
+    assert!(e.starts_with("t.toml:4:10: invalid listen address"), "{e}");
+    let e = err(&GOOD.replace(
+        "password = \"password\"",
+        "password_env = \"NO_SUCH_VAR_XYZ\"",
+    ));
+    assert!(e.contains("NO_SUCH_VAR_XYZ is not set"), "{e}");
+}
+
+#[test]
+fn the_ipmi_backend_table() {
+    std::env::set_var("TEST_CONFIG_BMC_PW", "downstream");
+    let ipmi = GOOD.replace("backend = \"sim\"", "backend = \"ipmi\"")
+        + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = 6231\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n";
+    let c = check(&ipmi).unwrap();
+    let b: &IpmiBackendConfig = c[0].backend.settings().expect("ipmi");
+    assert_eq!(b.address, "127.0.0.1:6231".parse().unwrap());
+    assert_eq!(b.client.password.expose(), b"downstream");
+    assert_eq!(b.client.cipher_suites, vec![17, 3]);
+    assert_eq!(b.client.interface, Interface::Lanplus);
+    assert_eq!(b.relay, backend_ipmi::default_relay());
+    let narrow = check(&format!(
+        "{ipmi}interface = \"lan\"\nrelay = [{{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"operator\" }}, {{ netfn = 0x30, privilege = \"administrator\" }}]\n"
+    ))
+    .unwrap();
+    let b: &IpmiBackendConfig = narrow[0].backend.settings().expect("ipmi");
+    assert_eq!(b.client.interface, Interface::Lan);
+    assert_eq!(b.relay.len(), 3);
+    assert_eq!(b.relay[2].cmd, None);
+
+    let e = err(&GOOD.replace("backend = \"sim\"", "backend = \"ipmi\""));
+    assert!(e.contains("needs a [bmc.ipmi] table"), "{e}");
+    let e = err(&ipmi.replace("password_env = \"TEST_CONFIG_BMC_PW\"\n", ""));
+    assert!(e.contains("needs password_env or password_file"), "{e}");
+    let e = err(&format!("{ipmi}password = \"inline\"\n"));
+    assert!(e.contains("unknown field `password`"), "{e}");
+    let e = err(&format!("{ipmi}interface = \"serial\"\n"));
+    assert!(e.contains("unknown interface \"serial\""), "{e}");
+    let e = err(&format!(
+        "{ipmi}relay = [{{ netfn = 0x0b, privilege = \"user\" }}]\n"
+    ));
+    assert!(e.contains("even request NetFn"), "{e}");
+    let e = err(&(GOOD.to_string() + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n"));
+    assert!(
+        e.contains("[bmc.ipmi] is configured, but neither backend nor [bmc.routes] uses \"ipmi\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_metal_backend_and_discovery_tables() {
+    std::env::set_var("TEST_CONFIG_METAL_TOKEN", "tok-123");
+    let metal = GOOD.replace("backend = \"sim\"", "backend = \"metal\"")
+        + "[bmc.metal]\ndevice_id = \"6E2B7F4C-3C1A-4A5E-9D7E-000000000001\"\ntoken_env = \"TEST_CONFIG_METAL_TOKEN\"\n";
+    let c = check(&metal).unwrap();
+    let m: &MetalSettings = c[0].backend.settings().expect("metal");
+    assert_eq!(m.api_url, DEFAULT_API_URL);
+    assert_eq!(m.device.device_id, "6e2b7f4c-3c1a-4a5e-9d7e-000000000001");
+    assert_eq!(m.token.as_str(), "tok-123");
+    let e = err(&format!("{metal}token = \"secret\"\n"));
+    assert!(e.contains("never put the API token in the file"), "{e}");
+    assert!(!e.contains("secret"), "{e}");
+    let e = err(&metal.replace("6E2B7F4C-3C1A-4A5E-9D7E-000000000001", "node-1"));
+    assert!(e.contains("device_id must be the device's UUID"), "{e}");
+    let e = err(&metal.replace("token_env = \"TEST_CONFIG_METAL_TOKEN\"\n", ""));
+    assert!(
+        e.contains("[bmc.metal] needs token_env or token_file"),
+        "{e}"
+    );
+
+    let disc = "[[metal_discovery]]\nproject_id = \"0f0c3a4e-1111-4a5e-9d7e-000000000000\"\ntag = \"ipmi\"\ntoken_env = \"TEST_CONFIG_METAL_TOKEN\"\nlisten = \"10.0.0.1:7000-7009\"\n[[metal_discovery.users]]\nname = \"admin\"\npassword = \"pw\"\nprivilege = \"operator\"\n";
+    let all = parse_all("t.toml", disc, Path::new("/etc/itm")).unwrap();
+    assert!(all.bmcs.is_empty());
+    let d = &all.discovery[0];
+    assert_eq!(d.pool.len(), 10);
+    assert_eq!(d.pool[9], "10.0.0.1:7009".parse().unwrap());
+    assert_eq!(
+        d.state_file,
+        Path::new("/etc/itm/t.toml.discovery-1.devices.json")
+    );
+    let b = d.bmc("node-a", "6e2b7f4c-3c1a-4a5e-9d7e-000000000001", d.pool[0]);
+    assert_eq!(b.settings.name, "node-a");
+    assert_eq!(b.server.users[0].name, "admin");
+    let e = parse_all(
+        "t.toml",
+        &disc.replace("7000-7009", "7009-7000"),
+        Path::new("."),
+    )
+    .err()
+    .unwrap()
+    .0;
+    assert!(e.contains("port range"), "{e}");
+    let clash = format!(
+        "{GOOD}{}",
+        disc.replace("10.0.0.1:7000-7009", "127.0.0.1:6229-6231")
+    );
+    let e = parse_all("t.toml", &clash, Path::new(".")).err().unwrap().0;
+    assert!(e.contains("already used by bmc \"node1\""), "{e}");
+    let named = disc.replace("tag = ", "name = \"x\"\ntag = ");
+    let two = format!("{named}{}", named.replace("7000-7009", "7100-7109"));
+    let e = parse_all("t.toml", &two, Path::new(".")).err().unwrap().0;
+    assert!(e.contains("duplicate metal_discovery name \"x\""), "{e}");
+    let two = format!(
+        "{disc}{}",
+        disc.replace("7000-7009", "7009-7020")
+            .replace("tag = ", "name = \"b\"\ntag = ")
+    );
+    let e = parse_all("t.toml", &two, Path::new(".")).err().unwrap().0;
+    assert!(
+        e.contains("10.0.0.1:7009, already used by metal_discovery \"discovery-1\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn routes_name_configured_backends_only() {
+    let dir = std::env::temp_dir().join(format!("itm-routes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("id_ed25519"), "key").unwrap();
+    std::fs::write(dir.join("known_hosts"), "").unwrap();
+    let ssh = "[bmc.ssh]\nhost = \"10.0.0.5\"\nkey_file = \"id_ed25519\"\nknown_hosts = \"known_hosts\"\n";
+    let cmd = "[bmc.command]\nrun = [\"/usr/local/bin/pdu\"]\n";
+    let text = format!("{GOOD}{ssh}{cmd}[bmc.routes]\nsoft = [\"ssh\", \"sim\"]\npower = \"command\"\nsoft_deadline_s = 30\n");
+    let c = parse("t.toml", &text, &dir).unwrap();
+    let t = c[0].routes.as_ref().unwrap();
+    use ipmi_bmc::routing::Operation;
+    assert_eq!(t.chain(Operation::Soft), ["ssh", "sim"]);
+    assert_eq!(t.chain(Operation::Off), ["command"]);
+    assert_eq!(t.chain(Operation::Boot), ["sim"], "the default backend");
+    assert_eq!(t.soft_deadline, Duration::from_secs(30));
+    assert_eq!(c[0].backend.kind(), "sim");
+    let kinds: Vec<_> = c[0].extra.iter().map(|b| b.kind()).collect();
+    assert_eq!(kinds, ["command", "ssh"]);
+
+    let e = parse(
+        "t.toml",
+        &format!("{GOOD}[bmc.routes]\nsoft = \"ssh\"\n"),
+        &dir,
+    )
+    .err()
+    .unwrap()
+    .0;
+    assert!(e.contains("backend \"ssh\" needs a [bmc.ssh] table"), "{e}");
+    let e = parse(
+        "t.toml",
+        &format!("{GOOD}[bmc.routes]\ndiag = \"telnet\"\n"),
+        &dir,
+    )
+    .err()
+    .unwrap()
+    .0;
+    assert!(e.contains("unknown backend \"telnet\" in a route"), "{e}");
+    let e = parse("t.toml", &format!("{GOOD}{ssh}"), &dir)
+        .err()
+        .unwrap()
+        .0;
+    assert!(
+        e.contains("[bmc.ssh] is configured, but neither backend nor [bmc.routes] uses \"ssh\""),
+        "{e}"
+    );
+    let e = parse(
+        "t.toml",
+        &format!(
+            "{GOOD}{}[bmc.routes]\nsoft = \"ssh\"\n",
+            ssh.replace("id_ed25519", "missing_key")
+        ),
+        &dir,
+    )
+    .err()
+    .unwrap()
+    .0;
+    assert!(
+        e.contains("cannot read") && e.contains("missing_key"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn derived_guid_is_stable_and_distinct() {
+    assert_eq!(derived_guid("a"), derived_guid("a"));
+    assert_ne!(derived_guid("a"), derived_guid("b"));
+}
+
+#[test]
+fn every_backends_own_time_limits_stay_below_the_request_deadline() {
+    let dir = std::env::temp_dir().join(format!("itm-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("id_ed25519"), "key").unwrap();
+    std::fs::write(dir.join("known_hosts"), "").unwrap();
+    std::env::set_var("TEST_LIMITS_PW", "behind");
+    std::env::set_var("TEST_LIMITS_TOKEN", "tok-123");
+    let with = |backend: &str, table: &str| {
+        GOOD.replace("backend = \"sim\"", &format!("backend = \"{backend}\"")) + table
+    };
+    let parse_in = |text: &str| parse("t.toml", text, &dir).map_err(|e| e.0);
+    let ipmi =
+        "[bmc.ipmi]\nhost = \"127.0.0.1\"\nuser = \"root\"\npassword_env = \"TEST_LIMITS_PW\"\n";
+    let metal = "[bmc.metal]\ndevice_id = \"6e2b7f4c-3c1a-4a5e-9d7e-000000000001\"\ntoken_env = \"TEST_LIMITS_TOKEN\"\n";
+    let ssh = "[bmc.ssh]\nhost = \"10.0.0.5\"\nkey_file = \"id_ed25519\"\nknown_hosts = \"known_hosts\"\n";
+    let command = "[bmc.command]\nrun = [\"/bin/true\"]\n";
+    // The defaults keep every backend's longest call below the deadline.
+    for (backend, table) in [
+        ("ipmi", ipmi),
+        ("metal", metal),
+        ("ssh", ssh),
+        ("command", command),
+    ] {
+        parse_in(&with(backend, table)).unwrap();
+    }
+    let c = parse_in(&with("command", command)).unwrap();
+    let cmd: &backend_command::CommandConfig = c[0].backend.settings().unwrap();
+    assert_eq!(cmd.timeout, Duration::from_secs(8), "lowered from 10 s");
+    let s: backend_ssh::SshConfig = parse_in(&with("ssh", ssh)).unwrap()[0]
+        .backend
+        .settings::<backend_ssh::SshConfig>()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (s.connect_timeout, s.command_timeout),
+        (Duration::from_secs(3), Duration::from_secs(4)),
+        "lowered from 5 s and 30 s"
+    );
+    // Just below is fine; at or above, the setting is named where it is.
+    parse_in(&with("ipmi", &format!("{ipmi}deadline_ms = 9999\n"))).unwrap();
+    let deadline = "which must stay below the request deadline of 10s (then the client gets 0xC3)";
+    let cases = [
+        (
+            with("ipmi", &format!("{ipmi}deadline_ms = 10000\n")),
+            format!("t.toml:15:15: [bmc.ipmi] deadline_ms: one call may take 10s, {deadline}"),
+        ),
+        (
+            with("metal", &format!("{metal}deadline_ms = 12000\n")),
+            format!("t.toml:14:15: [bmc.metal] deadline_ms: one call may take 12s, {deadline}"),
+        ),
+        (
+            with("command", &format!("{command}timeout_ms = 10000\n")),
+            format!("t.toml:13:14: [bmc.command] timeout_ms: one call may take 10s, {deadline}"),
+        ),
+        (
+            with("ssh", &format!("{ssh}command_timeout_ms = 6000\n")),
+            format!("t.toml:15:22: [bmc.ssh] connect_timeout_ms + command_timeout_ms (+ 2 s to log in): one call may take 11s, {deadline}"),
+        ),
+        (
+            with("ssh", &format!("{ssh}connect_timeout_ms = 6000\n")),
+            format!("t.toml:15:22: [bmc.ssh] connect_timeout_ms + command_timeout_ms (+ 2 s to log in): one call may take 12s, {deadline}"),
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(
+            parse_in(&text).err().as_deref(),
+            Some(want.as_str()),
+            "{text}"
+        );
+    }
+    // A backend named only by a route is held to it too.
+    let routed = format!("{GOOD}{command}timeout_ms = 10000\n[bmc.routes]\npower = \"command\"\n");
+    let e = parse_in(&routed).err().unwrap();
+    assert!(
+        e.starts_with("t.toml:13:14: [bmc.command] timeout_ms"),
+        "{e}"
+    );
+    // And so is a discovery's metal backend.
+    let disc = "[[metal_discovery]]\nproject_id = \"0f0c3a4e-1111-4a5e-9d7e-000000000000\"\ntag = \"ipmi\"\ntoken_env = \"TEST_LIMITS_TOKEN\"\nlisten = \"10.0.0.1:7000-7009\"\ndeadline_ms = 10000\n[[metal_discovery.users]]\nname = \"admin\"\npassword = \"pw\"\nprivilege = \"operator\"\n";
+    let e = parse_all("t.toml", disc, &dir).err().unwrap().0;
+    assert_eq!(
+        e,
+        format!("t.toml:6:15: [[metal_discovery]] deadline_ms: one call may take 10s, {deadline}")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn no_backend_kind_is_named_like_a_bmc_field() {
+    for kind in crate::kinds::names() {
+        let text = GOOD.replace("backend = \"sim\"", &format!("backend = \"{kind}\""));
+        let e = check(&text).err().unwrap_or_default();
+        assert!(!e.contains("unknown"), "{kind}: {e}");
+    }
+    let clash: Vec<_> = crate::kinds::names()
+        .into_iter()
+        .filter(|k| bmc::FIELDS.contains(k))
+        .collect();
+    assert!(clash.is_empty(), "{clash:?}");
+}
+
+#[test]
+fn a_toml_error_is_the_first_in_the_text_whichever_pass_finds_it() {
+    // The first [[bmc]]'s ssh table (read by the ssh kind) before the second's own field.
+    let ssh = "[bmc.ssh]\nhost = \"h\"\nknown_hosts = \"k\"\nbogus = 1\n";
+    let two = format!(
+        "{}{ssh}{}",
+        GOOD.replace("backend = \"sim\"", "backend = \"ssh\""),
+        GOOD.replace("node1", "node2")
+            .replace("6230", "6231")
+            .replace("backend = \"sim\"", "colour = 2")
+    );
+    let e = err(&two);
+    assert!(e.starts_with("t.toml:14:1: unknown field `bogus`"), "{e}");
+    let swapped = format!(
+        "{}{}{ssh}",
+        GOOD.replace("backend = \"sim\"", "colour = 2"),
+        GOOD.replace("node1", "node2")
+            .replace("6230", "6231")
+            .replace("backend = \"sim\"", "backend = \"ssh\"")
+    );
+    let e = err(&swapped);
+    assert!(e.starts_with("t.toml:5:1: unknown field `colour`"), "{e}");
+}
