@@ -10,8 +10,9 @@
 
 use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
 use super::seqwin::{self, SeqWindow};
-use super::server::{v15_packet, v20_packet, Secret};
+use super::server::{v15_packet, v20_packet};
 use crate::crypto::rakp::{derive_key, Exchange};
+use crate::crypto::Secret;
 use crate::crypto::{aes_cbc, ct_eq, integrity};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::{self, AuthType};

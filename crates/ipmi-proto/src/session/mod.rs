@@ -11,11 +11,12 @@ pub mod seqwin;
 pub mod server;
 mod table;
 
+pub use crate::crypto::Secret;
 pub use cipher_suite::CipherSuite;
 pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
 pub use client15::Client15;
 pub use server::{
-    Action, AuthTypes, LoginPolicy, Request, RequestContext, Secret, Server, ServerConfig, User,
+    Action, AuthTypes, LoginPolicy, Request, RequestContext, Server, ServerConfig, User,
 };
 
 #[cfg(test)]

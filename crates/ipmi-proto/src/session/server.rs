@@ -11,7 +11,7 @@ use super::seqwin;
 use super::table::{
     LoginLimiter, Pending, Protocol, Session, HANDSHAKE_TIMEOUT, IN_FLIGHT_TIMEOUT,
 };
-use crate::crypto::{aes_cbc, auth15, ct_eq, integrity};
+use crate::crypto::{aes_cbc, auth15, ct_eq, integrity, Secret};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::ipmi20::{self, PayloadType};
@@ -21,28 +21,6 @@ use rand::{RngCore, SeedableRng};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use zeroize::Zeroizing;
-
-/// A secret (password or key) that is zeroed on drop and never printed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(Zeroizing<Vec<u8>>);
-
-impl Secret {
-    /// Wraps secret bytes.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(Zeroizing::new(bytes.into()))
-    }
-    /// The secret bytes.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
 
 /// A user account of the BMC.
 #[derive(Clone, Debug)]

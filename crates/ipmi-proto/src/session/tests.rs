@@ -1,8 +1,9 @@
 //! Tests of the server state machine with hand-built packets: what a client sends, byte by byte.
 
 use super::cipher_suite::CipherSuite;
-use super::server::{Action, AuthTypes, Secret, Server, ServerConfig, User};
+use super::server::{Action, AuthTypes, Server, ServerConfig, User};
 use crate::crypto::rakp::{derive_key, Exchange};
+use crate::crypto::Secret;
 use crate::crypto::{aes_cbc, auth15, integrity};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::{self, AuthType};
