@@ -5,6 +5,7 @@ mod channel;
 pub mod cipher_suite;
 pub mod client;
 pub mod client15;
+pub mod config;
 mod login15;
 mod rmcpplus;
 pub mod seqwin;
@@ -15,9 +16,8 @@ pub use crate::crypto::Secret;
 pub use cipher_suite::CipherSuite;
 pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
 pub use client15::Client15;
-pub use server::{
-    Action, AuthTypes, LoginPolicy, Request, RequestContext, Server, ServerConfig, User,
-};
+pub use config::{AuthTypes, LoginPolicy, ServerConfig, User};
+pub use server::{Action, Request, RequestContext, Server};
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,8 @@
 //! The session table: active sessions, logins in progress, and the failed-login limiter.
 
 use super::cipher_suite::CipherSuite;
+use super::config::LoginPolicy;
 use super::seqwin::SeqWindow;
-use super::server::LoginPolicy;
 use crate::crypto::rakp::Exchange;
 use crate::types::{NetFn, Privilege};
 use crate::wire::ipmi15::AuthType;

@@ -1,7 +1,8 @@
 //! Tests of the server state machine with hand-built packets: what a client sends, byte by byte.
 
 use super::cipher_suite::CipherSuite;
-use super::server::{Action, AuthTypes, Server, ServerConfig, User};
+use super::config::{AuthTypes, ServerConfig, User};
+use super::server::{Action, Server};
 use crate::crypto::rakp::{derive_key, Exchange};
 use crate::crypto::Secret;
 use crate::crypto::{aes_cbc, auth15, integrity};
