@@ -11,16 +11,11 @@ use crate::crypto::rakp::{derive_key, Exchange};
 use crate::types::Privilege;
 use crate::wire::ipmi20::PayloadType;
 use crate::wire::rakp::{
-    OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4, Status,
+    tag_and_session_id, OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4, Status,
 };
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::time::Instant;
-
-fn tag_and_id(payload: &[u8]) -> Option<(u8, u32)> {
-    let id = payload.get(4..8)?;
-    Some((payload[0], u32::from_le_bytes([id[0], id[1], id[2], id[3]])))
-}
 
 impl Server {
     fn setup_reply(&mut self, ty: PayloadType, payload: Vec<u8>) -> Vec<u8> {
@@ -66,7 +61,7 @@ impl Server {
         peer: SocketAddr,
         payload: &[u8],
     ) -> Action {
-        let Some((tag, console_id)) = tag_and_id(payload) else {
+        let Some((tag, console_id)) = tag_and_session_id(payload) else {
             return Action::Drop("truncated Open Session Request");
         };
         let Ok(req) = OpenSessionRequest::parse(payload) else {
@@ -132,7 +127,7 @@ impl Server {
 
     /// RAKP Message 1 (section 13.20), answered with RAKP Message 2.
     pub(crate) fn rakp1(&mut self, now: Instant, peer: SocketAddr, payload: &[u8]) -> Action {
-        let Some((tag, bmc_id)) = tag_and_id(payload) else {
+        let Some((tag, bmc_id)) = tag_and_session_id(payload) else {
             return Action::Drop("truncated RAKP 1");
         };
         let (console_id, suite, max_privilege) = match self.pending.get(&bmc_id) {
@@ -155,7 +150,7 @@ impl Server {
         let rakp1 = match Rakp1::parse(payload) {
             Ok(r) => r,
             Err(_) => {
-                let status = if payload.get(27).is_some_and(|n| *n > 16) {
+                let status = if Rakp1::name_too_long(payload) {
                     Status::INVALID_NAME_LENGTH
                 } else {
                     Status::ILLEGAL_PARAMETER
@@ -240,7 +235,7 @@ impl Server {
 
     /// RAKP Message 3 (section 13.22), answered with RAKP Message 4; activates the session.
     pub(crate) fn rakp3(&mut self, now: Instant, peer: SocketAddr, payload: &[u8]) -> Action {
-        let Some((tag, bmc_id)) = tag_and_id(payload) else {
+        let Some((tag, bmc_id)) = tag_and_session_id(payload) else {
             return Action::Drop("truncated RAKP 3");
         };
         if let Some(s) = self.sessions.get(&bmc_id) {

@@ -164,9 +164,9 @@ impl Server {
         let payload = packet.payload();
         match header.class {
             rmcp::Class::Asf => handle_asf(payload),
-            rmcp::Class::Ipmi => match payload.first() {
-                Some(&ipmi20::AUTH_TYPE_RMCP_PLUS) => self.handle_v20(now, peer, payload),
-                Some(_) => self.handle_v15(now, peer, payload),
+            rmcp::Class::Ipmi => match ipmi20::is_rmcp_plus(payload) {
+                Some(true) => self.handle_v20(now, peer, payload),
+                Some(false) => self.handle_v15(now, peer, payload),
                 None => Action::Drop("empty IPMI packet"),
             },
             _ => Action::Drop("unsupported RMCP class"),
