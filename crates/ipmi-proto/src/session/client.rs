@@ -8,12 +8,11 @@
 //! Privilege Level. Then [`Client::request`] wraps IPMI requests and [`Client::handle`] unwraps the
 //! responses.
 
-use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
+use super::cipher_suite::CipherSuite;
+use super::seal::{open_v20, seal_v15, seal_v20, Keys};
 use super::seqwin::{self, SeqWindow};
-use super::server::{v15_packet, v20_packet};
 use crate::crypto::rakp::{derive_key, Exchange};
-use crate::crypto::Secret;
-use crate::crypto::{aes_cbc, ct_eq, integrity};
+use crate::crypto::{ct_eq, Secret};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::ipmi20::{self, PayloadType};
@@ -195,7 +194,7 @@ impl Client {
             CMD_GET_AUTH_CAP,
             &[0x8e, self.config.privilege.as_u8()],
         );
-        self.sent(v15_packet(AuthType::None, 0, 0, None, &msg))
+        self.sent(seal_v15(AuthType::None, 0, 0, None, &msg))
     }
 
     /// The datagram to send again after a timeout: the last one, or for an in-session request
@@ -228,7 +227,7 @@ impl Client {
     }
 
     fn setup_packet(&mut self, ty: PayloadType, payload: &[u8]) -> Vec<u8> {
-        let p = v20_packet(ty, 0, 0, payload, None, &mut self.rng);
+        let p = seal_v20(ty, 0, 0, payload, None, &mut self.rng);
         self.sent(p)
     }
 
@@ -247,12 +246,17 @@ impl Client {
     fn wrap(&mut self, msg: &[u8]) -> Result<Vec<u8>, ClientError> {
         let suite = self.suite.ok_or(ClientError::State)?;
         self.out_seq = seqwin::next(self.out_seq);
-        Ok(v20_packet(
+        let keys = Keys {
+            suite,
+            k1: &self.k1,
+            k2: &self.k2,
+        };
+        Ok(seal_v20(
             PayloadType::IPMI,
             self.bmc_id,
             self.out_seq,
             msg,
-            Some((&suite, &self.k1, &self.k2)),
+            Some(keys),
             &mut self.rng,
         ))
     }
@@ -342,7 +346,7 @@ impl Client {
 
     fn cipher_suite_request(&mut self, index: u8) -> Vec<u8> {
         let msg = self.message(NetFn::APP, CMD_CIPHER_SUITES, &[0x0e, 0x00, 0x80 | index]);
-        let p = v15_packet(AuthType::None, 0, 0, None, &msg);
+        let p = seal_v15(AuthType::None, 0, 0, None, &msg);
         self.sent(p)
     }
 
@@ -503,48 +507,27 @@ impl Client {
     }
 
     fn session_response(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
-        let Ok(parsed) = ipmi20::Repr::parse(p) else {
+        let Ok(packet) = ipmi20::Packet::new_checked(p) else {
             return Ok(ClientEvent::Ignored);
         };
-        let h = parsed.header;
         let Some(suite) = self.suite else {
             return Err(ClientError::State);
         };
-        if h.payload_type != PayloadType::IPMI || h.session_id != self.console_id {
+        if packet.payload_type() != PayloadType::IPMI || packet.session_id() != self.console_id {
             return Ok(ClientEvent::Ignored);
         }
-        if suite.integrity != IntegrityAlgorithm::None {
-            let Ok((covered, code)) =
-                ipmi20::split_trailer(parsed.trailer, suite.integrity.code_len())
-            else {
-                return Ok(ClientEvent::Ignored);
-            };
-            let signed = &p[..parsed.payload_offset + parsed.payload.len() + covered];
-            if !h.authenticated
-                || !ct_eq(
-                    code,
-                    &integrity::auth_code(suite.integrity, &self.k1, signed),
-                )
-            {
-                return Ok(ClientEvent::Ignored);
-            }
-        }
-        let plain;
-        let body = if suite.confidentiality != ConfidentialityAlgorithm::None {
-            match aes_cbc::decrypt(&self.k2, parsed.payload) {
-                Ok(v) => {
-                    plain = v;
-                    &plain[..]
-                }
-                Err(_) => return Ok(ClientEvent::Ignored),
-            }
-        } else {
-            parsed.payload
+        let keys = Keys {
+            suite,
+            k1: &self.k1,
+            k2: &self.k2,
         };
-        if !self.inbound.accept(h.sequence) {
+        let Ok(body) = open_v20(&packet, &keys) else {
+            return Ok(ClientEvent::Ignored);
+        };
+        if !self.inbound.accept(packet.sequence()) {
             return Ok(ClientEvent::Ignored);
         }
-        let Ok(r) = message::Response::parse(body) else {
+        let Ok(r) = message::Response::parse(&body) else {
             return Ok(ClientEvent::Ignored);
         };
         if self.phase == Phase::SetPrivilege && r.cmd == CMD_SET_PRIV && r.rq_seq == self.rq_seq {

@@ -10,9 +10,8 @@
 //! "straight" types put the password, or nothing, on the wire.
 
 use super::client::{request_message, ClientConfig, ClientError, ClientEvent};
+use super::seal::{open_v15, seal_v15};
 use super::seqwin::{self, SeqWindow};
-use super::server::v15_packet;
-use crate::crypto::{auth15, ct_eq};
 use crate::types::{CompletionCode, NetFn};
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::{message, rmcp};
@@ -95,7 +94,7 @@ impl Client15 {
 
     fn sessionless(&mut self, cmd: u8, data: &[u8]) -> Vec<u8> {
         let msg = self.message(NetFn::APP, cmd, data);
-        self.last_sent = v15_packet(AuthType::None, 0, 0, None, &msg);
+        self.last_sent = seal_v15(AuthType::None, 0, 0, None, &msg);
         self.last_msg = None;
         self.last_sent.clone()
     }
@@ -103,7 +102,7 @@ impl Client15 {
     fn wrap(&mut self, msg: &[u8]) -> Vec<u8> {
         let seq = self.out_seq;
         self.out_seq = seqwin::next(self.out_seq);
-        v15_packet(
+        seal_v15(
             AuthType::Md5,
             seq,
             self.session_id,
@@ -137,10 +136,10 @@ impl Client15 {
         let Ok(packet) = rmcp::Packet::new_checked(datagram) else {
             return Ok(ClientEvent::Ignored);
         };
-        let Ok((hdr, m)) = ipmi15::Repr::parse(packet.payload()) else {
+        let Ok(session) = ipmi15::Packet::new_checked(packet.payload()) else {
             return Ok(ClientEvent::Ignored);
         };
-        let Ok(r) = message::Response::parse(m) else {
+        let Ok(r) = message::Response::parse(session.payload()) else {
             return Ok(ClientEvent::Ignored);
         };
         match self.phase {
@@ -153,7 +152,7 @@ impl Client15 {
                 self.login_step(r)
             }
             Phase::SetPrivilege | Phase::Active | Phase::Closed => {
-                if !self.authentic(&hdr, m) || !self.inbound.accept(hdr.sequence) {
+                if !self.authentic(&session) || !self.inbound.accept(session.sequence()) {
                     return Ok(ClientEvent::Ignored);
                 }
                 if self.phase == Phase::SetPrivilege
@@ -175,23 +174,10 @@ impl Client15 {
         }
     }
 
-    fn authentic(&self, hdr: &ipmi15::Repr, msg: &[u8]) -> bool {
-        if hdr.session_id != self.session_id {
-            return false;
-        }
-        match hdr.auth_type {
-            AuthType::Md5 => {
-                let expect = auth15::auth_code(
-                    AuthType::Md5,
-                    self.config.password.expose(),
-                    hdr.session_id,
-                    msg,
-                    hdr.sequence,
-                );
-                matches!((hdr.auth_code, expect), (Some(c), Some(e)) if ct_eq(&c, &e))
-            }
-            _ => false,
-        }
+    /// Whether an answer belongs to our session and carries a valid MD5 code.
+    fn authentic(&self, session: &ipmi15::Packet<&[u8]>) -> bool {
+        session.session_id() == self.session_id
+            && open_v15(session, AuthType::Md5, self.config.password.expose()).is_ok()
     }
 
     fn login_step(&mut self, r: message::Response) -> Result<ClientEvent, ClientError> {

@@ -1,10 +1,11 @@
 //! IPMI 1.5 session activation (IPMI 2.0 sections 6.12.x, 22.16 and 22.17): Get Session
 //! Challenge and Activate Session.
 
+use super::seal::{open_v15, Form};
 use super::seqwin::SeqWindow;
-use super::server::{Action, Form, Server};
+use super::server::{Action, Server};
 use super::table::{Handshake, Pending, Protocol, Session};
-use crate::crypto::{auth15, ct_eq};
+use crate::crypto::ct_eq;
 use crate::types::{CompletionCode, Privilege};
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::message;
@@ -81,11 +82,10 @@ impl Server {
         &mut self,
         now: Instant,
         peer: SocketAddr,
-        hdr: &ipmi15::Repr,
-        msg_bytes: &[u8],
+        packet: &ipmi15::Packet<&[u8]>,
         req: message::Request,
     ) -> Action {
-        let sid = hdr.session_id;
+        let sid = packet.session_id();
         let Some(Pending {
             peer: started_by,
             state:
@@ -109,17 +109,7 @@ impl Server {
         let reject = |s: &mut Server, cc: CompletionCode| {
             Action::Reply(s.sessionless_reply(Form::V15, &req, cc, &[]))
         };
-        let authentic = hdr.auth_type == auth_type
-            && match auth15::auth_code(
-                auth_type,
-                user.password.expose(),
-                sid,
-                msg_bytes,
-                hdr.sequence,
-            ) {
-                Some(expect) => hdr.auth_code.is_some_and(|c| ct_eq(&c, &expect)),
-                None => auth_type == AuthType::None,
-            };
+        let authentic = open_v15(packet, auth_type, user.password.expose()).is_ok();
         let d = &req.data;
         let challenge_ok = d.len() == 22 && ct_eq(&d[2..18], &challenge);
         if !authentic || !challenge_ok {

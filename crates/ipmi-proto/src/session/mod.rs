@@ -8,6 +8,7 @@ pub mod client15;
 pub mod config;
 mod login15;
 mod rmcpplus;
+mod seal;
 pub mod seqwin;
 pub mod server;
 mod table;

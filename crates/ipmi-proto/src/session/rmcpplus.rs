@@ -3,8 +3,9 @@
 //! instead of waiting for its timeout.
 
 use super::cipher_suite::CipherSuite;
+use super::seal::seal_v20;
 use super::seqwin::SeqWindow;
-use super::server::{v20_packet, Action, Server};
+use super::server::{Action, Server};
 use super::table::{Handshake, Pending, Protocol, Session};
 use crate::crypto::ct_eq;
 use crate::crypto::rakp::{derive_key, Exchange};
@@ -19,7 +20,7 @@ use std::time::Instant;
 
 impl Server {
     fn setup_reply(&mut self, ty: PayloadType, payload: Vec<u8>) -> Vec<u8> {
-        v20_packet(ty, 0, 0, &payload, None, &mut self.rng)
+        seal_v20(ty, 0, 0, &payload, None, &mut self.rng)
     }
 
     fn open_session_error(&mut self, tag: u8, console_id: u32, status: Status) -> Action {

@@ -6,15 +6,15 @@
 //! hands an authenticated request up as [`Action::Dispatch`]. The caller answers that request with
 //! [`Server::seal`], which wraps the response for the session it came from.
 
-use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
+use super::cipher_suite::IntegrityAlgorithm;
 use super::config::{ServerConfig, User};
+use super::seal::{open_v15, open_v20, seal_sessionless, seal_v15, seal_v20, Form, Keys};
 use super::seqwin;
 use super::table::{
     LoginLimiter, Pending, Protocol, Session, HANDSHAKE_TIMEOUT, IN_FLIGHT_TIMEOUT,
 };
-use crate::crypto::{aes_cbc, auth15, ct_eq, integrity};
 use crate::types::{CompletionCode, NetFn, Privilege};
-use crate::wire::ipmi15::{self, AuthType};
+use crate::wire::ipmi15;
 use crate::wire::ipmi20::{self, PayloadType};
 use crate::wire::{asf, message, rmcp};
 use rand::rngs::StdRng;
@@ -91,13 +91,6 @@ impl RequestContext {
             },
         }
     }
-}
-
-/// The packet format a request came in, which its response uses too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    V15,
-    V20,
 }
 
 /// What is needed to build the response to a dispatched request.
@@ -221,20 +214,21 @@ impl Server {
     // ---- IPMI 1.5 ----
 
     fn handle_v15(&mut self, now: Instant, peer: SocketAddr, p: &[u8]) -> Action {
-        let Ok((hdr, msg_bytes)) = ipmi15::Repr::parse(p) else {
+        let Ok(packet) = ipmi15::Packet::new_checked(p) else {
             return Action::Drop("malformed IPMI 1.5 session header");
         };
-        let Ok(req) = message::Request::parse(msg_bytes) else {
+        let Ok(req) = message::Request::parse(packet.payload()) else {
             return Action::Drop("malformed IPMI message");
         };
-        if hdr.session_id == 0 {
+        let session_id = packet.session_id();
+        if session_id == 0 {
             return self.sessionless(now, peer, Form::V15, req);
         }
         let is_activate = req.netfn == NetFn::APP && req.cmd == app_cmd::ACTIVATE_SESSION;
-        if is_activate && self.pending.contains_key(&hdr.session_id) {
-            return self.activate_session(now, peer, &hdr, msg_bytes, req);
+        if is_activate && self.pending.contains_key(&session_id) {
+            return self.activate_session(now, peer, &packet, req);
         }
-        let Some(s) = self.sessions.get_mut(&hdr.session_id) else {
+        let Some(s) = self.sessions.get_mut(&session_id) else {
             return Action::Drop("unknown session");
         };
         if s.peer.ip() != peer.ip() {
@@ -247,23 +241,18 @@ impl Server {
         else {
             return Action::Drop("IPMI 1.5 packet in an RMCP+ session");
         };
-        if hdr.auth_type != *auth_type {
-            return Action::Drop("wrong auth type for session");
+        if let Err(e) = open_v15(&packet, *auth_type, password) {
+            return Action::Drop(e.reason());
         }
-        if let Some(expect) = auth15::auth_code(*auth_type, password, s.id, msg_bytes, hdr.sequence)
-        {
-            if !hdr.auth_code.is_some_and(|c| ct_eq(&c, &expect)) {
-                return Action::Drop("bad IPMI 1.5 auth code");
-            }
-        }
-        if is_activate && hdr.sequence == 0 {
+        let sequence = packet.sequence();
+        if is_activate && sequence == 0 {
             // The console did not get our answer to Activate Session: send it again.
             return match &s.replay {
                 Some(bytes) => Action::Reply(bytes.clone()),
                 None => Action::Drop("repeated Activate Session"),
             };
         }
-        if !s.inbound.accept(hdr.sequence) {
+        if !s.inbound.accept(sequence) {
             return Action::Drop("session sequence number replayed or out of window");
         }
         s.last_activity = now;
@@ -275,25 +264,26 @@ impl Server {
     // ---- IPMI 2.0 / RMCP+ ----
 
     fn handle_v20(&mut self, now: Instant, peer: SocketAddr, p: &[u8]) -> Action {
-        let Ok(parsed) = ipmi20::Repr::parse(p) else {
+        let Ok(packet) = ipmi20::Packet::new_checked(p) else {
             return Action::Drop("malformed RMCP+ session header");
         };
-        let h = parsed.header;
-        match h.payload_type {
-            PayloadType::OPEN_SESSION_REQUEST => self.open_session(now, peer, parsed.payload),
-            PayloadType::RAKP1 => self.rakp1(now, peer, parsed.payload),
-            PayloadType::RAKP3 => self.rakp3(now, peer, parsed.payload),
-            PayloadType::IPMI if h.session_id == 0 => {
-                if h.authenticated || h.encrypted {
+        let payload = packet.payload();
+        let session_id = packet.session_id();
+        match packet.payload_type() {
+            PayloadType::OPEN_SESSION_REQUEST => self.open_session(now, peer, payload),
+            PayloadType::RAKP1 => self.rakp1(now, peer, payload),
+            PayloadType::RAKP3 => self.rakp3(now, peer, payload),
+            PayloadType::IPMI if session_id == 0 => {
+                if packet.authenticated() || packet.encrypted() {
                     return Action::Drop("protected packet outside a session");
                 }
-                match message::Request::parse(parsed.payload) {
+                match message::Request::parse(payload) {
                     Ok(req) => self.sessionless(now, peer, Form::V20, req),
                     Err(_) => Action::Drop("malformed IPMI message"),
                 }
             }
             PayloadType::IPMI => {
-                let Some(s) = self.sessions.get_mut(&h.session_id) else {
+                let Some(s) = self.sessions.get_mut(&session_id) else {
                     return Action::Drop("unknown session");
                 };
                 if s.peer.ip() != peer.ip() {
@@ -309,50 +299,26 @@ impl Server {
                 else {
                     return Action::Drop("RMCP+ packet in an IPMI 1.5 session");
                 };
+                let keys = Keys {
+                    suite: *suite,
+                    k1,
+                    k2,
+                };
+                let msg_bytes = match open_v20(&packet, &keys) {
+                    Ok(b) => b,
+                    Err(e) => return Action::Drop(e.reason()),
+                };
+                // Packets without integrity are numbered apart from authenticated ones
+                // (section 6.12.13).
                 let window = if suite.integrity != IntegrityAlgorithm::None {
-                    if !h.authenticated {
-                        return Action::Drop("unauthenticated packet in an authenticated session");
-                    }
-                    let Ok((covered, code)) =
-                        ipmi20::split_trailer(parsed.trailer, suite.integrity.code_len())
-                    else {
-                        return Action::Drop("malformed session trailer");
-                    };
-                    let signed = &p[..parsed.payload_offset + parsed.payload.len() + covered];
-                    if !ct_eq(code, &integrity::auth_code(suite.integrity, k1, signed)) {
-                        return Action::Drop("bad integrity check value");
-                    }
                     &mut s.inbound
                 } else {
-                    if h.authenticated {
-                        return Action::Drop("authenticated packet in a session without integrity");
-                    }
                     in_unauth
                 };
-                let plain;
-                let msg_bytes = if suite.confidentiality != ConfidentialityAlgorithm::None {
-                    if !h.encrypted {
-                        return Action::Drop("unencrypted packet in an encrypted session");
-                    }
-                    match aes_cbc::decrypt(k2, parsed.payload) {
-                        Ok(v) => {
-                            plain = v;
-                            &plain[..]
-                        }
-                        Err(_) => return Action::Drop("payload does not decrypt"),
-                    }
-                } else {
-                    if h.encrypted {
-                        return Action::Drop(
-                            "encrypted packet in a session without confidentiality",
-                        );
-                    }
-                    parsed.payload
-                };
-                if !window.accept(h.sequence) {
+                if !window.accept(packet.sequence()) {
                     return Action::Drop("session sequence number replayed or out of window");
                 }
-                let Ok(req) = message::Request::parse(msg_bytes) else {
+                let Ok(req) = message::Request::parse(&msg_bytes) else {
                     return Action::Drop("malformed IPMI message");
                 };
                 s.last_activity = now;
@@ -469,10 +435,7 @@ impl Server {
     ) -> Vec<u8> {
         let mut msg = Vec::with_capacity(8 + data.len());
         req.response(ccode, data).emit(&mut msg);
-        match form {
-            Form::V15 => v15_packet(AuthType::None, 0, 0, None, &msg),
-            Form::V20 => v20_packet(PayloadType::IPMI, 0, 0, &msg, None, &mut self.rng),
-        }
+        seal_sessionless(form, &msg, &mut self.rng)
     }
 
     pub(crate) fn seal_in_session(
@@ -492,7 +455,7 @@ impl Server {
             } => {
                 let seq = s.out_seq;
                 s.out_seq = seqwin::next(seq);
-                v15_packet(*auth_type, seq, s.id, Some(password), &msg)
+                seal_v15(*auth_type, seq, s.id, Some(password), &msg)
             }
             Protocol::V20 {
                 suite,
@@ -511,12 +474,17 @@ impl Server {
                     *out_seq_unauth = seqwin::next(q);
                     q
                 };
-                v20_packet(
+                let keys = Keys {
+                    suite: *suite,
+                    k1,
+                    k2,
+                };
+                seal_v20(
                     PayloadType::IPMI,
                     *console_id,
                     seq,
                     &msg,
-                    Some((suite, k1, k2)),
+                    Some(keys),
                     &mut self.rng,
                 )
             }
@@ -580,76 +548,4 @@ fn handle_asf(payload: &[u8]) -> Action {
         }
         _ => Action::Drop("not an ASF presence ping"),
     }
-}
-
-/// An IPMI 1.5 datagram: RMCP header, session header (with the auth code computed over `msg`
-/// when a password is given), and the message.
-pub(crate) fn v15_packet(
-    auth_type: AuthType,
-    seq: u32,
-    session_id: u32,
-    password: Option<&[u8]>,
-    msg: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(48 + msg.len());
-    rmcp::Repr::ipmi().emit(&mut out);
-    let auth_code = password.and_then(|pw| auth15::auth_code(auth_type, pw, session_id, msg, seq));
-    ipmi15::Repr {
-        auth_type,
-        sequence: seq,
-        session_id,
-        auth_code: if auth_type == AuthType::None {
-            None
-        } else {
-            Some(auth_code.unwrap_or([0; 16]))
-        },
-    }
-    .emit(msg, &mut out);
-    out
-}
-
-/// An RMCP+ datagram, encrypted and authenticated as the session's cipher suite asks.
-pub(crate) fn v20_packet(
-    payload_type: PayloadType,
-    session_id: u32,
-    seq: u32,
-    payload: &[u8],
-    keys: Option<(&CipherSuite, &[u8], &[u8])>,
-    rng: &mut StdRng,
-) -> Vec<u8> {
-    let (encrypt, authenticate) = keys.map_or((false, false), |(s, _, _)| {
-        (
-            s.confidentiality != ConfidentialityAlgorithm::None,
-            s.integrity != IntegrityAlgorithm::None,
-        )
-    });
-    let body = match keys {
-        Some((_, _, k2)) if encrypt => {
-            let mut iv = [0u8; 16];
-            rng.fill_bytes(&mut iv);
-            aes_cbc::encrypt(k2, iv, payload)
-        }
-        _ => payload.to_vec(),
-    };
-    let mut out = Vec::with_capacity(64 + body.len());
-    rmcp::Repr::ipmi().emit(&mut out);
-    let start = out.len();
-    ipmi20::Repr {
-        payload_type,
-        encrypted: encrypt,
-        authenticated: authenticate,
-        oem: None,
-        session_id,
-        sequence: seq,
-    }
-    .emit(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    if let Some((suite, k1, _)) = keys.filter(|_| authenticate) {
-        let mut signed = out.split_off(start);
-        ipmi20::emit_trailer_pad(&mut signed);
-        let code = integrity::auth_code(suite.integrity, k1, &signed);
-        signed.extend_from_slice(&code);
-        out.extend_from_slice(&signed);
-    }
-    out
 }

@@ -567,8 +567,7 @@ fn own_ipmi15_client_logs_in_with_md5_and_rejects_forged_answers() {
         assert_eq!(c.handle(&forged).unwrap(), super::ClientEvent::Ignored);
         // The same answer without authentication (auth type NONE) is refused too.
         let (hdr, msg) = ipmi15::Repr::parse(&out[4..]).unwrap();
-        let plain =
-            super::server::v15_packet(AuthType::None, hdr.sequence, hdr.session_id, None, msg);
+        let plain = super::seal::seal_v15(AuthType::None, hdr.sequence, hdr.session_id, None, msg);
         assert_eq!(c.handle(&plain).unwrap(), super::ClientEvent::Ignored);
         match c.handle(&out).unwrap() {
             super::ClientEvent::Response(r) => assert_eq!(r.data, vec![round]),
