@@ -119,3 +119,28 @@ pub(crate) fn expect_len(data: &[u8], min: usize, max: usize) -> Result<(), Pars
         Err(ParseError::Length)
     }
 }
+
+/// Checks for the round-trip tests of the command files.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::Body;
+    use core::fmt::Debug;
+
+    /// Asserts that `body` parses back from its own bytes.
+    pub(crate) fn round_trip<B: Body + PartialEq + Debug>(body: &B) {
+        let bytes = body.to_bytes();
+        assert_eq!(
+            &B::parse(&bytes).expect("parses its own bytes"),
+            body,
+            "{bytes:02x?}"
+        );
+    }
+
+    /// Parses bytes a real client or BMC sent, asserts that emitting the result gives the same
+    /// bytes, and returns it.
+    pub(crate) fn captured<B: Body + Debug>(bytes: &[u8]) -> B {
+        let body = B::parse(bytes).unwrap_or_else(|e| panic!("{bytes:02x?}: {e}"));
+        assert_eq!(body.to_bytes(), bytes, "{body:?}");
+        body
+    }
+}
