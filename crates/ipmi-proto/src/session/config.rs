@@ -123,6 +123,18 @@ impl ServerConfig {
             }
     }
 
+    /// The enabled account with this user name.
+    pub fn user_by_name(&self, name: &[u8]) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| u.enabled && u.name.as_bytes() == name)
+    }
+
+    /// The account with this user ID.
+    pub fn user_by_id(&self, id: u8) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
     /// The enabled IPMI 1.5 authentication types as the bit mask of Get Channel Authentication
     /// Capabilities and LAN parameters 1 and 2 (bit 0 none, 1 MD2, 2 MD5, 4 straight).
     pub fn auth_type_mask(&self) -> u8 {

@@ -1,6 +1,7 @@
 //! Session state: cipher suites, sequence-number windows, the session table, and the server's
 //! state machine ([`Server`]).
 
+mod action;
 mod channel;
 pub mod cipher_suite;
 pub mod client;
@@ -14,11 +15,12 @@ pub mod server;
 mod table;
 
 pub use crate::crypto::Secret;
+pub use action::{Action, Request, RequestContext};
 pub use cipher_suite::CipherSuite;
 pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
 pub use client15::Client15;
 pub use config::{AuthTypes, LoginPolicy, ServerConfig, User};
-pub use server::{Action, Request, RequestContext, Server};
+pub use server::Server;
 
 #[cfg(test)]
 mod tests;

@@ -8,9 +8,10 @@
 
 use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
 use crate::crypto::{aes_cbc, auth15, ct_eq, integrity};
+use crate::types::CompletionCode;
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::ipmi20::{self, PayloadType};
-use crate::wire::rmcp;
+use crate::wire::{message, rmcp};
 use rand::RngCore;
 use std::borrow::Cow;
 
@@ -146,6 +147,19 @@ pub(crate) fn seal_sessionless(form: Form, msg: &[u8], rng: &mut impl RngCore) -
         Form::V15 => seal_v15(AuthType::None, 0, 0, None, msg),
         Form::V20 => seal_v20(PayloadType::IPMI, 0, 0, msg, None, rng),
     }
+}
+
+/// The response to `req` outside any session, in the wrapper the request came in.
+pub(crate) fn sessionless_reply(
+    form: Form,
+    req: &message::Request,
+    ccode: CompletionCode,
+    data: &[u8],
+    rng: &mut impl RngCore,
+) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(8 + data.len());
+    req.response(ccode, data).emit(&mut msg);
+    seal_sessionless(form, &msg, rng)
 }
 
 /// An RMCP+ datagram, encrypted and authenticated as the session's cipher suite asks (neither

@@ -5,122 +5,55 @@
 //! Session Privilege Level, Close Session, Get Session Info, Get Channel Cipher Suites), drops it, or
 //! hands an authenticated request up as [`Action::Dispatch`]. The caller answers that request with
 //! [`Server::seal`], which wraps the response for the session it came from.
+//!
+//! This file owns the server's state and routes each datagram; the steps of a login
+//! ([`login15`](super::login15), [`rmcpplus`](super::rmcpplus)) and the session commands
+//! ([`channel`](super::channel)) are functions that get the part of the state they need.
 
+use super::action::{Action, ReplyInfo, Request, RequestContext};
+use super::channel;
 use super::cipher_suite::IntegrityAlgorithm;
-use super::config::{ServerConfig, User};
-use super::seal::{open_v15, open_v20, seal_sessionless, seal_v15, seal_v20, Form, Keys};
-use super::seqwin;
-use super::table::{
-    LoginLimiter, Pending, Protocol, Session, HANDSHAKE_TIMEOUT, IN_FLIGHT_TIMEOUT,
+use super::config::ServerConfig;
+use super::login15;
+use super::rmcpplus;
+use super::seal::{open_v15, open_v20, sessionless_reply, Form, Keys};
+use super::table::{Protocol, SessionTable, IN_FLIGHT_TIMEOUT};
+use crate::cmd::app::{
+    ActivateSession, CloseSession, GetChannelAuthCapabilities, GetChannelCipherSuites,
+    GetSessionChallenge, GetSessionInfo, SetSessionPrivilegeLevel,
 };
-use crate::types::{CompletionCode, NetFn, Privilege};
-use crate::wire::ipmi15;
+use crate::cmd::{Body, Command};
+use crate::types::CompletionCode;
 use crate::wire::ipmi20::{self, PayloadType};
-use crate::wire::{asf, message, rmcp};
+use crate::wire::{asf, ipmi15, message, rmcp};
 use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
-use std::collections::HashMap;
+use rand::SeedableRng;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-/// What to do with a datagram.
-#[derive(Debug)]
-pub enum Action {
-    /// Send these bytes back to the sender.
-    Reply(Vec<u8>),
-    /// An authenticated (or allowed pre-session) request for the BMC model; answer it with
-    /// [`Server::seal`].
-    Dispatch(Request),
-    /// Drop the datagram silently; the reason is for debug logs.
-    Drop(&'static str),
-}
-
-/// An IPMI request handed up to the BMC model.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The request NetFn.
-    pub netfn: NetFn,
-    /// The command code.
-    pub cmd: u8,
-    /// The request data after the command byte.
-    pub data: Vec<u8>,
-    /// Who sent it and how to answer.
-    pub context: RequestContext,
-}
-
-/// Where a request came from: its session, privilege and user, and what is needed to answer it.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    /// The client's address.
-    pub peer: SocketAddr,
-    /// The session's current privilege level; `None` outside a session.
-    pub privilege: Option<Privilege>,
-    /// The session's user ID and name; `None` outside a session.
-    pub user: Option<(u8, String)>,
-    /// How many sessions are active on the channel (for Get Channel Info).
-    pub active_sessions: u8,
-    pub(crate) reply: ReplyInfo,
-}
-
-impl RequestContext {
-    /// A context for tests of a BMC model: not tied to any session; responses to it cannot be
-    /// sealed into a session (they are sealed as sessionless IPMI 1.5 responses).
-    pub fn for_test(
-        peer: SocketAddr,
-        privilege: Option<Privilege>,
-        user: Option<(u8, String)>,
-    ) -> Self {
-        RequestContext {
-            peer,
-            privilege,
-            user,
-            active_sessions: 0,
-            reply: ReplyInfo {
-                form: Form::V15,
-                session_id: 0,
-                request: message::Request {
-                    rs_addr: message::BMC_SLAVE_ADDR,
-                    netfn: NetFn::APP,
-                    rs_lun: 0,
-                    rq_addr: message::REMOTE_CONSOLE_SWID,
-                    rq_seq: 0,
-                    rq_lun: 0,
-                    cmd: 0,
-                    data: Vec::new(),
-                },
-            },
-        }
-    }
-}
-
-/// What is needed to build the response to a dispatched request.
-#[derive(Debug, Clone)]
-pub(crate) struct ReplyInfo {
-    pub(crate) form: Form,
-    /// The BMC's session ID; 0 outside a session.
-    pub(crate) session_id: u32,
-    /// The request's message header (its data emptied).
-    pub(crate) request: message::Request,
-}
-
 /// The server side of one BMC's LAN channel.
 pub struct Server {
-    pub(crate) config: ServerConfig,
-    pub(crate) rng: StdRng,
-    pub(crate) sessions: HashMap<u32, Session>,
-    pub(crate) pending: HashMap<u32, Pending>,
-    pub(crate) limiter: LoginLimiter,
+    config: ServerConfig,
+    rng: StdRng,
+    table: SessionTable,
 }
 
-/// App commands the session layer answers itself.
-pub(crate) mod app_cmd {
-    pub const GET_CHANNEL_AUTH_CAPABILITIES: u8 = 0x38;
-    pub const GET_SESSION_CHALLENGE: u8 = 0x39;
-    pub const ACTIVATE_SESSION: u8 = 0x3a;
-    pub const SET_SESSION_PRIVILEGE_LEVEL: u8 = 0x3b;
-    pub const CLOSE_SESSION: u8 = 0x3c;
-    pub const GET_SESSION_INFO: u8 = 0x3d;
-    pub const GET_CHANNEL_CIPHER_SUITES: u8 = 0x54;
+/// Whether `req` is command `C`.
+fn is<C: Command>(req: &message::Request) -> bool {
+    req.netfn == C::NETFN && req.cmd == C::CMD
+}
+
+/// A request body, or the completion code its malformation earns.
+fn parse<B: Body>(data: &[u8]) -> Result<B, CompletionCode> {
+    B::parse(data).map_err(CompletionCode::from)
+}
+
+/// The completion code and response bytes of a session command's answer.
+fn answer<B: Body>(r: Result<B, CompletionCode>) -> (CompletionCode, Vec<u8>) {
+    match r {
+        Ok(body) => (CompletionCode::OK, body.to_bytes()),
+        Err(cc) => (cc, Vec::new()),
+    }
 }
 
 impl Server {
@@ -135,9 +68,7 @@ impl Server {
         Server {
             config,
             rng,
-            sessions: HashMap::new(),
-            pending: HashMap::new(),
-            limiter: LoginLimiter::default(),
+            table: SessionTable::default(),
         }
     }
 
@@ -177,38 +108,31 @@ impl Server {
     ) -> Option<Vec<u8>> {
         let info = &ctx.reply;
         if info.session_id == 0 {
-            return Some(self.sessionless_reply(info.form, &info.request, ccode, data));
+            return Some(sessionless_reply(
+                info.form,
+                &info.request,
+                ccode,
+                data,
+                &mut self.rng,
+            ));
         }
-        let s = self.sessions.get_mut(&info.session_id)?;
+        let s = self.table.sessions.get_mut(&info.session_id)?;
         let key = (info.request.rq_seq, info.request.netfn, info.request.cmd);
         s.in_flight.retain(|(k, _)| *k != key);
         s.last_activity = now;
-        self.seal_in_session(info.session_id, &info.request, ccode, data)
+        self.table
+            .seal_reply(info.session_id, &info.request, ccode, data, &mut self.rng)
     }
 
     /// Closes sessions idle for longer than the timeout and forgets stale logins in progress.
     /// Call it now and then (e.g. every second).
     pub fn expire(&mut self, now: Instant) {
-        let timeout = self.config.session_timeout;
-        self.sessions.retain(|_, s| {
-            let keep = now.duration_since(s.last_activity) <= timeout;
-            if !keep {
-                tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed: inactivity timeout");
-            }
-            keep
-        });
-        self.pending
-            .retain(|_, p| now.duration_since(p.started) <= HANDSHAKE_TIMEOUT);
-        self.limiter.prune(now, &self.config.login_policy);
+        self.table.expire(now, &self.config);
     }
 
     /// The number of active sessions.
     pub fn active_sessions(&self) -> usize {
-        self.sessions.len()
-    }
-
-    pub(crate) fn active_count_u8(&self) -> u8 {
-        self.sessions.len().min(63) as u8
+        self.table.sessions.len()
     }
 
     // ---- IPMI 1.5 ----
@@ -224,11 +148,12 @@ impl Server {
         if session_id == 0 {
             return self.sessionless(now, peer, Form::V15, req);
         }
-        let is_activate = req.netfn == NetFn::APP && req.cmd == app_cmd::ACTIVATE_SESSION;
-        if is_activate && self.pending.contains_key(&session_id) {
-            return self.activate_session(now, peer, &packet, req);
+        let is_activate = is::<ActivateSession>(&req);
+        if is_activate && self.table.pending.contains_key(&session_id) {
+            let (config, table, rng) = (&self.config, &mut self.table, &mut self.rng);
+            return login15::activate_session(config, table, rng, now, peer, &packet, req);
         }
-        let Some(s) = self.sessions.get_mut(&session_id) else {
+        let Some(s) = self.table.sessions.get_mut(&session_id) else {
             return Action::Drop("unknown session");
         };
         if s.peer.ip() != peer.ip() {
@@ -269,10 +194,13 @@ impl Server {
         };
         let payload = packet.payload();
         let session_id = packet.session_id();
+        let (config, table, rng) = (&self.config, &mut self.table, &mut self.rng);
         match packet.payload_type() {
-            PayloadType::OPEN_SESSION_REQUEST => self.open_session(now, peer, payload),
-            PayloadType::RAKP1 => self.rakp1(now, peer, payload),
-            PayloadType::RAKP3 => self.rakp3(now, peer, payload),
+            PayloadType::OPEN_SESSION_REQUEST => {
+                rmcpplus::open_session(config, table, rng, now, peer, payload)
+            }
+            PayloadType::RAKP1 => rmcpplus::rakp1(config, table, rng, now, peer, payload),
+            PayloadType::RAKP3 => rmcpplus::rakp3(config, table, rng, now, peer, payload),
             PayloadType::IPMI if session_id == 0 => {
                 if packet.authenticated() || packet.encrypted() {
                     return Action::Drop("protected packet outside a session");
@@ -283,7 +211,7 @@ impl Server {
                 }
             }
             PayloadType::IPMI => {
-                let Some(s) = self.sessions.get_mut(&session_id) else {
+                let Some(s) = table.sessions.get_mut(&session_id) else {
                     return Action::Drop("unknown session");
                 };
                 if s.peer.ip() != peer.ip() {
@@ -308,8 +236,7 @@ impl Server {
                     Ok(b) => b,
                     Err(e) => return Action::Drop(e.reason()),
                 };
-                // Packets without integrity are numbered apart from authenticated ones
-                // (section 6.12.13).
+                // Packets without integrity are numbered apart (section 6.12.13).
                 let window = if suite.integrity != IntegrityAlgorithm::None {
                     &mut s.inbound
                 } else {
@@ -332,6 +259,8 @@ impl Server {
 
     // ---- requests ----
 
+    /// A request outside any session: the session set-up commands are answered, anything else
+    /// goes up to the BMC model without a privilege.
     fn sessionless(
         &mut self,
         now: Instant,
@@ -339,20 +268,25 @@ impl Server {
         form: Form,
         req: message::Request,
     ) -> Action {
-        let answer = if req.netfn == NetFn::APP {
-            match req.cmd {
-                app_cmd::GET_CHANNEL_AUTH_CAPABILITIES => Some(self.auth_capabilities(&req.data)),
-                app_cmd::GET_CHANNEL_CIPHER_SUITES => Some(self.cipher_suites(&req.data)),
-                app_cmd::GET_SESSION_CHALLENGE if form == Form::V15 => {
-                    Some(self.session_challenge(now, peer, &req.data))
-                }
-                _ => None,
-            }
+        let (config, table, rng) = (&self.config, &mut self.table, &mut self.rng);
+        let data = &req.data;
+        let answer = if is::<GetChannelAuthCapabilities>(&req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::auth_capabilities(config, &r)),
+            ))
+        } else if is::<GetChannelCipherSuites>(&req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::cipher_suites(config, &r)),
+            ))
+        } else if is::<GetSessionChallenge>(&req) && form == Form::V15 {
+            Some(answer(parse(data).and_then(|r| {
+                login15::session_challenge(config, table, rng, now, peer, &r)
+            })))
         } else {
             None
         };
         if let Some((ccode, data)) = answer {
-            return Action::Reply(self.sessionless_reply(form, &req, ccode, &data));
+            return Action::Reply(sessionless_reply(form, &req, ccode, &data, rng));
         }
         Action::Dispatch(Request {
             netfn: req.netfn,
@@ -362,38 +296,23 @@ impl Server {
                 peer,
                 privilege: None,
                 user: None,
-                active_sessions: self.active_count_u8(),
-                reply: ReplyInfo {
-                    form,
-                    session_id: 0,
-                    request: message::Request {
-                        data: Vec::new(),
-                        ..req
-                    },
-                },
+                active_sessions: table.active_count_u8(),
+                reply: ReplyInfo::new(form, 0, req),
             },
         })
     }
 
+    /// A request in session `id`: the session commands are answered here, anything else goes up
+    /// to the BMC model unless the same request is still being carried out.
     fn in_session(&mut self, now: Instant, id: u32, form: Form, req: message::Request) -> Action {
-        if req.netfn == NetFn::APP {
-            let answer = match req.cmd {
-                app_cmd::GET_CHANNEL_AUTH_CAPABILITIES => Some(self.auth_capabilities(&req.data)),
-                app_cmd::GET_CHANNEL_CIPHER_SUITES => Some(self.cipher_suites(&req.data)),
-                app_cmd::SET_SESSION_PRIVILEGE_LEVEL => Some(self.set_privilege(id, &req.data)),
-                app_cmd::GET_SESSION_INFO => Some(self.session_info(id, &req.data)),
-                app_cmd::CLOSE_SESSION => return self.close_session(now, id, &req),
-                _ => None,
-            };
-            if let Some((ccode, data)) = answer {
-                return match self.seal_in_session(id, &req, ccode, &data) {
-                    Some(bytes) => Action::Reply(bytes),
-                    None => Action::Drop("session gone"),
-                };
-            }
+        if is::<CloseSession>(&req) {
+            return self.close_session(id, &req);
         }
-        let active = self.active_count_u8();
-        let Some(s) = self.sessions.get_mut(&id) else {
+        if let Some((ccode, data)) = self.session_command(id, &req) {
+            return self.reply_in_session(id, &req, ccode, &data);
+        }
+        let active = self.table.active_count_u8();
+        let Some(s) = self.table.sessions.get_mut(&id) else {
             return Action::Drop("session gone");
         };
         let key = (req.rq_seq, req.netfn, req.cmd);
@@ -412,125 +331,67 @@ impl Server {
                 privilege: Some(s.privilege),
                 user: Some((s.user_id, s.user_name.clone())),
                 active_sessions: active,
-                reply: ReplyInfo {
-                    form,
-                    session_id: id,
-                    request: message::Request {
-                        data: Vec::new(),
-                        ..req
-                    },
-                },
+                reply: ReplyInfo::new(form, id, req),
             },
         })
     }
 
-    // ---- packet building ----
-
-    pub(crate) fn sessionless_reply(
+    /// The answer to a session command other than Close Session, if `req` is one.
+    fn session_command(
         &mut self,
-        form: Form,
+        id: u32,
         req: &message::Request,
-        ccode: CompletionCode,
-        data: &[u8],
-    ) -> Vec<u8> {
-        let mut msg = Vec::with_capacity(8 + data.len());
-        req.response(ccode, data).emit(&mut msg);
-        seal_sessionless(form, &msg, &mut self.rng)
+    ) -> Option<(CompletionCode, Vec<u8>)> {
+        let (config, table) = (&self.config, &mut self.table);
+        let data = &req.data;
+        if is::<GetChannelAuthCapabilities>(req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::auth_capabilities(config, &r)),
+            ))
+        } else if is::<GetChannelCipherSuites>(req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::cipher_suites(config, &r)),
+            ))
+        } else if is::<SetSessionPrivilegeLevel>(req) {
+            Some(answer(match table.sessions.get_mut(&id) {
+                None => Err(CompletionCode::INVALID_STATE),
+                Some(s) => parse(data).and_then(|r| channel::set_privilege(s, &r)),
+            }))
+        } else if is::<GetSessionInfo>(req) {
+            Some(answer(
+                parse(data).map(|r| channel::session_info(config, table, id, &r)),
+            ))
+        } else {
+            None
+        }
     }
 
-    pub(crate) fn seal_in_session(
+    /// Close Session: answered in the closing session before it is gone.
+    fn close_session(&mut self, id: u32, req: &message::Request) -> Action {
+        let target = parse(&req.data).and_then(|r| channel::close_target(&self.table, id, &r));
+        match target {
+            Err(cc) => self.reply_in_session(id, req, cc, &[]),
+            Ok(target) => {
+                let reply = self.reply_in_session(id, req, CompletionCode::OK, &[]);
+                if let Some(s) = self.table.sessions.remove(&target) {
+                    tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed by request");
+                }
+                reply
+            }
+        }
+    }
+
+    fn reply_in_session(
         &mut self,
         id: u32,
         req: &message::Request,
         ccode: CompletionCode,
         data: &[u8],
-    ) -> Option<Vec<u8>> {
-        let mut msg = Vec::with_capacity(8 + data.len());
-        req.response(ccode, data).emit(&mut msg);
-        let s = self.sessions.get_mut(&id)?;
-        let out = match &mut s.protocol {
-            Protocol::V15 {
-                auth_type,
-                password,
-            } => {
-                let seq = s.out_seq;
-                s.out_seq = seqwin::next(seq);
-                seal_v15(*auth_type, seq, s.id, Some(password), &msg)
-            }
-            Protocol::V20 {
-                suite,
-                console_id,
-                k1,
-                k2,
-                out_seq_unauth,
-                ..
-            } => {
-                let seq = if suite.integrity != IntegrityAlgorithm::None {
-                    let q = s.out_seq;
-                    s.out_seq = seqwin::next(q);
-                    q
-                } else {
-                    let q = *out_seq_unauth;
-                    *out_seq_unauth = seqwin::next(q);
-                    q
-                };
-                let keys = Keys {
-                    suite: *suite,
-                    k1,
-                    k2,
-                };
-                seal_v20(
-                    PayloadType::IPMI,
-                    *console_id,
-                    seq,
-                    &msg,
-                    Some(keys),
-                    &mut self.rng,
-                )
-            }
-        };
-        Some(out)
-    }
-
-    pub(crate) fn new_session_id(&mut self) -> u32 {
-        loop {
-            let id = self.rng.next_u32();
-            if id != 0 && !self.sessions.contains_key(&id) && !self.pending.contains_key(&id) {
-                return id;
-            }
+    ) -> Action {
+        match self.table.seal_reply(id, req, ccode, data, &mut self.rng) {
+            Some(bytes) => Action::Reply(bytes),
+            None => Action::Drop("session gone"),
         }
-    }
-
-    /// Makes room for one more login: true if there is room for it.
-    pub(crate) fn make_room(&mut self, now: Instant) -> bool {
-        self.expire(now);
-        let max = self.config.max_sessions.max(1);
-        // Logins in progress may take at most as many slots again as sessions may.
-        while self.pending.len() >= max {
-            let oldest = self
-                .pending
-                .iter()
-                .min_by_key(|(_, p)| p.started)
-                .map(|(k, _)| *k);
-            match oldest {
-                Some(k) => self.pending.remove(&k),
-                None => break,
-            };
-        }
-        self.sessions.len() < max
-    }
-
-    pub(crate) fn alloc_handle(&self) -> u8 {
-        (1..=u8::MAX)
-            .find(|h| self.sessions.values().all(|s| s.handle != *h))
-            .unwrap_or(0)
-    }
-
-    pub(crate) fn user_by_name(&self, name: &[u8]) -> Option<&User> {
-        self.config
-            .users
-            .iter()
-            .find(|u| u.enabled && u.name.as_bytes() == name)
     }
 }
 

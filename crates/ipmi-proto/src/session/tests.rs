@@ -1,8 +1,9 @@
 //! Tests of the server state machine with hand-built packets: what a client sends, byte by byte.
 
+use super::action::Action;
 use super::cipher_suite::CipherSuite;
 use super::config::{AuthTypes, ServerConfig, User};
-use super::server::{Action, Server};
+use super::server::Server;
 use crate::crypto::rakp::{derive_key, Exchange};
 use crate::crypto::Secret;
 use crate::crypto::{aes_cbc, auth15, integrity};
