@@ -11,6 +11,13 @@
 use super::cipher_suite::CipherSuite;
 use super::seal::{open_v20, seal_v15, seal_v20, Keys};
 use super::seqwin::{self, SeqWindow};
+use crate::cmd::app::{
+    suite_ids, ChannelAuthCapabilitiesRequest, ChannelAuthCapabilitiesResponse, CipherSuiteRecord,
+    CipherSuitesRequest, CipherSuitesResponse, CloseSession, CloseSessionRequest,
+    GetChannelAuthCapabilities, GetChannelCipherSuites, SetSessionPrivilegeLevel,
+    SetSessionPrivilegeRequest, CIPHER_SUITE_PAGE_LEN, CURRENT_CHANNEL,
+};
+use crate::cmd::{Body, Command};
 use crate::crypto::rakp::{derive_key, Exchange};
 use crate::crypto::{ct_eq, Secret};
 use crate::types::{CompletionCode, NetFn, Privilege};
@@ -157,11 +164,6 @@ pub struct Client {
     last_msg: Option<Vec<u8>>,
 }
 
-const CMD_GET_AUTH_CAP: u8 = 0x38;
-const CMD_SET_PRIV: u8 = 0x3b;
-const CMD_CLOSE: u8 = 0x3c;
-const CMD_CIPHER_SUITES: u8 = 0x54;
-
 impl Client {
     /// A client that will log in with `config`.
     pub fn new(config: ClientConfig) -> Self {
@@ -189,12 +191,12 @@ impl Client {
     /// The first datagram of the login.
     pub fn start(&mut self) -> Vec<u8> {
         self.phase = Phase::AuthCap;
-        let msg = self.message(
-            NetFn::APP,
-            CMD_GET_AUTH_CAP,
-            &[0x8e, self.config.privilege.as_u8()],
-        );
-        self.sent(seal_v15(AuthType::None, 0, 0, None, &msg))
+        let req = ChannelAuthCapabilitiesRequest {
+            channel: CURRENT_CHANNEL,
+            ipmi20_extended: true,
+            privilege: self.config.privilege,
+        };
+        self.sessionless::<GetChannelAuthCapabilities>(&req)
     }
 
     /// The datagram to send again after a timeout: the last one, or for an in-session request
@@ -224,6 +226,17 @@ impl Client {
 
     fn message(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
         request_message(&mut self.rq_seq, netfn, cmd, data)
+    }
+
+    /// A command outside the session, in the IPMI 1.5 wrapper every BMC answers.
+    fn sessionless<C: Command>(&mut self, body: &C::Request) -> Vec<u8> {
+        let msg = self.message(C::NETFN, C::CMD, &body.to_bytes());
+        self.sent(seal_v15(AuthType::None, 0, 0, None, &msg))
+    }
+
+    /// A command in the session.
+    fn command<C: Command>(&mut self, body: &C::Request) -> Result<Vec<u8>, ClientError> {
+        self.request(C::NETFN, C::CMD, &body.to_bytes())
     }
 
     fn setup_packet(&mut self, ty: PayloadType, payload: &[u8]) -> Vec<u8> {
@@ -263,8 +276,10 @@ impl Client {
 
     /// A Close Session request for this session.
     pub fn close(&mut self) -> Result<Vec<u8>, ClientError> {
-        let id = self.bmc_id.to_le_bytes();
-        let p = self.request(NetFn::APP, CMD_CLOSE, &id)?;
+        let p = self.command::<CloseSession>(&CloseSessionRequest {
+            session_id: self.bmc_id,
+            handle: None,
+        })?;
         self.phase = Phase::Closed;
         Ok(p)
     }
@@ -309,33 +324,44 @@ impl Client {
             return Ok(ClientEvent::Ignored);
         }
         match (self.phase, r.cmd) {
-            (Phase::AuthCap, CMD_GET_AUTH_CAP) => {
+            (Phase::AuthCap, GetChannelAuthCapabilities::CMD) => {
                 if r.ccode != CompletionCode::OK {
                     return Err(ClientError::Completion {
-                        step: "Get Channel Authentication Capabilities",
+                        step: GetChannelAuthCapabilities::NAME,
                         ccode: r.ccode,
                     });
                 }
-                if r.data.len() < 4 || r.data[1] & 0x80 == 0 || r.data[3] & 0x02 == 0 {
-                    return Err(ClientError::NoIpmi20);
+                match ChannelAuthCapabilitiesResponse::parse(&r.data) {
+                    Ok(caps) if caps.ipmi20_extended && caps.supports_ipmi20 => {}
+                    _ => return Err(ClientError::NoIpmi20),
                 }
                 self.phase = Phase::CipherSuites;
                 self.offered.clear();
                 Ok(ClientEvent::Send(self.cipher_suite_request(0)))
             }
-            (Phase::CipherSuites, CMD_CIPHER_SUITES) => {
-                if r.ccode != CompletionCode::OK || r.data.is_empty() {
-                    // The end of a list some BMCs mark with an error (OpenIPMI does); a BMC
-                    // without the command at all is assumed to have suite 3, the baseline.
-                    if self.offered.is_empty() {
-                        self.offered = vec![0xc0, 3, 1, 0x41, 0x81];
+            (Phase::CipherSuites, GetChannelCipherSuites::CMD) => {
+                let page = match CipherSuitesResponse::parse(&r.data) {
+                    Ok(page) if r.ccode == CompletionCode::OK => page,
+                    _ => {
+                        // The end of a list some BMCs mark with an error (OpenIPMI does); a BMC
+                        // without the command at all is assumed to have suite 3, the baseline.
+                        if self.offered.is_empty() {
+                            CipherSuiteRecord {
+                                id: 3,
+                                auth: 1,
+                                integrity: 1,
+                                confidentiality: 1,
+                            }
+                            .emit(&mut self.offered);
+                        }
+                        return self.open_session();
                     }
-                    return self.open_session();
-                }
-                let page = &r.data[1..];
-                self.offered.extend_from_slice(page);
-                if page.len() == 16 && self.offered.len() < 64 * 16 {
-                    let index = (self.offered.len() / 16) as u8;
+                };
+                self.offered.extend_from_slice(&page.records);
+                if page.records.len() == CIPHER_SUITE_PAGE_LEN
+                    && self.offered.len() < 64 * CIPHER_SUITE_PAGE_LEN
+                {
+                    let index = (self.offered.len() / CIPHER_SUITE_PAGE_LEN) as u8;
                     return Ok(ClientEvent::Send(self.cipher_suite_request(index)));
                 }
                 self.open_session()
@@ -345,33 +371,16 @@ impl Client {
     }
 
     fn cipher_suite_request(&mut self, index: u8) -> Vec<u8> {
-        let msg = self.message(NetFn::APP, CMD_CIPHER_SUITES, &[0x0e, 0x00, 0x80 | index]);
-        let p = seal_v15(AuthType::None, 0, 0, None, &msg);
-        self.sent(p)
-    }
-
-    /// The suite IDs listed in Get Channel Cipher Suites records.
-    fn offered_ids(&self) -> Vec<u8> {
-        let mut ids = Vec::new();
-        let mut i = 0;
-        while i + 1 < self.offered.len() {
-            match self.offered[i] {
-                0xc0 => {
-                    ids.push(self.offered[i + 1]);
-                    i += 5;
-                }
-                0xc1 => {
-                    ids.push(self.offered[i + 1]);
-                    i += 8;
-                }
-                _ => i += 1,
-            }
-        }
-        ids
+        self.sessionless::<GetChannelCipherSuites>(&CipherSuitesRequest {
+            channel: CURRENT_CHANNEL,
+            payload_type: PayloadType::IPMI.0,
+            list_by_suite: true,
+            index,
+        })
     }
 
     fn open_session(&mut self) -> Result<ClientEvent, ClientError> {
-        let offered = self.offered_ids();
+        let offered = suite_ids(&self.offered);
         let suite = self
             .config
             .cipher_suites
@@ -498,12 +507,12 @@ impl Client {
             return Err(ClientError::BadRakp4);
         }
         self.phase = Phase::SetPrivilege;
-        let level = [self.config.privilege.as_u8()];
-        Ok(ClientEvent::Send(self.request(
-            NetFn::APP,
-            CMD_SET_PRIV,
-            &level,
-        )?))
+        let level = SetSessionPrivilegeRequest {
+            level: Some(self.config.privilege),
+        };
+        Ok(ClientEvent::Send(
+            self.command::<SetSessionPrivilegeLevel>(&level)?,
+        ))
     }
 
     fn session_response(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
@@ -530,10 +539,13 @@ impl Client {
         let Ok(r) = message::Response::parse(&body) else {
             return Ok(ClientEvent::Ignored);
         };
-        if self.phase == Phase::SetPrivilege && r.cmd == CMD_SET_PRIV && r.rq_seq == self.rq_seq {
+        if self.phase == Phase::SetPrivilege
+            && r.cmd == SetSessionPrivilegeLevel::CMD
+            && r.rq_seq == self.rq_seq
+        {
             if r.ccode != CompletionCode::OK {
                 return Err(ClientError::Completion {
-                    step: "Set Session Privilege Level",
+                    step: SetSessionPrivilegeLevel::NAME,
                     ccode: r.ccode,
                 });
             }
