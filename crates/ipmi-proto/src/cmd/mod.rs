@@ -144,3 +144,23 @@ pub(crate) mod test_util {
         body
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::{captured, round_trip};
+    use super::*;
+
+    #[test]
+    fn shared_bodies() {
+        let _: Empty = captured(&[]);
+        assert_eq!(Empty::parse(&[1]), Err(ParseError::Length));
+        assert_eq!(captured::<u8>(&[7]), 7);
+        assert_eq!(u8::parse(&[1, 2]), Err(ParseError::Length));
+        round_trip(&[9u8; 16]);
+        assert_eq!(<[u8; 16]>::parse(&[0; 15]), Err(ParseError::Length));
+        assert_eq!(take::<2>(&[1, 2, 3], 1), Ok([2, 3]));
+        assert_eq!(take::<2>(&[1, 2, 3], 2), Err(ParseError::Length));
+        assert_eq!(expect_len(&[0; 3], 2, 3), Ok(()));
+        assert_eq!(expect_len(&[0; 4], 2, 3), Err(ParseError::Length));
+    }
+}
