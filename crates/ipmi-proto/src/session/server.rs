@@ -6,9 +6,9 @@
 //! hands an authenticated request up as [`Action::Dispatch`]. The caller answers that request with
 //! [`Server::seal`], which wraps the response for the session it came from.
 //!
-//! This file owns the server's state and routes each datagram; the steps of a login
-//! ([`login15`](super::login15), [`rmcpplus`](super::rmcpplus)) and the session commands
-//! ([`channel`](super::channel)) are functions that get the part of the state they need.
+//! This file owns the server's state and routes each datagram; the steps of a login (`login15`,
+//! `rmcpplus`) and the session commands (`channel`) are functions that get the part of the state
+//! they need.
 
 use super::action::{Action, ReplyInfo, Request, RequestContext};
 use super::channel;

@@ -1,4 +1,4 @@
-//! Wire formats of IPMI over LAN.
+//! Wire formats of IPMI over LAN. Nothing outside this module reads a datagram by offset.
 //!
 //! A LAN datagram is an RMCP header ([`rmcp`]) followed by either an ASF message ([`asf`]) or an
 //! IPMI session wrapper: IPMI 1.5 ([`ipmi15`]) or IPMI 2.0 / RMCP+ ([`ipmi20`]), whose payload is
