@@ -119,10 +119,13 @@ fn a_shutdown_that_cuts_the_connection_counts_as_done() {
     let sshd = Sshd::start();
     let m = sshd.markers().display().to_string();
     let port = free_port();
-    // The stand-in kills its own SSH session, as a reboot would.
+    // The stand-in kills its own SSH session, as a reboot would. A reboot cuts the connection
+    // some time after the command started, not within microseconds of it: without the pause the
+    // kill can beat the started marker through sshd's buffers (seen under load), and the test
+    // would measure that race rather than the backend.
     let section = ssh_section(&sshd, &sshd.known_hosts(), "").replace(
         &format!("cycle = \"touch {m}/cycle\""),
-        &format!("cycle = \"touch {m}/cycle; kill -9 $PPID\""),
+        &format!("cycle = \"touch {m}/cycle; sleep 0.3; kill -9 $PPID\""),
     );
     assert!(section.contains("kill -9"));
     let bmc = Bmc::start_config(port, &config_with_backend(port, "ssh", &section));

@@ -119,3 +119,48 @@ pub(crate) fn expect_len(data: &[u8], min: usize, max: usize) -> Result<(), Pars
         Err(ParseError::Length)
     }
 }
+
+/// Checks for the round-trip tests of the command files.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::Body;
+    use core::fmt::Debug;
+
+    /// Asserts that `body` parses back from its own bytes.
+    pub(crate) fn round_trip<B: Body + PartialEq + Debug>(body: &B) {
+        let bytes = body.to_bytes();
+        assert_eq!(
+            &B::parse(&bytes).expect("parses its own bytes"),
+            body,
+            "{bytes:02x?}"
+        );
+    }
+
+    /// Parses bytes a real client or BMC sent, asserts that emitting the result gives the same
+    /// bytes, and returns it.
+    pub(crate) fn captured<B: Body + Debug>(bytes: &[u8]) -> B {
+        let body = B::parse(bytes).unwrap_or_else(|e| panic!("{bytes:02x?}: {e}"));
+        assert_eq!(body.to_bytes(), bytes, "{body:?}");
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::{captured, round_trip};
+    use super::*;
+
+    #[test]
+    fn shared_bodies() {
+        let _: Empty = captured(&[]);
+        assert_eq!(Empty::parse(&[1]), Err(ParseError::Length));
+        assert_eq!(captured::<u8>(&[7]), 7);
+        assert_eq!(u8::parse(&[1, 2]), Err(ParseError::Length));
+        round_trip(&[9u8; 16]);
+        assert_eq!(<[u8; 16]>::parse(&[0; 15]), Err(ParseError::Length));
+        assert_eq!(take::<2>(&[1, 2, 3], 1), Ok([2, 3]));
+        assert_eq!(take::<2>(&[1, 2, 3], 2), Err(ParseError::Length));
+        assert_eq!(expect_len(&[0; 3], 2, 3), Ok(()));
+        assert_eq!(expect_len(&[0; 4], 2, 3), Err(ParseError::Length));
+    }
+}

@@ -1,7 +1,7 @@
 //! Packet integrity of RMCP+ sessions (IPMI 2.0 section 13.28.4): the auth code in the session
 //! trailer, computed over the packet from the auth type byte through the next header byte.
 
-use crate::session::cipher_suite::IntegrityAlgorithm;
+use super::algorithm::IntegrityAlgorithm;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;

@@ -2,7 +2,7 @@
 //! authentication codes of RAKP messages 2 and 3, the session integrity key (SIK), the RAKP 4
 //! integrity check value, and the derived keys K1 (integrity) and K2 (confidentiality).
 
-use crate::session::cipher_suite::AuthAlgorithm;
+use super::algorithm::AuthAlgorithm;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;

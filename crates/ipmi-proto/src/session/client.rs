@@ -8,11 +8,18 @@
 //! Privilege Level. Then [`Client::request`] wraps IPMI requests and [`Client::handle`] unwraps the
 //! responses.
 
-use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
+use super::cipher_suite::CipherSuite;
+use super::seal::{open_v20, seal_v15, seal_v20, Keys};
 use super::seqwin::{self, SeqWindow};
-use super::server::{v15_packet, v20_packet, Secret};
+use crate::cmd::app::{
+    suite_ids, ChannelAuthCapabilitiesRequest, ChannelAuthCapabilitiesResponse, CipherSuiteRecord,
+    CipherSuitesRequest, CipherSuitesResponse, CloseSession, CloseSessionRequest,
+    GetChannelAuthCapabilities, GetChannelCipherSuites, SetSessionPrivilegeLevel,
+    SetSessionPrivilegeRequest, CIPHER_SUITE_PAGE_LEN, CURRENT_CHANNEL,
+};
+use crate::cmd::{Body, Command};
 use crate::crypto::rakp::{derive_key, Exchange};
-use crate::crypto::{aes_cbc, ct_eq, integrity};
+use crate::crypto::{ct_eq, Secret};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::ipmi20::{self, PayloadType};
@@ -157,11 +164,6 @@ pub struct Client {
     last_msg: Option<Vec<u8>>,
 }
 
-const CMD_GET_AUTH_CAP: u8 = 0x38;
-const CMD_SET_PRIV: u8 = 0x3b;
-const CMD_CLOSE: u8 = 0x3c;
-const CMD_CIPHER_SUITES: u8 = 0x54;
-
 impl Client {
     /// A client that will log in with `config`.
     pub fn new(config: ClientConfig) -> Self {
@@ -189,12 +191,12 @@ impl Client {
     /// The first datagram of the login.
     pub fn start(&mut self) -> Vec<u8> {
         self.phase = Phase::AuthCap;
-        let msg = self.message(
-            NetFn::APP,
-            CMD_GET_AUTH_CAP,
-            &[0x8e, self.config.privilege.as_u8()],
-        );
-        self.sent(v15_packet(AuthType::None, 0, 0, None, &msg))
+        let req = ChannelAuthCapabilitiesRequest {
+            channel: CURRENT_CHANNEL,
+            ipmi20_extended: true,
+            privilege: self.config.privilege,
+        };
+        self.sessionless::<GetChannelAuthCapabilities>(&req)
     }
 
     /// The datagram to send again after a timeout: the last one, or for an in-session request
@@ -226,8 +228,19 @@ impl Client {
         request_message(&mut self.rq_seq, netfn, cmd, data)
     }
 
+    /// A command outside the session, in the IPMI 1.5 wrapper every BMC answers.
+    fn sessionless<C: Command>(&mut self, body: &C::Request) -> Vec<u8> {
+        let msg = self.message(C::NETFN, C::CMD, &body.to_bytes());
+        self.sent(seal_v15(AuthType::None, 0, 0, None, &msg))
+    }
+
+    /// A command in the session.
+    fn command<C: Command>(&mut self, body: &C::Request) -> Result<Vec<u8>, ClientError> {
+        self.request(C::NETFN, C::CMD, &body.to_bytes())
+    }
+
     fn setup_packet(&mut self, ty: PayloadType, payload: &[u8]) -> Vec<u8> {
-        let p = v20_packet(ty, 0, 0, payload, None, &mut self.rng);
+        let p = seal_v20(ty, 0, 0, payload, None, &mut self.rng);
         self.sent(p)
     }
 
@@ -246,20 +259,27 @@ impl Client {
     fn wrap(&mut self, msg: &[u8]) -> Result<Vec<u8>, ClientError> {
         let suite = self.suite.ok_or(ClientError::State)?;
         self.out_seq = seqwin::next(self.out_seq);
-        Ok(v20_packet(
+        let keys = Keys {
+            suite,
+            k1: &self.k1,
+            k2: &self.k2,
+        };
+        Ok(seal_v20(
             PayloadType::IPMI,
             self.bmc_id,
             self.out_seq,
             msg,
-            Some((&suite, &self.k1, &self.k2)),
+            Some(keys),
             &mut self.rng,
         ))
     }
 
     /// A Close Session request for this session.
     pub fn close(&mut self) -> Result<Vec<u8>, ClientError> {
-        let id = self.bmc_id.to_le_bytes();
-        let p = self.request(NetFn::APP, CMD_CLOSE, &id)?;
+        let p = self.command::<CloseSession>(&CloseSessionRequest {
+            session_id: self.bmc_id,
+            handle: None,
+        })?;
         self.phase = Phase::Closed;
         Ok(p)
     }
@@ -304,33 +324,44 @@ impl Client {
             return Ok(ClientEvent::Ignored);
         }
         match (self.phase, r.cmd) {
-            (Phase::AuthCap, CMD_GET_AUTH_CAP) => {
+            (Phase::AuthCap, GetChannelAuthCapabilities::CMD) => {
                 if r.ccode != CompletionCode::OK {
                     return Err(ClientError::Completion {
-                        step: "Get Channel Authentication Capabilities",
+                        step: GetChannelAuthCapabilities::NAME,
                         ccode: r.ccode,
                     });
                 }
-                if r.data.len() < 4 || r.data[1] & 0x80 == 0 || r.data[3] & 0x02 == 0 {
-                    return Err(ClientError::NoIpmi20);
+                match ChannelAuthCapabilitiesResponse::parse(&r.data) {
+                    Ok(caps) if caps.ipmi20_extended && caps.supports_ipmi20 => {}
+                    _ => return Err(ClientError::NoIpmi20),
                 }
                 self.phase = Phase::CipherSuites;
                 self.offered.clear();
                 Ok(ClientEvent::Send(self.cipher_suite_request(0)))
             }
-            (Phase::CipherSuites, CMD_CIPHER_SUITES) => {
-                if r.ccode != CompletionCode::OK || r.data.is_empty() {
-                    // The end of a list some BMCs mark with an error (OpenIPMI does); a BMC
-                    // without the command at all is assumed to have suite 3, the baseline.
-                    if self.offered.is_empty() {
-                        self.offered = vec![0xc0, 3, 1, 0x41, 0x81];
+            (Phase::CipherSuites, GetChannelCipherSuites::CMD) => {
+                let page = match CipherSuitesResponse::parse(&r.data) {
+                    Ok(page) if r.ccode == CompletionCode::OK => page,
+                    _ => {
+                        // The end of a list some BMCs mark with an error (OpenIPMI does); a BMC
+                        // without the command at all is assumed to have suite 3, the baseline.
+                        if self.offered.is_empty() {
+                            CipherSuiteRecord {
+                                id: 3,
+                                auth: 1,
+                                integrity: 1,
+                                confidentiality: 1,
+                            }
+                            .emit(&mut self.offered);
+                        }
+                        return self.open_session();
                     }
-                    return self.open_session();
-                }
-                let page = &r.data[1..];
-                self.offered.extend_from_slice(page);
-                if page.len() == 16 && self.offered.len() < 64 * 16 {
-                    let index = (self.offered.len() / 16) as u8;
+                };
+                self.offered.extend_from_slice(&page.records);
+                if page.records.len() == CIPHER_SUITE_PAGE_LEN
+                    && self.offered.len() < 64 * CIPHER_SUITE_PAGE_LEN
+                {
+                    let index = (self.offered.len() / CIPHER_SUITE_PAGE_LEN) as u8;
                     return Ok(ClientEvent::Send(self.cipher_suite_request(index)));
                 }
                 self.open_session()
@@ -340,33 +371,16 @@ impl Client {
     }
 
     fn cipher_suite_request(&mut self, index: u8) -> Vec<u8> {
-        let msg = self.message(NetFn::APP, CMD_CIPHER_SUITES, &[0x0e, 0x00, 0x80 | index]);
-        let p = v15_packet(AuthType::None, 0, 0, None, &msg);
-        self.sent(p)
-    }
-
-    /// The suite IDs listed in Get Channel Cipher Suites records.
-    fn offered_ids(&self) -> Vec<u8> {
-        let mut ids = Vec::new();
-        let mut i = 0;
-        while i + 1 < self.offered.len() {
-            match self.offered[i] {
-                0xc0 => {
-                    ids.push(self.offered[i + 1]);
-                    i += 5;
-                }
-                0xc1 => {
-                    ids.push(self.offered[i + 1]);
-                    i += 8;
-                }
-                _ => i += 1,
-            }
-        }
-        ids
+        self.sessionless::<GetChannelCipherSuites>(&CipherSuitesRequest {
+            channel: CURRENT_CHANNEL,
+            payload_type: PayloadType::IPMI.0,
+            list_by_suite: true,
+            index,
+        })
     }
 
     fn open_session(&mut self) -> Result<ClientEvent, ClientError> {
-        let offered = self.offered_ids();
+        let offered = suite_ids(&self.offered);
         let suite = self
             .config
             .cipher_suites
@@ -493,63 +507,45 @@ impl Client {
             return Err(ClientError::BadRakp4);
         }
         self.phase = Phase::SetPrivilege;
-        let level = [self.config.privilege.as_u8()];
-        Ok(ClientEvent::Send(self.request(
-            NetFn::APP,
-            CMD_SET_PRIV,
-            &level,
-        )?))
+        let level = SetSessionPrivilegeRequest {
+            level: Some(self.config.privilege),
+        };
+        Ok(ClientEvent::Send(
+            self.command::<SetSessionPrivilegeLevel>(&level)?,
+        ))
     }
 
     fn session_response(&mut self, p: &[u8]) -> Result<ClientEvent, ClientError> {
-        let Ok(parsed) = ipmi20::Repr::parse(p) else {
+        let Ok(packet) = ipmi20::Packet::new_checked(p) else {
             return Ok(ClientEvent::Ignored);
         };
-        let h = parsed.header;
         let Some(suite) = self.suite else {
             return Err(ClientError::State);
         };
-        if h.payload_type != PayloadType::IPMI || h.session_id != self.console_id {
+        if packet.payload_type() != PayloadType::IPMI || packet.session_id() != self.console_id {
             return Ok(ClientEvent::Ignored);
         }
-        if suite.integrity != IntegrityAlgorithm::None {
-            let Ok((covered, code)) =
-                ipmi20::split_trailer(parsed.trailer, suite.integrity.code_len())
-            else {
-                return Ok(ClientEvent::Ignored);
-            };
-            let signed = &p[..parsed.payload_offset + parsed.payload.len() + covered];
-            if !h.authenticated
-                || !ct_eq(
-                    code,
-                    &integrity::auth_code(suite.integrity, &self.k1, signed),
-                )
-            {
-                return Ok(ClientEvent::Ignored);
-            }
-        }
-        let plain;
-        let body = if suite.confidentiality != ConfidentialityAlgorithm::None {
-            match aes_cbc::decrypt(&self.k2, parsed.payload) {
-                Ok(v) => {
-                    plain = v;
-                    &plain[..]
-                }
-                Err(_) => return Ok(ClientEvent::Ignored),
-            }
-        } else {
-            parsed.payload
+        let keys = Keys {
+            suite,
+            k1: &self.k1,
+            k2: &self.k2,
         };
-        if !self.inbound.accept(h.sequence) {
-            return Ok(ClientEvent::Ignored);
-        }
-        let Ok(r) = message::Response::parse(body) else {
+        let Ok(body) = open_v20(&packet, &keys) else {
             return Ok(ClientEvent::Ignored);
         };
-        if self.phase == Phase::SetPrivilege && r.cmd == CMD_SET_PRIV && r.rq_seq == self.rq_seq {
+        if !self.inbound.accept(packet.sequence()) {
+            return Ok(ClientEvent::Ignored);
+        }
+        let Ok(r) = message::Response::parse(&body) else {
+            return Ok(ClientEvent::Ignored);
+        };
+        if self.phase == Phase::SetPrivilege
+            && r.cmd == SetSessionPrivilegeLevel::CMD
+            && r.rq_seq == self.rq_seq
+        {
             if r.ccode != CompletionCode::OK {
                 return Err(ClientError::Completion {
-                    step: "Set Session Privilege Level",
+                    step: SetSessionPrivilegeLevel::NAME,
                     ccode: r.ccode,
                 });
             }

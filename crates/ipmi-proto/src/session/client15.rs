@@ -10,9 +10,16 @@
 //! "straight" types put the password, or nothing, on the wire.
 
 use super::client::{request_message, ClientConfig, ClientError, ClientEvent};
+use super::seal::{open_v15, seal_v15};
 use super::seqwin::{self, SeqWindow};
-use super::server::v15_packet;
-use crate::crypto::{auth15, ct_eq};
+use crate::cmd::app::{
+    ActivateSession, ActivateSessionRequest, ActivateSessionResponse,
+    ChannelAuthCapabilitiesRequest, ChannelAuthCapabilitiesResponse, CloseSession,
+    CloseSessionRequest, GetChannelAuthCapabilities, GetSessionChallenge, SessionChallengeRequest,
+    SessionChallengeResponse, SetSessionPrivilegeLevel, SetSessionPrivilegeRequest,
+    CURRENT_CHANNEL,
+};
+use crate::cmd::{Body, Command};
 use crate::types::{CompletionCode, NetFn};
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::{message, rmcp};
@@ -29,12 +36,6 @@ enum Phase {
     Active,
     Closed,
 }
-
-const CMD_GET_AUTH_CAP: u8 = 0x38;
-const CMD_GET_CHALLENGE: u8 = 0x39;
-const CMD_ACTIVATE: u8 = 0x3a;
-const CMD_SET_PRIV: u8 = 0x3b;
-const CMD_CLOSE: u8 = 0x3c;
 
 /// An IPMI 1.5 client session (MD5 authentication).
 pub struct Client15 {
@@ -72,7 +73,11 @@ impl Client15 {
     /// The first datagram of the login.
     pub fn start(&mut self) -> Vec<u8> {
         self.phase = Phase::AuthCap;
-        self.sessionless(CMD_GET_AUTH_CAP, &[0x0e, self.config.privilege.as_u8()])
+        self.sessionless::<GetChannelAuthCapabilities>(&ChannelAuthCapabilitiesRequest {
+            channel: CURRENT_CHANNEL,
+            ipmi20_extended: false,
+            privilege: self.config.privilege,
+        })
     }
 
     /// The datagram to send again after a timeout: the last one, or for an in-session request
@@ -93,9 +98,10 @@ impl Client15 {
         request_message(&mut self.rq_seq, netfn, cmd, data)
     }
 
-    fn sessionless(&mut self, cmd: u8, data: &[u8]) -> Vec<u8> {
-        let msg = self.message(NetFn::APP, cmd, data);
-        self.last_sent = v15_packet(AuthType::None, 0, 0, None, &msg);
+    /// A command outside the session (the login's first two steps).
+    fn sessionless<C: Command>(&mut self, body: &C::Request) -> Vec<u8> {
+        let msg = self.message(C::NETFN, C::CMD, &body.to_bytes());
+        self.last_sent = seal_v15(AuthType::None, 0, 0, None, &msg);
         self.last_msg = None;
         self.last_sent.clone()
     }
@@ -103,7 +109,7 @@ impl Client15 {
     fn wrap(&mut self, msg: &[u8]) -> Vec<u8> {
         let seq = self.out_seq;
         self.out_seq = seqwin::next(self.out_seq);
-        v15_packet(
+        seal_v15(
             AuthType::Md5,
             seq,
             self.session_id,
@@ -124,10 +130,17 @@ impl Client15 {
         Ok(p)
     }
 
+    /// A command in the session.
+    fn command<C: Command>(&mut self, body: &C::Request) -> Result<Vec<u8>, ClientError> {
+        self.request(C::NETFN, C::CMD, &body.to_bytes())
+    }
+
     /// A Close Session request for this session.
     pub fn close(&mut self) -> Result<Vec<u8>, ClientError> {
-        let id = self.session_id.to_le_bytes();
-        let p = self.request(NetFn::APP, CMD_CLOSE, &id)?;
+        let p = self.command::<CloseSession>(&CloseSessionRequest {
+            session_id: self.session_id,
+            handle: None,
+        })?;
         self.phase = Phase::Closed;
         Ok(p)
     }
@@ -137,10 +150,10 @@ impl Client15 {
         let Ok(packet) = rmcp::Packet::new_checked(datagram) else {
             return Ok(ClientEvent::Ignored);
         };
-        let Ok((hdr, m)) = ipmi15::Repr::parse(packet.payload()) else {
+        let Ok(session) = ipmi15::Packet::new_checked(packet.payload()) else {
             return Ok(ClientEvent::Ignored);
         };
-        let Ok(r) = message::Response::parse(m) else {
+        let Ok(r) = message::Response::parse(session.payload()) else {
             return Ok(ClientEvent::Ignored);
         };
         match self.phase {
@@ -153,16 +166,16 @@ impl Client15 {
                 self.login_step(r)
             }
             Phase::SetPrivilege | Phase::Active | Phase::Closed => {
-                if !self.authentic(&hdr, m) || !self.inbound.accept(hdr.sequence) {
+                if !self.authentic(&session) || !self.inbound.accept(session.sequence()) {
                     return Ok(ClientEvent::Ignored);
                 }
                 if self.phase == Phase::SetPrivilege
-                    && r.cmd == CMD_SET_PRIV
+                    && r.cmd == SetSessionPrivilegeLevel::CMD
                     && r.rq_seq == self.rq_seq
                 {
                     if r.ccode != CompletionCode::OK {
                         return Err(ClientError::Completion {
-                            step: "Set Session Privilege Level",
+                            step: SetSessionPrivilegeLevel::NAME,
                             ccode: r.ccode,
                         });
                     }
@@ -175,30 +188,17 @@ impl Client15 {
         }
     }
 
-    fn authentic(&self, hdr: &ipmi15::Repr, msg: &[u8]) -> bool {
-        if hdr.session_id != self.session_id {
-            return false;
-        }
-        match hdr.auth_type {
-            AuthType::Md5 => {
-                let expect = auth15::auth_code(
-                    AuthType::Md5,
-                    self.config.password.expose(),
-                    hdr.session_id,
-                    msg,
-                    hdr.sequence,
-                );
-                matches!((hdr.auth_code, expect), (Some(c), Some(e)) if ct_eq(&c, &e))
-            }
-            _ => false,
-        }
+    /// Whether an answer belongs to our session and carries a valid MD5 code.
+    fn authentic(&self, session: &ipmi15::Packet<&[u8]>) -> bool {
+        session.session_id() == self.session_id
+            && open_v15(session, AuthType::Md5, self.config.password.expose()).is_ok()
     }
 
     fn login_step(&mut self, r: message::Response) -> Result<ClientEvent, ClientError> {
         let step = match r.cmd {
-            CMD_GET_AUTH_CAP => "Get Channel Authentication Capabilities",
-            CMD_GET_CHALLENGE => "Get Session Challenge",
-            CMD_ACTIVATE => "Activate Session",
+            GetChannelAuthCapabilities::CMD => GetChannelAuthCapabilities::NAME,
+            GetSessionChallenge::CMD => GetSessionChallenge::NAME,
+            ActivateSession::CMD => ActivateSession::NAME,
             _ => return Ok(ClientEvent::Ignored),
         };
         if r.ccode != CompletionCode::OK {
@@ -208,38 +208,40 @@ impl Client15 {
             });
         }
         match (self.phase, r.cmd) {
-            (Phase::AuthCap, CMD_GET_AUTH_CAP) => {
-                let Some(types) = r.data.get(1) else {
-                    return Err(ClientError::State);
-                };
-                if types & AuthType::Md5.mask_bit() == 0 {
+            (Phase::AuthCap, GetChannelAuthCapabilities::CMD) => {
+                let caps = ChannelAuthCapabilitiesResponse::parse(&r.data)
+                    .map_err(|_| ClientError::State)?;
+                if caps.auth_types & AuthType::Md5.mask_bit() == 0 {
                     return Err(ClientError::NoMd5);
                 }
-                let mut data = vec![AuthType::Md5 as u8];
-                let mut name = [0u8; 16];
-                let n = self.config.username.len().min(16);
-                name[..n].copy_from_slice(&self.config.username.as_bytes()[..n]);
-                data.extend_from_slice(&name);
+                let name = self.config.username.as_bytes();
+                let req = SessionChallengeRequest::new(AuthType::Md5, name);
                 self.phase = Phase::Challenge;
                 Ok(ClientEvent::Send(
-                    self.sessionless(CMD_GET_CHALLENGE, &data),
+                    self.sessionless::<GetSessionChallenge>(&req),
                 ))
             }
-            (Phase::Challenge, CMD_GET_CHALLENGE) => {
-                if r.data.len() < 20 {
-                    return Err(ClientError::State);
-                }
-                self.session_id = u32::from_le_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
-                self.challenge.copy_from_slice(&r.data[4..20]);
+            (Phase::Challenge, GetSessionChallenge::CMD) => {
+                let answer =
+                    SessionChallengeResponse::parse(&r.data).map_err(|_| ClientError::State)?;
+                self.session_id = answer.temporary_session_id;
+                self.challenge = answer.challenge;
                 let mut first_inbound = 0;
                 while first_inbound == 0 {
                     first_inbound = self.rng.next_u32();
                 }
                 self.inbound = SeqWindow::expecting(first_inbound);
-                let mut data = vec![AuthType::Md5 as u8, self.config.privilege.as_u8()];
-                data.extend_from_slice(&self.challenge);
-                data.extend_from_slice(&first_inbound.to_le_bytes());
-                let msg = self.message(NetFn::APP, CMD_ACTIVATE, &data);
+                let activate = ActivateSessionRequest {
+                    auth_type: AuthType::Md5 as u8,
+                    max_privilege: self.config.privilege.as_u8(),
+                    challenge: self.challenge,
+                    initial_outbound_sequence: first_inbound,
+                };
+                let msg = self.message(
+                    ActivateSession::NETFN,
+                    ActivateSession::CMD,
+                    &activate.to_bytes(),
+                );
                 // Activate Session goes with sequence number 0 in the temporary session.
                 self.out_seq = 0;
                 let p = self.wrap(&msg);
@@ -248,20 +250,19 @@ impl Client15 {
                 self.phase = Phase::Activate;
                 Ok(ClientEvent::Send(p))
             }
-            (Phase::Activate, CMD_ACTIVATE) => {
-                if r.data.len() < 9 {
-                    return Err(ClientError::State);
-                }
-                self.session_id = u32::from_le_bytes([r.data[1], r.data[2], r.data[3], r.data[4]]);
-                let first = u32::from_le_bytes([r.data[5], r.data[6], r.data[7], r.data[8]]);
+            (Phase::Activate, ActivateSession::CMD) => {
+                let answer =
+                    ActivateSessionResponse::parse(&r.data).map_err(|_| ClientError::State)?;
+                self.session_id = answer.session_id;
+                let first = answer.initial_inbound_sequence;
                 self.out_seq = if first == 0 { 1 } else { first };
                 self.phase = Phase::SetPrivilege;
-                let level = [self.config.privilege.as_u8()];
-                Ok(ClientEvent::Send(self.request(
-                    NetFn::APP,
-                    CMD_SET_PRIV,
-                    &level,
-                )?))
+                let level = SetSessionPrivilegeRequest {
+                    level: Some(self.config.privilege),
+                };
+                Ok(ClientEvent::Send(
+                    self.command::<SetSessionPrivilegeLevel>(&level)?,
+                ))
             }
             _ => Ok(ClientEvent::Ignored),
         }

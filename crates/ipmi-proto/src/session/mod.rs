@@ -1,22 +1,32 @@
-//! Session state: cipher suites, sequence-number windows, the session table, and the server's
-//! state machine ([`Server`]).
+//! Sessions: cipher suites, sequence-number windows, the server's state machine ([`Server`]) and
+//! the clients ([`Client`] for RMCP+, [`Client15`] for IPMI 1.5).
+//!
+//! Inside, bottom up: [`config`] (what the server is configured with), `seal` (sealing and opening
+//! of v1.5 and RMCP+ packets, shared by the server and the clients), `table` (active sessions,
+//! logins in progress, the failed-login limiter), `action` (what the server makes of a datagram),
+//! then the login steps (`login15`, `rmcpplus`) and the session commands (`channel`) as functions
+//! of the state they touch, and [`server`], which owns that state and routes each datagram.
 
+mod action;
 mod channel;
 pub mod cipher_suite;
 pub mod client;
 pub mod client15;
+pub mod config;
 mod login15;
 mod rmcpplus;
+mod seal;
 pub mod seqwin;
 pub mod server;
 mod table;
 
+pub use crate::crypto::Secret;
+pub use action::{Action, Request, RequestContext};
 pub use cipher_suite::CipherSuite;
 pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
 pub use client15::Client15;
-pub use server::{
-    Action, AuthTypes, LoginPolicy, Request, RequestContext, Secret, Server, ServerConfig, User,
-};
+pub use config::{AuthTypes, LoginPolicy, ServerConfig, User};
+pub use server::Server;
 
 #[cfg(test)]
 mod tests;

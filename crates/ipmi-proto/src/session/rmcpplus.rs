@@ -1,355 +1,386 @@
 //! RMCP+ session set-up (IPMI 2.0 sections 13.17 to 13.23): Open Session, RAKP 1/2 and RAKP 3/4.
 //! Every failure the spec names is answered with its status code, so that a client fails at once
 //! instead of waiting for its timeout.
+//!
+//! Each step works on the configuration, the session table and the server's randomness source,
+//! which the server lends it.
 
+use super::action::Action;
 use super::cipher_suite::CipherSuite;
+use super::config::ServerConfig;
+use super::seal::seal_v20;
 use super::seqwin::SeqWindow;
-use super::server::{v20_packet, Action, Server};
-use super::table::{Handshake, Pending, Protocol, Session};
+use super::table::{Handshake, Pending, Protocol, Session, SessionTable};
 use crate::crypto::ct_eq;
 use crate::crypto::rakp::{derive_key, Exchange};
 use crate::types::Privilege;
 use crate::wire::ipmi20::PayloadType;
 use crate::wire::rakp::{
-    OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4, Status,
+    tag_and_session_id, OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4, Status,
 };
+use rand::rngs::StdRng;
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-fn tag_and_id(payload: &[u8]) -> Option<(u8, u32)> {
-    let id = payload.get(4..8)?;
-    Some((payload[0], u32::from_le_bytes([id[0], id[1], id[2], id[3]])))
+fn setup_reply(rng: &mut StdRng, ty: PayloadType, payload: Vec<u8>) -> Vec<u8> {
+    seal_v20(ty, 0, 0, &payload, None, rng)
 }
 
-impl Server {
-    fn setup_reply(&mut self, ty: PayloadType, payload: Vec<u8>) -> Vec<u8> {
-        v20_packet(ty, 0, 0, &payload, None, &mut self.rng)
+fn open_session_error(rng: &mut StdRng, tag: u8, console_id: u32, status: Status) -> Action {
+    let mut p = Vec::new();
+    OpenSessionResponse {
+        tag,
+        status,
+        max_privilege: 0,
+        console_session_id: console_id,
+        bmc_session_id: 0,
+        auth: 0,
+        integrity: 0,
+        confidentiality: 0,
     }
+    .emit(&mut p);
+    Action::Reply(setup_reply(rng, PayloadType::OPEN_SESSION_RESPONSE, p))
+}
 
-    fn open_session_error(&mut self, tag: u8, console_id: u32, status: Status) -> Action {
-        let mut p = Vec::new();
-        OpenSessionResponse {
-            tag,
-            status,
-            max_privilege: 0,
-            console_session_id: console_id,
-            bmc_session_id: 0,
-            auth: 0,
-            integrity: 0,
-            confidentiality: 0,
-        }
-        .emit(&mut p);
-        Action::Reply(self.setup_reply(PayloadType::OPEN_SESSION_RESPONSE, p))
+/// The first enabled cipher suite matching the proposed algorithms (an empty proposal
+/// matches anything).
+fn select_suite(config: &ServerConfig, req: &OpenSessionRequest) -> Option<CipherSuite> {
+    config
+        .cipher_suites
+        .iter()
+        .filter_map(|id| CipherSuite::by_id(*id))
+        .find(|s| {
+            req.auth.is_none_or(|a| a == s.auth.code())
+                && req.integrity.is_none_or(|i| i == s.integrity.code())
+                && req
+                    .confidentiality
+                    .is_none_or(|c| c == s.confidentiality.code())
+        })
+}
+
+/// Open Session Request (section 13.17).
+pub(crate) fn open_session(
+    config: &ServerConfig,
+    table: &mut SessionTable,
+    rng: &mut StdRng,
+    now: Instant,
+    peer: SocketAddr,
+    payload: &[u8],
+) -> Action {
+    let Some((tag, console_id)) = tag_and_session_id(payload) else {
+        return Action::Drop("truncated Open Session Request");
+    };
+    let Ok(req) = OpenSessionRequest::parse(payload) else {
+        return open_session_error(rng, tag, console_id, Status::ILLEGAL_PARAMETER);
+    };
+    if console_id == 0 {
+        return open_session_error(rng, tag, console_id, Status::INVALID_SESSION_ID);
     }
-
-    /// The first enabled cipher suite matching the proposed algorithms (an empty proposal
-    /// matches anything).
-    fn select_suite(&self, req: &OpenSessionRequest) -> Option<CipherSuite> {
-        self.config
-            .cipher_suites
-            .iter()
-            .filter_map(|id| CipherSuite::by_id(*id))
-            .find(|s| {
-                req.auth.is_none_or(|a| a == s.auth.code())
-                    && req.integrity.is_none_or(|i| i == s.integrity.code())
-                    && req
-                        .confidentiality
-                        .is_none_or(|c| c == s.confidentiality.code())
-            })
+    let Some(suite) = select_suite(config, &req) else {
+        tracing::info!(peer = %peer, auth = ?req.auth, integrity = ?req.integrity, confidentiality = ?req.confidentiality, "open session refused: no enabled cipher suite matches");
+        return open_session_error(rng, tag, console_id, Status::NO_CIPHER_SUITE_MATCH);
+    };
+    // 0 asks for the highest level the channel allows: administrator here.
+    let max_privilege = match req.max_privilege {
+        0 => Privilege::Administrator,
+        1..=4 => Privilege::from_u8(req.max_privilege).expect("1..=4 are levels"),
+        _ => return open_session_error(rng, tag, console_id, Status::INVALID_ROLE),
+    };
+    if !table.make_room(now, config) {
+        return open_session_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
     }
-
-    /// Open Session Request (section 13.17).
-    pub(crate) fn open_session(
-        &mut self,
-        now: Instant,
-        peer: SocketAddr,
-        payload: &[u8],
-    ) -> Action {
-        let Some((tag, console_id)) = tag_and_id(payload) else {
-            return Action::Drop("truncated Open Session Request");
-        };
-        let Ok(req) = OpenSessionRequest::parse(payload) else {
-            return self.open_session_error(tag, console_id, Status::ILLEGAL_PARAMETER);
-        };
-        if console_id == 0 {
-            return self.open_session_error(tag, console_id, Status::INVALID_SESSION_ID);
-        }
-        let Some(suite) = self.select_suite(&req) else {
-            tracing::info!(peer = %peer, auth = ?req.auth, integrity = ?req.integrity, confidentiality = ?req.confidentiality, "open session refused: no enabled cipher suite matches");
-            return self.open_session_error(tag, console_id, Status::NO_CIPHER_SUITE_MATCH);
-        };
-        // 0 asks for the highest level the channel allows: administrator here.
-        let max_privilege = match req.max_privilege {
-            0 => Privilege::Administrator,
-            1..=4 => Privilege::from_u8(req.max_privilege).expect("1..=4 are levels"),
-            _ => return self.open_session_error(tag, console_id, Status::INVALID_ROLE),
-        };
-        if !self.make_room(now) {
-            return self.open_session_error(tag, console_id, Status::INSUFFICIENT_RESOURCES);
-        }
-        let bmc_id = self.new_session_id();
-        self.pending.insert(
-            bmc_id,
-            Pending {
-                peer,
-                started: now,
-                state: Handshake::Opened {
-                    console_id,
-                    suite,
-                    max_privilege,
-                },
-            },
-        );
-        let mut p = Vec::with_capacity(36);
-        OpenSessionResponse {
-            tag,
-            status: Status::OK,
-            max_privilege: max_privilege.as_u8(),
-            console_session_id: console_id,
-            bmc_session_id: bmc_id,
-            auth: suite.auth.code(),
-            integrity: suite.integrity.code(),
-            confidentiality: suite.confidentiality.code(),
-        }
-        .emit(&mut p);
-        Action::Reply(self.setup_reply(PayloadType::OPEN_SESSION_RESPONSE, p))
-    }
-
-    fn rakp2_error(&mut self, tag: u8, console_id: u32, status: Status) -> Action {
-        let mut p = Vec::new();
-        Rakp2 {
-            tag,
-            status,
-            console_session_id: console_id,
-            bmc_random: [0; 16],
-            bmc_guid: [0; 16],
-            auth_code: Vec::new(),
-        }
-        .emit(&mut p);
-        Action::Reply(self.setup_reply(PayloadType::RAKP2, p))
-    }
-
-    /// RAKP Message 1 (section 13.20), answered with RAKP Message 2.
-    pub(crate) fn rakp1(&mut self, now: Instant, peer: SocketAddr, payload: &[u8]) -> Action {
-        let Some((tag, bmc_id)) = tag_and_id(payload) else {
-            return Action::Drop("truncated RAKP 1");
-        };
-        let (console_id, suite, max_privilege) = match self.pending.get(&bmc_id) {
-            Some(p) if p.peer.ip() == peer.ip() => match &p.state {
-                Handshake::Opened {
-                    console_id,
-                    suite,
-                    max_privilege,
-                }
-                | Handshake::Rakp2Sent {
-                    console_id,
-                    suite,
-                    max_privilege,
-                    ..
-                } => (*console_id, *suite, *max_privilege),
-                Handshake::Challenge { .. } => return Action::Drop("RAKP 1 for an IPMI 1.5 login"),
-            },
-            _ => return self.rakp2_error(tag, 0, Status::INVALID_SESSION_ID),
-        };
-        let rakp1 = match Rakp1::parse(payload) {
-            Ok(r) => r,
-            Err(_) => {
-                let status = if payload.get(27).is_some_and(|n| *n > 16) {
-                    Status::INVALID_NAME_LENGTH
-                } else {
-                    Status::ILLEGAL_PARAMETER
-                };
-                self.pending.remove(&bmc_id);
-                return self.rakp2_error(tag, console_id, status);
-            }
-        };
-        let name = String::from_utf8_lossy(&rakp1.username).into_owned();
-        let level = rakp1.role & 0x0f;
-        if level > 4 || rakp1.role & 0xe0 != 0 {
-            self.pending.remove(&bmc_id);
-            return self.rakp2_error(tag, console_id, Status::INVALID_ROLE);
-        }
-        if self.limiter.locked(peer.ip(), &rakp1.username, now) {
-            tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
-            self.pending.remove(&bmc_id);
-            return self.rakp2_error(tag, console_id, Status::INSUFFICIENT_RESOURCES);
-        }
-        let Some(user) = self.user_by_name(&rakp1.username).cloned() else {
-            let policy = self.config.login_policy;
-            self.limiter.fail(peer.ip(), &rakp1.username, now, &policy);
-            tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
-            self.pending.remove(&bmc_id);
-            return self.rakp2_error(tag, console_id, Status::UNAUTHORIZED_NAME);
-        };
-        let privilege = match Privilege::from_u8(level) {
-            Some(p) => p,
-            None => user.privilege.min(max_privilege),
-        };
-        if privilege > user.privilege || privilege > max_privilege {
-            tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
-            self.pending.remove(&bmc_id);
-            return self.rakp2_error(tag, console_id, Status::UNAUTHORIZED_ROLE);
-        }
-        let mut bmc_random = [0u8; 16];
-        self.rng.fill_bytes(&mut bmc_random);
-        let exchange = Exchange {
-            console_session_id: console_id,
-            bmc_session_id: bmc_id,
-            console_random: rakp1.console_random,
-            bmc_random,
-            bmc_guid: self.config.guid,
-            role: rakp1.role,
-            username: rakp1.username.clone(),
-        };
-        let auth_code = exchange.rakp2_auth_code(suite.auth, user.password.expose());
-        if let Some(p) = self.pending.get_mut(&bmc_id) {
-            p.state = Handshake::Rakp2Sent {
+    let bmc_id = table.new_session_id(rng);
+    table.pending.insert(
+        bmc_id,
+        Pending {
+            peer,
+            started: now,
+            state: Handshake::Opened {
                 console_id,
                 suite,
                 max_privilege,
-                exchange,
-                user_id: user.id,
-                privilege,
-            };
-        }
-        let mut p = Vec::with_capacity(40 + auth_code.len());
-        Rakp2 {
-            tag,
-            status: Status::OK,
-            console_session_id: console_id,
-            bmc_random,
-            bmc_guid: self.config.guid,
-            auth_code,
-        }
-        .emit(&mut p);
-        Action::Reply(self.setup_reply(PayloadType::RAKP2, p))
-    }
-
-    fn rakp4_reply(&mut self, tag: u8, console_id: u32, status: Status, icv: Vec<u8>) -> Vec<u8> {
-        let mut p = Vec::new();
-        Rakp4 {
-            tag,
-            status,
-            console_session_id: console_id,
-            icv,
-        }
-        .emit(&mut p);
-        self.setup_reply(PayloadType::RAKP4, p)
-    }
-
-    /// RAKP Message 3 (section 13.22), answered with RAKP Message 4; activates the session.
-    pub(crate) fn rakp3(&mut self, now: Instant, peer: SocketAddr, payload: &[u8]) -> Action {
-        let Some((tag, bmc_id)) = tag_and_id(payload) else {
-            return Action::Drop("truncated RAKP 3");
-        };
-        if let Some(s) = self.sessions.get(&bmc_id) {
-            // Our RAKP 4 was lost and the console asks again.
-            return match &s.replay {
-                Some(bytes) if s.peer.ip() == peer.ip() => Action::Reply(bytes.clone()),
-                _ => Action::Drop("RAKP 3 for an active session"),
-            };
-        }
-        let owned = matches!(self.pending.get(&bmc_id), Some(p) if p.peer.ip() == peer.ip()
-            && matches!(p.state, Handshake::Rakp2Sent { .. }));
-        if !owned {
-            return Action::Reply(self.rakp4_reply(tag, 0, Status::INVALID_SESSION_ID, Vec::new()));
-        }
-        let Some(Pending {
-            state:
-                Handshake::Rakp2Sent {
-                    console_id,
-                    suite,
-                    exchange,
-                    user_id,
-                    privilege,
-                    ..
-                },
-            ..
-        }) = self.pending.remove(&bmc_id)
-        else {
-            return Action::Drop("login state lost");
-        };
-        let Some(user) = self.config.users.iter().find(|u| u.id == user_id).cloned() else {
-            return Action::Drop("user gone");
-        };
-        let policy = self.config.login_policy;
-        let Ok(rakp3) = Rakp3::parse(payload) else {
-            return Action::Reply(self.rakp4_reply(
-                tag,
-                console_id,
-                Status::ILLEGAL_PARAMETER,
-                Vec::new(),
-            ));
-        };
-        if rakp3.status != Status::OK {
-            // The console found our RAKP 2 wrong: its password differs from ours.
-            self.limiter
-                .fail(peer.ip(), user.name.as_bytes(), now, &policy);
-            tracing::warn!(peer = %peer, user = %user.name, status = rakp3.status.0, "login failed: the client rejected RAKP 2 (wrong password?)");
-            return Action::Drop("console aborted the login");
-        }
-        let expect = exchange.rakp3_auth_code(suite.auth, user.password.expose());
-        if !ct_eq(&rakp3.auth_code, &expect) {
-            if self
-                .limiter
-                .fail(peer.ip(), user.name.as_bytes(), now, &policy)
-            {
-                tracing::warn!(peer = %peer, user = %user.name, "too many failed logins: locked out for {:?}", policy.lockout);
-            }
-            tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password");
-            return Action::Reply(self.rakp4_reply(
-                tag,
-                console_id,
-                Status::INVALID_INTEGRITY_CHECK,
-                Vec::new(),
-            ));
-        }
-        let kg = match &self.config.kg {
-            Some(k) => k.expose().to_vec(),
-            None => user.password.expose().to_vec(),
-        };
-        let sik = exchange.sik(suite.auth, &kg);
-        let k1 = derive_key(suite.auth, &sik, 1);
-        let k2 = derive_key(suite.auth, &sik, 2);
-        let icv = exchange.rakp4_icv(suite.auth, &sik);
-        if !self.make_room(now) {
-            return Action::Reply(self.rakp4_reply(
-                tag,
-                console_id,
-                Status::INSUFFICIENT_RESOURCES,
-                Vec::new(),
-            ));
-        }
-        let reply = self.rakp4_reply(tag, console_id, Status::OK, icv);
-        self.limiter.succeed(peer.ip(), user.name.as_bytes());
-        let handle = self.alloc_handle();
-        self.sessions.insert(
-            bmc_id,
-            Session {
-                id: bmc_id,
-                handle,
-                peer,
-                user_id: user.id,
-                user_name: user.name.clone(),
-                max_privilege: privilege,
-                privilege: privilege.min(Privilege::User),
-                protocol: Protocol::V20 {
-                    suite,
-                    console_id,
-                    k1,
-                    k2,
-                    out_seq_unauth: 1,
-                    in_unauth: SeqWindow::new(),
-                },
-                inbound: SeqWindow::new(),
-                out_seq: 1,
-                last_activity: now,
-                in_flight: Vec::new(),
-                replay: Some(reply.clone()),
             },
-        );
-        tracing::info!(peer = %peer, user = %user.name, handle, max_privilege = %privilege, cipher_suite = suite.id, "session opened (RMCP+)");
-        Action::Reply(reply)
+        },
+    );
+    let mut p = Vec::with_capacity(36);
+    OpenSessionResponse {
+        tag,
+        status: Status::OK,
+        max_privilege: max_privilege.as_u8(),
+        console_session_id: console_id,
+        bmc_session_id: bmc_id,
+        auth: suite.auth.code(),
+        integrity: suite.integrity.code(),
+        confidentiality: suite.confidentiality.code(),
     }
+    .emit(&mut p);
+    Action::Reply(setup_reply(rng, PayloadType::OPEN_SESSION_RESPONSE, p))
+}
+
+fn rakp2_error(rng: &mut StdRng, tag: u8, console_id: u32, status: Status) -> Action {
+    let mut p = Vec::new();
+    Rakp2 {
+        tag,
+        status,
+        console_session_id: console_id,
+        bmc_random: [0; 16],
+        bmc_guid: [0; 16],
+        auth_code: Vec::new(),
+    }
+    .emit(&mut p);
+    Action::Reply(setup_reply(rng, PayloadType::RAKP2, p))
+}
+
+/// RAKP Message 1 (section 13.20), answered with RAKP Message 2.
+pub(crate) fn rakp1(
+    config: &ServerConfig,
+    table: &mut SessionTable,
+    rng: &mut StdRng,
+    now: Instant,
+    peer: SocketAddr,
+    payload: &[u8],
+) -> Action {
+    let Some((tag, bmc_id)) = tag_and_session_id(payload) else {
+        return Action::Drop("truncated RAKP 1");
+    };
+    let (console_id, suite, max_privilege) = match table.pending.get(&bmc_id) {
+        Some(p) if p.peer.ip() == peer.ip() => match &p.state {
+            Handshake::Opened {
+                console_id,
+                suite,
+                max_privilege,
+            }
+            | Handshake::Rakp2Sent {
+                console_id,
+                suite,
+                max_privilege,
+                ..
+            } => (*console_id, *suite, *max_privilege),
+            Handshake::Challenge { .. } => return Action::Drop("RAKP 1 for an IPMI 1.5 login"),
+        },
+        _ => return rakp2_error(rng, tag, 0, Status::INVALID_SESSION_ID),
+    };
+    let rakp1 = match Rakp1::parse(payload) {
+        Ok(r) => r,
+        Err(_) => {
+            let status = if Rakp1::name_too_long(payload) {
+                Status::INVALID_NAME_LENGTH
+            } else {
+                Status::ILLEGAL_PARAMETER
+            };
+            table.pending.remove(&bmc_id);
+            return rakp2_error(rng, tag, console_id, status);
+        }
+    };
+    let name = String::from_utf8_lossy(&rakp1.username).into_owned();
+    let level = rakp1.role & 0x0f;
+    if level > 4 || rakp1.role & 0xe0 != 0 {
+        table.pending.remove(&bmc_id);
+        return rakp2_error(rng, tag, console_id, Status::INVALID_ROLE);
+    }
+    if table.limiter.locked(peer.ip(), &rakp1.username, now) {
+        tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
+        table.pending.remove(&bmc_id);
+        return rakp2_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
+    }
+    let Some(user) = config.user_by_name(&rakp1.username).cloned() else {
+        let policy = config.login_policy;
+        table.limiter.fail(peer.ip(), &rakp1.username, now, &policy);
+        tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
+        table.pending.remove(&bmc_id);
+        return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_NAME);
+    };
+    let privilege = match Privilege::from_u8(level) {
+        Some(p) => p,
+        None => user.privilege.min(max_privilege),
+    };
+    if privilege > user.privilege || privilege > max_privilege {
+        tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
+        table.pending.remove(&bmc_id);
+        return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_ROLE);
+    }
+    let mut bmc_random = [0u8; 16];
+    rng.fill_bytes(&mut bmc_random);
+    let exchange = Exchange {
+        console_session_id: console_id,
+        bmc_session_id: bmc_id,
+        console_random: rakp1.console_random,
+        bmc_random,
+        bmc_guid: config.guid,
+        role: rakp1.role,
+        username: rakp1.username.clone(),
+    };
+    let auth_code = exchange.rakp2_auth_code(suite.auth, user.password.expose());
+    if let Some(p) = table.pending.get_mut(&bmc_id) {
+        p.state = Handshake::Rakp2Sent {
+            console_id,
+            suite,
+            max_privilege,
+            exchange,
+            user_id: user.id,
+            privilege,
+        };
+    }
+    let mut p = Vec::with_capacity(40 + auth_code.len());
+    Rakp2 {
+        tag,
+        status: Status::OK,
+        console_session_id: console_id,
+        bmc_random,
+        bmc_guid: config.guid,
+        auth_code,
+    }
+    .emit(&mut p);
+    Action::Reply(setup_reply(rng, PayloadType::RAKP2, p))
+}
+
+fn rakp4_reply(
+    rng: &mut StdRng,
+    tag: u8,
+    console_id: u32,
+    status: Status,
+    icv: Vec<u8>,
+) -> Vec<u8> {
+    let mut p = Vec::new();
+    Rakp4 {
+        tag,
+        status,
+        console_session_id: console_id,
+        icv,
+    }
+    .emit(&mut p);
+    setup_reply(rng, PayloadType::RAKP4, p)
+}
+
+/// RAKP Message 3 (section 13.22), answered with RAKP Message 4; activates the session.
+pub(crate) fn rakp3(
+    config: &ServerConfig,
+    table: &mut SessionTable,
+    rng: &mut StdRng,
+    now: Instant,
+    peer: SocketAddr,
+    payload: &[u8],
+) -> Action {
+    let Some((tag, bmc_id)) = tag_and_session_id(payload) else {
+        return Action::Drop("truncated RAKP 3");
+    };
+    if let Some(s) = table.sessions.get(&bmc_id) {
+        // Our RAKP 4 was lost and the console asks again.
+        return match &s.replay {
+            Some(bytes) if s.peer.ip() == peer.ip() => Action::Reply(bytes.clone()),
+            _ => Action::Drop("RAKP 3 for an active session"),
+        };
+    }
+    let owned = matches!(table.pending.get(&bmc_id), Some(p) if p.peer.ip() == peer.ip()
+        && matches!(p.state, Handshake::Rakp2Sent { .. }));
+    if !owned {
+        return Action::Reply(rakp4_reply(
+            rng,
+            tag,
+            0,
+            Status::INVALID_SESSION_ID,
+            Vec::new(),
+        ));
+    }
+    let Some(Pending {
+        state:
+            Handshake::Rakp2Sent {
+                console_id,
+                suite,
+                exchange,
+                user_id,
+                privilege,
+                ..
+            },
+        ..
+    }) = table.pending.remove(&bmc_id)
+    else {
+        return Action::Drop("login state lost");
+    };
+    let Some(user) = config.user_by_id(user_id).cloned() else {
+        return Action::Drop("user gone");
+    };
+    let policy = config.login_policy;
+    let Ok(rakp3) = Rakp3::parse(payload) else {
+        return Action::Reply(rakp4_reply(
+            rng,
+            tag,
+            console_id,
+            Status::ILLEGAL_PARAMETER,
+            Vec::new(),
+        ));
+    };
+    if rakp3.status != Status::OK {
+        // The console found our RAKP 2 wrong: its password differs from ours.
+        table
+            .limiter
+            .fail(peer.ip(), user.name.as_bytes(), now, &policy);
+        tracing::warn!(peer = %peer, user = %user.name, status = rakp3.status.0, "login failed: the client rejected RAKP 2 (wrong password?)");
+        return Action::Drop("console aborted the login");
+    }
+    let expect = exchange.rakp3_auth_code(suite.auth, user.password.expose());
+    if !ct_eq(&rakp3.auth_code, &expect) {
+        if table
+            .limiter
+            .fail(peer.ip(), user.name.as_bytes(), now, &policy)
+        {
+            tracing::warn!(peer = %peer, user = %user.name, "too many failed logins: locked out for {:?}", policy.lockout);
+        }
+        tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password");
+        return Action::Reply(rakp4_reply(
+            rng,
+            tag,
+            console_id,
+            Status::INVALID_INTEGRITY_CHECK,
+            Vec::new(),
+        ));
+    }
+    let kg = match &config.kg {
+        Some(k) => k.expose().to_vec(),
+        None => user.password.expose().to_vec(),
+    };
+    let sik = exchange.sik(suite.auth, &kg);
+    let k1 = derive_key(suite.auth, &sik, 1);
+    let k2 = derive_key(suite.auth, &sik, 2);
+    let icv = exchange.rakp4_icv(suite.auth, &sik);
+    if !table.make_room(now, config) {
+        return Action::Reply(rakp4_reply(
+            rng,
+            tag,
+            console_id,
+            Status::INSUFFICIENT_RESOURCES,
+            Vec::new(),
+        ));
+    }
+    let reply = rakp4_reply(rng, tag, console_id, Status::OK, icv);
+    table.limiter.succeed(peer.ip(), user.name.as_bytes());
+    let handle = table.alloc_handle();
+    table.sessions.insert(
+        bmc_id,
+        Session {
+            id: bmc_id,
+            handle,
+            peer,
+            user_id: user.id,
+            user_name: user.name.clone(),
+            max_privilege: privilege,
+            privilege: privilege.min(Privilege::User),
+            protocol: Protocol::V20 {
+                suite,
+                console_id,
+                k1,
+                k2,
+                out_seq_unauth: 1,
+                in_unauth: SeqWindow::new(),
+            },
+            inbound: SeqWindow::new(),
+            out_seq: 1,
+            last_activity: now,
+            in_flight: Vec::new(),
+            replay: Some(reply.clone()),
+        },
+    );
+    tracing::info!(peer = %peer, user = %user.name, handle, max_privilege = %privilege, cipher_suite = suite.id, "session opened (RMCP+)");
+    Action::Reply(reply)
 }

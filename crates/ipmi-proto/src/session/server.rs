@@ -5,282 +5,55 @@
 //! Session Privilege Level, Close Session, Get Session Info, Get Channel Cipher Suites), drops it, or
 //! hands an authenticated request up as [`Action::Dispatch`]. The caller answers that request with
 //! [`Server::seal`], which wraps the response for the session it came from.
+//!
+//! This file owns the server's state and routes each datagram; the steps of a login (`login15`,
+//! `rmcpplus`) and the session commands (`channel`) are functions that get the part of the state
+//! they need.
 
-use super::cipher_suite::{CipherSuite, ConfidentialityAlgorithm, IntegrityAlgorithm};
-use super::seqwin;
-use super::table::{
-    LoginLimiter, Pending, Protocol, Session, HANDSHAKE_TIMEOUT, IN_FLIGHT_TIMEOUT,
+use super::action::{Action, ReplyInfo, Request, RequestContext};
+use super::channel;
+use super::cipher_suite::IntegrityAlgorithm;
+use super::config::ServerConfig;
+use super::login15;
+use super::rmcpplus;
+use super::seal::{open_v15, open_v20, sessionless_reply, Form, Keys};
+use super::table::{Protocol, SessionTable, IN_FLIGHT_TIMEOUT};
+use crate::cmd::app::{
+    ActivateSession, CloseSession, GetChannelAuthCapabilities, GetChannelCipherSuites,
+    GetSessionChallenge, GetSessionInfo, SetSessionPrivilegeLevel,
 };
-use crate::crypto::{aes_cbc, auth15, ct_eq, integrity};
-use crate::types::{CompletionCode, NetFn, Privilege};
-use crate::wire::ipmi15::{self, AuthType};
+use crate::cmd::{Body, Command};
+use crate::types::CompletionCode;
 use crate::wire::ipmi20::{self, PayloadType};
-use crate::wire::{asf, message, rmcp};
+use crate::wire::{asf, ipmi15, message, rmcp};
 use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
-use std::collections::HashMap;
+use rand::SeedableRng;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-use zeroize::Zeroizing;
-
-/// A secret (password or key) that is zeroed on drop and never printed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(Zeroizing<Vec<u8>>);
-
-impl Secret {
-    /// Wraps secret bytes.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(Zeroizing::new(bytes.into()))
-    }
-    /// The secret bytes.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
-
-/// A user account of the BMC.
-#[derive(Clone, Debug)]
-pub struct User {
-    /// The user ID (1..=63); ID 1 is by convention the null (anonymous) user.
-    pub id: u8,
-    /// The user name (at most 16 bytes; empty for the null user).
-    pub name: String,
-    /// The password (at most 20 bytes for IPMI 2.0, 16 for IPMI 1.5).
-    pub password: Secret,
-    /// The highest privilege this user may reach on the LAN channel.
-    pub privilege: Privilege,
-    /// Whether the account may log in.
-    pub enabled: bool,
-}
-
-/// The IPMI 1.5 authentication types the LAN channel accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AuthTypes {
-    /// Auth type NONE (0): no authentication at all. Off by default.
-    pub none: bool,
-    /// MD2 (1). Off by default.
-    pub md2: bool,
-    /// MD5 (2). On by default.
-    pub md5: bool,
-    /// Straight password (4): the password in clear. Off by default.
-    pub straight: bool,
-}
-
-impl Default for AuthTypes {
-    fn default() -> Self {
-        AuthTypes {
-            none: false,
-            md2: false,
-            md5: true,
-            straight: false,
-        }
-    }
-}
-
-/// Limits on failed logins, per remote address and user name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LoginPolicy {
-    /// Failures allowed within `window` before logins from that address for that user are refused.
-    pub max_failures: u32,
-    /// The window failures are counted in.
-    pub window: Duration,
-    /// How long further attempts are refused once the limit is reached.
-    pub lockout: Duration,
-}
-
-impl Default for LoginPolicy {
-    fn default() -> Self {
-        LoginPolicy {
-            max_failures: 5,
-            window: Duration::from_secs(60),
-            lockout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Configuration of one BMC's LAN channel.
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    /// The BMC's GUID, used in RAKP (and answered by Get System GUID by the BMC model).
-    pub guid: [u8; 16],
-    /// The LAN channel number (1 on most BMCs).
-    pub channel: u8,
-    /// The user accounts.
-    pub users: Vec<User>,
-    /// Enabled RMCP+ cipher suite IDs, in the order they are listed to clients.
-    pub cipher_suites: Vec<u8>,
-    /// Enabled IPMI 1.5 authentication types.
-    pub auth_types: AuthTypes,
-    /// Whether IPMI 1.5 sessions are accepted at all.
-    pub ipmi15: bool,
-    /// The BMC key (Kg) for two-key logins; `None` uses the user's password (one-key login).
-    pub kg: Option<Secret>,
-    /// The most sessions open at once; further logins are refused with "insufficient resources".
-    pub max_sessions: usize,
-    /// A session without traffic for this long is closed.
-    pub session_timeout: Duration,
-    /// Failed-login rate limit.
-    pub login_policy: LoginPolicy,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            guid: [0; 16],
-            channel: 1,
-            users: Vec::new(),
-            cipher_suites: vec![3, 17, 1, 2, 15, 16],
-            auth_types: AuthTypes::default(),
-            ipmi15: true,
-            kg: None,
-            max_sessions: 64,
-            session_timeout: Duration::from_secs(60),
-            login_policy: LoginPolicy::default(),
-        }
-    }
-}
-
-impl ServerConfig {
-    /// Whether IPMI 1.5 sessions may use authentication type `t` (never when `ipmi15` is off).
-    pub fn auth_type_enabled(&self, t: AuthType) -> bool {
-        let a = &self.auth_types;
-        self.ipmi15
-            && match t {
-                AuthType::None => a.none,
-                AuthType::Md2 => a.md2,
-                AuthType::Md5 => a.md5,
-                AuthType::Straight => a.straight,
-                AuthType::Oem | AuthType::RmcpPlus => false,
-            }
-    }
-
-    /// The enabled IPMI 1.5 authentication types as the bit mask of Get Channel Authentication
-    /// Capabilities and LAN parameters 1 and 2 (bit 0 none, 1 MD2, 2 MD5, 4 straight).
-    pub fn auth_type_mask(&self) -> u8 {
-        [
-            AuthType::None,
-            AuthType::Md2,
-            AuthType::Md5,
-            AuthType::Straight,
-        ]
-        .into_iter()
-        .filter(|t| self.auth_type_enabled(*t))
-        .fold(0, |m, t| m | t.mask_bit())
-    }
-}
-
-/// What to do with a datagram.
-#[derive(Debug)]
-pub enum Action {
-    /// Send these bytes back to the sender.
-    Reply(Vec<u8>),
-    /// An authenticated (or allowed pre-session) request for the BMC model; answer it with
-    /// [`Server::seal`].
-    Dispatch(Request),
-    /// Drop the datagram silently; the reason is for debug logs.
-    Drop(&'static str),
-}
-
-/// An IPMI request handed up to the BMC model.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The request NetFn.
-    pub netfn: NetFn,
-    /// The command code.
-    pub cmd: u8,
-    /// The request data after the command byte.
-    pub data: Vec<u8>,
-    /// Who sent it and how to answer.
-    pub context: RequestContext,
-}
-
-/// Where a request came from: its session, privilege and user, and what is needed to answer it.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    /// The client's address.
-    pub peer: SocketAddr,
-    /// The session's current privilege level; `None` outside a session.
-    pub privilege: Option<Privilege>,
-    /// The session's user ID and name; `None` outside a session.
-    pub user: Option<(u8, String)>,
-    /// How many sessions are active on the channel (for Get Channel Info).
-    pub active_sessions: u8,
-    pub(crate) reply: ReplyInfo,
-}
-
-impl RequestContext {
-    /// A context for tests of a BMC model: not tied to any session; responses to it cannot be
-    /// sealed into a session (they are sealed as sessionless IPMI 1.5 responses).
-    #[cfg(feature = "test-support")]
-    pub fn for_test(
-        peer: SocketAddr,
-        privilege: Option<Privilege>,
-        user: Option<(u8, String)>,
-    ) -> Self {
-        RequestContext {
-            peer,
-            privilege,
-            user,
-            active_sessions: 0,
-            reply: ReplyInfo {
-                form: Form::V15,
-                session_id: 0,
-                request: message::Request {
-                    rs_addr: message::BMC_SLAVE_ADDR,
-                    netfn: NetFn::APP,
-                    rs_lun: 0,
-                    rq_addr: message::REMOTE_CONSOLE_SWID,
-                    rq_seq: 0,
-                    rq_lun: 0,
-                    cmd: 0,
-                    data: Vec::new(),
-                },
-            },
-        }
-    }
-}
-
-/// The packet format a request came in, which its response uses too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    V15,
-    V20,
-}
-
-/// What is needed to build the response to a dispatched request.
-#[derive(Debug, Clone)]
-pub(crate) struct ReplyInfo {
-    pub(crate) form: Form,
-    /// The BMC's session ID; 0 outside a session.
-    pub(crate) session_id: u32,
-    /// The request's message header (its data emptied).
-    pub(crate) request: message::Request,
-}
+use std::time::Instant;
 
 /// The server side of one BMC's LAN channel.
 pub struct Server {
-    pub(crate) config: ServerConfig,
-    pub(crate) rng: StdRng,
-    pub(crate) sessions: HashMap<u32, Session>,
-    pub(crate) pending: HashMap<u32, Pending>,
-    pub(crate) limiter: LoginLimiter,
+    config: ServerConfig,
+    rng: StdRng,
+    table: SessionTable,
 }
 
-/// App commands the session layer answers itself.
-pub(crate) mod app_cmd {
-    pub const GET_CHANNEL_AUTH_CAPABILITIES: u8 = 0x38;
-    pub const GET_SESSION_CHALLENGE: u8 = 0x39;
-    pub const ACTIVATE_SESSION: u8 = 0x3a;
-    pub const SET_SESSION_PRIVILEGE_LEVEL: u8 = 0x3b;
-    pub const CLOSE_SESSION: u8 = 0x3c;
-    pub const GET_SESSION_INFO: u8 = 0x3d;
-    pub const GET_CHANNEL_CIPHER_SUITES: u8 = 0x54;
+/// Whether `req` is command `C`.
+fn is<C: Command>(req: &message::Request) -> bool {
+    req.netfn == C::NETFN && req.cmd == C::CMD
+}
+
+/// A request body, or the completion code its malformation earns.
+fn parse<B: Body>(data: &[u8]) -> Result<B, CompletionCode> {
+    B::parse(data).map_err(CompletionCode::from)
+}
+
+/// The completion code and response bytes of a session command's answer.
+fn answer<B: Body>(r: Result<B, CompletionCode>) -> (CompletionCode, Vec<u8>) {
+    match r {
+        Ok(body) => (CompletionCode::OK, body.to_bytes()),
+        Err(cc) => (cc, Vec::new()),
+    }
 }
 
 impl Server {
@@ -295,9 +68,7 @@ impl Server {
         Server {
             config,
             rng,
-            sessions: HashMap::new(),
-            pending: HashMap::new(),
-            limiter: LoginLimiter::default(),
+            table: SessionTable::default(),
         }
     }
 
@@ -317,9 +88,9 @@ impl Server {
         let payload = packet.payload();
         match header.class {
             rmcp::Class::Asf => handle_asf(payload),
-            rmcp::Class::Ipmi => match payload.first() {
-                Some(&ipmi20::AUTH_TYPE_RMCP_PLUS) => self.handle_v20(now, peer, payload),
-                Some(_) => self.handle_v15(now, peer, payload),
+            rmcp::Class::Ipmi => match ipmi20::is_rmcp_plus(payload) {
+                Some(true) => self.handle_v20(now, peer, payload),
+                Some(false) => self.handle_v15(now, peer, payload),
                 None => Action::Drop("empty IPMI packet"),
             },
             _ => Action::Drop("unsupported RMCP class"),
@@ -337,57 +108,52 @@ impl Server {
     ) -> Option<Vec<u8>> {
         let info = &ctx.reply;
         if info.session_id == 0 {
-            return Some(self.sessionless_reply(info.form, &info.request, ccode, data));
+            return Some(sessionless_reply(
+                info.form,
+                &info.request,
+                ccode,
+                data,
+                &mut self.rng,
+            ));
         }
-        let s = self.sessions.get_mut(&info.session_id)?;
+        let s = self.table.sessions.get_mut(&info.session_id)?;
         let key = (info.request.rq_seq, info.request.netfn, info.request.cmd);
         s.in_flight.retain(|(k, _)| *k != key);
         s.last_activity = now;
-        self.seal_in_session(info.session_id, &info.request, ccode, data)
+        self.table
+            .seal_reply(info.session_id, &info.request, ccode, data, &mut self.rng)
     }
 
     /// Closes sessions idle for longer than the timeout and forgets stale logins in progress.
     /// Call it now and then (e.g. every second).
     pub fn expire(&mut self, now: Instant) {
-        let timeout = self.config.session_timeout;
-        self.sessions.retain(|_, s| {
-            let keep = now.duration_since(s.last_activity) <= timeout;
-            if !keep {
-                tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed: inactivity timeout");
-            }
-            keep
-        });
-        self.pending
-            .retain(|_, p| now.duration_since(p.started) <= HANDSHAKE_TIMEOUT);
-        self.limiter.prune(now, &self.config.login_policy);
+        self.table.expire(now, &self.config);
     }
 
     /// The number of active sessions.
     pub fn active_sessions(&self) -> usize {
-        self.sessions.len()
-    }
-
-    pub(crate) fn active_count_u8(&self) -> u8 {
-        self.sessions.len().min(63) as u8
+        self.table.sessions.len()
     }
 
     // ---- IPMI 1.5 ----
 
     fn handle_v15(&mut self, now: Instant, peer: SocketAddr, p: &[u8]) -> Action {
-        let Ok((hdr, msg_bytes)) = ipmi15::Repr::parse(p) else {
+        let Ok(packet) = ipmi15::Packet::new_checked(p) else {
             return Action::Drop("malformed IPMI 1.5 session header");
         };
-        let Ok(req) = message::Request::parse(msg_bytes) else {
+        let Ok(req) = message::Request::parse(packet.payload()) else {
             return Action::Drop("malformed IPMI message");
         };
-        if hdr.session_id == 0 {
+        let session_id = packet.session_id();
+        if session_id == 0 {
             return self.sessionless(now, peer, Form::V15, req);
         }
-        let is_activate = req.netfn == NetFn::APP && req.cmd == app_cmd::ACTIVATE_SESSION;
-        if is_activate && self.pending.contains_key(&hdr.session_id) {
-            return self.activate_session(now, peer, &hdr, msg_bytes, req);
+        let is_activate = is::<ActivateSession>(&req);
+        if is_activate && self.table.pending.contains_key(&session_id) {
+            let (config, table, rng) = (&self.config, &mut self.table, &mut self.rng);
+            return login15::activate_session(config, table, rng, now, peer, &packet, req);
         }
-        let Some(s) = self.sessions.get_mut(&hdr.session_id) else {
+        let Some(s) = self.table.sessions.get_mut(&session_id) else {
             return Action::Drop("unknown session");
         };
         if s.peer.ip() != peer.ip() {
@@ -400,23 +166,18 @@ impl Server {
         else {
             return Action::Drop("IPMI 1.5 packet in an RMCP+ session");
         };
-        if hdr.auth_type != *auth_type {
-            return Action::Drop("wrong auth type for session");
+        if let Err(e) = open_v15(&packet, *auth_type, password) {
+            return Action::Drop(e.reason());
         }
-        if let Some(expect) = auth15::auth_code(*auth_type, password, s.id, msg_bytes, hdr.sequence)
-        {
-            if !hdr.auth_code.is_some_and(|c| ct_eq(&c, &expect)) {
-                return Action::Drop("bad IPMI 1.5 auth code");
-            }
-        }
-        if is_activate && hdr.sequence == 0 {
+        let sequence = packet.sequence();
+        if is_activate && sequence == 0 {
             // The console did not get our answer to Activate Session: send it again.
             return match &s.replay {
                 Some(bytes) => Action::Reply(bytes.clone()),
                 None => Action::Drop("repeated Activate Session"),
             };
         }
-        if !s.inbound.accept(hdr.sequence) {
+        if !s.inbound.accept(sequence) {
             return Action::Drop("session sequence number replayed or out of window");
         }
         s.last_activity = now;
@@ -428,25 +189,29 @@ impl Server {
     // ---- IPMI 2.0 / RMCP+ ----
 
     fn handle_v20(&mut self, now: Instant, peer: SocketAddr, p: &[u8]) -> Action {
-        let Ok(parsed) = ipmi20::Repr::parse(p) else {
+        let Ok(packet) = ipmi20::Packet::new_checked(p) else {
             return Action::Drop("malformed RMCP+ session header");
         };
-        let h = parsed.header;
-        match h.payload_type {
-            PayloadType::OPEN_SESSION_REQUEST => self.open_session(now, peer, parsed.payload),
-            PayloadType::RAKP1 => self.rakp1(now, peer, parsed.payload),
-            PayloadType::RAKP3 => self.rakp3(now, peer, parsed.payload),
-            PayloadType::IPMI if h.session_id == 0 => {
-                if h.authenticated || h.encrypted {
+        let payload = packet.payload();
+        let session_id = packet.session_id();
+        let (config, table, rng) = (&self.config, &mut self.table, &mut self.rng);
+        match packet.payload_type() {
+            PayloadType::OPEN_SESSION_REQUEST => {
+                rmcpplus::open_session(config, table, rng, now, peer, payload)
+            }
+            PayloadType::RAKP1 => rmcpplus::rakp1(config, table, rng, now, peer, payload),
+            PayloadType::RAKP3 => rmcpplus::rakp3(config, table, rng, now, peer, payload),
+            PayloadType::IPMI if session_id == 0 => {
+                if packet.authenticated() || packet.encrypted() {
                     return Action::Drop("protected packet outside a session");
                 }
-                match message::Request::parse(parsed.payload) {
+                match message::Request::parse(payload) {
                     Ok(req) => self.sessionless(now, peer, Form::V20, req),
                     Err(_) => Action::Drop("malformed IPMI message"),
                 }
             }
             PayloadType::IPMI => {
-                let Some(s) = self.sessions.get_mut(&h.session_id) else {
+                let Some(s) = table.sessions.get_mut(&session_id) else {
                     return Action::Drop("unknown session");
                 };
                 if s.peer.ip() != peer.ip() {
@@ -462,50 +227,25 @@ impl Server {
                 else {
                     return Action::Drop("RMCP+ packet in an IPMI 1.5 session");
                 };
+                let keys = Keys {
+                    suite: *suite,
+                    k1,
+                    k2,
+                };
+                let msg_bytes = match open_v20(&packet, &keys) {
+                    Ok(b) => b,
+                    Err(e) => return Action::Drop(e.reason()),
+                };
+                // Packets without integrity are numbered apart (section 6.12.13).
                 let window = if suite.integrity != IntegrityAlgorithm::None {
-                    if !h.authenticated {
-                        return Action::Drop("unauthenticated packet in an authenticated session");
-                    }
-                    let Ok((covered, code)) =
-                        ipmi20::split_trailer(parsed.trailer, suite.integrity.code_len())
-                    else {
-                        return Action::Drop("malformed session trailer");
-                    };
-                    let signed = &p[..parsed.payload_offset + parsed.payload.len() + covered];
-                    if !ct_eq(code, &integrity::auth_code(suite.integrity, k1, signed)) {
-                        return Action::Drop("bad integrity check value");
-                    }
                     &mut s.inbound
                 } else {
-                    if h.authenticated {
-                        return Action::Drop("authenticated packet in a session without integrity");
-                    }
                     in_unauth
                 };
-                let plain;
-                let msg_bytes = if suite.confidentiality != ConfidentialityAlgorithm::None {
-                    if !h.encrypted {
-                        return Action::Drop("unencrypted packet in an encrypted session");
-                    }
-                    match aes_cbc::decrypt(k2, parsed.payload) {
-                        Ok(v) => {
-                            plain = v;
-                            &plain[..]
-                        }
-                        Err(_) => return Action::Drop("payload does not decrypt"),
-                    }
-                } else {
-                    if h.encrypted {
-                        return Action::Drop(
-                            "encrypted packet in a session without confidentiality",
-                        );
-                    }
-                    parsed.payload
-                };
-                if !window.accept(h.sequence) {
+                if !window.accept(packet.sequence()) {
                     return Action::Drop("session sequence number replayed or out of window");
                 }
-                let Ok(req) = message::Request::parse(msg_bytes) else {
+                let Ok(req) = message::Request::parse(&msg_bytes) else {
                     return Action::Drop("malformed IPMI message");
                 };
                 s.last_activity = now;
@@ -519,6 +259,8 @@ impl Server {
 
     // ---- requests ----
 
+    /// A request outside any session: the session set-up commands are answered, anything else
+    /// goes up to the BMC model without a privilege.
     fn sessionless(
         &mut self,
         now: Instant,
@@ -526,20 +268,25 @@ impl Server {
         form: Form,
         req: message::Request,
     ) -> Action {
-        let answer = if req.netfn == NetFn::APP {
-            match req.cmd {
-                app_cmd::GET_CHANNEL_AUTH_CAPABILITIES => Some(self.auth_capabilities(&req.data)),
-                app_cmd::GET_CHANNEL_CIPHER_SUITES => Some(self.cipher_suites(&req.data)),
-                app_cmd::GET_SESSION_CHALLENGE if form == Form::V15 => {
-                    Some(self.session_challenge(now, peer, &req.data))
-                }
-                _ => None,
-            }
+        let (config, table, rng) = (&self.config, &mut self.table, &mut self.rng);
+        let data = &req.data;
+        let answer = if is::<GetChannelAuthCapabilities>(&req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::auth_capabilities(config, &r)),
+            ))
+        } else if is::<GetChannelCipherSuites>(&req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::cipher_suites(config, &r)),
+            ))
+        } else if is::<GetSessionChallenge>(&req) && form == Form::V15 {
+            Some(answer(parse(data).and_then(|r| {
+                login15::session_challenge(config, table, rng, now, peer, &r)
+            })))
         } else {
             None
         };
         if let Some((ccode, data)) = answer {
-            return Action::Reply(self.sessionless_reply(form, &req, ccode, &data));
+            return Action::Reply(sessionless_reply(form, &req, ccode, &data, rng));
         }
         Action::Dispatch(Request {
             netfn: req.netfn,
@@ -549,38 +296,23 @@ impl Server {
                 peer,
                 privilege: None,
                 user: None,
-                active_sessions: self.active_count_u8(),
-                reply: ReplyInfo {
-                    form,
-                    session_id: 0,
-                    request: message::Request {
-                        data: Vec::new(),
-                        ..req
-                    },
-                },
+                active_sessions: table.active_count_u8(),
+                reply: ReplyInfo::new(form, 0, req),
             },
         })
     }
 
+    /// A request in session `id`: the session commands are answered here, anything else goes up
+    /// to the BMC model unless the same request is still being carried out.
     fn in_session(&mut self, now: Instant, id: u32, form: Form, req: message::Request) -> Action {
-        if req.netfn == NetFn::APP {
-            let answer = match req.cmd {
-                app_cmd::GET_CHANNEL_AUTH_CAPABILITIES => Some(self.auth_capabilities(&req.data)),
-                app_cmd::GET_CHANNEL_CIPHER_SUITES => Some(self.cipher_suites(&req.data)),
-                app_cmd::SET_SESSION_PRIVILEGE_LEVEL => Some(self.set_privilege(id, &req.data)),
-                app_cmd::GET_SESSION_INFO => Some(self.session_info(id, &req.data)),
-                app_cmd::CLOSE_SESSION => return self.close_session(now, id, &req),
-                _ => None,
-            };
-            if let Some((ccode, data)) = answer {
-                return match self.seal_in_session(id, &req, ccode, &data) {
-                    Some(bytes) => Action::Reply(bytes),
-                    None => Action::Drop("session gone"),
-                };
-            }
+        if is::<CloseSession>(&req) {
+            return self.close_session(id, &req);
         }
-        let active = self.active_count_u8();
-        let Some(s) = self.sessions.get_mut(&id) else {
+        if let Some((ccode, data)) = self.session_command(id, &req) {
+            return self.reply_in_session(id, &req, ccode, &data);
+        }
+        let active = self.table.active_count_u8();
+        let Some(s) = self.table.sessions.get_mut(&id) else {
             return Action::Drop("session gone");
         };
         let key = (req.rq_seq, req.netfn, req.cmd);
@@ -599,123 +331,67 @@ impl Server {
                 privilege: Some(s.privilege),
                 user: Some((s.user_id, s.user_name.clone())),
                 active_sessions: active,
-                reply: ReplyInfo {
-                    form,
-                    session_id: id,
-                    request: message::Request {
-                        data: Vec::new(),
-                        ..req
-                    },
-                },
+                reply: ReplyInfo::new(form, id, req),
             },
         })
     }
 
-    // ---- packet building ----
-
-    pub(crate) fn sessionless_reply(
+    /// The answer to a session command other than Close Session, if `req` is one.
+    fn session_command(
         &mut self,
-        form: Form,
+        id: u32,
         req: &message::Request,
-        ccode: CompletionCode,
-        data: &[u8],
-    ) -> Vec<u8> {
-        let mut msg = Vec::with_capacity(8 + data.len());
-        req.response(ccode, data).emit(&mut msg);
-        match form {
-            Form::V15 => v15_packet(AuthType::None, 0, 0, None, &msg),
-            Form::V20 => v20_packet(PayloadType::IPMI, 0, 0, &msg, None, &mut self.rng),
+    ) -> Option<(CompletionCode, Vec<u8>)> {
+        let (config, table) = (&self.config, &mut self.table);
+        let data = &req.data;
+        if is::<GetChannelAuthCapabilities>(req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::auth_capabilities(config, &r)),
+            ))
+        } else if is::<GetChannelCipherSuites>(req) {
+            Some(answer(
+                parse(data).and_then(|r| channel::cipher_suites(config, &r)),
+            ))
+        } else if is::<SetSessionPrivilegeLevel>(req) {
+            Some(answer(match table.sessions.get_mut(&id) {
+                None => Err(CompletionCode::INVALID_STATE),
+                Some(s) => parse(data).and_then(|r| channel::set_privilege(s, &r)),
+            }))
+        } else if is::<GetSessionInfo>(req) {
+            Some(answer(
+                parse(data).map(|r| channel::session_info(config, table, id, &r)),
+            ))
+        } else {
+            None
         }
     }
 
-    pub(crate) fn seal_in_session(
+    /// Close Session: answered in the closing session before it is gone.
+    fn close_session(&mut self, id: u32, req: &message::Request) -> Action {
+        let target = parse(&req.data).and_then(|r| channel::close_target(&self.table, id, &r));
+        match target {
+            Err(cc) => self.reply_in_session(id, req, cc, &[]),
+            Ok(target) => {
+                let reply = self.reply_in_session(id, req, CompletionCode::OK, &[]);
+                if let Some(s) = self.table.sessions.remove(&target) {
+                    tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed by request");
+                }
+                reply
+            }
+        }
+    }
+
+    fn reply_in_session(
         &mut self,
         id: u32,
         req: &message::Request,
         ccode: CompletionCode,
         data: &[u8],
-    ) -> Option<Vec<u8>> {
-        let mut msg = Vec::with_capacity(8 + data.len());
-        req.response(ccode, data).emit(&mut msg);
-        let s = self.sessions.get_mut(&id)?;
-        let out = match &mut s.protocol {
-            Protocol::V15 {
-                auth_type,
-                password,
-            } => {
-                let seq = s.out_seq;
-                s.out_seq = seqwin::next(seq);
-                v15_packet(*auth_type, seq, s.id, Some(password), &msg)
-            }
-            Protocol::V20 {
-                suite,
-                console_id,
-                k1,
-                k2,
-                out_seq_unauth,
-                ..
-            } => {
-                let seq = if suite.integrity != IntegrityAlgorithm::None {
-                    let q = s.out_seq;
-                    s.out_seq = seqwin::next(q);
-                    q
-                } else {
-                    let q = *out_seq_unauth;
-                    *out_seq_unauth = seqwin::next(q);
-                    q
-                };
-                v20_packet(
-                    PayloadType::IPMI,
-                    *console_id,
-                    seq,
-                    &msg,
-                    Some((suite, k1, k2)),
-                    &mut self.rng,
-                )
-            }
-        };
-        Some(out)
-    }
-
-    pub(crate) fn new_session_id(&mut self) -> u32 {
-        loop {
-            let id = self.rng.next_u32();
-            if id != 0 && !self.sessions.contains_key(&id) && !self.pending.contains_key(&id) {
-                return id;
-            }
+    ) -> Action {
+        match self.table.seal_reply(id, req, ccode, data, &mut self.rng) {
+            Some(bytes) => Action::Reply(bytes),
+            None => Action::Drop("session gone"),
         }
-    }
-
-    /// Makes room for one more login: true if there is room for it.
-    pub(crate) fn make_room(&mut self, now: Instant) -> bool {
-        self.expire(now);
-        let max = self.config.max_sessions.max(1);
-        // Logins in progress may take at most as many slots again as sessions may.
-        while self.pending.len() >= max {
-            let oldest = self
-                .pending
-                .iter()
-                .min_by_key(|(_, p)| p.started)
-                .map(|(k, _)| *k);
-            match oldest {
-                Some(k) => self.pending.remove(&k),
-                None => break,
-            };
-        }
-        self.sessions.len() < max
-    }
-
-    pub(crate) fn alloc_handle(&self) -> u8 {
-        (1..=u8::MAX)
-            .find(|h| self.sessions.values().all(|s| s.handle != *h))
-            .unwrap_or(0)
-    }
-
-    pub(crate) fn user_by_name(&self, name: &[u8]) -> Option<&User> {
-        self.config
-            .users
-            .iter()
-            .find(|u| u.enabled && u.name.as_bytes() == name)
     }
 }
 
@@ -733,76 +409,4 @@ fn handle_asf(payload: &[u8]) -> Action {
         }
         _ => Action::Drop("not an ASF presence ping"),
     }
-}
-
-/// An IPMI 1.5 datagram: RMCP header, session header (with the auth code computed over `msg`
-/// when a password is given), and the message.
-pub(crate) fn v15_packet(
-    auth_type: AuthType,
-    seq: u32,
-    session_id: u32,
-    password: Option<&[u8]>,
-    msg: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(48 + msg.len());
-    rmcp::Repr::ipmi().emit(&mut out);
-    let auth_code = password.and_then(|pw| auth15::auth_code(auth_type, pw, session_id, msg, seq));
-    ipmi15::Repr {
-        auth_type,
-        sequence: seq,
-        session_id,
-        auth_code: if auth_type == AuthType::None {
-            None
-        } else {
-            Some(auth_code.unwrap_or([0; 16]))
-        },
-    }
-    .emit(msg, &mut out);
-    out
-}
-
-/// An RMCP+ datagram, encrypted and authenticated as the session's cipher suite asks.
-pub(crate) fn v20_packet(
-    payload_type: PayloadType,
-    session_id: u32,
-    seq: u32,
-    payload: &[u8],
-    keys: Option<(&CipherSuite, &[u8], &[u8])>,
-    rng: &mut StdRng,
-) -> Vec<u8> {
-    let (encrypt, authenticate) = keys.map_or((false, false), |(s, _, _)| {
-        (
-            s.confidentiality != ConfidentialityAlgorithm::None,
-            s.integrity != IntegrityAlgorithm::None,
-        )
-    });
-    let body = match keys {
-        Some((_, _, k2)) if encrypt => {
-            let mut iv = [0u8; 16];
-            rng.fill_bytes(&mut iv);
-            aes_cbc::encrypt(k2, iv, payload)
-        }
-        _ => payload.to_vec(),
-    };
-    let mut out = Vec::with_capacity(64 + body.len());
-    rmcp::Repr::ipmi().emit(&mut out);
-    let start = out.len();
-    ipmi20::Repr {
-        payload_type,
-        encrypted: encrypt,
-        authenticated: authenticate,
-        oem: None,
-        session_id,
-        sequence: seq,
-    }
-    .emit(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    if let Some((suite, k1, _)) = keys.filter(|_| authenticate) {
-        let mut signed = out.split_off(start);
-        ipmi20::emit_trailer_pad(&mut signed);
-        let code = integrity::auth_code(suite.integrity, k1, &signed);
-        signed.extend_from_slice(&code);
-        out.extend_from_slice(&signed);
-    }
-    out
 }

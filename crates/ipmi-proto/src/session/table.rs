@@ -1,11 +1,15 @@
 //! The session table: active sessions, logins in progress, and the failed-login limiter.
 
-use super::cipher_suite::CipherSuite;
-use super::seqwin::SeqWindow;
-use super::server::LoginPolicy;
+use super::cipher_suite::{CipherSuite, IntegrityAlgorithm};
+use super::config::{LoginPolicy, ServerConfig};
+use super::seal::{seal_v15, seal_v20, Keys};
+use super::seqwin::{self, SeqWindow};
 use crate::crypto::rakp::Exchange;
-use crate::types::{NetFn, Privilege};
+use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::AuthType;
+use crate::wire::ipmi20::PayloadType;
+use crate::wire::message;
+use rand::RngCore;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -62,6 +66,127 @@ impl Session {
             Protocol::V15 { .. } => self.id,
             Protocol::V20 { console_id, .. } => *console_id,
         }
+    }
+
+    /// Seals an IPMI message (a response) for this session under its next outbound sequence
+    /// number.
+    pub(crate) fn seal(&mut self, msg: &[u8], rng: &mut impl RngCore) -> Vec<u8> {
+        match &mut self.protocol {
+            Protocol::V15 {
+                auth_type,
+                password,
+            } => {
+                let seq = self.out_seq;
+                self.out_seq = seqwin::next(seq);
+                seal_v15(*auth_type, seq, self.id, Some(password), msg)
+            }
+            Protocol::V20 {
+                suite,
+                console_id,
+                k1,
+                k2,
+                out_seq_unauth,
+                ..
+            } => {
+                // Packets without integrity are numbered apart (section 6.12.13).
+                let counter = if suite.integrity != IntegrityAlgorithm::None {
+                    &mut self.out_seq
+                } else {
+                    out_seq_unauth
+                };
+                let seq = *counter;
+                *counter = seqwin::next(seq);
+                let keys = Keys {
+                    suite: *suite,
+                    k1,
+                    k2,
+                };
+                seal_v20(PayloadType::IPMI, *console_id, seq, msg, Some(keys), rng)
+            }
+        }
+    }
+}
+
+/// The sessions of one LAN channel, the logins in progress, and the failed-login limiter.
+#[derive(Default)]
+pub(crate) struct SessionTable {
+    /// Active sessions by the BMC's session ID.
+    pub(crate) sessions: HashMap<u32, Session>,
+    /// Logins in progress by the (temporary) BMC session ID.
+    pub(crate) pending: HashMap<u32, Pending>,
+    /// Failed logins per address and user name.
+    pub(crate) limiter: LoginLimiter,
+}
+
+impl SessionTable {
+    /// Closes sessions idle for longer than the timeout and forgets stale logins in progress.
+    pub(crate) fn expire(&mut self, now: Instant, config: &ServerConfig) {
+        let timeout = config.session_timeout;
+        self.sessions.retain(|_, s| {
+            let keep = now.duration_since(s.last_activity) <= timeout;
+            if !keep {
+                tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed: inactivity timeout");
+            }
+            keep
+        });
+        self.pending
+            .retain(|_, p| now.duration_since(p.started) <= HANDSHAKE_TIMEOUT);
+        self.limiter.prune(now, &config.login_policy);
+    }
+
+    /// The number of active sessions as the 6-bit fields of the channel commands count them.
+    pub(crate) fn active_count_u8(&self) -> u8 {
+        self.sessions.len().min(63) as u8
+    }
+
+    /// A fresh non-zero session ID, used neither by a session nor by a login in progress.
+    pub(crate) fn new_session_id(&self, rng: &mut impl RngCore) -> u32 {
+        loop {
+            let id = rng.next_u32();
+            if id != 0 && !self.sessions.contains_key(&id) && !self.pending.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Makes room for one more login: true if there is room for it.
+    pub(crate) fn make_room(&mut self, now: Instant, config: &ServerConfig) -> bool {
+        self.expire(now, config);
+        let max = config.max_sessions.max(1);
+        // Logins in progress may take at most as many slots again as sessions may.
+        while self.pending.len() >= max {
+            let oldest = self
+                .pending
+                .iter()
+                .min_by_key(|(_, p)| p.started)
+                .map(|(k, _)| *k);
+            match oldest {
+                Some(k) => self.pending.remove(&k),
+                None => break,
+            };
+        }
+        self.sessions.len() < max
+    }
+
+    /// The lowest session handle not in use (0 if all 255 are).
+    pub(crate) fn alloc_handle(&self) -> u8 {
+        (1..=u8::MAX)
+            .find(|h| self.sessions.values().all(|s| s.handle != *h))
+            .unwrap_or(0)
+    }
+
+    /// The response to `req` sealed for session `id`; `None` if the session is gone.
+    pub(crate) fn seal_reply(
+        &mut self,
+        id: u32,
+        req: &message::Request,
+        ccode: CompletionCode,
+        data: &[u8],
+        rng: &mut impl RngCore,
+    ) -> Option<Vec<u8>> {
+        let mut msg = Vec::with_capacity(8 + data.len());
+        req.response(ccode, data).emit(&mut msg);
+        Some(self.sessions.get_mut(&id)?.seal(&msg, rng))
     }
 }
 

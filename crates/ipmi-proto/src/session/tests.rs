@@ -1,8 +1,11 @@
 //! Tests of the server state machine with hand-built packets: what a client sends, byte by byte.
 
+use super::action::Action;
 use super::cipher_suite::CipherSuite;
-use super::server::{Action, AuthTypes, Secret, Server, ServerConfig, User};
+use super::config::{AuthTypes, ServerConfig, User};
+use super::server::Server;
 use crate::crypto::rakp::{derive_key, Exchange};
+use crate::crypto::Secret;
 use crate::crypto::{aes_cbc, auth15, integrity};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::{self, AuthType};
@@ -565,8 +568,7 @@ fn own_ipmi15_client_logs_in_with_md5_and_rejects_forged_answers() {
         assert_eq!(c.handle(&forged).unwrap(), super::ClientEvent::Ignored);
         // The same answer without authentication (auth type NONE) is refused too.
         let (hdr, msg) = ipmi15::Repr::parse(&out[4..]).unwrap();
-        let plain =
-            super::server::v15_packet(AuthType::None, hdr.sequence, hdr.session_id, None, msg);
+        let plain = super::seal::seal_v15(AuthType::None, hdr.sequence, hdr.session_id, None, msg);
         assert_eq!(c.handle(&plain).unwrap(), super::ClientEvent::Ignored);
         match c.handle(&out).unwrap() {
             super::ClientEvent::Response(r) => assert_eq!(r.data, vec![round]),

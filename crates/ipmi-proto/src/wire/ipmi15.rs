@@ -4,7 +4,8 @@
 //! 0: auth type  1..5: session sequence (LE)  5..9: session ID (LE)
 //! [9..25: auth code, present unless auth type is NONE]  then: payload length (1 byte), payload
 //! ```
-//! Some senders add a "legacy pad" byte after the payload; it is ignored.
+//! Some senders add a "legacy pad" byte after the payload; it is ignored. [`Packet`] is the
+//! checked view with accessors for these fields; [`Repr`] the parsed header, which emits them.
 
 use super::{array, byte, u32_le, Result, WireError};
 
@@ -45,6 +46,111 @@ impl AuthType {
     }
 }
 
+/// Field positions of the IPMI 1.5 session header.
+mod field {
+    use core::ops::Range;
+
+    /// Authentication type (bits 3:0).
+    pub const AUTH_TYPE: usize = 0;
+    /// Session sequence number, little-endian.
+    pub const SEQUENCE: Range<usize> = 1..5;
+    /// Session ID, little-endian.
+    pub const SESSION_ID: Range<usize> = 5..9;
+    /// Authentication code, present unless the auth type is NONE.
+    pub const AUTH_CODE: Range<usize> = 9..25;
+    /// The payload length byte of a packet without an auth code; with one it is `AUTH_CODE.end`.
+    pub const PAYLOAD_LEN_NO_AUTH: usize = 9;
+}
+
+/// A checked view of an IPMI 1.5 session packet (the bytes after the RMCP header): the header
+/// fields, the auth code when the auth type has one, and a payload that fits in the buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Wraps a buffer after checking that it holds a whole IPMI 1.5 session packet: a known auth
+    /// type other than RMCP+ (else [`WireError::Malformed`]), the header and the payload its
+    /// length byte announces (else [`WireError::Truncated`]), and after the payload at most the
+    /// one legacy pad byte (else [`WireError::Malformed`]).
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let b = buffer.as_ref();
+        let auth_type =
+            AuthType::from_u8(byte(b, field::AUTH_TYPE)?).ok_or(WireError::Malformed)?;
+        if auth_type == AuthType::RmcpPlus {
+            return Err(WireError::Malformed);
+        }
+        if b.len() < field::SESSION_ID.end {
+            return Err(WireError::Truncated);
+        }
+        let len_at = Self::payload_len_at(auth_type);
+        let len = byte(b, len_at)? as usize;
+        let end = len_at + 1 + len;
+        if b.len() < end {
+            return Err(WireError::Truncated);
+        }
+        // Anything after the payload may only be the one legacy pad byte.
+        if b.len() > end + 1 {
+            return Err(WireError::Malformed);
+        }
+        Ok(Packet { buffer })
+    }
+
+    /// Where the payload length byte is for this auth type.
+    fn payload_len_at(auth_type: AuthType) -> usize {
+        if auth_type == AuthType::None {
+            field::PAYLOAD_LEN_NO_AUTH
+        } else {
+            field::AUTH_CODE.end
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    /// The authentication type.
+    pub fn auth_type(&self) -> AuthType {
+        AuthType::from_u8(self.bytes()[field::AUTH_TYPE]).unwrap_or(AuthType::None)
+    }
+
+    /// The session sequence number (0 outside a session).
+    pub fn sequence(&self) -> u32 {
+        u32_le(self.bytes(), field::SEQUENCE.start).unwrap_or(0)
+    }
+
+    /// The session ID (0 outside a session).
+    pub fn session_id(&self) -> u32 {
+        u32_le(self.bytes(), field::SESSION_ID.start).unwrap_or(0)
+    }
+
+    /// The authentication code, present unless the auth type is NONE.
+    pub fn auth_code(&self) -> Option<[u8; 16]> {
+        if self.auth_type() == AuthType::None {
+            return None;
+        }
+        array::<16>(self.bytes(), field::AUTH_CODE.start).ok()
+    }
+
+    /// The payload length.
+    pub fn payload_len(&self) -> u8 {
+        self.bytes()[Self::payload_len_at(self.auth_type())]
+    }
+
+    fn payload_range(&self) -> core::ops::Range<usize> {
+        let start = Self::payload_len_at(self.auth_type()) + 1;
+        start..start + self.payload_len() as usize
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// The payload: the IPMI message, which the auth code (if any) covers.
+    pub fn payload(&self) -> &'a [u8] {
+        &self.buffer.as_ref()[self.payload_range()]
+    }
+}
+
 /// A parsed IPMI 1.5 session header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repr {
@@ -59,34 +165,20 @@ pub struct Repr {
 }
 
 impl Repr {
-    /// Parses a session header and returns it with the payload (the IPMI message).
+    /// The header of a checked packet.
+    pub fn from_packet<T: AsRef<[u8]>>(packet: &Packet<T>) -> Repr {
+        Repr {
+            auth_type: packet.auth_type(),
+            sequence: packet.sequence(),
+            session_id: packet.session_id(),
+            auth_code: packet.auth_code(),
+        }
+    }
+
+    /// Checks `b` as a [`Packet`] and returns its header with the payload (the IPMI message).
     pub fn parse(b: &[u8]) -> Result<(Repr, &[u8])> {
-        let auth_type = AuthType::from_u8(byte(b, 0)?).ok_or(WireError::Malformed)?;
-        if auth_type == AuthType::RmcpPlus {
-            return Err(WireError::Malformed);
-        }
-        let sequence = u32_le(b, 1)?;
-        let session_id = u32_le(b, 5)?;
-        let (auth_code, at) = if auth_type == AuthType::None {
-            (None, 9)
-        } else {
-            (Some(array::<16>(b, 9)?), 25)
-        };
-        let len = byte(b, at)? as usize;
-        let payload = b.get(at + 1..at + 1 + len).ok_or(WireError::Truncated)?;
-        // Anything after the payload may only be the one legacy pad byte.
-        if b.len() > at + 2 + len {
-            return Err(WireError::Malformed);
-        }
-        Ok((
-            Repr {
-                auth_type,
-                sequence,
-                session_id,
-                auth_code,
-            },
-            payload,
-        ))
+        let packet = Packet::new_checked(b)?;
+        Ok((Repr::from_packet(&packet), packet.payload()))
     }
 
     /// Appends the header and `payload`, with the legacy pad byte where the spec asks for it
@@ -128,7 +220,15 @@ mod tests {
         let mut b = vec![0x02, 1, 0, 0, 0, 0x78, 0x56, 0x34, 0x12];
         b.extend_from_slice(&[0x11; 16]);
         b.extend_from_slice(&[2, 0xde, 0xad, 0x00]);
+        let packet = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(packet.auth_type(), AuthType::Md5);
+        assert_eq!(packet.sequence(), 1);
+        assert_eq!(packet.session_id(), 0x1234_5678);
+        assert_eq!(packet.auth_code(), Some([0x11; 16]));
+        assert_eq!(packet.payload_len(), 2);
+        assert_eq!(packet.payload(), &[0xde, 0xad]);
         let (r, p) = Repr::parse(&b).unwrap();
+        assert_eq!(r, Repr::from_packet(&packet));
         assert_eq!(r.sequence, 1);
         assert_eq!(r.session_id, 0x1234_5678);
         assert_eq!(r.auth_code, Some([0x11; 16]));
@@ -142,7 +242,21 @@ mod tests {
             WireError::Truncated
         );
         assert!(Repr::parse(&[0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        assert_eq!(
+            Packet::new_checked(&[0x00, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xaa, 0, 0][..]).unwrap_err(),
+            WireError::Malformed,
+            "more than one pad byte"
+        );
         assert!(Repr::parse(&[0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checked_views_read_without_panicking(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            if let Ok(p) = Packet::new_checked(&b[..]) {
+                let _ = (Repr::from_packet(&p), p.payload(), p.payload_len());
+            }
+        }
     }
 
     #[test]

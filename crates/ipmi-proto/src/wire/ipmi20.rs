@@ -7,6 +7,8 @@
 //! [if authenticated: integrity pad (0xFF..) so that auth type..next header is a multiple of 4,
 //!  pad length (1), next header (0x07), auth code]
 //! ```
+//! [`Packet`] is the checked view with accessors for these fields (and the part of the packet the
+//! auth code covers); [`Repr`] the parsed header, which emits them.
 
 use super::{byte, u16_le, u32_le, Result, WireError};
 
@@ -40,6 +42,153 @@ impl PayloadType {
     pub const RAKP4: PayloadType = PayloadType(0x15);
 }
 
+/// Field positions of the RMCP+ session header.
+mod field {
+    use core::ops::Range;
+
+    /// Authentication type: always 0x06 (RMCP+).
+    pub const AUTH_TYPE: usize = 0;
+    /// Payload type: bit 7 encrypted, bit 6 authenticated, bits 5:0 the type.
+    pub const PAYLOAD_TYPE: usize = 1;
+    /// OEM IANA, little-endian (payload type 0x02 only).
+    pub const OEM_IANA: Range<usize> = 2..6;
+    /// OEM payload ID, little-endian (payload type 0x02 only).
+    pub const OEM_PAYLOAD_ID: Range<usize> = 6..8;
+    /// Session ID, little-endian, when there are no OEM fields.
+    pub const SESSION_ID: Range<usize> = 2..6;
+    /// Session sequence number, little-endian, when there are no OEM fields.
+    pub const SEQUENCE: Range<usize> = 6..10;
+    /// Payload length, little-endian, when there are no OEM fields.
+    pub const PAYLOAD_LEN: Range<usize> = 10..12;
+    /// How far the OEM fields move the session ID, sequence number and payload length.
+    pub const OEM_SHIFT: usize = OEM_PAYLOAD_ID.end - OEM_IANA.start;
+}
+
+const ENCRYPTED: u8 = 0x80;
+const AUTHENTICATED: u8 = 0x40;
+const PAYLOAD_TYPE_MASK: u8 = 0x3f;
+
+/// Whether an IPMI-class RMCP payload is an RMCP+ packet (auth type 0x06) rather than an IPMI 1.5
+/// one; `None` when it is empty.
+pub fn is_rmcp_plus(b: &[u8]) -> Option<bool> {
+    b.first().map(|t| *t == AUTH_TYPE_RMCP_PLUS)
+}
+
+/// A checked view of an RMCP+ session packet (the bytes after the RMCP header): the header, a
+/// payload that fits in the buffer, and whatever follows it (the session trailer).
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Wraps a buffer after checking that its auth type is RMCP+ (else [`WireError::Malformed`])
+    /// and that it holds the header and the payload its length announces (else
+    /// [`WireError::Truncated`]).
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let b = buffer.as_ref();
+        if byte(b, field::AUTH_TYPE)? != AUTH_TYPE_RMCP_PLUS {
+            return Err(WireError::Malformed);
+        }
+        let shift = Self::shift_for(byte(b, field::PAYLOAD_TYPE)?);
+        let len = u16_le(b, field::PAYLOAD_LEN.start + shift)? as usize;
+        if b.len() < field::PAYLOAD_LEN.end + shift + len {
+            return Err(WireError::Truncated);
+        }
+        Ok(Packet { buffer })
+    }
+
+    /// How far the OEM fields (present for OEM payloads) move the rest of the header.
+    fn shift_for(payload_type: u8) -> usize {
+        if PayloadType(payload_type & PAYLOAD_TYPE_MASK) == PayloadType::OEM {
+            field::OEM_SHIFT
+        } else {
+            0
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    fn shift(&self) -> usize {
+        Self::shift_for(self.bytes()[field::PAYLOAD_TYPE])
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        u32_le(self.bytes(), at).unwrap_or(0)
+    }
+
+    /// The payload type.
+    pub fn payload_type(&self) -> PayloadType {
+        PayloadType(self.bytes()[field::PAYLOAD_TYPE] & PAYLOAD_TYPE_MASK)
+    }
+
+    /// Whether the payload is encrypted.
+    pub fn encrypted(&self) -> bool {
+        self.bytes()[field::PAYLOAD_TYPE] & ENCRYPTED != 0
+    }
+
+    /// Whether the packet carries a session trailer with an auth code.
+    pub fn authenticated(&self) -> bool {
+        self.bytes()[field::PAYLOAD_TYPE] & AUTHENTICATED != 0
+    }
+
+    /// The OEM IANA and payload ID, for OEM payloads.
+    pub fn oem(&self) -> Option<(u32, u16)> {
+        (self.payload_type() == PayloadType::OEM).then(|| {
+            (
+                self.u32_at(field::OEM_IANA.start),
+                u16_le(self.bytes(), field::OEM_PAYLOAD_ID.start).unwrap_or(0),
+            )
+        })
+    }
+
+    /// The session ID (the receiver's ID for the session; 0 outside a session).
+    pub fn session_id(&self) -> u32 {
+        self.u32_at(field::SESSION_ID.start + self.shift())
+    }
+
+    /// The session sequence number.
+    pub fn sequence(&self) -> u32 {
+        self.u32_at(field::SEQUENCE.start + self.shift())
+    }
+
+    /// The payload length.
+    pub fn payload_len(&self) -> u16 {
+        u16_le(self.bytes(), field::PAYLOAD_LEN.start + self.shift()).unwrap_or(0)
+    }
+
+    /// The length of the session header, where the payload starts.
+    pub fn header_len(&self) -> usize {
+        field::PAYLOAD_LEN.end + self.shift()
+    }
+
+    fn payload_end(&self) -> usize {
+        self.header_len() + self.payload_len() as usize
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// The payload (still encrypted if [`encrypted`](Packet::encrypted)).
+    pub fn payload(&self) -> &'a [u8] {
+        &self.buffer.as_ref()[self.header_len()..self.payload_end()]
+    }
+
+    /// Everything after the payload: the session trailer of an authenticated packet.
+    pub fn trailer(&self) -> &'a [u8] {
+        &self.buffer.as_ref()[self.payload_end()..]
+    }
+
+    /// Splits the session trailer of an authenticated packet whose auth code is `code_len` bytes
+    /// long: the bytes the code covers (from the auth type through the next header byte) and the
+    /// code itself.
+    pub fn integrity_fields(&self, code_len: usize) -> Result<(&'a [u8], &'a [u8])> {
+        let (covered, code) = split_trailer(self.trailer(), code_len)?;
+        Ok((&self.buffer.as_ref()[..self.payload_end() + covered], code))
+    }
+}
+
 /// A parsed RMCP+ session header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repr {
@@ -71,50 +220,38 @@ pub struct Parsed<'a> {
 }
 
 impl Repr {
-    /// Parses an RMCP+ packet (the bytes after the RMCP header).
-    pub fn parse(b: &[u8]) -> Result<Parsed<'_>> {
-        if byte(b, 0)? != AUTH_TYPE_RMCP_PLUS {
-            return Err(WireError::Malformed);
+    /// The header of a checked packet.
+    pub fn from_packet<T: AsRef<[u8]>>(packet: &Packet<T>) -> Repr {
+        Repr {
+            payload_type: packet.payload_type(),
+            encrypted: packet.encrypted(),
+            authenticated: packet.authenticated(),
+            oem: packet.oem(),
+            session_id: packet.session_id(),
+            sequence: packet.sequence(),
         }
-        let pt = byte(b, 1)?;
-        let payload_type = PayloadType(pt & 0x3f);
-        let (oem, at) = if payload_type == PayloadType::OEM {
-            (Some((u32_le(b, 2)?, u16_le(b, 6)?)), 8)
-        } else {
-            (None, 2)
-        };
-        let session_id = u32_le(b, at)?;
-        let sequence = u32_le(b, at + 4)?;
-        let len = u16_le(b, at + 8)? as usize;
-        let payload_offset = at + 10;
-        let payload = b
-            .get(payload_offset..payload_offset + len)
-            .ok_or(WireError::Truncated)?;
-        let header = Repr {
-            payload_type,
-            encrypted: pt & 0x80 != 0,
-            authenticated: pt & 0x40 != 0,
-            oem,
-            session_id,
-            sequence,
-        };
+    }
+
+    /// Checks `b` as a [`Packet`] and returns its header, payload and trailer.
+    pub fn parse(b: &[u8]) -> Result<Parsed<'_>> {
+        let packet = Packet::new_checked(b)?;
         Ok(Parsed {
-            header,
-            payload,
-            trailer: &b[payload_offset + len..],
-            payload_offset,
+            header: Repr::from_packet(&packet),
+            payload: packet.payload(),
+            trailer: packet.trailer(),
+            payload_offset: packet.header_len(),
         })
     }
 
     /// Appends the header for a payload of `payload_len` bytes.
     pub fn emit(&self, payload_len: usize, out: &mut Vec<u8>) {
         out.push(AUTH_TYPE_RMCP_PLUS);
-        let mut pt = self.payload_type.0 & 0x3f;
+        let mut pt = self.payload_type.0 & PAYLOAD_TYPE_MASK;
         if self.encrypted {
-            pt |= 0x80;
+            pt |= ENCRYPTED;
         }
         if self.authenticated {
-            pt |= 0x40;
+            pt |= AUTHENTICATED;
         }
         out.push(pt);
         if let Some((iana, id)) = self.oem {
@@ -172,6 +309,71 @@ mod tests {
         assert_eq!(p.header, r);
         assert_eq!(p.payload, &[1, 2, 3]);
         assert!(p.trailer.is_empty());
+    }
+
+    #[test]
+    fn packet_view_reads_header_fields_and_integrity_part() {
+        let r = Repr {
+            payload_type: PayloadType::IPMI,
+            encrypted: true,
+            authenticated: true,
+            oem: None,
+            session_id: 0x0403_0201,
+            sequence: 0x0807_0605,
+        };
+        let mut v = Vec::new();
+        r.emit(3, &mut v);
+        v.extend_from_slice(&[0xa, 0xb, 0xc]);
+        emit_trailer_pad(&mut v);
+        let covered = v.len();
+        v.extend_from_slice(&[0xcc; 12]);
+        let p = Packet::new_checked(&v[..]).unwrap();
+        assert_eq!(
+            (p.session_id(), p.sequence(), p.payload_len()),
+            (0x0403_0201, 0x0807_0605, 3)
+        );
+        assert!(p.encrypted() && p.authenticated());
+        assert_eq!(p.header_len(), 12);
+        assert_eq!(p.payload(), &[0xa, 0xb, 0xc]);
+        let (signed, code) = p.integrity_fields(12).unwrap();
+        assert_eq!(signed, &v[..covered]);
+        assert_eq!(code, &[0xcc; 12]);
+        assert_eq!(Repr::from_packet(&p), r);
+        assert_eq!(is_rmcp_plus(&v), Some(true));
+        assert_eq!(is_rmcp_plus(&[0x02]), Some(false));
+        assert_eq!(is_rmcp_plus(&[]), None);
+    }
+
+    #[test]
+    fn oem_fields_move_the_header() {
+        let r = Repr {
+            payload_type: PayloadType::OEM,
+            encrypted: false,
+            authenticated: false,
+            oem: Some((0x00_1234, 0x0506)),
+            session_id: 9,
+            sequence: 10,
+        };
+        let mut v = Vec::new();
+        r.emit(1, &mut v);
+        v.push(0xee);
+        let p = Packet::new_checked(&v[..]).unwrap();
+        assert_eq!(p.header_len(), 18);
+        assert_eq!(Repr::from_packet(&p), r);
+        assert_eq!(p.payload(), &[0xee]);
+        assert_eq!(
+            Packet::new_checked(&v[..v.len() - 1]).unwrap_err(),
+            WireError::Truncated
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checked_views_read_without_panicking(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            if let Ok(p) = Packet::new_checked(&b[..]) {
+                let _ = (Repr::from_packet(&p), p.payload(), p.trailer(), p.integrity_fields(12));
+            }
+        }
     }
 
     #[test]

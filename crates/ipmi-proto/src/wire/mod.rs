@@ -1,9 +1,16 @@
-//! Wire formats of IPMI over LAN, in the style of smoltcp's `wire`: a checked view over bytes
-//! (`Packet`), and a parsed representation (`Repr`) that can be emitted again.
+//! Wire formats of IPMI over LAN. Nothing outside this module reads a datagram by offset.
 //!
 //! A LAN datagram is an RMCP header ([`rmcp`]) followed by either an ASF message ([`asf`]) or an
 //! IPMI session wrapper: IPMI 1.5 ([`ipmi15`]) or IPMI 2.0 / RMCP+ ([`ipmi20`]), whose payload is
 //! an IPMI message ([`message`]) or an RMCP+ session set-up message ([`rakp`]).
+//!
+//! The headers follow smoltcp's `wire`: [`rmcp::Packet`], [`ipmi15::Packet`] and
+//! [`ipmi20::Packet`] are checked views (`new_checked` verifies once that every field and the
+//! payload lie inside the buffer; the accessors then read the fields at the positions named in
+//! each file's `field` ranges), and each `Repr` is the parsed header that `emit` writes back.
+//! The RMCP+ view also hands out the part of the packet its integrity code covers. The payloads
+//! inside them, ASF presence messages, IPMI messages and the RMCP+ set-up messages, are small and
+//! read once, so they have only a `Repr`-like type with `parse` and `emit`.
 
 pub mod asf;
 pub mod ipmi15;

@@ -48,6 +48,28 @@ impl Status {
     pub const ILLEGAL_PARAMETER: Status = Status(0x12);
 }
 
+/// Where the message tag and the session ID are in every set-up message: byte 0 and bytes 4..8.
+mod field {
+    use core::ops::Range;
+
+    /// Message tag.
+    pub const TAG: usize = 0;
+    /// The session ID that identifies the login (the console's in Open Session Request, the
+    /// BMC's in RAKP 1 and RAKP 3).
+    pub const SESSION_ID: Range<usize> = 4..8;
+    /// RAKP 1: the user name length byte; the name follows it.
+    pub const RAKP1_NAME_LEN: usize = 27;
+}
+
+/// The message tag and session ID of a set-up request (Open Session Request, RAKP 1, RAKP 3),
+/// readable when the rest does not parse, so that an error answer can echo them.
+pub fn tag_and_session_id(b: &[u8]) -> Option<(u8, u32)> {
+    Some((
+        byte(b, field::TAG).ok()?,
+        u32_le(b, field::SESSION_ID.start).ok()?,
+    ))
+}
+
 /// An Open Session Request (section 13.17).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpenSessionRequest {
@@ -201,11 +223,15 @@ pub struct Rakp1 {
 impl Rakp1 {
     /// Parses a RAKP Message 1 payload.
     pub fn parse(b: &[u8]) -> Result<Self> {
-        let len = byte(b, 27)? as usize;
-        if len > 16 {
+        if Rakp1::name_too_long(b) {
             return Err(WireError::Malformed);
         }
-        let username = b.get(28..28 + len).ok_or(WireError::Truncated)?.to_vec();
+        let len = byte(b, field::RAKP1_NAME_LEN)? as usize;
+        let name = field::RAKP1_NAME_LEN + 1;
+        let username = b
+            .get(name..name + len)
+            .ok_or(WireError::Truncated)?
+            .to_vec();
         Ok(Rakp1 {
             tag: byte(b, 0)?,
             bmc_session_id: u32_le(b, 4)?,
@@ -213,6 +239,12 @@ impl Rakp1 {
             role: byte(b, 24)?,
             username,
         })
+    }
+
+    /// Whether a RAKP 1 payload announces a user name longer than 16 bytes (answered with status
+    /// "invalid name length" rather than "illegal parameter").
+    pub fn name_too_long(b: &[u8]) -> bool {
+        b.get(field::RAKP1_NAME_LEN).is_some_and(|n| *n > 16)
     }
 
     /// Appends the encoded message.
@@ -408,7 +440,11 @@ mod tests {
         r.emit(&mut v);
         assert_eq!(v.len(), 33);
         assert_eq!(Rakp1::parse(&v).unwrap(), r);
+        assert_eq!(tag_and_session_id(&v), Some((1, 0x11223344)));
+        assert!(!Rakp1::name_too_long(&v));
         v[27] = 17;
         assert!(Rakp1::parse(&v).is_err());
+        assert!(Rakp1::name_too_long(&v));
+        assert_eq!(tag_and_session_id(&v[..7]), None);
     }
 }

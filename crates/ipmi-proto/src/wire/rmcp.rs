@@ -13,6 +13,19 @@ pub const SEQ_NO_ACK: u8 = 0xff;
 /// The length of the RMCP header.
 pub const HEADER_LEN: usize = 4;
 
+/// Field positions of the RMCP header.
+mod field {
+    /// Version (0x06 for RMCP 1.0).
+    pub const VERSION: usize = 0;
+    /// RMCP sequence number.
+    pub const SEQUENCE: usize = 2;
+    /// Message class: bit 7 ACK, bits 3:0 the class.
+    pub const CLASS: usize = 3;
+}
+
+/// The ACK bit of the class byte.
+const ACK: u8 = 0x80;
+
 /// The message class in the RMCP header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
@@ -60,25 +73,28 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < HEADER_LEN {
             return Err(WireError::Truncated);
         }
-        if b[0] != VERSION {
+        if b[field::VERSION] != VERSION {
             return Err(WireError::Malformed);
         }
         Ok(Packet { buffer })
     }
     /// The RMCP sequence number.
     pub fn sequence(&self) -> u8 {
-        self.buffer.as_ref()[2]
+        self.buffer.as_ref()[field::SEQUENCE]
     }
     /// The message class.
     pub fn class(&self) -> Class {
-        Class::from_u8(self.buffer.as_ref()[3])
+        Class::from_u8(self.buffer.as_ref()[field::CLASS])
     }
     /// Whether this is an RMCP ACK message.
     pub fn is_ack(&self) -> bool {
-        self.buffer.as_ref()[3] & 0x80 != 0
+        self.buffer.as_ref()[field::CLASS] & ACK != 0
     }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
     /// The bytes after the RMCP header.
-    pub fn payload(&self) -> &[u8] {
+    pub fn payload(&self) -> &'a [u8] {
         &self.buffer.as_ref()[HEADER_LEN..]
     }
 }

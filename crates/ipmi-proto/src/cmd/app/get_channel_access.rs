@@ -61,3 +61,33 @@ impl Body for ChannelAccessResponse {
         out.push(self.privilege_limit.as_u8());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_and_ipmi_sim() {
+        // `ipmitool channel info`: volatile then non-volatile settings of channel 1.
+        let r: ChannelAccessRequest = captured(&[0x01, 0x80]);
+        assert_eq!((r.channel, r.volatile), (1, true));
+        let r: ChannelAccessRequest = captured(&[0x01, 0x40]);
+        assert!(!r.volatile);
+        assert_eq!(
+            ChannelAccessRequest::parse(&[0x01, 0xc0]),
+            Err(ParseError::Field)
+        );
+        // ipmi_sim: always available, administrator limit.
+        let a: ChannelAccessResponse = captured(&[0x02, 0x04]);
+        assert_eq!((a.access, a.privilege_limit), (2, Privilege::Administrator));
+        round_trip(&ChannelAccessResponse {
+            access: 0x22,
+            privilege_limit: Privilege::User,
+        });
+        assert_eq!(
+            ChannelAccessResponse::parse(&[0x02]),
+            Err(ParseError::Length)
+        );
+    }
+}

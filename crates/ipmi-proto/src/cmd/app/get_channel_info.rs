@@ -80,6 +80,7 @@ impl Body for ChannelInfoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
 
     #[test]
     fn lan_channel_bytes() {
@@ -95,5 +96,25 @@ mod tests {
         let b = r.to_bytes();
         assert_eq!(b, [0x01, 0x04, 0x01, 0x83, 0xf2, 0x1b, 0x00, 0, 0]);
         assert_eq!(ChannelInfoResponse::parse(&b).unwrap(), r);
+    }
+
+    #[test]
+    fn requests_of_real_clients_and_ipmi_sim_answer() {
+        // `ipmitool channel info` asks for this channel, FreeIPMI's bmc-info for each of 0..=11.
+        let r: ChannelInfoRequest = captured(&[0x0e]);
+        assert_eq!(r.channel, 0x0e);
+        for ch in 0..=11u8 {
+            assert_eq!(captured::<ChannelInfoRequest>(&[ch]).channel, ch);
+        }
+        // ipmi_sim: channel 1, 802.3 LAN, IPMB, multi-session with 1 active, IPMI forum IANA.
+        let a: ChannelInfoResponse = captured(&hex::decode("01040181f21b000000").unwrap());
+        assert_eq!(
+            (a.medium, a.protocol, a.session_support),
+            (MEDIUM_LAN, PROTOCOL_IPMB, 2)
+        );
+        assert_eq!((a.active_sessions, a.vendor_id), (1, IPMI_FORUM_IANA));
+        round_trip(&ChannelInfoResponse { aux: [1, 2], ..a });
+        assert_eq!(ChannelInfoRequest::parse(&[]), Err(ParseError::Length));
+        assert_eq!(ChannelInfoResponse::parse(&[1; 8]), Err(ParseError::Length));
     }
 }

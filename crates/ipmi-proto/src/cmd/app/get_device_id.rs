@@ -78,6 +78,7 @@ impl Body for DeviceIdResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
 
     #[test]
     fn round_trip_and_known_bytes() {
@@ -95,5 +96,24 @@ mod tests {
             DeviceIdResponse::parse(&bytes[..10]),
             Err(ParseError::Length)
         );
+    }
+
+    #[test]
+    fn ipmi_sim_and_ours() {
+        // ipmi_sim: device 0 rev 3, firmware 9.08, IPMI 2.0, IANA 0x1291, product 0x0f02, with
+        // the auxiliary firmware revision.
+        let sim: DeviceIdResponse =
+            captured(&hex::decode("00030908029f911200020f00000000").unwrap());
+        assert_eq!((sim.firmware_major, sim.firmware_minor_bcd), (9, 0x08));
+        assert_eq!((sim.manufacturer_id, sim.product_id), (0x1291, 0x0f02));
+        assert_eq!(sim.aux_firmware, Some([0; 4]));
+        // Ours, without it.
+        let ours: DeviceIdResponse = captured(&hex::decode("2001000102880000000100").unwrap());
+        assert_eq!((ours.device_id, ours.aux_firmware), (0x20, None));
+        round_trip(&DeviceIdResponse {
+            unavailable: true,
+            aux_firmware: Some([1, 2, 3, 4]),
+            ..ours
+        });
     }
 }

@@ -38,3 +38,26 @@ impl Body for SelfTestResponse {
         out.extend_from_slice(&[self.result, self.detail]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+    use crate::cmd::Command;
+
+    #[test]
+    fn passed_as_we_answer_ipmitool() {
+        // `ipmitool mc selftest`: App 0x04, no data; 0x55 0x00 means passed.
+        assert_eq!(
+            (GetSelfTestResults::NETFN, GetSelfTestResults::CMD),
+            (NetFn::APP, 0x04)
+        );
+        let r: SelfTestResponse = captured(&[0x55, 0x00]);
+        assert_eq!(r, SelfTestResponse::PASSED);
+        round_trip(&SelfTestResponse {
+            result: 0x57,
+            detail: 0x80,
+        });
+        assert_eq!(SelfTestResponse::parse(&[0x55]), Err(ParseError::Length));
+    }
+}

@@ -79,3 +79,33 @@ impl Body for UserAccessResponse {
         out.push((self.flags & 0x70) | (self.privilege_limit & 0x0f));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_freeipmi_and_ipmi_sim() {
+        // `ipmitool channel getaccess 1 2` and `user list 1` (user 1).
+        let r: UserAccessRequest = captured(&[0x01, 0x02]);
+        assert_eq!((r.channel, r.user_id), (1, 2));
+        let _: UserAccessRequest = captured(&[0x01, 0x01]);
+        // ipmi_sim: 63 users, 1 enabled, IPMI messaging, administrator.
+        let a: UserAccessResponse = captured(&[0x3f, 0x01, 0x00, 0x14]);
+        assert_eq!((a.max_users, a.enabled_users, a.enabled), (63, 1, None));
+        assert_eq!((a.flags, a.privilege_limit), (0x10, 4));
+        // Ours for the disabled null user: no access.
+        let a: UserAccessResponse = captured(&[0x0a, 0x81, 0x01, 0x0f]);
+        assert_eq!((a.enabled, a.privilege_limit), (Some(false), NO_ACCESS));
+        round_trip(&UserAccessResponse {
+            max_users: 10,
+            enabled_users: 2,
+            enabled: Some(true),
+            fixed_names: 0,
+            flags: 0x30,
+            privilege_limit: 3,
+        });
+        assert_eq!(UserAccessRequest::parse(&[1]), Err(ParseError::Length));
+    }
+}

@@ -32,3 +32,25 @@ impl Body for UserNameResponse {
         out.extend_from_slice(&name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmi_sim_names_its_admin() {
+        // `ipmitool channel getaccess 1 2`: the request is the user ID.
+        assert_eq!(captured::<u8>(&[0x02]), 2);
+        let mut bytes = b"admin".to_vec();
+        bytes.resize(16, 0);
+        let r: UserNameResponse = captured(&bytes);
+        assert_eq!(r.name, "admin");
+        let empty: UserNameResponse = captured(&[0; 16]);
+        assert_eq!(empty.name, "");
+        round_trip(&UserNameResponse {
+            name: "operator".into(),
+        });
+        assert_eq!(UserNameResponse::parse(&[0; 15]), Err(ParseError::Length));
+    }
+}

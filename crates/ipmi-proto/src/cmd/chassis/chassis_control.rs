@@ -43,3 +43,29 @@ impl Body for ControlAction {
         out.push(*self as u8);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_and_freeipmi_actions() {
+        // `ipmitool chassis power cycle` and `ipmipower --off`.
+        assert_eq!(
+            captured::<ControlAction>(&[0x02]),
+            ControlAction::PowerCycle
+        );
+        assert_eq!(captured::<ControlAction>(&[0x00]), ControlAction::PowerDown);
+        for a in [
+            ControlAction::PowerUp,
+            ControlAction::HardReset,
+            ControlAction::DiagnosticInterrupt,
+            ControlAction::SoftShutdown,
+        ] {
+            round_trip(&a);
+        }
+        assert_eq!(ControlAction::parse(&[0x06]), Err(ParseError::Field));
+        assert_eq!(ControlAction::parse(&[]), Err(ParseError::Length));
+    }
+}

@@ -35,3 +35,27 @@ impl Body for IdentifyRequest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_and_freeipmi_requests() {
+        // `ipmitool chassis identify 5`, `... identify force`, `ipmi-chassis --chassis-identify=15`.
+        let r: IdentifyRequest = captured(&[0x05]);
+        assert_eq!((r.interval, r.force_on), (Some(5), false));
+        let r: IdentifyRequest = captured(&[0x00, 0x01]);
+        assert_eq!((r.interval, r.force_on), (Some(0), true));
+        let r: IdentifyRequest = captured(&[0x0f]);
+        assert_eq!(r.interval, Some(15));
+        let default: IdentifyRequest = captured(&[]);
+        assert_eq!(default, IdentifyRequest::default());
+        round_trip(&IdentifyRequest {
+            interval: Some(255),
+            force_on: true,
+        });
+        assert_eq!(IdentifyRequest::parse(&[1, 1, 1]), Err(ParseError::Length));
+    }
+}

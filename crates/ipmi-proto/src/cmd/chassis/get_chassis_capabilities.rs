@@ -50,3 +50,32 @@ impl Body for ChassisCapabilities {
         out.extend(self.bridge_address);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn as_we_answer_ipmitool_and_freeipmi() {
+        // `ipmitool raw 0x00 0x00` and `ipmi-chassis --get-chassis-capabilities`: no data.
+        let _: Empty = captured(&[]);
+        let c: ChassisCapabilities = captured(&[0x04, 0x20, 0x20, 0x20, 0x20]);
+        assert_eq!(
+            (c.flags, c.fru_address, c.bridge_address),
+            (0x04, 0x20, None)
+        );
+        round_trip(&ChassisCapabilities {
+            flags: 1,
+            fru_address: 0x20,
+            sdr_address: 0x22,
+            sel_address: 0x24,
+            sm_address: 0x26,
+            bridge_address: Some(0x28),
+        });
+        assert_eq!(
+            ChassisCapabilities::parse(&[0x04, 0x20, 0x20, 0x20]),
+            Err(ParseError::Length)
+        );
+    }
+}

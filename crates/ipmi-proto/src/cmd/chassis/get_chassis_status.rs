@@ -53,6 +53,7 @@ impl Body for ChassisStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
 
     #[test]
     fn power_on_restore_previous() {
@@ -60,5 +61,24 @@ mod tests {
         assert!(s.power_on);
         assert_eq!(s.restore_policy, 1);
         assert_eq!(s.to_bytes(), [0x21, 0x10, 0x40, 0x00]);
+    }
+
+    #[test]
+    fn ipmi_sim_and_ours() {
+        // ipmi_sim answers 3 bytes (power on, nothing else); ours adds the front panel byte.
+        let sim: ChassisStatus = captured(&[0x01, 0x00, 0x00]);
+        assert!(sim.power_on);
+        assert_eq!(sim.front_panel, None);
+        let ours: ChassisStatus = captured(&[0x21, 0x00, 0x60, 0x00]);
+        assert_eq!((ours.restore_policy, ours.misc), (1, 0x60));
+        round_trip(&ChassisStatus {
+            power_on: false,
+            restore_policy: 2,
+            power_faults: 0x0a,
+            last_event: 0x10,
+            misc: 0x40,
+            front_panel: Some(0x0f),
+        });
+        assert_eq!(ChassisStatus::parse(&[0x01, 0x00]), Err(ParseError::Length));
     }
 }

@@ -64,3 +64,26 @@ impl Body for BootOptionsResponse {
         out.extend_from_slice(&self.data);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_bootparam_and_ipmi_sim() {
+        // `ipmitool chassis bootparam get 5`; ipmi_sim answers its boot flags (PXE, not valid).
+        let r: BootOptionsRequest = captured(&[0x05, 0x00, 0x00]);
+        assert_eq!((r.parameter, r.set, r.block), (5, 0, 0));
+        let a: BootOptionsResponse = captured(&[0x01, 0x05, 0x00, 0x04, 0x00, 0x00, 0x00]);
+        assert_eq!((a.invalid, a.parameter), (false, 5));
+        assert_eq!(a.data, [0x00, 0x04, 0x00, 0x00, 0x00]);
+        round_trip(&BootOptionsResponse {
+            invalid: true,
+            parameter: 4,
+            data: vec![1, 2],
+        });
+        assert_eq!(BootOptionsRequest::parse(&[5, 0]), Err(ParseError::Length));
+        assert_eq!(BootOptionsResponse::parse(&[1]), Err(ParseError::Length));
+    }
+}

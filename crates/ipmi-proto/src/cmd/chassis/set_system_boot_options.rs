@@ -83,6 +83,7 @@ impl Body for BootFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
 
     #[test]
     fn ironic_efi_pxe_persistent() {
@@ -94,5 +95,25 @@ mod tests {
         assert_eq!(f.device_selector(), 1);
         assert_eq!(BootFlags::new(true, true, true, 1), f);
         assert!(!f.invalidated().valid());
+    }
+
+    #[test]
+    fn ipmitool_bootdev_pxe() {
+        // `ipmitool chassis bootdev pxe`: set in progress, boot info acknowledge, boot flags.
+        let r: SetBootOptionsRequest = captured(&[0x00, 0x01]);
+        assert_eq!((r.parameter, r.data.as_slice()), (0, &[0x01][..]));
+        let r: SetBootOptionsRequest = captured(&[0x04, 0x01, 0x01]);
+        assert_eq!(r.parameter, 4);
+        let r: SetBootOptionsRequest = captured(&[0x05, 0x80, 0x04, 0x00, 0x00, 0x00]);
+        let flags: BootFlags = captured(&r.data);
+        assert!(flags.valid() && !flags.persistent() && !flags.efi());
+        assert_eq!(flags.device_selector(), 1);
+        round_trip(&SetBootOptionsRequest {
+            invalid: true,
+            parameter: 3,
+            data: vec![0x1f],
+        });
+        assert_eq!(SetBootOptionsRequest::parse(&[]), Err(ParseError::Length));
+        assert_eq!(BootFlags::parse(&[0x80; 4]), Err(ParseError::Length));
     }
 }

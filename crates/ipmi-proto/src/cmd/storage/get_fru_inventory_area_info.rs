@@ -32,3 +32,22 @@ impl Body for FruAreaInfo {
         out.push(u8::from(self.by_words));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_fru_print() {
+        // `ipmitool fru print 0`: FRU 0; ours is 184 bytes, read by bytes.
+        assert_eq!(captured::<u8>(&[0x00]), 0);
+        let a: FruAreaInfo = captured(&[0xb8, 0x00, 0x00]);
+        assert_eq!((a.size, a.by_words), (184, false));
+        round_trip(&FruAreaInfo {
+            size: 0x1234,
+            by_words: true,
+        });
+        assert_eq!(FruAreaInfo::parse(&[0xb8, 0x00]), Err(ParseError::Length));
+    }
+}

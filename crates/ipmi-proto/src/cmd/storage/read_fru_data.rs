@@ -58,3 +58,28 @@ impl Body for ReadFruResponse {
         out.extend_from_slice(&self.data);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_fru_print() {
+        // `ipmitool fru print 0` reads the common header first: 8 bytes at offset 0.
+        let r: ReadFruRequest = captured(&[0x00, 0x00, 0x00, 0x08]);
+        assert_eq!((r.fru_id, r.offset, r.count), (0, 0, 8));
+        let r: ReadFruRequest = captured(&[0x00, 0x08, 0x00, 0x20]);
+        assert_eq!((r.offset, r.count), (8, 32));
+        let a: ReadFruResponse = captured(&hex::decode("08010001050e0000eb").unwrap());
+        assert_eq!(a.data.len(), 8);
+        round_trip(&ReadFruResponse {
+            data: vec![1, 2, 3],
+        });
+        assert_eq!(
+            ReadFruResponse::parse(&[0x03, 1, 2]),
+            Err(ParseError::Length)
+        );
+        assert_eq!(ReadFruRequest::parse(&[0, 0, 0]), Err(ParseError::Length));
+    }
+}

@@ -65,3 +65,31 @@ impl Body for LanConfigResponse {
         out.extend_from_slice(&self.data);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::test_util::{captured, round_trip};
+
+    #[test]
+    fn ipmitool_lan_print_and_ipmi_sim() {
+        // `ipmitool lan print 1` asks channel 1 for each parameter; ipmi_sim answers.
+        let r: LanConfigRequest = captured(&[0x01, 0x02, 0x00, 0x00]);
+        assert_eq!((r.revision_only, r.channel, r.parameter), (false, 1, 2));
+        let r: LanConfigRequest = captured(&[0x01, 0x16, 0x00, 0x00]);
+        assert_eq!(r.parameter, 22);
+        let a: LanConfigResponse = captured(&[0x11, 0x04, 0x04, 0x04, 0x04, 0x00]);
+        assert_eq!(a.data, [0x04, 0x04, 0x04, 0x04, 0x00]);
+        let a: LanConfigResponse =
+            captured(&hex::decode("117075626c6963000000000000000000000000").unwrap());
+        assert_eq!(&a.data[..6], b"public");
+        round_trip(&LanConfigRequest {
+            revision_only: true,
+            channel: 0x0e,
+            parameter: 5,
+            set: 1,
+            block: 2,
+        });
+        assert_eq!(LanConfigResponse::parse(&[]), Err(ParseError::Length));
+    }
+}
