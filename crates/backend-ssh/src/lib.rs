@@ -12,6 +12,10 @@
 
 #![warn(missing_docs)]
 
+mod password;
+
+pub use password::SshPassword;
+
 use async_trait::async_trait;
 use backend_command::process::{self, Finished, RunError};
 use ipmi_bmc::{
@@ -82,8 +86,9 @@ pub struct SshConfig {
     pub user: String,
     /// The private key.
     pub key_file: Option<PathBuf>,
-    /// A password, for hosts without a key (given to ssh through `SSH_ASKPASS`).
-    pub password: Option<String>,
+    /// A password, for hosts without a key (given to ssh through `SSH_ASKPASS`); zeroized when
+    /// dropped and never shown by `Debug`.
+    pub password: Option<SshPassword>,
     /// The known_hosts file the host key is checked against.
     pub known_hosts: PathBuf,
     /// Time limit for connecting.
@@ -200,7 +205,7 @@ impl SshBackend {
                     .env("SSH_ASKPASS", askpass)
                     .env("SSH_ASKPASS_REQUIRE", "force")
                     .env("IPMI_TO_METAL_ASKPASS", "1")
-                    .env("IPMI_TO_METAL_SSH_PASSWORD", pw)
+                    .env("IPMI_TO_METAL_SSH_PASSWORD", pw.expose())
                     .env("DISPLAY", ":0");
             }
             _ => {

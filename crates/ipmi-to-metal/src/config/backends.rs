@@ -213,7 +213,7 @@ fn ssh(src: &Source, name: &str, t: &Spanned<SshToml>) -> Result<SshConfig, Conf
         t.password_env.as_ref(),
         t.password_file.as_ref(),
     )?
-    .map(|s| String::from_utf8_lossy(s.expose()).into_owned());
+    .map(|s| String::from_utf8_lossy(s.expose()).into_owned().into());
     if key_file.is_none() && password.is_none() {
         return Err(src.err(
             span,
