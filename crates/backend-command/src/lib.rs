@@ -288,4 +288,78 @@ mod tests {
         assert_eq!(parse_power("Power is ON"), None);
         assert_eq!(parse_power(""), None);
     }
+
+    /// Whether process `pid` is gone: no such process, or a zombie (which no longer runs; an
+    /// orphan's zombie is init's to reap, and some container inits never do).
+    fn stopped(pid: i32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            // The state follows the parenthesised command name.
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+
+    /// Waits up to a second for `done`.
+    async fn within_a_second(done: impl Fn() -> bool) -> bool {
+        for _ in 0..100 {
+            if done() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        done()
+    }
+
+    #[tokio::test]
+    async fn a_call_dropped_by_the_deadline_kills_the_programs_children_and_reaps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        // A status program that starts a child of its own, then hangs.
+        let script = format!("sleep 300 & echo $! > {d}/grandchild; echo $$ > {d}/child; wait");
+        let backend = CommandBackend::new(CommandConfig {
+            bmc: "node1".into(),
+            run: None,
+            ops: BTreeMap::from([(Op::Status, vec![script])]),
+            shell: true,
+            timeout: Duration::from_secs(30),
+            max_output: 1000,
+        });
+        let pid_in = |name: &str| -> Option<i32> {
+            std::fs::read_to_string(dir.path().join(name))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        };
+        // A request deadline, far shorter than the program's own timeout, drops the call once
+        // the program has started its child (however slowly this machine starts it).
+        let started = async {
+            while pid_in("child").is_none() || pid_in("grandchild").is_none() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let deadline = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::select! {
+                r = backend.power_state() => Some(r),
+                () = started => None,
+            }
+        });
+        let dropped = deadline.await;
+        assert!(matches!(dropped, Ok(None)), "{dropped:?}");
+        let (child, grandchild) = (pid_in("child").unwrap(), pid_in("grandchild").unwrap());
+        let grandchild_stopped = within_a_second(|| stopped(grandchild)).await;
+        if !grandchild_stopped {
+            // SAFETY: kill(2) touches no memory; this only tidies up after a failed test.
+            unsafe { libc::kill(grandchild, libc::SIGKILL) };
+        }
+        assert!(
+            grandchild_stopped,
+            "the program's child {grandchild} still runs"
+        );
+        // The program itself is reaped: not even a zombie is left.
+        let reaped = within_a_second(|| !std::path::Path::new(&format!("/proc/{child}")).exists());
+        assert!(reaped.await, "the program {child} was not reaped");
+    }
 }

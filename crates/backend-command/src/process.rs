@@ -1,11 +1,12 @@
 //! Runs a program with a time limit and bounded output: the child is killed (with its process
-//! group) when the time is up, and output beyond the limit is read and thrown away, so that a
+//! group) when the time is up or the caller gives up on it, and output beyond the limit is read and thrown away, so that a
 //! hung or chatty program can neither stall nor exhaust the server.
 
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 /// What a finished program left.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +55,53 @@ async fn read_bounded<R: AsyncRead + Unpin>(mut r: R, limit: usize) -> (Vec<u8>,
     }
 }
 
-/// Runs `cmd` to the end or until `timeout`, keeping at most `limit` bytes of each output.
+/// Owns a running program until [`run`] is done with it. If it is dropped while armed (the time
+/// is up, or the caller's future was dropped, as a request deadline does) it kills the program's
+/// whole process group, not just the program: tokio's `kill_on_drop` alone would leave a shell's
+/// children running. It always stops the output readers and sees that the program is reaped.
+struct Running {
+    child: Option<Child>,
+    /// The program's process group (it leads one of its own).
+    pgid: Option<i32>,
+    readers: [JoinHandle<(Vec<u8>, bool)>; 2],
+    armed: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(pgid) = self.pgid {
+                // SAFETY: kill(2) with a negative pid signals the group the program leads; it
+                // touches no memory.
+                unsafe {
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+            }
+        }
+        for r in &self.readers {
+            r.abort();
+        }
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        // Killed but not yet dead: wait for it in the background so that no zombie is left.
+        // Outside a runtime, dropping it hands it to tokio's orphan reaping (kill_on_drop).
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+    }
+}
+
+/// Runs `cmd` to the end or until `timeout`, keeping at most `limit` bytes of each output. The
+/// program leads a process group of its own; when the time is up, or when the returned future
+/// is dropped before the program has finished, the whole group is killed and the program
+/// reaped. Background jobs of a program that exited in time are left alone, but their output
+/// is no longer read.
 pub async fn run(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Finished, RunError> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -62,16 +109,23 @@ pub async fn run(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Fi
         .kill_on_drop(true)
         .process_group(0);
     let mut child = cmd.spawn().map_err(|e| RunError::Spawn(e.to_string()))?;
-    let pid = child.id();
     let out = child.stdout.take().expect("piped");
     let err = child.stderr.take().expect("piped");
     // The outputs are read by tasks of their own: once the program has exited, a background
     // job it left holding the pipes gets a short grace, not the whole timeout.
-    let stdout_task = tokio::spawn(read_bounded(out, limit));
-    let stderr_task = tokio::spawn(read_bounded(err, limit));
+    let mut running = Running {
+        pgid: child.id().and_then(|p| i32::try_from(p).ok()),
+        child: Some(child),
+        readers: [
+            tokio::spawn(read_bounded(out, limit)),
+            tokio::spawn(read_bounded(err, limit)),
+        ],
+        armed: true,
+    };
     let work = async {
-        let status = child.wait().await;
+        let status = running.child.as_mut().expect("running").wait().await;
         let grace = Duration::from_millis(200);
+        let [stdout_task, stderr_task] = &mut running.readers;
         let (stdout, t1) = match tokio::time::timeout(grace, stdout_task).await {
             Ok(Ok(r)) => r,
             _ => (Vec::new(), true),
@@ -83,23 +137,18 @@ pub async fn run(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Fi
         (stdout, stderr, t1 || t2, status)
     };
     match tokio::time::timeout(timeout, work).await {
-        Ok((stdout, stderr, truncated, status)) => Ok(Finished {
-            code: status.ok().and_then(|s| s.code()),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            truncated,
-        }),
-        Err(_) => {
-            // The whole process group: a shell's children too.
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: kill(2) with a negative pid signals the group the child leads; it
-                // touches no memory.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                }
-            }
-            Err(RunError::Timeout(timeout))
+        Ok((stdout, stderr, truncated, status)) => {
+            // Finished in time: its group is left alone.
+            running.armed = false;
+            Ok(Finished {
+                code: status.ok().and_then(|s| s.code()),
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                truncated,
+            })
         }
+        // Dropping `running` kills the whole process group: a shell's children too.
+        Err(_) => Err(RunError::Timeout(timeout)),
     }
 }
 

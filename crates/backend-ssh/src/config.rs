@@ -2,6 +2,7 @@
 //! with their defaults; the private directory of the master connections' sockets; and the
 //! askpass helper that gives ssh a configured password.
 
+use crate::SshPassword;
 use crate::{SshBackend, SshCommands, SshConfig, Unreachable, MASTER_START_SLACK};
 use backend_config::{
     secret_from, BackendSettings, BmcContext, ConfigError, Kind, LongestCall, Resources, Spanned,
@@ -76,7 +77,7 @@ impl Kind for SshKind {
             t.password_env.as_ref(),
             t.password_file.as_ref(),
         )?
-        .map(|s| String::from_utf8_lossy(s.expose()).into_owned());
+        .map(|s| SshPassword::new(String::from_utf8_lossy(s.expose()).into_owned()));
         if key_file.is_none() && password.is_none() {
             return Err(src.err(
                 span,
@@ -162,19 +163,25 @@ impl Kind for SshKind {
     }
 }
 
-/// The private directory of the master connections' sockets, one for the process.
-struct ControlDir(PathBuf);
+/// The private directory of the master connections' sockets, one for the process: made fresh
+/// with a random name and checked (see [`crate::private_control_dir`]), removed when the
+/// resources go. The error is kept so that every ssh BMC reports it.
+struct ControlDir(Result<PathBuf, String>);
 
 impl ControlDir {
     fn create() -> ControlDir {
-        let dir = std::env::temp_dir().join(format!("ipmi-to-metal-ssh-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        ControlDir(
+            crate::private_control_dir()
+                .map_err(|e| format!("cannot make a private directory for SSH sockets: {e}")),
+        )
+    }
+}
+
+impl Drop for ControlDir {
+    fn drop(&mut self) {
+        if let Ok(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
         }
-        ControlDir(dir)
     }
 }
 
@@ -197,7 +204,7 @@ impl BackendSettings for SshConfig {
     /// helper ([`SshKind`]'s `helper_main`).
     fn build(&self, shared: &mut Resources) -> Result<Arc<dyn Backend>, String> {
         let mut s = self.clone();
-        s.control_dir = shared.one(|_| ControlDir::create()).0.clone();
+        s.control_dir = shared.one(|_| ControlDir::create()).0.clone()?;
         s.askpass = std::env::current_exe().ok();
         Ok(Arc::new(SshBackend::new(s)))
     }

@@ -8,11 +8,18 @@
 //! (`StrictHostKeyChecking=yes`): an unknown or changed key is refused with a log line that says
 //! so. One master connection per host is kept warm (`ControlMaster`, started detached, reused by
 //! every command until it has been idle for `ControlPersist`), every command has a time limit and
-//! bounded output, and at most a few commands run on a host at once.
+//! bounded output, and at most a few commands run on a host at once. A master is shared only by
+//! BMCs that would make the same connection (see [`private_control_dir`] for where the sockets
+//! live).
 
 #![warn(missing_docs)]
 
 pub mod config;
+mod control;
+mod password;
+
+pub use control::private_control_dir;
+pub use password::SshPassword;
 
 use async_trait::async_trait;
 use backend_command::process::{self, Finished, RunError};
@@ -20,6 +27,7 @@ use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, PowerAction, PowerState,
     Requester, SensorKind, SensorReading,
 };
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -82,8 +90,9 @@ pub struct SshConfig {
     pub user: String,
     /// The private key.
     pub key_file: Option<PathBuf>,
-    /// A password, for hosts without a key (given to ssh through `SSH_ASKPASS`).
-    pub password: Option<String>,
+    /// A password, for hosts without a key (given to ssh through `SSH_ASKPASS`); zeroized when
+    /// dropped and never shown by `Debug`.
+    pub password: Option<SshPassword>,
     /// The known_hosts file the host key is checked against.
     pub known_hosts: PathBuf,
     /// Time limit for connecting.
@@ -97,7 +106,7 @@ pub struct SshConfig {
     /// Host-local IPMI mode: run `ipmitool` with these arguments on the host for every
     /// operation (e.g. "" for the host's own BMC through /dev/ipmi0).
     pub local_ipmitool: Option<String>,
-    /// A private directory for the master connections' sockets.
+    /// A private directory for the master connections' sockets (see [`private_control_dir`]).
     pub control_dir: PathBuf,
     /// The program to give ssh as `SSH_ASKPASS` (this program, which answers with the password
     /// when `IPMI_TO_METAL_ASKPASS` is set).
@@ -107,6 +116,8 @@ pub struct SshConfig {
 /// The ssh backend.
 pub struct SshBackend {
     config: SshConfig,
+    /// The master connection's socket, in `config.control_dir`.
+    control_path: PathBuf,
     slots: Semaphore,
     boot: Mutex<Option<BootOverride>>,
     master: tokio::sync::Mutex<()>,
@@ -146,7 +157,14 @@ const MAX_OUTPUT: usize = 256 * 1024;
 impl SshBackend {
     /// A backend for `config.host`.
     pub fn new(config: SshConfig) -> Self {
+        let name = control::socket_name(
+            &connection_options(&config),
+            &config.host,
+            config.password.as_ref().map(SshPassword::expose),
+            config.askpass.as_deref(),
+        );
         SshBackend {
+            control_path: config.control_dir.join(name),
             config,
             slots: Semaphore::new(PER_HOST),
             boot: Mutex::new(None),
@@ -158,34 +176,13 @@ impl SshBackend {
         format!("{}:{}", self.config.host, self.config.port)
     }
 
-    /// The master connection's socket: short (a Unix socket path holds about 100 bytes), and
-    /// one per user, host and port.
-    fn control_path(&self) -> PathBuf {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&self.config.user, &self.config.host, self.config.port).hash(&mut h);
-        self.config.control_dir.join(format!("{:016x}", h.finish()))
-    }
-
     /// The ssh command line up to the host, without the remote command.
     fn ssh(&self, master: bool) -> tokio::process::Command {
         let c = &self.config;
         let mut cmd = tokio::process::Command::new("ssh");
-        let secs = c.connect_timeout.as_secs().max(1);
-        cmd.args(["-F", "/dev/null", "-p", &c.port.to_string(), "-l", &c.user]);
-        if let Some(k) = &c.key_file {
-            cmd.arg("-i").arg(k).args(["-o", "IdentitiesOnly=yes"]);
-        }
-        cmd.args(["-o", "StrictHostKeyChecking=yes"])
+        cmd.args(connection_options(c))
             .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", c.known_hosts.display()))
-            .args(["-o", "GlobalKnownHostsFile=/dev/null"])
-            .arg("-o")
-            .arg(format!("ConnectTimeout={secs}"))
-            .args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"])
-            .args(["-o", "LogLevel=ERROR"])
-            .arg("-o")
-            .arg(format!("ControlPath={}", self.control_path().display()));
+            .arg(format!("ControlPath={}", self.control_path.display()));
         if master {
             cmd.args([
                 "-o",
@@ -198,18 +195,12 @@ impl SshBackend {
         } else {
             cmd.args(["-o", "ControlMaster=no"]);
         }
-        match (&c.password, &c.askpass) {
-            (Some(pw), Some(askpass)) => {
-                cmd.args(["-o", "BatchMode=no", "-o", "NumberOfPasswordPrompts=1"])
-                    .env("SSH_ASKPASS", askpass)
-                    .env("SSH_ASKPASS_REQUIRE", "force")
-                    .env("IPMI_TO_METAL_ASKPASS", "1")
-                    .env("IPMI_TO_METAL_SSH_PASSWORD", pw)
-                    .env("DISPLAY", ":0");
-            }
-            _ => {
-                cmd.args(["-o", "BatchMode=yes"]);
-            }
+        if let (Some(pw), Some(askpass)) = (&c.password, &c.askpass) {
+            cmd.env("SSH_ASKPASS", askpass)
+                .env("SSH_ASKPASS_REQUIRE", "force")
+                .env("IPMI_TO_METAL_ASKPASS", "1")
+                .env("IPMI_TO_METAL_SSH_PASSWORD", pw.expose())
+                .env("DISPLAY", ":0");
         }
         cmd.arg(&c.host);
         cmd
@@ -370,6 +361,45 @@ impl SshBackend {
             .as_ref()
             .map(|base| format!("ipmitool {base} {args}"))
     }
+}
+
+/// ssh's options that decide which connection it makes and how it checks and authenticates it:
+/// all but the control socket's. The master's socket is named after these (and the host,
+/// password and askpass program), so a BMC never rides on a connection made with other
+/// settings.
+fn connection_options(c: &SshConfig) -> Vec<OsString> {
+    let mut o: Vec<OsString> = ["-F", "/dev/null", "-p", &c.port.to_string(), "-l", &c.user]
+        .map(OsString::from)
+        .into();
+    if let Some(k) = &c.key_file {
+        o.extend([
+            "-i".into(),
+            k.into(),
+            "-o".into(),
+            "IdentitiesOnly=yes".into(),
+        ]);
+    }
+    let mut known_hosts = OsString::from("UserKnownHostsFile=");
+    known_hosts.push(&c.known_hosts);
+    let secs = c.connect_timeout.as_secs().max(1);
+    let mut settings: Vec<OsString> = vec![
+        "StrictHostKeyChecking=yes".into(),
+        known_hosts,
+        "GlobalKnownHostsFile=/dev/null".into(),
+        format!("ConnectTimeout={secs}").into(),
+        "ServerAliveInterval=5".into(),
+        "ServerAliveCountMax=2".into(),
+        "LogLevel=ERROR".into(),
+    ];
+    if c.password.is_some() && c.askpass.is_some() {
+        settings.extend(["BatchMode=no".into(), "NumberOfPasswordPrompts=1".into()]);
+    } else {
+        settings.push("BatchMode=yes".into());
+    }
+    for s in settings {
+        o.extend(["-o".into(), s]);
+    }
+    o
 }
 
 /// Parses `CHIP FILE VALUE` lines from /sys/class/hwmon into readings.
