@@ -37,7 +37,12 @@ impl Body for SelAllocationInfo {
         })
     }
     fn emit(&self, out: &mut Vec<u8>) {
-        for v in [self.units, self.unit_size, self.free_units, self.largest_free] {
+        for v in [
+            self.units,
+            self.unit_size,
+            self.free_units,
+            self.largest_free,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.push(self.max_record_units);
