@@ -45,6 +45,8 @@ const META_TIME_OFFSET: &str = "time_offset";
 
 /// The size of a SEL record.
 pub const RECORD_LEN: usize = 16;
+/// The capacity of a log unless configured otherwise.
+pub const DEFAULT_CAPACITY: u16 = 1024;
 /// The most records one log can hold: record IDs 0x0000 and 0xFFFF mean "first" and "last".
 pub const MAX_CAPACITY: u16 = 0xfffe;
 
