@@ -144,7 +144,7 @@ struct State {
     identify_until: Option<Option<Instant>>,
     /// Whether the last power-on was asked for over IPMI (Get Chassis Status byte 2, bit 4).
     last_on_by_ipmi: bool,
-    /// The power state last seen or brought about, to log the changes seen (`None`: not yet).
+    /// The power state last seen, to log the changes seen (`None`: not read yet).
     last_power: Option<PowerState>,
     /// Whether the backend has failed to answer since it last answered.
     backend_down: bool,

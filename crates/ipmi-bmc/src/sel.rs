@@ -3,7 +3,7 @@
 //! clock, and the recording of [`Event`]s.
 
 use crate::events::Event;
-use crate::{BackendError, BackendResult, Bmc, PowerAction, PowerState};
+use crate::{BackendError, BackendResult, Bmc, PowerState};
 use ipmi_proto::session::Request;
 use ipmi_proto::types::CompletionCode;
 use sel_store::{SelLog, SelStore, StoreError};
@@ -106,34 +106,20 @@ impl Bmc {
         let what = event.describe();
         match self.sel.write(move |log| log.append(bytes, now)).await {
             Ok(id) => {
-                tracing::info!(bmc = %name, record = id, event = what, who = who.as_deref().unwrap_or("-"), "SEL entry added")
+                tracing::info!(bmc = %name, record = id, event = what, who = %who.as_deref().unwrap_or("-"), "SEL entry added")
             }
             Err(StoreError::Full) => {
-                tracing::warn!(bmc = %name, event = what, who = who.as_deref().unwrap_or("-"), "SEL full: event dropped")
+                tracing::warn!(bmc = %name, event = what, who = %who.as_deref().unwrap_or("-"), "SEL full: event dropped")
             }
             Err(e) => {
-                tracing::error!(bmc = %name, event = what, who = who.as_deref().unwrap_or("-"), error = %e, "SEL write failed: event not recorded")
+                tracing::error!(bmc = %name, event = what, who = %who.as_deref().unwrap_or("-"), error = %e, "SEL write failed: event not recorded")
             }
         }
     }
 
-    /// Records a power action carried out, and the state it brings the machine to as the last
-    /// one seen, so that reaching it is not logged again as a change seen. (A soft off and a
-    /// diagnostic interrupt leave it: whether the OS shuts down is for the machine to show.)
-    pub(crate) async fn record_power_action(&self, action: PowerAction, req: &Request) {
-        let after = match action {
-            PowerAction::Off => Some(PowerState::Off),
-            PowerAction::On | PowerAction::Cycle | PowerAction::Reset => Some(PowerState::On),
-            PowerAction::Soft | PowerAction::Diag => None,
-        };
-        if after.is_some() {
-            self.state().last_power = after;
-        }
-        self.record(Event::Power(action), Some(req)).await;
-    }
-
-    /// Logs what a read of the power state shows: a state other than the last one seen, the
-    /// backend failing to answer when it answered before, or answering again.
+    /// Logs what a read of the power state shows: a state other than the last one seen (after
+    /// an action too: the record of the action says what was asked, this one what came of it),
+    /// the backend failing to answer when it answered before, or answering again.
     pub(crate) async fn observe_power(&self, seen: &BackendResult<PowerState>) {
         let (changed, backend) = {
             let mut st = self.state();

@@ -72,7 +72,7 @@ impl Bmc {
                     self.state().last_on_by_ipmi = true;
                 }
                 tracing::info!(bmc = %self.settings.name, action = %action, who = %who, "power action accepted");
-                self.record_power_action(action, req).await;
+                self.record(Event::Power(action), Some(req)).await;
                 Ok(Vec::new())
             }
             Err(e) => Err(self.backend_failed(action.name(), &e)),

@@ -1,13 +1,18 @@
 //! The System Event Log commands (IPMI 2.0 section 31) over the BMC's durable SEL.
+//!
+//! A backend that relays Get SEL Entry serves the SEL of the BMC behind it: then the SEL
+//! commands it does not relay are refused (0xC1) rather than answered from this BMC's own log,
+//! so that a client never sees two logs mixed (reserving on one and deleting on the other).
 
 use crate::dispatch::{ok, Outcome};
 use crate::events::Event;
 use crate::Bmc;
 use ipmi_proto::cmd::storage::{
-    sel_support, ClearAction, ClearSelProgress, ClearSelRequest, DeleteSelRequest,
+    sel_support, ClearAction, ClearSelProgress, ClearSelRequest, DeleteSelRequest, GetSelEntry,
     SelAllocationInfo, SelEntryRequest, SelEntryResponse, SelInfo, SelRecord, UtcOffset,
     ENTIRE_RECORD, FIRST_RECORD, LAST_RECORD, SEL_VERSION,
 };
+use ipmi_proto::cmd::Command;
 use ipmi_proto::session::Request;
 use ipmi_proto::types::CompletionCode;
 use sel_store::{Position, RECORD_LEN};
@@ -27,7 +32,16 @@ fn position(id: u16) -> Position {
 }
 
 impl Bmc {
+    /// 0xC1 if the SEL served is the one of the BMC behind (see the module documentation).
+    fn own_sel(&self) -> Result<(), CompletionCode> {
+        match self.backend.relays(GetSelEntry::NETFN, GetSelEntry::CMD) {
+            Some(_) => Err(CompletionCode::INVALID_COMMAND),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn sel_info(&self) -> Outcome {
+        self.own_sel()?;
         let info = self.sel.log().info().map_err(|e| self.sel_failed(&e))?;
         let free = info.capacity.saturating_sub(info.entries);
         ok(SelInfo {
@@ -48,6 +62,7 @@ impl Bmc {
     }
 
     pub(crate) fn sel_allocation_info(&self) -> Outcome {
+        self.own_sel()?;
         let info = self.sel.log().info().map_err(|e| self.sel_failed(&e))?;
         let free = info.capacity.saturating_sub(info.entries);
         ok(SelAllocationInfo {
@@ -60,10 +75,12 @@ impl Bmc {
     }
 
     pub(crate) fn reserve_sel(&self) -> Outcome {
+        self.own_sel()?;
         ok(self.sel.reserve())
     }
 
     pub(crate) fn get_sel_entry(&self, r: SelEntryRequest) -> Outcome {
+        self.own_sel()?;
         // A reservation is required for a partial read; one given for a whole read must be current.
         if r.is_partial() || r.reservation != 0 {
             self.sel.check_reservation(r.reservation)?;
@@ -91,6 +108,7 @@ impl Bmc {
     }
 
     pub(crate) async fn add_sel_entry(&self, req: &Request, mut record: SelRecord) -> Outcome {
+        self.own_sel()?;
         let now = self.sel.now();
         record.stamp(now);
         let bytes = record.0;
@@ -104,6 +122,7 @@ impl Bmc {
     }
 
     pub(crate) async fn delete_sel_entry(&self, req: &Request, r: DeleteSelRequest) -> Outcome {
+        self.own_sel()?;
         self.sel.check_reservation(r.reservation)?;
         let now = self.sel.now();
         let at = position(r.record_id);
@@ -121,6 +140,7 @@ impl Bmc {
     /// so both steps report "erasure completed". The log then holds one record: that it was
     /// cleared, and by whom.
     pub(crate) async fn clear_sel(&self, req: &Request, r: ClearSelRequest) -> Outcome {
+        self.own_sel()?;
         self.sel.check_reservation(r.reservation)?;
         if r.action == ClearAction::Initiate {
             let now = self.sel.now();
@@ -135,10 +155,12 @@ impl Bmc {
     }
 
     pub(crate) fn get_sel_time(&self) -> Outcome {
+        self.own_sel()?;
         ok(self.sel.now())
     }
 
     pub(crate) async fn set_sel_time(&self, req: &Request, time: u32) -> Outcome {
+        self.own_sel()?;
         let was = self.sel.now();
         self.sel
             .set_time(time)
@@ -150,6 +172,7 @@ impl Bmc {
 
     /// The SEL clock runs in UTC: local time is the SEL time plus 0 minutes.
     pub(crate) fn get_sel_utc_offset(&self) -> Outcome {
+        self.own_sel()?;
         ok(UtcOffset { minutes: Some(0) })
     }
 }

@@ -90,19 +90,20 @@ async fn actions_are_recorded_in_order_with_the_user() {
 
 #[tokio::test]
 async fn power_changes_seen_and_an_unreachable_backend_are_recorded() {
-    let (bmc, machine) = setup(TestMachine::new());
+    let (bmc, machine) = setup(TestMachine::holding_transitions());
     let status = || admin(&bmc, NetFn::CHASSIS, 0x01, &[]);
     status().await; // the first state seen is not a change
     admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await;
-    status().await; // on, as the action made it: no record
-    machine.force_power(PowerState::Off);
+    status().await; // still off while it powers on: no change
+    machine.settle();
+    status().await; // on: what came of the action
     status().await;
+    machine.force_power(PowerState::Off); // behind the BMC's back
     status().await;
     machine.set_unreachable(true);
     assert_eq!(status().await.ccode, CompletionCode::TIMEOUT);
     assert_eq!(status().await.ccode, CompletionCode::TIMEOUT);
     machine.set_unreachable(false);
-    machine.force_power(PowerState::On);
     status().await;
     use sensor::*;
     let seen: Vec<(u8, u8, u8, bool)> = events(&bmc)
@@ -113,11 +114,11 @@ async fn power_changes_seen_and_an_unreachable_backend_are_recorded() {
     assert_eq!(
         seen,
         [
-            (0x1d, SYSTEM_BOOT, 0x00, false),
+            (0x1d, SYSTEM_BOOT, 0x00, false),      // power on asked
+            (0x22, ACPI_POWER_STATE, 0x00, false), // S0/G0: working, seen
             (0x22, ACPI_POWER_STATE, 0x05, false), // S5/G2: soft-off, seen
             (0x28, BACKEND_HEALTH, 0x01, false),   // controller access unavailable
             (0x28, BACKEND_HEALTH, 0x01, true),    // ... and back
-            (0x22, ACPI_POWER_STATE, 0x00, false), // S0/G0: working, seen
         ]
     );
     // Events seen carry no user: event data 3 unspecified.
@@ -305,4 +306,28 @@ async fn a_sel_in_a_file_outlives_the_bmc() {
     assert_eq!(kinds, [0x1d, 0x09]);
     let now = u32::from_le_bytes(admin(&bmc, S, 0x48, &[]).await.data[..].try_into().unwrap());
     assert!(now.abs_diff(2_000_000_000) < 5, "the SEL clock is kept too");
+}
+
+/// A backend relaying Get SEL Entry serves the SEL of the BMC behind: the SEL commands it does
+/// not relay are refused rather than answered from the shim's own log.
+#[tokio::test]
+async fn a_relayed_sel_is_the_only_sel_served() {
+    let (bmc, _) = setup(TestMachine::relaying(S, 0x43, Privilege::User));
+    assert_eq!(
+        admin(&bmc, S, 0x43, &[0, 0, 0, 0, 0, 0xff]).await,
+        ok(&[0xaa, 0, 0, 0, 0, 0, 0xff])
+    );
+    for (cmd, data) in [
+        (0x40, &[][..]),
+        (0x42, &[]),
+        (0x46, &[1, 0, 1, 0]),
+        (0x49, &[0, 0, 0, 0]),
+        (0x5c, &[]),
+    ] {
+        assert_eq!(
+            admin(&bmc, S, cmd, data).await.ccode,
+            CompletionCode::INVALID_COMMAND,
+            "Storage {cmd:#04x}"
+        );
+    }
 }
