@@ -34,6 +34,8 @@ struct Running {
 pub struct Fleet {
     bmcs: Mutex<HashMap<String, Entry>>,
     factory: Mutex<BackendFactory>,
+    /// The SEL database and each log's capacity; without it each BMC's SEL is in memory.
+    sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
 }
 
 struct Entry {
@@ -75,7 +77,13 @@ impl Fleet {
             name: c.settings.name.clone(),
             socket: Arc::new(socket),
             server: Arc::new(Mutex::new(Server::new(c.server))),
-            bmc: Arc::new(Bmc::new(c.settings, backend)),
+            bmc: Arc::new(match self.sel.get() {
+                Some((store, capacity)) => {
+                    let log = store.log(&c.settings.name, *capacity);
+                    Bmc::new(c.settings, backend).with_sel(log)
+                }
+                None => Bmc::new(c.settings, backend),
+            }),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         });
         let task = tokio::spawn(receive_loop(running.clone())).abort_handle();
@@ -142,6 +150,8 @@ impl Fleet {
 /// the process ends.
 pub async fn serve(config: Config) -> std::io::Result<()> {
     let fleet = Arc::new(Fleet::default());
+    let sel = crate::state::open_sel(&config.state)?;
+    let _ = fleet.sel.set((sel, config.state.sel_capacity));
     for c in config.bmcs {
         fleet.start(c).await?;
     }

@@ -4,8 +4,10 @@
 
 mod backends;
 mod discovery;
+mod state;
 
 pub use discovery::DiscoveryConfig;
+pub use state::{built_in as built_in_state, StateConfig};
 
 use backend_ipmi::{IpmiBackendConfig, RelayRule};
 use backend_sim::SimConfig;
@@ -136,6 +138,8 @@ struct FileToml {
     bmc: Vec<Spanned<BmcToml>>,
     #[serde(default)]
     metal_discovery: Vec<Spanned<discovery::DiscoveryToml>>,
+    state_dir: Option<Spanned<String>>,
+    sel_capacity: Option<Spanned<u32>>,
 }
 
 /// A whole configuration file.
@@ -144,6 +148,8 @@ pub struct Config {
     pub bmcs: Vec<BmcConfig>,
     /// The Metal projects whose tagged devices get a BMC each.
     pub discovery: Vec<DiscoveryConfig>,
+    /// Where the SEL database is, and each log's capacity.
+    pub state: StateConfig,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +369,11 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     Ok(Config {
         bmcs: out,
         discovery: discoveries,
+        state: state::state(
+            &src,
+            parsed.state_dir.as_ref(),
+            parsed.sel_capacity.as_ref(),
+        )?,
     })
 }
 
