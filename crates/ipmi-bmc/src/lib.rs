@@ -153,18 +153,23 @@ struct State {
 impl Bmc {
     /// Creates the model of a BMC over a backend, with a SEL in memory (see [`Bmc::with_sel`]).
     pub fn new(settings: BmcSettings, backend: Arc<dyn Backend>) -> Self {
+        let log = sel::in_memory_log(&settings.name);
+        Bmc::with_sel(settings, backend, log)
+    }
+
+    /// Creates the model of a BMC over a backend, keeping its System Event Log in `log`
+    /// (durably, if its store is a file).
+    pub fn with_sel(
+        settings: BmcSettings,
+        backend: Arc<dyn Backend>,
+        log: sel_store::SelLog,
+    ) -> Self {
         Bmc {
-            sel: sel::Sel::in_memory(&settings.name),
+            sel: sel::Sel::new(log),
             settings,
             backend,
             state: Mutex::new(State::default()),
         }
-    }
-
-    /// Keeps the System Event Log in `log` (durably, if its store is a file) instead of memory.
-    pub fn with_sel(mut self, log: sel_store::SelLog) -> Self {
-        self.sel = sel::Sel::new(log);
-        self
     }
 
     /// The settings this BMC was created with.

@@ -11,6 +11,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// A log in memory only (nothing survives the process), of the default capacity.
+pub(crate) fn in_memory_log(bmc: &str) -> SelLog {
+    let store = SelStore::in_memory().expect("an in-memory database always opens");
+    store.log(bmc, sel_store::DEFAULT_CAPACITY)
+}
+
 /// A BMC's SEL.
 pub(crate) struct Sel {
     log: SelLog,
@@ -32,12 +38,6 @@ impl Sel {
             reservation: Mutex::new(0),
             offset: AtomicI64::new(offset),
         }
-    }
-
-    /// A SEL in memory only (nothing survives the process), of the default capacity.
-    pub(crate) fn in_memory(bmc: &str) -> Sel {
-        let store = SelStore::in_memory().expect("an in-memory database always opens");
-        Sel::new(store.log(bmc, sel_store::DEFAULT_CAPACITY))
     }
 
     /// The log, for reads (which are fast: no disk write, no fsync).

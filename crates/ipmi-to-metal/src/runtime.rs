@@ -80,7 +80,7 @@ impl Fleet {
             bmc: Arc::new(match self.sel.get() {
                 Some((store, capacity)) => {
                     let log = store.log(&c.settings.name, *capacity);
-                    Bmc::new(c.settings, backend).with_sel(log)
+                    Bmc::with_sel(c.settings, backend, log)
                 }
                 None => Bmc::new(c.settings, backend),
             }),

@@ -221,7 +221,7 @@ async fn reservations_guard_delete_clear_and_partial_reads() {
 async fn a_full_sel_refuses_adds_with_0xc4_and_sets_overflow() {
     let machine = Arc::new(TestMachine::new());
     let log = SelStore::in_memory().unwrap().log("node1", 3);
-    let bmc = Bmc::new(settings(), machine).with_sel(log);
+    let bmc = Bmc::with_sel(settings(), machine, log);
     let event = [
         0, 0, 0x02, 0, 0, 0, 0, 0x41, 0, 0x04, 0x01, 0x30, 0x01, 0x07, 0xff, 0xff,
     ];
@@ -294,14 +294,14 @@ async fn a_sel_in_a_file_outlives_the_bmc() {
     {
         let machine = Arc::new(TestMachine::new());
         let log = SelStore::open(&path).unwrap().log("node1", 64);
-        let bmc = Bmc::new(settings(), machine).with_sel(log);
+        let bmc = Bmc::with_sel(settings(), machine, log);
         admin(&bmc, NetFn::CHASSIS, 0x02, &[1]).await;
         admin(&bmc, NetFn::CHASSIS, 0x02, &[0]).await;
         admin(&bmc, S, 0x49, &2_000_000_000u32.to_le_bytes()).await;
     }
     let machine = Arc::new(TestMachine::new());
     let log = SelStore::open(&path).unwrap().log("node1", 64);
-    let bmc = Bmc::new(settings(), machine).with_sel(log);
+    let bmc = Bmc::with_sel(settings(), machine, log);
     let kinds: Vec<u8> = events(&bmc).await.iter().map(|e| e.0).collect();
     assert_eq!(kinds, [0x1d, 0x09]);
     let now = u32::from_le_bytes(admin(&bmc, S, 0x48, &[]).await.data[..].try_into().unwrap());
