@@ -2,15 +2,17 @@
 //!
 //! The BMC model of ipmi-to-metal: it receives the requests that [`ipmi_proto`]'s session layer has
 //! authenticated, checks the privilege each command requires, keeps the BMC's own state (boot
-//! options, LAN configuration, users, FRU) and carries out machine operations through a
-//! [`Backend`].
+//! options, LAN configuration, users, FRU, the System Event Log) and carries out machine
+//! operations through a [`Backend`].
 
 #![warn(missing_docs)]
 
 pub mod backend;
 mod dispatch;
+pub mod events;
 mod handlers;
 pub mod routing;
+mod sel;
 
 pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,
@@ -118,11 +120,13 @@ impl Response {
     }
 }
 
-/// The BMC model of one machine: its own state (boot options, identify) and its backend.
+/// The BMC model of one machine: its own state (boot options, identify), its System Event Log,
+/// and its backend.
 pub struct Bmc {
     settings: BmcSettings,
     backend: Arc<dyn Backend>,
     state: Mutex<State>,
+    sel: sel::Sel,
 }
 
 /// What the BMC remembers between requests.
@@ -140,12 +144,28 @@ struct State {
     identify_until: Option<Option<Instant>>,
     /// Whether the last power-on was asked for over IPMI (Get Chassis Status byte 2, bit 4).
     last_on_by_ipmi: bool,
+    /// The power state last seen, to log the changes seen (`None`: not read yet).
+    last_power: Option<PowerState>,
+    /// Whether the backend has failed to answer since it last answered.
+    backend_down: bool,
 }
 
 impl Bmc {
-    /// Creates the model of a BMC over a backend.
+    /// Creates the model of a BMC over a backend, with a SEL in memory (see [`Bmc::with_sel`]).
     pub fn new(settings: BmcSettings, backend: Arc<dyn Backend>) -> Self {
+        let log = sel::in_memory_log(&settings.name);
+        Bmc::with_sel(settings, backend, log)
+    }
+
+    /// Creates the model of a BMC over a backend, keeping its System Event Log in `log`
+    /// (durably, if its store is a file).
+    pub fn with_sel(
+        settings: BmcSettings,
+        backend: Arc<dyn Backend>,
+        log: sel_store::SelLog,
+    ) -> Self {
         Bmc {
+            sel: sel::Sel::new(log),
             settings,
             backend,
             state: Mutex::new(State::default()),

@@ -11,6 +11,7 @@ mod fake;
 mod kinds;
 mod runtime;
 mod serve;
+mod state;
 
 use clap::{Parser, Subcommand};
 use config::BmcConfig;
@@ -118,6 +119,11 @@ fn main() -> ExitCode {
                         }
                     }
                 }
+                println!(
+                    "state: SEL in {} ({} records per BMC)",
+                    c.state.sel_path.display(),
+                    c.state.sel_capacity
+                );
                 for d in &c.discovery {
                     println!(
                         "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}",
@@ -157,6 +163,7 @@ fn main() -> ExitCode {
                 None => config::Config {
                     bmcs: vec![default_bmc(listen)],
                     discovery: Vec::new(),
+                    state: config::built_in_state(listen),
                 },
             };
             let rt = match runtime_or_exit(true) {

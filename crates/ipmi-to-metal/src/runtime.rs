@@ -32,6 +32,8 @@ struct Running {
 pub struct Fleet {
     bmcs: Mutex<HashMap<String, Entry>>,
     factory: Arc<Mutex<BackendFactory>>,
+    /// The SEL database and each log's capacity; without it each BMC's SEL is in memory.
+    sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
 }
 
 struct Entry {
@@ -46,7 +48,13 @@ impl Fleet {
         Fleet {
             bmcs: Mutex::default(),
             factory,
+            sel: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Keeps every BMC started from now on's SEL in `store`, `capacity` records each.
+    pub fn keep_sel_in(&self, store: sel_store::SelStore, capacity: u16) {
+        let _ = self.sel.set((store, capacity));
     }
 
     /// Binds the BMC's socket and starts serving it. A name already served is refused.
@@ -88,7 +96,13 @@ impl Fleet {
         let running = Arc::new(Running {
             socket: Arc::new(socket),
             server: Arc::new(Mutex::new(Server::new(c.server))),
-            bmc: Arc::new(Bmc::new(c.settings, backend)),
+            bmc: Arc::new(match self.sel.get() {
+                Some((store, capacity)) => {
+                    let log = store.log(&c.settings.name, *capacity);
+                    Bmc::with_sel(c.settings, backend, log)
+                }
+                None => Bmc::new(c.settings, backend),
+            }),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         });
         let task =

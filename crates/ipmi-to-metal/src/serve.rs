@@ -14,6 +14,10 @@ use tracing::Instrument;
 pub async fn serve(config: Config) -> std::io::Result<()> {
     let factory = Arc::new(Mutex::new(BackendFactory::default()));
     let fleet = Arc::new(Fleet::new(factory.clone()));
+    fleet.keep_sel_in(
+        crate::state::open_sel(&config.state)?,
+        config.state.sel_capacity,
+    );
     for c in config.bmcs {
         fleet.start(c).await?;
     }

@@ -75,10 +75,17 @@ fn serve_with_a_bad_config_starts_nothing() {
     UdpSocket::bind(("127.0.0.1", port)).expect("nothing listens");
 }
 
-/// Starts `serve` without a config and reads its banner up to the ipmitool line.
-fn default_serve(port: u16, password: Option<&str>) -> (std::process::Child, Vec<String>) {
+/// Starts `serve` without a config, its state in `state_home` (as `$XDG_STATE_HOME`), and
+/// reads its banner up to the ipmitool line.
+fn default_serve(
+    port: u16,
+    password: Option<&str>,
+    state_home: &std::path::Path,
+) -> (std::process::Child, Vec<String>) {
     let mut cmd = bin();
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("XDG_STATE_HOME", state_home)
+        .env_remove("STATE_DIRECTORY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     match password {
@@ -101,7 +108,8 @@ fn default_serve(port: u16, password: Option<&str>) -> (std::process::Child, Vec
 #[test]
 fn serve_without_config_prints_a_ready_ipmitool_line() {
     let port = free_port();
-    let (mut child, lines) = default_serve(port, None);
+    let state = tempfile::tempdir().unwrap();
+    let (mut child, lines) = default_serve(port, None, state.path());
     let generated = lines
         .iter()
         .find_map(|l| l.strip_prefix("Generated password (set IPMI_PASSWORD to choose one): "))
@@ -124,8 +132,17 @@ fn serve_without_config_prints_a_ready_ipmitool_line() {
     assert!(r.out().contains("System Power         : on"));
     child.kill().unwrap();
     child.wait().unwrap();
+    let sel = state
+        .path()
+        .join(format!("ipmi-to-metal/sel-127.0.0.1_{port}.redb"));
+    assert!(
+        sel.exists(),
+        "the built-in BMC keeps its SEL in {}",
+        sel.display()
+    );
 
-    let (mut child, lines) = default_serve(port, Some("chosen-pass"));
+    // The same port: the SEL the first run kept is reopened.
+    let (mut child, lines) = default_serve(port, Some("chosen-pass"), state.path());
     assert!(
         !lines.iter().any(|l| l.contains("chosen-pass")),
         "{lines:?}"

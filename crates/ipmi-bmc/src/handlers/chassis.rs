@@ -1,6 +1,7 @@
 //! Chassis commands: status, power control, identify, and the boot options kept as real state.
 
 use crate::dispatch::{ok, Outcome};
+use crate::events::Event;
 use crate::{Bmc, BootDevice, BootOverride, PowerAction, PowerState};
 use ipmi_proto::cmd::chassis::{
     boot_param, BootFlags, BootOptionsRequest, BootOptionsResponse, ChassisCapabilities,
@@ -28,11 +29,9 @@ impl Bmc {
     }
 
     pub(crate) async fn chassis_status(&self) -> Outcome {
-        let power = self
-            .backend
-            .power_state()
-            .await
-            .map_err(|e| self.backend_failed("power status", &e))?;
+        let power = self.backend.power_state().await;
+        self.observe_power(&power).await;
+        let power = power.map_err(|e| self.backend_failed("power status", &e))?;
         let st = self.state();
         let identify = match st.identify_until {
             None => 0,
@@ -73,6 +72,7 @@ impl Bmc {
                     self.state().last_on_by_ipmi = true;
                 }
                 tracing::info!(action = %action, who = %who, "power action accepted");
+                self.record(Event::Power(action), Some(req)).await;
                 Ok(Vec::new())
             }
             Err(e) => Err(self.backend_failed(action.name(), &e)),
@@ -91,6 +91,8 @@ impl Bmc {
             .await
             .map_err(|e| self.backend_failed("identify", &e))?;
         tracing::info!(?seconds, who = %who, "chassis identify");
+        self.record(Event::Identify(seconds != Some(0)), Some(req))
+            .await;
         self.state().identify_until = match seconds {
             None => Some(None),
             Some(0) => None,
@@ -143,6 +145,7 @@ impl Bmc {
                     .await
                     .map_err(|e| self.backend_failed("set boot device", &e))?;
                 tracing::info!(boot = ?boot, who = %who, "boot override set");
+                self.record(Event::Boot(boot), Some(req)).await;
                 self.state().boot_flags = flags;
             }
             _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),

@@ -4,6 +4,7 @@ mod app;
 mod chassis;
 mod fru;
 mod relay;
+mod sel;
 mod transport;
 
 use crate::{Bmc, Requester};

@@ -29,6 +29,8 @@ struct State {
     boot_override: Option<BootOverride>,
     boots: Vec<Boot>,
     nmis: u32,
+    /// Whether reading the power state times out, as an unreachable backend does.
+    unreachable: bool,
 }
 
 /// The test backend: a machine that starts powered off.
@@ -54,6 +56,7 @@ impl TestMachine {
                 boot_override: None,
                 boots: Vec::new(),
                 nmis: 0,
+                unreachable: false,
             }),
         }
     }
@@ -88,6 +91,18 @@ impl TestMachine {
     /// How many diagnostic interrupts (NMIs) the machine has received.
     pub fn nmis(&self) -> u32 {
         self.lock().nmis
+    }
+
+    /// Makes reading the power state time out (`true`) or answer again.
+    pub fn set_unreachable(&self, unreachable: bool) {
+        self.lock().unreachable = unreachable;
+    }
+
+    /// Changes the power state behind the BMC's back (a power button, a power loss).
+    pub fn force_power(&self, power: PowerState) {
+        let mut st = self.lock();
+        st.pending = None;
+        st.power = power;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -138,7 +153,11 @@ impl Backend for TestMachine {
     }
 
     async fn power_state(&self) -> BackendResult<PowerState> {
-        Ok(self.lock().power)
+        let st = self.lock();
+        if st.unreachable {
+            return Err(BackendError::Timeout("the machine does not answer".into()));
+        }
+        Ok(st.power)
     }
 
     async fn power(&self, action: PowerAction, _who: &Requester) -> BackendResult<()> {

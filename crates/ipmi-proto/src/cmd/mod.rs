@@ -100,6 +100,29 @@ impl Body for u8 {
     }
 }
 
+/// A body of a 16-bit value, least significant byte first (record and reservation IDs).
+impl Body for u16 {
+    fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        expect_len(data, 2, 2)?;
+        Ok(u16::from_le_bytes(take(data, 0)?))
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+/// A body of a 32-bit value, least significant byte first (timestamps: seconds since
+/// 1970-01-01 UTC, IPMI 2.0 section 37).
+impl Body for u32 {
+    fn parse(data: &[u8]) -> Result<Self, ParseError> {
+        expect_len(data, 4, 4)?;
+        Ok(u32::from_le_bytes(take(data, 0)?))
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
 /// A GUID body (16 bytes, as sent on the wire).
 impl Body for [u8; 16] {
     fn parse(data: &[u8]) -> Result<Self, ParseError> {

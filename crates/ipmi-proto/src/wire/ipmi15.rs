@@ -4,8 +4,12 @@
 //! 0: auth type  1..5: session sequence (LE)  5..9: session ID (LE)
 //! [9..25: auth code, present unless auth type is NONE]  then: payload length (1 byte), payload
 //! ```
-//! Some senders add a "legacy pad" byte after the payload; it is ignored. [`Packet`] is the
-//! checked view with accessors for these fields; [`Repr`] the parsed header, which emits them.
+//! Some senders add a "legacy pad" byte after the payload; it is ignored. None is sent: ipmitool's
+//! `lan` interface takes every byte after the header but the last as response data (a pad would
+//! show as one more data byte, and `sel info` rejects a 15-byte answer), and FreeIPMI sends none
+//! either (the pad was for long-gone 10/100 Ethernet controllers).
+//! [`Packet`] is the checked view with accessors for these fields; [`Repr`] the parsed header,
+//! which emits them.
 
 use super::{array, byte, u32_le, Result, WireError};
 
@@ -181,8 +185,7 @@ impl Repr {
         Ok((Repr::from_packet(&packet), packet.payload()))
     }
 
-    /// Appends the header and `payload`, with the legacy pad byte where the spec asks for it
-    /// (a whole datagram of 56, 84, 112, 128 or 156 bytes, RMCP header included).
+    /// Appends the header and `payload` (without a legacy pad: see the module documentation).
     pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) {
         out.push(self.auth_type as u8);
         out.extend_from_slice(&self.sequence.to_le_bytes());
@@ -192,10 +195,6 @@ impl Repr {
         }
         out.push(payload.len() as u8);
         out.extend_from_slice(payload);
-        let total = out.len() + super::rmcp::HEADER_LEN;
-        if matches!(total, 56 | 84 | 112 | 128 | 156) {
-            out.push(0);
-        }
     }
 }
 
@@ -260,16 +259,19 @@ mod tests {
     }
 
     #[test]
-    fn adds_legacy_pad_at_56_bytes() {
-        // 4 (RMCP) + 26 (header with auth code and length) + 26 payload = 56.
+    fn never_adds_a_legacy_pad() {
         let r = Repr {
             auth_type: AuthType::Md5,
             sequence: 0,
             session_id: 0,
             auth_code: Some([0; 16]),
         };
-        let mut v = Vec::new();
-        r.emit(&[0u8; 26], &mut v);
-        assert_eq!(v.len(), 26 + 26 + 1);
+        // After the RMCP header, as datagrams are built: 4 + 26 (header with auth code and
+        // length) + 22 (a Get SEL Info response) = 52, and + 26 = 56 bytes.
+        for payload in [22, 26] {
+            let mut v = vec![0u8; super::super::rmcp::HEADER_LEN];
+            r.emit(&vec![0u8; payload], &mut v);
+            assert_eq!(v.len(), 4 + 26 + payload);
+        }
     }
 }

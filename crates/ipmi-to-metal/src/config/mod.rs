@@ -12,6 +12,7 @@ mod bmc;
 mod discovery;
 mod lan;
 mod routes;
+mod state;
 #[cfg(test)]
 mod tests;
 mod users;
@@ -19,6 +20,7 @@ mod users;
 pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use discovery::DiscoveryConfig;
+pub use state::{built_in as built_in_state, StateConfig};
 
 use crate::kinds::KINDS;
 use backend_config::tables::Table;
@@ -35,6 +37,8 @@ pub struct Config {
     pub bmcs: Vec<BmcConfig>,
     /// The Metal projects whose tagged devices get a BMC each.
     pub discovery: Vec<DiscoveryConfig>,
+    /// Where the SEL database is, and each log's capacity.
+    pub state: StateConfig,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +48,8 @@ struct FileToml {
     bmc: Vec<Spanned<bmc::BmcToml>>,
     #[serde(default)]
     metal_discovery: Vec<Spanned<discovery::DiscoveryToml>>,
+    state_dir: Option<Spanned<String>>,
+    sel_capacity: Option<Spanned<u32>>,
 }
 
 /// Reads and validates a configuration file.
@@ -66,6 +72,7 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
 pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigError> {
     let src = Source::new(file, text, dir);
     let (parsed, tables) = read(&src)?;
+    let (state_dir, sel_capacity) = (parsed.state_dir.clone(), parsed.sel_capacity.clone());
     if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
         return Err(ConfigError(format!(
             "{file}: no [[bmc]] or [[metal_discovery]] table: nothing to serve"
@@ -134,6 +141,7 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     Ok(Config {
         bmcs: out,
         discovery: discoveries,
+        state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
     })
 }
 

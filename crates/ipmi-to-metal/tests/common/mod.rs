@@ -109,6 +109,8 @@ impl Bmc {
             .env("TEST_METAL_TOKEN", metal::METAL_TOKEN)
             .env("TEST_WRONG_METAL_TOKEN", metal::WRONG_METAL_TOKEN)
             .env("IPMI_TO_METAL_LOG", "info")
+            // The state (SEL) stays beside the test's configuration file.
+            .env_remove("STATE_DIRECTORY")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -138,6 +140,22 @@ impl Bmc {
     pub fn restart(mut self) -> Bmc {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let config = std::fs::read_to_string(dir.path().join("bmc.toml")).unwrap();
+        let port = self.port;
+        drop(self);
+        Bmc::start_in(dir, port, &config)
+    }
+
+    /// Kills the server with SIGKILL (`kill -9`: no shutdown code of its own runs), checks that
+    /// it died of that signal, and starts it again with the same directory and configuration.
+    pub fn kill9_and_restart(mut self) -> Bmc {
+        use std::os::unix::process::ExitStatusExt;
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-9", &pid]).status().unwrap();
+        assert!(killed.success(), "kill -9 {pid}");
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.signal(), Some(9), "the server died of SIGKILL");
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let config = std::fs::read_to_string(dir.path().join("bmc.toml")).unwrap();
         let port = self.port;
@@ -271,6 +289,8 @@ pub fn ipmitool_at(
     cmd.args(extra);
     cmd.args(args.split_whitespace());
     cmd.env("IPMI_PASSWORD", password);
+    // Dates in the C locale's formats (ipmitool reads and prints them by the locale).
+    cmd.env("LC_ALL", "C");
     run(&mut cmd)
 }
 

@@ -1,0 +1,156 @@
+//! The BMC's System Event Log: its durable log ([`sel_store::SelLog`]) and what the
+//! specification keeps beside it in memory (the reservation, IPMI 2.0 section 31.4), the SEL
+//! clock, and the recording of [`Event`]s.
+
+use crate::events::Event;
+use crate::{BackendError, BackendResult, Bmc, PowerState};
+use ipmi_proto::session::Request;
+use ipmi_proto::types::CompletionCode;
+use sel_store::{SelLog, SelStore, StoreError};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A log in memory only (nothing survives the process), of the default capacity.
+pub(crate) fn in_memory_log(bmc: &str) -> SelLog {
+    let store = SelStore::in_memory().expect("an in-memory database always opens");
+    store.log(bmc, sel_store::DEFAULT_CAPACITY)
+}
+
+/// A BMC's SEL.
+pub(crate) struct Sel {
+    log: SelLog,
+    /// The current reservation ID (0: none yet). Only a newer reservation cancels it.
+    reservation: Mutex<u16>,
+    /// The SEL clock's offset from the system clock in seconds, as stored in the log.
+    offset: AtomicI64,
+}
+
+impl Sel {
+    /// The SEL over `log`, its clock offset read from it.
+    pub(crate) fn new(log: SelLog) -> Sel {
+        let offset = log.time_offset().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the SEL clock offset; using the system clock");
+            0
+        });
+        Sel {
+            log,
+            reservation: Mutex::new(0),
+            offset: AtomicI64::new(offset),
+        }
+    }
+
+    /// The log, for reads (which are fast: no disk write, no fsync).
+    pub(crate) fn log(&self) -> &SelLog {
+        &self.log
+    }
+
+    /// The SEL clock: seconds since 1970-01-01 UTC, plus the offset set by Set SEL Time.
+    pub(crate) fn now(&self) -> u32 {
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        (system + self.offset.load(Ordering::Relaxed)).clamp(0, i64::from(u32::MAX)) as u32
+    }
+
+    /// Sets the SEL clock to `time` (durably: it is kept with the log).
+    pub(crate) async fn set_time(&self, time: u32) -> Result<(), StoreError> {
+        let offset = i64::from(time) - i64::from(self.now()) + self.offset.load(Ordering::Relaxed);
+        self.write(move |log| log.set_time_offset(offset)).await?;
+        self.offset.store(offset, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A new reservation ID, cancelling the previous one.
+    pub(crate) fn reserve(&self) -> u16 {
+        let mut r = self.reservation.lock().unwrap_or_else(|e| e.into_inner());
+        *r = r.wrapping_add(1).max(1);
+        *r
+    }
+
+    /// Whether `id` is the current reservation (0x0000 never is); 0xC5 otherwise.
+    pub(crate) fn check_reservation(&self, id: u16) -> Result<(), CompletionCode> {
+        let current = *self.reservation.lock().unwrap_or_else(|e| e.into_inner());
+        if id != 0 && id == current {
+            Ok(())
+        } else {
+            Err(CompletionCode::INVALID_RESERVATION)
+        }
+    }
+
+    /// Runs a change to the log on a blocking thread: it returns once committed to disk.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SelLog) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || f(&log))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+}
+
+impl Bmc {
+    /// Records `event` in the SEL, with the user who asked (`req`) if a client did, and logs it
+    /// with the record ID, the user and the address. Returns once the record is on disk. A full
+    /// SEL drops the event (and sets its overflow flag); a failing store is logged: the action
+    /// itself has been carried out either way.
+    pub(crate) async fn record(&self, event: Event, req: Option<&Request>) {
+        let user = req.and_then(|r| r.context.user.as_ref().map(|(id, _)| *id));
+        let who = req.map(|r| self.requester(r).to_string());
+        let mut record = event.record(user);
+        let now = self.sel.now();
+        record.stamp(now);
+        let bytes = record.0;
+        let what = event.describe();
+        match self.sel.write(move |log| log.append(bytes, now)).await {
+            Ok(id) => {
+                tracing::info!(record = id, event = what, who = %who.as_deref().unwrap_or("-"), "SEL entry added")
+            }
+            Err(StoreError::Full) => {
+                tracing::warn!(event = what, who = %who.as_deref().unwrap_or("-"), "SEL full: event dropped")
+            }
+            Err(e) => {
+                tracing::error!(event = what, who = %who.as_deref().unwrap_or("-"), error = %e, "SEL write failed: event not recorded")
+            }
+        }
+    }
+
+    /// Logs what a read of the power state shows: a state other than the last one seen (after
+    /// an action too: the record of the action says what was asked, this one what came of it),
+    /// the backend failing to answer when it answered before, or answering again.
+    pub(crate) async fn observe_power(&self, seen: &BackendResult<PowerState>) {
+        let (changed, backend) = {
+            let mut st = self.state();
+            match seen {
+                Ok(p) => {
+                    let changed = st.last_power.replace(*p).is_some_and(|was| was != *p);
+                    let back = std::mem::replace(&mut st.backend_down, false);
+                    (changed.then_some(*p), back.then_some(true))
+                }
+                Err(BackendError::Timeout(_) | BackendError::Failed(_)) => {
+                    let lost = !std::mem::replace(&mut st.backend_down, true);
+                    (None, lost.then_some(false))
+                }
+                Err(_) => (None, None),
+            }
+        };
+        if let Some(up) = backend {
+            self.record(Event::Backend(up), None).await;
+        }
+        if let Some(p) = changed {
+            self.record(Event::PowerSeen(p), None).await;
+        }
+    }
+
+    /// Maps a store failure to the completion code the client gets, after logging it.
+    pub(crate) fn sel_failed(&self, e: &StoreError) -> CompletionCode {
+        match e {
+            StoreError::Full => CompletionCode::OUT_OF_SPACE,
+            StoreError::Database(_) => {
+                tracing::error!(error = %e, "SEL database failed");
+                CompletionCode::UNSPECIFIED
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Get SEL Entry (IPMI 2.0 section 31.5, Storage 0x43, User).
+
+use crate::cmd::{command, expect_len, Body};
+use crate::types::{NetFn, ParseError, Privilege};
+
+command!(
+    /// Get SEL Entry: a record, or part of one, and the ID of the record after it.
+    GetSelEntry, "Get SEL Entry", "31.5",
+    NetFn::STORAGE, 0x43, Some(Privilege::User), SelEntryRequest, SelEntryResponse
+);
+
+/// Record ID of the first entry in Get SEL Entry and Delete SEL Entry.
+pub const FIRST_RECORD: u16 = 0x0000;
+/// Record ID of the last entry in requests, and "no next record" in responses.
+pub const LAST_RECORD: u16 = 0xffff;
+/// "Bytes to read" value that asks for the entire record.
+pub const ENTIRE_RECORD: u8 = 0xff;
+
+/// The Get SEL Entry request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelEntryRequest {
+    /// Reservation ID; only required for a partial read (0 otherwise).
+    pub reservation: u16,
+    /// Record ID ([`FIRST_RECORD`], [`LAST_RECORD`], or an ID).
+    pub record_id: u16,
+    /// Offset into the record.
+    pub offset: u8,
+    /// Bytes to read ([`ENTIRE_RECORD`] for all).
+    pub count: u8,
+}
+
+impl SelEntryRequest {
+    /// Whether the request reads part of a record only (and so needs a reservation).
+    pub fn is_partial(&self) -> bool {
+        self.offset != 0 || (self.count != ENTIRE_RECORD && self.count < 16)
+    }
+}
+
+impl Body for SelEntryRequest {
+    fn parse(d: &[u8]) -> Result<Self, ParseError> {
+        expect_len(d, 6, 6)?;
+        Ok(SelEntryRequest {
+            reservation: u16::from_le_bytes([d[0], d[1]]),
+            record_id: u16::from_le_bytes([d[2], d[3]]),
+            offset: d[4],
+            count: d[5],
+        })
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.reservation.to_le_bytes());
+        out.extend_from_slice(&self.record_id.to_le_bytes());
+        out.extend_from_slice(&[self.offset, self.count]);
+    }
+}
+
+/// The Get SEL Entry response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelEntryResponse {
+    /// The ID of the next record ([`LAST_RECORD`] after the last one).
+    pub next: u16,
+    /// The bytes read.
+    pub data: Vec<u8>,
+}
+
+impl Body for SelEntryResponse {
+    fn parse(d: &[u8]) -> Result<Self, ParseError> {
+        expect_len(d, 2, 2 + 16)?;
+        Ok(SelEntryResponse {
+            next: u16::from_le_bytes([d[0], d[1]]),
+            data: d[2..].to_vec(),
+        })
+    }
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.next.to_le_bytes());
+        out.extend_from_slice(&self.data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipmitool_full_read_round_trips() {
+        // ipmitool sel list: no reservation, record 5, offset 0, entire record.
+        let req = SelEntryRequest::parse(&[0, 0, 5, 0, 0, 0xff]).unwrap();
+        assert_eq!(req.record_id, 5);
+        assert!(!req.is_partial());
+        assert_eq!(req.to_bytes(), [0, 0, 5, 0, 0, 0xff]);
+        let partial = SelEntryRequest {
+            reservation: 0x0102,
+            record_id: LAST_RECORD,
+            offset: 4,
+            count: 8,
+        };
+        assert!(partial.is_partial());
+        assert_eq!(SelEntryRequest::parse(&partial.to_bytes()), Ok(partial));
+        assert!(SelEntryRequest::parse(&[0; 5]).is_err());
+    }
+
+    #[test]
+    fn response_round_trips() {
+        let r = SelEntryResponse {
+            next: LAST_RECORD,
+            data: vec![1, 0, 2],
+        };
+        assert_eq!(r.to_bytes(), [0xff, 0xff, 1, 0, 2]);
+        assert_eq!(SelEntryResponse::parse(&r.to_bytes()), Ok(r));
+    }
+}

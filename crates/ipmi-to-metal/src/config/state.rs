@@ -1,0 +1,92 @@
+//! Where the process keeps what must outlive it: the top-level `state_dir` and `sel_capacity`
+//! keys. The System Event Log of every BMC lives in one database file there (`sel.redb`).
+//!
+//! `state_dir` defaults to `$STATE_DIRECTORY` (what systemd's `StateDirectory=` sets) if set,
+//! else to `FILE.state` beside the configuration file `FILE`; a relative `state_dir` is relative
+//! to the configuration file. `serve` without a configuration file keeps its SEL in
+//! `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/ipmi-to-metal`, else
+//! `~/.local/state/ipmi-to-metal`, in `sel-ADDRESS_PORT.redb` (one file per listen address, so
+//! that several such processes can run side by side).
+
+use backend_config::{ConfigError, Source};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Where the SEL database is and how many records each BMC's log holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateConfig {
+    /// The SEL database file.
+    pub sel_path: PathBuf,
+    /// Records per BMC (Add SEL Entry answers 0xC4 beyond that).
+    pub sel_capacity: u16,
+}
+
+/// The SEL database's file name in the state directory.
+const SEL_FILE: &str = "sel.redb";
+
+/// The first directory of `$STATE_DIRECTORY` (systemd gives a colon-separated list).
+fn systemd_state_dir() -> Option<PathBuf> {
+    let v = std::env::var_os("STATE_DIRECTORY")?;
+    let first = v.to_string_lossy().split(':').next()?.to_string();
+    (!first.is_empty()).then(|| PathBuf::from(first))
+}
+
+/// The state of a configuration file's process, from its top-level keys.
+pub(crate) fn state(
+    src: &Source,
+    state_dir: Option<&Spanned<String>>,
+    sel_capacity: Option<&Spanned<u32>>,
+) -> Result<StateConfig, ConfigError> {
+    let dir = match state_dir {
+        Some(d) if d.get_ref().trim().is_empty() => {
+            return Err(src.err(d.span(), "state_dir must not be empty"))
+        }
+        Some(d) => src.dir().join(d.get_ref()),
+        None => systemd_state_dir().unwrap_or_else(|| {
+            let name = Path::new(src.file())
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "ipmi-to-metal".into());
+            src.dir().join(format!("{name}.state"))
+        }),
+    };
+    let sel_capacity = match sel_capacity {
+        None => sel_store::DEFAULT_CAPACITY,
+        Some(c) => u16::try_from(*c.get_ref())
+            .ok()
+            .filter(|c| (1..=sel_store::MAX_CAPACITY).contains(c))
+            .ok_or_else(|| {
+                src.err(
+                    c.span(),
+                    format!(
+                        "sel_capacity must be 1 to {} records",
+                        sel_store::MAX_CAPACITY
+                    ),
+                )
+            })?,
+    };
+    Ok(StateConfig {
+        sel_path: dir.join(SEL_FILE),
+        sel_capacity,
+    })
+}
+
+/// The state of `serve` without a configuration file, whose one BMC listens on `listen`.
+pub fn built_in(listen: SocketAddr) -> StateConfig {
+    let dir = systemd_state_dir()
+        .or_else(|| {
+            std::env::var_os("XDG_STATE_HOME").map(|d| PathBuf::from(d).join("ipmi-to-metal"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/ipmi-to-metal"))
+        })
+        .unwrap_or_else(|| std::env::temp_dir().join("ipmi-to-metal"));
+    StateConfig {
+        sel_path: dir.join(format!(
+            "sel-{}.redb",
+            listen.to_string().replace([':', '[', ']'], "_")
+        )),
+        sel_capacity: sel_store::DEFAULT_CAPACITY,
+    }
+}

@@ -1,0 +1,154 @@
+use super::*;
+
+fn record(tag: u8) -> [u8; RECORD_LEN] {
+    let mut r = [tag; RECORD_LEN];
+    r[2] = 0x02;
+    r
+}
+
+#[test]
+fn appends_chain_in_order_and_read_by_position() {
+    let log = SelStore::in_memory().unwrap().log("node1", 16);
+    assert_eq!(log.get(Position::First).unwrap(), None);
+    assert_eq!(log.get(Position::Last).unwrap(), None);
+    for (i, tag) in [0xa1, 0xa2, 0xa3].into_iter().enumerate() {
+        assert_eq!(
+            log.append(record(tag), 100 + i as u32).unwrap(),
+            i as u16 + 1
+        );
+    }
+    let first = log.get(Position::First).unwrap().unwrap();
+    assert_eq!((first.id, first.next), (1, Some(2)));
+    assert_eq!(
+        first.record[..2],
+        [1, 0],
+        "the ID is written into the record"
+    );
+    assert_eq!(first.record[2..], record(0xa1)[2..]);
+    let second = log.get(Position::Id(2)).unwrap().unwrap();
+    assert_eq!(second.next, Some(3));
+    let last = log.get(Position::Last).unwrap().unwrap();
+    assert_eq!((last.id, last.next), (3, None));
+    assert_eq!(log.get(Position::Id(9)).unwrap(), None);
+    let all: Vec<u16> = log.entries().unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(all, [1, 2, 3]);
+    let info = log.info().unwrap();
+    assert_eq!(info.entries, 3);
+    assert_eq!(info.last_add, Some(102));
+    assert_eq!(info.last_erase, None);
+    assert!(!info.overflow);
+}
+
+#[test]
+fn delete_unlinks_and_stamps_the_erase_time() {
+    let log = SelStore::in_memory().unwrap().log("node1", 16);
+    for tag in 1..=4 {
+        log.append(record(tag), 10).unwrap();
+    }
+    assert_eq!(log.delete(Position::Id(2), 20).unwrap(), Some(2));
+    assert_eq!(log.delete(Position::Id(2), 21).unwrap(), None);
+    assert_eq!(log.get(Position::Id(1)).unwrap().unwrap().next, Some(3));
+    assert_eq!(log.delete(Position::First, 22).unwrap(), Some(1));
+    assert_eq!(log.delete(Position::Last, 23).unwrap(), Some(4));
+    let all: Vec<u16> = log.entries().unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(all, [3]);
+    assert_eq!(log.info().unwrap().last_erase, Some(23));
+    // A deleted ID is not given again while younger ones exist: IDs keep counting up.
+    assert_eq!(log.append(record(5), 30).unwrap(), 5);
+}
+
+#[test]
+fn a_full_log_refuses_appends_and_sets_overflow_until_cleared() {
+    let log = SelStore::in_memory().unwrap().log("node1", 3);
+    for tag in 1..=3 {
+        log.append(record(tag), 1).unwrap();
+    }
+    assert!(matches!(log.append(record(4), 2), Err(StoreError::Full)));
+    let info = log.info().unwrap();
+    assert_eq!((info.entries, info.capacity, info.overflow), (3, 3, true));
+    assert_eq!(info.last_add, Some(1), "a refused append adds nothing");
+    // Deleting makes room but the flag says events were dropped, until the log is cleared.
+    log.delete(Position::First, 3).unwrap();
+    assert_eq!(log.append(record(5), 4).unwrap(), 4);
+    assert!(log.info().unwrap().overflow);
+    log.clear(5).unwrap();
+    let info = log.info().unwrap();
+    assert_eq!(
+        (info.entries, info.overflow, info.last_erase),
+        (0, false, Some(5))
+    );
+    assert_eq!(
+        log.append(record(6), 6).unwrap(),
+        1,
+        "IDs start again after a clear"
+    );
+}
+
+#[test]
+fn record_ids_wrap_past_0xfffe_skipping_reserved_and_used_ones() {
+    let store = SelStore::in_memory().unwrap();
+    let log = store.log("node1", 8);
+    assert_eq!(log.append(record(1), 1).unwrap(), 1);
+    store
+        .write(|txn| {
+            txn.open_table(META)?
+                .insert(("node1", META_NEXT_ID), 0xfffe)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(log.append(record(2), 1).unwrap(), 0xfffe);
+    // 0xFFFF and 0x0000 are reserved and 1 is taken.
+    assert_eq!(log.append(record(3), 1).unwrap(), 2);
+    // Order is the order of addition, not of IDs.
+    let all: Vec<u16> = log.entries().unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(all, [1, 0xfffe, 2]);
+    assert_eq!(log.get(Position::Last).unwrap().unwrap().id, 2);
+}
+
+#[test]
+fn bmcs_have_separate_logs_in_one_store() {
+    let store = SelStore::in_memory().unwrap();
+    let a = store.log("a", 4);
+    let ab = store.log("ab", 4);
+    a.append(record(1), 1).unwrap();
+    a.append(record(2), 1).unwrap();
+    ab.append(record(3), 1).unwrap();
+    a.set_time_offset(-50).unwrap();
+    assert_eq!(a.info().unwrap().entries, 2);
+    assert_eq!(ab.info().unwrap().entries, 1);
+    assert_eq!(ab.get(Position::First).unwrap().unwrap().id, 1);
+    ab.clear(9).unwrap();
+    assert_eq!(a.info().unwrap().entries, 2);
+    assert_eq!(
+        (a.time_offset().unwrap(), ab.time_offset().unwrap()),
+        (-50, 0)
+    );
+}
+
+#[test]
+fn everything_is_found_again_after_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sel.redb");
+    {
+        let store = SelStore::open(&path).unwrap();
+        // One process, one database: a second open of the same file is refused.
+        assert!(SelStore::open(&path).is_err());
+        let log = store.log("node1", 4);
+        for tag in 1..=4 {
+            log.append(record(tag), 7).unwrap();
+        }
+        assert!(matches!(log.append(record(5), 8), Err(StoreError::Full)));
+        log.delete(Position::Id(1), 9).unwrap();
+        log.set_time_offset(3600).unwrap();
+    }
+    let log = SelStore::open(&path).unwrap().log("node1", 4);
+    let all: Vec<u16> = log.entries().unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(all, [2, 3, 4]);
+    let info = log.info().unwrap();
+    assert_eq!(
+        (info.last_add, info.last_erase, info.overflow),
+        (Some(7), Some(9), true)
+    );
+    assert_eq!(log.time_offset().unwrap(), 3600);
+    assert_eq!(log.append(record(6), 10).unwrap(), 5);
+}
