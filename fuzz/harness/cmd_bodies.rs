@@ -1,0 +1,249 @@
+//! Every `cmd::` request and response body, and the wire formats, parsed from arbitrary bytes:
+//! whatever parses must emit bytes that parse back to an equal value, and emitting that value
+//! again must give the same bytes.
+//!
+//! Input: the first byte picks the parser (modulo [`parsers`]`().len()`: each command's request,
+//! then its response, in [`COMMANDS`] order, then [`WIRE`]); the rest is its input.
+
+use super::checks::strict;
+use ipmi_proto::cmd::chassis::BootFlags;
+use ipmi_proto::cmd::{app, chassis, storage, transport, Body, Command};
+use ipmi_proto::types::NetFn;
+use ipmi_proto::wire::rakp::{OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4};
+use ipmi_proto::wire::{asf, ipmi15, ipmi20, message};
+use std::fmt::Debug;
+
+/// A named check of one parser.
+pub type Check = (&'static str, fn(&[u8]));
+
+/// Parsers known to lose information between parse and emit (reported in docs/fuzzing.md, not
+/// fixed yet). For them `parse(emit(x)) == x` is checked only with `IPMI_FUZZ_STRICT=1`; without
+/// it, only that what they emit parses and settles after one more round.
+pub const KNOWN_LOSSY: &[&str] = &[
+    // Parse keeps the ICV whatever the status; emit writes it only with status OK.
+    "Rakp4",
+    // Parse turns the name into a String lossily (U+FFFD for bytes that are not UTF-8) and emit
+    // cuts its UTF-8 bytes at 16 (possibly inside a character), so a name that is not UTF-8
+    // changes, twice.
+    "ipmi_proto::cmd::app::get_user_name::UserNameResponse",
+];
+
+/// Parses `data` as `T`; if that works, emits, parses again and compares.
+pub fn round_trip<T: PartialEq + Debug>(
+    name: &str,
+    data: &[u8],
+    parse: impl Fn(&[u8]) -> Option<T>,
+    emit: impl Fn(&T) -> Vec<u8>,
+) {
+    let Some(first) = parse(data) else {
+        return;
+    };
+    let bytes = emit(&first);
+    let Some(again) = parse(&bytes) else {
+        panic!("{name}: {first:?} emits {bytes:02x?}, which does not parse (from {data:02x?})");
+    };
+    if strict() || !KNOWN_LOSSY.contains(&name) {
+        assert_eq!(
+            first, again,
+            "{name}: parse(emit(x)) != x for {data:02x?} -> {bytes:02x?}"
+        );
+        assert_eq!(emit(&again), bytes, "{name}: emit is not stable");
+        return;
+    }
+    // A lossy parser must still settle: after one more round nothing changes.
+    let settled = emit(&again);
+    let Some(third) = parse(&settled) else {
+        panic!("{name}: {again:?} emits {settled:02x?}, which does not parse (from {data:02x?})");
+    };
+    assert_eq!(
+        emit(&third),
+        settled,
+        "{name}: does not settle (from {data:02x?})"
+    );
+}
+
+/// [`round_trip`] of a `cmd::` body.
+pub fn body<B: Body + PartialEq + Debug>(data: &[u8]) {
+    round_trip(
+        std::any::type_name::<B>(),
+        data,
+        |d| B::parse(d).ok(),
+        |b| b.to_bytes(),
+    );
+}
+
+macro_rules! commands {
+    ($($c:ty),* $(,)?) => {
+        &[$(CommandChecks {
+            name: stringify!($c),
+            netfn: <$c as Command>::NETFN,
+            cmd: <$c as Command>::CMD,
+            request: body::<<$c as Command>::Request>,
+            response: body::<<$c as Command>::Response>,
+        }),*]
+    };
+}
+
+/// The checks of one command's bodies.
+pub struct CommandChecks {
+    /// The command type.
+    pub name: &'static str,
+    /// Its NetFn and command code (to file captured messages under it).
+    pub netfn: NetFn,
+    /// The command code.
+    pub cmd: u8,
+    /// Checks the request body.
+    pub request: fn(&[u8]),
+    /// Checks the response body.
+    pub response: fn(&[u8]),
+}
+
+/// Every command type in `cmd::`.
+pub const COMMANDS: &[CommandChecks] = commands!(
+    app::ColdReset,
+    app::GetChannelAccess,
+    app::GetChannelInfo,
+    app::GetDeviceGuid,
+    app::GetDeviceId,
+    app::GetSelfTestResults,
+    app::GetSystemGuid,
+    app::GetUserAccess,
+    app::GetUserName,
+    app::WarmReset,
+    chassis::ChassisControl,
+    chassis::ChassisIdentify,
+    chassis::GetChassisCapabilities,
+    chassis::GetChassisStatus,
+    chassis::GetSystemBootOptions,
+    chassis::SetSystemBootOptions,
+    storage::GetFruInventoryAreaInfo,
+    storage::ReadFruData,
+    transport::GetLanConfigParams,
+);
+
+fn emitted(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut v = Vec::new();
+    f(&mut v);
+    v
+}
+
+/// The wire formats and the boot flags parameter, with the same property.
+pub const WIRE: &[Check] = &[
+    ("BootFlags", body::<BootFlags>),
+    ("message::Request", |d| {
+        round_trip(
+            "message::Request",
+            d,
+            |b| message::Request::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("message::Response", |d| {
+        round_trip(
+            "message::Response",
+            d,
+            |b| message::Response::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("OpenSessionRequest", |d| {
+        round_trip(
+            "OpenSessionRequest",
+            d,
+            |b| OpenSessionRequest::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("OpenSessionResponse", |d| {
+        round_trip(
+            "OpenSessionResponse",
+            d,
+            |b| OpenSessionResponse::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("Rakp1", |d| {
+        round_trip(
+            "Rakp1",
+            d,
+            |b| Rakp1::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("Rakp2", |d| {
+        round_trip(
+            "Rakp2",
+            d,
+            |b| Rakp2::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("Rakp3", |d| {
+        round_trip(
+            "Rakp3",
+            d,
+            |b| Rakp3::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("Rakp4", |d| {
+        round_trip(
+            "Rakp4",
+            d,
+            |b| Rakp4::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("asf::Repr", |d| {
+        round_trip(
+            "asf::Repr",
+            d,
+            |b| asf::Repr::parse(b).ok(),
+            |r| emitted(|v| r.emit(v)),
+        )
+    }),
+    ("ipmi15::Repr", |d| {
+        round_trip(
+            "ipmi15::Repr",
+            d,
+            |b| ipmi15::Repr::parse(b).ok().map(|(h, p)| (h, p.to_vec())),
+            |(h, p)| emitted(|v| h.emit(p, v)),
+        )
+    }),
+    ("ipmi20::Repr", |d| {
+        round_trip(
+            "ipmi20::Repr",
+            d,
+            |b| {
+                ipmi20::Repr::parse(b)
+                    .ok()
+                    .map(|p| (p.header, p.payload.to_vec(), p.trailer.to_vec()))
+            },
+            |(h, payload, trailer)| {
+                emitted(|v| {
+                    h.emit(payload.len(), v);
+                    v.extend_from_slice(payload);
+                    v.extend_from_slice(trailer);
+                })
+            },
+        )
+    }),
+];
+
+/// Every check, in input-selector order: each command's request and response, then [`WIRE`].
+pub fn parsers() -> Vec<Check> {
+    COMMANDS
+        .iter()
+        .flat_map(|c| [(c.name, c.request), (c.name, c.response)])
+        .chain(WIRE.iter().copied())
+        .collect()
+}
+
+/// Runs one input.
+pub fn run(data: &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let parsers = parsers();
+    (parsers[usize::from(sel) % parsers.len()].1)(rest);
+}
