@@ -14,12 +14,14 @@
 //!   up to the BMC model.
 //! - [`cmd`]: typed request and response bodies of IPMI commands, one file per command, grouped by
 //!   network function.
+//! - [`sdr`]: the sensor data records of an SDR repository and the linear conversion of readings.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cmd;
 pub mod crypto;
+pub mod sdr;
 pub mod session;
 pub mod types;
 pub mod wire;
