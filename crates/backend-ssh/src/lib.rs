@@ -57,8 +57,10 @@ impl Default for SshCommands {
     }
 }
 
-/// Prints `CHIP FILE VALUE` for every temperature, fan and voltage input of every hwmon chip.
-pub const DEFAULT_SENSORS: &str = "for d in /sys/class/hwmon/hwmon*; do n=$(cat \"$d/name\" 2>/dev/null || basename \"$d\"); for f in \"$d\"/temp*_input \"$d\"/fan*_input \"$d\"/in*_input; do [ -r \"$f\" ] && echo \"$n $(basename \"$f\") $(cat \"$f\")\"; done; done; true";
+/// Prints `CHIP FILE VALUE` for every temperature, fan, voltage, power and current input of every
+/// hwmon chip, and for their limits (`_min`, `_max`, `_lcrit`, `_crit`, `_emergency`); a file
+/// that cannot be read prints `-` as its value.
+pub const DEFAULT_SENSORS: &str = "for d in /sys/class/hwmon/hwmon*; do n=$(cat \"$d/name\" 2>/dev/null || basename \"$d\"); for f in \"$d\"/*; do case \"${f##*/}\" in temp*_input|temp*_min|temp*_max|temp*_lcrit|temp*_crit|temp*_emergency|fan*_input|fan*_min|in*_input|in*_min|in*_max|in*_lcrit|in*_crit|power*_input|power*_max|power*_crit|curr*_input|curr*_min|curr*_max|curr*_lcrit|curr*_crit) echo \"$n ${f##*/} $(cat \"$f\" 2>/dev/null || echo -)\";; esac; done; done; true";
 
 /// What power status says when the host does not answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -369,30 +371,70 @@ impl SshBackend {
     }
 }
 
-/// Parses `CHIP FILE VALUE` lines from /sys/class/hwmon into readings.
+/// Parses `CHIP FILE VALUE` lines from /sys/class/hwmon into readings, one per `_input` file,
+/// in the order they come: `temp` in millidegrees Celsius, `in` in millivolts, `fan` in RPM,
+/// `power` in microwatts and `curr` in milliamperes, converted to the SDR units (degrees C,
+/// volts, RPM, watts, amperes). The limit files give the thresholds: `min` lower non-critical,
+/// `lcrit` lower critical, `max` upper non-critical, `crit` upper critical, `emergency` upper
+/// non-recoverable (for fans, a non-zero `min` is the lower critical speed). An input that
+/// could not be read reads as unavailable.
 pub fn parse_hwmon(out: &str) -> Vec<SensorReading> {
-    out.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let (chip, file, raw) = (w.next()?, w.next()?, w.next()?);
-            let raw: f64 = raw.parse().ok()?;
-            let (kind, value) = if file.starts_with("temp") {
-                (SensorKind::Temperature, raw / 1000.0)
-            } else if file.starts_with("fan") {
-                (SensorKind::Fan, raw)
-            } else if file.starts_with("in") {
-                (SensorKind::Voltage, raw / 1000.0)
-            } else {
-                return None;
-            };
-            let name = format!("{chip} {}", file.trim_end_matches("_input"));
-            Some(SensorReading {
-                name,
-                kind,
-                value: Some(value),
-            })
-        })
-        .collect()
+    let mut sensors: Vec<SensorReading> = Vec::new();
+    let mut limits: Vec<(String, &str, f64)> = Vec::new();
+    for line in out.lines() {
+        let mut w = line.split_whitespace();
+        let (Some(chip), Some(file)) = (w.next(), w.next()) else {
+            continue;
+        };
+        // An empty file prints no value: unreadable, like one that failed.
+        let raw = w.next().unwrap_or("-");
+        let Some((stem, attribute)) = file.split_once('_') else {
+            continue;
+        };
+        let class = stem.trim_end_matches(|c: char| c.is_ascii_digit());
+        let Some((kind, scale)) = hwmon_class(class) else {
+            continue;
+        };
+        if class.len() == stem.len() {
+            continue;
+        }
+        let value = raw.parse::<f64>().ok().map(|v| v / scale);
+        let name = format!("{chip} {stem}");
+        if attribute == "input" {
+            sensors.push(SensorReading::new(name, kind, value));
+        } else if let Some(v) = value {
+            limits.push((name, attribute, v));
+        }
+    }
+    for (name, attribute, v) in limits {
+        let Some(s) = sensors.iter_mut().find(|s| s.name == name) else {
+            continue;
+        };
+        let t = &mut s.thresholds;
+        match (s.kind, attribute) {
+            (SensorKind::Fan, "min") if v > 0.0 => t.lower_critical = Some(v),
+            (SensorKind::Fan, _) => {}
+            (_, "min") => t.lower_non_critical = Some(v),
+            (_, "lcrit") => t.lower_critical = Some(v),
+            (_, "max") => t.upper_non_critical = Some(v),
+            (_, "crit") => t.upper_critical = Some(v),
+            (_, "emergency") => t.upper_non_recoverable = Some(v),
+            _ => {}
+        }
+    }
+    sensors
+}
+
+/// The kind of an hwmon attribute class and the divisor from its unit to the SDR unit.
+fn hwmon_class(class: &str) -> Option<(SensorKind, f64)> {
+    Some(match class {
+        "temp" => (SensorKind::Temperature, 1000.0),
+        "in" => (SensorKind::Voltage, 1000.0),
+        "fan" => (SensorKind::Fan, 1.0),
+        "power" => (SensorKind::Power, 1_000_000.0),
+        "curr" => (SensorKind::Current, 1000.0),
+        _ => return None,
+    })
 }
 
 /// Parses `ipmitool sdr` lines (`NAME | VALUE UNIT | STATUS`) into readings.
@@ -412,14 +454,12 @@ pub fn parse_ipmitool_sdr(out: &str) -> Vec<SensorReading> {
                 SensorKind::Voltage
             } else if unit.contains("watts") {
                 SensorKind::Power
+            } else if unit.contains("amps") {
+                SensorKind::Current
             } else {
                 return None;
             };
-            Some(SensorReading {
-                name: name.to_string(),
-                kind,
-                value: Some(value),
-            })
+            Some(SensorReading::new(name, kind, Some(value)))
         })
         .collect()
 }
@@ -562,6 +602,44 @@ impl Backend for SshBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hwmon_limits_units_and_unreadable_inputs() {
+        let hw = parse_hwmon(
+            "k10temp temp1_crit 95000\nk10temp temp1_input 52500\nk10temp temp1_max 70000\n\
+             it87 fan1_input 900\nit87 fan1_min 0\nit87 fan2_input 1000\nit87 fan2_min 300\n\
+             it87 in0_input -\nit87 in0_lcrit 900\nit87 in1_input\nacpi power1_input 61500000\n\
+             ina curr1_input 1250\nit87 intrusion0_alarm 0\nit87 temp_input 1\n",
+        );
+        let names: Vec<&str> = hw.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "k10temp temp1",
+                "it87 fan1",
+                "it87 fan2",
+                "it87 in0",
+                "it87 in1",
+                "acpi power1",
+                "ina curr1"
+            ]
+        );
+        assert_eq!(hw[0].value, Some(52.5));
+        assert_eq!(hw[0].thresholds.upper_critical, Some(95.0));
+        assert_eq!(hw[0].thresholds.upper_non_critical, Some(70.0));
+        assert_eq!(
+            hw[1].thresholds.lower_critical, None,
+            "a zero fan minimum is unset"
+        );
+        assert_eq!(hw[2].thresholds.lower_critical, Some(300.0));
+        assert_eq!(
+            (hw[3].value, hw[3].thresholds.lower_critical),
+            (None, Some(0.9))
+        );
+        assert_eq!(hw[4].value, None);
+        assert_eq!((hw[5].kind, hw[5].value), (SensorKind::Power, Some(61.5)));
+        assert_eq!((hw[6].kind, hw[6].value), (SensorKind::Current, Some(1.25)));
+    }
 
     #[test]
     fn sensor_outputs_parse() {

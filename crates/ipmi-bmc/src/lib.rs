@@ -2,8 +2,8 @@
 //!
 //! The BMC model of ipmi-to-metal: it receives the requests that [`ipmi_proto`]'s session layer has
 //! authenticated, checks the privilege each command requires, keeps the BMC's own state (boot
-//! options, LAN configuration, users, FRU) and carries out machine operations through a
-//! [`Backend`].
+//! options, LAN configuration, users, FRU, the SDR repository built from the backend's sensors)
+//! and carries out machine operations through a [`Backend`].
 
 #![warn(missing_docs)]
 
@@ -11,10 +11,11 @@ pub mod backend;
 mod dispatch;
 mod handlers;
 pub mod routing;
+mod sensors;
 
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,
-    PowerAction, PowerState, Requester, SensorKind, SensorReading,
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
+    Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
 
@@ -123,6 +124,8 @@ pub struct Bmc {
     settings: BmcSettings,
     backend: Arc<dyn Backend>,
     state: Mutex<State>,
+    /// The sensors' readings, the SDR repository and the DCMI power statistics.
+    sensors: sensors::SensorModel,
 }
 
 /// What the BMC remembers between requests.
@@ -146,6 +149,7 @@ impl Bmc {
     /// Creates the model of a BMC over a backend.
     pub fn new(settings: BmcSettings, backend: Arc<dyn Backend>) -> Self {
         Bmc {
+            sensors: sensors::SensorModel::new(&settings.name),
             settings,
             backend,
             state: Mutex::new(State::default()),

@@ -2,8 +2,11 @@
 
 mod app;
 mod chassis;
+mod dcmi;
 mod fru;
 mod relay;
+mod sdr;
+mod sensor;
 mod transport;
 
 use crate::{Bmc, Requester};
