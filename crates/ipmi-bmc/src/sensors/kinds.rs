@@ -69,8 +69,8 @@ pub(crate) fn describe(kind: SensorKind, name: &str) -> Description {
 }
 
 /// The conversion factors of a threshold sensor, chosen when it is first seen: a round step
-/// whose 255 steps cover the thresholds given with 20% to spare, twice the first reading, and
-/// the kind's usual range.
+/// whose 255 steps cover the thresholds given, one and a half times the first reading, and the
+/// kind's usual range.
 pub(crate) fn factors(r: &SensorReading) -> Linear {
     if r.kind == SensorKind::Temperature {
         // 0..255 degrees C by whole degrees, as most BMCs report them.
@@ -87,9 +87,8 @@ pub(crate) fn factors(r: &SensorReading) -> Linear {
         .in_wire_order()
         .into_iter()
         .flatten()
-        .fold(0.0f64, f64::max)
-        * 1.2;
-    let seen = r.value.unwrap_or(0.0) * 2.0;
+        .fold(0.0f64, f64::max);
+    let seen = r.value.unwrap_or(0.0) * 1.5;
     Linear::spanning(usual.max(limits).max(seen))
 }
 
@@ -108,9 +107,9 @@ mod tests {
         );
         let l = factors(&v);
         assert_eq!((l.m, l.r_exp), (1, -1));
-        assert!(l.value(255) >= 13.2 * 1.2);
+        assert!(l.value(255) >= 13.2);
         let fan = factors(&SensorReading::new("Fan", SensorKind::Fan, Some(18_000.0)));
-        assert!(fan.value(255) >= 36_000.0);
+        assert!(fan.value(255) >= 27_000.0);
         assert_eq!(
             describe(SensorKind::Temperature, "CPU Temp").entity,
             entity::PROCESSOR

@@ -253,9 +253,9 @@ async fn readings_thresholds_and_states() {
     // 12 V with factors of 0.1 V.
     let volts = se(0x2d, &[2]).await.data;
     assert_eq!(volts[..3], [120, 0x40, 0]);
-    // Fan 1 at 4200 RPM in steps of 50; System Power 250 W in steps of 5.
+    // Fan 1 at 4200 RPM in steps of 50; System Power 250 W in steps of 2.
     assert_eq!(se(0x2d, &[3]).await.data[0], 84);
-    assert_eq!(se(0x2d, &[4]).await.data[0], 50);
+    assert_eq!(se(0x2d, &[4]).await.data[0], 125);
     // The power supply is present (state 0); no intrusion.
     assert_eq!(se(0x2d, &[5]).await.data, [0, 0x40, 0x01, 0x80]);
     assert_eq!(se(0x2d, &[6]).await.data, [0, 0x40, 0x00, 0x80]);
