@@ -136,6 +136,9 @@ fn ipmitool_sdr_sensor_and_dcmi_over_lanplus_and_lan() {
         let max = number(field(&dcmi, "Maximum during sampling period"));
         assert!(now > 100.0 && min <= now && now <= max, "{dcmi}");
         assert_eq!(field(&dcmi, "Power reading state is"), "activated");
+        // DCMI 1.5 capabilities: power management available.
+        let caps = tool(&bmc, iface, "raw 0x2c 0x01 0xdc 0x01");
+        assert_eq!(caps.trim(), "dc 01 05 02 00 01 00");
     }
 
     // Power off: within the readings' cache period the fans stop, the main rails lose power
