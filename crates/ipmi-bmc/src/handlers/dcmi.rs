@@ -81,7 +81,8 @@ impl Bmc {
             .as_ref()
             .ok()
             .and_then(|r| system_power(r))
-            .and_then(|p| p.value);
+            .and_then(|p| p.value)
+            .filter(|w| w.is_finite());
         let figures = now.and_then(|_| self.sensors.state().power.figures());
         let watts = |w: f64| w.round().clamp(0.0, f64::from(u16::MAX)) as u16;
         ok(match figures {

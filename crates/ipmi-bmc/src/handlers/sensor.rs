@@ -125,7 +125,8 @@ fn present(def: &SensorDef, snapshot: &Snapshot) -> Option<Present> {
             states: reading.states? & d.possible_states(),
         }),
         (_, Some(linear)) => {
-            let raw = linear.raw(reading.value?);
+            // A value that is not a number is no reading.
+            let raw = linear.raw(reading.value.filter(|v| v.is_finite())?);
             Some(Present {
                 raw,
                 states: u16::from(def.thresholds.status(raw)),

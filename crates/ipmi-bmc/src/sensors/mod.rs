@@ -62,7 +62,8 @@ impl SensorModel {
                         "SDR repository rebuilt: the set of sensors changed"
                     );
                 }
-                if let Some(watts) = system_power(readings).and_then(|r| r.value) {
+                let power = system_power(readings).and_then(|r| r.value);
+                if let Some(watts) = power.filter(|w| w.is_finite()) {
                     st.power.add(snapshot.wall, watts);
                 }
             }

@@ -418,3 +418,19 @@ async fn without_sensors_the_repository_has_the_locators_and_dcmi_is_absent() {
         CompletionCode::INVALID_COMMAND
     );
 }
+
+/// The ipmi backend relays the real BMC's SDR and sensor commands: they never reach the
+/// model's repository.
+#[tokio::test]
+async fn relayed_sensor_commands_bypass_the_repository() {
+    let relaying = TestMachine::relaying(NetFn::SENSOR_EVENT, 0x2d, Privilege::User);
+    relaying.set_sensors(sensors());
+    let (bmc, machine) = setup(relaying);
+    assert_eq!(
+        user(&bmc, NetFn::SENSOR_EVENT, 0x2d, &[1]).await.data,
+        [0xaa, 1]
+    );
+    assert_eq!(machine.sensor_reads(), 0);
+    // What it does not relay is the model's.
+    assert_eq!(info(&bmc).await.record_count, 8);
+}
