@@ -16,6 +16,8 @@
 //!   device has booted: it went through a power on or reboot and is `active` again.
 //! - **Identity**: hostname, plan, id, facility and metro for FRU 0; the device id as the system
 //!   GUID.
+//! - **Sensors**: the device's state as two discrete sensors ([`device_sensors`]): its ACPI
+//!   power state, and its availability (running, in test while provisioning, power off, ...).
 
 #![warn(missing_docs)]
 
@@ -27,8 +29,8 @@ use api::{ApiError, Device, DeviceUpdate, MetalApi};
 use async_trait::async_trait;
 use cache::DeviceCache;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
-    PowerState, Requester,
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, DiscreteKind, Inventory,
+    PowerAction, PowerState, Requester, SensorReading,
 };
 use ipmi_proto::types::CompletionCode;
 use std::sync::{Arc, Mutex};
@@ -89,6 +91,36 @@ pub fn power_state_of(state: &str) -> PowerState {
         }
         _ => PowerState::Off,
     }
+}
+
+/// The sensors of a device in API state `state`: "Power State" (ACPI S0/G0 working when the
+/// state reads as on, S5/G2 soft off otherwise) and "Device State" (availability: `active`
+/// running, `provisioning` and `reinstalling` in test, `powering_on` on line,
+/// `deprovisioning` and `deleted` off line, `inactive` and `powering_off` power off, `queued`
+/// off duty, `failed` install error; another state unavailable).
+pub fn device_sensors(state: &str) -> Vec<SensorReading> {
+    let acpi = match power_state_of(state) {
+        PowerState::On => DiscreteKind::S0_WORKING,
+        PowerState::Off => DiscreteKind::S5_SOFT_OFF,
+    };
+    let availability = match state {
+        "active" => Some(DiscreteKind::RUNNING),
+        "provisioning" | "reinstalling" => Some(DiscreteKind::IN_TEST),
+        "powering_on" => Some(DiscreteKind::ON_LINE),
+        "deprovisioning" | "deleted" => Some(DiscreteKind::OFF_LINE),
+        "inactive" | "powering_off" => Some(DiscreteKind::POWER_OFF),
+        "queued" => Some(DiscreteKind::OFF_DUTY),
+        "failed" => Some(DiscreteKind::INSTALL_ERROR),
+        _ => None,
+    };
+    vec![
+        SensorReading::discrete("Power State", DiscreteKind::AcpiPowerState, Some(1 << acpi)),
+        SensorReading::discrete(
+            "Device State",
+            DiscreteKind::Availability,
+            availability.map(|o| 1 << o),
+        ),
+    ]
 }
 
 fn backend_error(e: ApiError) -> BackendError {
@@ -343,6 +375,11 @@ impl Backend for SharedMetalBackend {
         Ok(self.0.boot.lock().expect("boot lock").asked)
     }
 
+    async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
+        let d = self.0.device(self.0.deadline()).await?;
+        Ok(device_sensors(d.state.as_deref().unwrap_or("")))
+    }
+
     async fn inventory(&self) -> BackendResult<Inventory> {
         let d = match self.0.cache.identity() {
             Some(d) => d,
@@ -391,6 +428,29 @@ pub fn guid_of(uuid: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_states_as_sensors() {
+        let states =
+            |s: &str| -> Vec<Option<u16>> { device_sensors(s).iter().map(|r| r.states).collect() };
+        assert_eq!(
+            states("active"),
+            [Some(1), Some(1 << DiscreteKind::RUNNING)]
+        );
+        assert_eq!(
+            states("provisioning"),
+            [Some(1), Some(1 << DiscreteKind::IN_TEST)]
+        );
+        assert_eq!(
+            states("inactive"),
+            [Some(1 << 5), Some(1 << DiscreteKind::POWER_OFF)]
+        );
+        assert_eq!(
+            states("failed"),
+            [Some(1 << 5), Some(1 << DiscreteKind::INSTALL_ERROR)]
+        );
+        assert_eq!(states("something new")[1], None);
+    }
 
     #[test]
     fn states_read_as_power() {

@@ -11,18 +11,21 @@
 //! - soft off behaves like ACPI: the "operating system" shuts down after `soft_off_delay`, or
 //!   ignores the request if `honour_soft_off` is false;
 //! - cycle, reset, diag and soft need the machine on; when it is off they fail with
-//!   [`BackendError::InvalidState`] (0xD5), as real BMCs answer.
+//!   [`BackendError::InvalidState`] (0xD5), as real BMCs answer;
+//! - its sensors (temperatures, fans, voltages, power draw, power supply, chassis intrusion,
+//!   ACPI state) follow the power state and a slowly varying load ([`sensors`]).
 //!
 //! Every action leaves a log line with the user who asked.
 
 #![warn(missing_docs)]
 
 pub mod config;
+mod sensors;
 
 use async_trait::async_trait;
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
-    PowerState, Requester,
+    PowerState, Requester, SensorReading,
 };
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -71,6 +74,8 @@ struct State {
     boot_override: Option<BootOverride>,
     boots: Vec<Boot>,
     nmis: u32,
+    /// The machine's heat (0 cold .. 1 hot) at a moment; it follows the power state since.
+    heat: (Instant, f64),
 }
 
 /// The simulated machine.
@@ -78,6 +83,8 @@ struct State {
 pub struct SimBackend {
     config: SimConfig,
     state: Mutex<State>,
+    /// When it was created: the load varies with the time since.
+    created: Instant,
 }
 
 impl SimBackend {
@@ -88,6 +95,12 @@ impl SimBackend {
         } else {
             PowerState::Off
         };
+        let now = Instant::now();
+        let heat = if power == PowerState::On {
+            sensors::MEAN_LOAD
+        } else {
+            0.0
+        };
         SimBackend {
             config,
             state: Mutex::new(State {
@@ -96,7 +109,9 @@ impl SimBackend {
                 boot_override: None,
                 boots: Vec::new(),
                 nmis: 0,
+                heat: (now, heat),
             }),
+            created: now,
         }
     }
 
@@ -122,9 +137,9 @@ impl SimBackend {
             if now >= at {
                 st.pending = None;
                 match to {
-                    PowerState::On => self.boot(st),
+                    PowerState::On => self.boot(st, at),
                     PowerState::Off => {
-                        st.power = PowerState::Off;
+                        set_power(st, PowerState::Off, at);
                         tracing::info!("sim: operating system shut down, power is off");
                     }
                 }
@@ -132,9 +147,9 @@ impl SimBackend {
         }
     }
 
-    /// Powers the machine on and boots it, consuming a next-boot-only override.
-    fn boot(&self, st: &mut State) {
-        st.power = PowerState::On;
+    /// Powers the machine on at `at` and boots it, consuming a next-boot-only override.
+    fn boot(&self, st: &mut State, at: Instant) {
+        set_power(st, PowerState::On, at);
         let boot = match st.boot_override {
             Some(o) => Boot {
                 device: o.device,
@@ -201,17 +216,17 @@ impl Backend for SimBackend {
             }
             PowerAction::Off => {
                 st.pending = None;
-                st.power = PowerState::Off;
+                set_power(&mut st, PowerState::Off, now);
             }
             PowerAction::Cycle => {
                 needs_on()?;
-                st.power = PowerState::Off;
+                set_power(&mut st, PowerState::Off, now);
                 self.schedule(&mut st, PowerState::On, self.config.transition, now);
             }
             PowerAction::Reset => {
                 needs_on()?;
                 st.pending = None;
-                self.boot(&mut st);
+                self.boot(&mut st, now);
             }
             PowerAction::Diag => {
                 needs_on()?;
@@ -252,6 +267,16 @@ impl Backend for SimBackend {
         Ok(())
     }
 
+    async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        self.advance(&mut st, now);
+        let (since, h0) = st.heat;
+        let heat = sensors::heat_after(h0, st.power, now.saturating_duration_since(since));
+        let load = sensors::load_at(now.saturating_duration_since(self.created));
+        Ok(sensors::readings(st.power, heat, load))
+    }
+
     async fn inventory(&self) -> BackendResult<Inventory> {
         Ok(Inventory {
             manufacturer: "ipmi-to-metal".into(),
@@ -263,4 +288,14 @@ impl Backend for SimBackend {
             guid: None,
         })
     }
+}
+
+/// Changes the power state at `at`, keeping the heat continuous across the change.
+fn set_power(st: &mut State, to: PowerState, at: Instant) {
+    let (since, h0) = st.heat;
+    st.heat = (
+        at,
+        sensors::heat_after(h0, st.power, at.saturating_duration_since(since)),
+    );
+    st.power = to;
 }

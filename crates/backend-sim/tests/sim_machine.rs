@@ -1,10 +1,12 @@
 //! The simulated machine itself, through the `Backend` trait: power transitions that take time,
 //! boots that consume a next-boot-only override, verbs that need the machine on, NMIs, soft off
-//! and its inventory. (The BMC model's own tests are in ipmi-bmc.)
+//! its inventory, and its sensors following the power state. (The BMC model's own tests are in
+//! ipmi-bmc.)
 
 use backend_sim::{Boot, SimBackend, SimConfig};
 use ipmi_bmc::{
-    Backend, BackendError, BootDevice, BootOverride, PowerAction, PowerState, Requester,
+    Backend, BackendError, BootDevice, BootOverride, DiscreteKind, PowerAction, PowerState,
+    Requester, SensorKind, SensorReading,
 };
 use std::time::Duration;
 
@@ -136,4 +138,50 @@ async fn inventory_names_the_machine() {
     assert_eq!(inv.serial, "node1");
     assert_eq!(inv.asset_tag, "node1");
     assert!(!inv.product.is_empty());
+}
+
+fn value(readings: &[SensorReading], name: &str) -> Option<f64> {
+    readings
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no sensor {name}"))
+        .value
+}
+
+#[tokio::test]
+async fn sensors_follow_the_power_state() {
+    // On since start: warm.
+    let sim = SimBackend::new(SimConfig {
+        power_on_at_start: true,
+        ..SimConfig::default()
+    });
+    let on = sim.sensors().await.unwrap();
+    // The same set of sensors whatever the state: temperatures, 4 fans, voltages, power,
+    // power supply, intrusion, ACPI state.
+    assert_eq!(on.len(), 3 + 4 + 4 + 1 + 3);
+    assert!(value(&on, "Fan 1").unwrap() > 2000.0);
+    assert!(value(&on, "System Power").unwrap() > 100.0);
+    assert!((11.4..12.6).contains(&value(&on, "12V").unwrap()));
+    let acpi = |r: &[SensorReading]| r.iter().find(|s| s.name == "ACPI State").unwrap().states;
+    assert_eq!(acpi(&on), Some(1 << DiscreteKind::S0_WORKING));
+    let cpu = on.iter().find(|s| s.name == "CPU Temp").unwrap();
+    assert_eq!(cpu.kind, SensorKind::Temperature);
+    assert_eq!(cpu.thresholds.upper_critical, Some(95.0));
+    power(&sim, PowerAction::Off).await.unwrap();
+    let off = sim.sensors().await.unwrap();
+    assert_eq!(value(&off, "Fan 1"), Some(0.0));
+    assert_eq!(value(&off, "System Power"), Some(6.0));
+    assert_eq!(
+        value(&off, "12V"),
+        None,
+        "an unpowered rail reads unavailable"
+    );
+    assert_eq!(value(&off, "3.3VSB"), Some(3.3));
+    assert_eq!(acpi(&off), Some(1 << DiscreteKind::S5_SOFT_OFF));
+    // The machine cools down after power off, it does not drop to room temperature at once.
+    let warm = value(&off, "CPU Temp").unwrap();
+    assert!(warm > 40.0, "{warm}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let later = value(&sim.sensors().await.unwrap(), "CPU Temp").unwrap();
+    assert!(later < warm && later > 40.0, "{warm} then {later}");
 }

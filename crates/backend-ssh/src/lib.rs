@@ -20,12 +20,15 @@ mod password;
 
 pub use control::private_control_dir;
 pub use password::SshPassword;
+mod sensors;
+
+pub use sensors::{parse_hwmon, parse_ipmitool_sdr};
 
 use async_trait::async_trait;
 use backend_command::process::{self, Finished, RunError};
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, PowerAction, PowerState,
-    Requester, SensorKind, SensorReading,
+    Requester, SensorReading,
 };
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -67,8 +70,10 @@ impl Default for SshCommands {
     }
 }
 
-/// Prints `CHIP FILE VALUE` for every temperature, fan and voltage input of every hwmon chip.
-pub const DEFAULT_SENSORS: &str = "for d in /sys/class/hwmon/hwmon*; do n=$(cat \"$d/name\" 2>/dev/null || basename \"$d\"); for f in \"$d\"/temp*_input \"$d\"/fan*_input \"$d\"/in*_input; do [ -r \"$f\" ] && echo \"$n $(basename \"$f\") $(cat \"$f\")\"; done; done; true";
+/// Prints `CHIP FILE VALUE` for every temperature, fan, voltage, power and current input of every
+/// hwmon chip, and for their limits (`_min`, `_max`, `_lcrit`, `_crit`, `_emergency`); a file
+/// that cannot be read prints `-` as its value.
+pub const DEFAULT_SENSORS: &str = "for d in /sys/class/hwmon/hwmon*; do n=$(cat \"$d/name\" 2>/dev/null || basename \"$d\"); for f in \"$d\"/*; do case \"${f##*/}\" in temp*_input|temp*_min|temp*_max|temp*_lcrit|temp*_crit|temp*_emergency|fan*_input|fan*_min|in*_input|in*_min|in*_max|in*_lcrit|in*_crit|power*_input|power*_max|power*_crit|curr*_input|curr*_min|curr*_max|curr*_lcrit|curr*_crit) echo \"$n ${f##*/} $(cat \"$f\" 2>/dev/null || echo -)\";; esac; done; done; true";
 
 /// What power status says when the host does not answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -402,61 +407,6 @@ fn connection_options(c: &SshConfig) -> Vec<OsString> {
     o
 }
 
-/// Parses `CHIP FILE VALUE` lines from /sys/class/hwmon into readings.
-pub fn parse_hwmon(out: &str) -> Vec<SensorReading> {
-    out.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let (chip, file, raw) = (w.next()?, w.next()?, w.next()?);
-            let raw: f64 = raw.parse().ok()?;
-            let (kind, value) = if file.starts_with("temp") {
-                (SensorKind::Temperature, raw / 1000.0)
-            } else if file.starts_with("fan") {
-                (SensorKind::Fan, raw)
-            } else if file.starts_with("in") {
-                (SensorKind::Voltage, raw / 1000.0)
-            } else {
-                return None;
-            };
-            let name = format!("{chip} {}", file.trim_end_matches("_input"));
-            Some(SensorReading {
-                name,
-                kind,
-                value: Some(value),
-            })
-        })
-        .collect()
-}
-
-/// Parses `ipmitool sdr` lines (`NAME | VALUE UNIT | STATUS`) into readings.
-pub fn parse_ipmitool_sdr(out: &str) -> Vec<SensorReading> {
-    out.lines()
-        .filter_map(|l| {
-            let mut f = l.split('|').map(str::trim);
-            let (name, reading) = (f.next()?, f.next()?);
-            let mut w = reading.split_whitespace();
-            let value: f64 = w.next()?.parse().ok()?;
-            let unit = w.collect::<Vec<_>>().join(" ").to_ascii_lowercase();
-            let kind = if unit.contains("degrees") {
-                SensorKind::Temperature
-            } else if unit.contains("rpm") {
-                SensorKind::Fan
-            } else if unit.contains("volts") {
-                SensorKind::Voltage
-            } else if unit.contains("watts") {
-                SensorKind::Power
-            } else {
-                return None;
-            };
-            Some(SensorReading {
-                name: name.to_string(),
-                kind,
-                value: Some(value),
-            })
-        })
-        .collect()
-}
-
 #[async_trait]
 impl Backend for SshBackend {
     fn kind(&self) -> &'static str {
@@ -589,30 +539,5 @@ impl Backend for SshBackend {
         }
         let out = self.run("sensors", &self.config.commands.sensors).await?;
         Ok(parse_hwmon(&out))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sensor_outputs_parse() {
-        let hw = parse_hwmon(
-            "coretemp temp1_input 45000\nnct6775 fan2_input 1200\nnct6775 in0_input 1100\nx y z\n",
-        );
-        assert_eq!(hw.len(), 3);
-        assert_eq!(hw[0].name, "coretemp temp1");
-        assert_eq!(
-            (hw[0].kind, hw[0].value),
-            (SensorKind::Temperature, Some(45.0))
-        );
-        assert_eq!((hw[2].kind, hw[2].value), (SensorKind::Voltage, Some(1.1)));
-        let sdr = parse_ipmitool_sdr("CPU Temp         | 48 degrees C      | ok\nFan1 | 3000 RPM | ok\nPS | no reading | ns\n");
-        assert_eq!(sdr.len(), 2);
-        assert_eq!(
-            (sdr[0].name.as_str(), sdr[0].value),
-            ("CPU Temp", Some(48.0))
-        );
     }
 }

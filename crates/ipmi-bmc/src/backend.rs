@@ -167,19 +167,54 @@ impl fmt::Display for Requester {
     }
 }
 
-/// A sensor reading, for the SDR and sensor commands to serve later.
+/// A sensor as a backend reports it: what it is (name, kind, thresholds), which makes the SDR
+/// repository, and what it reads now. A reading the backend cannot take now is `None`: the
+/// client sees "reading unavailable", never an older value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SensorReading {
-    /// The sensor's name (at most 16 bytes on the wire).
+    /// The sensor's name (at most 16 bytes on the wire; longer names are shortened).
     pub name: String,
     /// What it measures.
     pub kind: SensorKind,
-    /// The value in the kind's unit, if readable.
+    /// Threshold sensors (every kind but [`SensorKind::Discrete`]): the value in the kind's
+    /// unit, if readable.
     pub value: Option<f64>,
+    /// Threshold sensors: the limits, in the kind's unit (none by default).
+    pub thresholds: SensorThresholds,
+    /// Discrete sensors: the states asserted now (bit `n`: state offset `n` of the kind), if
+    /// readable.
+    pub states: Option<u16>,
 }
 
-/// The kind of quantity a sensor measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl SensorReading {
+    /// A threshold sensor's reading, without thresholds.
+    pub fn new(name: impl Into<String>, kind: SensorKind, value: Option<f64>) -> Self {
+        SensorReading {
+            name: name.into(),
+            kind,
+            value,
+            thresholds: SensorThresholds::default(),
+            states: None,
+        }
+    }
+
+    /// A discrete sensor's reading: the states asserted now, if readable.
+    pub fn discrete(name: impl Into<String>, kind: DiscreteKind, states: Option<u16>) -> Self {
+        SensorReading {
+            states,
+            ..SensorReading::new(name, SensorKind::Discrete(kind), None)
+        }
+    }
+
+    /// The same reading with these thresholds.
+    pub fn with_thresholds(mut self, thresholds: SensorThresholds) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+}
+
+/// The kind of quantity a sensor measures, which gives its SDR sensor type and unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SensorKind {
     /// Degrees Celsius.
     Temperature,
@@ -189,6 +224,109 @@ pub enum SensorKind {
     Fan,
     /// Watts.
     Power,
+    /// Amperes.
+    Current,
+    /// A discrete sensor: a set of states rather than a number.
+    Discrete(DiscreteKind),
+}
+
+/// The discrete sensors a backend can report, each with the state offsets of its IPMI sensor
+/// type (IPMI 2.0 tables 42-2 and 42-3); the `const`s are the bit numbers of
+/// [`SensorReading::states`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DiscreteKind {
+    /// A power supply (sensor type 08h, sensor-specific states).
+    PowerSupply,
+    /// Chassis intrusion (physical security, sensor type 05h).
+    ChassisIntrusion,
+    /// The system's ACPI power state (sensor type 22h).
+    AcpiPowerState,
+    /// A device's availability (generic "availability status" states, reading type 0Ah).
+    Availability,
+}
+
+impl DiscreteKind {
+    /// Power supply: presence detected.
+    pub const PRESENCE_DETECTED: u8 = 0;
+    /// Power supply: failure detected.
+    pub const SUPPLY_FAILURE: u8 = 1;
+    /// Power supply: input lost.
+    pub const INPUT_LOST: u8 = 3;
+    /// Chassis intrusion: general chassis intrusion.
+    pub const GENERAL_INTRUSION: u8 = 0;
+    /// ACPI power state: S0/G0, working.
+    pub const S0_WORKING: u8 = 0;
+    /// ACPI power state: S5/G2, soft off.
+    pub const S5_SOFT_OFF: u8 = 5;
+    /// ACPI power state: unknown.
+    pub const ACPI_UNKNOWN: u8 = 0x0e;
+    /// Availability: running.
+    pub const RUNNING: u8 = 0;
+    /// Availability: in test.
+    pub const IN_TEST: u8 = 1;
+    /// Availability: power off.
+    pub const POWER_OFF: u8 = 2;
+    /// Availability: on line.
+    pub const ON_LINE: u8 = 3;
+    /// Availability: off line.
+    pub const OFF_LINE: u8 = 4;
+    /// Availability: off duty.
+    pub const OFF_DUTY: u8 = 5;
+    /// Availability: degraded.
+    pub const DEGRADED: u8 = 6;
+    /// Availability: install error.
+    pub const INSTALL_ERROR: u8 = 8;
+
+    /// The states the sensor can report (bit `n`: offset `n`).
+    pub const fn possible_states(self) -> u16 {
+        match self {
+            DiscreteKind::PowerSupply => 0x000f,
+            DiscreteKind::ChassisIntrusion => 0x0001,
+            DiscreteKind::AcpiPowerState => 0x7fff,
+            DiscreteKind::Availability => 0x01ff,
+        }
+    }
+}
+
+/// A threshold sensor's limits in its kind's unit (IPMI 2.0 section 36.1), and the hysteresis
+/// that applies to them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SensorThresholds {
+    /// Lower non-recoverable.
+    pub lower_non_recoverable: Option<f64>,
+    /// Lower critical.
+    pub lower_critical: Option<f64>,
+    /// Lower non-critical.
+    pub lower_non_critical: Option<f64>,
+    /// Upper non-critical.
+    pub upper_non_critical: Option<f64>,
+    /// Upper critical.
+    pub upper_critical: Option<f64>,
+    /// Upper non-recoverable.
+    pub upper_non_recoverable: Option<f64>,
+    /// How far a reading must come back past a threshold before its state clears, in both
+    /// directions (0: none).
+    pub hysteresis: f64,
+}
+
+impl SensorThresholds {
+    /// The limits in the order of Get Sensor Thresholds: lower non-critical, lower critical,
+    /// lower non-recoverable, upper non-critical, upper critical, upper non-recoverable.
+    pub fn in_wire_order(&self) -> [Option<f64>; 6] {
+        [
+            self.lower_non_critical,
+            self.lower_critical,
+            self.lower_non_recoverable,
+            self.upper_non_critical,
+            self.upper_critical,
+            self.upper_non_recoverable,
+        ]
+    }
+
+    /// Whether any limit is given.
+    pub fn any(&self) -> bool {
+        self.in_wire_order().iter().any(Option::is_some)
+    }
 }
 
 /// Identity and inventory of a machine, served as FRU 0 and the system GUID.
@@ -279,7 +417,9 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
-    /// Sensor readings, for the SDR and sensor commands.
+    /// The machine's sensors and their readings now, for the SDR repository, the sensor
+    /// commands and DCMI power. The BMC model caches them briefly (and asks once for many
+    /// clients); a failure makes every reading "unavailable" until the source answers again.
     async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
         Err(BackendError::NotSupported)
     }

@@ -9,8 +9,9 @@
 //! privilege or body: the type is named only once. Declaring a command twice leaves an
 //! unreachable match arm, which the lint (denied in CI) reports.
 
+use crate::sensors::Reserver;
 use crate::Bmc;
-use ipmi_proto::cmd::{app, chassis, storage, transport, Body, Command};
+use ipmi_proto::cmd::{app, chassis, dcmi, sensor, storage, transport, Body, Command};
 use ipmi_proto::session::Request;
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 
@@ -131,4 +132,19 @@ dispatch_table!(|bmc, req, body| {
     storage::GetSelTime => bmc.get_sel_time(),
     storage::SetSelTime => bmc.set_sel_time(req, body).await,
     storage::GetSelTimeUtcOffset => bmc.get_sel_utc_offset(),
+    storage::GetSdrRepositoryInfo => bmc.sdr_repository_info().await,
+    storage::GetSdrRepositoryAllocationInfo => bmc.sdr_allocation_info().await,
+    storage::ReserveSdrRepository => bmc.reserve_sdr(Reserver::Repository).await,
+    storage::GetSdr => bmc.get_sdr(Reserver::Repository, body).await,
+    sensor::GetDeviceSdrInfo => bmc.device_sdr_info(body).await,
+    sensor::GetDeviceSdr => bmc.get_sdr(Reserver::Device, body).await,
+    sensor::ReserveDeviceSdrRepository => bmc.reserve_sdr(Reserver::Device).await,
+    sensor::GetSensorReadingFactors => bmc.sensor_reading_factors(body).await,
+    sensor::GetSensorHysteresis => bmc.sensor_hysteresis(body).await,
+    sensor::GetSensorThresholds => bmc.sensor_thresholds(body).await,
+    sensor::GetSensorEventEnable => bmc.sensor_event_enable(body).await,
+    sensor::GetSensorEventStatus => bmc.sensor_event_status(body).await,
+    sensor::GetSensorReading => bmc.sensor_reading(body).await,
+    dcmi::GetDcmiCapabilities => bmc.dcmi_capabilities(body).await,
+    dcmi::GetPowerReading => bmc.dcmi_power_reading(body).await,
 });

@@ -2,8 +2,8 @@
 //!
 //! The BMC model of ipmi-to-metal: it receives the requests that [`ipmi_proto`]'s session layer has
 //! authenticated, checks the privilege each command requires, keeps the BMC's own state (boot
-//! options, LAN configuration, users, FRU, the System Event Log) and carries out machine
-//! operations through a [`Backend`].
+//! options, LAN configuration, users, FRU, the System Event Log, the SDR repository built from
+//! the backend's sensors) and carries out machine operations through a [`Backend`].
 
 #![warn(missing_docs)]
 
@@ -13,10 +13,11 @@ pub mod events;
 mod handlers;
 pub mod routing;
 mod sel;
+mod sensors;
 
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,
-    PowerAction, PowerState, Requester, SensorKind, SensorReading,
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
+    Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
 
@@ -127,6 +128,8 @@ pub struct Bmc {
     backend: Arc<dyn Backend>,
     state: Mutex<State>,
     sel: sel::Sel,
+    /// The sensors' readings, the SDR repository and the DCMI power statistics.
+    sensors: sensors::SensorModel,
 }
 
 /// What the BMC remembers between requests.
@@ -166,6 +169,7 @@ impl Bmc {
     ) -> Self {
         Bmc {
             sel: sel::Sel::new(log),
+            sensors: sensors::SensorModel::new(&settings.name),
             settings,
             backend,
             state: Mutex::new(State::default()),

@@ -22,12 +22,15 @@
 //!
 //! `tests/module_layers.rs` reads the source and fails if a module names a higher layer or two
 //! files name each other.
+//! - [`sdr`]: the sensor data records of an SDR repository and the linear conversion of readings
+//!   (below [`cmd`], whose sensor commands carry its thresholds and factors).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cmd;
 pub mod crypto;
+pub mod sdr;
 pub mod session;
 pub mod types;
 pub mod wire;

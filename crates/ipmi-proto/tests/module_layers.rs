@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The layers, bottom up. `types` is not among them: it is a leaf below all.
-const LAYERS: [&str; 4] = ["wire", "crypto", "cmd", "session"];
+const LAYERS: [&str; 5] = ["wire", "crypto", "sdr", "cmd", "session"];
 /// The leaf module every layer may use.
 const LEAF: &str = "types";
 

@@ -26,8 +26,8 @@ impl Bmc {
             // BCD: minor version 1 is ".01".
             firmware_minor_bcd: ((minor / 10 % 10) << 4) | (minor % 10),
             ipmi_version: 0x02,
-            // Chassis device (7), FRU inventory device (3) and SEL device (2).
-            additional_support: 0x8c,
+            // Chassis, FRU inventory, SEL, SDR repository and sensor device.
+            additional_support: crate::sensors::DEVICE_SUPPORT,
             manufacturer_id: 0,
             product_id: 0x0001,
             aux_firmware: None,

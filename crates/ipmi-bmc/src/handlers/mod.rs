@@ -2,9 +2,12 @@
 
 mod app;
 mod chassis;
+mod dcmi;
 mod fru;
 mod relay;
+mod sdr;
 mod sel;
+mod sensor;
 mod transport;
 
 use crate::{Bmc, Requester};

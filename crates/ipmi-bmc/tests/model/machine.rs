@@ -1,12 +1,13 @@
 //! A small in-memory machine, the test backend of the BMC model's tests: it follows the rules of
 //! a real machine that the model relies on (power on boots it, a boot consumes a next-boot-only
 //! override, cycle, reset, diag and soft need it on), without the sim's clock: a power change
-//! is either immediate or held until the test calls [`TestMachine::settle`].
+//! is either immediate or held until the test calls [`TestMachine::settle`]. Its sensors, if
+//! given, are what the test sets, and can be made to fail.
 
 use async_trait::async_trait;
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
-    PowerState, Requester,
+    PowerState, Requester, SensorReading,
 };
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use std::sync::Mutex;
@@ -31,6 +32,14 @@ struct State {
     nmis: u32,
     /// Whether reading the power state times out, as an unreachable backend does.
     unreachable: bool,
+    /// The sensors (`None`: the machine has no sensors to report).
+    sensors: Option<Vec<SensorReading>>,
+    /// Whether reading the sensors fails (as a source that does not answer).
+    sensors_fail: bool,
+    /// How many times the sensors were read.
+    sensor_reads: u32,
+    /// How long reading the sensors takes.
+    sensor_delay: std::time::Duration,
 }
 
 /// The test backend: a machine that starts powered off.
@@ -57,6 +66,10 @@ impl TestMachine {
                 boots: Vec::new(),
                 nmis: 0,
                 unreachable: false,
+                sensors: None,
+                sensors_fail: false,
+                sensor_reads: 0,
+                sensor_delay: std::time::Duration::ZERO,
             }),
         }
     }
@@ -76,6 +89,33 @@ impl TestMachine {
             relayed: Some((netfn, cmd, need)),
             ..TestMachine::new()
         }
+    }
+
+    /// A machine, off, that reports these sensors.
+    pub fn with_sensors(sensors: Vec<SensorReading>) -> Self {
+        let m = TestMachine::new();
+        m.set_sensors(sensors);
+        m
+    }
+
+    /// Replaces the sensors the machine reports.
+    pub fn set_sensors(&self, sensors: Vec<SensorReading>) {
+        self.lock().sensors = Some(sensors);
+    }
+
+    /// Makes reading the sensors fail (`true`) or work again.
+    pub fn fail_sensors(&self, fail: bool) {
+        self.lock().sensors_fail = fail;
+    }
+
+    /// Makes reading the sensors take this long.
+    pub fn slow_sensors(&self, delay: std::time::Duration) {
+        self.lock().sensor_delay = delay;
+    }
+
+    /// How many times the sensors were read.
+    pub fn sensor_reads(&self) -> u32 {
+        self.lock().sensor_reads
     }
 
     /// Completes the power change held so far, as time passing would.
@@ -203,6 +243,18 @@ impl Backend for TestMachine {
 
     async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
         Ok(self.lock().boot_override)
+    }
+
+    async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
+        let delay = self.lock().sensor_delay;
+        tokio::time::sleep(delay).await;
+        let mut st = self.lock();
+        st.sensor_reads += 1;
+        match (&st.sensors, st.sensors_fail) {
+            (None, _) => Err(BackendError::NotSupported),
+            (Some(_), true) => Err(BackendError::Timeout("the sensors do not answer".into())),
+            (Some(s), false) => Ok(s.clone()),
+        }
     }
 
     async fn inventory(&self) -> BackendResult<Inventory> {

@@ -1,9 +1,10 @@
 //! The BMC model over a small in-crate test machine: command dispatch, privilege checks, power,
-//! and boot options kept as real state. (The sim backend's own behaviour is tested in
-//! backend-sim.)
+//! and boot options kept as real state; the SDR repository, sensor readings and DCMI power
+//! (`sensors`). (The sim backend's own behaviour is tested in backend-sim.)
 
 mod machine;
 mod sel;
+mod sensors;
 
 use ipmi_bmc::{commands, Bmc, BmcSettings, BootDevice, LanInfo, Response, UserInfo};
 use ipmi_proto::session::{Request, RequestContext};

@@ -7,6 +7,8 @@
 
 pub mod app;
 pub mod chassis;
+pub mod dcmi;
+pub mod sensor;
 pub mod storage;
 pub mod transport;
 

@@ -1,5 +1,8 @@
 //! Get SEL Entry (IPMI 2.0 section 31.5, Storage 0x43, User).
 
+use super::record_id::ENTIRE_RECORD;
+#[cfg(test)]
+use super::record_id::LAST_RECORD;
 use crate::cmd::{command, expect_len, Body};
 use crate::types::{NetFn, ParseError, Privilege};
 
@@ -8,13 +11,6 @@ command!(
     GetSelEntry, "Get SEL Entry", "31.5",
     NetFn::STORAGE, 0x43, Some(Privilege::User), SelEntryRequest, SelEntryResponse
 );
-
-/// Record ID of the first entry in Get SEL Entry and Delete SEL Entry.
-pub const FIRST_RECORD: u16 = 0x0000;
-/// Record ID of the last entry in requests, and "no next record" in responses.
-pub const LAST_RECORD: u16 = 0xffff;
-/// "Bytes to read" value that asks for the entire record.
-pub const ENTIRE_RECORD: u8 = 0xff;
 
 /// The Get SEL Entry request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,112 @@
+//! DCMI (Group Extension NetFn, group DCh): capabilities and the system power reading, where
+//! the backend reports its sensors. Other groups of the NetFn (PICMG, VSO, which ipmitool
+//! probes after login) and backends without sensors get 0xC1, as before DCMI was modelled.
+
+use crate::dispatch::{ok, Outcome};
+use crate::sensors::{ipmi_seconds, system_power, Snapshot, BMC_ADDRESS};
+use crate::{BackendError, Bmc, SensorKind};
+use ipmi_proto::cmd::dcmi::{
+    DcmiCapabilities, DcmiCapabilitiesRequest, PowerReading, PowerReadingRequest, DCMI_GROUP,
+    DCMI_MAJOR, DCMI_MINOR, PARAMETER_NOT_SUPPORTED, POWER_MEASUREMENT_ACTIVE,
+};
+use ipmi_proto::types::CompletionCode;
+use std::sync::Arc;
+
+/// DCMI 1.5 parameter revision.
+const PARAMETER_REVISION: u8 = 0x02;
+/// Get Power Reading mode: system power statistics.
+const SYSTEM_POWER_STATISTICS: u8 = 0x01;
+
+impl Bmc {
+    /// The readings, for a DCMI request of `group`: 0xC1 unless it is DCMI and the backend
+    /// reports sensors.
+    async fn dcmi_snapshot(&self, group: u8) -> Result<Arc<Snapshot>, CompletionCode> {
+        if group != DCMI_GROUP {
+            return Err(CompletionCode::INVALID_COMMAND);
+        }
+        let snapshot = self.sensor_snapshot().await;
+        if matches!(snapshot.result, Err(BackendError::NotSupported)) {
+            return Err(CompletionCode::INVALID_COMMAND);
+        }
+        Ok(snapshot)
+    }
+
+    /// Whether the repository has a power sensor.
+    fn reports_power(&self) -> bool {
+        let st = self.sensors.state();
+        st.repository
+            .sensors()
+            .iter()
+            .any(|s| s.kind == SensorKind::Power)
+    }
+
+    pub(crate) async fn dcmi_capabilities(&self, r: DcmiCapabilitiesRequest) -> Outcome {
+        self.dcmi_snapshot(r.group).await?;
+        let data = match r.parameter {
+            // Supported capabilities: (reserved), power management, (no in-band or serial
+            // access: the LAN channel is the only one).
+            1 => vec![0, u8::from(self.reports_power()), 0],
+            // Optional platform attributes: the power management controller is the BMC.
+            3 => vec![BMC_ADDRESS, 0],
+            // Manageability access: the primary LAN channel; no secondary LAN, no serial.
+            4 => vec![self.settings.channel, 0xff, 0xff],
+            // Enhanced system power statistics: no rolling average periods.
+            5 => vec![0],
+            // Parameter 2 (SEL and identification attributes) is not modelled.
+            _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
+        };
+        ok(DcmiCapabilities {
+            group: DCMI_GROUP,
+            version: (DCMI_MAJOR, DCMI_MINOR),
+            revision: PARAMETER_REVISION,
+            data,
+        })
+    }
+
+    pub(crate) async fn dcmi_power_reading(&self, r: PowerReadingRequest) -> Outcome {
+        let snapshot = self.dcmi_snapshot(r.group).await?;
+        if r.mode != SYSTEM_POWER_STATISTICS {
+            return Err(CompletionCode::INVALID_FIELD);
+        }
+        if !self.reports_power() {
+            // Nothing known of power: the source failed before reporting its sensors, or has
+            // no power sensor.
+            return Err(match &snapshot.result {
+                Err(e) => self.backend_failed("sensors", e),
+                Ok(_) => CompletionCode::INVALID_COMMAND,
+            });
+        }
+        let now = snapshot
+            .result
+            .as_ref()
+            .ok()
+            .and_then(|r| system_power(r))
+            .and_then(|p| p.value)
+            .filter(|w| w.is_finite());
+        let figures = now.and_then(|_| self.sensors.state().power.figures());
+        let watts = |w: f64| w.round().clamp(0.0, f64::from(u16::MAX)) as u16;
+        ok(match figures {
+            Some(f) => PowerReading {
+                group: DCMI_GROUP,
+                current: watts(f.current),
+                minimum: watts(f.minimum),
+                maximum: watts(f.maximum),
+                average: watts(f.average),
+                timestamp: ipmi_seconds(f.at),
+                period_ms: f.period.as_millis().min(u128::from(u32::MAX)) as u32,
+                state: POWER_MEASUREMENT_ACTIVE,
+            },
+            // No reading now: measurement not active, and no figures passed off as current.
+            None => PowerReading {
+                group: DCMI_GROUP,
+                current: 0,
+                minimum: 0,
+                maximum: 0,
+                average: 0,
+                timestamp: ipmi_seconds(snapshot.wall),
+                period_ms: 0,
+                state: 0,
+            },
+        })
+    }
+}
