@@ -9,7 +9,8 @@
 #     inclusive. Valgrind hides SHA-NI from the program, so SHA-1 runs its portable code there.
 #  2. natively: the same loads (5 times) on the release binary, with server CPU from schedstat
 #     and the user/kernel split from /proc/PID/stat; then once more under perf stat (if perf works
-#     here) for syscalls and context switches per request (software events and tracepoints);
+#     here) for syscalls and context switches per request (software events and tracepoints), and
+#     once under perf record -e cpu-clock for where the samples fall (kernel or user, syscalls);
 #  3. the floor: a do-nothing blocking UDP echo server in C under 4 closed-loop clients (needs cc).
 #
 # Usage: bench/profile-request-path.sh [REQUESTS] [SESSIONS] [LOGINS]   (4000 4 50)
@@ -123,6 +124,20 @@ native() { # LABEL LOAD UNITS: CPU per unit over 5 runs of LOAD, then one more u
 native "in-session request" in_session $((per * sessions))
 native "whole session" whole_sessions "$logins"
 [ "$perf_ok" = yes ] || echo "(perf cannot count syscalls here: no per-syscall counts)"
+if perf record -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
+    echo "-- perf record -e cpu-clock -g over the in-session load: kernel/user, then syscalls (inclusive)"
+    perf record -q -e cpu-clock -F 10000 -g -p "$srv" -o "$dir/perf.data" >/dev/null 2>&1 &
+    ps=$!
+    sleep 0.3
+    in_session
+    kill -INT "$ps"
+    wait "$ps" || true
+    perf report -i "$dir/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
+        | grep -v '^#' | grep -v '^$' | head -5
+    perf report -i "$dir/perf.data" --children --sort sym --stdio -g none 2>/dev/null \
+        | grep -E '\] (finish_task_switch|__x64_sys_[a-z_]+|exit_to_user_mode_loop|sha1::.*|aes::.*expand_key)' \
+        | head -12
+fi
 
 if command -v cc >/dev/null; then
     echo "== 3. the floor: a do-nothing blocking UDP echo server (C), 4 closed-loop clients"
