@@ -1,7 +1,12 @@
 //! A load generator: N concurrent sessions against one or many BMCs, each sending one request
 //! after another, for a duration or a count. It measures requests per second, latency
 //! percentiles, session set-up time and rate, and errors. It speaks plain RMCP+, so it works
-//! against any BMC.
+//! against any BMC. [`run`] is the closed loop (each session sends as soon as it has its answer);
+//! [`run_open_loop`] sends on a fixed schedule and measures from the intended send times.
+
+mod open_loop;
+
+pub use open_loop::LATE_AFTER;
 
 use crate::{Error, Response, Retry, Session};
 use ipmi_proto::session::ClientConfig;
@@ -64,6 +69,12 @@ pub struct BenchReport {
     pub error_samples: Vec<String>,
     /// One answer, to compare with what another client (ipmitool) gets for the same request.
     pub sample: Option<Response>,
+    /// Open loop only: the requests the schedule asked for.
+    pub scheduled: Option<u64>,
+    /// Open loop only: requests sent more than [`LATE_AFTER`] after their intended time.
+    pub late: u64,
+    /// Open loop only: how long after its intended time each request went out, sorted.
+    pub send_lags: Vec<Duration>,
 }
 
 impl BenchReport {
@@ -82,6 +93,28 @@ impl BenchReport {
     /// The `p`-th percentile (0..=100) of login latency.
     pub fn login_percentile(&self, p: f64) -> Duration {
         percentile(&self.login_latencies, p)
+    }
+    /// The `p`-th percentile (0..=100) of the open loop's send lag (actual - intended send time).
+    pub fn send_lag_percentile(&self, p: f64) -> Duration {
+        percentile(&self.send_lags, p)
+    }
+
+    /// Adds one worker's counts and samples (the caller sorts the latencies at the end).
+    fn add(&mut self, w: Worker) {
+        self.ok += w.ok;
+        self.ccode_errors += w.ccode_errors;
+        self.errors += w.errors;
+        self.logins += w.logins;
+        self.latencies.extend(w.latencies);
+        self.login_latencies.extend(w.login_latencies);
+        if self.sample.is_none() {
+            self.sample = w.sample;
+        }
+        for e in w.error_samples {
+            if self.error_samples.len() < 5 {
+                self.error_samples.push(e);
+            }
+        }
     }
 }
 
@@ -114,29 +147,41 @@ impl Worker {
     }
 }
 
-/// Runs a benchmark.
+/// Prints the answered requests and their rate to stderr every second, until aborted.
+fn progress(done: Arc<AtomicU64>, start: Instant) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = 0;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = done.load(Ordering::Relaxed);
+            eprint!(
+                "\r{:>6.1}s  {} requests  {} req/s   ",
+                start.elapsed().as_secs_f64(),
+                now,
+                now - last
+            );
+            last = now;
+        }
+    })
+}
+
+/// Runs an open-loop benchmark (wrk2 style): `rate` requests per second in all, on a fixed
+/// schedule spread evenly over the sessions (at least one per target; every session logs in
+/// before the schedule starts), each latency measured from the request's intended send time so
+/// that a stall counts against every request it delays. [`BenchConfig::mode`] is ignored: the
+/// sessions stay open. Stops after [`BenchConfig::duration`] of schedule or
+/// [`BenchConfig::count`] requests, then waits for the answers still due.
+pub async fn run_open_loop(cfg: BenchConfig, rate: f64) -> BenchReport {
+    open_loop::run(cfg, rate).await
+}
+
+/// Runs a benchmark (closed loop).
 pub async fn run(cfg: BenchConfig) -> BenchReport {
     let cfg = Arc::new(cfg);
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + cfg.duration;
-    let progress = cfg.progress.then(|| {
-        let done = done.clone();
-        tokio::spawn(async move {
-            let mut last = 0;
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                let now = done.load(Ordering::Relaxed);
-                eprint!(
-                    "\r{:>6.1}s  {} requests  {} req/s   ",
-                    start.elapsed().as_secs_f64(),
-                    now,
-                    now - last
-                );
-                last = now;
-            }
-        })
-    });
+    let progress = cfg.progress.then(|| progress(done.clone(), start));
     let mut tasks = Vec::new();
     for i in 0..cfg.sessions.max(1) {
         let cfg = cfg.clone();
@@ -200,20 +245,7 @@ pub async fn run(cfg: BenchConfig) -> BenchReport {
     let mut report = BenchReport::default();
     for t in tasks {
         if let Ok(w) = t.await {
-            report.ok += w.ok;
-            report.ccode_errors += w.ccode_errors;
-            report.errors += w.errors;
-            report.logins += w.logins;
-            report.latencies.extend(w.latencies);
-            report.login_latencies.extend(w.login_latencies);
-            if report.sample.is_none() {
-                report.sample = w.sample;
-            }
-            for e in w.error_samples {
-                if report.error_samples.len() < 5 {
-                    report.error_samples.push(e);
-                }
-            }
+            report.add(w);
         }
     }
     report.elapsed = start.elapsed();

@@ -1,6 +1,7 @@
 //! `ipmi-to-metal bench`: the load generator (ipmi-client's [`bench`](ipmi_client::bench)) on the
 //! command line. It speaks plain IPMI over LAN, so it measures any BMC; with `--each` it measures
-//! several in turn and prints them side by side.
+//! several in turn and prints them side by side. Closed loop by default; `--rate` makes it an
+//! open loop (a fixed schedule, latencies from the intended send times).
 
 use clap::{Args, ValueEnum};
 use ipmi_client::bench::{self, BenchConfig, BenchReport, Mode};
@@ -31,6 +32,12 @@ pub struct BenchArgs {
     /// Stop after this many requests (per target with --each).
     #[arg(long, short = 'n')]
     count: Option<u64>,
+    /// Open loop: send this many requests per second in all, on a fixed schedule spread evenly
+    /// over the sessions (at least one per target), and measure each latency from the request's
+    /// intended send time, so that a stall counts against every request it delays (without
+    /// this, each session sends as soon as it has its answer).
+    #[arg(long)]
+    rate: Option<f64>,
     /// What to measure: requests in open sessions, or whole logins (open, one request, close).
     #[arg(long, value_enum, default_value_t = BenchMode::Requests)]
     mode: BenchMode,
@@ -166,6 +173,16 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     };
     let privilege = Privilege::from_name(&args.privilege)
         .ok_or_else(|| format!("bad privilege {:?}", args.privilege))?;
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(format!(
+                "bad --rate {rate}: expected requests per second above 0"
+            ));
+        }
+        if matches!(args.mode, BenchMode::Logins) {
+            return Err("--rate measures requests in open sessions: drop --mode logins".into());
+        }
+    }
     let template = BenchConfig {
         targets: Vec::new(),
         sessions: args.sessions.max(1),
@@ -210,10 +227,18 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         labels.dedup();
         vec![(labels.join(","), c)]
     };
+    let sessions = match args.rate {
+        // The open loop opens at least one session per target it loads at once.
+        Some(_) if !args.each => template.sessions.max(targets.len()),
+        _ => template.sessions,
+    };
     println!(
-        "bench: {} sessions, {:?} {}, request {}, {}",
-        template.sessions,
-        template.mode,
+        "bench: {} sessions, {} {}, request {}, {}",
+        sessions,
+        match args.rate {
+            Some(r) => format!("open loop at {r} requests/s"),
+            None => format!("{:?}", template.mode),
+        },
         match template.count {
             Some(n) => format!("up to {n} requests or {:?}", template.duration),
             None => format!("for {:?}", template.duration),
@@ -224,13 +249,28 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             Iface::Lan => "lan (IPMI 1.5, MD5)".into(),
         }
     );
-    println!("{}", header());
+    println!(
+        "{}",
+        match args.rate {
+            Some(_) => open_header(),
+            None => header(),
+        }
+    );
     for (label, cfg) in runs {
         if !args.quiet {
             eprintln!("measuring {label}...");
         }
-        let report = rt.block_on(bench::run(cfg));
-        println!("{}", row(&label, &report));
+        let report = match args.rate {
+            Some(rate) => rt.block_on(bench::run_open_loop(cfg, rate)),
+            None => rt.block_on(bench::run(cfg)),
+        };
+        println!(
+            "{}",
+            match args.rate {
+                Some(rate) => open_row(&label, rate, &report),
+                None => row(&label, &report),
+            }
+        );
         for e in &report.error_samples {
             println!("    error: {e}");
         }
@@ -279,6 +319,50 @@ fn row(label: &str, r: &BenchReport) -> String {
         r.logins,
         r.login_rate(),
         ms(r.login_percentile(50.0)),
+    )
+}
+
+/// The open loop's columns: the rate asked and achieved, what became of the scheduled
+/// requests, latency from the intended send time, and the generator's own send lag.
+fn open_header() -> String {
+    format!(
+        "{:<16} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
+        "target",
+        "asked/s",
+        "req/s",
+        "scheduled",
+        "ok",
+        "ccode!=0",
+        "failed",
+        "late",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "lag p99",
+        "logins"
+    )
+}
+
+fn open_row(label: &str, rate: f64, r: &BenchReport) -> String {
+    format!(
+        "{:<16} {:>9.0} {:>9.0} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+        label,
+        rate,
+        r.rate(),
+        r.scheduled.unwrap_or(0),
+        r.ok,
+        r.ccode_errors,
+        r.errors,
+        r.late,
+        ms(r.percentile(50.0)),
+        ms(r.percentile(90.0)),
+        ms(r.percentile(99.0)),
+        ms(r.percentile(99.9)),
+        ms(r.percentile(100.0)),
+        ms(r.send_lag_percentile(99.0)),
+        r.logins,
     )
 }
 

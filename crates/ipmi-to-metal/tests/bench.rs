@@ -45,6 +45,156 @@ fn bench(port: u16, password: &str, args: &[&str]) -> Row {
     }
 }
 
+/// What one open-loop (`--rate`) row says.
+#[derive(Debug)]
+struct OpenRow {
+    asked: f64,
+    achieved: f64,
+    scheduled: u64,
+    ok: u64,
+    ccode_errors: u64,
+    failed: u64,
+    late: u64,
+    /// p50, p90, p99, p99.9, max, in ms.
+    latencies: [f64; 5],
+    send_lag_p99: f64,
+    logins: u64,
+}
+
+/// Runs `ipmi-to-metal bench --rate ...` against the BMCs on `ports` and reads its one row.
+fn open_bench(ports: &[u16], args: &[&str]) -> OpenRow {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("60")
+        .arg(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+        .args(["bench", "-q"]);
+    for p in ports {
+        cmd.args(["-t", &format!("t=127.0.0.1:{p}")]);
+    }
+    cmd.args(args).env("IPMI_PASSWORD", ADMIN_PASSWORD);
+    let out = run(&mut cmd).out();
+    let header = out
+        .lines()
+        .find(|l| l.starts_with("target "))
+        .unwrap_or_else(|| panic!("no header in:\n{out}"));
+    assert!(
+        header.contains("p99.9 ms") && header.contains("late"),
+        "{header}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("t "))
+        .unwrap_or_else(|| panic!("no result row in:\n{out}"));
+    let f: Vec<&str> = row.split_whitespace().collect();
+    let n = |i: usize| f[i].parse::<u64>().unwrap_or_else(|_| panic!("{row}"));
+    let x = |i: usize| f[i].parse::<f64>().unwrap_or_else(|_| panic!("{row}"));
+    OpenRow {
+        asked: x(1),
+        achieved: x(2),
+        scheduled: n(3),
+        ok: n(4),
+        ccode_errors: n(5),
+        failed: n(6),
+        late: n(7),
+        latencies: [x(8), x(9), x(10), x(11), x(12)],
+        send_lag_p99: x(13),
+        logins: n(14),
+    }
+}
+
+/// The pid of the `ipmi-to-metal serve` started for `bmc` (found by its configuration path).
+fn server_pid(bmc: &Bmc) -> u32 {
+    let config = bmc.dir.path().join("bmc.toml");
+    let config = config.to_str().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(config))
+        })
+        .expect("the server's process")
+}
+
+#[test]
+fn open_loop_bench_keeps_its_schedule_and_measures_from_intended_send_times() {
+    let a = Bmc::start();
+    let b = Bmc::start();
+    let r = open_bench(&[a.port, b.port], &["--rate", "400", "-d", "2"]);
+    // 400/s for 2 s is 800 requests, all sent and answered, over 8 sessions (the default; at
+    // least one per target), each logged in once before the schedule starts.
+    assert_eq!(r.asked, 400.0, "{r:?}");
+    assert_eq!(r.scheduled, 800, "{r:?}");
+    assert_eq!((r.ok, r.ccode_errors, r.failed), (800, 0, 0), "{r:?}");
+    assert_eq!(r.logins, 8, "{r:?}");
+    // The achieved rate is the asked one: the schedule does not wait for the answers.
+    assert!(
+        r.achieved > 0.9 * r.asked && r.achieved <= 1.01 * r.asked,
+        "{r:?}"
+    );
+    let [p50, p90, p99, p999, max] = r.latencies;
+    assert!(p50 > 0.0, "latencies measured: {r:?}");
+    assert!(
+        p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max,
+        "{r:?}"
+    );
+    assert!(r.late < r.scheduled / 2, "{r:?}");
+    // Each answer comes after its request went out, so the send lag stays below the latency.
+    assert!(r.send_lag_p99 <= p99, "{r:?}");
+
+    // The server stalls for 400 ms in the middle of the run (SIGSTOP): every request due
+    // meanwhile waits, and its latency counts from when it should have gone out, so about a
+    // fifth of them are slow, not only the one in flight on each session (which is all a
+    // closed loop would see: coordinated omission).
+    let pid = server_pid(&a).to_string();
+    let stall = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let stop = Command::new("kill").args(["-STOP", &pid]).status();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let cont = Command::new("kill").args(["-CONT", &pid]).status();
+        assert!(stop.is_ok_and(|s| s.success()) && cont.is_ok_and(|s| s.success()));
+    });
+    let r = open_bench(&[a.port], &["--rate", "400", "-d", "2"]);
+    stall.join().unwrap();
+    assert_eq!((r.ok, r.failed), (800, 0), "{r:?}");
+    let [_, p90, _, _, max] = r.latencies;
+    assert!(p90 >= 50.0 && max >= 300.0, "the stall shows: {r:?}");
+    assert!(
+        r.late >= 100 && r.send_lag_p99 >= 100.0,
+        "requests due during the stall went out late: {r:?}"
+    );
+
+    // A BMC that is not there: the first login fails, then each scheduled request fails with
+    // its own login, none is counted as answered, and the run still ends.
+    let r = open_bench(
+        &[free_port()],
+        &[
+            "--rate",
+            "20",
+            "-d",
+            "1",
+            "-s",
+            "1",
+            "--retries",
+            "0",
+            "--timeout-ms",
+            "100",
+        ],
+    );
+    assert_eq!((r.scheduled, r.ok, r.logins), (20, 0, 0), "{r:?}");
+    assert_eq!(r.failed, 21, "{r:?}");
+
+    // The open loop measures requests in sessions, not logins.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+        .args(["bench", "-q", "-t", &format!("127.0.0.1:{}", a.port)])
+        .args(["--rate", "10", "--mode", "logins"])
+        .env("IPMI_PASSWORD", ADMIN_PASSWORD));
+    assert!(
+        !out.ok && out.all().contains("--rate measures requests"),
+        "{}",
+        out.all()
+    );
+}
+
 /// The data bytes of an `ipmitool raw` answer, as bench prints them.
 fn raw_bytes(out: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
