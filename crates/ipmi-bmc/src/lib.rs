@@ -10,6 +10,7 @@
 pub mod backend;
 mod dispatch;
 mod handlers;
+mod privilege_floor;
 pub mod routing;
 
 pub use backend::{
@@ -17,6 +18,7 @@ pub use backend::{
     PowerAction, PowerState, Requester, SensorKind, SensorReading,
 };
 pub use dispatch::{commands, CommandInfo};
+pub use privilege_floor::privilege_floor;
 
 use ipmi_proto::cmd::chassis::BootFlags;
 use ipmi_proto::session::{Request, ServerConfig};

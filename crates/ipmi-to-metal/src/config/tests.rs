@@ -77,7 +77,7 @@ fn the_ipmi_backend_table() {
     assert_eq!(b.client.interface, Interface::Lanplus);
     assert_eq!(b.relay, backend_ipmi::default_relay());
     let narrow = check(&format!(
-        "{ipmi}interface = \"lan\"\nrelay = [{{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"operator\" }}, {{ netfn = 0x30, privilege = \"administrator\" }}]\n"
+        "{ipmi}interface = \"lan\"\nrelay = [{{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"operator\" }}, {{ netfn = 0x30, privilege = \"administrator\", force = true }}]\n"
     ))
     .unwrap();
     let b: &IpmiBackendConfig = narrow[0].backend.settings().expect("ipmi");
@@ -102,6 +102,60 @@ fn the_ipmi_backend_table() {
         e.contains("[bmc.ipmi] is configured, but neither backend nor [bmc.routes] uses \"ipmi\""),
         "{e}"
     );
+}
+
+#[test]
+fn relay_rules_that_could_take_over_the_bmc_behind_need_force() {
+    std::env::set_var("TEST_CONFIG_BMC_PW", "downstream");
+    let ipmi = GOOD.replace("backend = \"sim\"", "backend = \"ipmi\"")
+        + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n";
+    let with = |rule: &str| format!("{ipmi}relay = [{rule}]\n");
+    // Send Message bridges anything; 0x40-0x47 manage the channel and users of the BMC behind;
+    // a whole App rule covers both; a whole OEM or group extension NetFn is unknown commands.
+    let cases = [
+        (
+            "{ netfn = 0x06, cmds = [0x34], privilege = \"administrator\" }",
+            "relaying App 0x34 (Send Message)",
+        ),
+        (
+            "{ netfn = 0x06, cmds = [0x01, 0x47], privilege = \"administrator\" }",
+            "relaying App 0x47 (channel and user management)",
+        ),
+        (
+            "{ netfn = 0x06, privilege = \"user\" }",
+            "relaying every App command",
+        ),
+        (
+            "{ netfn = 0x30, privilege = \"administrator\" }",
+            "relaying every command of NetFn 0x30",
+        ),
+        (
+            "{ netfn = 0x2c, privilege = \"administrator\" }",
+            "relaying every command of NetFn 0x2c",
+        ),
+    ];
+    for (rule, want) in cases {
+        let e = err(&with(rule));
+        assert!(e.starts_with("t.toml:15:10: "), "{e}");
+        assert!(
+            e.contains(want) && e.contains("force = true"),
+            "{rule}: {e}"
+        );
+        // Forced, it is accepted, and said at start.
+        let forced = rule.replace(" }", ", force = true }");
+        let c = check(&with(&forced)).unwrap();
+        let w = &c[0].warnings;
+        assert!(
+            w.iter().any(|w| w.contains("forced (force = true)")),
+            "{forced}: {w:?}"
+        );
+    }
+    // Specific commands of OEM NetFns, and whole standard NetFns, need no force.
+    let c = check(&with(
+        "{ netfn = 0x30, cmds = [0x01], privilege = \"administrator\" }, { netfn = 0x0a, privilege = \"user\" }",
+    ))
+    .unwrap();
+    assert!(!c[0].warnings.iter().any(|w| w.contains("forced")));
 }
 
 #[test]
