@@ -29,6 +29,7 @@ cat > "$dir/fleet.toml" <<CONF
 [[metal_discovery]]
 name = "fleet"
 api_url = "http://127.0.0.1:18080/metal/v1"
+allow_http = true                # the fake, on loopback
 project_id = "$project"
 tag = "ipmi"
 token_env = "METAL_AUTH_TOKEN"

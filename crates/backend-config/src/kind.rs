@@ -76,6 +76,14 @@ pub trait BackendSettings: Send + Sync + 'static {
     /// Builds the backend, with its start-up steps (background tasks, shared clients from
     /// `shared`). Runs inside the tokio runtime, in the BMC's tracing span.
     fn build(&self, shared: &mut Resources) -> Result<Arc<dyn Backend>, String>;
+
+    /// What in these settings is weaker than the defaults (plain-http endpoints, relay rules
+    /// forced past their checks, suites without integrity towards a BMC behind), one sentence
+    /// each saying what it exposes: logged as warnings when the BMC starts and printed by
+    /// `check-config`. None by default.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One backend of a BMC, configured: its kind and settings.
@@ -116,6 +124,11 @@ impl BackendConfig {
     /// See [`BackendSettings::device`].
     pub fn device(&self) -> Option<&str> {
         self.settings.device()
+    }
+
+    /// See [`BackendSettings::warnings`].
+    pub fn warnings(&self) -> Vec<String> {
+        self.settings.warnings()
     }
 
     /// See [`BackendSettings::build`].

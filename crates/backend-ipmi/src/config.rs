@@ -59,6 +59,9 @@ pub struct RelayToml {
     #[serde(default)]
     cmds: Vec<u8>,
     privilege: Spanned<String>,
+    /// Accepts a rule [`needs_force`] refuses (and says so at start).
+    #[serde(default)]
+    force: bool,
 }
 
 /// The ipmi backend kind.
@@ -207,6 +210,28 @@ fn privilege(p: &Spanned<String>) -> Option<Privilege> {
     Privilege::from_name(p.get_ref()).filter(|p| *p != Privilege::Oem)
 }
 
+/// Why relaying command `cmd` (`None`: every command) of `netfn` could take the BMC behind
+/// over, if it could: the rule is then refused unless it says `force = true`.
+pub fn needs_force(netfn: NetFn, cmd: Option<u8>) -> Option<String> {
+    let oem = netfn.0 == 0x08 || (0x2c..=0x3e).contains(&netfn.0);
+    match cmd {
+        None if netfn == NetFn::APP => Some(
+            "relaying every App command would relay Send Message (bridging to other channels) and the channel and user management commands 0x40-0x47 under the session behind".into(),
+        ),
+        None if oem => Some(format!(
+            "relaying every command of NetFn {:#04x} (firmware, group extension or OEM: commands only their vendor knows) would hand clients whatever they do: list the commands with cmds",
+            netfn.0
+        )),
+        Some(0x34) if netfn == NetFn::APP => Some(
+            "relaying App 0x34 (Send Message) would bridge any command to other channels and controllers under the session behind".into(),
+        ),
+        Some(c @ 0x40..=0x47) if netfn == NetFn::APP => Some(format!(
+            "relaying App {c:#04x} (channel and user management) would let clients change the channels and accounts of the BMC behind"
+        )),
+        _ => None,
+    }
+}
+
 fn relay(cx: &BmcContext, rules: &[Spanned<RelayToml>]) -> Result<Vec<RelayRule>, ConfigError> {
     let mut out = Vec::new();
     for r in rules {
@@ -224,18 +249,23 @@ fn relay(cx: &BmcContext, rules: &[Spanned<RelayToml>]) -> Result<Vec<RelayRule>
             )
         })?;
         let netfn = NetFn(r.netfn);
-        if r.cmds.is_empty() {
+        let cmds: Vec<Option<u8>> = if r.cmds.is_empty() {
+            vec![None]
+        } else {
+            r.cmds.iter().copied().map(Some).collect()
+        };
+        for cmd in cmds {
+            if let (Some(why), false) = (needs_force(netfn, cmd), r.force) {
+                return Err(cx.src.err(
+                    rs,
+                    format!("{why}: refused unless the rule says force = true"),
+                ));
+            }
             out.push(RelayRule {
                 netfn,
-                cmd: None,
+                cmd,
                 privilege,
-            });
-        }
-        for c in &r.cmds {
-            out.push(RelayRule {
-                netfn,
-                cmd: Some(*c),
-                privilege,
+                forced: r.force && needs_force(netfn, cmd).is_some(),
             });
         }
     }
@@ -252,6 +282,40 @@ impl BackendSettings for IpmiBackendConfig {
             self.client.privilege,
             self.relay.len()
         )
+    }
+
+    /// Forced relay rules, and a session behind without integrity or encryption.
+    fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .relay
+            .iter()
+            .filter(|r| r.forced)
+            .map(|r| {
+                let what = match r.cmd {
+                    Some(c) => format!("NetFn {:#04x} command {c:#04x}", r.netfn.0),
+                    None => format!("every command of NetFn {:#04x}", r.netfn.0),
+                };
+                let why = needs_force(r.netfn, r.cmd).unwrap_or_default();
+                format!("relay of {what} forced (force = true): {why}")
+            })
+            .collect();
+        let weak: Vec<String> = (self.client.interface == Interface::Lanplus)
+            .then_some(&self.client.cipher_suites)
+            .into_iter()
+            .flatten()
+            .filter(|id| [0, 1, 2, 15, 16].contains(*id))
+            .map(u8::to_string)
+            .collect();
+        if !weak.is_empty() {
+            out.push(format!(
+                "[bmc.ipmi] cipher_suites {} towards the BMC behind lack integrity protection or encryption",
+                weak.join(", ")
+            ));
+        }
+        if self.client.interface == Interface::Lan {
+            out.push("[bmc.ipmi] interface = \"lan\": IPMI 1.5 with MD5 and no encryption towards the BMC behind".into());
+        }
+        out
     }
 
     /// The backend, with its keep-alive task.

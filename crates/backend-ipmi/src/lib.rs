@@ -45,7 +45,8 @@ pub struct IpmiBackendConfig {
 
 /// One entry of the relay allow-list: a command (or every command of a NetFn) and the session
 /// privilege a client needs to have it relayed. Whatever the downstream account may do, a client
-/// gets only what the list grants its session.
+/// gets only what the list grants its session, and never below the command's IPMI 2.0 appendix
+/// G privilege ([`ipmi_bmc::privilege_floor`], enforced by the BMC model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RelayRule {
     /// The request NetFn.
@@ -54,6 +55,9 @@ pub struct RelayRule {
     pub cmd: Option<u8>,
     /// The privilege the client's session needs.
     pub privilege: Privilege,
+    /// Written with `force = true`, past the configuration's refusal of rules that could take
+    /// the BMC behind over (Send Message, channel and user management, whole OEM NetFns).
+    pub forced: bool,
 }
 
 impl RelayRule {
@@ -62,6 +66,7 @@ impl RelayRule {
             netfn,
             cmd: Some(cmd),
             privilege,
+            forced: false,
         }
     }
 
@@ -395,7 +400,23 @@ mod tests {
             netfn: NetFn(0x30),
             cmd: None,
             privilege: Privilege::Administrator,
+            forced: true,
         };
         assert!(all.matches(NetFn(0x30), 0x99) && !all.matches(NetFn(0x32), 0x99));
+    }
+
+    /// The default list asks for exactly what appendix G does: nothing in it is raised (or
+    /// would be lowered) by the floor.
+    #[test]
+    fn default_relay_privileges_are_appendix_gs() {
+        for r in default_relay() {
+            let cmd = r.cmd.expect("the defaults name their commands");
+            assert_eq!(
+                r.privilege,
+                ipmi_bmc::privilege_floor(r.netfn, cmd),
+                "{:?} {cmd:#04x}",
+                r.netfn
+            );
+        }
     }
 }

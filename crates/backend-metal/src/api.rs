@@ -6,13 +6,23 @@
 //! deadline, and otherwise makes every call on this client fail at once as busy until the limit
 //! resets (so a thousand BMCs do not hammer a rate-limited API). `X-RateLimit-Remaining: 0` is
 //! honoured the same way before the API has to say 429. The token goes in `X-Auth-Token` and
-//! nowhere else: not in a URL, an error or a log line.
+//! nowhere else: not in a URL, an error or a log line. Answers are read up to a size limit
+//! ([`MAX_DEVICE_BODY`], [`MAX_LIST_BODY`]): past it the call fails, whatever the endpoint sends.
 
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
+
+/// The largest answer read for one device, an action or an update: a device with all its
+/// addresses, ports and plan is tens of KiB.
+pub const MAX_DEVICE_BODY: usize = 1 << 20;
+/// The largest answer read for one page of a project's devices: 1000 devices (the most
+/// `per_page` asks for) of up to 32 KiB each.
+pub const MAX_LIST_BODY: usize = 32 << 20;
+/// The largest error answer read (only its message is used).
+const MAX_ERROR_BODY: usize = 64 << 10;
 
 /// The parts of the spec's `Device` that the backend uses.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -145,6 +155,12 @@ pub enum ApiError {
     /// The answer was not the JSON the spec describes.
     #[error("unexpected answer: {0}")]
     Decode(String),
+    /// The answer was longer than the call reads: a broken or hostile endpoint.
+    #[error("answer larger than {limit} bytes")]
+    TooLarge {
+        /// The most the call reads.
+        limit: usize,
+    },
 }
 
 /// Timeouts and retries of each call.
@@ -231,7 +247,7 @@ impl MetalApi {
     pub async fn device(&self, id: &str, deadline: Instant) -> Result<Device, ApiError> {
         let url = format!("{}/devices/{id}", self.base);
         let body = self
-            .call(reqwest::Method::GET, &url, None, deadline)
+            .call(reqwest::Method::GET, &url, None, MAX_DEVICE_BODY, deadline)
             .await?;
         decode(&body)
     }
@@ -240,9 +256,15 @@ impl MetalApi {
     pub async fn action(&self, id: &str, action: &str, deadline: Instant) -> Result<(), ApiError> {
         let url = format!("{}/devices/{id}/actions", self.base);
         let body = serde_json::json!({ "type": action });
-        self.call(reqwest::Method::POST, &url, Some(body), deadline)
-            .await
-            .map(|_| ())
+        self.call(
+            reqwest::Method::POST,
+            &url,
+            Some(body),
+            MAX_DEVICE_BODY,
+            deadline,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// `PUT /devices/{id}`.
@@ -255,7 +277,13 @@ impl MetalApi {
         let url = format!("{}/devices/{id}", self.base);
         let body = serde_json::to_value(update).map_err(|e| ApiError::Decode(e.to_string()))?;
         let out = self
-            .call(reqwest::Method::PUT, &url, Some(body), deadline)
+            .call(
+                reqwest::Method::PUT,
+                &url,
+                Some(body),
+                MAX_DEVICE_BODY,
+                deadline,
+            )
             .await?;
         decode(&out)
     }
@@ -277,7 +305,7 @@ impl MetalApi {
                 encode_query(tag)
             );
             let body = self
-                .call(reqwest::Method::GET, &url, None, deadline)
+                .call(reqwest::Method::GET, &url, None, MAX_LIST_BODY, deadline)
                 .await?;
             let list: DeviceList = decode(&body)?;
             let n = list.devices.len();
@@ -296,12 +324,13 @@ impl MetalApi {
         }
     }
 
-    /// One call with retries; the answer's body on success.
+    /// One call with retries; the answer's body (at most `limit` bytes) on success.
     async fn call(
         &self,
         method: reqwest::Method,
         url: &str,
         body: Option<serde_json::Value>,
+        limit: usize,
         deadline: Instant,
     ) -> Result<Vec<u8>, ApiError> {
         let mut attempt = 0u32;
@@ -317,7 +346,13 @@ impl MetalApi {
                 return Err(ApiError::Timeout(format!("{method} {}", path_of(url))));
             }
             let result = self
-                .once(&method, url, body.as_ref(), left.min(self.policy.timeout))
+                .once(
+                    &method,
+                    url,
+                    body.as_ref(),
+                    limit,
+                    left.min(self.policy.timeout),
+                )
                 .await;
             // An action (POST) may have been carried out when its answer was lost or was a 5xx:
             // sending it again could reboot a machine twice. It is retried only when it surely
@@ -367,6 +402,7 @@ impl MetalApi {
         method: &reqwest::Method,
         url: &str,
         body: Option<&serde_json::Value>,
+        limit: usize,
         timeout: Duration,
     ) -> Result<Vec<u8>, ApiError> {
         let mut req = self
@@ -381,8 +417,8 @@ impl MetalApi {
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(transport)?.to_vec();
         if status.is_success() {
+            let bytes = read_limited(resp, limit).await?;
             // Stop before the API has to refuse: an exhausted limit blocks until it resets.
             if header_u64(&headers, "x-ratelimit-remaining") == Some(0) {
                 let reset = header_u64(&headers, "x-ratelimit-reset").unwrap_or(1);
@@ -391,6 +427,9 @@ impl MetalApi {
             }
             return Ok(bytes);
         }
+        // An error's body only gives its message: what fits in a small limit is enough, and
+        // the status decides the error whatever the body.
+        let bytes = read_limited(resp, MAX_ERROR_BODY).await.unwrap_or_default();
         let message = error_message(&bytes);
         tracing::warn!(method = %method, url = %path_of(url), status = status.as_u16(), error = %message, "Metal API error");
         Err(match status.as_u16() {
@@ -409,6 +448,23 @@ impl MetalApi {
             s => ApiError::Server { status: s, message },
         })
     }
+}
+
+/// The body of `resp`, refused as soon as it is known to pass `limit` bytes: from its
+/// `Content-Length`, or while it is read.
+async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = ApiError::TooLarge { limit };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        if out.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

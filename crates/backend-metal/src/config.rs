@@ -28,6 +28,8 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(8000);
 #[serde(deny_unknown_fields)]
 pub struct MetalToml {
     api_url: Option<Spanned<String>>,
+    /// Lets `api_url` be plain http (the token then travels in clear): tests and demos only.
+    allow_http: Option<bool>,
     device_id: Spanned<String>,
     token_env: Option<Spanned<String>>,
     token_file: Option<Spanned<String>>,
@@ -74,6 +76,7 @@ impl Kind for MetalKind {
             span,
             "[bmc.metal]",
             t.api_url.as_ref(),
+            t.allow_http,
             t.token_env.as_ref(),
             t.token_file.as_ref(),
             t.token.as_ref(),
@@ -125,12 +128,15 @@ pub struct Access {
 }
 
 /// Reads `api_url` (default [`DEFAULT_API_URL`]) and the token, refusing a token written in the
-/// file itself; `table` names the table in errors.
+/// file itself, and a plain-http `api_url` (which would carry the token in clear) unless
+/// `allow_http` is true; `table` names the table in errors.
+#[allow(clippy::too_many_arguments)]
 pub fn access(
     src: &Source,
     span: Range<usize>,
     table: &str,
     api_url: Option<&Spanned<String>>,
+    allow_http: Option<bool>,
     token_env: Option<&Spanned<String>>,
     token_file: Option<&Spanned<String>>,
     token_inline: Option<&Spanned<String>>,
@@ -146,6 +152,12 @@ pub fn access(
             let url = u.get_ref().trim_end_matches('/').to_string();
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(src.err(u.span(), "api_url must be an http:// or https:// URL"));
+            }
+            if url.starts_with("http://") && allow_http != Some(true) {
+                return Err(src.err(
+                    u.span(),
+                    "api_url is plain http, which would send the API token in clear: use https://, or allow_http = true (tests and demos on loopback only)",
+                ));
             }
             url
         }
@@ -241,6 +253,18 @@ impl BackendSettings for MetalSettings {
 
     fn device(&self) -> Option<&str> {
         Some(&self.device.device_id)
+    }
+
+    /// A plain-http endpoint (only with `allow_http = true`) carries the token in clear.
+    fn warnings(&self) -> Vec<String> {
+        if self.api_url.starts_with("http://") {
+            vec![format!(
+                "api_url {} is plain http (allow_http = true): the API token travels in clear",
+                self.api_url
+            )]
+        } else {
+            Vec::new()
+        }
     }
 
     fn build(&self, shared: &mut Resources) -> Result<Arc<dyn Backend>, String> {

@@ -112,6 +112,7 @@ async fn api(
                         tokio::time::sleep(Duration::from_millis(ms)).await;
                         handle(fake)
                     }
+                    Some(Fault::Huge { bytes, chunked }) => return huge(bytes, chunked),
                     None => handle(fake),
                 }
             }
@@ -133,6 +134,27 @@ async fn api(
         None => status.into_response(),
     };
     resp.headers_mut().extend(extra);
+    resp
+}
+
+/// A 200 answer of `bytes` spaces: whole (with its `Content-Length`), or in 64 KiB chunks
+/// without one.
+fn huge(bytes: u64, chunked: bool) -> Response {
+    const CHUNK: u64 = 64 * 1024;
+    let body = if chunked {
+        let chunks = (0..bytes.div_ceil(CHUNK)).map(move |i| {
+            let len = CHUNK.min(bytes - i * CHUNK) as usize;
+            Ok::<_, std::convert::Infallible>(Bytes::from(vec![b' '; len]))
+        });
+        axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+    } else {
+        axum::body::Body::from(vec![b' '; bytes as usize])
+    };
+    let mut resp = Response::new(body);
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 

@@ -8,7 +8,7 @@
 //! Devices go through the power states over time (`powering_on` then `active`, `powering_off`
 //! then `inactive`; a reboot goes through both), and the fake counts the boots and whether each
 //! went to PXE. Faults can be injected: an error status, 429 with `Retry-After`, a slow answer,
-//! or an API that is down; a rate limit can be set. Every API exchange can be written to a JSON
+//! a huge answer, or an API that is down; a rate limit can be set. Every API exchange can be written to a JSON
 //! lines file, which the tests validate against the spec.
 //!
 //! Control endpoints under `/_fake/` (not part of the API, not logged) list the devices with
@@ -64,6 +64,15 @@ pub enum Fault {
     Slow {
         /// The delay.
         ms: u64,
+    },
+    /// Answer 200 with a body of this many bytes (spaces), as a broken or hostile endpoint
+    /// might; not written to the exchange log (it is no API answer).
+    Huge {
+        /// The body's size.
+        bytes: u64,
+        /// Sent in chunks without a `Content-Length`, so that only counting tells.
+        #[serde(default)]
+        chunked: bool,
     },
 }
 

@@ -436,7 +436,8 @@ pub trait Backend: Send + Sync {
 
     /// Whether this backend relays command `cmd` of `netfn` whole to the machine's own BMC, and
     /// if so the session privilege a client needs for it. A relayed command bypasses the BMC
-    /// model: what the BMC behind answers is what the client sees.
+    /// model: what the BMC behind answers is what the client sees. The BMC model requires at
+    /// least the command's appendix G privilege ([`crate::privilege_floor`]) whatever this says.
     fn relays(&self, _netfn: NetFn, _cmd: u8) -> Option<Privilege> {
         None
     }

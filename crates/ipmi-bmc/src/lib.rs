@@ -11,6 +11,7 @@ pub mod backend;
 mod dispatch;
 pub mod events;
 mod handlers;
+mod privilege_floor;
 pub mod routing;
 mod sel;
 mod sensors;
@@ -20,6 +21,7 @@ pub use backend::{
     Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
+pub use privilege_floor::privilege_floor;
 
 use ipmi_proto::cmd::chassis::BootFlags;
 use ipmi_proto::session::{Request, ServerConfig};

@@ -41,7 +41,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:6230")]
         listen: SocketAddr,
     },
-    /// Check a configuration file and exit: 0 if valid, 2 with the error otherwise.
+    /// Check a configuration file and exit: 0 if valid (with a warning on stderr for each
+    /// setting weaker than the defaults), 2 with the error otherwise.
     CheckConfig {
         /// The TOML configuration file.
         config: PathBuf,
@@ -91,6 +92,9 @@ fn main() -> ExitCode {
         },
         Command::CheckConfig { config } => match config::load(&config) {
             Ok(c) => {
+                for (who, warning) in c.warnings() {
+                    eprintln!("warning: {who}: weakened setting: {warning}");
+                }
                 for b in &c.bmcs {
                     println!(
                         "{}: listen {} backend {} users {}",

@@ -1,6 +1,7 @@
-//! `serve`: starts every configured BMC (all or none), the session expiry timer, and the
-//! discoveries, which take their Metal API client from the backend factory (shared with the
-//! BMCs of the same account) and add and remove BMCs in the fleet.
+//! `serve`: says what in the configuration is weaker than the defaults, starts every configured
+//! BMC (all or none), the session expiry timer, and the discoveries, which take their Metal API
+//! client from the backend factory (shared with the BMCs of the same account) and add and remove
+//! BMCs in the fleet.
 
 use crate::config::Config;
 use crate::factory::BackendFactory;
@@ -12,6 +13,9 @@ use tracing::Instrument;
 /// Binds every configured BMC's socket (all or none), starts the discoveries, then serves until
 /// the process ends.
 pub async fn serve(config: Config) -> std::io::Result<()> {
+    for (who, warning) in config.warnings() {
+        tracing::warn!(config = %who, "weakened setting: {warning}");
+    }
     let factory = Arc::new(Mutex::new(BackendFactory::default()));
     let fleet = Arc::new(Fleet::new(factory.clone()));
     fleet.keep_sel_in(

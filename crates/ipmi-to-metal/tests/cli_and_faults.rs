@@ -55,6 +55,51 @@ fn config_errors_name_file_line_and_problem() {
     assert_eq!(code, 0, "{err}");
 }
 
+/// The standard users, every password at least 12 characters long.
+fn long_passwords(port: u16, extra: &str) -> String {
+    standard_config(port, extra).replace(
+        "password_env = \"TEST_VIEWER_PASSWORD\"",
+        "password = \"viewer-long-pass\"",
+    )
+}
+
+#[test]
+fn weakened_settings_are_warned_about_at_start_and_the_defaults_are_not() {
+    let port = free_port();
+    let bmc = Bmc::start_config(port, &long_passwords(port, ""));
+    assert!(
+        !bmc.server_log().contains("weakened setting"),
+        "{}",
+        bmc.server_log()
+    );
+    drop(bmc);
+    let weak = "cipher_suites = [3, 17, 1, 15]\nauth_types = [\"md5\", \"straight\"]";
+    let port = free_port();
+    let config = long_passwords(port, weak).replace("viewer-long-pass", "short");
+    let bmc = Bmc::start_config(port, &config);
+    let log = bmc.server_log();
+    for want in [
+        "config=bmc \"node1\"",
+        "weakened setting: cipher suites 1, 15 enabled: no integrity protection",
+        "weakened setting: auth_types straight: IPMI 1.5 carries the password in clear",
+        "weakened setting: IPMI 1.5 with MD5 is on",
+        "weakened setting: user \"viewer\": password shorter than 12 characters",
+    ] {
+        assert!(log.contains(want), "{want:?} not in:\n{log}");
+    }
+    assert!(!log.contains("\"short\""), "{log}");
+    // check-config says the same, on stderr, and still accepts the file.
+    let (code, err) = check_config(&config.replace(
+        "password_file = \"admin.pass\"",
+        "password = \"s3cret-admin\"",
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: bmc \"node1\": weakened setting: cipher suites 1, 15 enabled"),
+        "{err}"
+    );
+}
+
 #[test]
 fn serve_with_a_bad_config_starts_nothing() {
     let port = free_port();

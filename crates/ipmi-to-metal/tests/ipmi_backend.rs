@@ -181,6 +181,39 @@ fn the_allow_list_decides_what_each_privilege_may_relay() {
 }
 
 #[test]
+fn a_relay_rule_cannot_grant_less_than_appendix_g() {
+    // The rule says "user" for Get and Set LAN Configuration Parameters; appendix G gives them
+    // to operators and administrators, and the session behind is an administrator's.
+    let sim = IpmiSim::start();
+    let bmc = start_proxy(
+        &sim,
+        "relay = [{ netfn = 0x0c, cmds = [0x01, 0x02], privilege = \"user\" }]",
+    );
+    let as_user = |user: &str, password: &str, level: &str, args: &str| {
+        ipmitool(&bmc, "lanplus", &["-L", level], user, password, args)
+    };
+    let get = "raw 0x0c 0x02 0x01 0x00 0x00 0x00";
+    let set = "raw 0x0c 0x01 0x01 0x00 0x00";
+    let denied = |r: Run| {
+        assert!(r.all().contains("rsp=0xd4"), "{}", r.all());
+    };
+    denied(as_user("viewer", VIEWER_PASSWORD, "USER", get));
+    denied(as_user("viewer", VIEWER_PASSWORD, "USER", set));
+    let relayed_before = bmc.server_log().matches("command relayed").count();
+    let r = as_user("operator", OPERATOR_PASSWORD, "OPERATOR", get);
+    assert!(r.ok, "{}", r.all());
+    denied(as_user("operator", OPERATOR_PASSWORD, "OPERATOR", set));
+    let r = admin_run(&bmc, set);
+    assert!(!r.all().contains("rsp=0xd4"), "{}", r.all());
+    assert_eq!(
+        bmc.server_log().matches("command relayed").count(),
+        relayed_before + 2,
+        "the operator's read and the administrator's write went behind:\n{}",
+        bmc.server_log()
+    );
+}
+
+#[test]
 fn freeipmi_drives_ipmi_sim_through_the_shim() {
     let sim = IpmiSim::start();
     let bmc = start_proxy(&sim, "");

@@ -171,7 +171,7 @@ fn mc_channel_user_and_lan_information() {
         "IP Address Source       : Static Address",
         "Subnet Mask             : 255.255.255.0",
         "MAC Address             : 02:",
-        "RMCP+ Cipher Suites     : 3,17,1,2,15,16",
+        "RMCP+ Cipher Suites     : 3,17\n",
     ] {
         assert!(lan.contains(want), "missing {want:?} in\n{lan}");
     }
@@ -306,6 +306,42 @@ fn cipher_suite_zero_is_refused_unless_configured() {
         "chassis power status",
     );
     assert_eq!(r.out().trim(), "Chassis Power is on");
+}
+
+#[test]
+fn suites_without_integrity_or_encryption_are_refused_unless_configured() {
+    // By default only 3 and 17: suites 1 and 15 would let anyone who sees a session ID inject
+    // commands, 2 and 16 send everything in clear.
+    let bmc = Bmc::start();
+    for suite in ["1", "2", "15", "16"] {
+        let r = ipmitool(
+            &bmc,
+            "lanplus",
+            &["-C", suite],
+            "admin",
+            ADMIN_PASSWORD,
+            "chassis power status",
+        );
+        assert!(!r.ok, "-C {suite}: {}", r.all());
+    }
+    let listed = admin(&bmc, "channel getciphers ipmi");
+    assert!(
+        !listed.contains("\n1 ") && !listed.contains("\n15 "),
+        "{listed}"
+    );
+    // A configuration that lists them gets them.
+    let bmc = Bmc::start_with("cipher_suites = [3, 17, 1, 2, 15, 16]");
+    for suite in ["1", "2", "15", "16"] {
+        let r = ipmitool(
+            &bmc,
+            "lanplus",
+            &["-C", suite],
+            "admin",
+            ADMIN_PASSWORD,
+            "chassis power status",
+        );
+        assert_eq!(r.out().trim(), "Chassis Power is on", "-C {suite}");
+    }
 }
 
 #[test]

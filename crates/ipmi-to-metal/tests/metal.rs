@@ -11,7 +11,7 @@ use std::time::Duration;
 fn metal_bmc(fake: &FakeMetal, n: u32, extra: &str) -> Bmc {
     let port = free_port();
     let section = format!(
-        "[bmc.metal]\napi_url = \"{}\"\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\ncache_ms = 200\n{extra}\n",
+        "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\ncache_ms = 200\n{extra}\n",
         fake.url(),
         device_id(n)
     );
@@ -202,7 +202,7 @@ fn a_wrong_token_fails_with_a_completion_code_and_is_never_logged() {
     let fake = FakeMetal::start(vec![device(4, "active", &[])]);
     let port = free_port();
     let section = format!(
-        "[bmc.metal]\napi_url = \"{}\"\ndevice_id = \"{}\"\ntoken_env = \"TEST_WRONG_METAL_TOKEN\"\n",
+        "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_WRONG_METAL_TOKEN\"\n",
         fake.url(),
         device_id(4)
     );

@@ -46,7 +46,7 @@ fn tagged_devices_get_bmcs_that_follow_the_project() {
         .collect();
     let port = free_port();
     let config = format!(
-        "{}\n[[metal_discovery]]\nname = \"metal\"\napi_url = \"{}\"\nproject_id = \"{PROJECT}\"\ntag = \"ipmi\"\ntoken_env = \"TEST_METAL_TOKEN\"\nlisten = [{}]\nrefresh_s = 1\nper_page = 5\n[[metal_discovery.users]]\nname = \"admin\"\npassword_file = \"admin.pass\"\nprivilege = \"administrator\"\n",
+        "{}\n[[metal_discovery]]\nname = \"metal\"\napi_url = \"{}\"\nallow_http = true\nproject_id = \"{PROJECT}\"\ntag = \"ipmi\"\ntoken_env = \"TEST_METAL_TOKEN\"\nlisten = [{}]\nrefresh_s = 1\nper_page = 5\n[[metal_discovery.users]]\nname = \"admin\"\npassword_file = \"admin.pass\"\nprivilege = \"administrator\"\n",
         standard_config(port, ""),
         fake.url(),
         pool.join(", ")

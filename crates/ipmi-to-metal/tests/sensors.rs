@@ -349,7 +349,7 @@ fn metal_device_state_as_sensors() {
     let fake = FakeMetal::start(vec![device(1, "active", &[])]);
     let port = free_port();
     let section = format!(
-        "[bmc.metal]\napi_url = \"{}\"\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\ncache_ms = 200\n",
+        "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\ncache_ms = 200\n",
         fake.url(),
         device_id(1)
     );

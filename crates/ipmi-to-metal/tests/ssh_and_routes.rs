@@ -257,7 +257,7 @@ fn mixed_bmc_hard_power_by_metal_soft_by_ssh_then_hard_after_the_deadline() {
     let sshd = Sshd::start();
     let port = free_port();
     let section = format!(
-        "[bmc.metal]\napi_url = \"{}\"\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\ncache_ms = 200\n{}[bmc.routes]\nsoft = [\"ssh\", \"metal\"]\ndiag = \"ssh\"\nsensors = \"ssh\"\nsoft_deadline_s = 2\n",
+        "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\ncache_ms = 200\n{}[bmc.routes]\nsoft = [\"ssh\", \"metal\"]\ndiag = \"ssh\"\nsensors = \"ssh\"\nsoft_deadline_s = 2\n",
         fake.url(),
         device_id(21),
         ssh_section(&sshd, &sshd.known_hosts(), "")

@@ -1,13 +1,18 @@
 //! Commands the backend relays whole to the machine's own BMC (the ipmi backend), under the
-//! privilege its allow-list gives each one.
+//! privilege its allow-list gives each one, and never below what IPMI 2.0 appendix G requires
+//! ([`privilege_floor`]).
 
 use crate::dispatch::Outcome;
+use crate::privilege_floor::privilege_floor;
 use crate::Bmc;
 use ipmi_proto::session::Request;
 use ipmi_proto::types::{CompletionCode, Privilege};
 
 impl Bmc {
-    pub(crate) async fn relay(&self, req: &Request, need: Privilege) -> Outcome {
+    /// Relays `req` if its session has `rule` (the backend's allow-list entry) or the command's
+    /// appendix G floor, whichever is higher: a rule can raise the requirement, never lower it.
+    pub(crate) async fn relay(&self, req: &Request, rule: Privilege) -> Outcome {
+        let need = rule.max(privilege_floor(req.netfn, req.cmd));
         if req.context.privilege.is_none_or(|have| have < need) {
             return Err(CompletionCode::INSUFFICIENT_PRIVILEGE);
         }

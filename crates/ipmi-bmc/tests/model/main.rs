@@ -360,3 +360,37 @@ async fn relayed_commands_bypass_the_model() {
     // Commands it does not relay are still the model's.
     assert_eq!(admin(&bmc, NetFn::APP, 0x04, &[]).await, ok(&[0x55, 0]));
 }
+
+/// A relay rule cannot grant less than IPMI 2.0 appendix G requires: a backend that would relay
+/// Set User Password (App 0x47) to users still needs an administrator session here, whatever
+/// account the session behind has; a rule above the floor keeps its own privilege.
+#[tokio::test]
+async fn relayed_commands_need_at_least_their_appendix_g_privilege() {
+    let (bmc, _) = setup(TestMachine::relaying(NetFn::APP, 0x47, Privilege::User));
+    for below in [Privilege::User, Privilege::Operator] {
+        assert_eq!(
+            call(&bmc, Some(below), NetFn::APP, 0x47, &[2, 2])
+                .await
+                .ccode,
+            CompletionCode::INSUFFICIENT_PRIVILEGE,
+            "{below:?}"
+        );
+    }
+    assert_eq!(
+        admin(&bmc, NetFn::APP, 0x47, &[2, 2]).await,
+        ok(&[0xaa, 2, 2])
+    );
+    // Set SEL Time (Storage 0x49) is an operator's; OEM commands are an administrator's.
+    let (bmc, _) = setup(TestMachine::relaying(NetFn::STORAGE, 0x49, Privilege::User));
+    let user = call(&bmc, Some(Privilege::User), NetFn::STORAGE, 0x49, &[1]).await;
+    assert_eq!(user.ccode, CompletionCode::INSUFFICIENT_PRIVILEGE);
+    let operator = call(&bmc, Some(Privilege::Operator), NetFn::STORAGE, 0x49, &[1]).await;
+    assert_eq!(operator, ok(&[0xaa, 1]));
+    let (bmc, _) = setup(TestMachine::relaying(
+        NetFn(0x30),
+        0x01,
+        Privilege::Operator,
+    ));
+    let operator = call(&bmc, Some(Privilege::Operator), NetFn(0x30), 0x01, &[]).await;
+    assert_eq!(operator.ccode, CompletionCode::INSUFFICIENT_PRIVILEGE);
+}

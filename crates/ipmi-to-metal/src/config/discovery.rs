@@ -7,8 +7,10 @@
 //! tag = "ipmi"
 //! token_env = "METAL_AUTH_TOKEN"          # or token_file; never the token itself
 //! listen = "127.0.0.1:7000-7099"          # a port range, or a list of addresses
-//! # api_url, ipxe_script_url, refresh_s = 60, state_file = "FILE.toml.devices.json",
-//! # cache_ms, timeout_ms, retries, deadline_ms, per_page = 100, name = "discovery-1"
+//! # api_url, allow_http, ipxe_script_url, refresh_s = 60, state_file = "FILE.toml.devices.json",
+//! # cache_ms, timeout_ms, retries, deadline_ms, per_page = 100, name = "discovery-1",
+//! # and the session settings of a [[bmc]]: cipher_suites, ipmi15, auth_types, max_sessions,
+//! # session_timeout, kg_env or kg_file, login_max_failures, login_lockout
 //! [[metal_discovery.users]]
 //! name = "admin"
 //! password_env = "IPMI_PASSWORD"
@@ -16,23 +18,51 @@
 //! ```
 
 use super::bmc::BmcConfig;
+use super::field_names::field_names;
 use super::lan::{default_lan, derived_guid};
+use super::session::{self, SessionToml};
 use super::users::{users, UserToml};
 use backend_config::{BackendConfig, ConfigError, Source};
 use backend_metal::config::{self as metal, MetalKind, MetalSettings};
 use ipmi_bmc::BmcSettings;
 use ipmi_proto::session::ServerConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 use toml::Spanned;
 
+/// A `[[metal_discovery]]` table: its own fields; the session settings in it are read by their
+/// own pass ([`SessionToml`]).
+pub(super) struct DiscoveryToml(DiscoveryFields);
+
+/// The keys of a `[[metal_discovery]]`: [`DiscoveryFields`]' and the session settings.
+fn fields() -> &'static [&'static str] {
+    static FIELDS: OnceLock<&'static [&'static str]> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let all: Vec<&'static str> = field_names::<DiscoveryFields>()
+            .iter()
+            .chain(session::fields())
+            .copied()
+            .collect();
+        Vec::leak(all)
+    })
+}
+
+impl<'de> Deserialize<'de> for DiscoveryToml {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // No backend tables to skip: only keys outside `fields` are refused, at their place.
+        backend_config::tables::skip_backend_tables(d, fields(), &[], fields()).map(DiscoveryToml)
+    }
+}
+
+/// The fields of a `[[metal_discovery]]` other than the session settings.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DiscoveryToml {
+struct DiscoveryFields {
     name: Option<String>,
     api_url: Option<Spanned<String>>,
+    allow_http: Option<bool>,
     project_id: Spanned<String>,
     tag: Spanned<String>,
     token_env: Option<Spanned<String>>,
@@ -79,6 +109,8 @@ pub struct DiscoveryConfig {
     pub metal: MetalSettings,
     /// Users, cipher suites and limits shared by every discovered BMC.
     pub server: ServerConfig,
+    /// What in its settings is weaker than the defaults (for every BMC it starts).
+    pub warnings: Vec<String>,
 }
 
 impl DiscoveryConfig {
@@ -97,6 +129,8 @@ impl DiscoveryConfig {
             backend: BackendConfig::of::<MetalKind>(metal),
             extra: Vec::new(),
             routes: None,
+            // Said once for the discovery at start, not again for every device.
+            warnings: Vec::new(),
         }
     }
 }
@@ -155,14 +189,16 @@ pub(super) fn discovery(
     src: &Source,
     index: usize,
     d: &Spanned<DiscoveryToml>,
+    session: &SessionToml,
 ) -> Result<DiscoveryConfig, ConfigError> {
     let span = d.span();
-    let t = d.get_ref();
+    let t = &d.get_ref().0;
     let access = metal::access(
         src,
         span.clone(),
         "[[metal_discovery]]",
         t.api_url.as_ref(),
+        t.allow_http,
         t.token_env.as_ref(),
         t.token_file.as_ref(),
         t.token.as_ref(),
@@ -213,8 +249,10 @@ pub(super) fn discovery(
     metal::longest_call(t.deadline_ms.as_ref(), &metal.device).check(
         src,
         "[[metal_discovery]]",
-        span,
+        span.clone(),
     )?;
+    let (server, mut warnings) = session::server_config(src, span, session, users)?;
+    warnings.extend(backend_config::BackendSettings::warnings(&metal));
     Ok(DiscoveryConfig {
         name,
         project_id,
@@ -224,9 +262,7 @@ pub(super) fn discovery(
         state_file,
         refresh: Duration::from_secs(t.refresh_s.unwrap_or(60).max(1)),
         metal,
-        server: ServerConfig {
-            users,
-            ..ServerConfig::default()
-        },
+        server,
+        warnings,
     })
 }

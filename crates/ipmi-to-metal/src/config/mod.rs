@@ -2,20 +2,27 @@
 //! tagged Metal project, validated as a whole before anything starts. Every error names the file,
 //! the line and column, and what is wrong.
 //!
-//! The rooms: [`bmc`] (a BMC's own fields and session settings), [`users`], [`lan`] (LAN
-//! parameters, GUID), [`backend_set`] (which backends a BMC uses, each validated by its kind,
-//! and their time limits), [`routes`], [`discovery`]; here the file as a whole and the checks
-//! across BMCs. Each backend's table belongs to its kind ([`crate::kinds`]).
+//! The rooms: [`bmc`] (a BMC's own fields), [`session`] (the session and security settings a
+//! `[[bmc]]` and a `[[metal_discovery]]` share), [`users`], [`lan`] (LAN parameters, GUID),
+//! [`backend_set`] (which backends a BMC uses, each validated by its kind, and their time
+//! limits), [`routes`], [`discovery`], [`warnings`] (what is weaker than the defaults); here the
+//! file as a whole and the checks across BMCs. Each backend's table belongs to its kind
+//! ([`crate::kinds`]).
 
 mod backend_set;
 mod bmc;
 mod discovery;
+mod field_names;
 mod lan;
 mod routes;
+mod session;
+#[cfg(test)]
+mod session_tests;
 mod state;
 #[cfg(test)]
 mod tests;
 mod users;
+mod warnings;
 
 pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
@@ -39,6 +46,26 @@ pub struct Config {
     pub discovery: Vec<DiscoveryConfig>,
     /// Where the SEL database is, and each log's capacity.
     pub state: StateConfig,
+}
+
+impl Config {
+    /// What in the configuration is weaker than the defaults: whose (`bmc "node1"`,
+    /// `metal_discovery "rack-a"`, for all the BMCs it starts) and what, one line each.
+    pub fn warnings(&self) -> Vec<(String, &str)> {
+        let bmcs = self.bmcs.iter().flat_map(|b| {
+            b.warnings
+                .iter()
+                .map(|w| (format!("bmc {:?}", b.settings.name), w))
+        });
+        let discoveries = self.discovery.iter().flat_map(|d| {
+            d.warnings
+                .iter()
+                .map(|w| (format!("metal_discovery {:?}", d.name), w))
+        });
+        bmcs.chain(discoveries)
+            .map(|(who, w)| (who, w.as_str()))
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -71,7 +98,7 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
 /// Parses and validates configuration text; `dir` resolves relative `password_file` paths.
 pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigError> {
     let src = Source::new(file, text, dir);
-    let (parsed, tables) = read(&src)?;
+    let (parsed, sessions, tables) = read(&src)?;
     let (state_dir, sel_capacity) = (parsed.state_dir.clone(), parsed.sel_capacity.clone());
     if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
         return Err(ConfigError(format!(
@@ -81,7 +108,7 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
     let mut names: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
-    for (i, b) in parsed.bmc.into_iter().enumerate() {
+    for ((i, b), session) in parsed.bmc.into_iter().enumerate().zip(&sessions.bmc) {
         let span = b.span();
         let b = b.into_inner().0;
         let (name_span, listen_span) = (b.name.span(), b.listen.span());
@@ -90,7 +117,7 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
             .zip(&tables)
             .map(|(k, t)| (*k, t.get(i).and_then(Option::as_ref)))
             .collect();
-        let c = bmc::bmc(&src, span, b, &own)?;
+        let c = bmc::bmc(&src, span, b, session, &own)?;
         if !names.insert(c.settings.name.clone()) {
             return Err(src.err(
                 name_span,
@@ -111,8 +138,9 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     let mut discoveries: Vec<DiscoveryConfig> = Vec::new();
     // Addresses of the pools so far, by discovery (the static ones are in `listens`).
     let mut pooled: HashMap<SocketAddr, String> = HashMap::new();
-    for (i, d) in parsed.metal_discovery.iter().enumerate() {
-        let c = discovery::discovery(&src, i, d)?;
+    let found = parsed.metal_discovery.iter().zip(&sessions.metal_discovery);
+    for (i, (d, session)) in found.enumerate() {
+        let c = discovery::discovery(&src, i, d, session)?;
         if discoveries.iter().any(|o| o.name == c.name) {
             return Err(src.err(
                 d.span(),
@@ -148,22 +176,25 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
 /// Each kind's table of every `[[bmc]]`: by kind (as in [`KINDS`]), then by BMC.
 type KindTables = Vec<Vec<Option<Table>>>;
 
-/// The file's own tables, and each kind's tables of every `[[bmc]]` (by kind, then by BMC), in
-/// one pass each over the text. A TOML error is reported as one pass over it all would have:
-/// the first in the text.
-fn read(src: &Source) -> Result<(FileToml, KindTables), ConfigError> {
+/// The file's own tables, the session settings of each `[[bmc]]` and `[[metal_discovery]]`,
+/// and each kind's tables of every `[[bmc]]` (by kind, then by BMC), in one pass each over the
+/// text. A TOML error is reported as one pass over it all would have: the first in the text.
+fn read(src: &Source) -> Result<(FileToml, session::FileSessions, KindTables), ConfigError> {
     let own = toml::from_str::<FileToml>(src.text());
+    let sessions = toml::from_str::<session::FileSessions>(src.text());
     let by_kind: Vec<_> = KINDS.iter().map(|k| k.tables(src.text())).collect();
     let first = own
         .as_ref()
         .err()
         .into_iter()
+        .chain(sessions.as_ref().err())
         .chain(by_kind.iter().filter_map(|r| r.as_ref().err()))
         .min_by_key(|e| e.span().map_or(0, |s| s.start));
     if let Some(e) = first {
         return Err(src.toml_err(e));
     }
     let own = own.expect("no error");
+    let sessions = sessions.expect("no error");
     let by_kind = by_kind.into_iter().map(|r| r.expect("no error")).collect();
-    Ok((own, by_kind))
+    Ok((own, sessions, by_kind))
 }

@@ -37,7 +37,7 @@ fn the_fixed_format_parses() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].listen, "127.0.0.1:6230".parse().unwrap());
     assert_eq!(c[0].server.users[0].id, 2);
-    assert_eq!(c[0].server.cipher_suites, vec![3, 17, 1, 2, 15, 16]);
+    assert_eq!(c[0].server.cipher_suites, vec![3, 17]);
     assert!(!c[0].server.cipher_suites.contains(&0));
 }
 
@@ -77,7 +77,7 @@ fn the_ipmi_backend_table() {
     assert_eq!(b.client.interface, Interface::Lanplus);
     assert_eq!(b.relay, backend_ipmi::default_relay());
     let narrow = check(&format!(
-        "{ipmi}interface = \"lan\"\nrelay = [{{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"operator\" }}, {{ netfn = 0x30, privilege = \"administrator\" }}]\n"
+        "{ipmi}interface = \"lan\"\nrelay = [{{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"operator\" }}, {{ netfn = 0x30, privilege = \"administrator\", force = true }}]\n"
     ))
     .unwrap();
     let b: &IpmiBackendConfig = narrow[0].backend.settings().expect("ipmi");
@@ -105,6 +105,60 @@ fn the_ipmi_backend_table() {
 }
 
 #[test]
+fn relay_rules_that_could_take_over_the_bmc_behind_need_force() {
+    std::env::set_var("TEST_CONFIG_BMC_PW", "downstream");
+    let ipmi = GOOD.replace("backend = \"sim\"", "backend = \"ipmi\"")
+        + "[bmc.ipmi]\nhost = \"127.0.0.1\"\nuser = \"root\"\npassword_env = \"TEST_CONFIG_BMC_PW\"\n";
+    let with = |rule: &str| format!("{ipmi}relay = [{rule}]\n");
+    // Send Message bridges anything; 0x40-0x47 manage the channel and users of the BMC behind;
+    // a whole App rule covers both; a whole OEM or group extension NetFn is unknown commands.
+    let cases = [
+        (
+            "{ netfn = 0x06, cmds = [0x34], privilege = \"administrator\" }",
+            "relaying App 0x34 (Send Message)",
+        ),
+        (
+            "{ netfn = 0x06, cmds = [0x01, 0x47], privilege = \"administrator\" }",
+            "relaying App 0x47 (channel and user management)",
+        ),
+        (
+            "{ netfn = 0x06, privilege = \"user\" }",
+            "relaying every App command",
+        ),
+        (
+            "{ netfn = 0x30, privilege = \"administrator\" }",
+            "relaying every command of NetFn 0x30",
+        ),
+        (
+            "{ netfn = 0x2c, privilege = \"administrator\" }",
+            "relaying every command of NetFn 0x2c",
+        ),
+    ];
+    for (rule, want) in cases {
+        let e = err(&with(rule));
+        assert!(e.starts_with("t.toml:15:10: "), "{e}");
+        assert!(
+            e.contains(want) && e.contains("force = true"),
+            "{rule}: {e}"
+        );
+        // Forced, it is accepted, and said at start.
+        let forced = rule.replace(" }", ", force = true }");
+        let c = check(&with(&forced)).unwrap();
+        let w = &c[0].warnings;
+        assert!(
+            w.iter().any(|w| w.contains("forced (force = true)")),
+            "{forced}: {w:?}"
+        );
+    }
+    // Specific commands of OEM NetFns, and whole standard NetFns, need no force.
+    let c = check(&with(
+        "{ netfn = 0x30, cmds = [0x01], privilege = \"administrator\" }, { netfn = 0x0a, privilege = \"user\" }",
+    ))
+    .unwrap();
+    assert!(!c[0].warnings.iter().any(|w| w.contains("forced")));
+}
+
+#[test]
 fn the_metal_backend_and_discovery_tables() {
     std::env::set_var("TEST_CONFIG_METAL_TOKEN", "tok-123");
     let metal = GOOD.replace("backend = \"sim\"", "backend = \"metal\"")
@@ -119,6 +173,25 @@ fn the_metal_backend_and_discovery_tables() {
     assert!(!e.contains("secret"), "{e}");
     let e = err(&metal.replace("6E2B7F4C-3C1A-4A5E-9D7E-000000000001", "node-1"));
     assert!(e.contains("device_id must be the device's UUID"), "{e}");
+    // Plain http would carry the token in clear: only when allowed, and then warned about.
+    let http = metal.replace(
+        "[bmc.metal]\n",
+        "[bmc.metal]\napi_url = \"http://127.0.0.1:8080/metal/v1\"\n",
+    );
+    let e = err(&http);
+    assert!(
+        e.starts_with("t.toml:12:11: api_url is plain http, which would send the API token in clear: use https://, or allow_http = true"),
+        "{e}"
+    );
+    let c = check(&http.replace("[bmc.metal]\n", "[bmc.metal]\nallow_http = true\n")).unwrap();
+    let plain = "api_url http://127.0.0.1:8080/metal/v1 is plain http (allow_http = true): the API token travels in clear";
+    assert!(
+        c[0].warnings.iter().any(|w| w == plain),
+        "{:?}",
+        c[0].warnings
+    );
+    let https = check(&metal).unwrap();
+    assert!(!https[0].warnings.iter().any(|w| w.contains("http")));
     let e = err(&metal.replace("token_env = \"TEST_CONFIG_METAL_TOKEN\"\n", ""));
     assert!(
         e.contains("[bmc.metal] needs token_env or token_file"),
@@ -138,6 +211,15 @@ fn the_metal_backend_and_discovery_tables() {
     let b = d.bmc("node-a", "6e2b7f4c-3c1a-4a5e-9d7e-000000000001", d.pool[0]);
     assert_eq!(b.settings.name, "node-a");
     assert_eq!(b.server.users[0].name, "admin");
+    let http = disc.replace("tag = ", "api_url = \"http://10.0.0.9/metal/v1\"\ntag = ");
+    let e = parse_all("t.toml", &http, Path::new(".")).err().unwrap().0;
+    assert!(e.contains("api_url is plain http"), "{e}");
+    let allowed = http.replace("tag = ", "allow_http = true\ntag = ");
+    let all = parse_all("t.toml", &allowed, Path::new(".")).unwrap();
+    assert!(all.discovery[0]
+        .warnings
+        .iter()
+        .any(|w| w.contains("is plain http")));
     let e = parse_all(
         "t.toml",
         &disc.replace("7000-7009", "7009-7000"),
@@ -336,7 +418,7 @@ fn no_backend_kind_is_named_like_a_bmc_field() {
     }
     let clash: Vec<_> = crate::kinds::names()
         .into_iter()
-        .filter(|k| bmc::FIELDS.contains(k))
+        .filter(|k| bmc::fields().contains(k))
         .collect();
     assert!(clash.is_empty(), "{clash:?}");
 }

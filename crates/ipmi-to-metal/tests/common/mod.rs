@@ -163,6 +163,11 @@ impl Bmc {
         Bmc::start_in(dir, port, &config)
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server process's command line, as every user of the machine can read it.
     pub fn cmdline(&self) -> String {
         std::fs::read(format!("/proc/{}/cmdline", self.child.id()))
