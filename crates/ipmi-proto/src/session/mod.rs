@@ -14,6 +14,7 @@ pub mod client;
 pub mod client15;
 pub mod config;
 mod login15;
+mod outstanding;
 mod rmcpplus;
 mod seal;
 pub mod seqwin;

@@ -19,6 +19,8 @@ use rand::SeedableRng;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod clients;
+
 fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
 }

@@ -1,0 +1,111 @@
+//! The clients against the server in memory, with the faults a network brings: answers that come
+//! late or twice, and answers forged by someone who saw the login start.
+
+use super::{client15_login, client_login, peer, server};
+use crate::session::action::Action;
+use crate::session::server::Server;
+use crate::session::{Client, Client15, ClientError, ClientEvent, Request};
+use crate::types::{CompletionCode, NetFn};
+use crate::wire::message;
+use std::time::Instant;
+
+/// What the tests need of either client.
+trait Console {
+    fn send(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8>;
+    fn again(&mut self) -> Vec<u8>;
+    fn take(&mut self, datagram: &[u8]) -> Result<ClientEvent, ClientError>;
+}
+
+impl Console for Client {
+    fn send(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
+        self.request(netfn, cmd, data).unwrap()
+    }
+    fn again(&mut self) -> Vec<u8> {
+        self.retransmission()
+    }
+    fn take(&mut self, datagram: &[u8]) -> Result<ClientEvent, ClientError> {
+        self.handle(datagram)
+    }
+}
+
+impl Console for Client15 {
+    fn send(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
+        self.request(netfn, cmd, data).unwrap()
+    }
+    fn again(&mut self) -> Vec<u8> {
+        self.retransmission()
+    }
+    fn take(&mut self, datagram: &[u8]) -> Result<ClientEvent, ClientError> {
+        self.handle(datagram)
+    }
+}
+
+fn dispatch(s: &mut Server, pkt: &[u8]) -> Request {
+    match s.handle(Instant::now(), peer(), pkt) {
+        Action::Dispatch(r) => r,
+        other => panic!("expected a dispatched request, got {other:?}"),
+    }
+}
+
+fn answer(s: &mut Server, req: &Request, data: &[u8]) -> Vec<u8> {
+    s.seal(Instant::now(), &req.context, CompletionCode::OK, data)
+        .expect("session alive")
+}
+
+fn response(ev: Result<ClientEvent, ClientError>) -> message::Response {
+    match ev {
+        Ok(ClientEvent::Response(r)) => r,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+/// The BMC answers slower than the client's timeout: the client sends its request again and both
+/// copies are answered. The second answer, still on its way when the client has moved on, must
+/// not be taken as the reply to the next request.
+fn late_answer_is_not_the_next_reply(c: &mut dyn Console, s: &mut Server) {
+    let status = [0x01, 0x00, 0x00];
+    // Get Chassis Status, sent twice, answered twice.
+    let first = c.send(NetFn::CHASSIS, 0x01, &[]);
+    let a = dispatch(s, &first);
+    let answer_a = answer(s, &a, &status);
+    let a2 = dispatch(s, &c.again());
+    let late = answer(s, &a2, &status);
+    let r = response(c.take(&answer_a));
+    assert_eq!((r.cmd, r.data.as_slice()), (0x01, &status[..]));
+    // A third copy answered before any new request: nothing is outstanding, it is nobody's.
+    let a3 = dispatch(s, &c.again());
+    let dup = answer(s, &a3, &status);
+    assert_eq!(
+        c.take(&dup),
+        Ok(ClientEvent::Ignored),
+        "answer with nothing outstanding"
+    );
+    // Chassis Control (power off): the late Get Chassis Status answer arrives first.
+    let control = c.send(NetFn::CHASSIS, 0x02, &[0x00]);
+    assert_eq!(
+        c.take(&late),
+        Ok(ClientEvent::Ignored),
+        "a late Get Chassis Status answer taken as the reply to Chassis Control"
+    );
+    let b = dispatch(s, &control);
+    let answer_b = answer(s, &b, &[]);
+    let r = response(c.take(&answer_b));
+    assert_eq!(
+        (r.netfn, r.cmd, r.data.len()),
+        (NetFn::CHASSIS.response(), 0x02, 0)
+    );
+}
+
+#[test]
+fn client_matches_each_answer_to_its_request() {
+    let mut s = server();
+    let mut c = client_login(&mut s, &[17], "admin", b"secret").unwrap();
+    late_answer_is_not_the_next_reply(&mut c, &mut s);
+}
+
+#[test]
+fn client15_matches_each_answer_to_its_request() {
+    let mut s = server();
+    let mut c = client15_login(&mut s, b"secret").unwrap();
+    late_answer_is_not_the_next_reply(&mut c, &mut s);
+}
