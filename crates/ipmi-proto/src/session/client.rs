@@ -412,6 +412,7 @@ impl Client {
         else {
             return Ok(ClientEvent::Ignored);
         };
+        // The ID first, as for RAKP 2 and 4: an error for another session is not ours.
         if r.console_session_id != self.console_id {
             return Ok(ClientEvent::Ignored);
         }
@@ -441,14 +442,16 @@ impl Client {
         else {
             return Ok(ClientEvent::Ignored);
         };
+        // Only an answer for our session may end the login: anyone who saw it start could send
+        // an error for another ID.
+        if r.console_session_id != self.console_id {
+            return Ok(ClientEvent::Ignored);
+        }
         if r.status != Status::OK {
             return Err(ClientError::Status {
                 step: "RAKP 2",
                 status: r.status.0,
             });
-        }
-        if r.console_session_id != self.console_id {
-            return Ok(ClientEvent::Ignored);
         }
         let suite = self.suite.ok_or(ClientError::State)?;
         let x = Exchange {
@@ -486,6 +489,9 @@ impl Client {
         else {
             return Ok(ClientEvent::Ignored);
         };
+        if r.console_session_id != self.console_id {
+            return Ok(ClientEvent::Ignored);
+        }
         if r.status != Status::OK {
             return Err(ClientError::Status {
                 step: "RAKP 4",

@@ -1,12 +1,14 @@
 //! The clients against the server in memory, with the faults a network brings: answers that come
 //! late or twice, and answers forged by someone who saw the login start.
 
-use super::{client15_login, client_login, peer, server};
+use super::{client15_login, client_login, peer, server, v20_setup};
 use crate::session::action::Action;
 use crate::session::server::Server;
-use crate::session::{Client, Client15, ClientError, ClientEvent, Request};
-use crate::types::{CompletionCode, NetFn};
+use crate::session::{Client, Client15, ClientConfig, ClientError, ClientEvent, Request, Secret};
+use crate::types::{CompletionCode, NetFn, Privilege};
+use crate::wire::ipmi20::{self, PayloadType};
 use crate::wire::message;
+use crate::wire::rakp::{OpenSessionResponse, Rakp2, Rakp4, Status};
 use std::time::Instant;
 
 /// What the tests need of either client.
@@ -108,4 +110,102 @@ fn client15_matches_each_answer_to_its_request() {
     let mut s = server();
     let mut c = client15_login(&mut s, b"secret").unwrap();
     late_answer_is_not_the_next_reply(&mut c, &mut s);
+}
+
+/// Forged answers of the same type as `real` that anyone who saw the login start could send: an
+/// error status, and (for RAKP 4) a wrong proof, each under another console session ID (0, as a
+/// BMC answers when it does not know the ID, and the real one with one bit flipped).
+fn forgeries(real: &[u8]) -> Vec<Vec<u8>> {
+    // The first steps are answered in the IPMI 1.5 wrapper.
+    let Ok(parsed) = ipmi20::Repr::parse(&real[4..]) else {
+        return Vec::new();
+    };
+    let ty = parsed.header.payload_type;
+    let mut out = Vec::new();
+    let mut forge = |p: Vec<u8>| out.push(v20_setup(ty, &p));
+    match ty {
+        PayloadType::OPEN_SESSION_RESPONSE => {
+            let r = OpenSessionResponse::parse(parsed.payload).unwrap();
+            for id in [0, r.console_session_id ^ 1] {
+                let mut p = Vec::new();
+                OpenSessionResponse {
+                    status: Status::INSUFFICIENT_RESOURCES,
+                    console_session_id: id,
+                    ..r
+                }
+                .emit(&mut p);
+                forge(p);
+            }
+        }
+        PayloadType::RAKP2 => {
+            let r = Rakp2::parse(parsed.payload).unwrap();
+            for id in [0, r.console_session_id ^ 1] {
+                let mut p = Vec::new();
+                Rakp2 {
+                    status: Status::UNAUTHORIZED_NAME,
+                    console_session_id: id,
+                    auth_code: Vec::new(),
+                    ..r.clone()
+                }
+                .emit(&mut p);
+                forge(p);
+            }
+        }
+        PayloadType::RAKP4 => {
+            let r = Rakp4::parse(parsed.payload).unwrap();
+            for id in [0, r.console_session_id ^ 1] {
+                for (status, icv) in [
+                    (Status::INVALID_INTEGRITY_CHECK, Vec::new()),
+                    (Status::OK, vec![0; r.icv.len()]),
+                ] {
+                    let mut p = Vec::new();
+                    Rakp4 {
+                        status,
+                        console_session_id: id,
+                        icv,
+                        ..r.clone()
+                    }
+                    .emit(&mut p);
+                    forge(p);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Before each real answer of the RMCP+ login, forged errors for other console session IDs
+/// arrive: the client ignores them and logs in.
+#[test]
+fn client_ignores_login_answers_for_other_session_ids() {
+    let mut s = server();
+    let mut c = Client::new(ClientConfig {
+        username: "admin".into(),
+        password: Secret::new(b"secret".to_vec()),
+        kg: None,
+        privilege: Privilege::Administrator,
+        cipher_suites: vec![17],
+        interface: Default::default(),
+    });
+    let mut out = c.start();
+    let mut forged = 0;
+    for _ in 0..20 {
+        let Action::Reply(back) = s.handle(Instant::now(), peer(), &out) else {
+            panic!("login step not answered")
+        };
+        for f in forgeries(&back) {
+            assert_eq!(c.handle(&f), Ok(ClientEvent::Ignored), "forged {f:02x?}");
+            forged += 1;
+        }
+        match c.handle(&back).unwrap() {
+            ClientEvent::Send(next) => out = next,
+            ClientEvent::Established => {
+                assert_eq!(forged, 2 + 2 + 4, "every step was tried");
+                return;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    panic!("login did not finish")
 }
