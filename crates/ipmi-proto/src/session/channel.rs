@@ -154,7 +154,7 @@ pub(crate) fn session_info(
     };
     SessionInfoResponse {
         handle: found.map_or(0, |s| s.handle),
-        max_sessions: config.max_sessions.min(MAX_REPORTED_SESSIONS) as u8,
+        max_sessions: config.session_limit().min(MAX_REPORTED_SESSIONS) as u8,
         active_sessions: table.active_count_u8(),
         session: found.map(|s| SessionDetails {
             user_id: s.user_id,

@@ -67,6 +67,9 @@ impl Default for LoginPolicy {
     }
 }
 
+/// The most sessions a LAN channel can have: each needs a handle, and handles are 1 to 255.
+pub const MAX_SESSIONS: usize = 255;
+
 /// Configuration of one BMC's LAN channel.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -85,6 +88,7 @@ pub struct ServerConfig {
     /// The BMC key (Kg) for two-key logins; `None` uses the user's password (one-key login).
     pub kg: Option<Secret>,
     /// The most sessions open at once; further logins are refused with "insufficient resources".
+    /// At most [`MAX_SESSIONS`] (session handles are 8 bits); a larger value counts as that.
     pub max_sessions: usize,
     /// A session without traffic for this long is closed.
     pub session_timeout: Duration,
@@ -110,6 +114,11 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The most sessions open at once: `max_sessions`, within 1 to [`MAX_SESSIONS`].
+    pub fn session_limit(&self) -> usize {
+        self.max_sessions.clamp(1, MAX_SESSIONS)
+    }
+
     /// Whether IPMI 1.5 sessions may use authentication type `t` (never when `ipmi15` is off).
     pub fn auth_type_enabled(&self, t: AuthType) -> bool {
         let a = &self.auth_types;

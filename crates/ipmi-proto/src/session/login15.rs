@@ -139,15 +139,20 @@ pub(crate) fn activate_session(
         return reject(rng, CompletionCode::INVALID_FIELD);
     }
     table.pending.remove(&sid);
-    if !table.make_room(now, config) {
+    // A session needs a slot and a handle to name it by.
+    let handle = if table.make_room(now, config) {
+        table.alloc_handle()
+    } else {
+        None
+    };
+    let Some(handle) = handle else {
         return reject(rng, session_cc::NO_SESSION_SLOT);
-    }
+    };
     let mut initial_in = 0;
     while initial_in == 0 {
         initial_in = rng.next_u32();
     }
     table.limiter.succeed(peer.ip(), user.name.as_bytes());
-    let handle = table.alloc_handle();
     table.sessions.insert(
         sid,
         Session {

@@ -344,7 +344,13 @@ pub(crate) fn rakp3(
     let k1 = derive_key(suite.auth, &sik, 1);
     let k2 = derive_key(suite.auth, &sik, 2);
     let icv = exchange.rakp4_icv(suite.auth, &sik);
-    if !table.make_room(now, config) {
+    // A session needs a slot and a handle to name it by.
+    let handle = if table.make_room(now, config) {
+        table.alloc_handle()
+    } else {
+        None
+    };
+    let Some(handle) = handle else {
         return Action::Reply(rakp4_reply(
             rng,
             tag,
@@ -352,10 +358,9 @@ pub(crate) fn rakp3(
             Status::INSUFFICIENT_RESOURCES,
             Vec::new(),
         ));
-    }
+    };
     let reply = rakp4_reply(rng, tag, console_id, Status::OK, icv);
     table.limiter.succeed(peer.ip(), user.name.as_bytes());
-    let handle = table.alloc_handle();
     table.sessions.insert(
         bmc_id,
         Session {

@@ -152,7 +152,7 @@ impl SessionTable {
     /// Makes room for one more login: true if there is room for it.
     pub(crate) fn make_room(&mut self, now: Instant, config: &ServerConfig) -> bool {
         self.expire(now, config);
-        let max = config.max_sessions.max(1);
+        let max = config.session_limit();
         // Logins in progress may take at most as many slots again as sessions may.
         while self.pending.len() >= max {
             let oldest = self
@@ -168,11 +168,13 @@ impl SessionTable {
         self.sessions.len() < max
     }
 
-    /// The lowest session handle not in use (0 if all 255 are).
-    pub(crate) fn alloc_handle(&self) -> u8 {
-        (1..=u8::MAX)
-            .find(|h| self.sessions.values().all(|s| s.handle != *h))
-            .unwrap_or(0)
+    /// The lowest session handle not in use, if one is left (the session limit leaves one).
+    pub(crate) fn alloc_handle(&self) -> Option<u8> {
+        let mut used = [false; 256];
+        for s in self.sessions.values() {
+            used[usize::from(s.handle)] = true;
+        }
+        (1..=u8::MAX).find(|h| !used[usize::from(*h)])
     }
 
     /// The response to `req` sealed for session `id`; `None` if the session is gone.
@@ -268,7 +270,7 @@ impl LoginLimiter {
         if f.count >= p.max_failures && p.max_failures > 0 {
             f.count = 0;
             f.window_start = now;
-            f.locked_until = Some(now + p.lockout);
+            f.locked_until = Some(later(now, p.lockout));
             return true;
         }
         false
@@ -285,6 +287,18 @@ impl LoginLimiter {
             f.locked_until.is_some_and(|t| now < t)
                 || now.duration_since(f.window_start) <= p.window
         });
+    }
+}
+
+/// `now + d`, or as late as the clock can say if that is past its end (a lockout configured
+/// "forever").
+pub(crate) fn later(now: Instant, d: Duration) -> Instant {
+    let mut d = d;
+    loop {
+        if let Some(t) = now.checked_add(d) {
+            return t;
+        }
+        d /= 2;
     }
 }
 

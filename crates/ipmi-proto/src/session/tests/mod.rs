@@ -20,14 +20,20 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 mod clients;
+mod limits;
 
 fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
 }
 
 fn server() -> Server {
+    server_with(|c| c)
+}
+
+/// The test server with its configuration changed by `f`.
+fn server_with(f: impl FnOnce(ServerConfig) -> ServerConfig) -> Server {
     Server::with_rng(
-        ServerConfig {
+        f(ServerConfig {
             guid: [0x42; 16],
             users: vec![
                 User {
@@ -46,7 +52,7 @@ fn server() -> Server {
                 },
             ],
             ..ServerConfig::default()
-        },
+        }),
         rand::rngs::StdRng::seed_from_u64(7),
     )
 }
