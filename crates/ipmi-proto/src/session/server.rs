@@ -359,7 +359,7 @@ impl Server {
             }))
         } else if is::<GetSessionInfo>(req) {
             Some(answer(
-                parse(data).map(|r| channel::session_info(config, table, id, &r)),
+                parse(data).and_then(|r| channel::session_info(config, table, id, &r)),
             ))
         } else {
             None

@@ -19,6 +19,7 @@ use rand::SeedableRng;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod attacks;
 mod clients;
 mod limits;
 
@@ -465,18 +466,30 @@ fn client_login(
     user: &str,
     pw: &[u8],
 ) -> Result<super::Client, super::ClientError> {
+    client_login_as(s, peer(), suites, user, pw, Privilege::Administrator)
+}
+
+/// [`client_login`] from `from`, asking for `privilege`.
+fn client_login_as(
+    s: &mut Server,
+    from: SocketAddr,
+    suites: &[u8],
+    user: &str,
+    pw: &[u8],
+    privilege: Privilege,
+) -> Result<super::Client, super::ClientError> {
     use super::{Client, ClientConfig, ClientEvent};
     let mut c = Client::new(ClientConfig {
         username: user.into(),
         password: Secret::new(pw.to_vec()),
         kg: None,
-        privilege: Privilege::Administrator,
+        privilege,
         cipher_suites: suites.to_vec(),
         interface: Default::default(),
     });
     let mut out = c.start();
     for _ in 0..20 {
-        let back = reply(s.handle(Instant::now(), peer(), &out));
+        let back = reply(s.handle(Instant::now(), from, &out));
         match c.handle(&back)? {
             ClientEvent::Send(next) => out = next,
             ClientEvent::Established => return Ok(c),
