@@ -336,11 +336,9 @@ pub(crate) fn rakp3(
             Vec::new(),
         ));
     }
-    let kg = match &config.kg {
-        Some(k) => k.expose().to_vec(),
-        None => user.password.expose().to_vec(),
-    };
-    let sik = exchange.sik(suite.auth, &kg);
+    // One-key logins key the SIK with the password; both are borrowed, never copied.
+    let kg = config.kg.as_ref().unwrap_or(&user.password).expose();
+    let sik = exchange.sik(suite.auth, kg);
     let k1 = derive_key(suite.auth, &sik, 1);
     let k2 = derive_key(suite.auth, &sik, 2);
     let icv = exchange.rakp4_icv(suite.auth, &sik);
