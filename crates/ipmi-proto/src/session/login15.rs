@@ -6,9 +6,10 @@
 
 use super::action::Action;
 use super::config::ServerConfig;
+use super::pending::{Handshake, Pending};
 use super::seal::{open_v15, sessionless_reply, Form};
 use super::seqwin::SeqWindow;
-use super::table::{Handshake, Pending, Protocol, Session, SessionTable};
+use super::table::{Protocol, Session, SessionTable};
 use crate::cmd::app::{
     session_cc, ActivateSessionRequest, ActivateSessionResponse, SessionChallengeRequest,
     SessionChallengeResponse,
@@ -42,9 +43,10 @@ pub(crate) fn session_challenge(
         return Err(CompletionCode::NODE_BUSY);
     }
     let Some(user_id) = config.user_by_name(name).map(|u| u.id) else {
+        // Counted per address, not per name: made-up names cannot fill the limiter.
         table
             .limiter
-            .fail(peer.ip(), name, now, &config.login_policy);
+            .fail_unknown(peer.ip(), now, &config.login_policy);
         tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login failed: unknown user (IPMI 1.5)");
         return Err(if name.is_empty() {
             session_cc::NULL_USER_DISABLED
@@ -52,7 +54,6 @@ pub(crate) fn session_challenge(
             session_cc::INVALID_USER_NAME
         });
     };
-    table.make_room(now, config);
     let temp_id = table.new_session_id(rng);
     let mut challenge = [0u8; 16];
     rng.fill_bytes(&mut challenge);
@@ -140,11 +141,7 @@ pub(crate) fn activate_session(
     }
     table.pending.remove(&sid);
     // A session needs a slot and a handle to name it by.
-    let handle = if table.make_room(now, config) {
-        table.alloc_handle()
-    } else {
-        None
-    };
+    let handle = table.new_handle(config);
     let Some(handle) = handle else {
         return reject(rng, session_cc::NO_SESSION_SLOT);
     };

@@ -8,9 +8,10 @@
 use super::action::Action;
 use super::cipher_suite::CipherSuite;
 use super::config::ServerConfig;
+use super::pending::{Handshake, Pending};
 use super::seal::seal_v20;
 use super::seqwin::SeqWindow;
-use super::table::{Handshake, Pending, Protocol, Session, SessionTable};
+use super::table::{Protocol, Session, SessionTable};
 use crate::crypto::ct_eq;
 use crate::crypto::rakp::{derive_key, Exchange};
 use crate::types::Privilege;
@@ -87,7 +88,7 @@ pub(crate) fn open_session(
         1..=4 => Privilege::from_u8(req.max_privilege).expect("1..=4 are levels"),
         _ => return open_session_error(rng, tag, console_id, Status::INVALID_ROLE),
     };
-    if !table.make_room(now, config) {
+    if !table.has_room(config) {
         return open_session_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
     }
     let bmc_id = table.new_session_id(rng);
@@ -186,7 +187,8 @@ pub(crate) fn rakp1(
     }
     let Some(user) = config.user_by_name(&rakp1.username).cloned() else {
         let policy = config.login_policy;
-        table.limiter.fail(peer.ip(), &rakp1.username, now, &policy);
+        // Counted per address, not per name: made-up names cannot fill the limiter.
+        table.limiter.fail_unknown(peer.ip(), now, &policy);
         tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_NAME);
@@ -343,11 +345,7 @@ pub(crate) fn rakp3(
     let k2 = derive_key(suite.auth, &sik, 2);
     let icv = exchange.rakp4_icv(suite.auth, &sik);
     // A session needs a slot and a handle to name it by.
-    let handle = if table.make_room(now, config) {
-        table.alloc_handle()
-    } else {
-        None
-    };
+    let handle = table.new_handle(config);
     let Some(handle) = handle else {
         return Action::Reply(rakp4_reply(
             rng,

@@ -182,6 +182,17 @@ fn cipher_suite_0_refused_unless_enabled() {
 /// Runs Open Session and RAKP 1/2 for `suite`; returns the server's reply to RAKP 1 and the
 /// exchange the client computed.
 fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) {
+    rakp12_from(s, peer(), suite, user, role)
+}
+
+/// [`rakp12`] from `from`.
+fn rakp12_from(
+    s: &mut Server,
+    from: SocketAddr,
+    suite: u8,
+    user: &str,
+    role: u8,
+) -> (Rakp2, Exchange) {
     let cs = CipherSuite::by_id(suite).unwrap();
     let now = Instant::now();
     let mut p = Vec::new();
@@ -194,11 +205,7 @@ fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) 
         confidentiality: Some(cs.confidentiality.code()),
     }
     .emit(&mut p);
-    let r = reply(s.handle(
-        now,
-        peer(),
-        &v20_setup(PayloadType::OPEN_SESSION_REQUEST, &p),
-    ));
+    let r = reply(s.handle(now, from, &v20_setup(PayloadType::OPEN_SESSION_REQUEST, &p)));
     let open = OpenSessionResponse::parse(ipmi20::Repr::parse(&r[4..]).unwrap().payload).unwrap();
     assert_eq!(open.status, Status::OK);
     assert_eq!(
@@ -214,7 +221,7 @@ fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) 
     };
     let mut p = Vec::new();
     rakp1.emit(&mut p);
-    let r = reply(s.handle(now, peer(), &v20_setup(PayloadType::RAKP1, &p)));
+    let r = reply(s.handle(now, from, &v20_setup(PayloadType::RAKP1, &p)));
     let rakp2 = Rakp2::parse(ipmi20::Repr::parse(&r[4..]).unwrap().payload).unwrap();
     let x = Exchange {
         console_session_id: 0xc0c0_0001,
@@ -229,6 +236,17 @@ fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) 
 }
 
 fn rakp34(s: &mut Server, suite: u8, x: &Exchange, password: &[u8]) -> Rakp4 {
+    rakp34_from(s, peer(), suite, x, password)
+}
+
+/// [`rakp34`] from `from`.
+fn rakp34_from(
+    s: &mut Server,
+    from: SocketAddr,
+    suite: u8,
+    x: &Exchange,
+    password: &[u8],
+) -> Rakp4 {
     let cs = CipherSuite::by_id(suite).unwrap();
     let mut p = Vec::new();
     Rakp3 {
@@ -238,7 +256,7 @@ fn rakp34(s: &mut Server, suite: u8, x: &Exchange, password: &[u8]) -> Rakp4 {
         auth_code: x.rakp3_auth_code(cs.auth, password),
     }
     .emit(&mut p);
-    let r = reply(s.handle(Instant::now(), peer(), &v20_setup(PayloadType::RAKP3, &p)));
+    let r = reply(s.handle(Instant::now(), from, &v20_setup(PayloadType::RAKP3, &p)));
     Rakp4::parse(ipmi20::Repr::parse(&r[4..]).unwrap().payload).unwrap()
 }
 
