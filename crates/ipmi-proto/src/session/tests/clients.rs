@@ -1,11 +1,12 @@
 //! The clients against the server in memory, with the faults a network brings: answers that come
 //! late or twice, and answers forged by someone who saw the login start.
 
-use super::{client15_login, client_login, peer, server, v20_setup};
+use super::{client15_login, client_login, peer, reply, server, v20_setup};
 use crate::session::action::Action;
 use crate::session::server::Server;
 use crate::session::{Client, Client15, ClientConfig, ClientError, ClientEvent, Request, Secret};
 use crate::types::{CompletionCode, NetFn, Privilege};
+use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::ipmi20::{self, PayloadType};
 use crate::wire::message;
 use crate::wire::rakp::{OpenSessionResponse, Rakp2, Rakp4, Status};
@@ -208,4 +209,94 @@ fn client_ignores_login_answers_for_other_session_ids() {
         }
     }
     panic!("login did not finish")
+}
+
+#[test]
+fn own_client_logs_in_with_every_suite_and_gets_answers() {
+    for suite in [17u8, 16, 15, 3, 2, 1] {
+        let mut s = server();
+        let mut c = client_login(&mut s, &[suite], "admin", b"secret").unwrap();
+        assert_eq!(c.cipher_suite(), Some(suite));
+        let pkt = c.request(NetFn::CHASSIS, 0x01, &[]).unwrap();
+        let Action::Dispatch(req) = s.handle(Instant::now(), peer(), &pkt) else {
+            panic!("expected dispatch")
+        };
+        assert_eq!(req.context.privilege, Some(Privilege::Administrator));
+        let out = s
+            .seal(
+                Instant::now(),
+                &req.context,
+                CompletionCode::OK,
+                &[1, 0, 0x40],
+            )
+            .unwrap();
+        match c.handle(&out).unwrap() {
+            ClientEvent::Response(r) => assert_eq!(r.data, vec![1, 0, 0x40]),
+            other => panic!("unexpected {other:?}"),
+        }
+        let close = c.close().unwrap();
+        let _ = reply(s.handle(Instant::now(), peer(), &close));
+        assert_eq!(s.active_sessions(), 0);
+    }
+}
+
+#[test]
+fn own_client_sees_wrong_password_and_missing_suite() {
+    let mut s = server();
+    assert_eq!(
+        client_login(&mut s, &[17], "admin", b"nope").err(),
+        Some(ClientError::BadPassword)
+    );
+    assert!(matches!(
+        client_login(&mut s, &[0], "admin", b"secret").err(),
+        Some(ClientError::NoCipherSuite(_))
+    ));
+}
+
+#[test]
+fn own_ipmi15_client_logs_in_with_md5_and_rejects_forged_answers() {
+    let mut s = server();
+    let mut c = client15_login(&mut s, b"secret").unwrap();
+    assert!(c.is_active());
+    for round in 0..3u8 {
+        let pkt = c.request(NetFn::CHASSIS, 0x01, &[]).unwrap();
+        let Action::Dispatch(req) = s.handle(Instant::now(), peer(), &pkt) else {
+            panic!("expected dispatch in round {round}")
+        };
+        assert_eq!(req.context.privilege, Some(Privilege::Operator));
+        let out = s
+            .seal(Instant::now(), &req.context, CompletionCode::OK, &[round])
+            .unwrap();
+        // A copy with one bit of the message flipped fails the MD5 check and is ignored.
+        let mut forged = out.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert_eq!(c.handle(&forged).unwrap(), ClientEvent::Ignored);
+        // The same answer without authentication (auth type NONE) is refused too.
+        let (hdr, msg) = ipmi15::Repr::parse(&out[4..]).unwrap();
+        let plain =
+            crate::session::seal::seal_v15(AuthType::None, hdr.sequence, hdr.session_id, None, msg);
+        assert_eq!(c.handle(&plain).unwrap(), ClientEvent::Ignored);
+        match c.handle(&out).unwrap() {
+            ClientEvent::Response(r) => assert_eq!(r.data, vec![round]),
+            other => panic!("unexpected {other:?}"),
+        }
+        // The same answer again is a replay.
+        assert_eq!(c.handle(&out).unwrap(), ClientEvent::Ignored);
+    }
+    let close = c.close().unwrap();
+    let _ = reply(s.handle(Instant::now(), peer(), &close));
+    assert_eq!(s.active_sessions(), 0);
+}
+
+#[test]
+fn own_ipmi15_client_sees_wrong_password() {
+    let mut s = server();
+    assert!(matches!(
+        client15_login(&mut s, b"wrong"),
+        Err(ClientError::Completion {
+            step: "Activate Session",
+            ..
+        })
+    ));
 }
