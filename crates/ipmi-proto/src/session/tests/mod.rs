@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 mod attacks;
 mod clients;
+mod forgery;
 mod limits;
+mod privilege;
 
 fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
