@@ -39,15 +39,23 @@ pub(crate) fn session_challenge(
     }
     let name = req.name();
     if table.limiter.locked(peer.ip(), name, now) {
-        tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login refused: too many failed logins");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login refused: too many failed logins");
+        }
         return Err(CompletionCode::NODE_BUSY);
     }
     let Some(user_id) = config.user_by_name(name).map(|u| u.id) else {
         // Counted per address, not per name: made-up names cannot fill the limiter.
-        table
+        if table
             .limiter
-            .fail_unknown(peer.ip(), now, &config.login_policy);
-        tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login failed: unknown user (IPMI 1.5)");
+            .fail_unknown(peer.ip(), now, &config.login_policy)
+            && table.log_budget.allow(now)
+        {
+            tracing::warn!(peer = %peer, "too many failed logins from this address: locked out for {:?}", config.login_policy.lockout);
+        }
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login failed: unknown user (IPMI 1.5)");
+        }
         return Err(if name.is_empty() {
             session_cc::NULL_USER_DISABLED
         } else {
@@ -118,10 +126,13 @@ pub(crate) fn activate_session(
         if table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy)
+            && table.log_budget.allow(now)
         {
             tracing::warn!(peer = %peer, user = %user.name, "too many failed logins: locked out for {:?}", policy.lockout);
         }
-        tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password (IPMI 1.5)");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password (IPMI 1.5)");
+        }
         // No answer authenticated with the real password: that would be a password oracle.
         return reject(rng, CompletionCode::INSUFFICIENT_PRIVILEGE);
     };

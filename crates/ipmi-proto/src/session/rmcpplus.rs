@@ -79,7 +79,9 @@ pub(crate) fn open_session(
         return open_session_error(rng, tag, console_id, Status::INVALID_SESSION_ID);
     }
     let Some(suite) = select_suite(config, &req) else {
-        tracing::info!(peer = %peer, auth = ?req.auth, integrity = ?req.integrity, confidentiality = ?req.confidentiality, "open session refused: no enabled cipher suite matches");
+        if table.log_budget.allow(now) {
+            tracing::info!(peer = %peer, auth = ?req.auth, integrity = ?req.integrity, confidentiality = ?req.confidentiality, "open session refused: no enabled cipher suite matches");
+        }
         return open_session_error(rng, tag, console_id, Status::NO_CIPHER_SUITE_MATCH);
     };
     // 0 asks for the highest level the channel allows: administrator here.
@@ -181,15 +183,21 @@ pub(crate) fn rakp1(
         return rakp2_error(rng, tag, console_id, Status::INVALID_ROLE);
     }
     if table.limiter.locked(peer.ip(), &rakp1.username, now) {
-        tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
+        }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
     }
     let Some(user) = config.user_by_name(&rakp1.username).cloned() else {
         let policy = config.login_policy;
         // Counted per address, not per name: made-up names cannot fill the limiter.
-        table.limiter.fail_unknown(peer.ip(), now, &policy);
-        tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
+        if table.limiter.fail_unknown(peer.ip(), now, &policy) && table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, "too many failed logins from this address: locked out for {:?}", policy.lockout);
+        }
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
+        }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_NAME);
     };
@@ -198,7 +206,9 @@ pub(crate) fn rakp1(
         None => user.privilege.min(max_privilege),
     };
     if privilege > user.privilege || privilege > max_privilege {
-        tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
+        }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_ROLE);
     }
@@ -318,7 +328,9 @@ pub(crate) fn rakp3(
         table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy);
-        tracing::warn!(peer = %peer, user = %user.name, status = rakp3.status.0, "login failed: the client rejected RAKP 2 (wrong password?)");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %user.name, status = rakp3.status.0, "login failed: the client rejected RAKP 2 (wrong password?)");
+        }
         return Action::Drop("console aborted the login");
     }
     let expect = exchange.rakp3_auth_code(suite.auth, user.password.expose());
@@ -326,10 +338,13 @@ pub(crate) fn rakp3(
         if table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy)
+            && table.log_budget.allow(now)
         {
             tracing::warn!(peer = %peer, user = %user.name, "too many failed logins: locked out for {:?}", policy.lockout);
         }
-        tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password");
+        }
         return Action::Reply(rakp4_reply(
             rng,
             tag,

@@ -1,9 +1,10 @@
-//! The session table: active sessions, logins in progress ([`PendingLogins`]), and the
-//! failed-login limiter ([`LoginLimiter`]).
+//! The session table: active sessions, logins in progress ([`PendingLogins`]), the failed-login
+//! limiter ([`LoginLimiter`]), and the budget of log lines about failed logins ([`LogBudget`]).
 
 use super::cipher_suite::{CipherSuite, IntegrityAlgorithm};
 use super::config::ServerConfig;
 use super::limiter::LoginLimiter;
+use super::log_budget::LogBudget;
 use super::pending::PendingLogins;
 use super::seal::{seal_v15, seal_v20, Keys};
 use super::seqwin::{self, SeqWindow};
@@ -116,6 +117,8 @@ pub(crate) struct SessionTable {
     pub(crate) pending: PendingLogins,
     /// Failed logins per address and user name.
     pub(crate) limiter: LoginLimiter,
+    /// How many more log lines about failed or refused logins may be written.
+    pub(crate) log_budget: LogBudget,
 }
 
 impl SessionTable {

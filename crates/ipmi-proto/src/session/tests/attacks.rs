@@ -5,6 +5,7 @@ use super::{client_login_as, peer, rakp12_from, rakp34_from, request, server, v1
 use crate::cmd::app::SessionChallengeRequest;
 use crate::cmd::Body;
 use crate::session::action::Action;
+use crate::session::cipher_suite::CipherSuite;
 use crate::session::server::Server;
 use crate::session::{Client, ClientError, ClientEvent, Secret};
 use crate::types::{NetFn, Privilege};
@@ -32,14 +33,15 @@ fn challenge_request(name: &[u8]) -> Vec<u8> {
 
 /// An RMCP+ Open Session Request for cipher suite 17 (one datagram).
 fn open_session_request(console_id: u32) -> Vec<u8> {
+    let cs = CipherSuite::by_id(17).unwrap();
     let mut p = Vec::new();
     OpenSessionRequest {
         tag: 0,
         max_privilege: 4,
         console_session_id: console_id,
-        auth: Some(2),
-        integrity: Some(4),
-        confidentiality: Some(1),
+        auth: Some(cs.auth.code()),
+        integrity: Some(cs.integrity.code()),
+        confidentiality: Some(cs.confidentiality.code()),
     }
     .emit(&mut p);
     v20_setup(PayloadType::OPEN_SESSION_REQUEST, &p)
