@@ -1,9 +1,9 @@
 //! Attacks on the real binary over loopback, each with the outcome it must have: floods of
 //! half-open logins and malformed datagrams, as fast as the server takes them, while a real
-//! ipmitool keeps working,
-//! forged session IDs, password guessing from another source address (127.0.0.2: Linux routes
-//! all of 127/8 to the loopback interface), privilege escalation, and the weak authentication
-//! that must be off by default. Every flood is bounded in time and stays on loopback.
+//! ipmitool keeps working, forged session IDs, password guessing from another source address
+//! (127.0.0.2: Linux routes all of 127/8 to the loopback interface), privilege escalation, and
+//! the weak authentication that must be off by default. Every flood is bounded in time and stays
+//! on loopback.
 
 mod common;
 use common::*;
