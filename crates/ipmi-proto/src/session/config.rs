@@ -46,14 +46,17 @@ impl Default for AuthTypes {
     }
 }
 
-/// Limits on failed logins, per remote address and user name.
+/// Limits on failed logins, per remote address: for each user name, and for the address as a
+/// whole (four times as many, unknown user names included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoginPolicy {
-    /// Failures allowed within `window` before logins from that address for that user are refused.
+    /// Failures allowed within `window` before logins from that address for that user are refused;
+    /// four times as many of any names lock the address out whole. 0: no limit.
     pub max_failures: u32,
     /// The window failures are counted in.
     pub window: Duration,
-    /// How long further attempts are refused once the limit is reached.
+    /// How long further attempts are refused once the limit is reached (any length: past the end
+    /// of the clock it saturates).
     pub lockout: Duration,
 }
 
