@@ -5,8 +5,10 @@
 use crate::wire::ipmi15::AuthType;
 use md2::Md2;
 use md5::{Digest, Md5};
+use zeroize::Zeroizing;
 
-/// Pads or truncates a password to the 16 bytes IPMI 1.5 uses.
+/// Pads or truncates a password to the 16 bytes IPMI 1.5 uses. The caller keeps the result in
+/// zeroized memory.
 pub fn password16(password: &[u8]) -> [u8; 16] {
     let mut p = [0u8; 16];
     let n = password.len().min(16);
@@ -36,11 +38,12 @@ pub fn auth_code(
     message: &[u8],
     sequence: u32,
 ) -> Option<[u8; 16]> {
-    let pw = password16(password);
+    let pw = Zeroizing::new(password16(password));
     match auth_type {
         AuthType::Md5 => Some(digest::<Md5>(&pw, session_id, message, sequence)),
         AuthType::Md2 => Some(digest::<Md2>(&pw, session_id, message, sequence)),
-        AuthType::Straight => Some(pw),
+        // The "code" is the password itself: it goes on the wire as it is.
+        AuthType::Straight => Some(*pw),
         AuthType::None | AuthType::Oem | AuthType::RmcpPlus => None,
     }
 }

@@ -6,20 +6,29 @@ use super::algorithm::AuthAlgorithm;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// HMAC of the concatenation of `parts` with `key`, with the algorithm's full output length
 /// (empty for RAKP-none).
 pub fn hmac(alg: AuthAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    secret_hmac(alg, key, parts).to_vec()
+}
+
+/// [`hmac`] for an output that is itself a key (the SIK, K1, K2): held in zeroized memory, and
+/// the digest's own copy on the stack wiped.
+fn secret_hmac(alg: AuthAlgorithm, key: &[u8], parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
+    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
         let mut m = <M as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
         for p in parts {
             m.update(p);
         }
-        m.finalize().into_bytes().to_vec()
+        let mut out = m.finalize().into_bytes();
+        let kept = Zeroizing::new(out.to_vec());
+        out.as_mut_slice().zeroize();
+        kept
     }
     match alg {
-        AuthAlgorithm::None => Vec::new(),
+        AuthAlgorithm::None => Zeroizing::new(Vec::new()),
         AuthAlgorithm::HmacSha1 => run::<Hmac<Sha1>>(key, parts),
         AuthAlgorithm::HmacSha256 => run::<Hmac<Sha256>>(key, parts),
     }
@@ -81,7 +90,7 @@ impl Exchange {
     /// The session integrity key: HMAC(K_G, Rc || Rm || ROLE || ULEN || UNAME), where K_G is the
     /// BMC key if one is set, else the user's password.
     pub fn sik(&self, alg: AuthAlgorithm, kg: &[u8]) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(hmac(
+        secret_hmac(
             alg,
             kg,
             &[
@@ -90,7 +99,7 @@ impl Exchange {
                 &[self.role, self.username.len() as u8],
                 &self.username,
             ],
-        ))
+        )
     }
 
     /// The integrity check value of RAKP 4: HMAC(SIK, Rc || SIDm || GUIDm), truncated to 12
@@ -126,7 +135,7 @@ pub fn derive_key(alg: AuthAlgorithm, sik: &[u8], n: u8) -> Zeroizing<Vec<u8>> {
     if alg == AuthAlgorithm::None {
         return Zeroizing::new(Vec::new());
     }
-    Zeroizing::new(hmac(alg, sik, &[&[n; 20]]))
+    secret_hmac(alg, sik, &[&[n; 20]])
 }
 
 #[cfg(test)]

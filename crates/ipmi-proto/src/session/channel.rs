@@ -132,13 +132,14 @@ pub(crate) fn close_target(
 }
 
 /// Get Session Info: by index (0 = this session, n = the n-th active one), by handle or by
-/// session ID.
+/// session ID. Other sessions' users and addresses need User privilege (appendix G); a callback
+/// session may ask only about itself.
 pub(crate) fn session_info(
     config: &ServerConfig,
     table: &SessionTable,
     id: u32,
     req: &SessionInfoRequest,
-) -> SessionInfoResponse {
+) -> Result<SessionInfoResponse, CompletionCode> {
     let mut active: Vec<_> = table.sessions.values().collect();
     active.sort_by_key(|s| s.handle);
     let found = match *req {
@@ -152,9 +153,14 @@ pub(crate) fn session_info(
             .checked_sub(1)
             .and_then(|i| active.get(i).copied()),
     };
-    SessionInfoResponse {
+    let own = table.sessions.get(&id);
+    let others_readable = own.is_some_and(|s| s.privilege >= Privilege::User);
+    if !others_readable && found.is_some_and(|s| s.id != id) {
+        return Err(CompletionCode::INSUFFICIENT_PRIVILEGE);
+    }
+    Ok(SessionInfoResponse {
         handle: found.map_or(0, |s| s.handle),
-        max_sessions: config.max_sessions.min(MAX_REPORTED_SESSIONS) as u8,
+        max_sessions: config.session_limit().min(MAX_REPORTED_SESSIONS) as u8,
         active_sessions: table.active_count_u8(),
         session: found.map(|s| SessionDetails {
             user_id: s.user_id,
@@ -174,5 +180,5 @@ pub(crate) fn session_info(
                 port: s.peer.port(),
             }),
         }),
-    }
+    })
 }

@@ -9,6 +9,7 @@
 //! responses.
 
 use super::cipher_suite::CipherSuite;
+use super::outstanding::{request_message, Outstanding};
 use super::seal::{open_v20, seal_v15, seal_v20, Keys};
 use super::seqwin::{self, SeqWindow};
 use crate::cmd::app::{
@@ -123,24 +124,6 @@ pub enum ClientEvent {
     Ignored,
 }
 
-/// A request from the remote console to the BMC, under the next requester sequence number.
-pub(crate) fn request_message(rq_seq: &mut u8, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
-    *rq_seq = (*rq_seq + 1) & 0x3f;
-    let mut v = Vec::new();
-    message::Request {
-        rs_addr: message::BMC_SLAVE_ADDR,
-        netfn,
-        rs_lun: 0,
-        rq_addr: message::REMOTE_CONSOLE_SWID,
-        rq_seq: *rq_seq,
-        rq_lun: 0,
-        cmd,
-        data: data.to_vec(),
-    }
-    .emit(&mut v);
-    v
-}
-
 /// An RMCP+ client session.
 pub struct Client {
     config: ClientConfig,
@@ -162,6 +145,8 @@ pub struct Client {
     /// The IPMI message of the last in-session request, rewrapped with a fresh session sequence
     /// number when it must be sent again (the BMC drops a repeated sequence number as a replay).
     last_msg: Option<Vec<u8>>,
+    /// The request awaiting its answer; `None` once answered.
+    outstanding: Option<Outstanding>,
 }
 
 impl Client {
@@ -185,6 +170,7 @@ impl Client {
             inbound: SeqWindow::new(),
             last_sent: Vec::new(),
             last_msg: None,
+            outstanding: None,
         }
     }
 
@@ -225,7 +211,14 @@ impl Client {
     }
 
     fn message(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
-        request_message(&mut self.rq_seq, netfn, cmd, data)
+        let (msg, outstanding) = request_message(&mut self.rq_seq, netfn, cmd, data);
+        self.outstanding = Some(outstanding);
+        msg
+    }
+
+    /// Whether `r` answers the request awaiting its answer.
+    fn awaited(&self, r: &message::Response) -> bool {
+        self.outstanding.is_some_and(|o| o.answered_by(r))
     }
 
     /// A command outside the session, in the IPMI 1.5 wrapper every BMC answers.
@@ -320,7 +313,7 @@ impl Client {
         let Ok(r) = message::Response::parse(m) else {
             return Ok(ClientEvent::Ignored);
         };
-        if r.rq_seq != self.rq_seq {
+        if !self.awaited(&r) {
             return Ok(ClientEvent::Ignored);
         }
         match (self.phase, r.cmd) {
@@ -419,6 +412,7 @@ impl Client {
         else {
             return Ok(ClientEvent::Ignored);
         };
+        // The ID first, as for RAKP 2 and 4: an error for another session is not ours.
         if r.console_session_id != self.console_id {
             return Ok(ClientEvent::Ignored);
         }
@@ -448,14 +442,16 @@ impl Client {
         else {
             return Ok(ClientEvent::Ignored);
         };
+        // Only an answer for our session may end the login: anyone who saw it start could send
+        // an error for another ID.
+        if r.console_session_id != self.console_id {
+            return Ok(ClientEvent::Ignored);
+        }
         if r.status != Status::OK {
             return Err(ClientError::Status {
                 step: "RAKP 2",
                 status: r.status.0,
             });
-        }
-        if r.console_session_id != self.console_id {
-            return Ok(ClientEvent::Ignored);
         }
         let suite = self.suite.ok_or(ClientError::State)?;
         let x = Exchange {
@@ -493,6 +489,9 @@ impl Client {
         else {
             return Ok(ClientEvent::Ignored);
         };
+        if r.console_session_id != self.console_id {
+            return Ok(ClientEvent::Ignored);
+        }
         if r.status != Status::OK {
             return Err(ClientError::Status {
                 step: "RAKP 4",
@@ -539,10 +538,12 @@ impl Client {
         let Ok(r) = message::Response::parse(&body) else {
             return Ok(ClientEvent::Ignored);
         };
-        if self.phase == Phase::SetPrivilege
-            && r.cmd == SetSessionPrivilegeLevel::CMD
-            && r.rq_seq == self.rq_seq
-        {
+        // A late answer to an earlier try of a request already answered is nobody's answer.
+        if !self.awaited(&r) {
+            return Ok(ClientEvent::Ignored);
+        }
+        self.outstanding = None;
+        if self.phase == Phase::SetPrivilege && r.cmd == SetSessionPrivilegeLevel::CMD {
             if r.ccode != CompletionCode::OK {
                 return Err(ClientError::Completion {
                     step: SetSessionPrivilegeLevel::NAME,

@@ -9,7 +9,8 @@
 //! unauthenticated, and accepting it would let anyone on the path forge answers. Only MD5 is offered: MD2 is broken, and the "none" and
 //! "straight" types put the password, or nothing, on the wire.
 
-use super::client::{request_message, ClientConfig, ClientError, ClientEvent};
+use super::client::{ClientConfig, ClientError, ClientEvent};
+use super::outstanding::{request_message, Outstanding};
 use super::seal::{open_v15, seal_v15};
 use super::seqwin::{self, SeqWindow};
 use crate::cmd::app::{
@@ -51,6 +52,8 @@ pub struct Client15 {
     inbound: SeqWindow,
     last_sent: Vec<u8>,
     last_msg: Option<Vec<u8>>,
+    /// The request awaiting its answer; `None` once answered.
+    outstanding: Option<Outstanding>,
 }
 
 impl Client15 {
@@ -67,6 +70,7 @@ impl Client15 {
             inbound: SeqWindow::new(),
             last_sent: Vec::new(),
             last_msg: None,
+            outstanding: None,
         }
     }
 
@@ -95,7 +99,14 @@ impl Client15 {
     }
 
     fn message(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Vec<u8> {
-        request_message(&mut self.rq_seq, netfn, cmd, data)
+        let (msg, outstanding) = request_message(&mut self.rq_seq, netfn, cmd, data);
+        self.outstanding = Some(outstanding);
+        msg
+    }
+
+    /// Whether `r` answers the request awaiting its answer.
+    fn awaited(&self, r: &message::Response) -> bool {
+        self.outstanding.is_some_and(|o| o.answered_by(r))
     }
 
     /// A command outside the session (the login's first two steps).
@@ -158,7 +169,7 @@ impl Client15 {
         };
         match self.phase {
             Phase::AuthCap | Phase::Challenge | Phase::Activate => {
-                if r.rq_seq != self.rq_seq {
+                if !self.awaited(&r) {
                     return Ok(ClientEvent::Ignored);
                 }
                 // The activation answer may be authenticated; a forged one gains nothing, since
@@ -169,10 +180,12 @@ impl Client15 {
                 if !self.authentic(&session) || !self.inbound.accept(session.sequence()) {
                     return Ok(ClientEvent::Ignored);
                 }
-                if self.phase == Phase::SetPrivilege
-                    && r.cmd == SetSessionPrivilegeLevel::CMD
-                    && r.rq_seq == self.rq_seq
-                {
+                // A late answer to an earlier try of a request already answered is nobody's.
+                if !self.awaited(&r) {
+                    return Ok(ClientEvent::Ignored);
+                }
+                self.outstanding = None;
+                if self.phase == Phase::SetPrivilege && r.cmd == SetSessionPrivilegeLevel::CMD {
                     if r.ccode != CompletionCode::OK {
                         return Err(ClientError::Completion {
                             step: SetSessionPrivilegeLevel::NAME,

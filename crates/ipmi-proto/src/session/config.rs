@@ -46,14 +46,17 @@ impl Default for AuthTypes {
     }
 }
 
-/// Limits on failed logins, per remote address and user name.
+/// Limits on failed logins, per remote address: for each user name, and for the address as a
+/// whole (four times as many, unknown user names included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoginPolicy {
-    /// Failures allowed within `window` before logins from that address for that user are refused.
+    /// Failures allowed within `window` before logins from that address for that user are refused;
+    /// four times as many of any names lock the address out whole. 0: no limit.
     pub max_failures: u32,
     /// The window failures are counted in.
     pub window: Duration,
-    /// How long further attempts are refused once the limit is reached.
+    /// How long further attempts are refused once the limit is reached (any length: past the end
+    /// of the clock it saturates).
     pub lockout: Duration,
 }
 
@@ -66,6 +69,9 @@ impl Default for LoginPolicy {
         }
     }
 }
+
+/// The most sessions a LAN channel can have: each needs a handle, and handles are 1 to 255.
+pub const MAX_SESSIONS: usize = 255;
 
 /// Configuration of one BMC's LAN channel.
 #[derive(Clone, Debug)]
@@ -85,6 +91,7 @@ pub struct ServerConfig {
     /// The BMC key (Kg) for two-key logins; `None` uses the user's password (one-key login).
     pub kg: Option<Secret>,
     /// The most sessions open at once; further logins are refused with "insufficient resources".
+    /// At most [`MAX_SESSIONS`] (session handles are 8 bits); a larger value counts as that.
     pub max_sessions: usize,
     /// A session without traffic for this long is closed.
     pub session_timeout: Duration,
@@ -110,6 +117,11 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The most sessions open at once: `max_sessions`, within 1 to [`MAX_SESSIONS`].
+    pub fn session_limit(&self) -> usize {
+        self.max_sessions.clamp(1, MAX_SESSIONS)
+    }
+
     /// Whether IPMI 1.5 sessions may use authentication type `t` (never when `ipmi15` is off).
     pub fn auth_type_enabled(&self, t: AuthType) -> bool {
         let a = &self.auth_types;

@@ -6,9 +6,10 @@
 
 use super::action::Action;
 use super::config::ServerConfig;
+use super::pending::{Handshake, Pending};
 use super::seal::{open_v15, sessionless_reply, Form};
 use super::seqwin::SeqWindow;
-use super::table::{Handshake, Pending, Protocol, Session, SessionTable};
+use super::table::{Protocol, Session, SessionTable};
 use crate::cmd::app::{
     session_cc, ActivateSessionRequest, ActivateSessionResponse, SessionChallengeRequest,
     SessionChallengeResponse,
@@ -38,21 +39,29 @@ pub(crate) fn session_challenge(
     }
     let name = req.name();
     if table.limiter.locked(peer.ip(), name, now) {
-        tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login refused: too many failed logins");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login refused: too many failed logins");
+        }
         return Err(CompletionCode::NODE_BUSY);
     }
     let Some(user_id) = config.user_by_name(name).map(|u| u.id) else {
-        table
+        // Counted per address, not per name: made-up names cannot fill the limiter.
+        if table
             .limiter
-            .fail(peer.ip(), name, now, &config.login_policy);
-        tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login failed: unknown user (IPMI 1.5)");
+            .fail_unknown(peer.ip(), now, &config.login_policy)
+            && table.log_budget.allow(now)
+        {
+            tracing::warn!(peer = %peer, "too many failed logins from this address: locked out for {:?}", config.login_policy.lockout);
+        }
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login failed: unknown user (IPMI 1.5)");
+        }
         return Err(if name.is_empty() {
             session_cc::NULL_USER_DISABLED
         } else {
             session_cc::INVALID_USER_NAME
         });
     };
-    table.make_room(now, config);
     let temp_id = table.new_session_id(rng);
     let mut challenge = [0u8; 16];
     rng.fill_bytes(&mut challenge);
@@ -117,10 +126,13 @@ pub(crate) fn activate_session(
         if table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy)
+            && table.log_budget.allow(now)
         {
             tracing::warn!(peer = %peer, user = %user.name, "too many failed logins: locked out for {:?}", policy.lockout);
         }
-        tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password (IPMI 1.5)");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password (IPMI 1.5)");
+        }
         // No answer authenticated with the real password: that would be a password oracle.
         return reject(rng, CompletionCode::INSUFFICIENT_PRIVILEGE);
     };
@@ -139,15 +151,16 @@ pub(crate) fn activate_session(
         return reject(rng, CompletionCode::INVALID_FIELD);
     }
     table.pending.remove(&sid);
-    if !table.make_room(now, config) {
+    // A session needs a slot and a handle to name it by.
+    let handle = table.new_handle(config);
+    let Some(handle) = handle else {
         return reject(rng, session_cc::NO_SESSION_SLOT);
-    }
+    };
     let mut initial_in = 0;
     while initial_in == 0 {
         initial_in = rng.next_u32();
     }
     table.limiter.succeed(peer.ip(), user.name.as_bytes());
-    let handle = table.alloc_handle();
     table.sessions.insert(
         sid,
         Session {

@@ -2,10 +2,13 @@
 //! the clients ([`Client`] for RMCP+, [`Client15`] for IPMI 1.5).
 //!
 //! Inside, bottom up: [`config`] (what the server is configured with), `seal` (sealing and opening
-//! of v1.5 and RMCP+ packets, shared by the server and the clients), `table` (active sessions,
-//! logins in progress, the failed-login limiter), `action` (what the server makes of a datagram),
-//! then the login steps (`login15`, `rmcpplus`) and the session commands (`channel`) as functions
-//! of the state they touch, and [`server`], which owns that state and routes each datagram.
+//! of v1.5 and RMCP+ packets, shared by the server and the clients), `pending` (logins in
+//! progress, bounded per source address), `limiter` (failed logins) and `log_budget` (how many
+//! lines about them a flood may cause), `table` (active sessions and those), `action` (what the
+//! server makes of a datagram), then the login steps (`login15`, `rmcpplus`) and the session
+//! commands (`channel`) as functions of the state they touch, and [`server`], which owns that
+//! state and routes each datagram. `outstanding` is the request a client waits for, which only
+//! its own answer ends.
 
 mod action;
 mod channel;
@@ -13,7 +16,11 @@ pub mod cipher_suite;
 pub mod client;
 pub mod client15;
 pub mod config;
+mod limiter;
+mod log_budget;
 mod login15;
+mod outstanding;
+mod pending;
 mod rmcpplus;
 mod seal;
 pub mod seqwin;

@@ -8,9 +8,10 @@
 use super::action::Action;
 use super::cipher_suite::CipherSuite;
 use super::config::ServerConfig;
+use super::pending::{Handshake, Pending};
 use super::seal::seal_v20;
 use super::seqwin::SeqWindow;
-use super::table::{Handshake, Pending, Protocol, Session, SessionTable};
+use super::table::{Protocol, Session, SessionTable};
 use crate::crypto::ct_eq;
 use crate::crypto::rakp::{derive_key, Exchange};
 use crate::types::Privilege;
@@ -78,7 +79,9 @@ pub(crate) fn open_session(
         return open_session_error(rng, tag, console_id, Status::INVALID_SESSION_ID);
     }
     let Some(suite) = select_suite(config, &req) else {
-        tracing::info!(peer = %peer, auth = ?req.auth, integrity = ?req.integrity, confidentiality = ?req.confidentiality, "open session refused: no enabled cipher suite matches");
+        if table.log_budget.allow(now) {
+            tracing::info!(peer = %peer, auth = ?req.auth, integrity = ?req.integrity, confidentiality = ?req.confidentiality, "open session refused: no enabled cipher suite matches");
+        }
         return open_session_error(rng, tag, console_id, Status::NO_CIPHER_SUITE_MATCH);
     };
     // 0 asks for the highest level the channel allows: administrator here.
@@ -87,7 +90,7 @@ pub(crate) fn open_session(
         1..=4 => Privilege::from_u8(req.max_privilege).expect("1..=4 are levels"),
         _ => return open_session_error(rng, tag, console_id, Status::INVALID_ROLE),
     };
-    if !table.make_room(now, config) {
+    if !table.has_room(config) {
         return open_session_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
     }
     let bmc_id = table.new_session_id(rng);
@@ -180,14 +183,21 @@ pub(crate) fn rakp1(
         return rakp2_error(rng, tag, console_id, Status::INVALID_ROLE);
     }
     if table.limiter.locked(peer.ip(), &rakp1.username, now) {
-        tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
+        }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
     }
     let Some(user) = config.user_by_name(&rakp1.username).cloned() else {
         let policy = config.login_policy;
-        table.limiter.fail(peer.ip(), &rakp1.username, now, &policy);
-        tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
+        // Counted per address, not per name: made-up names cannot fill the limiter.
+        if table.limiter.fail_unknown(peer.ip(), now, &policy) && table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, "too many failed logins from this address: locked out for {:?}", policy.lockout);
+        }
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
+        }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_NAME);
     };
@@ -196,7 +206,9 @@ pub(crate) fn rakp1(
         None => user.privilege.min(max_privilege),
     };
     if privilege > user.privilege || privilege > max_privilege {
-        tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
+        }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_ROLE);
     }
@@ -316,7 +328,9 @@ pub(crate) fn rakp3(
         table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy);
-        tracing::warn!(peer = %peer, user = %user.name, status = rakp3.status.0, "login failed: the client rejected RAKP 2 (wrong password?)");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %user.name, status = rakp3.status.0, "login failed: the client rejected RAKP 2 (wrong password?)");
+        }
         return Action::Drop("console aborted the login");
     }
     let expect = exchange.rakp3_auth_code(suite.auth, user.password.expose());
@@ -324,10 +338,13 @@ pub(crate) fn rakp3(
         if table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy)
+            && table.log_budget.allow(now)
         {
             tracing::warn!(peer = %peer, user = %user.name, "too many failed logins: locked out for {:?}", policy.lockout);
         }
-        tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password");
+        if table.log_budget.allow(now) {
+            tracing::warn!(peer = %peer, user = %user.name, "login failed: bad password");
+        }
         return Action::Reply(rakp4_reply(
             rng,
             tag,
@@ -336,15 +353,15 @@ pub(crate) fn rakp3(
             Vec::new(),
         ));
     }
-    let kg = match &config.kg {
-        Some(k) => k.expose().to_vec(),
-        None => user.password.expose().to_vec(),
-    };
-    let sik = exchange.sik(suite.auth, &kg);
+    // One-key logins key the SIK with the password; both are borrowed, never copied.
+    let kg = config.kg.as_ref().unwrap_or(&user.password).expose();
+    let sik = exchange.sik(suite.auth, kg);
     let k1 = derive_key(suite.auth, &sik, 1);
     let k2 = derive_key(suite.auth, &sik, 2);
     let icv = exchange.rakp4_icv(suite.auth, &sik);
-    if !table.make_room(now, config) {
+    // A session needs a slot and a handle to name it by.
+    let handle = table.new_handle(config);
+    let Some(handle) = handle else {
         return Action::Reply(rakp4_reply(
             rng,
             tag,
@@ -352,10 +369,9 @@ pub(crate) fn rakp3(
             Status::INSUFFICIENT_RESOURCES,
             Vec::new(),
         ));
-    }
+    };
     let reply = rakp4_reply(rng, tag, console_id, Status::OK, icv);
     table.limiter.succeed(peer.ip(), user.name.as_bytes());
-    let handle = table.alloc_handle();
     table.sessions.insert(
         bmc_id,
         Session {

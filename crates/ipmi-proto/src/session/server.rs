@@ -124,8 +124,9 @@ impl Server {
             .seal_reply(info.session_id, &info.request, ccode, data, &mut self.rng)
     }
 
-    /// Closes sessions idle for longer than the timeout and forgets stale logins in progress.
-    /// Call it now and then (e.g. every second).
+    /// Closes sessions idle for longer than the timeout and forgets stale logins in progress and
+    /// failed-login records that no longer matter. Call it on a timer, about every second:
+    /// [`Server::handle`] does not walk the tables, so that a flood of packets stays cheap.
     pub fn expire(&mut self, now: Instant) {
         self.table.expire(now, &self.config);
     }
@@ -133,6 +134,12 @@ impl Server {
     /// The number of active sessions.
     pub fn active_sessions(&self) -> usize {
         self.table.sessions.len()
+    }
+
+    /// The number of logins in progress.
+    #[cfg(test)]
+    pub(crate) fn pending_logins(&self) -> usize {
+        self.table.pending.len()
     }
 
     // ---- IPMI 1.5 ----
@@ -359,7 +366,7 @@ impl Server {
             }))
         } else if is::<GetSessionInfo>(req) {
             Some(answer(
-                parse(data).map(|r| channel::session_info(config, table, id, &r)),
+                parse(data).and_then(|r| channel::session_info(config, table, id, &r)),
             ))
         } else {
             None

@@ -1,22 +1,23 @@
-//! The session table: active sessions, logins in progress, and the failed-login limiter.
+//! The session table: active sessions, logins in progress ([`PendingLogins`]), the failed-login
+//! limiter ([`LoginLimiter`]), and the budget of log lines about failed logins ([`LogBudget`]).
 
 use super::cipher_suite::{CipherSuite, IntegrityAlgorithm};
-use super::config::{LoginPolicy, ServerConfig};
+use super::config::ServerConfig;
+use super::limiter::LoginLimiter;
+use super::log_budget::LogBudget;
+use super::pending::PendingLogins;
 use super::seal::{seal_v15, seal_v20, Keys};
 use super::seqwin::{self, SeqWindow};
-use crate::crypto::rakp::Exchange;
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::AuthType;
 use crate::wire::ipmi20::PayloadType;
 use crate::wire::message;
 use rand::RngCore;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
-/// How long a login may take between its steps (challenge → activate, open → RAKP 3).
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// After this long a request handed up and never answered no longer blocks its repeats.
 pub(crate) const IN_FLIGHT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -113,13 +114,17 @@ pub(crate) struct SessionTable {
     /// Active sessions by the BMC's session ID.
     pub(crate) sessions: HashMap<u32, Session>,
     /// Logins in progress by the (temporary) BMC session ID.
-    pub(crate) pending: HashMap<u32, Pending>,
+    pub(crate) pending: PendingLogins,
     /// Failed logins per address and user name.
     pub(crate) limiter: LoginLimiter,
+    /// How many more log lines about failed or refused logins may be written.
+    pub(crate) log_budget: LogBudget,
 }
 
 impl SessionTable {
-    /// Closes sessions idle for longer than the timeout and forgets stale logins in progress.
+    /// Closes sessions idle for longer than the timeout, forgets stale logins in progress and
+    /// failed-login records that no longer matter. It walks every table: the caller runs it on
+    /// a timer (every second), never for each packet.
     pub(crate) fn expire(&mut self, now: Instant, config: &ServerConfig) {
         let timeout = config.session_timeout;
         self.sessions.retain(|_, s| {
@@ -129,8 +134,7 @@ impl SessionTable {
             }
             keep
         });
-        self.pending
-            .retain(|_, p| now.duration_since(p.started) <= HANDSHAKE_TIMEOUT);
+        self.pending.expire(now);
         self.limiter.prune(now, &config.login_policy);
     }
 
@@ -149,30 +153,21 @@ impl SessionTable {
         }
     }
 
-    /// Makes room for one more login: true if there is room for it.
-    pub(crate) fn make_room(&mut self, now: Instant, config: &ServerConfig) -> bool {
-        self.expire(now, config);
-        let max = config.max_sessions.max(1);
-        // Logins in progress may take at most as many slots again as sessions may.
-        while self.pending.len() >= max {
-            let oldest = self
-                .pending
-                .iter()
-                .min_by_key(|(_, p)| p.started)
-                .map(|(k, _)| *k);
-            match oldest {
-                Some(k) => self.pending.remove(&k),
-                None => break,
-            };
-        }
-        self.sessions.len() < max
+    /// Whether another session may open (idle ones are closed by [`SessionTable::expire`]).
+    pub(crate) fn has_room(&self, config: &ServerConfig) -> bool {
+        self.sessions.len() < config.session_limit()
     }
 
-    /// The lowest session handle not in use (0 if all 255 are).
-    pub(crate) fn alloc_handle(&self) -> u8 {
-        (1..=u8::MAX)
-            .find(|h| self.sessions.values().all(|s| s.handle != *h))
-            .unwrap_or(0)
+    /// A handle for a new session, if one may open: the lowest not in use.
+    pub(crate) fn new_handle(&self, config: &ServerConfig) -> Option<u8> {
+        if !self.has_room(config) {
+            return None;
+        }
+        let mut used = [false; 256];
+        for s in self.sessions.values() {
+            used[usize::from(s.handle)] = true;
+        }
+        (1..=u8::MAX).find(|h| !used[usize::from(*h)])
     }
 
     /// The response to `req` sealed for session `id`; `None` if the session is gone.
@@ -187,127 +182,5 @@ impl SessionTable {
         let mut msg = Vec::with_capacity(8 + data.len());
         req.response(ccode, data).emit(&mut msg);
         Some(self.sessions.get_mut(&id)?.seal(&msg, rng))
-    }
-}
-
-/// A login in progress.
-pub(crate) enum Handshake {
-    /// IPMI 1.5: a challenge was sent; waiting for Activate Session.
-    Challenge {
-        user_id: u8,
-        auth_type: AuthType,
-        challenge: [u8; 16],
-    },
-    /// RMCP+: Open Session answered; waiting for RAKP 1.
-    Opened {
-        console_id: u32,
-        suite: CipherSuite,
-        max_privilege: Privilege,
-    },
-    /// RMCP+: RAKP 2 sent; waiting for RAKP 3.
-    Rakp2Sent {
-        console_id: u32,
-        suite: CipherSuite,
-        max_privilege: Privilege,
-        exchange: Exchange,
-        user_id: u8,
-        privilege: Privilege,
-    },
-}
-
-/// A login in progress with where and when it started.
-pub(crate) struct Pending {
-    pub(crate) peer: SocketAddr,
-    pub(crate) started: Instant,
-    pub(crate) state: Handshake,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Failures {
-    count: u32,
-    window_start: Instant,
-    locked_until: Option<Instant>,
-}
-
-/// Counts failed logins per remote address and user name, and locks out further attempts.
-#[derive(Default)]
-pub(crate) struct LoginLimiter {
-    entries: HashMap<(IpAddr, Vec<u8>), Failures>,
-}
-
-/// The most (address, user) pairs tracked; beyond it the stalest are forgotten.
-const MAX_TRACKED: usize = 4096;
-
-impl LoginLimiter {
-    /// Whether logins for `user` from `ip` are locked out now.
-    pub(crate) fn locked(&self, ip: IpAddr, user: &[u8], now: Instant) -> bool {
-        self.entries
-            .get(&(ip, user.to_vec()))
-            .and_then(|f| f.locked_until)
-            .is_some_and(|t| now < t)
-    }
-
-    /// Records a failed login; returns true if this failure starts a lockout.
-    pub(crate) fn fail(&mut self, ip: IpAddr, user: &[u8], now: Instant, p: &LoginPolicy) -> bool {
-        if self.entries.len() >= MAX_TRACKED {
-            self.prune(now, p);
-            if self.entries.len() >= MAX_TRACKED {
-                self.entries.clear();
-            }
-        }
-        let f = self.entries.entry((ip, user.to_vec())).or_insert(Failures {
-            count: 0,
-            window_start: now,
-            locked_until: None,
-        });
-        if now.duration_since(f.window_start) > p.window {
-            f.count = 0;
-            f.window_start = now;
-        }
-        f.count += 1;
-        if f.count >= p.max_failures && p.max_failures > 0 {
-            f.count = 0;
-            f.window_start = now;
-            f.locked_until = Some(now + p.lockout);
-            return true;
-        }
-        false
-    }
-
-    /// Forgets the failures of a successful login.
-    pub(crate) fn succeed(&mut self, ip: IpAddr, user: &[u8]) {
-        self.entries.remove(&(ip, user.to_vec()));
-    }
-
-    /// Drops records that no longer matter.
-    pub(crate) fn prune(&mut self, now: Instant, p: &LoginPolicy) {
-        self.entries.retain(|_, f| {
-            f.locked_until.is_some_and(|t| now < t)
-                || now.duration_since(f.window_start) <= p.window
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locks_out_after_max_failures_and_recovers() {
-        let p = LoginPolicy {
-            max_failures: 3,
-            window: Duration::from_secs(60),
-            lockout: Duration::from_secs(30),
-        };
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let t0 = Instant::now();
-        let mut l = LoginLimiter::default();
-        assert!(!l.fail(ip, b"admin", t0, &p));
-        assert!(!l.fail(ip, b"admin", t0, &p));
-        assert!(!l.locked(ip, b"admin", t0));
-        assert!(l.fail(ip, b"admin", t0, &p));
-        assert!(l.locked(ip, b"admin", t0 + Duration::from_secs(1)));
-        assert!(!l.locked(ip, b"other", t0), "per user name");
-        assert!(!l.locked(ip, b"admin", t0 + Duration::from_secs(31)));
     }
 }
