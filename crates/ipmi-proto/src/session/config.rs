@@ -105,7 +105,7 @@ impl Default for ServerConfig {
             guid: [0; 16],
             channel: 1,
             users: Vec::new(),
-            cipher_suites: vec![3, 17, 1, 2, 15, 16],
+            cipher_suites: vec![3, 17],
             auth_types: AuthTypes::default(),
             ipmi15: true,
             kg: None,

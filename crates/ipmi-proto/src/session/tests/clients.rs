@@ -1,8 +1,9 @@
 //! The clients against the server in memory, with the faults a network brings: answers that come
 //! late or twice, and answers forged by someone who saw the login start.
 
-use super::{client15_login, client_login, peer, reply, server, v20_setup};
+use super::{client15_login, client_login, peer, reply, server, server_with, v20_setup};
 use crate::session::action::Action;
+use crate::session::config::ServerConfig;
 use crate::session::server::Server;
 use crate::session::{Client, Client15, ClientConfig, ClientError, ClientEvent, Request, Secret};
 use crate::types::{CompletionCode, NetFn, Privilege};
@@ -214,7 +215,11 @@ fn client_ignores_login_answers_for_other_session_ids() {
 #[test]
 fn own_client_logs_in_with_every_suite_and_gets_answers() {
     for suite in [17u8, 16, 15, 3, 2, 1] {
-        let mut s = server();
+        // Suites without integrity or confidentiality are off by default: offer every one.
+        let mut s = server_with(|c| ServerConfig {
+            cipher_suites: vec![3, 17, 1, 2, 15, 16],
+            ..c
+        });
         let mut c = client_login(&mut s, &[suite], "admin", b"secret").unwrap();
         assert_eq!(c.cipher_suite(), Some(suite));
         let pkt = c.request(NetFn::CHASSIS, 0x01, &[]).unwrap();
