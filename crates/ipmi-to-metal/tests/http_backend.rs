@@ -316,11 +316,10 @@ fn scaleway_elastic_metal_power_verbs_against_its_fake() {
     let bmc = Bmc::start_config(port, &config_with_backend(port, "http", &section));
     let ready = |on: bool| {
         let want = if on { "ready" } else { "stopped" };
-        eventually(5, || {
+        let done = eventually(5, || {
             fake.machine(id).in_transition().is_none() && fake.machine(id).on == on
-        })
-        .then_some(())
-        .unwrap_or_else(|| panic!("not {want}"));
+        });
+        assert!(done, "not {want}");
     };
     assert_eq!(status(&bmc), "Chassis Power is on");
     patient(&bmc, "chassis power off").out();
@@ -595,5 +594,65 @@ fn a_post_whose_answer_is_lost_is_not_sent_again() {
     fake.inject(Some("GET"), Fault::Slow(Duration::from_millis(1500)));
     assert_eq!(status(&bmc), "Chassis Power is on");
     assert_eq!(fake.requests("GET").len(), 3, "{:?}", fake.exchanges());
+    fake.assert_valid();
+}
+
+/// The README's override that maps a next-boot-only PXE to Robot's rescue system.
+fn readme_rescue_override() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let block = readme
+        .split("```toml\n# added to a hetzner-robot [bmc.http]\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the README has the rescue override");
+    block.to_string()
+}
+
+#[test]
+fn hetzner_robot_next_boot_pxe_as_the_rescue_system_by_the_readmes_override() {
+    let fake = ProviderFake::start(Hetzner::new(ROBOT_USER, ROBOT_PASSWORD), &[("321", true)]);
+    let secrets = tempfile::tempdir().unwrap();
+    let secret_file = secrets.path().join("robot.pass");
+    std::fs::write(&secret_file, ROBOT_PASSWORD).unwrap();
+    let port = free_port();
+    let section = format!(
+        "{}{}",
+        robot_section(&fake, &secret_file, "assumed_power = \"last\""),
+        readme_rescue_override()
+    );
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "http", &section));
+    patient(&bmc, "chassis bootdev pxe").out();
+    assert_eq!(
+        fake.machine("321").extra.get("rescue").map(String::as_str),
+        Some("linux")
+    );
+    let flags = patient(&bmc, "chassis bootparam get 5").out();
+    assert!(
+        flags.contains("Force PXE") && !flags.contains("Boot Flag Invalid"),
+        "{flags}"
+    );
+    // The next boot uses the rescue system up; the override reads as used.
+    patient(&bmc, "chassis power reset").out();
+    assert_eq!(fake.machine("321").extra["last_boot"], "rescue linux");
+    assert!(!fake.machine("321").extra.contains_key("rescue"));
+    let flags = patient(&bmc, "chassis bootparam get 5").out();
+    assert!(flags.contains("Boot Flag Invalid"), "{flags}");
+    patient(&bmc, "chassis power cycle").out();
+    assert_eq!(fake.machine("321").extra["last_boot"], "disk");
+    // PXE again, then disk before any boot: the rescue system is deactivated.
+    patient(&bmc, "chassis bootdev pxe").out();
+    patient(&bmc, "chassis bootdev disk").out();
+    assert!(!fake.machine("321").extra.contains_key("rescue"));
+    assert_eq!(
+        sent(&fake, "POST"),
+        [
+            "/boot/321/rescue os=linux",
+            "/reset/321 type=hw",
+            "/reset/321 type=hw",
+            "/boot/321/rescue os=linux",
+        ]
+    );
+    assert_eq!(sent(&fake, "DELETE"), ["/boot/321/rescue"]);
     fake.assert_valid();
 }

@@ -147,7 +147,11 @@ impl Kind for HttpKind {
 }
 
 fn configure(src: &Source, span: Range<usize>, u: &HttpToml) -> Result<HttpSettings, ConfigError> {
-    if let Some(inline) = [&u.secret, &u.password, &u.token].into_iter().flatten().next() {
+    if let Some(inline) = [&u.secret, &u.password, &u.token]
+        .into_iter()
+        .flatten()
+        .next()
+    {
         return Err(src.err(
             inline.span(),
             "never put the secret in the file: give secret_env or secret_file",
