@@ -4,6 +4,7 @@
 use crate::resources::Resources;
 use crate::source::{ConfigError, Source};
 use crate::tables::{self, Table};
+use ipmi_bmc::routing::Operation;
 use ipmi_bmc::Backend;
 use serde::de::DeserializeOwned;
 use std::any::Any;
@@ -73,6 +74,14 @@ pub trait BackendSettings: Send + Sync + 'static {
         None
     }
 
+    /// Whether the backend can carry out `op` at all, or why not (with what to do instead). An
+    /// operation it cannot do answers "not supported", so that a route moves on to its next
+    /// backend; the loader refuses a BMC whose route for the power status has no backend that
+    /// can read it, since every client asks for it.
+    fn supports(&self, _op: Operation) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Builds the backend, with its start-up steps (background tasks, shared clients from
     /// `shared`). Runs inside the tokio runtime, in the BMC's tracing span.
     fn build(&self, shared: &mut Resources) -> Result<Arc<dyn Backend>, String>;
@@ -129,6 +138,11 @@ impl BackendConfig {
     /// See [`BackendSettings::warnings`].
     pub fn warnings(&self) -> Vec<String> {
         self.settings.warnings()
+    }
+
+    /// See [`BackendSettings::supports`].
+    pub fn supports(&self, op: Operation) -> Result<(), String> {
+        self.settings.supports(op)
     }
 
     /// See [`BackendSettings::build`].

@@ -187,7 +187,10 @@ impl Inner {
     }
 
     fn failed(&self, op: Operation, name: &str, e: &BackendError, more: bool) {
-        if more {
+        if more && *e == BackendError::NotSupported {
+            // A backend that cannot do it at all (declared absent): routing past it is the plan.
+            tracing::debug!(operation = %op, backend = name, "not supported: trying the next of the route");
+        } else if more {
             tracing::warn!(operation = %op, backend = name, error = %e, "backend failed: trying the next of the route");
         }
     }
@@ -216,9 +219,16 @@ impl Backend for Router {
             return first_ok!(self.0, op, |b| b.power(action, who));
         }
         // Soft off with a fallback: the graceful way first; if it fails, or has not brought the
-        // machine down by the deadline, the next backend powers it off hard.
-        let (first, soft) = chain[0];
-        match soft.power(PowerAction::Soft, who).await {
+        // machine down by the deadline, the next backend powers it off hard. A backend that has
+        // no soft off at all (not supported) hands the graceful way itself to the next.
+        let mut graceful = 0;
+        let mut result = chain[0].1.power(PowerAction::Soft, who).await;
+        while result == Err(BackendError::NotSupported) && graceful + 1 < chain.len() {
+            graceful += 1;
+            result = chain[graceful].1.power(PowerAction::Soft, who).await;
+        }
+        let first = chain[graceful].0;
+        match result {
             Ok(()) => {
                 let inner = self.0.clone();
                 let who = who.clone();
@@ -243,7 +253,7 @@ impl Backend for Router {
                         return;
                     }
                     let chain = inner.chain(Operation::Soft);
-                    for (name, b) in chain.iter().skip(1) {
+                    for (name, b) in chain.iter().skip(graceful + 1) {
                         tracing::warn!(bmc = %inner.bmc, graceful = %first, fallback = name, ?deadline, %who, "still on after the soft-off deadline: powering off hard");
                         match b.power(PowerAction::Off, &who).await {
                             Ok(()) => return,
@@ -258,7 +268,7 @@ impl Backend for Router {
             Err(e) => {
                 tracing::warn!(backend = first, error = %e, "soft off failed: powering off hard");
                 let mut last = e;
-                for (_, b) in chain.iter().skip(1) {
+                for (_, b) in chain.iter().skip(graceful + 1) {
                     match b.power(PowerAction::Off, who).await {
                         Ok(()) => return Ok(()),
                         Err(e) => last = e,
@@ -311,5 +321,101 @@ impl Backend for Router {
     ) -> BackendResult<(CompletionCode, Vec<u8>)> {
         let (_, b) = self.0.chain(Operation::Relay)[0];
         b.relay(netfn, cmd, data, who).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A backend that records what it is asked and cannot do what `lacks` names.
+    struct Stub {
+        lacks: Vec<&'static str>,
+        calls: Arc<Mutex<Vec<String>>>,
+    }
+
+    #[async_trait]
+    impl Backend for Stub {
+        fn kind(&self) -> &'static str {
+            "stub"
+        }
+        async fn power_state(&self) -> BackendResult<PowerState> {
+            if self.lacks.contains(&"power_status") {
+                return Err(BackendError::NotSupported);
+            }
+            self.calls.lock().unwrap().push("status".into());
+            Ok(PowerState::On)
+        }
+        async fn power(&self, action: PowerAction, _: &Requester) -> BackendResult<()> {
+            if self.lacks.contains(&action.name()) {
+                return Err(BackendError::NotSupported);
+            }
+            self.calls.lock().unwrap().push(action.name().into());
+            Ok(())
+        }
+        async fn set_boot_override(
+            &self,
+            _: Option<BootOverride>,
+            _: &Requester,
+        ) -> BackendResult<()> {
+            Ok(())
+        }
+        async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
+            Ok(None)
+        }
+    }
+
+    fn who() -> Requester {
+        Requester {
+            user: "admin".into(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            bmc: "n".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unsupported_operation_moves_on_to_the_next_backend() {
+        let (a, b) = (
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(Mutex::new(Vec::new())),
+        );
+        let backends: BTreeMap<String, Arc<dyn Backend>> = BTreeMap::from([
+            (
+                "a".to_string(),
+                Arc::new(Stub {
+                    lacks: vec!["power_status", "soft"],
+                    calls: a.clone(),
+                }) as Arc<dyn Backend>,
+            ),
+            (
+                "b".to_string(),
+                Arc::new(Stub {
+                    lacks: vec![],
+                    calls: b.clone(),
+                }) as Arc<dyn Backend>,
+            ),
+        ]);
+        let chain = vec!["a".to_string(), "b".to_string()];
+        let table = RouteTable {
+            default: "a".into(),
+            routes: BTreeMap::from([
+                (Operation::PowerStatus, chain.clone()),
+                (Operation::Soft, chain),
+            ]),
+            soft_deadline: Duration::from_secs(60),
+        };
+        let r = Router::new("n", table, backends).unwrap();
+        assert_eq!(r.power_state().await, Ok(PowerState::On));
+        // The first has no soft off at all: the next does the graceful off, not a hard one.
+        r.power(PowerAction::Soft, &who()).await.unwrap();
+        assert_eq!(*b.lock().unwrap(), ["status", "soft"]);
+        assert!(a.lock().unwrap().is_empty());
+        r.power(PowerAction::Off, &who()).await.unwrap();
+        assert_eq!(
+            *a.lock().unwrap(),
+            ["off"],
+            "off is not routed: the default"
+        );
     }
 }

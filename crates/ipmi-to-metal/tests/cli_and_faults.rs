@@ -304,6 +304,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
         .collect();
     assert!(blocks.len() >= 2, "README has its TOML examples");
     let mut ipmi_examples = 0;
+    let mut http_examples = 0;
     let mut checked = 0;
     for block in blocks {
         // Fragments (a single table, to show its keys) are not whole files.
@@ -324,6 +325,10 @@ fn every_toml_example_in_the_readme_passes_check_config() {
             .env("IRONIC_PASSWORD", "front")
             .env("METAL_AUTH_TOKEN", "token-from-env")
             .env("IPMI_PASSWORD", "from-env")
+            .env("HETZNER_ROBOT_PASSWORD", "robot-secret")
+            .env("LATITUDESH_TOKEN", "latitude-secret")
+            .env("SCW_SECRET_KEY", "scaleway-secret")
+            .env("POWER_API_KEY", "power-secret")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -347,7 +352,22 @@ fn every_toml_example_in_the_readme_passes_check_config() {
                 "{stdout}"
             );
         }
+        if block.contains("\nbackend = \"http\"") {
+            http_examples += 1;
+            assert!(stdout.contains(" backend http "), "{stdout}");
+            if block.contains("preset = \"hetzner-robot\"") {
+                assert!(
+                    stdout.contains("backend http hetzner-robot server 321 at https://robot-ws.your-server.de (basic auth as #ws+AbCdEfGh; absent: power_status, diag, boot)"),
+                    "{stdout}"
+                );
+                assert!(stdout.contains("route power_status  ssh"), "{stdout}");
+            }
+        }
     }
+    assert_eq!(
+        http_examples, 4,
+        "the http backend's examples (one per preset, one custom) were checked"
+    );
     assert_eq!(ipmi_examples, 1, "the ipmi backend's example was checked");
-    assert!(checked >= 6, "every whole example was checked ({checked})");
+    assert!(checked >= 10, "every whole example was checked ({checked})");
 }

@@ -3,11 +3,14 @@
 //! What the integration tests of several crates share: finding an installed tool (or failing
 //! loudly with the package to install: no test skips itself), free loopback ports,
 //! [`IpmiSim`], OpenIPMI's `ipmi_sim` started as a real BMC in a throwaway directory, and
-//! [`Sshd`], OpenSSH's server with throwaway keys.
+//! [`Sshd`], OpenSSH's server with throwaway keys, and [`providers`], fakes of the power APIs
+//! the http backend's presets speak (Hetzner Robot, Latitude.sh, Scaleway Elastic Metal) and of
+//! a made-up one.
 
 #![warn(missing_docs)]
 
 mod ipmi_sim;
+pub mod providers;
 mod sshd;
 
 pub use ipmi_sim::{IpmiSim, SIM_GUID, SIM_PASSWORD, SIM_USER};

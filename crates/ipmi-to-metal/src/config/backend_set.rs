@@ -1,13 +1,14 @@
 //! The backends of one BMC: `backend` (the default) and those `[bmc.routes]` names, each
 //! configured once from its `[bmc.NAME]` table by its kind and shared by the routes that name
 //! it. A route naming a backend without its table, a table that nothing uses, or a backend whose
-//! own time limits could outlast the request deadline is an error.
+//! own time limits could outlast the request deadline is an error, and so is a power status that
+//! no backend of its route can read.
 
 use super::routes::{routes, RoutesToml};
 use crate::kinds;
 use backend_config::tables::Table;
 use backend_config::{BackendConfig, BackendKind, BmcContext, ConfigError, Source};
-use ipmi_bmc::routing::RouteTable;
+use ipmi_bmc::routing::{Operation, RouteTable};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::Spanned;
@@ -70,6 +71,35 @@ pub(super) fn backends(
             limit.check(src, &format!("[bmc.{kind}]"), span.clone())?;
         }
         configs.insert(kind.clone(), c.backend);
+    }
+    // Every client asks for the power status: some backend of its route must be able to read it.
+    let status_chain = table
+        .as_ref()
+        .map_or(vec![default.as_str()], |t| t.chain(Operation::PowerStatus));
+    let why: Vec<String> = status_chain
+        .iter()
+        .filter_map(|k| {
+            configs[*k]
+                .supports(Operation::PowerStatus)
+                .err()
+                .map(|w| format!("{k}: {w}"))
+        })
+        .collect();
+    if why.len() == status_chain.len() {
+        let routed = table
+            .as_ref()
+            .is_some_and(|t| t.routes.contains_key(&Operation::PowerStatus));
+        let at = match routes_toml {
+            Some(r) if routed => r.span(),
+            _ => default_span,
+        };
+        return Err(src.err(
+            at,
+            format!(
+                "no backend can read the power status ({}): route power_status to one that can, e.g. [bmc.routes] power_status = \"ssh\"",
+                why.join("; ")
+            ),
+        ));
     }
     let main = configs.remove(&default).expect("the default is used");
     Ok((main, configs.into_values().collect(), table))

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod metal;
 
 use std::io::Write;
@@ -19,6 +20,8 @@ pub const ADMIN_PASSWORD: &str = "s3cret-admin";
 pub const VIEWER_PASSWORD: &str = "viewer-pass";
 /// The operator account's password.
 pub const OPERATOR_PASSWORD: &str = "operator-pass";
+/// The http backend's API secret (TEST_HTTP_SECRET in the binary's environment).
+pub const HTTP_SECRET: &str = "test-http-secret-8d1f07";
 
 /// A running `ipmi-to-metal serve` and its configuration directory.
 pub struct Bmc {
@@ -108,6 +111,7 @@ impl Bmc {
             .env("TEST_SIM_PASSWORD", test_support::SIM_PASSWORD)
             .env("TEST_METAL_TOKEN", metal::METAL_TOKEN)
             .env("TEST_WRONG_METAL_TOKEN", metal::WRONG_METAL_TOKEN)
+            .env("TEST_HTTP_SECRET", HTTP_SECRET)
             .env("IPMI_TO_METAL_LOG", "info")
             // The state (SEL) stays beside the test's configuration file.
             .env_remove("STATE_DIRECTORY")
