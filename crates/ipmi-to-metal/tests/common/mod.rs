@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod hwmon;
 pub mod metal;
 
 use std::io::Write;
