@@ -142,11 +142,13 @@ impl IpmiBackend {
         let mut len = HEADER_LEN;
         while bytes.len() < len {
             let count = (len - bytes.len()).min(PART) as u8;
+            let offset = u8::try_from(bytes.len())
+                .map_err(|_| BackendError::Failed(format!("SDR record {id} too long")))?;
             let d = self
                 .call_ok(
                     NetFn::STORAGE,
                     GET_SDR,
-                    &[res[0], res[1], lo, hi, bytes.len() as u8, count],
+                    &[res[0], res[1], lo, hi, offset, count],
                 )
                 .await?;
             if d.len() < 3 {

@@ -20,6 +20,9 @@ const GENERATOR_REMOTE_CONSOLE: [u8; 2] = [0x40 << 1 | 1, 0x00];
 
 /// A record on its way to the SEL of the BMC behind, and who asked for the action.
 type Forward = ([u8; RECORD_LEN], Requester);
+/// At most this many records wait for a BMC behind that is slow or down; more are dropped
+/// there (with a log line), never here.
+const FORWARD_QUEUE: usize = 64;
 
 /// A log in memory only (nothing survives the process), of the default capacity.
 pub(crate) fn in_memory_log(bmc: &str) -> SelLog {
@@ -35,7 +38,7 @@ pub(crate) struct Sel {
     /// The SEL clock's offset from the system clock in seconds, as stored in the log.
     offset: AtomicI64,
     /// The queue of records for the SEL of the BMC behind, started on first use.
-    forward: OnceLock<mpsc::UnboundedSender<Forward>>,
+    forward: OnceLock<mpsc::Sender<Forward>>,
 }
 
 impl Sel {
@@ -93,11 +96,12 @@ impl Sel {
 
     /// Queues `record` for the SEL of the BMC behind `backend`. One task per BMC adds them there
     /// in the order they were queued, after the client has had its answer: a slow BMC behind
-    /// delays no action, and one that refuses loses only its copy (this log has the record).
+    /// delays no action, and one that refuses (or falls [`FORWARD_QUEUE`] records behind) loses
+    /// only its copy: this log has the record.
     fn forward(&self, backend: &Arc<dyn Backend>, mut record: [u8; RECORD_LEN], who: Requester) {
         record[7..9].copy_from_slice(&GENERATOR_REMOTE_CONSOLE);
         let tx = self.forward.get_or_init(|| {
-            let (tx, mut rx) = mpsc::unbounded_channel::<Forward>();
+            let (tx, mut rx) = mpsc::channel::<Forward>(FORWARD_QUEUE);
             let backend = backend.clone();
             let task = async move {
                 while let Some((record, who)) = rx.recv().await {
@@ -111,11 +115,20 @@ impl Sel {
                     }
                 }
             };
-            tokio::spawn(tracing::Instrument::in_current_span(task));
+            // The task outlives the request that starts it: its lines name the BMC, not that
+            // request.
+            let span = tracing::info_span!(parent: None, "bmc", name = %who.bmc);
+            tokio::spawn(tracing::Instrument::instrument(task, span));
             tx
         });
-        // The task ends only when this sender is dropped.
-        let _ = tx.send((record, who));
+        // The task ends only when this sender is dropped: the send fails only when full.
+        if let Err(e) = tx.try_send((record, who)) {
+            let who = match e {
+                mpsc::error::TrySendError::Full((_, who))
+                | mpsc::error::TrySendError::Closed((_, who)) => who,
+            };
+            tracing::warn!(who = %who, "SEL entry not added to the BMC behind: {FORWARD_QUEUE} records wait already");
+        }
     }
 
     /// Runs a change to the log on a blocking thread: it returns once committed to disk.
