@@ -4,16 +4,19 @@
 //! RMCP+ or IPMI 1.5, logging in once and keeping the session: a dropped or expired session is
 //! logged into again on the next operation. Besides the modelled operations (power, identify,
 //! GUID), the commands of an allow-list ([`RelayRule`], by default [`default_relay`]) are relayed
-//! whole, so that the boot options, FRU, SDR, sensors and SEL are the real BMC's own.
+//! whole, so that the boot options, FRU, SDR, sensors and SEL are the real BMC's own. Its analog
+//! sensors are also read as readings (module `sensors`), for DCMI power; and the records of the
+//! actions carried out through the shim are added to its SEL.
 
 #![warn(missing_docs)]
 
 pub mod config;
+mod sensors;
 
 use async_trait::async_trait;
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
-    PowerState, Requester,
+    PowerState, Requester, SensorReading,
 };
 use ipmi_client::{Error as ClientError, Response, Retry, Session};
 use ipmi_proto::session::ClientConfig;
@@ -117,6 +120,8 @@ pub fn default_relay() -> Vec<RelayRule> {
 pub struct IpmiBackend {
     config: IpmiBackendConfig,
     session: Mutex<Option<Slot>>,
+    /// The SDR repository behind, as far as read (see [`sensors`]).
+    sdr: Mutex<sensors::SdrWalk>,
 }
 
 /// The open session and when it was last used.
@@ -132,6 +137,7 @@ const SET_BOOT_OPTIONS: u8 = 0x08;
 const GET_BOOT_OPTIONS: u8 = 0x09;
 const GET_SYSTEM_GUID: u8 = 0x37;
 const GET_DEVICE_ID: u8 = 0x01;
+const ADD_SEL_ENTRY: u8 = 0x44;
 
 /// Starts the backend's keep-alive task (if its configuration asks for one) on the current tokio
 /// runtime. The task ends when the backend is dropped.
@@ -159,6 +165,7 @@ impl IpmiBackend {
         IpmiBackend {
             config,
             session: Mutex::new(None),
+            sdr: Mutex::new(sensors::SdrWalk::default()),
         }
     }
 
@@ -326,6 +333,18 @@ impl Backend for IpmiBackend {
         self.call_ok(NetFn::CHASSIS, CHASSIS_IDENTIFY, &data)
             .await
             .map(|_| ())
+    }
+
+    async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
+        self.mapped_sensors().await
+    }
+
+    async fn add_sel_entry(&self, record: [u8; 16], _who: &Requester) -> BackendResult<u16> {
+        let d = self.call_ok(NetFn::STORAGE, ADD_SEL_ENTRY, &record).await?;
+        match d[..] {
+            [lo, hi, ..] => Ok(u16::from_le_bytes([lo, hi])),
+            _ => Err(BackendError::Failed("short Add SEL Entry answer".into())),
+        }
     }
 
     fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {

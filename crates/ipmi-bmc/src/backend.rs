@@ -434,6 +434,14 @@ pub trait Backend: Send + Sync {
         Err(BackendError::NotSupported)
     }
 
+    /// Adds a system event record (16 bytes, its timestamp for the BMC behind to set) to the SEL
+    /// of the machine's own BMC, for a backend that serves that SEL (it relays Get SEL Entry):
+    /// the records of the actions carried out through this BMC then appear in the log clients
+    /// read. Returns the record ID the BMC behind gave it.
+    async fn add_sel_entry(&self, _record: [u8; 16], _who: &Requester) -> BackendResult<u16> {
+        Err(BackendError::NotSupported)
+    }
+
     /// Whether this backend relays command `cmd` of `netfn` whole to the machine's own BMC, and
     /// if so the session privilege a client needs for it. A relayed command bypasses the BMC
     /// model: what the BMC behind answers is what the client sees. The BMC model requires at

@@ -145,6 +145,6 @@ dispatch_table!(|bmc, req, body| {
     sensor::GetSensorEventEnable => bmc.sensor_event_enable(body).await,
     sensor::GetSensorEventStatus => bmc.sensor_event_status(body).await,
     sensor::GetSensorReading => bmc.sensor_reading(body).await,
-    dcmi::GetDcmiCapabilities => bmc.dcmi_capabilities(body).await,
+    dcmi::GetDcmiCapabilities => bmc.dcmi_capabilities(req, body).await,
     dcmi::GetPowerReading => bmc.dcmi_power_reading(body).await,
 });

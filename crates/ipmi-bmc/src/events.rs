@@ -33,6 +33,55 @@ pub mod sensor {
     pub const BACKEND_HEALTH: u8 = 0xe8;
 }
 
+/// One of the BMC's event-only sensors, as the SDR repository describes it (an event-only
+/// record, type 03h), so that `ipmitool sel elist` and FreeIPMI's `ipmi-sel` name the sensor
+/// of each record, as they do on real BMCs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EventSensor {
+    /// Its sensor number (one of [`sensor`]).
+    pub number: u8,
+    /// Its sensor type (table 42-3): the type of every record it logs.
+    pub sensor_type: u8,
+    /// The entity it belongs to (table 43-13).
+    pub entity: u8,
+    /// Its name in the record.
+    pub name: &'static str,
+}
+
+/// The event-only sensors, in sensor number order.
+pub(crate) const EVENT_SENSORS: [EventSensor; 9] = {
+    use ipmi_proto::sdr::entity::*;
+    const fn s(number: u8, sensor_type: u8, entity: u8, name: &'static str) -> EventSensor {
+        EventSensor {
+            number,
+            sensor_type,
+            entity,
+            name,
+        }
+    }
+    [
+        s(sensor::POWER_UNIT, 0x09, POWER_UNIT, "Power Control"),
+        s(sensor::SYSTEM_BOOT, 0x1d, SYSTEM_BOARD, "Boot Request"),
+        s(sensor::ACPI_POWER_STATE, 0x22, SYSTEM_BOARD, "Host Power"),
+        s(
+            sensor::CRITICAL_INTERRUPT,
+            0x13,
+            SYSTEM_BOARD,
+            "Diag Interrupt",
+        ),
+        s(sensor::BUTTON, 0x14, FRONT_PANEL, "Power Button"),
+        s(sensor::IDENTIFY, 0x21, CHASSIS, "Chassis Identify"),
+        s(sensor::SYSTEM_EVENT, 0x12, SYSTEM_BOARD, "Boot Device"),
+        s(sensor::EVENT_LOG, 0x10, MANAGEMENT_MODULE, "Event Log"),
+        s(
+            sensor::BACKEND_HEALTH,
+            0x28,
+            MANAGEMENT_MODULE,
+            "Backend Access",
+        ),
+    ]
+};
+
 /// The BMC's generator ID: IPMB slave address 0x20, channel 0, LUN 0.
 const GENERATOR_BMC: [u8; 2] = [0x20, 0x00];
 /// Event data 1, bits 5:4: "OEM code in event data 3".
@@ -135,6 +184,40 @@ impl Event {
 mod tests {
     use super::*;
     use crate::BootDevice;
+
+    /// Every record names a sensor of [`EVENT_SENSORS`], with that sensor's type.
+    #[test]
+    fn every_event_has_its_event_only_sensor() {
+        let pxe = BootOverride {
+            device: BootDevice::Pxe,
+            persistent: false,
+            efi: false,
+        };
+        let mut events = vec![
+            Event::Boot(Some(pxe)),
+            Event::Boot(None),
+            Event::Identify(true),
+            Event::Identify(false),
+            Event::PowerSeen(PowerState::On),
+            Event::PowerSeen(PowerState::Off),
+            Event::Backend(false),
+            Event::Backend(true),
+            Event::Cleared,
+        ];
+        use PowerAction::*;
+        events.extend([Off, On, Cycle, Reset, Diag, Soft].map(Event::Power));
+        for e in events {
+            let f = e.record(None).system_event_fields().unwrap();
+            let s = EVENT_SENSORS
+                .iter()
+                .find(|s| s.number == f.sensor_number)
+                .unwrap_or_else(|| panic!("{e:?}: no event-only sensor"));
+            assert_eq!(s.sensor_type, f.sensor_type, "{e:?}");
+        }
+        let names: std::collections::HashSet<_> = EVENT_SENSORS.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), EVENT_SENSORS.len());
+        assert!(EVENT_SENSORS.iter().all(|s| s.name.len() <= 16));
+    }
 
     #[test]
     fn power_off_by_user_3() {

@@ -3,13 +3,26 @@
 //! clock, and the recording of [`Event`]s.
 
 use crate::events::Event;
-use crate::{BackendError, BackendResult, Bmc, PowerState};
+use crate::{Backend, BackendError, BackendResult, Bmc, PowerState, Requester};
+use ipmi_proto::cmd::storage::GetSelEntry;
+use ipmi_proto::cmd::Command;
 use ipmi_proto::session::Request;
 use ipmi_proto::types::CompletionCode;
-use sel_store::{SelLog, SelStore, StoreError};
+use sel_store::{SelLog, SelStore, StoreError, RECORD_LEN};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// The generator ID of the records added to the SEL of the BMC behind: system software ID 40h,
+/// "remote console software 1" (IPMI 2.0 table 5-4), which this BMC is to the one behind.
+const GENERATOR_REMOTE_CONSOLE: [u8; 2] = [0x40 << 1 | 1, 0x00];
+
+/// A record on its way to the SEL of the BMC behind, and who asked for the action.
+type Forward = ([u8; RECORD_LEN], Requester);
+/// At most this many records wait for a BMC behind that is slow or down; more are dropped
+/// there (with a log line), never here.
+const FORWARD_QUEUE: usize = 64;
 
 /// A log in memory only (nothing survives the process), of the default capacity.
 pub(crate) fn in_memory_log(bmc: &str) -> SelLog {
@@ -24,6 +37,8 @@ pub(crate) struct Sel {
     reservation: Mutex<u16>,
     /// The SEL clock's offset from the system clock in seconds, as stored in the log.
     offset: AtomicI64,
+    /// The queue of records for the SEL of the BMC behind, started on first use.
+    forward: OnceLock<mpsc::Sender<Forward>>,
 }
 
 impl Sel {
@@ -37,6 +52,7 @@ impl Sel {
             log,
             reservation: Mutex::new(0),
             offset: AtomicI64::new(offset),
+            forward: OnceLock::new(),
         }
     }
 
@@ -78,6 +94,43 @@ impl Sel {
         }
     }
 
+    /// Queues `record` for the SEL of the BMC behind `backend`. One task per BMC adds them there
+    /// in the order they were queued, after the client has had its answer: a slow BMC behind
+    /// delays no action, and one that refuses (or falls [`FORWARD_QUEUE`] records behind) loses
+    /// only its copy: this log has the record.
+    fn forward(&self, backend: &Arc<dyn Backend>, mut record: [u8; RECORD_LEN], who: Requester) {
+        record[7..9].copy_from_slice(&GENERATOR_REMOTE_CONSOLE);
+        let tx = self.forward.get_or_init(|| {
+            let (tx, mut rx) = mpsc::channel::<Forward>(FORWARD_QUEUE);
+            let backend = backend.clone();
+            let task = async move {
+                while let Some((record, who)) = rx.recv().await {
+                    match backend.add_sel_entry(record, &who).await {
+                        Ok(id) => {
+                            tracing::info!(record = id, who = %who, "SEL entry added to the BMC behind")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, who = %who, "SEL entry not added to the BMC behind")
+                        }
+                    }
+                }
+            };
+            // The task outlives the request that starts it: its lines name the BMC, not that
+            // request.
+            let span = tracing::info_span!(parent: None, "bmc", name = %who.bmc);
+            tokio::spawn(tracing::Instrument::instrument(task, span));
+            tx
+        });
+        // The task ends only when this sender is dropped: the send fails only when full.
+        if let Err(e) = tx.try_send((record, who)) {
+            let who = match e {
+                mpsc::error::TrySendError::Full((_, who))
+                | mpsc::error::TrySendError::Closed((_, who)) => who,
+            };
+            tracing::warn!(who = %who, "SEL entry not added to the BMC behind: {FORWARD_QUEUE} records wait already");
+        }
+    }
+
     /// Runs a change to the log on a blocking thread: it returns once committed to disk.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
@@ -95,10 +148,24 @@ impl Bmc {
     /// with the record ID, the user and the address. Returns once the record is on disk. A full
     /// SEL drops the event (and sets its overflow flag); a failing store is logged: the action
     /// itself has been carried out either way.
+    ///
+    /// When the SEL clients read is the BMC behind's (the backend relays Get SEL Entry), the
+    /// record of an action a client asked for is also added there, from this BMC as remote
+    /// console software, so that the log read holds it.
     pub(crate) async fn record(&self, event: Event, req: Option<&Request>) {
         let user = req.and_then(|r| r.context.user.as_ref().map(|(id, _)| *id));
-        let who = req.map(|r| self.requester(r).to_string());
+        let requester = req.map(|r| self.requester(r));
+        let who = requester.as_ref().map(|r| r.to_string());
         let mut record = event.record(user);
+        if let Some(requester) = requester {
+            if self
+                .backend
+                .relays(GetSelEntry::NETFN, GetSelEntry::CMD)
+                .is_some()
+            {
+                self.sel.forward(&self.backend, record.0, requester);
+            }
+        }
         let now = self.sel.now();
         record.stamp(now);
         let bytes = record.0;

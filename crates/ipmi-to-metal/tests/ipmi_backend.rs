@@ -80,6 +80,10 @@ fn fru_sel_sensor_and_guid_are_the_real_bmcs() {
         sdr.contains("CPU Temp         | 48 degrees C      | ok"),
         "{sdr}"
     );
+    assert!(
+        sdr.contains("System Power     | 246 Watts         | ok"),
+        "{sdr}"
+    );
     // FreeIPMI reads the SDR repository and the sensor through the shim, over 1.5 and 2.0.
     for driver in ["LAN", "LAN_2_0"] {
         let cache = bmc.dir.path().join(format!("sdr-{driver}"));
@@ -97,8 +101,19 @@ fn fru_sel_sensor_and_guid_are_the_real_bmcs() {
             ],
         )
         .out();
+        // The columns are as wide as the longest cell: compare cells.
+        let rows: Vec<Vec<&str>> = sensors
+            .lines()
+            .map(|l| l.split('|').map(str::trim).collect())
+            .collect();
         assert!(
-            sensors.contains("CPU Temp | Temperature | 48.00      | C     | 'OK'"),
+            rows.iter()
+                .any(|r| r[1..] == ["CPU Temp", "Temperature", "48.00", "C", "'OK'"]),
+            "{driver}: {sensors}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r[1..] == ["12V", "Voltage", "12.10", "V", "'OK'"]),
             "{driver}: {sensors}"
         );
     }
@@ -344,4 +359,36 @@ fn keepalive_holds_the_session_to_the_bmc_behind_open() {
     let again = admin_run(&proxy, "chassis power status");
     assert_eq!(again.out().trim(), "Chassis Power is on");
     assert_eq!(logins(&downstream), 2, "{}", downstream.server_log());
+}
+
+/// A relay list without the SDR and sensor commands: the shim's own repository describes the
+/// analog sensors of the BMC behind (read from its SDRs and readings), with their thresholds.
+#[test]
+fn without_the_sdr_relayed_the_sensors_are_mapped() {
+    let sim = IpmiSim::start();
+    let bmc = start_proxy(
+        &sim,
+        "relay = [{ netfn = 0x0a, cmds = [0x10, 0x11], privilege = \"user\" }]",
+    );
+    let sdr = admin(&bmc, "sdr list");
+    for line in [
+        "CPU Temp         | 48 degrees C      | ok",
+        "Fan 1            | 4800 RPM          | ok",
+        "12V              | 12.10 Volts       | ok",
+        "System Power     | 246 Watts         | ok",
+    ] {
+        assert!(sdr.contains(line), "{line}:\n{sdr}");
+    }
+    // The discrete power supply is not mapped: only analog sensors are.
+    assert!(!sdr.contains("PSU1 Status"), "{sdr}");
+    let sensors = admin(&bmc, "sensor list");
+    let volts = sensors.lines().find(|l| l.starts_with("12V")).unwrap();
+    let cells: Vec<&str> = volts.split('|').map(str::trim).collect();
+    assert_eq!(
+        cells[4..],
+        ["na", "10.800", "11.400", "12.600", "13.200", "na"],
+        "{sensors}"
+    );
+    let log = bmc.server_log();
+    assert!(!log.contains("sensor readings unavailable"), "{log}");
 }

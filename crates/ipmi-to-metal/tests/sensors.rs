@@ -2,7 +2,8 @@
 //! lanplus` and `-I lan`: `sdr list`, `sdr -v`, `sdr elist`, `sensor list`, `sensor get`,
 //! `dcmi power reading`), FreeIPMI (`ipmi-sensors` with and without `--sdr-cache-recreate`,
 //! `ipmimonitoring`, `ipmi-dcmi`), and Prometheus' ipmi_exporter scraping the shim as a remote
-//! target; readings follow the machine's power state. The metal backend's device state sensors
+//! target (sensors, power, DCMI and the SEL's entry count); readings follow the machine's power
+//! state. The metal backend's device state sensors
 //! are read through the fake Metal API.
 
 mod common;
@@ -136,9 +137,18 @@ fn ipmitool_sdr_sensor_and_dcmi_over_lanplus_and_lan() {
         let max = number(field(&dcmi, "Maximum during sampling period"));
         assert!(now > 100.0 && min <= now && now <= max, "{dcmi}");
         assert_eq!(field(&dcmi, "Power reading state is"), "activated");
-        // DCMI 1.5 capabilities: power management available.
+        // DCMI 1.5 capabilities: power management available; a SEL of 1024 entries that does
+        // not roll over.
         let caps = tool(&bmc, iface, "raw 0x2c 0x01 0xdc 0x01");
         assert_eq!(caps.trim(), "dc 01 05 02 00 01 00");
+        let sel = tool(&bmc, iface, "raw 0x2c 0x01 0xdc 0x02");
+        assert_eq!(sel.trim(), "dc 01 05 02 00 04 00 00 00");
+        let discover = tool(&bmc, iface, "dcmi discover");
+        assert!(discover.contains("1024 SEL entries"), "{discover}");
+        assert!(
+            discover.contains("SEL automatic rollover is not present"),
+            "{discover}"
+        );
     }
 
     // Power off: within the readings' cache period the fans stop, the main rails lose power
@@ -258,7 +268,7 @@ impl Exporter {
         std::fs::write(
             &config,
             format!(
-                "modules:\n  shim:\n    user: admin\n    pass: \"{ADMIN_PASSWORD}\"\n    driver: LAN_2_0\n    privilege: user\n    timeout: 10000\n    collectors: [bmc, ipmi, chassis, dcmi]\n"
+                "modules:\n  shim:\n    user: admin\n    pass: \"{ADMIN_PASSWORD}\"\n    driver: LAN_2_0\n    privilege: user\n    timeout: 10000\n    collectors: [bmc, ipmi, chassis, dcmi, sel]\n"
             ),
         )
         .unwrap();
@@ -314,7 +324,7 @@ fn prometheus_ipmi_exporter_scrapes_the_shim() {
     let bmc = Bmc::start();
     let exporter = Exporter::start();
     let m = exporter.scrape(&bmc);
-    for collector in ["bmc", "ipmi", "chassis", "dcmi"] {
+    for collector in ["bmc", "ipmi", "chassis", "dcmi", "sel"] {
         assert_eq!(
             m[&format!("ipmi_up{{collector=\"{collector}\"}}")],
             1.0,
@@ -333,11 +343,15 @@ fn prometheus_ipmi_exporter_scrapes_the_shim() {
         m["ipmi_sensor_state{id=\"13\",name=\"PSU1 Status\",type=\"Power Supply\"}"],
         0.0
     );
-    // Powered off: the next scrapes show it.
+    // The SEL collector: no entries yet, 1024 of 16 bytes free.
+    assert_eq!(m["ipmi_sel_logs_count"], 0.0, "{m:?}");
+    assert_eq!(m["ipmi_sel_free_space_bytes"], 16384.0);
+    // Powered off: the next scrapes show it, and the SEL holds the action.
     admin(&bmc, "chassis power off");
     assert!(eventually(15, || {
         let m = exporter.scrape(&bmc);
         m["ipmi_chassis_power_state"] == 0.0
+            && m["ipmi_sel_logs_count"] >= 1.0
             && m["ipmi_fan_speed_rpm{id=\"4\",name=\"Fan 1\"}"] == 0.0
             && m["ipmi_dcmi_power_consumption_watts"] < 10.0
             && m["ipmi_power_watts{id=\"12\",name=\"System Power\"}"] < 10.0

@@ -1,56 +1,18 @@
 //! The ssh backend's sensors end to end: the default hwmon command, pointed at a fake
 //! /sys/class/hwmon tree in the test's directory, runs on the host through a real sshd; ipmitool
-//! and FreeIPMI read the readings in SDR units with the hwmon limits as thresholds. A sensor
+//! and FreeIPMI (`ipmi-sensors`, `ipmimonitoring`, `ipmi-dcmi`) read the readings in SDR units
+//! with the hwmon limits as thresholds, and the power draw as DCMI's. A sensor
 //! added on the host moves the SDR repository's timestamp (FreeIPMI's cache is out of date, and
 //! rebuilt on request), and a host that stops answering turns the readings unavailable within
 //! the cache period, and back once it answers again.
 
 mod common;
+use common::hwmon::{fake_hwmon, hwmon, ssh_bmc};
 use common::*;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use test_support::Sshd;
-
-/// Writes `value` to the fake hwmon file `chip/file`.
-fn hwmon(root: &Path, chip: &str, file: &str, value: &str) {
-    let dir = root.join(chip);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(file), format!("{value}\n")).unwrap();
-}
-
-/// A fake hwmon tree: a CPU temperature with its limits, a fan, a 12 V rail and a power meter.
-fn fake_hwmon(root: &Path) {
-    hwmon(root, "hwmon0", "name", "coretemp");
-    hwmon(root, "hwmon0", "temp1_input", "47000");
-    hwmon(root, "hwmon0", "temp1_max", "80000");
-    hwmon(root, "hwmon0", "temp1_crit", "95000");
-    hwmon(root, "hwmon1", "name", "nct6775");
-    hwmon(root, "hwmon1", "fan1_input", "1200");
-    hwmon(root, "hwmon1", "fan1_min", "300");
-    hwmon(root, "hwmon1", "in1_input", "12100");
-    hwmon(root, "hwmon1", "in1_min", "10800");
-    hwmon(root, "hwmon1", "in1_max", "13200");
-    hwmon(root, "hwmon1", "power1_input", "61500000");
-    // Not a sensor reading: left out.
-    hwmon(root, "hwmon1", "intrusion0_alarm", "0");
-}
-
-/// A BMC on the ssh backend whose sensors command is the default one, reading `root`.
-fn ssh_bmc(sshd: &Sshd, root: &Path) -> Bmc {
-    let sensors =
-        backend_ssh::DEFAULT_SENSORS.replace("/sys/class/hwmon", &root.display().to_string());
-    assert!(!sensors.contains('\''), "a TOML literal string");
-    let section = format!(
-        "[bmc.ssh]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\nkey_file = \"{}\"\nknown_hosts = \"{}\"\nconnect_timeout_ms = 2000\ncommand_timeout_ms = 5000\nsensors = '{sensors}'\n",
-        sshd.port,
-        sshd.key_file().display(),
-        sshd.known_hosts().display()
-    );
-    let port = free_port();
-    Bmc::start_config(port, &config_with_backend(port, "ssh", &section))
-}
 
 fn ipmitool_lanplus(bmc: &Bmc, args: &[&str]) -> Run {
     let port = bmc.port.to_string();
@@ -105,6 +67,54 @@ fn hwmon_sensors_over_ssh_in_sdr_units() {
     let dcmi = ipmitool_lanplus(&bmc, &["dcmi", "power", "reading"]).out();
     assert!(
         dcmi.contains("Instantaneous power reading:                    62 Watts"),
+        "{dcmi}"
+    );
+    // FreeIPMI: ipmimonitoring's states and units, and the DCMI power statistics.
+    let cache = tempfile::tempdir().unwrap();
+    let mon = freeipmi(
+        &bmc,
+        "ipmimonitoring",
+        "admin",
+        ADMIN_PASSWORD,
+        &[
+            "--sdr-cache-directory",
+            cache.path().to_str().unwrap(),
+            "--comma-separated-output",
+            "--no-header-output",
+        ],
+    )
+    .out();
+    // ID,Name,Type,State,Reading,Units,Event
+    let rows: BTreeMap<&str, Vec<&str>> = mon
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[1], cells)
+        })
+        .collect();
+    assert_eq!(
+        rows["coretemp temp1"][3..6],
+        ["Nominal", "47.00", "C"],
+        "{mon}"
+    );
+    assert_eq!(rows["nct6775 fan1"][3..6], ["Nominal", "1200.00", "RPM"]);
+    assert_eq!(rows["nct6775 in1"][3..6], ["Nominal", "12.10", "V"]);
+    assert_eq!(rows["nct6775 power1"][3..6], ["Nominal", "62.00", "W"]);
+    assert_eq!(rows.len(), 4, "{mon}");
+    let dcmi = freeipmi(
+        &bmc,
+        "ipmi-dcmi",
+        "admin",
+        ADMIN_PASSWORD,
+        &["--get-system-power-statistics"],
+    )
+    .out();
+    assert!(
+        dcmi.contains("Current Power                        : 62 Watts"),
+        "{dcmi}"
+    );
+    assert!(
+        dcmi.contains("Power Measurement                    : Active"),
         "{dcmi}"
     );
 }

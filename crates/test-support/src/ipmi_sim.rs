@@ -2,8 +2,9 @@
 //!
 //! Its chassis-control script keeps the power state and boot device in files of the simulator's
 //! directory, so that tests can check what the BMC itself did; it also has a FRU (product area),
-//! one SEL entry (temperature sensor 1, upper non-critical going high), and sensor 1 "CPU Temp"
-//! with its SDR, reading 48 degrees C, and one administrator account.
+//! one SEL entry (temperature sensor 1, upper non-critical going high), sensor 1 "CPU Temp"
+//! with its SDR, reading 48 degrees C, the sensors of [`SIM_SENSORS`] with thresholds and
+//! hysteresis, and one administrator account.
 
 use crate::{free_port, require};
 use std::net::{SocketAddr, UdpSocket};
@@ -54,6 +55,180 @@ const SDR: &[u8] = &[
     0x43, 0x50, 0x55, 0x20, 0x54, 0x65, 0x6d, 0x70,
 ];
 
+/// A threshold sensor of the simulator besides "CPU Temp": number, name, sensor type, unit,
+/// factors (M, R exponent), raw reading, raw thresholds (lower non-critical ... upper
+/// non-recoverable, 0: none) and raw hysteresis.
+pub struct SimSensor {
+    /// Sensor number.
+    pub number: u8,
+    /// Its name.
+    pub name: &'static str,
+    /// Sensor type (table 42-3).
+    pub sensor_type: u8,
+    /// Base unit (table 43-15).
+    pub unit: u8,
+    /// Multiplier M and result exponent R: a raw reading `x` is `M * x * 10^R` units.
+    pub factors: (i16, i8),
+    /// The raw reading.
+    pub raw: u8,
+    /// Raw thresholds in the order of Get Sensor Thresholds; 0 leaves one out.
+    pub thresholds: [u8; 6],
+    /// Raw hysteresis, both directions.
+    pub hysteresis: u8,
+}
+
+/// The simulator's other threshold sensors: "Fan 1" at 4800 RPM (lower critical 500), "12V" at
+/// 12.1 V (10.8, 11.4, 12.6, 13.2) and "System Power" at 246 W (upper critical 500).
+pub const SIM_SENSORS: [SimSensor; 3] = [
+    SimSensor {
+        number: 2,
+        name: "Fan 1",
+        sensor_type: 0x04,
+        unit: 18,
+        factors: (50, 0),
+        raw: 96,
+        thresholds: [0, 10, 0, 0, 0, 0],
+        hysteresis: 0,
+    },
+    SimSensor {
+        number: 3,
+        name: "12V",
+        sensor_type: 0x02,
+        unit: 4,
+        factors: (1, -1),
+        raw: 121,
+        thresholds: [114, 108, 0, 126, 132, 0],
+        hysteresis: 2,
+    },
+    SimSensor {
+        number: 4,
+        name: "System Power",
+        sensor_type: 0x0b,
+        unit: 6,
+        factors: (2, 0),
+        raw: 123,
+        thresholds: [0, 0, 0, 0, 250, 0],
+        hysteresis: 0,
+    },
+];
+
+/// The discrete sensor of the simulator: number 5, "PSU1 Status", a power supply with presence
+/// detected.
+pub const SIM_PSU: (u8, &str) = (5, "PSU1 Status");
+
+/// The full record of `s` (record ID 0: the simulator numbers them).
+fn full_record(s: &SimSensor) -> Vec<u8> {
+    use ipmi_proto::sdr::{FullSensorRecord, Linear, Record, SensorCommon, Thresholds};
+    let readable = s
+        .thresholds
+        .iter()
+        .enumerate()
+        .filter(|(_, &t)| t != 0)
+        .fold(0u8, |m, (i, _)| m | 1 << i);
+    let t = Thresholds {
+        readable,
+        raw: s.thresholds,
+    };
+    let [assertion_mask, deassertion_mask, reading_mask] = t.record_masks();
+    Record::Full(FullSensorRecord {
+        common: SensorCommon {
+            owner_id: 0x20,
+            owner_lun: 0,
+            number: s.number,
+            entity_id: 0x07,
+            entity_instance: 1,
+            // Scanning, thresholds and hysteresis initialized; thresholds and hysteresis
+            // readable; auto re-arm; no event messages.
+            init: 0x59,
+            capabilities: 0x57,
+            sensor_type: s.sensor_type,
+            reading_type: 0x01,
+            assertion_mask,
+            deassertion_mask,
+            reading_mask,
+            units: [0, s.unit, 0],
+        },
+        linearization: 0,
+        factors: Linear {
+            m: s.factors.0,
+            b: 0,
+            b_exp: 0,
+            r_exp: s.factors.1,
+        },
+        analog_flags: 0,
+        normal: [0; 3],
+        range: [255, 0],
+        thresholds: s.thresholds,
+        hysteresis: [s.hysteresis; 2],
+        oem: 0,
+        name: s.name.into(),
+    })
+    .to_bytes(0)
+}
+
+/// The compact record of the power supply sensor.
+fn psu_record() -> Vec<u8> {
+    use ipmi_proto::sdr::{CompactSensorRecord, Record, SensorCommon};
+    Record::Compact(CompactSensorRecord {
+        common: SensorCommon {
+            owner_id: 0x20,
+            owner_lun: 0,
+            number: SIM_PSU.0,
+            entity_id: 0x0a,
+            entity_instance: 1,
+            init: 0x41,
+            capabilities: 0x43,
+            sensor_type: 0x08,
+            reading_type: 0x6f,
+            // Presence detected, failure detected.
+            assertion_mask: 0x0003,
+            deassertion_mask: 0x0003,
+            reading_mask: 0x0003,
+            units: [0xc0, 0, 0],
+        },
+        sharing: [0, 0],
+        hysteresis: [0, 0],
+        oem: 0,
+        name: SIM_PSU.1.into(),
+    })
+    .to_bytes(0)
+}
+
+/// The `cmd.conf` lines that add the sensors of [`SIM_SENSORS`] and the power supply.
+fn sensor_commands() -> String {
+    let none = "000000000000000";
+    let events = |n: u8| {
+        format!("sensor_set_event_support 0x20 0 {n} enable scanning per-state {none} {none} {none} {none}\n")
+    };
+    let mut out = String::new();
+    for s in &SIM_SENSORS {
+        let n = s.number;
+        let enabled: String = (0..6)
+            .rev()
+            .map(|i| if s.thresholds[i] != 0 { '1' } else { '0' })
+            .collect();
+        let values: Vec<String> = (0..6).rev().map(|i| s.thresholds[i].to_string()).collect();
+        out += &format!("sensor_add 0x20 0 {n} {:#04x} 0x01\n", s.sensor_type);
+        out += &events(n);
+        out += &format!(
+            "sensor_set_threshold 0x20 0 {n} readable {enabled} {}\n",
+            values.join(" ")
+        );
+        out += &format!(
+            "sensor_set_hysteresis 0x20 0 {n} readable {h} {h}\n",
+            h = s.hysteresis
+        );
+        out += &format!("sensor_set_value 0x20 0 {n} {} 0\n", s.raw);
+        out += &format!("main_sdr_add 0x20 {}\n", hex_list(&full_record(s)));
+    }
+    let n = SIM_PSU.0;
+    out += &format!("sensor_add 0x20 0 {n} 0x08 0x6f\n");
+    out += &events(n);
+    out += &format!("sensor_set_bit 0x20 0 {n} 0 1 0\n");
+    out += &format!("main_sdr_add 0x20 {}\n", hex_list(&psu_record()));
+    out
+}
+
 fn hex_list(bytes: &[u8]) -> String {
     let v: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
     v.join(" ")
@@ -101,10 +276,12 @@ impl IpmiSim {
                  sensor_set_event_support 0x20 0 1 enable scanning per-state {none} {none} {none} {none}\n\
                  sensor_set_value 0x20 0 1 0x30 0\n\
                  main_sdr_add 0x20 {}\n\
+                 {}\
                  mc_add_fru_data 0x20 0 {} data {}\n\
                  mc_enable 0x20\n\
                  sel_add 0x20 0x02 0 0 0 0 0x20 0 0x04 0x01 0x01 0x01 0x57 0x00 0x00\n",
                 hex_list(SDR),
+                sensor_commands(),
                 FRU.len(),
                 hex_list(FRU)
             ),

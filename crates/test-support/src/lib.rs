@@ -13,7 +13,7 @@ mod ipmi_sim;
 pub mod providers;
 mod sshd;
 
-pub use ipmi_sim::{IpmiSim, SIM_GUID, SIM_PASSWORD, SIM_USER};
+pub use ipmi_sim::{IpmiSim, SimSensor, SIM_GUID, SIM_PASSWORD, SIM_PSU, SIM_SENSORS, SIM_USER};
 pub use sshd::Sshd;
 
 use std::net::UdpSocket;

@@ -128,17 +128,7 @@ impl Bmc {
             }
             boot_param::BOOT_FLAGS => {
                 let flags = BootFlags::parse(&r.data).map_err(CompletionCode::from)?;
-                let boot = if flags.valid() && flags.device_selector() != 0 {
-                    let device = BootDevice::from_selector(flags.device_selector())
-                        .ok_or(CompletionCode::INVALID_FIELD)?;
-                    Some(BootOverride {
-                        device,
-                        persistent: flags.persistent(),
-                        efi: flags.efi(),
-                    })
-                } else {
-                    None
-                };
+                let boot = requested_override(&flags).ok_or(CompletionCode::INVALID_FIELD)?;
                 let who = self.requester(req);
                 self.backend
                     .set_boot_override(boot, &who)
@@ -198,4 +188,17 @@ impl Bmc {
         tracing::warn!(operation = what, error = %e, ccode = %cc, "backend operation failed");
         cc
     }
+}
+
+/// The boot override that boot flags ask for (`None`: none), or `None` for a device selector
+/// that names no device.
+pub(crate) fn requested_override(flags: &BootFlags) -> Option<Option<BootOverride>> {
+    if !flags.valid() || flags.device_selector() == 0 {
+        return Some(None);
+    }
+    Some(Some(BootOverride {
+        device: BootDevice::from_selector(flags.device_selector())?,
+        persistent: flags.persistent(),
+        efi: flags.efi(),
+    }))
 }

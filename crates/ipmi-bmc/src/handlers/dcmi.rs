@@ -9,7 +9,11 @@ use ipmi_proto::cmd::dcmi::{
     DcmiCapabilities, DcmiCapabilitiesRequest, PowerReading, PowerReadingRequest, DCMI_GROUP,
     DCMI_MAJOR, DCMI_MINOR, PARAMETER_NOT_SUPPORTED, POWER_MEASUREMENT_ACTIVE,
 };
+use ipmi_proto::cmd::storage::{GetSelInfo, SelInfo};
+use ipmi_proto::cmd::{Body, Command};
+use ipmi_proto::session::Request;
 use ipmi_proto::types::CompletionCode;
+use sel_store::RECORD_LEN;
 use std::sync::Arc;
 
 /// DCMI 1.5 parameter revision.
@@ -40,19 +44,60 @@ impl Bmc {
             .any(|s| s.kind == SensorKind::Power)
     }
 
-    pub(crate) async fn dcmi_capabilities(&self, r: DcmiCapabilitiesRequest) -> Outcome {
+    /// Parameter 2's SEL attributes (DCMI 1.5 table 6-4): the number of entries the SEL holds
+    /// (12 bits, so at most 4095 said), and no automatic rollover (a full SEL takes no more, as
+    /// IPMI's SEL does). A SEL served by the BMC behind holds what its Get SEL Info says (the
+    /// entries there plus the free space; Get SEL Allocation Info is optional).
+    async fn dcmi_sel_attributes(&self, req: &Request) -> Result<u16, CompletionCode> {
+        let capacity = match self.backend.relays(GetSelInfo::NETFN, GetSelInfo::CMD) {
+            None => {
+                self.sel
+                    .log()
+                    .info()
+                    .map_err(|e| self.sel_failed(&e))?
+                    .capacity
+            }
+            Some(_) => {
+                let who = self.requester(req);
+                let (cc, data) = self
+                    .backend
+                    .relay(GetSelInfo::NETFN, GetSelInfo::CMD, &[], &who)
+                    .await
+                    .map_err(|e| self.backend_failed("SEL info", &e))?;
+                if cc != CompletionCode::OK {
+                    return Err(cc);
+                }
+                let info = SelInfo::parse(&data).map_err(CompletionCode::from)?;
+                info.entries
+                    .saturating_add(info.free_bytes / RECORD_LEN as u16)
+            }
+        };
+        Ok(capacity.min(0x0fff))
+    }
+
+    pub(crate) async fn dcmi_capabilities(
+        &self,
+        req: &Request,
+        r: DcmiCapabilitiesRequest,
+    ) -> Outcome {
         self.dcmi_snapshot(r.group).await?;
         let data = match r.parameter {
             // Supported capabilities: (reserved), power management, (no in-band or serial
             // access: the LAN channel is the only one).
             1 => vec![0, u8::from(self.reports_power()), 0],
+            // Mandatory platform attributes: the SEL's (no rollover flags), identification
+            // and temperature monitoring attributes (reserved in DCMI 1.5), and no temperature
+            // sampling (DCMI's temperature readings are not offered).
+            2 => {
+                let [lo, hi] = self.dcmi_sel_attributes(req).await?.to_le_bytes();
+                vec![lo, hi, 0, 0, 0]
+            }
             // Optional platform attributes: the power management controller is the BMC.
             3 => vec![BMC_ADDRESS, 0],
             // Manageability access: the primary LAN channel; no secondary LAN, no serial.
             4 => vec![self.settings.channel, 0xff, 0xff],
             // Enhanced system power statistics: no rolling average periods.
             5 => vec![0],
-            // Parameter 2 (SEL and identification attributes) is not modelled.
             _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
         };
         ok(DcmiCapabilities {

@@ -1,7 +1,8 @@
 //! The SDR repository of one BMC, built from the sensors its backend reports: a full record
 //! for each threshold sensor (with its conversion factors, unit, thresholds and hysteresis), a
-//! compact record for each discrete sensor, then a FRU device locator (FRU 0) and the BMC's own
-//! management controller locator.
+//! compact record for each discrete sensor, then a FRU device locator (FRU 0), the BMC's own
+//! management controller locator, and an event-only record for each sensor the SEL's own
+//! records name ([`crate::events::EVENT_SENSORS`]).
 //!
 //! The repository changes only when the set of sensors does (a sensor added or gone, other
 //! thresholds), not when readings do; then its addition timestamp moves (and the erase
@@ -10,11 +11,12 @@
 //! factors for the life of the BMC, so a raw reading means the same across rebuilds.
 
 use super::kinds::{describe, Description};
+use crate::events::EVENT_SENSORS;
 use crate::{SensorKind, SensorReading};
-use ipmi_proto::cmd::storage::{SdrRepositoryInfo, LAST_RECORD};
+use ipmi_proto::cmd::storage::{SdrRepositoryInfo, LAST_RECORD, SENSOR_SPECIFIC};
 use ipmi_proto::sdr::{
-    entity, CompactSensorRecord, FruLocatorRecord, FullSensorRecord, Linear, McLocatorRecord,
-    Record, SensorCommon, Thresholds, MAX_ID_LEN, SDR_VERSION,
+    entity, CompactSensorRecord, EventOnlyRecord, FruLocatorRecord, FullSensorRecord, Linear,
+    McLocatorRecord, Record, SensorCommon, Thresholds, MAX_ID_LEN, SDR_VERSION,
 };
 use std::collections::HashMap;
 
@@ -174,9 +176,16 @@ impl Repository {
         sensors
     }
 
-    /// The records for `sensors`, then the FRU and MC locators.
+    /// The records for `sensors`, then the FRU and MC locators, then the event-only records of
+    /// the sensors the SEL's records name.
     fn encode(&self, sensors: &[SensorDef]) -> Vec<Vec<u8>> {
-        let names = unique_names(sensors.iter().map(|s| s.source.as_str()));
+        let mut names = unique_names(
+            sensors
+                .iter()
+                .map(|s| s.source.as_str())
+                .chain(EVENT_SENSORS.iter().map(|e| e.name)),
+        );
+        let event_names = names.split_off(sensors.len());
         let mut instances: HashMap<u8, u8> = HashMap::new();
         let mut records: Vec<Record> = sensors
             .iter()
@@ -209,6 +218,20 @@ impl Repository {
             oem: 0,
             name: self.mc_name.clone(),
         }));
+        for (e, name) in EVENT_SENSORS.iter().zip(event_names) {
+            records.push(Record::EventOnly(EventOnlyRecord {
+                owner_id: BMC_ADDRESS,
+                owner_lun: 0,
+                number: e.number,
+                // The one board, chassis or management controller there is.
+                entity: [e.entity, 1],
+                sensor_type: e.sensor_type,
+                reading_type: SENSOR_SPECIFIC,
+                sharing: [0, 0],
+                oem: 0,
+                name,
+            }));
+        }
         records
             .iter()
             .enumerate()
@@ -388,7 +411,8 @@ mod tests {
     #[test]
     fn readings_do_not_change_it_the_sensor_set_does() {
         let mut r = Repository::new("bmc", 100);
-        assert_eq!(r.sizes().0, 2);
+        // The locators and the event-only records.
+        assert_eq!(r.sizes().0, 2 + EVENT_SENSORS.len());
         assert!(r.apply(&set(false), 100));
         let first = r.info().addition_timestamp;
         assert_eq!(first, 101, "strictly later than the empty repository's");
@@ -416,9 +440,12 @@ mod tests {
         r.apply(&set(true), 2);
         let (first, next) = r.record(0).unwrap();
         assert_eq!((first[3], next), (0x01, 2));
+        // Three sensors, the FRU and MC locators, then the event-only records.
+        assert_eq!(r.record(5).unwrap().0[3], 0x12);
         let (last, end) = r.record(LAST_RECORD).unwrap();
-        assert_eq!((last[3], end), (0x12, LAST_RECORD));
-        assert!(r.record(9).is_none());
+        assert_eq!((last[3], last[7], end), (0x03, 0xe8, LAST_RECORD));
+        assert_eq!(r.sizes().0, 5 + EVENT_SENSORS.len());
+        assert!(r.record(15).is_none());
         let names = unique_names(
             [
                 "a very long sensor name 1",

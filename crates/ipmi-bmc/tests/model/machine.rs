@@ -40,6 +40,8 @@ struct State {
     sensor_reads: u32,
     /// How long reading the sensors takes.
     sensor_delay: std::time::Duration,
+    /// The records added to the SEL of "its BMC" (Add SEL Entry behind).
+    sel_added: Vec<[u8; 16]>,
 }
 
 /// The test backend: a machine that starts powered off.
@@ -70,6 +72,7 @@ impl TestMachine {
                 sensors_fail: false,
                 sensor_reads: 0,
                 sensor_delay: std::time::Duration::ZERO,
+                sel_added: Vec::new(),
             }),
         }
     }
@@ -116,6 +119,11 @@ impl TestMachine {
     /// How many times the sensors were read.
     pub fn sensor_reads(&self) -> u32 {
         self.lock().sensor_reads
+    }
+
+    /// The records added to the SEL of the BMC behind, oldest first.
+    pub fn sel_added(&self) -> Vec<[u8; 16]> {
+        self.lock().sel_added.clone()
     }
 
     /// Completes the power change held so far, as time passing would.
@@ -267,6 +275,12 @@ impl Backend for TestMachine {
             location: "test rack".into(),
             guid: None,
         })
+    }
+
+    async fn add_sel_entry(&self, record: [u8; 16], _who: &Requester) -> BackendResult<u16> {
+        let mut st = self.lock();
+        st.sel_added.push(record);
+        Ok(st.sel_added.len() as u16)
     }
 
     fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {

@@ -331,3 +331,60 @@ async fn a_relayed_sel_is_the_only_sel_served() {
         );
     }
 }
+
+/// With the SEL of the BMC behind served, the records of the actions clients ask for are added
+/// there too, in order, from this BMC as remote console software (system software ID 40h); what
+/// the BMC only sees (power changes) stays in its own log.
+#[tokio::test]
+async fn actions_are_added_to_a_relayed_sel_in_order() {
+    let machine = Arc::new(TestMachine::relaying(S, 0x43, Privilege::User));
+    let bmc = Bmc::new(settings(), machine.clone());
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await;
+    admin(&bmc, NetFn::CHASSIS, 0x01, &[]).await;
+    admin(&bmc, NetFn::CHASSIS, 0x04, &[10]).await;
+    admin(&bmc, NetFn::CHASSIS, 0x02, &[0x00]).await;
+    // Added by a task of its own, after the answers.
+    for _ in 0..100 {
+        if machine.sel_added().len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let added: Vec<(u8, u8, u8)> = machine
+        .sel_added()
+        .iter()
+        .map(|r| {
+            assert_eq!((r[2], r[7], r[8], r[9]), (0x02, 0x81, 0x00, 0x04));
+            (r[10], r[11], r[13] & 0x0f)
+        })
+        .collect();
+    assert_eq!(
+        added,
+        [
+            (0x1d, sensor::SYSTEM_BOOT, 0x00),
+            (0x21, sensor::IDENTIFY, 0x01),
+            (0x09, sensor::POWER_UNIT, 0x00),
+        ]
+    );
+}
+
+/// Boot flags set through a backend that relays Set System Boot Options are recorded like
+/// those the model sets itself.
+#[tokio::test]
+async fn a_relayed_boot_device_is_recorded() {
+    let (bmc, _) = setup(TestMachine::relaying(
+        NetFn::CHASSIS,
+        0x08,
+        Privilege::Operator,
+    ));
+    let r = admin(&bmc, NetFn::CHASSIS, 0x08, &[0x05, 0x80, 0x04, 0, 0, 0]).await;
+    assert_eq!(r.data[0], 0xaa, "relayed");
+    // Other parameters are not boot actions.
+    admin(&bmc, NetFn::CHASSIS, 0x08, &[0x04, 0x01, 0x00]).await;
+    let e = events(&bmc).await;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(
+        (e[0].0, e[0].1, e[0].2, e[0].4),
+        (0x1d, sensor::SYSTEM_BOOT, 3, 0x01)
+    );
+}

@@ -108,10 +108,23 @@ fn full(r: &Record) -> &ipmi_proto::sdr::FullSensorRecord {
 async fn the_repository_describes_the_machines_sensors() {
     let (bmc, _) = setup(TestMachine::with_sensors(sensors()));
     let i = info(&bmc).await;
-    assert_eq!((i.version, i.record_count, i.operations), (0x51, 8, 0x03));
+    assert_eq!(
+        (i.version, i.record_count, i.operations),
+        (0x51, 8 + 9, 0x03)
+    );
     let records = walk(&bmc, NetFn::STORAGE, 0x23).await;
     let types: Vec<u8> = records.iter().map(Record::record_type).collect();
-    assert_eq!(types, [1, 1, 1, 1, 2, 2, 0x11, 0x12]);
+    assert_eq!(types[..8], [1, 1, 1, 1, 2, 2, 0x11, 0x12]);
+    // Then an event-only record for each sensor the SEL's own records name, so that clients
+    // name them in `sel elist`: E0h, the power unit, first.
+    assert_eq!(types[8..], [3; 9]);
+    match &records[8] {
+        Record::EventOnly(e) => {
+            assert_eq!((e.owner_id, e.number, e.sensor_type), (0x20, 0xe0, 0x09));
+            assert_eq!((e.reading_type, e.name.as_str()), (0x6f, "Power Control"));
+        }
+        other => panic!("{other:?}"),
+    }
     let cpu = full(&records[0]);
     assert_eq!(cpu.name, "CPU Temp");
     assert_eq!(
@@ -156,7 +169,10 @@ async fn the_repository_describes_the_machines_sensors() {
     let dev = user(&bmc, NetFn::SENSOR_EVENT, 0x20, &[]).await;
     assert_eq!(dev.data[..2], [6, 0x81]);
     assert_eq!(dev.data[2..], i.addition_timestamp.to_le_bytes());
-    assert_eq!(user(&bmc, NetFn::SENSOR_EVENT, 0x20, &[1]).await.data[0], 8);
+    assert_eq!(
+        user(&bmc, NetFn::SENSOR_EVENT, 0x20, &[1]).await.data[0],
+        17
+    );
     // Get Device ID says the BMC is a sensor and SDR repository device.
     assert_eq!(admin(&bmc, NetFn::APP, 0x01, &[]).await.data[5], 0x8f);
 }
@@ -200,7 +216,7 @@ async fn partial_reads_need_the_reservation_and_fit_one_answer() {
         (fru.ccode, fru.data.len()),
         (CompletionCode::OK, 2 + 5 + 11 + 11)
     );
-    assert_eq!(get(res, 9, 0, 5).await.ccode, CompletionCode::NOT_PRESENT);
+    assert_eq!(get(res, 18, 0, 5).await.ccode, CompletionCode::NOT_PRESENT);
     // Reading past the end of a record gives what is left.
     assert_eq!(get(res, 7, 25, 16).await.data.len(), 2 + 2);
     // A change of the set of sensors cancels the reservation and moves the timestamp.
@@ -367,7 +383,12 @@ async fn dcmi_power_statistics_over_the_readings_taken() {
         dcmi(0x01, &[0xdc, 4]).await.data,
         [0xdc, 1, 5, 2, 1, 0xff, 0xff]
     );
-    assert_eq!(dcmi(0x01, &[0xdc, 2]).await.ccode, CompletionCode(0x80));
+    // SEL attributes: 1024 entries (the default capacity), no rollover.
+    assert_eq!(
+        dcmi(0x01, &[0xdc, 2]).await.data,
+        [0xdc, 1, 5, 2, 0x00, 0x04, 0, 0, 0]
+    );
+    assert_eq!(dcmi(0x01, &[0xdc, 6]).await.ccode, CompletionCode(0x80));
     // Readings taken: 250 W (above), 300, 150 and 150 again.
     for watts in [300.0, 150.0] {
         tokio::time::advance(Duration::from_millis(2100)).await;
@@ -400,13 +421,17 @@ async fn dcmi_power_statistics_over_the_readings_taken() {
 #[tokio::test]
 async fn without_sensors_the_repository_has_the_locators_and_dcmi_is_absent() {
     let (bmc, _) = setup(TestMachine::new());
-    assert_eq!(info(&bmc).await.record_count, 2);
+    assert_eq!(info(&bmc).await.record_count, 2 + 9);
     let types: Vec<u8> = walk(&bmc, NetFn::STORAGE, 0x23)
         .await
         .iter()
         .map(Record::record_type)
         .collect();
-    assert_eq!(types, [record_type::FRU_LOCATOR, record_type::MC_LOCATOR]);
+    assert_eq!(
+        types[..2],
+        [record_type::FRU_LOCATOR, record_type::MC_LOCATOR]
+    );
+    assert_eq!(types[2..], [record_type::EVENT_ONLY_SENSOR; 9]);
     assert_eq!(
         user(&bmc, NetFn::SENSOR_EVENT, 0x2d, &[1]).await.ccode,
         CompletionCode::NOT_PRESENT
@@ -432,5 +457,5 @@ async fn relayed_sensor_commands_bypass_the_repository() {
     );
     assert_eq!(machine.sensor_reads(), 0);
     // What it does not relay is the model's.
-    assert_eq!(info(&bmc).await.record_count, 8);
+    assert_eq!(info(&bmc).await.record_count, 8 + 9);
 }

@@ -14,6 +14,8 @@ pub mod record_type {
     pub const FULL_SENSOR: u8 = 0x01;
     /// Compact sensor record.
     pub const COMPACT_SENSOR: u8 = 0x02;
+    /// Event-only sensor record.
+    pub const EVENT_ONLY_SENSOR: u8 = 0x03;
     /// FRU device locator record.
     pub const FRU_LOCATOR: u8 = 0x11;
     /// Management controller device locator record.
@@ -82,6 +84,8 @@ pub mod entity {
     pub const POWER_SUPPLY: u8 = 0x0a;
     /// Power unit / power domain.
     pub const POWER_UNIT: u8 = 0x13;
+    /// Front panel board (buttons).
+    pub const FRONT_PANEL: u8 = 0x0c;
     /// System chassis.
     pub const CHASSIS: u8 = 0x17;
     /// Fan / cooling device.

@@ -5,6 +5,7 @@
 //! - [`FullSensorRecord`] (type 01h, 43.1): a threshold sensor with linearization ([`Linear`]),
 //!   units, thresholds and hysteresis;
 //! - [`CompactSensorRecord`] (type 02h, 43.2): a discrete sensor;
+//! - [`EventOnlyRecord`] (type 03h, 43.3): a sensor that only generates events (SEL entries);
 //! - [`FruLocatorRecord`] (type 11h, 43.8): a logical FRU device;
 //! - [`McLocatorRecord`] (type 12h, 43.9): a management controller.
 
@@ -19,7 +20,8 @@ pub use fields::{
 
 pub use linear::Linear;
 pub use records::{
-    CompactSensorRecord, FruLocatorRecord, FullSensorRecord, McLocatorRecord, Record, SensorCommon,
+    CompactSensorRecord, EventOnlyRecord, FruLocatorRecord, FullSensorRecord, McLocatorRecord,
+    Record, SensorCommon,
 };
 
 #[cfg(test)]

@@ -125,6 +125,31 @@ pub struct CompactSensorRecord {
     pub name: String,
 }
 
+/// An event-only sensor record (type 03h, table 43-3): a sensor that has no reading and only
+/// generates events, described so that clients can name it in the SEL (they look a record up by
+/// owner, sensor number and sensor type).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventOnlyRecord {
+    /// Sensor owner ID: the owner's 7-bit slave address in bits 7:1 (0x20: the BMC).
+    pub owner_id: u8,
+    /// Sensor owner LUN (bits 1:0) and channel (bits 7:4).
+    pub owner_lun: u8,
+    /// Sensor number.
+    pub number: u8,
+    /// Entity ID (table 43-13) and instance.
+    pub entity: [u8; 2],
+    /// Sensor type (table 42-3).
+    pub sensor_type: u8,
+    /// Event/reading type (table 42-1).
+    pub reading_type: u8,
+    /// Record sharing and sensor direction (bytes 13-14): 0 for a record of one sensor.
+    pub sharing: [u8; 2],
+    /// OEM byte.
+    pub oem: u8,
+    /// ID string (at most 16 bytes).
+    pub name: String,
+}
+
 /// A FRU device locator record (type 11h, table 43-7), for a logical FRU device behind a
 /// controller.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,6 +199,8 @@ pub enum Record {
     Full(FullSensorRecord),
     /// Type 02h.
     Compact(CompactSensorRecord),
+    /// Type 03h.
+    EventOnly(EventOnlyRecord),
     /// Type 11h.
     FruLocator(FruLocatorRecord),
     /// Type 12h.
@@ -186,6 +213,7 @@ impl Record {
         match self {
             Record::Full(_) => record_type::FULL_SENSOR,
             Record::Compact(_) => record_type::COMPACT_SENSOR,
+            Record::EventOnly(_) => record_type::EVENT_ONLY_SENSOR,
             Record::FruLocator(_) => record_type::FRU_LOCATOR,
             Record::McLocator(_) => record_type::MC_LOCATOR,
         }
@@ -216,6 +244,14 @@ impl Record {
                 out.extend_from_slice(&r.sharing);
                 out.extend_from_slice(&r.hysteresis);
                 out.extend_from_slice(&[0, 0, 0, r.oem]);
+                emit_id(&r.name, &mut out);
+            }
+            Record::EventOnly(r) => {
+                out.extend_from_slice(&[r.owner_id, r.owner_lun, r.number]);
+                out.extend_from_slice(&r.entity);
+                out.extend_from_slice(&[r.sensor_type, r.reading_type]);
+                out.extend_from_slice(&r.sharing);
+                out.extend_from_slice(&[0, r.oem]);
                 emit_id(&r.name, &mut out);
             }
             Record::FruLocator(r) => {
@@ -274,6 +310,17 @@ impl Record {
                 hysteresis: [at(20)?, at(21)?],
                 oem: at(25)?,
                 name: parse_id(b.get(26..).ok_or(ParseError::Length)?)?,
+            }),
+            record_type::EVENT_ONLY_SENSOR => Record::EventOnly(EventOnlyRecord {
+                owner_id: at(0)?,
+                owner_lun: at(1)?,
+                number: at(2)?,
+                entity: [at(3)?, at(4)?],
+                sensor_type: at(5)?,
+                reading_type: at(6)?,
+                sharing: [at(7)?, at(8)?],
+                oem: at(10)?,
+                name: parse_id(b.get(11..).ok_or(ParseError::Length)?)?,
             }),
             record_type::FRU_LOCATOR => Record::FruLocator(FruLocatorRecord {
                 access_address: at(0)?,
@@ -356,6 +403,34 @@ mod tests {
         assert_eq!(bytes[47], 0xc8);
         assert_eq!(&bytes[48..], b"CPU Temp");
         assert_eq!(Record::parse(&bytes).unwrap(), (0x0102, r));
+    }
+
+    #[test]
+    fn event_only_record_layout_and_round_trip() {
+        let r = Record::EventOnly(EventOnlyRecord {
+            owner_id: 0x20,
+            owner_lun: 0,
+            number: 0xe0,
+            entity: [0x13, 1],
+            sensor_type: sensor_type::POWER_UNIT,
+            reading_type: 0x6f,
+            sharing: [0, 0],
+            oem: 0,
+            name: "Chassis Power".into(),
+        });
+        let bytes = r.to_bytes(3);
+        // Header, then owner, LUN, number, entity, instance, type, reading type, sharing (2),
+        // reserved, OEM, and the ID string from byte 17 (index 16).
+        assert_eq!(bytes[..5], [3, 0, 0x51, 0x03, 12 + 13]);
+        assert_eq!(
+            bytes[5..16],
+            [0x20, 0, 0xe0, 0x13, 1, 0x09, 0x6f, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            (bytes[16], &bytes[17..]),
+            (0xc0 | 13, &b"Chassis Power"[..])
+        );
+        assert_eq!(Record::parse(&bytes).unwrap(), (3, r));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod hwmon;
 pub mod metal;
 
 use std::io::Write;
