@@ -15,6 +15,7 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &backend_ipmi::config::IpmiKind,
     &backend_ssh::config::SshKind,
     &backend_command::config::CommandKind,
+    &backend_redfish::config::RedfishKind,
     #[cfg(test)]
     &crate::example_backend::ExampleKind,
 ];
