@@ -444,6 +444,10 @@ impl Backend for SharedRedfishBackend {
         r
     }
 
+    fn boot_read_back(&self) -> bool {
+        true
+    }
+
     async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
         let s = self.0.system(self.0.deadline()).await?;
         Ok(s.boot_override(*self.0.asked_efi.lock().expect("efi lock")))
