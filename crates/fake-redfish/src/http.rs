@@ -310,6 +310,9 @@ fn system(fake: &Fake, w: &World) -> Value {
 }
 
 fn patch_system(w: &mut World, body: Option<&Value>, if_match: Option<&str>) -> Answer {
+    if std::mem::take(&mut w.change_before_patch) {
+        w.etag += 1;
+    }
     let current = format!("\"{}\"", w.etag);
     match if_match {
         None => {
@@ -500,7 +503,7 @@ const SENSORS: &[SensorSpec] = &[
         "Total Power",
         "Power",
         "W",
-        212.0,
+        210.0,
         700.0,
         800.0,
     ),

@@ -101,6 +101,8 @@ struct World {
     boot_enabled: String,
     boot_mode: String,
     etag: u64,
+    /// See [`Fake::change_before_next_patch`].
+    change_before_patch: bool,
     /// Token → session id.
     sessions: HashMap<String, u64>,
     next_id: u64,
@@ -172,6 +174,7 @@ impl Fake {
                 boot_enabled: "Disabled".into(),
                 boot_mode: "UEFI".into(),
                 etag: 1,
+                change_before_patch: false,
                 sessions: HashMap::new(),
                 next_id: 1,
                 resets: Vec::new(),
@@ -221,9 +224,10 @@ impl Fake {
         self.world().sessions.clear();
     }
 
-    /// Changes the system's ETag, as a change made by someone else would.
-    pub fn touch(&self) {
-        self.world().etag += 1;
+    /// Makes someone else change the system just before the next `PATCH` arrives, so that
+    /// the ETag the client read is stale (412).
+    pub fn change_before_next_patch(&self) {
+        self.world().change_before_patch = true;
     }
 
     /// Every exchange so far.

@@ -19,6 +19,9 @@ pub const ADMIN_PASSWORD: &str = "s3cret-admin";
 pub const VIEWER_PASSWORD: &str = "viewer-pass";
 /// The operator account's password.
 pub const OPERATOR_PASSWORD: &str = "operator-pass";
+/// The password of the Redfish services' account (TEST_REDFISH_PASSWORD in the binary's
+/// environment).
+pub const REDFISH_PASSWORD: &str = "redfish-pass-3c9e71";
 
 /// A running `ipmi-to-metal serve` and its configuration directory.
 pub struct Bmc {
@@ -108,6 +111,7 @@ impl Bmc {
             .env("TEST_SIM_PASSWORD", test_support::SIM_PASSWORD)
             .env("TEST_METAL_TOKEN", metal::METAL_TOKEN)
             .env("TEST_WRONG_METAL_TOKEN", metal::WRONG_METAL_TOKEN)
+            .env("TEST_REDFISH_PASSWORD", REDFISH_PASSWORD)
             .env("IPMI_TO_METAL_LOG", "info")
             // The state (SEL) stays beside the test's configuration file.
             .env_remove("STATE_DIRECTORY")
