@@ -259,6 +259,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
         .collect();
     assert!(blocks.len() >= 2, "README has its TOML examples");
     let mut ipmi_examples = 0;
+    let mut redfish_examples = 0;
     let mut checked = 0;
     for block in blocks {
         // Fragments (a single table, to show its keys) are not whole files.
@@ -279,6 +280,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
             .env("IRONIC_PASSWORD", "front")
             .env("METAL_AUTH_TOKEN", "token-from-env")
             .env("IPMI_PASSWORD", "from-env")
+            .env("R640_7_REDFISH_PASSWORD", "redfish-from-env")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -295,6 +297,13 @@ fn every_toml_example_in_the_readme_passes_check_config() {
                 "{stdout}"
             );
         }
+        if block.contains("\nbackend = \"redfish\"") {
+            redfish_examples += 1;
+            assert!(
+                stdout.contains("backend redfish shim@https://10.1.0.17 users 1"),
+                "{stdout}"
+            );
+        }
         if block.contains("\nbackend = \"ipmi\"") {
             ipmi_examples += 1;
             assert!(
@@ -304,5 +313,9 @@ fn every_toml_example_in_the_readme_passes_check_config() {
         }
     }
     assert_eq!(ipmi_examples, 1, "the ipmi backend's example was checked");
+    assert_eq!(
+        redfish_examples, 1,
+        "the redfish backend's example was checked"
+    );
     assert!(checked >= 6, "every whole example was checked ({checked})");
 }
