@@ -242,9 +242,11 @@ fn http_client(tls: &Tls) -> Result<reqwest::Client, String> {
 /// process (one session, one rate limit), over one HTTP client per TLS setting.
 pub fn client(shared: &mut Resources, s: &RedfishSettings) -> Result<Arc<RedfishClient>, String> {
     let mut failed = None;
+    let mut made = false;
     let c = shared.shared(
         |c: &RedfishClient| c.serves(&s.origin, &s.user, &s.password),
         |shared| {
+            made = true;
             let http = shared.shared(
                 |h: &HttpClient| h.tls == s.tls,
                 |_| HttpClient {
@@ -264,6 +266,11 @@ pub fn client(shared: &mut Resources, s: &RedfishSettings) -> Result<Arc<Redfish
             )
         },
     );
+    if made {
+        // Made just now: its session is deleted when the process shuts down.
+        let c = c.clone();
+        shared.at_shutdown(Box::new(move || Box::pin(async move { c.logout().await })));
+    }
     match failed {
         Some(e) => Err(format!("Redfish HTTP client: {e}")),
         None => Ok(c),

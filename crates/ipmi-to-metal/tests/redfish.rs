@@ -292,6 +292,11 @@ fn fake_service_sessions_etags_no_power_cycle_and_a_forgotten_session() {
             "On"
         ]
     );
+    // Stopped with SIGTERM: the session is deleted on the way out.
+    let mut bmc = bmc;
+    assert!(bmc.terminate().success(), "{}", bmc.server_log());
+    assert_eq!((fake.system().logouts, fake.system().sessions), (1, 0));
+    assert!(bmc.server_log().contains("Redfish session deleted"));
 }
 
 #[test]

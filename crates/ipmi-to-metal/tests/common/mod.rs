@@ -167,6 +167,14 @@ impl Bmc {
         Bmc::start_in(dir, port, &config)
     }
 
+    /// Stops the server with SIGTERM (as systemd does) and waits for it to end.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        self.child.wait().unwrap()
+    }
+
     /// The server process's command line, as every user of the machine can read it.
     pub fn cmdline(&self) -> String {
         std::fs::read(format!("/proc/{}/cmdline", self.child.id()))
