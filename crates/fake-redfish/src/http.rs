@@ -88,7 +88,15 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| w.sessions.contains_key(t));
     let open = path == "/redfish/v1" || (method == Method::POST && path == SESSIONS);
-    let answer = if !open && !token_ok {
+    let answer = if let Some(secs) = w.rate_limit.take() {
+        let mut a = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ServiceTemporarilyUnavailable",
+            "Too many requests.",
+        );
+        a.headers.push((header::RETRY_AFTER, secs.to_string()));
+        a
+    } else if !open && !token_ok {
         // Sessions only: basic auth is refused like a missing or forgotten token.
         error(
             StatusCode::UNAUTHORIZED,

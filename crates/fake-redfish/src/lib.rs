@@ -103,6 +103,8 @@ struct World {
     etag: u64,
     /// See [`Fake::change_before_next_patch`].
     change_before_patch: bool,
+    /// See [`Fake::rate_limit_next`].
+    rate_limit: Option<u64>,
     /// Token → session id.
     sessions: HashMap<String, u64>,
     next_id: u64,
@@ -175,6 +177,7 @@ impl Fake {
                 boot_mode: "UEFI".into(),
                 etag: 1,
                 change_before_patch: false,
+                rate_limit: None,
                 sessions: HashMap::new(),
                 next_id: 1,
                 resets: Vec::new(),
@@ -228,6 +231,11 @@ impl Fake {
     /// the ETag the client read is stale (412).
     pub fn change_before_next_patch(&self) {
         self.world().change_before_patch = true;
+    }
+
+    /// Answers the next request 429 with `Retry-After: secs`.
+    pub fn rate_limit_next(&self, secs: u64) {
+        self.world().rate_limit = Some(secs);
     }
 
     /// Every exchange so far.

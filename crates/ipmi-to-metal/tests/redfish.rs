@@ -292,6 +292,16 @@ fn fake_service_sessions_etags_no_power_cycle_and_a_forgotten_session() {
             "On"
         ]
     );
+    // A 429 whose Retry-After fits in the deadline is waited out.
+    fake.rate_limit_next(1);
+    let before = fake.exchanges().len();
+    admin(&bmc, "chassis power off");
+    assert!(eventually(5, || fake.system().power_state == "Off"));
+    let statuses: Vec<u16> = fake.exchanges()[before..]
+        .iter()
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses.first(), Some(&429), "{statuses:?}");
     // Stopped with SIGTERM: the session is deleted on the way out.
     let mut bmc = bmc;
     assert!(bmc.terminate().success(), "{}", bmc.server_log());
