@@ -24,7 +24,7 @@ pub use kind::{
     BackendConfig, BackendKind, BackendSettings, BmcContext, Configured, Kind, LongestCall,
     REQUEST_DEADLINE,
 };
-pub use resources::Resources;
+pub use resources::{Resources, ShutdownStep};
 pub use secret::{read_secret_file, secret_from};
 pub use source::{ConfigError, Source};
 pub use toml::Spanned;

@@ -3,12 +3,18 @@
 //! control sockets. Backends make their shared parts on first use.
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+
+/// A step to take when the process shuts down (a Redfish session to delete).
+pub type ShutdownStep = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// The shared parts made so far; the binary keeps one for the life of the process.
 #[derive(Default)]
 pub struct Resources {
     items: Vec<Arc<dyn Any + Send + Sync>>,
+    at_shutdown: Vec<ShutdownStep>,
 }
 
 impl Resources {
@@ -30,6 +36,17 @@ impl Resources {
         let t = Arc::new(make(self));
         self.items.push(t.clone());
         t
+    }
+
+    /// Adds a step to take when the process shuts down cleanly (SIGTERM, SIGINT); the binary
+    /// gives all of them a few seconds together.
+    pub fn at_shutdown(&mut self, step: ShutdownStep) {
+        self.at_shutdown.push(step);
+    }
+
+    /// The shutdown steps, taken out (the binary runs them once).
+    pub fn take_shutdown_steps(&mut self) -> Vec<ShutdownStep> {
+        std::mem::take(&mut self.at_shutdown)
     }
 
     /// The one `T` of the process, made by `make` on first use.

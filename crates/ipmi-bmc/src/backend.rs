@@ -412,6 +412,13 @@ pub trait Backend: Send + Sync {
     /// booted with it.
     async fn boot_override(&self) -> BackendResult<Option<BootOverride>>;
 
+    /// Whether [`Backend::boot_override`] reads the override back from the machine (so that it
+    /// may differ from what was set through the shim), rather than report what was set. Then
+    /// Get System Boot Options shows what it reads, every time.
+    fn boot_read_back(&self) -> bool {
+        false
+    }
+
     /// Turns the chassis identify light on for `seconds` (0 turns it off), or on until turned off.
     async fn identify(&self, _seconds: Option<u8>, _who: &Requester) -> BackendResult<()> {
         Ok(())

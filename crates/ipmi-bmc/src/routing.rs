@@ -307,6 +307,10 @@ impl Backend for Router {
         first_ok!(self.0, Operation::Console, |b| b.console(who))
     }
 
+    fn boot_read_back(&self) -> bool {
+        self.0.chain(Operation::Boot)[0].1.boot_read_back()
+    }
+
     fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {
         let (_, b) = self.0.chain(Operation::Relay)[0];
         b.relays(netfn, cmd)

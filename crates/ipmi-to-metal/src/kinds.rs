@@ -16,6 +16,7 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &backend_ssh::config::SshKind,
     &backend_command::config::CommandKind,
     &backend_http::config::HttpKind,
+    &backend_redfish::config::RedfishKind,
     #[cfg(test)]
     &crate::example_backend::ExampleKind,
 ];

@@ -174,15 +174,8 @@ fn main() -> ExitCode {
                 Ok(rt) => rt,
                 Err(code) => return code,
             };
-            let result = rt.block_on(async {
-                tokio::select! {
-                    r = serve::serve(config) => r,
-                    _ = tokio::signal::ctrl_c() => {
-                        tracing::info!("interrupted: shutting down");
-                        Ok(())
-                    }
-                }
-            });
+            // Until SIGINT or SIGTERM, then the backends' shutdown steps.
+            let result = rt.block_on(serve::serve(config));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

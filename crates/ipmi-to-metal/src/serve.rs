@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Binds every configured BMC's socket (all or none), starts the discoveries, then serves until
-/// the process ends.
+/// SIGINT or SIGTERM, and takes the backends' shutdown steps.
 pub async fn serve(config: Config) -> std::io::Result<()> {
     for (who, warning) in config.warnings() {
         tracing::warn!(config = %who, "weakened setting: {warning}");
@@ -41,6 +41,44 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         let span = tracing::info_span!("discovery", name = %d.name);
         tokio::spawn(crate::discovery::run(fleet.clone(), api, d).instrument(span));
     }
-    std::future::pending::<()>().await;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    // The backends' shutdown steps (Redfish sessions deleted), a few seconds for all.
+    let steps = factory
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .shared()
+        .take_shutdown_steps();
+    let all = futures_join(steps.into_iter().map(|step| tokio::spawn(step())).collect());
+    if tokio::time::timeout(Duration::from_secs(3), all)
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown steps did not finish in 3 s");
+    }
     Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+        _ = terminated => tracing::info!("terminated"),
+    }
+}
+
+/// Waits for every task.
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
 }

@@ -305,6 +305,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
     assert!(blocks.len() >= 2, "README has its TOML examples");
     let mut ipmi_examples = 0;
     let mut http_examples = 0;
+    let mut redfish_examples = 0;
     let mut checked = 0;
     for block in blocks {
         // Fragments (a single table, to show its keys) are not whole files.
@@ -329,6 +330,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
             .env("LATITUDESH_TOKEN", "latitude-secret")
             .env("SCW_SECRET_KEY", "scaleway-secret")
             .env("POWER_API_KEY", "power-secret")
+            .env("R640_7_REDFISH_PASSWORD", "redfish-from-env")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -342,6 +344,13 @@ fn every_toml_example_in_the_readme_passes_check_config() {
                 stdout.contains(
                     "route soft          ssh -> metal (hard off by the next if not off within 90s)"
                 ),
+                "{stdout}"
+            );
+        }
+        if block.contains("\nbackend = \"redfish\"") {
+            redfish_examples += 1;
+            assert!(
+                stdout.contains("backend redfish shim@https://10.1.0.17 users 1"),
                 "{stdout}"
             );
         }
@@ -369,5 +378,9 @@ fn every_toml_example_in_the_readme_passes_check_config() {
         "the http backend's examples (one per preset, one custom) were checked"
     );
     assert_eq!(ipmi_examples, 1, "the ipmi backend's example was checked");
-    assert!(checked >= 10, "every whole example was checked ({checked})");
+    assert_eq!(
+        redfish_examples, 1,
+        "the redfish backend's example was checked"
+    );
+    assert!(checked >= 11, "every whole example was checked ({checked})");
 }

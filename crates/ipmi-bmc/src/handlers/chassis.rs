@@ -159,14 +159,17 @@ impl Bmc {
     }
 
     /// The boot flags as last set, with the valid bit cleared once the machine has booted with a
-    /// next-boot-only override (the backend no longer reports it pending).
+    /// next-boot-only override (the backend no longer reports it pending). A backend that
+    /// reads the override back from the machine (redfish) may report another one than was set
+    /// here (changed behind the shim, or held differently): then the flags show what it holds.
     async fn current_boot_flags(&self) -> BootFlags {
         let flags = self.state().boot_flags;
-        if !flags.valid() || flags.persistent() || flags.device_selector() == 0 {
+        let pending_once = flags.valid() && !flags.persistent() && flags.device_selector() != 0;
+        if !pending_once && !self.backend.boot_read_back() {
             return flags;
         }
         match self.backend.boot_override().await {
-            Ok(None) => {
+            Ok(None) if flags.valid() && flags.device_selector() != 0 => {
                 let mut st = self.state();
                 // Only clear what we read: a Set that raced with us wins.
                 if st.boot_flags == flags {
@@ -174,7 +177,8 @@ impl Bmc {
                 }
                 flags.invalidated()
             }
-            Ok(Some(_)) => flags,
+            Ok(None) => flags,
+            Ok(Some(held)) => with_override(flags, held),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the pending boot override; reporting it as set");
                 flags
@@ -201,4 +205,14 @@ pub(crate) fn requested_override(flags: &BootFlags) -> Option<Option<BootOverrid
         persistent: flags.persistent(),
         efi: flags.efi(),
     }))
+}
+
+/// `flags` showing the override `held` (device, persistence, firmware type, valid), the other
+/// bits as they were set.
+fn with_override(flags: BootFlags, held: BootOverride) -> BootFlags {
+    let shown = BootFlags::new(true, held.persistent, held.efi, held.device.selector());
+    let mut out = flags.0;
+    out[0] = (out[0] & 0x1f) | shown.0[0];
+    out[1] = (out[1] & !0x3c) | shown.0[1];
+    BootFlags(out)
 }

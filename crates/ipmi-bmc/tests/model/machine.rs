@@ -52,6 +52,9 @@ pub struct TestMachine {
     hold_transitions: bool,
     /// The one command this machine relays to "its BMC", and the privilege it needs.
     relayed: Option<(NetFn, u8, Privilege)>,
+    /// Whether the boot override is read back from "the machine", where it can change
+    /// behind the BMC ([`TestMachine::change_override_behind`]).
+    read_back: bool,
     state: Mutex<State>,
 }
 
@@ -61,6 +64,7 @@ impl TestMachine {
         TestMachine {
             hold_transitions: false,
             relayed: None,
+            read_back: false,
             state: Mutex::new(State {
                 power: PowerState::Off,
                 pending: None,
@@ -92,6 +96,19 @@ impl TestMachine {
             relayed: Some((netfn, cmd, need)),
             ..TestMachine::new()
         }
+    }
+
+    /// A machine whose boot override is read back from it (as a Redfish service holds it).
+    pub fn reading_boot_back() -> Self {
+        TestMachine {
+            read_back: true,
+            ..TestMachine::new()
+        }
+    }
+
+    /// Changes the boot override on the machine itself, not through the BMC.
+    pub fn change_override_behind(&self, boot: Option<BootOverride>) {
+        self.lock().boot_override = boot;
     }
 
     /// A machine, off, that reports these sensors.
@@ -247,6 +264,10 @@ impl Backend for TestMachine {
     ) -> BackendResult<()> {
         self.lock().boot_override = boot;
         Ok(())
+    }
+
+    fn boot_read_back(&self) -> bool {
+        self.read_back
     }
 
     async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {

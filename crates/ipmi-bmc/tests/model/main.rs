@@ -6,7 +6,7 @@ mod machine;
 mod sel;
 mod sensors;
 
-use ipmi_bmc::{commands, Bmc, BmcSettings, BootDevice, LanInfo, Response, UserInfo};
+use ipmi_bmc::{commands, Bmc, BmcSettings, BootDevice, BootOverride, LanInfo, Response, UserInfo};
 use ipmi_proto::session::{Request, RequestContext};
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use machine::{Boot, TestMachine};
@@ -138,6 +138,39 @@ async fn next_boot_only_override_is_consumed_by_the_next_boot() {
     );
     admin(&bmc, NetFn::CHASSIS, 0x02, &[0x03]).await;
     assert_eq!(machine.boots()[1].device, BootDevice::Disk);
+}
+
+#[tokio::test]
+async fn a_machine_that_reads_boot_back_shows_what_it_holds() {
+    let (bmc, machine) = setup(TestMachine::reading_boot_back());
+    // Nothing set through the BMC, a persistent UEFI PXE set behind it: shown.
+    machine.change_override_behind(Some(BootOverride {
+        device: BootDevice::Pxe,
+        persistent: true,
+        efi: true,
+    }));
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x05, 0, 0]).await,
+        ok(&[0x01, 0x05, 0xe0, 0x04, 0, 0, 0])
+    );
+    // Next-boot-only legacy BIOS setup asked, with "CMOS clear" (byte 2 bit 7); the machine
+    // holds it as persistent: persistent is shown, the other bits as set.
+    admin(&bmc, NetFn::CHASSIS, 0x08, &[0x05, 0x80, 0x98, 0, 0, 0]).await;
+    machine.change_override_behind(Some(BootOverride {
+        device: BootDevice::BiosSetup,
+        persistent: true,
+        efi: false,
+    }));
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x05, 0, 0]).await,
+        ok(&[0x01, 0x05, 0xc0, 0x98, 0, 0, 0])
+    );
+    // Cleared behind it: the valid bit reads cleared, persistent or not.
+    machine.change_override_behind(None);
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x09, &[0x05, 0, 0]).await,
+        ok(&[0x01, 0x05, 0x00, 0x98, 0, 0, 0])
+    );
 }
 
 #[tokio::test]

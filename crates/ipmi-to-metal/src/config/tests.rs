@@ -446,3 +446,53 @@ fn a_toml_error_is_the_first_in_the_text_whichever_pass_finds_it() {
     let e = err(&swapped);
     assert!(e.starts_with("t.toml:5:1: unknown field `colour`"), "{e}");
 }
+
+#[test]
+fn the_redfish_backend_table() {
+    use backend_redfish::config::{RedfishSettings, Tls};
+    let dir = std::env::temp_dir().join(format!("itm-redfish-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("not-a-cert.pem"), "hello").unwrap();
+    std::env::set_var("TEST_CONFIG_REDFISH_PW", "pw");
+    let parse_in = |text: &str| parse("t.toml", text, &dir).map_err(|e| e.0);
+    let err_in = |text: &str| parse_in(text).err().expect("refused");
+    let redfish = GOOD.replace("backend = \"sim\"", "backend = \"redfish\"")
+        + "[bmc.redfish]\nurl = \"https://10.1.0.17/redfish/v1/\"\nuser = \"shim\"\npassword_env = \"TEST_CONFIG_REDFISH_PW\"\n";
+    let c = parse_in(&redfish).unwrap();
+    let r: &RedfishSettings = c[0].backend.settings().expect("redfish");
+    assert_eq!(r.origin, "https://10.1.0.17");
+    assert_eq!(r.tls, Tls::PublicRoots);
+    assert_eq!(r.system.deadline, Duration::from_secs(8));
+    assert_eq!(c[0].backend.describe(), "redfish shim@https://10.1.0.17");
+    let e = err_in(&format!("{redfish}password = \"secret\"\n"));
+    assert!(e.contains("never put the password in the file"), "{e}");
+    let http = redfish.replace("https://", "http://");
+    let e = err_in(&http);
+    assert!(
+        e.starts_with("t.toml:12:7: plain http sends the password unencrypted"),
+        "{e}"
+    );
+    let c = parse_in(&format!("{http}allow_http = true\n")).unwrap();
+    assert!(c[0].backend.describe().ends_with("(plain http)"));
+    let c = parse_in(&format!("{redfish}insecure = true\n")).unwrap();
+    assert!(c[0].backend.describe().ends_with("(TLS NOT VERIFIED)"));
+    let e = err_in(&format!("{redfish}insecure = true\nca_file = \"x.pem\"\n"));
+    assert!(
+        e.contains("give ca_file or insecure = true, not both"),
+        "{e}"
+    );
+    let e = err_in(&format!("{redfish}ca_file = \"not-a-cert.pem\"\n"));
+    assert!(e.contains("holds no PEM certificate"), "{e}");
+    let e = err_in(&redfish.replace("https://10.1.0.17/redfish/v1/", "https://10.1.0.17/other"));
+    assert!(e.contains("without a path"), "{e}");
+    let e = err_in(&format!("{redfish}deadline_ms = 10000\n"));
+    assert!(
+        e.contains("[bmc.redfish] deadline_ms: one call may take 10s, which must stay below"),
+        "{e}"
+    );
+    let e = err_in(&redfish.replace("password_env = \"TEST_CONFIG_REDFISH_PW\"\n", ""));
+    assert!(
+        e.contains("[bmc.redfish] needs password_env or password_file"),
+        "{e}"
+    );
+}

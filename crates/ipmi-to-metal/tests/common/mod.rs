@@ -23,6 +23,9 @@ pub const VIEWER_PASSWORD: &str = "viewer-pass";
 pub const OPERATOR_PASSWORD: &str = "operator-pass";
 /// The http backend's API secret (TEST_HTTP_SECRET in the binary's environment).
 pub const HTTP_SECRET: &str = "test-http-secret-8d1f07";
+/// The password of the Redfish services' account (TEST_REDFISH_PASSWORD in the binary's
+/// environment).
+pub const REDFISH_PASSWORD: &str = "redfish-pass-3c9e71";
 
 /// A running `ipmi-to-metal serve` and its configuration directory.
 pub struct Bmc {
@@ -113,6 +116,7 @@ impl Bmc {
             .env("TEST_METAL_TOKEN", metal::METAL_TOKEN)
             .env("TEST_WRONG_METAL_TOKEN", metal::WRONG_METAL_TOKEN)
             .env("TEST_HTTP_SECRET", HTTP_SECRET)
+            .env("TEST_REDFISH_PASSWORD", REDFISH_PASSWORD)
             .env("IPMI_TO_METAL_LOG", "info")
             // The state (SEL) stays beside the test's configuration file.
             .env_remove("STATE_DIRECTORY")
@@ -171,6 +175,14 @@ impl Bmc {
     /// The server process's id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Stops the server with SIGTERM (as systemd does) and waits for it to end.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        self.child.wait().unwrap()
     }
 
     /// The server process's command line, as every user of the machine can read it.
