@@ -11,6 +11,7 @@ mod fake;
 mod kinds;
 mod runtime;
 mod serve;
+mod shard;
 mod state;
 
 use clap::{Parser, Subcommand};
@@ -126,7 +127,7 @@ fn main() -> ExitCode {
                 );
                 for d in &c.discovery {
                     println!(
-                        "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}",
+                        "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}, shard {}",
                         d.name,
                         d.project_id,
                         d.tag,
@@ -134,7 +135,8 @@ fn main() -> ExitCode {
                         d.pool.len(),
                         d.pool[0],
                         d.server.users.len(),
-                        d.state_file.display()
+                        d.state_file.display(),
+                        d.shard
                     );
                 }
                 ExitCode::SUCCESS
@@ -241,9 +243,14 @@ fn list(c: config::Config) -> ExitCode {
             Ok(devices) => {
                 let mut a = discovery::Assignments::load(&d.state_file);
                 let none = std::collections::HashMap::new();
+                let shard = if d.shard.count() > 1 {
+                    format!(", shard {}", d.shard)
+                } else {
+                    String::new()
+                };
                 for p in discovery::plan(d, &devices, &mut a, &taken, &none) {
                     println!(
-                        "{:<24} {:<38} {:<22} metal (discovery {}, tag {:?})",
+                        "{:<24} {:<38} {:<22} metal (discovery {}, tag {:?}{shard})",
                         p.name,
                         p.device_id,
                         p.addr.map_or("(pool exhausted)".into(), |a| a.to_string()),
