@@ -12,6 +12,7 @@ mod kinds;
 mod runtime;
 mod serve;
 mod shard;
+mod shutdown;
 mod state;
 
 use clap::{Parser, Subcommand};
@@ -173,16 +174,17 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let result = rt.block_on(async {
-                tokio::select! {
-                    r = serve::serve(config) => r,
-                    _ = tokio::signal::ctrl_c() => {
-                        tracing::info!("interrupted: shutting down");
-                        Ok(())
-                    }
-                }
+                let signals = shutdown::Signals::catch()?;
+                serve::serve(config, signals).await
             });
             match result {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(shutdown::Ending::Clean) => ExitCode::SUCCESS,
+                Ok(shutdown::Ending::Forced(signal)) => {
+                    // Drops the tasks still running, which kills a command backend's programs
+                    // with them; waits for that only briefly.
+                    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+                    ExitCode::from(signal.exit_status())
+                }
                 Err(e) => {
                     eprintln!("{e}");
                     ExitCode::FAILURE

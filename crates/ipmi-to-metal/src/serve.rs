@@ -1,17 +1,19 @@
 //! `serve`: starts every configured BMC (all or none), the session expiry timer, and the
 //! discoveries, which take their Metal API client from the backend factory (shared with the
-//! BMCs of the same account) and add and remove BMCs in the fleet.
+//! BMCs of the same account) and add and remove BMCs in the fleet; and the shutdown on a signal.
 
 use crate::config::Config;
 use crate::factory::BackendFactory;
 use crate::runtime::Fleet;
+use crate::shutdown::{Ending, Signals, DRAIN};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Binds every configured BMC's socket (all or none), starts the discoveries, then serves until
-/// the process ends.
-pub async fn serve(config: Config) -> std::io::Result<()> {
+/// a signal: then stops the discoveries and shuts the BMCs down ([`Fleet::shut_down`]), unless
+/// a second signal comes first.
+pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Ending> {
     let factory = Arc::new(Mutex::new(BackendFactory::default()));
     let fleet = Arc::new(Fleet::new(factory.clone()));
     fleet.keep_sel_in(
@@ -29,14 +31,36 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             f.expire(Instant::now());
         }
     });
+    let mut discoveries = Vec::new();
     for d in config.discovery {
         let api = {
             let mut factory = factory.lock().unwrap_or_else(|e| e.into_inner());
             backend_metal::config::api(factory.shared(), &d.metal)
         };
         let span = tracing::info_span!("discovery", name = %d.name);
-        tokio::spawn(crate::discovery::run(fleet.clone(), api, d).instrument(span));
+        discoveries.push(tokio::spawn(
+            crate::discovery::run(fleet.clone(), api, d).instrument(span),
+        ));
     }
-    std::future::pending::<()>().await;
-    Ok(())
+    let first = signals.next().await;
+    tracing::info!("{}: shutting down", first.name());
+    // No BMC starts or stops behind the shutdown's back.
+    for d in &discoveries {
+        d.abort();
+    }
+    tokio::select! {
+        drained = fleet.shut_down(DRAIN) => {
+            tracing::info!(
+                in_flight = drained.in_flight,
+                unanswered = drained.unanswered,
+                sessions_left_open = drained.sessions,
+                "shut down"
+            );
+            Ok(Ending::Clean)
+        }
+        second = signals.next() => {
+            tracing::warn!("{} again: exiting at once", second.name());
+            Ok(Ending::Forced(second))
+        }
+    }
 }
