@@ -2,6 +2,7 @@
 //! carries out every request through a backend.
 
 mod bench;
+mod cli;
 mod config;
 mod discovery;
 #[cfg(test)]
@@ -15,52 +16,11 @@ mod shard;
 mod shutdown;
 mod state;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use cli::{Cli, Command};
 use config::BmcConfig;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Parser)]
-#[command(
-    name = "ipmi-to-metal",
-    version,
-    about = "IPMI over LAN for machines without a reachable BMC"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve every BMC of a configuration file; without one, a single simulated BMC.
-    Serve {
-        /// The TOML configuration file.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Without --config: the address of the simulated BMC.
-        #[arg(long, default_value = "127.0.0.1:6230")]
-        listen: SocketAddr,
-    },
-    /// Check a configuration file and exit: 0 if valid, 2 with the error otherwise.
-    CheckConfig {
-        /// The TOML configuration file.
-        config: PathBuf,
-    },
-    /// List the BMCs a configuration file serves, the discovered ones included (this asks the
-    /// Metal API), with their device, address and backend.
-    List {
-        /// The TOML configuration file.
-        #[arg(long, short)]
-        config: PathBuf,
-    },
-    /// Load one or many BMCs (any implementation) with concurrent IPMI sessions and report
-    /// requests per second, latency percentiles, session set-up rate and errors.
-    Bench(bench::BenchArgs),
-    /// Serve a fake Equinix Metal API (for demos and tests of the metal backend).
-    FakeMetal(fake::FakeArgs),
-}
 
 fn main() -> ExitCode {
     // A backend may run this program as a helper of its own (ssh's SSH_ASKPASS).
@@ -77,6 +37,26 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
+        Command::Completions { shell } => match cli::completions(shell, &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("completions: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Man { out_dir } => {
+            let written = match out_dir {
+                Some(dir) => cli::man_pages_to(&dir),
+                None => cli::man_page(&mut std::io::stdout()),
+            };
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("man: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::FakeMetal(args) => match fake::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
