@@ -196,16 +196,23 @@ pub(super) fn discovery(
         "[[metal_discovery.users]]",
         &t.users,
     )?;
-    let state_file = match (&t.state_file, state_dir) {
-        (Some(f), _) => src.path(f),
-        (None, Some(dir)) => dir.join(format!("{name}.devices.json")),
-        (None, None) => src.path(&format!(
+    let beside_config = || {
+        src.path(&format!(
             "{}.{name}.devices.json",
             Path::new(src.file())
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "ipmi-to-metal".into())
-        )),
+        ))
+    };
+    let state_file = match (&t.state_file, state_dir) {
+        (Some(f), _) => src.path(f),
+        // One kept beside the configuration from before is kept there: a new file would give
+        // every device a new address.
+        (None, Some(dir)) => Some(dir.join(format!("{name}.devices.json")))
+            .filter(|new| new.exists() || !beside_config().exists())
+            .unwrap_or_else(beside_config),
+        (None, None) => beside_config(),
     };
     let shard = match &t.shard {
         Some(s) => Shard::parse(s.get_ref()).map_err(|e| src.err(s.span(), e))?,

@@ -10,7 +10,8 @@
 //!
 //! When the state directory was chosen (the key, or `$STATE_DIRECTORY`), the discoveries keep
 //! their state files there too (a configuration file in `/etc` or a Kubernetes ConfigMap is not
-//! writable); otherwise beside the configuration file.
+//! writable), unless one from before is beside the configuration file; otherwise beside the
+//! configuration file.
 
 use backend_config::{ConfigError, Source};
 use std::net::SocketAddr;

@@ -186,6 +186,23 @@ fn discovery_shard_and_state_file_in_the_state_directory() {
         d.state_file,
         Path::new("/var/lib/itm/discovery-1.devices.json")
     );
+    // Unless one exists beside the configuration from before (and none in the directory).
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("t.toml.discovery-1.devices.json");
+    std::fs::write(&old, "{}").unwrap();
+    let state = dir.path().join("state");
+    let in_state = format!("state_dir = \"state\"\n{disc}");
+    let d = &parse_all("t.toml", &in_state, dir.path())
+        .unwrap()
+        .discovery[0];
+    assert_eq!(d.state_file, old);
+    std::fs::create_dir(&state).unwrap();
+    std::fs::write(state.join("discovery-1.devices.json"), "{}").unwrap();
+    let d = &parse_all("t.toml", &in_state, dir.path())
+        .unwrap()
+        .discovery[0];
+    assert_eq!(d.state_file, state.join("discovery-1.devices.json"));
+
     let sharded = disc.replace("tag = ", "shard = \"1/4\"\ntag = ");
     let d = &parse_all("t.toml", &sharded, Path::new("."))
         .unwrap()
