@@ -23,7 +23,7 @@ pub struct BenchArgs {
     /// sessions are spread over all targets at once).
     #[arg(long)]
     each: bool,
-    /// Concurrent sessions.
+    /// Concurrent sessions (spread over the targets).
     #[arg(long, short = 's', default_value_t = 8)]
     sessions: usize,
     /// Seconds to run (per target with --each).
@@ -45,7 +45,7 @@ pub struct BenchArgs {
     /// in hex (for example "0x06 0x01").
     #[arg(long, default_value = "chassis-status")]
     request: String,
-    /// User name.
+    /// The user to log in as.
     #[arg(long, short = 'U', default_value = "admin")]
     user: String,
     /// The environment variable holding the password (never a command-line argument).
@@ -55,10 +55,10 @@ pub struct BenchArgs {
         conflicts_with = "password_file"
     )]
     password_env: String,
-    /// A file holding the password.
+    /// A file holding the password (instead of --password-env).
     #[arg(long)]
     password_file: Option<PathBuf>,
-    /// Session privilege level.
+    /// The session's privilege level: callback, user, operator or administrator.
     #[arg(long, short = 'L', default_value = "administrator")]
     privilege: String,
     /// lanplus (IPMI 2.0 / RMCP+) or lan (IPMI 1.5).
@@ -73,20 +73,24 @@ pub struct BenchArgs {
     /// Retransmissions after the first try.
     #[arg(long, default_value_t = 3)]
     retries: u32,
-    /// No progress line.
+    /// No progress line on standard error.
     #[arg(long, short = 'q')]
     quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum BenchMode {
+    /// Requests in sessions kept open (logged in once each).
     Requests,
+    /// Whole logins: open a session, send one request, close it.
     Logins,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Iface {
+    /// IPMI 2.0 / RMCP+.
     Lanplus,
+    /// IPMI 1.5.
     Lan,
 }
 

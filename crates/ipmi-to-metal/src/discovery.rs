@@ -91,8 +91,10 @@ pub struct Planned {
     pub addr: Option<SocketAddr>,
 }
 
-/// The BMCs for `devices`: those already served (`serving`, device id to name) keep their
-/// names; new ones avoid the names in `taken` and those.
+/// The BMCs for those of `devices` that are live and in the discovery's shard: those already
+/// served (`serving`, device id to name) keep their names; new ones avoid the names in `taken`
+/// and those. Another shard's devices count as absent, so their old addresses (from before a
+/// change of the shard count) are reclaimed when the pool is full.
 pub fn plan(
     d: &DiscoveryConfig,
     devices: &[Device],
@@ -103,7 +105,9 @@ pub fn plan(
     let mut names = taken.clone();
     names.extend(serving.values().cloned());
     let mut out = Vec::new();
-    let live = |dev: &&Device| !dev.id.is_empty() && dev.state.as_deref() != Some("deleted");
+    let live = |dev: &&Device| {
+        !dev.id.is_empty() && dev.state.as_deref() != Some("deleted") && d.shard.owns(&dev.id)
+    };
     let present: HashSet<&str> = devices.iter().filter(live).map(|d| d.id.as_str()).collect();
     for dev in devices.iter().filter(live) {
         let base = dev

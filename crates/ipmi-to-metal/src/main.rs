@@ -2,6 +2,7 @@
 //! carries out every request through a backend.
 
 mod bench;
+mod cli;
 mod config;
 mod discovery;
 #[cfg(test)]
@@ -11,55 +12,15 @@ mod fake;
 mod kinds;
 mod runtime;
 mod serve;
+mod shard;
+mod shutdown;
 mod state;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use cli::{Cli, Command};
 use config::BmcConfig;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Parser)]
-#[command(
-    name = "ipmi-to-metal",
-    version,
-    about = "IPMI over LAN for machines without a reachable BMC"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve every BMC of a configuration file; without one, a single simulated BMC.
-    Serve {
-        /// The TOML configuration file.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Without --config: the address of the simulated BMC.
-        #[arg(long, default_value = "127.0.0.1:6230")]
-        listen: SocketAddr,
-    },
-    /// Check a configuration file and exit: 0 if valid (with a warning on stderr for each
-    /// setting weaker than the defaults), 2 with the error otherwise.
-    CheckConfig {
-        /// The TOML configuration file.
-        config: PathBuf,
-    },
-    /// List the BMCs a configuration file serves, the discovered ones included (this asks the
-    /// Metal API), with their device, address and backend.
-    List {
-        /// The TOML configuration file.
-        #[arg(long, short)]
-        config: PathBuf,
-    },
-    /// Load one or many BMCs (any implementation) with concurrent IPMI sessions and report
-    /// requests per second, latency percentiles, session set-up rate and errors.
-    Bench(bench::BenchArgs),
-    /// Serve a fake Equinix Metal API (for demos and tests of the metal backend).
-    FakeMetal(fake::FakeArgs),
-}
 
 fn main() -> ExitCode {
     // A backend may run this program as a helper of its own (ssh's SSH_ASKPASS).
@@ -76,6 +37,26 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
+        Command::Completions { shell } => match cli::completions(shell, &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("completions: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Man { out_dir } => {
+            let written = match out_dir {
+                Some(dir) => cli::man_pages_to(&dir),
+                None => cli::man_page(&mut std::io::stdout()),
+            };
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("man: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::FakeMetal(args) => match fake::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -130,7 +111,7 @@ fn main() -> ExitCode {
                 );
                 for d in &c.discovery {
                     println!(
-                        "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}",
+                        "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}, shard {}",
                         d.name,
                         d.project_id,
                         d.tag,
@@ -138,7 +119,8 @@ fn main() -> ExitCode {
                         d.pool.len(),
                         d.pool[0],
                         d.server.users.len(),
-                        d.state_file.display()
+                        d.state_file.display(),
+                        d.shard
                     );
                 }
                 ExitCode::SUCCESS
@@ -174,10 +156,18 @@ fn main() -> ExitCode {
                 Ok(rt) => rt,
                 Err(code) => return code,
             };
-            // Until SIGINT or SIGTERM, then the backends' shutdown steps.
-            let result = rt.block_on(serve::serve(config));
+            let result = rt.block_on(async {
+                let signals = shutdown::Signals::catch()?;
+                serve::serve(config, signals).await
+            });
             match result {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(shutdown::Ending::Clean) => ExitCode::SUCCESS,
+                Ok(shutdown::Ending::Forced(signal)) => {
+                    // Drops the tasks still running, which kills a command backend's programs
+                    // with them; waits for that only briefly.
+                    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+                    ExitCode::from(signal.exit_status())
+                }
                 Err(e) => {
                     eprintln!("{e}");
                     ExitCode::FAILURE
@@ -238,9 +228,14 @@ fn list(c: config::Config) -> ExitCode {
             Ok(devices) => {
                 let mut a = discovery::Assignments::load(&d.state_file);
                 let none = std::collections::HashMap::new();
+                let shard = if d.shard.count() > 1 {
+                    format!(", shard {}", d.shard)
+                } else {
+                    String::new()
+                };
                 for p in discovery::plan(d, &devices, &mut a, &taken, &none) {
                     println!(
-                        "{:<24} {:<38} {:<22} metal (discovery {}, tag {:?})",
+                        "{:<24} {:<38} {:<22} metal (discovery {}, tag {:?}{shard})",
                         p.name,
                         p.device_id,
                         p.addr.map_or("(pool exhausted)".into(), |a| a.to_string()),

@@ -9,6 +9,7 @@ use ipmi_bmc::{Bmc, Response};
 use ipmi_proto::session::{Action, Request, Server};
 use ipmi_proto::types::CompletionCode;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -26,6 +27,8 @@ struct Running {
     server: Arc<Mutex<Server>>,
     bmc: Arc<Bmc>,
     slots: Arc<Semaphore>,
+    /// Shutting down: only datagrams of open sessions are still taken.
+    draining: AtomicBool,
 }
 
 /// Every BMC the process serves, by name; discovery adds and removes them while it runs.
@@ -34,6 +37,35 @@ pub struct Fleet {
     factory: Arc<Mutex<BackendFactory>>,
     /// The SEL database and each log's capacity; without it each BMC's SEL is in memory.
     sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
+}
+
+/// How long a shutdown waits, once the requests in flight are answered, for clients to close
+/// their sessions (ipmitool closes its session right after its last answer).
+pub const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// The slots of a semaphore free now, taken (and how many), so that none is left to take.
+fn take_free_slots(slots: &Arc<Semaphore>) -> (Option<tokio::sync::OwnedSemaphorePermit>, usize) {
+    loop {
+        let n = slots.available_permits();
+        if n == 0 {
+            return (None, 0);
+        }
+        // Fails only if a request took one meanwhile: count again.
+        if let Ok(p) = slots.clone().try_acquire_many_owned(n as u32) {
+            return (Some(p), n);
+        }
+    }
+}
+
+/// What [`Fleet::shut_down`] found and left.
+#[derive(Debug)]
+pub struct Drained {
+    /// Requests in flight when it began.
+    pub in_flight: usize,
+    /// Of those, the ones still unanswered at the deadline.
+    pub unanswered: usize,
+    /// Sessions still open at the end, closed by the shutdown.
+    pub sessions: usize,
 }
 
 struct Entry {
@@ -104,6 +136,7 @@ impl Fleet {
                 None => Bmc::new(c.settings, backend),
             }),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            draining: AtomicBool::new(false),
         });
         let task =
             tokio::spawn(receive_loop(running.clone()).instrument(span.clone())).abort_handle();
@@ -143,6 +176,66 @@ impl Fleet {
             .keys()
             .cloned()
             .collect()
+    }
+
+    /// Shuts every BMC down. At once: no new sessions (datagrams outside a session are
+    /// dropped) and no new requests (answered busy, 0xC0), while the sessions open may still
+    /// close. Then it waits until `deadline` for the requests in flight to be answered, and up to
+    /// [`CLOSE_GRACE`] more for their clients to close their sessions, and closes the BMCs and
+    /// the sessions left. The BMCs are gone from the fleet from the first moment.
+    pub async fn shut_down(&self, deadline: Duration) -> Drained {
+        let until = tokio::time::Instant::now() + deadline;
+        let entries: Vec<Entry> = self
+            .bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, e)| e)
+            .collect();
+        // Every free slot taken: a request that comes now finds none and is answered busy.
+        let mut free = Vec::new();
+        for e in &entries {
+            e.running.draining.store(true, Ordering::Relaxed);
+            free.push(take_free_slots(&e.running.slots));
+        }
+        let in_flight = free.iter().map(|(_, n)| MAX_IN_FLIGHT - n).sum();
+        tracing::info!(
+            bmcs = entries.len(),
+            in_flight,
+            "no new sessions or requests; waiting up to {deadline:?} for the requests in flight"
+        );
+        // A request holds its slot until its answer is sent: all slots back means all answered.
+        // The slots are held to the end: no backend call starts during the shutdown.
+        let mut unanswered = 0;
+        let mut returned = Vec::new();
+        for (e, (_, taken)) in entries.iter().zip(&free) {
+            let rest = (MAX_IN_FLIGHT - taken) as u32;
+            let all = e.running.slots.clone().acquire_many_owned(rest);
+            match tokio::time::timeout_at(until, all).await {
+                Ok(permits) => returned.push(permits),
+                Err(_) => unanswered += MAX_IN_FLIGHT - taken - e.running.slots.available_permits(),
+            }
+        }
+        let open = || -> usize {
+            entries
+                .iter()
+                .map(|e| lock(&e.running.server).active_sessions())
+                .sum()
+        };
+        let grace = tokio::time::Instant::now() + CLOSE_GRACE;
+        while open() > 0 && tokio::time::Instant::now() < grace {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let sessions = open();
+        for e in entries {
+            e.task.abort();
+            e.span.in_scope(|| tracing::info!("stopped serving"));
+        }
+        Drained {
+            in_flight,
+            unanswered,
+            sessions,
+        }
     }
 
     /// Closes the sessions of every BMC that have been idle too long.
@@ -199,6 +292,9 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
                 continue;
             }
         };
+        if r.draining.load(Ordering::Relaxed) && !crate::shutdown::in_session(&buf[..n]) {
+            continue;
+        }
         let now = Instant::now();
         let action = lock(&r.server).handle(now, peer, &buf[..n]);
         match action {
@@ -227,12 +323,13 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
                                 Response::error(CompletionCode::TIMEOUT)
                             }
                         };
-                    drop(permit);
                     let sealed =
                         lock(&r.server).seal(Instant::now(), &req.context, resp.ccode, &resp.data);
                     if let Some(bytes) = sealed {
                         send(&r, &bytes, req.context.peer).await;
                     }
+                    // Only now: a shutdown waits for every slot to know all answers are sent.
+                    drop(permit);
                 };
                 tokio::spawn(task.instrument(span));
             }

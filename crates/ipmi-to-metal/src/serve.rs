@@ -1,18 +1,21 @@
 //! `serve`: says what in the configuration is weaker than the defaults, starts every configured
 //! BMC (all or none), the session expiry timer, and the discoveries, which take their Metal API
 //! client from the backend factory (shared with the BMCs of the same account) and add and remove
-//! BMCs in the fleet.
+//! BMCs in the fleet; and the shutdown on a signal, with the backends' shutdown steps.
 
 use crate::config::Config;
 use crate::factory::BackendFactory;
 use crate::runtime::Fleet;
+use crate::shutdown::{Ending, Signals, DRAIN};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Binds every configured BMC's socket (all or none), starts the discoveries, then serves until
-/// SIGINT or SIGTERM, and takes the backends' shutdown steps.
-pub async fn serve(config: Config) -> std::io::Result<()> {
+/// a signal: then stops the discoveries and shuts the BMCs down ([`Fleet::shut_down`]), unless
+/// a second signal comes first, and takes the backends' shutdown steps (Redfish sessions
+/// deleted).
+pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Ending> {
     for (who, warning) in config.warnings() {
         tracing::warn!(config = %who, "weakened setting: {warning}");
     }
@@ -33,52 +36,59 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             f.expire(Instant::now());
         }
     });
+    let mut discoveries = Vec::new();
     for d in config.discovery {
         let api = {
             let mut factory = factory.lock().unwrap_or_else(|e| e.into_inner());
             backend_metal::config::api(factory.shared(), &d.metal)
         };
         let span = tracing::info_span!("discovery", name = %d.name);
-        tokio::spawn(crate::discovery::run(fleet.clone(), api, d).instrument(span));
+        discoveries.push(tokio::spawn(
+            crate::discovery::run(fleet.clone(), api, d).instrument(span),
+        ));
     }
-    shutdown_signal().await;
-    tracing::info!("shutting down");
-    // The backends' shutdown steps (Redfish sessions deleted), a few seconds for all.
+    let first = signals.next().await;
+    tracing::info!("{}: shutting down", first.name());
+    // No BMC starts or stops behind the shutdown's back.
+    for d in &discoveries {
+        d.abort();
+    }
+    let shut_down = async {
+        let drained = fleet.shut_down(DRAIN).await;
+        tracing::info!(
+            in_flight = drained.in_flight,
+            unanswered = drained.unanswered,
+            sessions_left_open = drained.sessions,
+            "shut down"
+        );
+        backend_shutdown_steps(&factory).await;
+    };
+    tokio::select! {
+        () = shut_down => Ok(Ending::Clean),
+        second = signals.next() => {
+            tracing::warn!("{} again: exiting at once", second.name());
+            Ok(Ending::Forced(second))
+        }
+    }
+}
+
+/// The backends' shutdown steps, a few seconds for all.
+async fn backend_shutdown_steps(factory: &Mutex<BackendFactory>) {
     let steps = factory
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .shared()
         .take_shutdown_steps();
-    let all = futures_join(steps.into_iter().map(|step| tokio::spawn(step())).collect());
+    let tasks: Vec<_> = steps.into_iter().map(|step| tokio::spawn(step())).collect();
+    let all = async {
+        for t in tasks {
+            let _ = t.await;
+        }
+    };
     if tokio::time::timeout(Duration::from_secs(3), all)
         .await
         .is_err()
     {
         tracing::warn!("shutdown steps did not finish in 3 s");
-    }
-    Ok(())
-}
-
-/// SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let terminated = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
-        _ = terminated => tracing::info!("terminated"),
-    }
-}
-
-/// Waits for every task.
-async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
-    for t in tasks {
-        let _ = t.await;
     }
 }

@@ -9,6 +9,7 @@
 //! listen = "127.0.0.1:7000-7099"          # a port range, or a list of addresses
 //! # api_url, allow_http, ipxe_script_url, refresh_s = 60, state_file = "FILE.toml.devices.json",
 //! # cache_ms, timeout_ms, retries, deadline_ms, per_page = 100, name = "discovery-1",
+//! # shard = "0/1"                         # "INDEX/COUNT" or "auto" (see crate::shard)
 //! # and the session settings of a [[bmc]]: cipher_suites, ipmi15, auth_types, max_sessions,
 //! # session_timeout, kg_env or kg_file, login_max_failures, login_lockout
 //! [[metal_discovery.users]]
@@ -22,13 +23,14 @@ use super::field_names::field_names;
 use super::lan::{default_lan, derived_guid};
 use super::session::{self, SessionToml};
 use super::users::{users, UserToml};
+use crate::shard::Shard;
 use backend_config::{BackendConfig, ConfigError, Source};
 use backend_metal::config::{self as metal, MetalKind, MetalSettings};
 use ipmi_bmc::BmcSettings;
 use ipmi_proto::session::ServerConfig;
 use serde::{Deserialize, Deserializer};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 use toml::Spanned;
@@ -77,6 +79,7 @@ struct DiscoveryFields {
     timeout_ms: Option<u64>,
     retries: Option<u32>,
     deadline_ms: Option<Spanned<u64>>,
+    shard: Option<Spanned<String>>,
     #[serde(default)]
     users: Vec<Spanned<UserToml>>,
 }
@@ -103,6 +106,8 @@ pub struct DiscoveryConfig {
     pub pool: Vec<SocketAddr>,
     /// Where each device's address is kept across restarts.
     pub state_file: PathBuf,
+    /// The devices of the project this process serves.
+    pub shard: Shard,
     /// How often the project is listed again.
     pub refresh: Duration,
     /// Endpoint, token and call policy; the device id is filled in per device.
@@ -185,11 +190,14 @@ fn pool(src: &Source, p: &Spanned<Pool>) -> Result<Vec<SocketAddr>, ConfigError>
     }
 }
 
+/// Discovery `index` of the file; `state_dir` is the state directory if one was chosen (the
+/// `state_dir` key or `$STATE_DIRECTORY`), where the state file then goes by default.
 pub(super) fn discovery(
     src: &Source,
     index: usize,
     d: &Spanned<DiscoveryToml>,
     session: &SessionToml,
+    state_dir: Option<&Path>,
 ) -> Result<DiscoveryConfig, ConfigError> {
     let span = d.span();
     let t = &d.get_ref().0;
@@ -224,15 +232,27 @@ pub(super) fn discovery(
         "[[metal_discovery.users]]",
         &t.users,
     )?;
-    let state_file = match &t.state_file {
-        Some(f) => src.path(f),
-        None => src.path(&format!(
+    let beside_config = || {
+        src.path(&format!(
             "{}.{name}.devices.json",
-            std::path::Path::new(src.file())
+            Path::new(src.file())
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "ipmi-to-metal".into())
-        )),
+        ))
+    };
+    let state_file = match (&t.state_file, state_dir) {
+        (Some(f), _) => src.path(f),
+        // One kept beside the configuration from before is kept there: a new file would give
+        // every device a new address.
+        (None, Some(dir)) => Some(dir.join(format!("{name}.devices.json")))
+            .filter(|new| new.exists() || !beside_config().exists())
+            .unwrap_or_else(beside_config),
+        (None, None) => beside_config(),
+    };
+    let shard = match &t.shard {
+        Some(s) => Shard::parse(s.get_ref()).map_err(|e| src.err(s.span(), e))?,
+        None => Shard::default(),
     };
     let pool = pool(src, &t.listen)?;
     let metal = MetalSettings {
@@ -260,6 +280,7 @@ pub(super) fn discovery(
         per_page: t.per_page.unwrap_or(100).clamp(1, 1000),
         pool,
         state_file,
+        shard,
         refresh: Duration::from_secs(t.refresh_s.unwrap_or(60).max(1)),
         metal,
         server,

@@ -138,9 +138,10 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     let mut discoveries: Vec<DiscoveryConfig> = Vec::new();
     // Addresses of the pools so far, by discovery (the static ones are in `listens`).
     let mut pooled: HashMap<SocketAddr, String> = HashMap::new();
+    let state_dir_chosen = state::chosen_dir(&src, state_dir.as_ref());
     let found = parsed.metal_discovery.iter().zip(&sessions.metal_discovery);
     for (i, (d, session)) in found.enumerate() {
-        let c = discovery::discovery(&src, i, d, session)?;
+        let c = discovery::discovery(&src, i, d, session, state_dir_chosen.as_deref())?;
         if discoveries.iter().any(|o| o.name == c.name) {
             return Err(src.err(
                 d.span(),

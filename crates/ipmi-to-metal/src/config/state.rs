@@ -7,6 +7,11 @@
 //! `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/ipmi-to-metal`, else
 //! `~/.local/state/ipmi-to-metal`, in `sel-ADDRESS_PORT.redb` (one file per listen address, so
 //! that several such processes can run side by side).
+//!
+//! When the state directory was chosen (the key, or `$STATE_DIRECTORY`), the discoveries keep
+//! their state files there too (a configuration file in `/etc` or a Kubernetes ConfigMap is not
+//! writable), unless one from before is beside the configuration file; otherwise beside the
+//! configuration file.
 
 use backend_config::{ConfigError, Source};
 use std::net::SocketAddr;
@@ -30,6 +35,16 @@ fn systemd_state_dir() -> Option<PathBuf> {
     let v = std::env::var_os("STATE_DIRECTORY")?;
     let first = v.to_string_lossy().split(':').next()?.to_string();
     (!first.is_empty()).then(|| PathBuf::from(first))
+}
+
+/// The state directory if one was chosen: the `state_dir` key (relative to the configuration
+/// file), else `$STATE_DIRECTORY`. Discovery keeps its state files there when there is one.
+pub(crate) fn chosen_dir(src: &Source, state_dir: Option<&Spanned<String>>) -> Option<PathBuf> {
+    match state_dir {
+        Some(d) if !d.get_ref().trim().is_empty() => Some(src.dir().join(d.get_ref())),
+        Some(_) => None,
+        None => systemd_state_dir(),
+    }
 }
 
 /// The state of a configuration file's process, from its top-level keys.

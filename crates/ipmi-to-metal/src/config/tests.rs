@@ -252,6 +252,60 @@ fn the_metal_backend_and_discovery_tables() {
 }
 
 #[test]
+fn discovery_shard_and_state_file_in_the_state_directory() {
+    std::env::set_var("TEST_CONFIG_SHARD_TOKEN", "tok-123");
+    let disc = "[[metal_discovery]]\nproject_id = \"0f0c3a4e-1111-4a5e-9d7e-000000000000\"\ntag = \"ipmi\"\ntoken_env = \"TEST_CONFIG_SHARD_TOKEN\"\nlisten = \"10.0.0.1:7000-7009\"\n[[metal_discovery.users]]\nname = \"admin\"\npassword = \"pw\"\nprivilege = \"operator\"\n";
+    let d = &parse_all("t.toml", disc, Path::new("/etc/itm"))
+        .unwrap()
+        .discovery[0];
+    assert_eq!(d.shard, crate::shard::Shard::default());
+    // A chosen state directory holds the state file (the configuration may be read-only).
+    let in_state = format!("state_dir = \"/var/lib/itm\"\n{disc}");
+    let d = &parse_all("t.toml", &in_state, Path::new("/etc/itm"))
+        .unwrap()
+        .discovery[0];
+    assert_eq!(
+        d.state_file,
+        Path::new("/var/lib/itm/discovery-1.devices.json")
+    );
+    // Unless one exists beside the configuration from before (and none in the directory).
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("t.toml.discovery-1.devices.json");
+    std::fs::write(&old, "{}").unwrap();
+    let state = dir.path().join("state");
+    let in_state = format!("state_dir = \"state\"\n{disc}");
+    let d = &parse_all("t.toml", &in_state, dir.path())
+        .unwrap()
+        .discovery[0];
+    assert_eq!(d.state_file, old);
+    std::fs::create_dir(&state).unwrap();
+    std::fs::write(state.join("discovery-1.devices.json"), "{}").unwrap();
+    let d = &parse_all("t.toml", &in_state, dir.path())
+        .unwrap()
+        .discovery[0];
+    assert_eq!(d.state_file, state.join("discovery-1.devices.json"));
+
+    let sharded = disc.replace("tag = ", "shard = \"1/4\"\ntag = ");
+    let d = &parse_all("t.toml", &sharded, Path::new("."))
+        .unwrap()
+        .discovery[0];
+    assert_eq!(d.shard, crate::shard::Shard::new(1, 4).unwrap());
+    let e = parse_all("t.toml", &sharded.replace("1/4", "4/4"), Path::new("."))
+        .err()
+        .unwrap()
+        .0;
+    assert!(
+        e.starts_with("t.toml:3:9: ") && e.contains("out of range"),
+        "{e}"
+    );
+    let e = parse_all("t.toml", &sharded.replace("1/4", "half"), Path::new("."))
+        .err()
+        .unwrap()
+        .0;
+    assert!(e.contains("expected \"INDEX/COUNT\""), "{e}");
+}
+
+#[test]
 fn routes_name_configured_backends_only() {
     let dir = std::env::temp_dir().join(format!("itm-routes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -185,6 +185,30 @@ impl Bmc {
         self.child.wait().unwrap()
     }
 
+    /// Sends the server a signal (`kill -s NAME`, as systemd or an operator would).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -s {name} {pid}");
+    }
+
+    /// The server's exit status once it has exited, waiting up to `secs`; `None` if it still runs.
+    pub fn wait_exit(&mut self, secs: f64) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The server process's command line, as every user of the machine can read it.
     pub fn cmdline(&self) -> String {
         std::fs::read(format!("/proc/{}/cmdline", self.child.id()))
