@@ -5,7 +5,8 @@
 //! of v1.5 and RMCP+ packets, shared by the server and the clients), `table` (active sessions,
 //! logins in progress, the failed-login limiter), `action` (what the server makes of a datagram),
 //! then the login steps (`login15`, `rmcpplus`) and the session commands (`channel`) as functions
-//! of the state they touch, and [`server`], which owns that state and routes each datagram.
+//! of the state they touch, Serial over LAN (`sol` with [`sol_config`], its payload commands in
+//! `payload`), and [`server`], which owns that state and routes each datagram.
 
 mod action;
 mod channel;
@@ -14,10 +15,13 @@ pub mod client;
 pub mod client15;
 pub mod config;
 mod login15;
+mod payload;
 mod rmcpplus;
 mod seal;
 pub mod seqwin;
 pub mod server;
+mod sol;
+pub mod sol_config;
 mod table;
 
 pub use crate::crypto::Secret;
@@ -27,6 +31,10 @@ pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
 pub use client15::Client15;
 pub use config::{AuthTypes, LoginPolicy, ServerConfig, User};
 pub use server::Server;
+pub use sol::{SolEvent, SolPoll};
+pub use sol_config::SolConfig;
 
+#[cfg(test)]
+mod sol_tests;
 #[cfg(test)]
 mod tests;

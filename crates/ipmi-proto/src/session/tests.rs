@@ -19,11 +19,11 @@ use rand::SeedableRng;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-fn peer() -> SocketAddr {
+pub(super) fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
 }
 
-fn server() -> Server {
+pub(super) fn server() -> Server {
     Server::with_rng(
         ServerConfig {
             guid: [0x42; 16],
@@ -49,14 +49,14 @@ fn server() -> Server {
     )
 }
 
-fn reply(a: Action) -> Vec<u8> {
+pub(super) fn reply(a: Action) -> Vec<u8> {
     match a {
         Action::Reply(b) => b,
         other => panic!("expected a reply, got {other:?}"),
     }
 }
 
-fn request(netfn: NetFn, cmd: u8, seq: u8, data: &[u8]) -> Vec<u8> {
+pub(super) fn request(netfn: NetFn, cmd: u8, seq: u8, data: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     message::Request {
         rs_addr: 0x20,
@@ -172,7 +172,7 @@ fn cipher_suite_0_refused_unless_enabled() {
 
 /// Runs Open Session and RAKP 1/2 for `suite`; returns the server's reply to RAKP 1 and the
 /// exchange the client computed.
-fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) {
+pub(super) fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) {
     let cs = CipherSuite::by_id(suite).unwrap();
     let now = Instant::now();
     let mut p = Vec::new();
@@ -219,7 +219,7 @@ fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) 
     (rakp2, x)
 }
 
-fn rakp34(s: &mut Server, suite: u8, x: &Exchange, password: &[u8]) -> Rakp4 {
+pub(super) fn rakp34(s: &mut Server, suite: u8, x: &Exchange, password: &[u8]) -> Rakp4 {
     let cs = CipherSuite::by_id(suite).unwrap();
     let mut p = Vec::new();
     Rakp3 {
