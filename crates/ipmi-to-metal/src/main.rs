@@ -3,6 +3,8 @@
 
 mod bench;
 mod config;
+mod console;
+mod console_log;
 mod discovery;
 #[cfg(test)]
 mod example_backend;

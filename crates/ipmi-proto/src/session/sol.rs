@@ -324,7 +324,7 @@ impl Sol {
             self.dirty = true;
         }
         if p.seq == 0 {
-            return Action::Drop("SOL acknowledgement taken");
+            return Action::Drop("SOL acknowledgement: nothing to answer");
         }
         if !repeat {
             let room = INPUT_BUFFER.saturating_sub(self.input.len());

@@ -1,6 +1,6 @@
 //! One `[[bmc]]`: its own fields (name, address, session settings) and what it is made of.
 
-use super::{backend_set, lan, users};
+use super::{backend_set, console, lan, users};
 use crate::kinds;
 use backend_config::tables::Table;
 use backend_config::{secret_from, BackendConfig, BackendKind, ConfigError, Source};
@@ -28,6 +28,8 @@ pub struct BmcConfig {
     pub extra: Vec<BackendConfig>,
     /// Which backend does what, if `[bmc.routes]` is given.
     pub routes: Option<ipmi_bmc::routing::RouteTable>,
+    /// The serial console: its log and what SOL replays (`[bmc.console]`).
+    pub console: console::ConsoleSettings,
 }
 
 /// A `[[bmc]]` table: its own fields; the backend tables in it are read by their kinds.
@@ -53,6 +55,7 @@ pub(crate) struct BmcFields {
     login_max_failures: Option<u32>,
     login_lockout: Option<u64>,
     pub(crate) lan: Option<lan::LanToml>,
+    pub(crate) console: Option<console::ConsoleToml>,
     pub(crate) routes: Option<Spanned<super::routes::RoutesToml>>,
 }
 
@@ -73,6 +76,7 @@ pub(super) const FIELDS: &[&str] = &[
     "login_max_failures",
     "login_lockout",
     "lan",
+    "console",
     "routes",
 ];
 
@@ -196,6 +200,7 @@ pub(super) fn bmc(
 
     // The MAC is derived from the name as written (untrimmed), as it always was.
     let lan = lan::lan_info(src, b.name.get_ref(), b.lan.as_ref(), &listen)?;
+    let (console, sol) = console::console(src, b.console.as_ref(), listen.port())?;
     let server = ServerConfig {
         guid,
         users,
@@ -206,6 +211,7 @@ pub(super) fn bmc(
         max_sessions,
         session_timeout,
         login_policy,
+        sol,
         ..defaults
     };
     let settings = BmcSettings::from_server(&name, &server, lan);
@@ -216,6 +222,7 @@ pub(super) fn bmc(
         backend,
         extra,
         routes,
+        console,
     })
 }
 

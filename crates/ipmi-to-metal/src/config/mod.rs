@@ -9,6 +9,7 @@
 
 mod backend_set;
 mod bmc;
+mod console;
 mod discovery;
 mod lan;
 mod routes;
@@ -19,6 +20,7 @@ mod users;
 
 pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
+pub use console::ConsoleSettings;
 pub use discovery::DiscoveryConfig;
 pub use state::{built_in as built_in_state, StateConfig};
 
