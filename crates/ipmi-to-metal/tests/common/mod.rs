@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod metal;
+pub mod tty;
 
 use std::io::Write;
 use std::net::UdpSocket;
