@@ -248,3 +248,186 @@ fn console_log_keeps_output_nobody_watched_and_replays_it() {
     assert!(eventually(10, || std::fs::read_to_string(&log)
         .is_ok_and(|l| l.contains("login: root"))));
 }
+
+/// A UDP relay between a client and the BMC that, when told to, drops 5% of the datagrams in
+/// each direction and holds another 5% back for 1 to 8 ms, so that the datagrams after them
+/// overtake them (jitter below the BMC's retry interval, as on a real network: a copy sent again
+/// must not overtake newer packets, which no client could tell from new output).
+struct LossyRelay {
+    lossy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<(u64, u64)>>,
+}
+
+impl LossyRelay {
+    /// Relays `front` (where the client sends) to the BMC at `bmc`.
+    fn start(front: std::net::SocketAddr, bmc: std::net::SocketAddr) -> LossyRelay {
+        use std::net::UdpSocket;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        use std::time::{Duration, Instant};
+        let front = Arc::new(UdpSocket::bind(front).expect("bind the relay's front"));
+        let back = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        back.connect(bmc).unwrap();
+        let client: Arc<Mutex<Option<std::net::SocketAddr>>> = Arc::default();
+        let lossy = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for to_bmc in [true, false] {
+            let (front, back, client) = (front.clone(), back.clone(), client.clone());
+            let (lossy, stop) = (lossy.clone(), stop.clone());
+            threads.push(std::thread::spawn(move || {
+                let from = if to_bmc { &front } else { &back };
+                from.set_read_timeout(Some(Duration::from_millis(1)))
+                    .unwrap();
+                let mut rng: u64 = if to_bmc {
+                    0x9e37_79b9_7f4a_7c15
+                } else {
+                    0xd1b5_4a32_d192_ed03
+                };
+                let mut held: Vec<(Instant, Vec<u8>)> = Vec::new();
+                let (mut dropped, mut delayed) = (0, 0);
+                let mut buf = [0u8; 2048];
+                let send = |b: &[u8]| {
+                    if to_bmc {
+                        let _ = back.send(b);
+                    } else if let Some(c) = *client.lock().unwrap() {
+                        let _ = front.send_to(b, c);
+                    }
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let now = Instant::now();
+                    held.retain(|(due, p)| {
+                        let go = *due <= now;
+                        if go {
+                            send(p);
+                        }
+                        !go
+                    });
+                    let Ok((n, src)) = from.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    if to_bmc {
+                        *client.lock().unwrap() = Some(src);
+                    }
+                    // xorshift64*: reproducible, no dependency.
+                    rng ^= rng >> 12;
+                    rng ^= rng << 25;
+                    rng ^= rng >> 27;
+                    let r = rng.wrapping_mul(0x2545_f491_4f6c_dd1d) % 1000;
+                    let on = lossy.load(Ordering::Relaxed);
+                    if on && r < 50 {
+                        dropped += 1;
+                    } else if on && r < 100 {
+                        delayed += 1;
+                        let ms = 1 + r % 8;
+                        held.push((
+                            Instant::now() + Duration::from_millis(ms),
+                            buf[..n].to_vec(),
+                        ));
+                    } else {
+                        send(&buf[..n]);
+                    }
+                }
+                (dropped, delayed)
+            }));
+        }
+        LossyRelay {
+            lossy,
+            stop,
+            threads,
+        }
+    }
+
+    fn lossy(&self, on: bool) {
+        self.lossy.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Stops the relay; the datagrams dropped and held back.
+    fn stop(self) -> (u64, u64) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+}
+
+#[test]
+fn a_mebibyte_of_console_output_through_loss_and_reordering_arrives_whole_and_in_order() {
+    let bmc = Bmc::start();
+    // Retransmit after 50 ms: above the relay's jitter, and the loss costs little time.
+    admin(&bmc, "sol set retry-interval 5 1");
+    // The relay listens on the BMC's port number on another loopback address: ipmitool insists
+    // that SOL runs on the port it talks to, which the BMC reports as its own.
+    let front: std::net::SocketAddr = format!("127.0.0.2:{}", bmc.port).parse().unwrap();
+    let relay = LossyRelay::start(front, format!("127.0.0.1:{}", bmc.port).parse().unwrap());
+    let out = bmc.dir.path().join("sol-out.txt");
+    let tool = require("ipmitool", "ipmitool");
+    let tty = Tty::start(
+        bmc.dir.path(),
+        "loss",
+        &format!(
+            "timeout --foreground 600 {} -I lanplus -H 127.0.0.2 -p {} -U admin -E -R 8 sol activate > {}",
+            tool.display(),
+            bmc.port,
+            out.display()
+        ),
+        &[("IPMI_PASSWORD", ADMIN_PASSWORD)],
+    );
+    let read = || String::from_utf8_lossy(&std::fs::read(&out).unwrap_or_default()).into_owned();
+    let wait = |what: &str, secs| {
+        assert!(
+            eventually(secs, || read().contains(what)),
+            "no {what:?} in:\n{}",
+            read()
+        );
+    };
+    // Its stdout is a file, which it flushes only with console output: the log tells.
+    assert!(
+        eventually(20, || bmc.server_log().contains("SOL activated")),
+        "{}",
+        tty.screen()
+    );
+    tty.line("");
+    wait("node1 login: ", 10);
+    tty.line("root");
+    wait("Password: ", 10);
+    tty.line("x");
+    wait("root@node1:~# ", 10);
+    let last = 150_000u32;
+    tty.type_text(&format!("seq 1 {last}"));
+    wait(&format!("seq 1 {last}"), 10);
+    relay.lossy(true);
+    tty.line("");
+    wait(&format!("\r\n{last}\r\n"), 300);
+    relay.lossy(false);
+    let text = read();
+    let start =
+        text.find(&format!("seq 1 {last}\r\n")).unwrap() + format!("seq 1 {last}\r\n").len();
+    let got: Vec<&str> = text[start..].split("\r\n").take(last as usize).collect();
+    let bytes: usize = got.iter().map(|l| l.len() + 2).sum();
+    assert!(bytes > 1 << 20, "a mebibyte: {bytes} bytes");
+    for (i, line) in got.iter().enumerate() {
+        if *line != (i + 1).to_string() {
+            let around = got[i.saturating_sub(3)..(i + 4).min(got.len())].join("|");
+            panic!(
+                "line {} of the output is {line:?}: {around}; log:\n{}",
+                i + 1,
+                bmc.server_log()
+                    .lines()
+                    .filter(|l| !l.contains("datagram dropped"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+    tty.line("");
+    tty.type_text("~.");
+    wait("[terminated ipmitool]", 10);
+    let (dropped, delayed) = relay.stop();
+    assert!(
+        dropped > 100 && delayed > 100,
+        "the relay dropped {dropped} and held back {delayed}"
+    );
+}
