@@ -177,7 +177,8 @@ impl Screen {
                 self.push(now, p.as_bytes());
             }
             0x7f | 0x08 => {
-                if self.line.pop().is_some() && echo {
+                let erased = self.line.pop().is_some();
+                if erased && echo {
                     self.push(now, b"\x08 \x08");
                 }
             }

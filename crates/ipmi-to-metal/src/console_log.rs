@@ -104,21 +104,18 @@ impl ConsoleLog {
         self.write(line.as_bytes());
     }
 
-    fn write(&mut self, mut out: &[u8]) {
-        while !out.is_empty() {
-            if self.size >= self.max {
-                self.rotate();
-            }
-            let room = (self.max - self.size.min(self.max)).max(1) as usize;
-            let n = out.len().min(room);
-            let Some(f) = self.file.as_mut() else { return };
-            if let Err(e) = f.write_all(&out[..n]) {
-                tracing::warn!(path = %self.path.display(), error = %e, "console log write failed");
-                return;
-            }
-            self.size += n as u64;
-            out = &out[n..];
+    /// Writes `out` whole into the current file, rotating first if it would not fit (a chunk is
+    /// never split across two files).
+    fn write(&mut self, out: &[u8]) {
+        if self.size > 0 && self.size + out.len() as u64 > self.max {
+            self.rotate();
         }
+        let Some(f) = self.file.as_mut() else { return };
+        if let Err(e) = f.write_all(out) {
+            tracing::warn!(path = %self.path.display(), error = %e, "console log write failed");
+            return;
+        }
+        self.size += out.len() as u64;
     }
 
     /// `NAME.log` becomes `NAME.log.1`, the older ones move up, the oldest beyond `keep` goes.
@@ -181,7 +178,9 @@ mod tests {
             ..ConsoleSettings::default()
         };
         let mut log = ConsoleLog::open(path.clone(), &s).unwrap();
-        log.append(b"0123456789abcdefghij");
+        log.append(b"01234");
+        log.append(b"56789");
+        log.append(b"abcdefghij");
         log.append(b"KLMNO");
         assert_eq!(std::fs::read(&path).unwrap(), b"KLMNO");
         assert_eq!(std::fs::read(numbered(&path, 1)).unwrap(), b"abcdefghij");
@@ -189,6 +188,7 @@ mod tests {
         assert_eq!(log.tail(8), b"hijKLMNO");
         log.append(b"pqrstuvwxyz");
         assert!(!numbered(&path, 3).exists(), "only two kept");
+        assert_eq!(std::fs::read(numbered(&path, 2)).unwrap(), b"abcdefghij");
         // Reopened, it appends.
         drop(log);
         let mut log = ConsoleLog::open(path.clone(), &s).unwrap();
