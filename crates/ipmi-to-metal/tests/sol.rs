@@ -431,3 +431,67 @@ fn a_mebibyte_of_console_output_through_loss_and_reordering_arrives_whole_and_in
         "the relay dropped {dropped} and held back {delayed}"
     );
 }
+
+/// A console program for the command source: says it is ready, then answers each line typed
+/// (ended by CR, as a terminal sends it) in capitals. Python, so that nothing buffers.
+const ECHO_CONSOLE: &str = r#"import os
+os.write(1, b"command console ready\r\n")
+buf = b""
+while True:
+    b = os.read(0, 1024)
+    if not b:
+        break
+    buf += b
+    while b"\r" in buf:
+        line, buf = buf.split(b"\r", 1)
+        os.write(1, b"GOT: " + line.upper() + b"\r\n")
+"#;
+
+#[test]
+fn command_source_console_through_sol() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("console.py");
+    std::fs::write(&script, ECHO_CONSOLE).unwrap();
+    let section = format!(
+        "[bmc.command]\nstatus = [\"echo\", \"on\"]\nconsole = [\"python3\", \"-u\", \"{}\"]\n\n[bmc.console]\nreplay_kib = 1\n",
+        script.display()
+    );
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "command", &section));
+    let tty = admin_console(&bmc, "command");
+    // What the program printed before anyone attached comes first (replay), then the answers.
+    tty.wait_for("command console ready", 10);
+    tty.line("hello sol");
+    tty.wait_for("GOT: HELLO SOL", 10);
+}
+
+#[test]
+fn console_log_marks_a_source_restart_and_keeps_both_runs() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("runs");
+    // Each run of the source prints its number and ends a moment later.
+    let script = format!(
+        "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; echo \"source run $n\"; sleep 0.3",
+        c = count.display()
+    );
+    let section = format!(
+        "[bmc.command]\nshell = true\nstatus = [\"echo on\"]\nconsole = [{script:?}]\n\n[bmc.console]\nlog = \"node1-console.log\"\n"
+    );
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "command", &section));
+    let log = bmc.dir.path().join("node1-console.log");
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        eventually(15, || text().contains("source run 2")),
+        "{}",
+        text()
+    );
+    let t = text();
+    let (one, lost, two) = (
+        t.find("source run 1").unwrap(),
+        t.find("console lost: the console closed")
+            .expect("the gap is marked"),
+        t.find("source run 2").unwrap(),
+    );
+    assert!(one < lost && lost < two, "{t}");
+}
