@@ -495,3 +495,51 @@ fn console_log_marks_a_source_restart_and_keeps_both_runs() {
     );
     assert!(one < lost && lost < two, "{t}");
 }
+
+/// A `[bmc.ssh]` table for `sshd` whose console command says it is up (leaving a marker) and
+/// answers each line.
+fn ssh_console_section(sshd: &test_support::Sshd, known_hosts: &std::path::Path) -> String {
+    let marker = sshd.markers().join("console");
+    format!(
+        "[bmc.ssh]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\nkey_file = \"{}\"\nknown_hosts = \"{}\"\nconsole = \"touch {}; echo ssh console up; while read l; do echo \\\"host says: $l\\\"; done\"\n",
+        sshd.port,
+        sshd.key_file().display(),
+        known_hosts.display(),
+        marker.display()
+    )
+}
+
+#[test]
+fn ssh_source_runs_the_console_command_with_a_pty_and_checks_the_host_key() {
+    let sshd = test_support::Sshd::start();
+    let port = free_port();
+    let section = format!(
+        "{}\n[bmc.console]\nreplay_kib = 1\n",
+        ssh_console_section(&sshd, &sshd.known_hosts())
+    );
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "ssh", &section));
+    let tty = admin_console(&bmc, "ssh");
+    tty.wait_for("ssh console up", 20);
+    tty.line("hello host");
+    tty.wait_for("host says: hello host", 10);
+    assert!(sshd.marked("console"));
+    drop(tty);
+    drop(bmc);
+
+    // A host whose key is not the known one: ssh refuses, the console command never runs.
+    let sshd = test_support::Sshd::start();
+    let port = free_port();
+    let section = format!(
+        "{}\n[bmc.console]\nlog = \"c.log\"\n",
+        ssh_console_section(&sshd, &sshd.wrong_known_hosts())
+    );
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "ssh", &section));
+    let log = bmc.dir.path().join("c.log");
+    assert!(
+        eventually(10, || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("Host key verification failed"))),
+        "{:?}",
+        std::fs::read_to_string(&log)
+    );
+    assert!(!sshd.marked("console"));
+}
