@@ -101,3 +101,26 @@ impl Drop for Tty {
         self.tmux(&["kill-server"]);
     }
 }
+
+/// `ipmitool ... sol activate` as a shell command line for a terminal (the password comes from
+/// the environment, `-E`); `timeout --foreground` leaves it the terminal's foreground.
+pub fn sol_activate(bmc: &super::Bmc, user: &str, extra: &str) -> String {
+    let tool = super::require("ipmitool", "ipmitool");
+    format!(
+        "timeout --foreground 600 {} -I lanplus -H 127.0.0.1 -p {} -U {user} -E {extra} sol activate",
+        tool.display(),
+        bmc.port
+    )
+}
+
+/// A terminal running ipmitool's SOL as the administrator, once it is operational.
+pub fn admin_console(bmc: &super::Bmc, name: &str) -> Tty {
+    let tty = Tty::start(
+        bmc.dir.path(),
+        name,
+        &sol_activate(bmc, "admin", ""),
+        &[("IPMI_PASSWORD", super::ADMIN_PASSWORD)],
+    );
+    tty.wait_for("[SOL Session operational", 20);
+    tty
+}
