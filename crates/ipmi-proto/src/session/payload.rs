@@ -9,7 +9,7 @@
 
 use super::config::ServerConfig;
 use super::sol::{suite_can, Sol, MAX_CHARS};
-use super::table::SessionTable;
+use super::table::{Protocol, SessionTable};
 use crate::cmd::app::{
     payload_cc, ActivatePayload, ActivatePayloadRequest, ActivatePayloadResponse,
     ChannelPayloadSupport, DeactivatePayload, DeactivatePayloadRequest, GetChannelPayloadSupport,
@@ -150,6 +150,10 @@ impl<R: RngCore> Ctx<'_, R> {
             .sessions
             .get(&self.id)
             .ok_or(CompletionCode::INVALID_STATE)?;
+        if !matches!(s.protocol, Protocol::V20 { .. }) {
+            // Payloads exist in RMCP+ sessions only.
+            return Err(CompletionCode::INVALID_COMMAND);
+        }
         let (can_encrypt, can_authenticate) = suite_can(s);
         if r.encrypt() && !can_encrypt {
             return Err(payload_cc::CANNOT_ENCRYPT);

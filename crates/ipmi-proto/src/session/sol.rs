@@ -66,6 +66,7 @@ pub struct SolPoll {
 /// A packet sent and not yet acknowledged.
 struct InFlight {
     seq: u8,
+    flags: u8,
     data: Vec<u8>,
     sent_at: Instant,
     sends: u8,
@@ -86,6 +87,8 @@ struct Instance {
     held: bool,
     /// Characters the console did not take wait first, to go out at once.
     urgent: bool,
+    /// Characters were given up on: the next packet says so (transmit overrun).
+    overrun: bool,
     /// The last packet taken from the console and how many of its characters.
     last_in: (u8, u8),
 }
@@ -192,6 +195,7 @@ impl Sol {
             next_seq: 1,
             held: false,
             urgent: false,
+            overrun: false,
             last_in: (0, 0),
         });
         self.input.clear();
@@ -403,9 +407,11 @@ impl Sol {
                 // Given up: the characters are lost for this console (the log keeps them).
                 tracing::warn!(peer = %i.peer, chars = f.data.len(), "SOL packet not acknowledged after the retries: dropped");
                 i.in_flight = None;
+                i.overrun = true;
             } else {
                 let p = wire::Repr {
                     seq: f.seq,
+                    flags: f.flags,
                     data: f.data.clone(),
                     ..wire::Repr::default()
                 };
@@ -435,8 +441,14 @@ impl Sol {
         i.urgent = false;
         let seq = i.next_seq;
         i.next_seq = next_seq(seq);
+        let flags = if std::mem::take(&mut i.overrun) {
+            status::TRANSMIT_OVERRUN
+        } else {
+            0
+        };
         let p = wire::Repr {
             seq,
+            flags,
             data: data.clone(),
             ..wire::Repr::default()
         };
@@ -444,6 +456,7 @@ impl Sol {
             .extend(seal(s, i.protection, &p.to_bytes(), rng).map(|b| (i.peer, b)));
         i.in_flight = Some(InFlight {
             seq,
+            flags,
             data,
             sent_at: now,
             sends: 1,

@@ -250,10 +250,11 @@ fn output_is_sent_again_until_acked_and_the_rest_of_a_partial_ack_follows() {
     }
     let t = t1 + Duration::from_millis(101 + 300);
     assert!(s.sol_poll(t).send.is_empty());
-    // Ten characters go out at once (the send threshold).
+    // Ten characters go out at once (the send threshold), saying that some were lost.
     assert_eq!(s.sol_output(t, b"0123456789"), 10);
     let p = c.sol_from(&s.sol_poll(t).send[0].1);
     assert_eq!((p.seq, p.data.len()), (3, 10));
+    assert!(p.has(status::TRANSMIT_OVERRUN));
 }
 
 #[test]
@@ -315,4 +316,36 @@ fn session_timeout_ends_sol() {
         &s.sol_poll(Instant::now()).events[..],
         [SolEvent::Deactivated(_)]
     ));
+}
+
+#[test]
+fn sol_packets_keep_a_quiet_session_alive() {
+    let mut s = server();
+    let mut c = active(&mut s);
+    let t = Instant::now();
+    // Every 50 s an empty packet (ipmitool's `usesolkeepalive`): past the 60 s timeout, alive.
+    for k in 1..=3u32 {
+        let tick = t + Duration::from_secs(50 * u64::from(k));
+        let keepalive = Repr {
+            seq: k as u8,
+            ..Repr::default()
+        };
+        let _ = reply(c.sol(&mut s, tick, &keepalive));
+        s.expire(tick + Duration::from_secs(1));
+    }
+    assert!(s.sol_room() > 0, "still active after 150 s");
+    assert_eq!(s.active_sessions(), 1);
+}
+
+#[test]
+fn ipmi15_sessions_have_no_payloads() {
+    let mut s = server();
+    let mut c = super::tests::client15_login(&mut s, b"secret").unwrap();
+    let req = c.request(NetFn::APP, 0x48, &[1, 1, 0, 0, 0, 0]).unwrap();
+    let back = reply(s.handle(Instant::now(), peer(), &req));
+    match c.handle(&back).unwrap() {
+        super::ClientEvent::Response(r) => assert_eq!(r.ccode, CompletionCode::INVALID_COMMAND),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(s.sol_room(), 0, "nothing activated");
 }

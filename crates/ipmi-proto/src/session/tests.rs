@@ -521,7 +521,10 @@ fn own_client_sees_wrong_password_and_missing_suite() {
 }
 
 /// Drives a [`super::Client15`] against the server in memory until the session is up.
-fn client15_login(s: &mut Server, pw: &[u8]) -> Result<super::Client15, super::ClientError> {
+pub(super) fn client15_login(
+    s: &mut Server,
+    pw: &[u8],
+) -> Result<super::Client15, super::ClientError> {
     use super::{Client15, ClientConfig, ClientEvent, Interface};
     let mut c = Client15::new(ClientConfig {
         username: "admin".into(),
