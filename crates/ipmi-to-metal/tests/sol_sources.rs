@@ -160,3 +160,65 @@ fn metal_source_is_the_sos_console_of_the_devices_facility() {
         bmc.server_log()
     );
 }
+
+#[test]
+fn ipmi_source_relays_the_sol_of_ipmi_sim() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    // The machine's serial port: a TCP server the simulator connects to.
+    let serial = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sim = test_support::IpmiSim::start_with_sol(serial.local_addr().unwrap());
+    serial.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut port_side = loop {
+        match serial.accept() {
+            Ok((s, _)) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("ipmi_sim did not connect to its serial port: {e}"),
+        }
+    };
+    port_side.set_nonblocking(false).unwrap();
+    port_side
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let port = free_port();
+    let section = format!(
+        "[bmc.ipmi]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"admin\"\npassword_env = \"TEST_SIM_PASSWORD\"\nsol = true\n\n[bmc.console]\nlog = \"c.log\"\n",
+        sim.addr.port()
+    );
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "ipmi", &section));
+    assert!(
+        eventually(15, || bmc
+            .server_log()
+            .contains("SOL of the BMC behind activated")),
+        "{}",
+        bmc.server_log()
+    );
+    // Printed on the serial port while nobody is attached to the shim: in the log.
+    port_side.write_all(b"machine says hello\r\n").unwrap();
+    let log = bmc.dir.path().join("c.log");
+    assert!(
+        eventually(10, || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("machine says hello"))),
+        "{}",
+        bmc.server_log()
+    );
+    // Through SOL both ways.
+    let tty = admin_console(&bmc, "ipmi");
+    port_side.write_all(b"login from the real BMC: ").unwrap();
+    tty.wait_for("login from the real BMC: ", 10);
+    tty.line("typed-through-two-sols");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    let until = Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&got).contains("typed-through-two-sols\r") {
+        assert!(
+            Instant::now() < until,
+            "the serial port got {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        if let Ok(n) = port_side.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+}
