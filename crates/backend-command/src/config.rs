@@ -31,6 +31,7 @@ pub struct CommandToml {
     soft: Option<Vec<String>>,
     diag: Option<Vec<String>>,
     boot: Option<Vec<String>>,
+    console: Option<Vec<String>>,
     #[serde(default)]
     shell: bool,
     timeout_ms: Option<Spanned<u64>>,
@@ -75,10 +76,16 @@ impl Kind for CommandKind {
                 ops.insert(op, argv.clone());
             }
         }
+        if t.console
+            .as_ref()
+            .is_some_and(|c| c.is_empty() || c[0].is_empty())
+        {
+            return Err(src.err(span.clone(), "[bmc.command] console must name a program"));
+        }
         if t.run.as_ref().is_some_and(|r| r.is_empty()) {
             return Err(src.err(span.clone(), "[bmc.command] run must name a program"));
         }
-        if ops.is_empty() && t.run.is_none() {
+        if ops.is_empty() && t.run.is_none() && t.console.is_none() {
             return Err(src.err(
                 span,
                 "[bmc.command] names no program (run, status, on, off, ...)",
@@ -88,6 +95,7 @@ impl Kind for CommandKind {
             bmc: cx.name.to_string(),
             run: t.run.clone(),
             ops,
+            console: t.console.clone(),
             shell: t.shell,
             timeout: t
                 .timeout_ms

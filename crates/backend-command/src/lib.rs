@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod console;
 pub mod process;
 
 use async_trait::async_trait;
@@ -100,6 +101,9 @@ pub struct CommandConfig {
     pub run: Option<Vec<String>>,
     /// A program per operation.
     pub ops: BTreeMap<Op, Vec<String>>,
+    /// The program whose input and output are the console (no time limit: it runs until it
+    /// exits, and is started again).
+    pub console: Option<Vec<String>>,
     /// Run each program's first element as a `sh -c` script instead of an argv.
     pub shell: bool,
     /// A program is killed after this long.
@@ -271,6 +275,26 @@ impl Backend for CommandBackend {
         Ok(())
     }
 
+    async fn console(&self, who: &Requester) -> BackendResult<Box<dyn ipmi_bmc::Console>> {
+        let Some(argv) = self.config.console.as_ref().filter(|a| !a.is_empty()) else {
+            return Err(BackendError::NotSupported);
+        };
+        let mut cmd = if self.config.shell {
+            let mut c = tokio::process::Command::new("sh");
+            c.arg("-c").arg(&argv[0]).arg("ipmi-to-metal");
+            c.args(&argv[1..]);
+            c
+        } else {
+            let mut c = tokio::process::Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        };
+        cmd.env("IPMI_BMC", &self.config.bmc)
+            .env("IPMI_OPERATION", "console")
+            .env("IPMI_USER", &who.user);
+        Ok(Box::new(console::ProcessConsole::spawn(cmd, &argv[0])?))
+    }
+
     async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
         Ok(*self.boot.lock().expect("boot lock"))
     }
@@ -322,6 +346,7 @@ mod tests {
             bmc: "node1".into(),
             run: None,
             ops: BTreeMap::from([(Op::Status, vec![script])]),
+            console: None,
             shell: true,
             timeout: Duration::from_secs(30),
             max_output: 1000,

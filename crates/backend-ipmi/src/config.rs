@@ -49,6 +49,7 @@ pub struct IpmiToml {
     deadline_ms: Option<Spanned<u64>>,
     keepalive_ms: Option<u64>,
     relay: Option<Vec<Spanned<RelayToml>>>,
+    sol: Option<bool>,
 }
 
 /// One rule of `relay` as written.
@@ -188,6 +189,7 @@ impl Kind for IpmiKind {
                 Some(Duration::ZERO) => None,
                 Some(every) => Some(every.max(Duration::from_millis(100))),
             },
+            sol: t.sol.unwrap_or(false),
         })
     }
 

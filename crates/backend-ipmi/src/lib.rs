@@ -12,6 +12,7 @@
 
 pub mod config;
 mod sensors;
+pub mod sol;
 
 use async_trait::async_trait;
 use ipmi_bmc::{
@@ -44,6 +45,8 @@ pub struct IpmiBackendConfig {
     /// idle sessions, commonly after 60 s, and a dead session costs a whole retry timeout to
     /// notice); `None` lets it expire and logs in again on the next use.
     pub keepalive: Option<Duration>,
+    /// Relay the BMC's Serial over LAN as this BMC's console (`sol = true`).
+    pub sol: bool,
 }
 
 /// One entry of the relay allow-list: a command (or every command of a NetFn) and the session
@@ -364,6 +367,20 @@ impl Backend for IpmiBackend {
     ) -> BackendResult<(CompletionCode, Vec<u8>)> {
         let r = self.call(netfn, cmd, data).await?;
         Ok((r.ccode, r.data))
+    }
+
+    /// The BMC behind's Serial over LAN, in a session of its own (with `sol = true`).
+    async fn console(&self, _who: &Requester) -> BackendResult<Box<dyn ipmi_bmc::Console>> {
+        if !self.config.sol {
+            return Err(BackendError::NotSupported);
+        }
+        let c = sol::open(
+            self.config.address,
+            self.config.client.clone(),
+            self.config.retry,
+        )
+        .await?;
+        Ok(Box::new(c))
     }
 
     async fn inventory(&self) -> BackendResult<Inventory> {

@@ -28,6 +28,7 @@ fn backend(addr: SocketAddr, interface: Interface) -> IpmiBackend {
         },
         deadline: Duration::from_secs(5),
         relay: backend_ipmi::default_relay(),
+        sol: false,
         keepalive: None,
     })
 }

@@ -40,6 +40,11 @@ pub struct MetalToml {
     timeout_ms: Option<u64>,
     retries: Option<u32>,
     deadline_ms: Option<Spanned<u64>>,
+    sos_key_file: Option<Spanned<String>>,
+    sos_known_hosts: Option<Spanned<String>>,
+    sos_host: Option<String>,
+    sos_user: Option<String>,
+    sos_port: Option<u16>,
 }
 
 /// The metal backend of one BMC.
@@ -85,16 +90,39 @@ impl Kind for MetalKind {
         if guid_of(&device_id).is_none() {
             return Err(src.err(t.device_id.span(), "device_id must be the device's UUID"));
         }
+        let mut device = device(
+            device_id,
+            ipxe_url(src, t.ipxe_script_url.as_ref())?,
+            t.cache_ms,
+            t.deadline_ms.as_ref(),
+        );
+        device.sos = match (&t.sos_key_file, &t.sos_known_hosts) {
+            (None, None) => None,
+            (Some(key), Some(known)) => Some(crate::sos::SosConfig {
+                host: t
+                    .sos_host
+                    .clone()
+                    .unwrap_or(crate::sos::DEFAULT_HOST.into()),
+                port: t.sos_port.unwrap_or(22),
+                user: t
+                    .sos_user
+                    .clone()
+                    .unwrap_or(crate::sos::DEFAULT_USER.into()),
+                key_file: src.dir().join(key.get_ref()),
+                known_hosts: src.dir().join(known.get_ref()),
+            }),
+            (Some(s), None) | (None, Some(s)) => {
+                return Err(src.err(
+                    s.span(),
+                    "the SOS console needs both sos_key_file and sos_known_hosts",
+                ))
+            }
+        };
         Ok(MetalSettings {
             api_url: access.api_url,
             token: access.token,
             policy: policy(t.timeout_ms, t.retries),
-            device: device(
-                device_id,
-                ipxe_url(src, t.ipxe_script_url.as_ref())?,
-                t.cache_ms,
-                t.deadline_ms.as_ref(),
-            ),
+            device,
         })
     }
 
@@ -221,6 +249,7 @@ pub fn device(
         deadline: deadline_ms
             .map_or(DEFAULT_DEADLINE, |ms| Duration::from_millis(*ms.get_ref()))
             .max(Duration::from_millis(100)),
+        sos: None,
     }
 }
 

@@ -24,6 +24,7 @@
 pub mod api;
 pub mod cache;
 pub mod config;
+pub mod sos;
 
 use api::{ApiError, Device, DeviceUpdate, MetalApi};
 use async_trait::async_trait;
@@ -48,6 +49,8 @@ pub struct MetalConfig {
     pub cache: Duration,
     /// Every operation ends within this time (then 0xC3).
     pub deadline: Duration,
+    /// The serial console through SOS, if configured.
+    pub sos: Option<sos::SosConfig>,
 }
 
 /// The boot override as asked over IPMI, and the next-boot-only bookkeeping.
@@ -378,6 +381,22 @@ impl Backend for SharedMetalBackend {
     async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
         let d = self.0.device(self.0.deadline()).await?;
         Ok(device_sensors(d.state.as_deref().unwrap_or("")))
+    }
+
+    async fn console(&self, _who: &Requester) -> BackendResult<Box<dyn ipmi_bmc::Console>> {
+        let Some(sos) = &self.0.config.sos else {
+            return Err(BackendError::NotSupported);
+        };
+        let d = match self.0.cache.identity() {
+            Some(d) => d,
+            None => self.0.device(self.0.deadline()).await?,
+        };
+        let facility = d
+            .facility
+            .as_ref()
+            .and_then(|f| f.key())
+            .unwrap_or_default();
+        sos.open(&d.id, facility)
     }
 
     async fn inventory(&self) -> BackendResult<Inventory> {

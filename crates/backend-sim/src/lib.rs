@@ -13,21 +13,24 @@
 //! - cycle, reset, diag and soft need the machine on; when it is off they fail with
 //!   [`BackendError::InvalidState`] (0xD5), as real BMCs answer;
 //! - its sensors (temperatures, fans, voltages, power draw, power supply, chassis intrusion,
-//!   ACPI state) follow the power state and a slowly varying load ([`sensors`]).
+//!   ACPI state) follow the power state and a slowly varying load ([`sensors`]);
+//! - its serial console ([`console`]) prints boot messages when it boots, a login prompt and a
+//!   tiny shell, and the messages of a clean shutdown.
 //!
 //! Every action leaves a log line with the user who asked.
 
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod console;
 mod sensors;
 
 use async_trait::async_trait;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Inventory, PowerAction,
-    PowerState, Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,
+    PowerAction, PowerState, Requester, SensorReading,
 };
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How the simulated machine behaves.
@@ -67,10 +70,12 @@ pub struct Boot {
 }
 
 #[derive(Debug)]
-struct State {
+pub(crate) struct State {
     power: PowerState,
     /// A power change that completes at a given time.
     pending: Option<(PowerState, Instant)>,
+    /// The serial console.
+    screen: console::Screen,
     boot_override: Option<BootOverride>,
     boots: Vec<Boot>,
     nmis: u32,
@@ -82,7 +87,9 @@ struct State {
 #[derive(Debug)]
 pub struct SimBackend {
     config: SimConfig,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    /// Wakes a console reader when output may have come (a power change, typed keys).
+    wake: Arc<tokio::sync::Notify>,
     /// When it was created: the load varies with the time since.
     created: Instant,
 }
@@ -90,6 +97,7 @@ pub struct SimBackend {
 impl SimBackend {
     /// Creates a simulated machine.
     pub fn new(config: SimConfig) -> Self {
+        let name = config.name.clone();
         let power = if config.power_on_at_start {
             PowerState::On
         } else {
@@ -103,14 +111,16 @@ impl SimBackend {
         };
         SimBackend {
             config,
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 power,
                 pending: None,
+                screen: console::Screen::new(&name),
                 boot_override: None,
                 boots: Vec::new(),
                 nmis: 0,
                 heat: (now, heat),
-            }),
+            })),
+            wake: Arc::default(),
             created: now,
         }
     }
@@ -118,7 +128,7 @@ impl SimBackend {
     /// The boots so far, oldest first.
     pub fn boots(&self) -> Vec<Boot> {
         let mut st = self.lock();
-        self.advance(&mut st, Instant::now());
+        advance(&mut st, Instant::now());
         st.boots.clone()
     }
 
@@ -131,50 +141,10 @@ impl SimBackend {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies a pending power change whose time has come.
-    fn advance(&self, st: &mut State, now: Instant) {
-        if let Some((to, at)) = st.pending {
-            if now >= at {
-                st.pending = None;
-                match to {
-                    PowerState::On => self.boot(st, at),
-                    PowerState::Off => {
-                        set_power(st, PowerState::Off, at);
-                        tracing::info!("sim: operating system shut down, power is off");
-                    }
-                }
-            }
-        }
-    }
-
-    /// Powers the machine on at `at` and boots it, consuming a next-boot-only override.
-    fn boot(&self, st: &mut State, at: Instant) {
-        set_power(st, PowerState::On, at);
-        let boot = match st.boot_override {
-            Some(o) => Boot {
-                device: o.device,
-                efi: o.efi,
-            },
-            None => Boot {
-                device: BootDevice::Disk,
-                efi: true,
-            },
-        };
-        if st.boot_override.is_some_and(|o| !o.persistent) {
-            st.boot_override = None;
-        }
-        st.boots.push(boot);
-        tracing::info!(
-            device = boot.device.name(),
-            efi = boot.efi,
-            "sim: machine booted"
-        );
-    }
-
     fn schedule(&self, st: &mut State, to: PowerState, after: Duration, now: Instant) {
         if after.is_zero() {
             st.pending = Some((to, now));
-            self.advance(st, now);
+            advance(st, now);
         } else {
             st.pending = Some((to, now + after));
         }
@@ -189,14 +159,14 @@ impl Backend for SimBackend {
 
     async fn power_state(&self) -> BackendResult<PowerState> {
         let mut st = self.lock();
-        self.advance(&mut st, Instant::now());
+        advance(&mut st, Instant::now());
         Ok(st.power)
     }
 
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
         let now = Instant::now();
         let mut st = self.lock();
-        self.advance(&mut st, now);
+        advance(&mut st, now);
         let on = st.power == PowerState::On;
         tracing::info!(action = %action, user = %who.user, peer = %who.peer, was_on = on, "sim: power action");
         let needs_on = || {
@@ -217,16 +187,19 @@ impl Backend for SimBackend {
             PowerAction::Off => {
                 st.pending = None;
                 set_power(&mut st, PowerState::Off, now);
+                st.screen.power_cut(now);
             }
             PowerAction::Cycle => {
                 needs_on()?;
                 set_power(&mut st, PowerState::Off, now);
+                st.screen.power_cut(now);
                 self.schedule(&mut st, PowerState::On, self.config.transition, now);
             }
             PowerAction::Reset => {
                 needs_on()?;
                 st.pending = None;
-                self.boot(&mut st, now);
+                st.screen.power_cut(now);
+                boot(&mut st, now);
             }
             PowerAction::Diag => {
                 needs_on()?;
@@ -241,6 +214,8 @@ impl Backend for SimBackend {
                 }
             }
         }
+        // The console's schedule changed: its reader looks again.
+        self.wake.notify_one();
         Ok(())
     }
 
@@ -250,7 +225,7 @@ impl Backend for SimBackend {
         who: &Requester,
     ) -> BackendResult<()> {
         let mut st = self.lock();
-        self.advance(&mut st, Instant::now());
+        advance(&mut st, Instant::now());
         tracing::info!(boot = ?boot, user = %who.user, peer = %who.peer, "sim: boot override");
         st.boot_override = boot;
         Ok(())
@@ -258,7 +233,7 @@ impl Backend for SimBackend {
 
     async fn boot_override(&self) -> BackendResult<Option<BootOverride>> {
         let mut st = self.lock();
-        self.advance(&mut st, Instant::now());
+        advance(&mut st, Instant::now());
         Ok(st.boot_override)
     }
 
@@ -270,11 +245,18 @@ impl Backend for SimBackend {
     async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
         let now = Instant::now();
         let mut st = self.lock();
-        self.advance(&mut st, now);
+        advance(&mut st, now);
         let (since, h0) = st.heat;
         let heat = sensors::heat_after(h0, st.power, now.saturating_duration_since(since));
         let load = sensors::load_at(now.saturating_duration_since(self.created));
         Ok(sensors::readings(st.power, heat, load))
+    }
+
+    async fn console(&self, _who: &Requester) -> BackendResult<Box<dyn Console>> {
+        Ok(Box::new(console::SimConsole {
+            state: self.state.clone(),
+            wake: self.wake.clone(),
+        }))
     }
 
     async fn inventory(&self) -> BackendResult<Inventory> {
@@ -288,6 +270,48 @@ impl Backend for SimBackend {
             guid: None,
         })
     }
+}
+
+/// Applies a pending power change whose time has come.
+pub(crate) fn advance(st: &mut State, now: Instant) {
+    if let Some((to, at)) = st.pending {
+        if now >= at {
+            st.pending = None;
+            match to {
+                PowerState::On => boot(st, at),
+                PowerState::Off => {
+                    set_power(st, PowerState::Off, at);
+                    st.screen.shutdown(at);
+                    tracing::info!("sim: operating system shut down, power is off");
+                }
+            }
+        }
+    }
+}
+
+/// Powers the machine on at `at` and boots it, consuming a next-boot-only override.
+fn boot(st: &mut State, at: Instant) {
+    set_power(st, PowerState::On, at);
+    let boot = match st.boot_override {
+        Some(o) => Boot {
+            device: o.device,
+            efi: o.efi,
+        },
+        None => Boot {
+            device: BootDevice::Disk,
+            efi: true,
+        },
+    };
+    if st.boot_override.is_some_and(|o| !o.persistent) {
+        st.boot_override = None;
+    }
+    st.boots.push(boot);
+    st.screen.boot(at, boot.device.name(), boot.efi);
+    tracing::info!(
+        device = boot.device.name(),
+        efi = boot.efi,
+        "sim: machine booted"
+    );
 }
 
 /// Changes the power state at `at`, keeping the heat continuous across the change.

@@ -46,6 +46,7 @@ pub struct SshToml {
     diag: Option<String>,
     status: Option<String>,
     sensors: Option<String>,
+    console: Option<String>,
 }
 
 /// The ssh backend kind.
@@ -121,6 +122,7 @@ impl Kind for SshKind {
                 diag: t.diag.clone().unwrap_or(d.diag),
                 status: t.status.clone().unwrap_or(d.status),
                 sensors: t.sensors.clone().unwrap_or(d.sensors),
+                console: t.console.clone().filter(|c| !c.trim().is_empty()),
             },
             unreachable,
             local_ipmitool: t.local_ipmitool.clone(),

@@ -54,6 +54,10 @@ pub struct SshCommands {
     pub status: String,
     /// Sensors: lines of `CHIP FILE VALUE` as /sys/class/hwmon gives them.
     pub sensors: String,
+    /// The serial console: a command run on the host with a PTY (`screen /dev/ttyS1`, `virsh
+    /// console vm`, a login shell), whose input and output Serial over LAN carries; none by
+    /// default.
+    pub console: Option<String>,
 }
 
 impl Default for SshCommands {
@@ -66,6 +70,7 @@ impl Default for SshCommands {
             diag: "echo c > /proc/sysrq-trigger".into(),
             status: "true".into(),
             sensors: DEFAULT_SENSORS.into(),
+            console: None,
         }
     }
 }
@@ -530,6 +535,34 @@ impl Backend for SshBackend {
             return Err(BackendError::NotSupported);
         }
         Ok(*self.boot.lock().expect("boot lock"))
+    }
+
+    /// The console command on the host with a PTY (`-tt`), over a connection of its own with
+    /// the same host-key checks; ssh's escape character is off, so that what the remote console
+    /// types reaches the host as it is.
+    async fn console(&self, _who: &Requester) -> BackendResult<Box<dyn ipmi_bmc::Console>> {
+        let Some(command) = &self.config.commands.console else {
+            return Err(BackendError::NotSupported);
+        };
+        let cmd = self.ssh(false);
+        // The options go before the host, which `ssh` put last.
+        let mut args: Vec<std::ffi::OsString> = cmd.as_std().get_args().map(Into::into).collect();
+        let host = args.pop().expect("the host");
+        let mut console = tokio::process::Command::new("ssh");
+        console
+            .args(args)
+            .args(["-tt", "-e", "none"])
+            .arg(host)
+            .arg(command);
+        console.envs(
+            cmd.as_std()
+                .get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k, v))),
+        );
+        tracing::info!(host = %self.target(), "console over SSH");
+        Ok(Box::new(backend_command::console::ProcessConsole::spawn(
+            console, "ssh",
+        )?))
     }
 
     async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {

@@ -470,11 +470,18 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// A connection to a machine's serial console (Serial over LAN carries its bytes).
+/// A connection to a machine's serial console, which Serial over LAN and the console log carry.
+/// Reading and writing take `&self` so that one task can read while another writes (the
+/// console's output is read continuously, whether or not a remote console is attached).
 #[async_trait]
-pub trait Console: Send {
-    /// Reads console output into `buf`; returns 0 when the console has closed.
-    async fn read(&mut self, buf: &mut [u8]) -> BackendResult<usize>;
+pub trait Console: Send + Sync {
+    /// Waits for console output and reads it into `buf`; returns 0 when the console has closed
+    /// (the source ended: the caller opens it again).
+    async fn read(&self, buf: &mut [u8]) -> BackendResult<usize>;
     /// Sends keyboard input to the console.
-    async fn write(&mut self, data: &[u8]) -> BackendResult<()>;
+    async fn write(&self, data: &[u8]) -> BackendResult<()>;
+    /// Sends a break on the serial line (the remote console asked for one).
+    async fn send_break(&self) -> BackendResult<()> {
+        Ok(())
+    }
 }

@@ -14,8 +14,17 @@ const SESSION_LAYER_ROWS: &[[&str; 2]] = &[
     ["App 06", "3B"],
     ["App 06", "3C"],
     ["App 06", "3D"],
+    ["App 06", "48"],
+    ["App 06", "49"],
+    ["App 06", "4A"],
+    ["App 06", "4B"],
+    ["App 06", "4E"],
+    ["App 06", "4F"],
     ["App 06", "54"],
+    ["Transport 0C", "21"],
+    ["Transport 0C", "22"],
     ["RMCP+", "–"],
+    ["RMCP+ SOL", "–"],
     ["ASF", "–"],
 ];
 

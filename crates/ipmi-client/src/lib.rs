@@ -219,3 +219,15 @@ impl Session {
         }
     }
 }
+
+impl Session {
+    /// The session's socket (connected to the BMC) and its RMCP+ state, for a caller that runs
+    /// a payload of its own in the session (Serial over LAN); `None` for IPMI 1.5, which has no
+    /// payloads (the session is then dropped without closing).
+    pub fn into_parts(self) -> Option<(UdpSocket, Client, Retry)> {
+        match self.client {
+            Proto::V20(c) => Some((self.socket, c, self.retry)),
+            Proto::V15(_) => None,
+        }
+    }
+}

@@ -4,6 +4,8 @@
 mod bench;
 mod cli;
 mod config;
+mod console;
+mod console_log;
 mod discovery;
 #[cfg(test)]
 mod example_backend;

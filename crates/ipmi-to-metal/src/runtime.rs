@@ -29,6 +29,8 @@ struct Running {
     slots: Arc<Semaphore>,
     /// Shutting down: only datagrams of open sessions are still taken.
     draining: AtomicBool,
+    /// The console tasks (Serial over LAN, the console log).
+    console: crate::console::ConsoleLink,
 }
 
 /// Every BMC the process serves, by name; discovery adds and removes them while it runs.
@@ -37,6 +39,8 @@ pub struct Fleet {
     factory: Arc<Mutex<BackendFactory>>,
     /// The SEL database and each log's capacity; without it each BMC's SEL is in memory.
     sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
+    /// Where the console logs go by default (`NAME.log` in it).
+    console_logs: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 /// How long a shutdown waits, once the requests in flight are answered, for clients to close
@@ -71,6 +75,7 @@ pub struct Drained {
 struct Entry {
     running: Arc<Running>,
     task: tokio::task::AbortHandle,
+    console_task: tokio::task::AbortHandle,
     span: tracing::Span,
 }
 
@@ -81,7 +86,14 @@ impl Fleet {
             bmcs: Mutex::default(),
             factory,
             sel: std::sync::OnceLock::new(),
+            console_logs: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Keeps the console log of every BMC started from now on in `dir` (unless its own
+    /// `[bmc.console] log` says otherwise).
+    pub fn keep_console_logs_in(&self, dir: std::path::PathBuf) {
+        let _ = self.console_logs.set(dir);
     }
 
     /// Keeps every BMC started from now on's SEL in `store`, `capacity` records each.
@@ -125,6 +137,12 @@ impl Fleet {
         span.in_scope(|| {
             tracing::info!(listen = %c.listen, users = c.server.users.len(), "serving");
         });
+        let log_path = c.console.log.clone().or_else(|| {
+            self.console_logs
+                .get()
+                .map(|d| d.join(format!("{name}.log")))
+        });
+        let console_settings = c.console.clone();
         let running = Arc::new(Running {
             socket: Arc::new(socket),
             server: Arc::new(Mutex::new(Server::new(c.server))),
@@ -137,6 +155,20 @@ impl Fleet {
             }),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             draining: AtomicBool::new(false),
+            console: crate::console::ConsoleLink {
+                wake: Arc::default(),
+            },
+        });
+        let console_task = span.in_scope(|| {
+            crate::console::spawn(
+                &name,
+                running.server.clone(),
+                running.socket.clone(),
+                running.bmc.backend().clone(),
+                console_settings,
+                log_path,
+                &running.console,
+            )
         });
         let task =
             tokio::spawn(receive_loop(running.clone()).instrument(span.clone())).abort_handle();
@@ -145,6 +177,7 @@ impl Fleet {
             Entry {
                 running,
                 task,
+                console_task,
                 span,
             },
         );
@@ -161,6 +194,7 @@ impl Fleet {
         match entry {
             Some(e) => {
                 e.task.abort();
+                e.console_task.abort();
                 e.span.in_scope(|| tracing::info!("stopped serving"));
                 true
             }
@@ -248,7 +282,11 @@ impl Fleet {
             .map(|e| e.running.clone())
             .collect();
         for r in all {
-            lock(&r.server).expire(now);
+            let mut server = lock(&r.server);
+            server.expire(now);
+            if server.sol_dirty() {
+                r.console.wake.notify_one();
+            }
         }
     }
 }
@@ -296,7 +334,14 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
             continue;
         }
         let now = Instant::now();
-        let action = lock(&r.server).handle(now, peer, &buf[..n]);
+        let action = {
+            let mut server = lock(&r.server);
+            let action = server.handle(now, peer, &buf[..n]);
+            if server.sol_dirty() {
+                r.console.wake.notify_one();
+            }
+            action
+        };
         match action {
             Action::Reply(bytes) => send(&r, &bytes, peer).await,
             Action::Drop(why) => tracing::debug!(%peer, why, "datagram dropped"),

@@ -21,6 +21,9 @@ pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Endi
     }
     let factory = Arc::new(Mutex::new(BackendFactory::default()));
     let fleet = Arc::new(Fleet::new(factory.clone()));
+    if let Some(dir) = config.state.sel_path.parent() {
+        fleet.keep_console_logs_in(dir.join("console"));
+    }
     fleet.keep_sel_in(
         crate::state::open_sel(&config.state)?,
         config.state.sel_capacity,

@@ -250,6 +250,19 @@ impl IpmiSim {
 
     /// Starts a simulator on `port`, in `dir` if given (to restart one with its state).
     pub fn start_at(port: u16, dir: Option<tempfile::TempDir>) -> IpmiSim {
+        IpmiSim::start_lines(port, dir, "")
+    }
+
+    /// Starts a simulator on a free loopback port whose serial port, for Serial over LAN, is
+    /// the TCP server at `serial` (the simulator connects to it, and again every 10 s when it
+    /// cannot).
+    pub fn start_with_sol(serial: SocketAddr) -> IpmiSim {
+        let line = format!("sol \"tcp:{}:{}\" 115200\n", serial.ip(), serial.port());
+        IpmiSim::start_lines(free_port(), None, &line)
+    }
+
+    /// Starts a simulator with `extra` lines in its `lan.conf` (for its management controller).
+    fn start_lines(port: u16, dir: Option<tempfile::TempDir>, extra: &str) -> IpmiSim {
         let bin = require("ipmi_sim", "openipmi");
         let dir = dir.unwrap_or_else(|| tempfile::tempdir().expect("temporary directory"));
         let p = dir.path();
@@ -260,7 +273,7 @@ impl IpmiSim {
         std::fs::write(
             p.join("lan.conf"),
             format!(
-                "name \"sim\"\nset_working_mc 0x20\n  startlan 1\n    addr 127.0.0.1 {port}\n    priv_limit admin\n    allowed_auths_callback md5\n    allowed_auths_user md5\n    allowed_auths_operator md5\n    allowed_auths_admin md5\n    guid {SIM_GUID}\n  endlan\n  chassis_control \"{} 0x20\"\nuser 2 true \"{SIM_USER}\" \"{SIM_PASSWORD}\" admin 10 md5\n",
+                "name \"sim\"\nset_working_mc 0x20\n{extra}  startlan 1\n    addr 127.0.0.1 {port}\n    priv_limit admin\n    allowed_auths_callback md5\n    allowed_auths_user md5\n    allowed_auths_operator md5\n    allowed_auths_admin md5\n    guid {SIM_GUID}\n  endlan\n  chassis_control \"{} 0x20\"\nuser 2 true \"{SIM_USER}\" \"{SIM_PASSWORD}\" admin 10 md5\n",
                 script.display()
             ),
         )

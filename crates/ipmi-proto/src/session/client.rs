@@ -556,3 +556,50 @@ impl Client {
         Ok(ClientEvent::Response(r))
     }
 }
+
+/// Payloads other than IPMI messages in the session (Serial over LAN): sealed and opened with the
+/// session's cipher suite, numbered in its sequence like its requests.
+impl Client {
+    /// Wraps a payload of type `ty` in the session. Returns the datagram to send.
+    pub fn payload(&mut self, ty: PayloadType, payload: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let suite = match (self.phase, self.suite) {
+            (Phase::Active, Some(s)) => s,
+            _ => return Err(ClientError::State),
+        };
+        self.out_seq = seqwin::next(self.out_seq);
+        let keys = Keys {
+            suite,
+            k1: &self.k1,
+            k2: &self.k2,
+        };
+        Ok(seal_v20(
+            ty,
+            self.bmc_id,
+            self.out_seq,
+            payload,
+            Some(keys),
+            &mut self.rng,
+        ))
+    }
+
+    /// The clear payload of a datagram of this session carrying payload type `ty`. `None` for
+    /// anything else, which is left untouched for [`Client::handle`] (an IPMI response), and
+    /// for a packet that does not open or repeats a sequence number.
+    pub fn open_payload(&mut self, ty: PayloadType, datagram: &[u8]) -> Option<Vec<u8>> {
+        let packet = rmcp::Packet::new_checked(datagram).ok()?;
+        let packet = ipmi20::Packet::new_checked(packet.payload()).ok()?;
+        if self.phase != Phase::Active
+            || packet.payload_type() != ty
+            || packet.session_id() != self.console_id
+        {
+            return None;
+        }
+        let keys = Keys {
+            suite: self.suite?,
+            k1: &self.k1,
+            k2: &self.k2,
+        };
+        let body = open_v20(&packet, &keys).ok()?.into_owned();
+        self.inbound.accept(packet.sequence()).then_some(body)
+    }
+}

@@ -2,6 +2,7 @@
 //! IPMI 1.5 authentication types and RMCP+ cipher suites, session limits and the failed-login
 //! policy.
 
+use super::sol_config::SolConfig;
 use crate::crypto::Secret;
 use crate::types::Privilege;
 use crate::wire::ipmi15::AuthType;
@@ -97,6 +98,8 @@ pub struct ServerConfig {
     pub session_timeout: Duration,
     /// Failed-login rate limit.
     pub login_policy: LoginPolicy,
+    /// Serial over LAN, as configured at start (Set SOL Configuration Parameters changes it).
+    pub sol: SolConfig,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +115,7 @@ impl Default for ServerConfig {
             max_sessions: 64,
             session_timeout: Duration::from_secs(60),
             login_policy: LoginPolicy::default(),
+            sol: SolConfig::default(),
         }
     }
 }

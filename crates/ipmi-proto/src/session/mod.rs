@@ -6,7 +6,8 @@
 //! progress, bounded per source address), `limiter` (failed logins) and `log_budget` (how many
 //! lines about them a flood may cause), `table` (active sessions and those), `action` (what the
 //! server makes of a datagram), then the login steps (`login15`, `rmcpplus`) and the session
-//! commands (`channel`) as functions of the state they touch, and [`server`], which owns that
+//! commands (`channel`) as functions of the state they touch, Serial over LAN (`sol` with
+//! [`sol_config`], its payload commands in `payload`), and [`server`], which owns that
 //! state and routes each datagram. `outstanding` is the request a client waits for, which only
 //! its own answer ends.
 
@@ -20,11 +21,14 @@ mod limiter;
 mod log_budget;
 mod login15;
 mod outstanding;
+mod payload;
 mod pending;
 mod rmcpplus;
 mod seal;
 pub mod seqwin;
 pub mod server;
+mod sol;
+pub mod sol_config;
 mod table;
 
 pub use crate::crypto::Secret;
@@ -34,6 +38,10 @@ pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
 pub use client15::Client15;
 pub use config::{AuthTypes, LoginPolicy, ServerConfig, User};
 pub use server::Server;
+pub use sol::{SolEvent, SolPoll};
+pub use sol_config::SolConfig;
 
+#[cfg(test)]
+mod sol_tests;
 #[cfg(test)]
 mod tests;

@@ -174,6 +174,31 @@ pub(crate) fn seal_v20(
 ) -> Vec<u8> {
     let encrypt = keys.is_some_and(|k| k.confidentiality());
     let authenticate = keys.is_some_and(|k| k.integrity());
+    seal_v20_as(
+        payload_type,
+        session_id,
+        seq,
+        payload,
+        keys,
+        (encrypt, authenticate),
+        rng,
+    )
+}
+
+/// An RMCP+ datagram encrypted and authenticated as `(encrypt, authenticate)` say, which must be
+/// within what the keys' suite can do (a payload activated with less protection than its
+/// session's suite: Serial over LAN).
+pub(crate) fn seal_v20_as(
+    payload_type: PayloadType,
+    session_id: u32,
+    seq: u32,
+    payload: &[u8],
+    keys: Option<Keys<'_>>,
+    (encrypt, authenticate): (bool, bool),
+    rng: &mut impl RngCore,
+) -> Vec<u8> {
+    let encrypt = encrypt && keys.is_some_and(|k| k.confidentiality());
+    let authenticate = authenticate && keys.is_some_and(|k| k.integrity());
     let body = match keys {
         Some(k) if encrypt => {
             let mut iv = [0u8; 16];
@@ -212,7 +237,17 @@ pub(crate) fn open_v20<'a>(
     packet: &ipmi20::Packet<&'a [u8]>,
     keys: &Keys<'_>,
 ) -> Result<Cow<'a, [u8]>, OpenError> {
-    if keys.integrity() {
+    open_v20_as(packet, keys, (keys.confidentiality(), keys.integrity()))
+}
+
+/// [`open_v20`] for a payload protected as `(encrypted, authenticated)` say rather than as the
+/// suite could (within what it can do): packets must carry exactly that protection.
+pub(crate) fn open_v20_as<'a>(
+    packet: &ipmi20::Packet<&'a [u8]>,
+    keys: &Keys<'_>,
+    (encrypted, authenticated): (bool, bool),
+) -> Result<Cow<'a, [u8]>, OpenError> {
+    if authenticated && keys.integrity() {
         if !packet.authenticated() {
             return Err(OpenError::Unauthenticated);
         }
@@ -228,7 +263,7 @@ pub(crate) fn open_v20<'a>(
     } else if packet.authenticated() {
         return Err(OpenError::UnexpectedTrailer);
     }
-    if keys.confidentiality() {
+    if encrypted && keys.confidentiality() {
         if !packet.encrypted() {
             return Err(OpenError::Unencrypted);
         }

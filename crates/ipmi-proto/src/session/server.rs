@@ -15,8 +15,10 @@ use super::channel;
 use super::cipher_suite::IntegrityAlgorithm;
 use super::config::ServerConfig;
 use super::login15;
+use super::payload;
 use super::rmcpplus;
 use super::seal::{open_v15, open_v20, sessionless_reply, Form, Keys};
+use super::sol::{Sol, SolPoll};
 use super::table::{Protocol, SessionTable, IN_FLIGHT_TIMEOUT};
 use crate::cmd::app::{
     ActivateSession, CloseSession, GetChannelAuthCapabilities, GetChannelCipherSuites,
@@ -36,6 +38,8 @@ pub struct Server {
     config: ServerConfig,
     rng: StdRng,
     table: SessionTable,
+    /// Serial over LAN: its configuration and its one instance.
+    sol: Sol,
 }
 
 /// Whether `req` is command `C`.
@@ -66,6 +70,7 @@ impl Server {
     /// Creates a server with a given CSPRNG (for reproducible tests).
     pub fn with_rng(config: ServerConfig, rng: StdRng) -> Self {
         Server {
+            sol: Sol::new(config.sol.clone()),
             config,
             rng,
             table: SessionTable::default(),
@@ -129,6 +134,29 @@ impl Server {
     /// [`Server::handle`] does not walk the tables, so that a flood of packets stays cheap.
     pub fn expire(&mut self, now: Instant) {
         self.table.expire(now, &self.config);
+        self.sol.forget_missing(&self.table, &mut self.rng);
+    }
+
+    /// Whether Serial over LAN has something for the runtime: call [`Server::sol_poll`].
+    pub fn sol_dirty(&self) -> bool {
+        self.sol.dirty()
+    }
+
+    /// How much console output [`Server::sol_output`] takes now: 0 without an active SOL
+    /// instance; while the remote console lags, the runtime reads no more than this.
+    pub fn sol_room(&self) -> usize {
+        self.sol.room()
+    }
+
+    /// Console output for the active SOL instance; returns how much was taken.
+    pub fn sol_output(&mut self, now: Instant, data: &[u8]) -> usize {
+        self.sol.output(now, data)
+    }
+
+    /// What Serial over LAN needs done now (datagrams, console input, events) and when to
+    /// poll again.
+    pub fn sol_poll(&mut self, now: Instant) -> SolPoll {
+        self.sol.poll(&mut self.table, &mut self.rng, now)
     }
 
     /// The number of active sessions.
@@ -208,6 +236,7 @@ impl Server {
             }
             PayloadType::RAKP1 => rmcpplus::rakp1(config, table, rng, now, peer, payload),
             PayloadType::RAKP3 => rmcpplus::rakp3(config, table, rng, now, peer, payload),
+            PayloadType::SOL if session_id != 0 => self.sol.packet(table, rng, now, peer, &packet),
             PayloadType::IPMI if session_id == 0 => {
                 if packet.authenticated() || packet.encrypted() {
                     return Action::Drop("protected packet outside a session");
@@ -349,6 +378,16 @@ impl Server {
         id: u32,
         req: &message::Request,
     ) -> Option<(CompletionCode, Vec<u8>)> {
+        let cx = payload::Ctx {
+            config: &self.config,
+            sol: &mut self.sol,
+            table: &mut self.table,
+            rng: &mut self.rng,
+            id,
+        };
+        if let Some(a) = payload::answer(cx, req) {
+            return Some(a);
+        }
         let (config, table) = (&self.config, &mut self.table);
         let data = &req.data;
         if is::<GetChannelAuthCapabilities>(req) {
@@ -383,6 +422,7 @@ impl Server {
                 if let Some(s) = self.table.sessions.remove(&target) {
                     tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed by request");
                 }
+                self.sol.forget_missing(&self.table, &mut self.rng);
                 reply
             }
         }

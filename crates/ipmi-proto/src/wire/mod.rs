@@ -2,7 +2,8 @@
 //!
 //! A LAN datagram is an RMCP header ([`rmcp`]) followed by either an ASF message ([`asf`]) or an
 //! IPMI session wrapper: IPMI 1.5 ([`ipmi15`]) or IPMI 2.0 / RMCP+ ([`ipmi20`]), whose payload is
-//! an IPMI message ([`message`]) or an RMCP+ session set-up message ([`rakp`]).
+//! an IPMI message ([`message`]), an RMCP+ session set-up message ([`rakp`]) or a Serial over LAN
+//! packet ([`sol`]).
 //!
 //! The headers follow smoltcp's `wire`: [`rmcp::Packet`], [`ipmi15::Packet`] and
 //! [`ipmi20::Packet`] are checked views (`new_checked` verifies once that every field and the
@@ -18,6 +19,7 @@ pub mod ipmi20;
 pub mod message;
 pub mod rakp;
 pub mod rmcp;
+pub mod sol;
 
 /// Why bytes could not be parsed as the expected wire format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! One `[[bmc]]`: its own fields (name, address, session settings) and what it is made of.
 
 use super::session::{self, SessionToml};
-use super::{backend_set, lan, users};
+use super::{backend_set, console, lan, users};
 use crate::kinds;
 use backend_config::tables::Table;
 use backend_config::{BackendConfig, BackendKind, ConfigError, Source};
@@ -29,6 +29,8 @@ pub struct BmcConfig {
     pub routes: Option<ipmi_bmc::routing::RouteTable>,
     /// What in its settings (and its backends') is weaker than the defaults.
     pub warnings: Vec<String>,
+    /// The serial console: its log and what SOL replays (`[bmc.console]`).
+    pub console: console::ConsoleSettings,
 }
 
 /// A `[[bmc]]` table: its own fields; the backend tables in it are read by their kinds.
@@ -46,6 +48,7 @@ pub(crate) struct BmcFields {
     pub(crate) users: Vec<Spanned<users::UserToml>>,
     guid: Option<Spanned<String>>,
     pub(crate) lan: Option<lan::LanToml>,
+    pub(crate) console: Option<console::ConsoleToml>,
     pub(crate) routes: Option<Spanned<super::routes::RoutesToml>>,
 }
 
@@ -58,7 +61,7 @@ pub(super) fn fields() -> &'static [&'static str] {
         let all: Vec<&'static str> = own
             .into_iter()
             .chain(session::fields().iter().copied())
-            .chain(["lan", "routes"])
+            .chain(["lan", "console", "routes"])
             .collect();
         Vec::leak(all)
     })
@@ -142,7 +145,12 @@ pub(super) fn bmc(
     };
     // The MAC is derived from the name as written (untrimmed), as it always was.
     let lan = lan::lan_info(src, b.name.get_ref(), b.lan.as_ref(), &listen)?;
-    let server = ServerConfig { guid, ..server };
+    let (console, sol) = console::console(src, b.console.as_ref(), listen.port())?;
+    let server = ServerConfig {
+        guid,
+        sol,
+        ..server
+    };
     let settings = BmcSettings::from_server(&name, &server, lan);
     Ok(BmcConfig {
         settings,
@@ -152,5 +160,6 @@ pub(super) fn bmc(
         extra,
         routes,
         warnings,
+        console,
     })
 }

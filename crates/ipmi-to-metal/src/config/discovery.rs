@@ -121,10 +121,12 @@ pub struct DiscoveryConfig {
 impl DiscoveryConfig {
     /// The BMC of one discovered device.
     pub fn bmc(&self, name: &str, device_id: &str, listen: SocketAddr) -> BmcConfig {
-        let server = ServerConfig {
+        let mut server = ServerConfig {
             guid: derived_guid(name),
             ..self.server.clone()
         };
+        // Serial over LAN runs on the BMC's own port.
+        server.sol.port = listen.port();
         let mut metal = self.metal.clone();
         metal.device.device_id = device_id.to_string();
         BmcConfig {
@@ -136,6 +138,7 @@ impl DiscoveryConfig {
             routes: None,
             // Said once for the discovery at start, not again for every device.
             warnings: Vec::new(),
+            console: Default::default(),
         }
     }
 }

@@ -11,6 +11,7 @@
 
 mod backend_set;
 mod bmc;
+mod console;
 mod discovery;
 mod field_names;
 mod lan;
@@ -26,6 +27,7 @@ mod warnings;
 
 pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
+pub use console::ConsoleSettings;
 pub use discovery::DiscoveryConfig;
 pub use state::{built_in as built_in_state, StateConfig};
 

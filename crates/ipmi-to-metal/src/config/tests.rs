@@ -550,3 +550,32 @@ fn the_redfish_backend_table() {
         "{e}"
     );
 }
+
+#[test]
+fn console_table_sets_sol_and_the_log() {
+    let c = check(GOOD).unwrap();
+    assert_eq!(c[0].console, ConsoleSettings::default());
+    assert_eq!(c[0].server.sol.port, 6230, "SOL runs on the BMC's own port");
+    assert!(c[0].server.sol.enabled);
+    let text = format!(
+        "{GOOD}\n[bmc.console]\nbit_rate = 19200\nlog = \"logs/n1.log\"\nlog_max_kib = 64\nlog_keep = 5\ntimestamps = true\nreplay_kib = 8\nenabled = false\n"
+    );
+    let c = check(&text).unwrap();
+    let s = &c[0].console;
+    assert_eq!(s.log.as_deref(), Some(Path::new("./logs/n1.log")));
+    assert_eq!(
+        (s.log_max_bytes, s.log_keep, s.timestamps, s.replay_bytes),
+        (65536, 5, true, 8192)
+    );
+    assert_eq!(c[0].server.sol.volatile_bit_rate, 7);
+    assert!(!c[0].server.sol.enabled);
+    let e = err(&format!("{GOOD}\n[bmc.console]\nbit_rate = 300\n"));
+    assert!(
+        e.contains("bit_rate must be 9600, 19200, 38400, 57600 or 115200"),
+        "{e}"
+    );
+    let e = err(&format!("{GOOD}\n[bmc.console]\nreplay_kib = 65\n"));
+    assert!(e.contains("replay_kib must be 0 to 64"), "{e}");
+    let e = err(&format!("{GOOD}\n[bmc.console]\nlogfile = \"x\"\n"));
+    assert!(e.contains("unknown field `logfile`"), "{e}");
+}

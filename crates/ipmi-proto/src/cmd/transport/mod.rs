@@ -1,8 +1,38 @@
-//! Transport commands (NetFn 0x0C), IPMI 2.0 section 23.
+//! Transport commands (NetFn 0x0C), IPMI 2.0 sections 23 (LAN configuration) and 26 (Serial over
+//! LAN configuration).
 
 mod get_lan_config_params;
+mod get_sol_config_params;
+mod set_sol_config_params;
 
 pub use get_lan_config_params::{GetLanConfigParams, LanConfigRequest, LanConfigResponse};
+pub use get_sol_config_params::{GetSolConfigParams, SolConfigRequest, SolConfigResponse};
+pub use set_sol_config_params::{
+    SetSolConfigParams, SetSolConfigRequest, READ_ONLY_PARAMETER, SET_ALREADY_IN_PROGRESS,
+};
+
+/// SOL configuration parameter selectors (table 26-5).
+pub mod sol_param {
+    /// Set In Progress (1 byte: 0 set complete, 1 set in progress, 2 commit write).
+    pub const SET_IN_PROGRESS: u8 = 0;
+    /// SOL Enable (1 byte, bit 0).
+    pub const ENABLE: u8 = 1;
+    /// SOL Authentication (1 byte: bit 7 force encryption, bit 6 force authentication, bits 3:0
+    /// the privilege level needed to activate SOL).
+    pub const AUTHENTICATION: u8 = 2;
+    /// Character accumulate interval (5 ms units, 1-based) and send threshold (characters).
+    pub const ACCUMULATE: u8 = 3;
+    /// SOL retry: count (bits 2:0) and interval (10 ms units).
+    pub const RETRY: u8 = 4;
+    /// Non-volatile bit rate (bits 3:0: 6 9600, 7 19200, 8 38400, 9 57600, 10 115200).
+    pub const NON_VOLATILE_BIT_RATE: u8 = 5;
+    /// Volatile bit rate (as the non-volatile one).
+    pub const VOLATILE_BIT_RATE: u8 = 6;
+    /// The channel SOL runs on (read only).
+    pub const PAYLOAD_CHANNEL: u8 = 7;
+    /// The UDP port SOL runs on (2 bytes, least significant first; read only here).
+    pub const PAYLOAD_PORT: u8 = 8;
+}
 
 /// LAN configuration parameter selectors (table 23-4).
 pub mod lan_param {

@@ -25,16 +25,16 @@ mod forgery;
 mod limits;
 mod privilege;
 
-fn peer() -> SocketAddr {
+pub(super) fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
 }
 
-fn server() -> Server {
+pub(super) fn server() -> Server {
     server_with(|c| c)
 }
 
 /// The test server with its configuration changed by `f`.
-fn server_with(f: impl FnOnce(ServerConfig) -> ServerConfig) -> Server {
+pub(super) fn server_with(f: impl FnOnce(ServerConfig) -> ServerConfig) -> Server {
     Server::with_rng(
         f(ServerConfig {
             guid: [0x42; 16],
@@ -60,14 +60,14 @@ fn server_with(f: impl FnOnce(ServerConfig) -> ServerConfig) -> Server {
     )
 }
 
-fn reply(a: Action) -> Vec<u8> {
+pub(super) fn reply(a: Action) -> Vec<u8> {
     match a {
         Action::Reply(b) => b,
         other => panic!("expected a reply, got {other:?}"),
     }
 }
 
-fn request(netfn: NetFn, cmd: u8, seq: u8, data: &[u8]) -> Vec<u8> {
+pub(super) fn request(netfn: NetFn, cmd: u8, seq: u8, data: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     message::Request {
         rs_addr: 0x20,
@@ -183,12 +183,12 @@ fn cipher_suite_0_refused_unless_enabled() {
 
 /// Runs Open Session and RAKP 1/2 for `suite`; returns the server's reply to RAKP 1 and the
 /// exchange the client computed.
-fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) {
+pub(super) fn rakp12(s: &mut Server, suite: u8, user: &str, role: u8) -> (Rakp2, Exchange) {
     rakp12_from(s, peer(), suite, user, role)
 }
 
 /// [`rakp12`] from `from`.
-fn rakp12_from(
+pub(super) fn rakp12_from(
     s: &mut Server,
     from: SocketAddr,
     suite: u8,
@@ -237,12 +237,12 @@ fn rakp12_from(
     (rakp2, x)
 }
 
-fn rakp34(s: &mut Server, suite: u8, x: &Exchange, password: &[u8]) -> Rakp4 {
+pub(super) fn rakp34(s: &mut Server, suite: u8, x: &Exchange, password: &[u8]) -> Rakp4 {
     rakp34_from(s, peer(), suite, x, password)
 }
 
 /// [`rakp34`] from `from`.
-fn rakp34_from(
+pub(super) fn rakp34_from(
     s: &mut Server,
     from: SocketAddr,
     suite: u8,
@@ -520,7 +520,10 @@ fn client_login_as(
 }
 
 /// Drives a [`super::Client15`] against the server in memory until the session is up.
-fn client15_login(s: &mut Server, pw: &[u8]) -> Result<super::Client15, super::ClientError> {
+pub(super) fn client15_login(
+    s: &mut Server,
+    pw: &[u8],
+) -> Result<super::Client15, super::ClientError> {
     use super::{Client15, ClientConfig, ClientEvent, Interface};
     let mut c = Client15::new(ClientConfig {
         username: "admin".into(),

@@ -1,0 +1,268 @@
+//! The I/O of a BMC's serial console: one task reads the backend's console continuously (the
+//! console log gets every byte, whether or not a SOL session is attached; a source that drops is
+//! opened again with backoff and the gap marked in the log), and one task carries Serial over
+//! LAN between the session layer and the console: console output in, the datagrams and the
+//! retransmissions the session layer asks for out, keyboard input to the console.
+
+use crate::config::ConsoleSettings;
+use crate::console_log::ConsoleLog;
+use ipmi_bmc::{Backend, Console, Requester};
+use ipmi_proto::session::{Server, SolEvent};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, Notify};
+use tracing::Instrument;
+
+/// The most console output read at once.
+const CHUNK: usize = 4096;
+/// Backoff between attempts to open a console that failed or closed: from 1 s up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the console tasks of a BMC share with its receive loop.
+pub struct ConsoleLink {
+    /// Woken when the session layer has SOL work ([`Server::sol_dirty`]).
+    pub wake: Arc<Notify>,
+}
+
+/// The console as it is now: open, or being opened again.
+type Current = Arc<Mutex<Option<Arc<dyn Console>>>>;
+
+/// Starts the console tasks of a BMC; they end when `server`'s BMC stops (abort the handle).
+pub fn spawn(
+    name: &str,
+    server: Arc<Mutex<Server>>,
+    socket: Arc<UdpSocket>,
+    backend: Arc<dyn Backend>,
+    settings: ConsoleSettings,
+    log_path: Option<PathBuf>,
+    link: &ConsoleLink,
+) -> tokio::task::AbortHandle {
+    let log = log_path.and_then(|p| match ConsoleLog::open(p.clone(), &settings) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(path = %p.display(), error = %e, "console log cannot be opened: console output is not kept");
+            None
+        }
+    });
+    let (tx, rx) = mpsc::channel(4);
+    let current: Current = Arc::default();
+    let who = Requester {
+        user: "console".into(),
+        peer: "0.0.0.0:0".parse().expect("an address"),
+        bmc: name.to_string(),
+    };
+    let reader = tokio::spawn(read_console(backend, who, current.clone(), tx).in_current_span());
+    let pump = Pump {
+        server,
+        socket,
+        current,
+        log,
+        replay_bytes: settings.replay_bytes,
+        attached: false,
+        replay: Vec::new(),
+    };
+    let wake = link.wake.clone();
+    let task = tokio::spawn(
+        async move {
+            // The reader goes with the pump.
+            let _reader = AbortOnDrop(reader);
+            pump.run(rx, wake).await
+        }
+        .in_current_span(),
+    );
+    task.abort_handle()
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Something from the console reader.
+enum Read {
+    Output(Vec<u8>),
+    /// The source was lost or found again (for the log).
+    Mark(String),
+}
+
+/// Opens the console and reads it for ever, sending what it prints; opens it again with backoff
+/// when it fails or closes.
+async fn read_console(
+    backend: Arc<dyn Backend>,
+    who: Requester,
+    current: Current,
+    tx: mpsc::Sender<Read>,
+) {
+    let mut backoff = Duration::from_secs(1);
+    let mut lost: Option<String> = None;
+    loop {
+        let console: Arc<dyn Console> = match backend.console(&who).await {
+            Ok(c) => Arc::from(c),
+            Err(ipmi_bmc::BackendError::NotSupported) => {
+                tracing::debug!("the backend has no console");
+                return;
+            }
+            Err(e) => {
+                if lost.is_none() {
+                    tracing::warn!(error = %e, "console cannot be opened: trying again");
+                    let _ = tx
+                        .send(Read::Mark(format!("console unavailable: {e}")))
+                        .await;
+                }
+                lost = Some(e.to_string());
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        if lost.take().is_some() {
+            tracing::info!("console open again");
+            let _ = tx.send(Read::Mark("console open again".into())).await;
+        }
+        *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(console.clone());
+        let mut buf = vec![0u8; CHUNK];
+        let why = loop {
+            match console.read(&mut buf).await {
+                Ok(0) => break "the console closed".to_string(),
+                Ok(n) => {
+                    backoff = Duration::from_secs(1);
+                    if tx.send(Read::Output(buf[..n].to_vec())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => break e.to_string(),
+            }
+        };
+        *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        tracing::warn!(why = %why, "console lost: opening it again");
+        let _ = tx.send(Read::Mark(format!("console lost: {why}"))).await;
+        lost = Some(why);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Carries SOL between the session layer and the console.
+struct Pump {
+    server: Arc<Mutex<Server>>,
+    socket: Arc<UdpSocket>,
+    current: Current,
+    log: Option<ConsoleLog>,
+    replay_bytes: usize,
+    /// A SOL instance is active: output goes to it.
+    attached: bool,
+    /// The log's end, still to be sent to a newly activated instance before new output.
+    replay: Vec<u8>,
+}
+
+impl Pump {
+    fn server(&self) -> std::sync::MutexGuard<'_, Server> {
+        self.server.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn console(&self) -> Option<Arc<dyn Console>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Read>, wake: Arc<Notify>) {
+        let mut next: Option<Instant> = None;
+        loop {
+            self.feed_replay();
+            // While the remote console lags, leave the output in the console (flow control).
+            let take =
+                !self.attached || (self.replay.is_empty() && self.server().sol_room() >= CHUNK);
+            let sleep = next.map_or(Duration::from_secs(3600), |t| {
+                t.saturating_duration_since(Instant::now())
+            });
+            tokio::select! {
+                r = rx.recv(), if take => match r {
+                    Some(Read::Output(data)) => self.output(&data),
+                    Some(Read::Mark(what)) => {
+                        if let Some(l) = self.log.as_mut() {
+                            l.mark(&what);
+                        }
+                    }
+                    None => return,
+                },
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+            }
+            next = self.poll().await;
+        }
+    }
+
+    fn output(&mut self, data: &[u8]) {
+        if let Some(l) = self.log.as_mut() {
+            l.append(data);
+        }
+        if self.attached {
+            let taken = self.server().sol_output(Instant::now(), data);
+            if taken < data.len() {
+                tracing::debug!(lost = data.len() - taken, "SOL output buffer full");
+            }
+        }
+    }
+
+    fn feed_replay(&mut self) {
+        if self.replay.is_empty() {
+            return;
+        }
+        let taken = self.server().sol_output(Instant::now(), &self.replay);
+        self.replay.drain(..taken);
+    }
+
+    /// Does what the session layer asks; returns when to come back.
+    async fn poll(&mut self) -> Option<Instant> {
+        let poll = self.server().sol_poll(Instant::now());
+        for (peer, bytes) in &poll.send {
+            if let Err(e) = self.socket.send_to(bytes, peer).await {
+                tracing::debug!(%peer, error = %e, "SOL send failed");
+            }
+        }
+        for e in &poll.events {
+            match e {
+                SolEvent::Activated { user, peer } => {
+                    tracing::info!(%user, %peer, "SOL session attached to the console");
+                    self.attached = true;
+                    self.replay = match (&self.log, self.replay_bytes) {
+                        (Some(l), n) if n > 0 => l.tail(n),
+                        _ => Vec::new(),
+                    };
+                }
+                SolEvent::Deactivated(why) => {
+                    tracing::info!(why, "SOL session detached from the console");
+                    self.attached = false;
+                    self.replay.clear();
+                }
+                SolEvent::Break => {
+                    if let Some(c) = self.console() {
+                        let _ = c.send_break().await;
+                    }
+                }
+            }
+        }
+        if !poll.input.is_empty() {
+            match self.console() {
+                Some(c) => {
+                    if let Err(e) = c.write(&poll.input).await {
+                        tracing::warn!(error = %e, "typing into the console failed");
+                    }
+                }
+                None => tracing::debug!("keys typed while the console is away: dropped"),
+            }
+        }
+        if !self.replay.is_empty() {
+            // Come back at once to send more of it.
+            return Some(Instant::now() + Duration::from_millis(5));
+        }
+        poll.next
+    }
+}

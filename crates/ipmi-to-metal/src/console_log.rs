@@ -1,0 +1,219 @@
+//! A BMC's console log: every byte its console prints, appended to a file whether or not a SOL
+//! session is attached, rotated by size (`NAME.log` → `NAME.log.1` → ...), optionally with the
+//! time each line was read; and the log's end, which a newly activated SOL session may be sent.
+
+use crate::config::ConsoleSettings;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// An open console log.
+pub struct ConsoleLog {
+    path: PathBuf,
+    file: Option<File>,
+    size: u64,
+    max: u64,
+    keep: u32,
+    timestamps: bool,
+    /// The next byte starts a line (for timestamps).
+    line_start: bool,
+}
+
+/// `path` with `.N` added.
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    PathBuf::from(s)
+}
+
+/// Opens (creating, private to the user) a file for appending.
+fn open_append(path: &Path) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
+/// The time now as `2024-11-26T01:02:03.456Z`.
+fn utc_now() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let (secs, ms) = (d.as_secs(), d.subsec_millis());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+impl ConsoleLog {
+    /// Opens the log at `path` with the rotation settings of `s`, creating its directory.
+    pub fn open(path: PathBuf, s: &ConsoleSettings) -> std::io::Result<ConsoleLog> {
+        if let Some(dir) = path.parent() {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir)?;
+        }
+        let file = open_append(&path)?;
+        let size = file.metadata()?.len();
+        Ok(ConsoleLog {
+            path,
+            file: Some(file),
+            size,
+            max: s.log_max_bytes.max(1),
+            keep: s.log_keep,
+            timestamps: s.timestamps,
+            line_start: true,
+        })
+    }
+
+    /// Appends console output.
+    pub fn append(&mut self, data: &[u8]) {
+        let mut out = Vec::with_capacity(data.len() + 32);
+        for &b in data {
+            if self.timestamps && self.line_start {
+                out.extend_from_slice(format!("[{}] ", utc_now()).as_bytes());
+            }
+            out.push(b);
+            self.line_start = b == b'\n';
+        }
+        self.write(&out);
+    }
+
+    /// Marks something that is not console output (the source lost and found again).
+    pub fn mark(&mut self, what: &str) {
+        let sep = if self.line_start { "" } else { "\n" };
+        let line = format!("{sep}[ipmi-to-metal {}: {what}]\n", utc_now());
+        self.line_start = true;
+        self.write(line.as_bytes());
+    }
+
+    /// Writes `out` whole into the current file, rotating first if it would not fit (a chunk is
+    /// never split across two files).
+    fn write(&mut self, out: &[u8]) {
+        if self.size > 0 && self.size + out.len() as u64 > self.max {
+            self.rotate();
+        }
+        let Some(f) = self.file.as_mut() else { return };
+        if let Err(e) = f.write_all(out) {
+            tracing::warn!(path = %self.path.display(), error = %e, "console log write failed");
+            return;
+        }
+        self.size += out.len() as u64;
+    }
+
+    /// `NAME.log` becomes `NAME.log.1`, the older ones move up, the oldest beyond `keep` goes.
+    fn rotate(&mut self) {
+        self.file = None;
+        if self.keep == 0 {
+            let _ = std::fs::remove_file(&self.path);
+        } else {
+            let _ = std::fs::remove_file(numbered(&self.path, self.keep));
+            for n in (1..self.keep).rev() {
+                let _ = std::fs::rename(numbered(&self.path, n), numbered(&self.path, n + 1));
+            }
+            let _ = std::fs::rename(&self.path, numbered(&self.path, 1));
+        }
+        match open_append(&self.path) {
+            Ok(f) => self.file = Some(f),
+            Err(e) => {
+                tracing::warn!(path = %self.path.display(), error = %e, "console log cannot be reopened")
+            }
+        }
+        self.size = 0;
+    }
+
+    /// The last `n` bytes of the log (from the newest rotated file too when needed).
+    pub fn tail(&self, n: usize) -> Vec<u8> {
+        let mut out = tail_of(&self.path, n);
+        if out.len() < n && self.keep > 0 {
+            let mut older = tail_of(&numbered(&self.path, 1), n - out.len());
+            older.extend_from_slice(&out);
+            out = older;
+        }
+        out
+    }
+}
+
+fn tail_of(path: &Path, n: usize) -> Vec<u8> {
+    let Ok(mut f) = File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(n as u64);
+    let mut out = Vec::new();
+    if f.seek(SeekFrom::Start(start)).is_ok() {
+        let _ = f.take(n as u64).read_to_end(&mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotates_by_size_keeps_n_and_tails_across_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("console/node1.log");
+        let s = ConsoleSettings {
+            log_max_bytes: 10,
+            log_keep: 2,
+            ..ConsoleSettings::default()
+        };
+        let mut log = ConsoleLog::open(path.clone(), &s).unwrap();
+        log.append(b"01234");
+        log.append(b"56789");
+        log.append(b"abcdefghij");
+        log.append(b"KLMNO");
+        assert_eq!(std::fs::read(&path).unwrap(), b"KLMNO");
+        assert_eq!(std::fs::read(numbered(&path, 1)).unwrap(), b"abcdefghij");
+        assert_eq!(std::fs::read(numbered(&path, 2)).unwrap(), b"0123456789");
+        assert_eq!(log.tail(8), b"hijKLMNO");
+        log.append(b"pqrstuvwxyz");
+        assert!(!numbered(&path, 3).exists(), "only two kept");
+        assert_eq!(std::fs::read(numbered(&path, 2)).unwrap(), b"abcdefghij");
+        // Reopened, it appends.
+        drop(log);
+        let mut log = ConsoleLog::open(path.clone(), &s).unwrap();
+        log.mark("source lost");
+        assert!(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("source lost"));
+    }
+
+    #[test]
+    fn timestamps_start_each_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.log");
+        let s = ConsoleSettings {
+            timestamps: true,
+            ..ConsoleSettings::default()
+        };
+        let mut log = ConsoleLog::open(path.clone(), &s).unwrap();
+        log.append(b"one\ntw");
+        log.append(b"o\n");
+        let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(
+            lines[0].starts_with("[20") && lines[0].ends_with("Z] one"),
+            "{text}"
+        );
+        assert!(lines[1].ends_with("Z] two"), "{text}");
+    }
+}
