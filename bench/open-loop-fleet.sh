@@ -18,17 +18,8 @@ first=${4:-21000}
 last=$((first + n - 1))
 prio=${NICE:-0}
 export IPMI_PASSWORD=bench-password
-cargo build --release -q -p ipmi-to-metal
-bin=target/release/ipmi-to-metal
-dir=$(mktemp -d)
-pids=""
-cleanup() {
-    # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill $pids 2>/dev/null || true
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/start.sh
+. bench/start.sh
 
 i=0
 while [ "$i" -lt "$n" ]; do

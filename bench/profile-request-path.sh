@@ -21,17 +21,8 @@ requests=${1:-4000}
 sessions=${2:-4}
 logins=${3:-50}
 export IPMI_PASSWORD=bench-password
-cargo build --release -q -p ipmi-to-metal
-bin=target/release/ipmi-to-metal
-dir=$(mktemp -d)
-pids=""
-cleanup() {
-    # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill $pids 2>/dev/null || true
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/start.sh
+. bench/start.sh
 
 port=16270
 cat > "$dir/shim.toml" <<CONF

@@ -4,45 +4,18 @@
 //! most one status request per cache period reaches the API. An action forgets the state: the
 //! next read asks again, and a read begun before the action does not store its answer.
 
-use ipmi_bmc::{BackendResult, PowerState};
+use http_support::SingleFlight;
+use ipmi_bmc::{BackendError, BackendResult, PowerState};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// The cache of one machine's power state.
-pub struct StatusCache {
-    ttl: Duration,
-    /// The state, when it was read, and the generation it was read in.
-    latest: Mutex<Option<(PowerState, Instant)>>,
-    /// The error of the last read, and when it came.
-    last_error: Mutex<Option<(ipmi_bmc::BackendError, Instant)>>,
-    flight: tokio::sync::Mutex<()>,
-    /// Bumped by every action: reads begun before it do not store their answer.
-    generation: AtomicU64,
-    reads: AtomicU64,
-}
+pub struct StatusCache(SingleFlight<PowerState, BackendError>);
 
 impl StatusCache {
     /// A cache whose reads are fresh for `ttl` (zero: every caller reads, one at a time).
     pub fn new(ttl: Duration) -> Self {
-        StatusCache {
-            ttl,
-            latest: Mutex::new(None),
-            last_error: Mutex::new(None),
-            flight: tokio::sync::Mutex::new(()),
-            generation: AtomicU64::new(0),
-            reads: AtomicU64::new(0),
-        }
-    }
-
-    fn fresh(&self) -> Option<PowerState> {
-        self.latest
-            .lock()
-            .expect("cache lock")
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(s, _)| s)
+        StatusCache(SingleFlight::new(ttl))
     }
 
     /// The state: fresh from memory, else from `read`, run by one caller at a time.
@@ -51,45 +24,17 @@ impl StatusCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = BackendResult<PowerState>>,
     {
-        if let Some(s) = self.fresh() {
-            return Ok(s);
-        }
-        let asked = Instant::now();
-        let _flight = self.flight.lock().await;
-        if let Some(s) = self.fresh() {
-            return Ok(s);
-        }
-        // The read that failed while this caller waited is this caller's answer too.
-        if let Some((e, at)) = self.last_error.lock().expect("cache lock").as_ref() {
-            if *at >= asked {
-                return Err(e.clone());
-            }
-        }
-        let generation = self.generation.load(Ordering::SeqCst);
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        match read().await {
-            Ok(s) => {
-                if self.generation.load(Ordering::SeqCst) == generation {
-                    *self.latest.lock().expect("cache lock") = Some((s, Instant::now()));
-                }
-                Ok(s)
-            }
-            Err(e) => {
-                *self.last_error.lock().expect("cache lock") = Some((e.clone(), Instant::now()));
-                Err(e)
-            }
-        }
+        self.0.get(read).await
     }
 
     /// Forgets the state (an action was sent).
     pub fn forget(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        *self.latest.lock().expect("cache lock") = None;
+        self.0.forget();
     }
 
     /// How many times the API was asked.
     pub fn reads(&self) -> u64 {
-        self.reads.load(Ordering::Relaxed)
+        self.0.fetches()
     }
 }
 

@@ -11,8 +11,8 @@
 //! The secret goes into one header, marked sensitive, and into no URL, error or log line.
 
 use crate::codes::{self, Codes};
+use http_support::{read_capped, RateGate};
 use ipmi_bmc::BackendError;
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
@@ -149,16 +149,7 @@ impl SharedHttp {
     /// The client.
     pub fn new() -> SharedHttp {
         SharedHttp(
-            reqwest::Client::builder()
-                .user_agent(concat!(
-                    "ipmi-to-metal/",
-                    env!("CARGO_PKG_VERSION"),
-                    " (+https://github.com/ipmi-to-metal)"
-                ))
-                .connect_timeout(Duration::from_secs(3))
-                // A redirect would carry the credentials to wherever it points: none are followed.
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_idle_timeout(Duration::from_secs(60))
+            http_support::client_builder(http_support::USER_AGENT)
                 .build()
                 .expect("a TLS backend is compiled in"),
         )
@@ -178,8 +169,8 @@ pub struct HttpApi {
     auth: Auth,
     headers: Vec<(String, String)>,
     policy: Policy,
-    /// Calls fail at once as rate-limited until then.
-    blocked_until: Mutex<Option<Instant>>,
+    /// Calls fail at once as rate-limited while it is closed.
+    rate_gate: RateGate,
 }
 
 impl HttpApi {
@@ -197,7 +188,7 @@ impl HttpApi {
             auth,
             headers,
             policy,
-            blocked_until: Mutex::new(None),
+            rate_gate: RateGate::new(),
         }
     }
 
@@ -234,14 +225,8 @@ impl HttpApi {
         );
         let mut attempt = 0u32;
         loop {
-            if let Some(until) = *self.blocked_until.lock().expect("lock") {
-                let now = Instant::now();
-                if until > now {
-                    return Err(BackendError::Busy(format!(
-                        "API rate limit, {:?} left",
-                        until - now
-                    )));
-                }
+            if let Some(left) = self.rate_gate.closed_for() {
+                return Err(BackendError::Busy(format!("API rate limit, {left:?} left")));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -249,7 +234,7 @@ impl HttpApi {
                     "{what}: no answer by the deadline"
                 )));
             }
-            let backoff = self.policy.backoff * 2u32.saturating_pow(attempt);
+            let backoff = http_support::backoff(self.policy.backoff, attempt);
             let may_retry = attempt < self.policy.retries;
             let outcome = self.once(req, left.min(self.policy.timeout)).await;
             let (retry_in, err) = match outcome {
@@ -268,7 +253,7 @@ impl HttpApi {
                         if Instant::now() + wait < deadline {
                             (Some(wait), err)
                         } else {
-                            *self.blocked_until.lock().expect("lock") = Some(Instant::now() + wait);
+                            self.rate_gate.close_for(wait);
                             return Err(err);
                         }
                     } else if a.status >= 500 && cc == codes::FAILED && idempotent && may_retry {
@@ -353,13 +338,13 @@ impl HttpApi {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > self.policy.max_body {
-                return Err(TryError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(
+            &mut resp,
+            self.policy.max_body,
+            || TryError::TooLarge,
+            transport,
+        )
+        .await?;
         Ok(Answer {
             status,
             retry_after,

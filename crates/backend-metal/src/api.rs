@@ -9,8 +9,8 @@
 //! nowhere else: not in a URL, an error or a log line. Answers are read up to a size limit
 //! ([`MAX_DEVICE_BODY`], [`MAX_LIST_BODY`]): past it the call fails, whatever the endpoint sends.
 
+use http_support::{header_u64, rate_limit_wait, read_capped, RateGate};
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
@@ -163,40 +163,13 @@ pub enum ApiError {
     },
 }
 
-/// Timeouts and retries of each call.
-#[derive(Clone, Copy, Debug)]
-pub struct Policy {
-    /// The time limit of one HTTP exchange.
-    pub timeout: Duration,
-    /// Retries after the first try, for 5xx and transport errors.
-    pub retries: u32,
-    /// The first backoff; it doubles with each retry.
-    pub backoff: Duration,
-}
+/// Timeouts and retries of each call (retries for 5xx and transport errors).
+pub use http_support::Policy;
 
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            timeout: Duration::from_secs(5),
-            retries: 2,
-            backoff: Duration::from_millis(200),
-        }
-    }
-}
-
-/// The HTTP client shared by every BMC of a process (one connection pool), with rustls and a
-/// User-Agent naming the project.
+/// The HTTP client shared by every BMC of a process (one connection pool), with rustls, no
+/// redirects (they would carry X-Auth-Token along) and a User-Agent naming the project.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!(
-            "ipmi-to-metal/",
-            env!("CARGO_PKG_VERSION"),
-            " (+https://github.com/ipmi-to-metal)"
-        ))
-        .connect_timeout(Duration::from_secs(3))
-        // A redirect would carry X-Auth-Token to wherever it points: none are followed.
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(Duration::from_secs(60))
+    http_support::client_builder(http_support::USER_AGENT)
         .build()
         .expect("a TLS backend is compiled in")
 }
@@ -207,8 +180,8 @@ pub struct MetalApi {
     base: String,
     token: Zeroizing<String>,
     policy: Policy,
-    /// Calls fail at once as rate-limited until then.
-    blocked_until: Mutex<Option<Instant>>,
+    /// Calls fail at once as rate-limited while it is closed.
+    rate_gate: RateGate,
 }
 
 impl std::fmt::Debug for MetalApi {
@@ -233,7 +206,7 @@ impl MetalApi {
             base: base.trim_end_matches('/').to_string(),
             token,
             policy,
-            blocked_until: Mutex::new(None),
+            rate_gate: RateGate::new(),
         }
     }
 
@@ -335,11 +308,8 @@ impl MetalApi {
     ) -> Result<Vec<u8>, ApiError> {
         let mut attempt = 0u32;
         loop {
-            if let Some(until) = *self.blocked_until.lock().expect("lock") {
-                let now = Instant::now();
-                if until > now {
-                    return Err(ApiError::RateLimited(until - now));
-                }
+            if let Some(left) = self.rate_gate.closed_for() {
+                return Err(ApiError::RateLimited(left));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -365,19 +335,17 @@ impl MetalApi {
                     if Instant::now() + *wait < deadline {
                         Some(*wait)
                     } else {
-                        *self.blocked_until.lock().expect("lock") = Some(Instant::now() + *wait);
+                        self.rate_gate.close_for(*wait);
                         None
                     }
                 }
                 Err(ApiError::Server { status, .. }) if *status >= 500 && idempotent => {
-                    Some(self.policy.backoff * 2u32.saturating_pow(attempt))
+                    Some(self.policy.backoff(attempt))
                 }
                 Err(ApiError::Transport(_)) | Err(ApiError::Timeout(_)) if idempotent => {
-                    Some(self.policy.backoff * 2u32.saturating_pow(attempt))
+                    Some(self.policy.backoff(attempt))
                 }
-                Err(ApiError::Connect(_)) => {
-                    Some(self.policy.backoff * 2u32.saturating_pow(attempt))
-                }
+                Err(ApiError::Connect(_)) => Some(self.policy.backoff(attempt)),
                 Err(_) => None,
             };
             match retry_in {
@@ -389,7 +357,7 @@ impl MetalApi {
                 _ => {
                     // Out of retries on a rate limit: the others should not keep asking either.
                     if let Err(ApiError::RateLimited(wait)) = &result {
-                        *self.blocked_until.lock().expect("lock") = Some(Instant::now() + *wait);
+                        self.rate_gate.close_for(*wait);
                     }
                     return result;
                 }
@@ -422,8 +390,8 @@ impl MetalApi {
             // Stop before the API has to refuse: an exhausted limit blocks until it resets.
             if header_u64(&headers, "x-ratelimit-remaining") == Some(0) {
                 let reset = header_u64(&headers, "x-ratelimit-reset").unwrap_or(1);
-                *self.blocked_until.lock().expect("lock") =
-                    Some(Instant::now() + Duration::from_secs(reset.min(3600)));
+                self.rate_gate
+                    .close_for(Duration::from_secs(reset.min(3600)));
             }
             return Ok(bytes);
         }
@@ -439,12 +407,10 @@ impl MetalApi {
             },
             404 => ApiError::NotFound(message),
             422 => ApiError::Unprocessable(message),
-            429 => {
-                let secs = header_u64(&headers, "retry-after")
-                    .or_else(|| header_u64(&headers, "x-ratelimit-reset"))
-                    .unwrap_or(1);
-                ApiError::RateLimited(Duration::from_secs(secs.clamp(1, 3600)))
-            }
+            429 => ApiError::RateLimited(rate_limit_wait(
+                header_u64(&headers, "retry-after")
+                    .or_else(|| header_u64(&headers, "x-ratelimit-reset")),
+            )),
             s => ApiError::Server { status: s, message },
         })
     }
@@ -457,14 +423,7 @@ async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u
     if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large);
     }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-        if out.len() + chunk.len() > limit {
-            return Err(too_large);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+    read_capped(&mut resp, limit, || too_large, transport).await
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -494,10 +453,6 @@ fn error_message(bytes: &[u8]) -> String {
         }) if !list.is_empty() => list.join("; "),
         _ => String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
     }
-}
-
-fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
-    h.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// The path of a URL, for log lines.

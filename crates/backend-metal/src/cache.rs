@@ -4,43 +4,22 @@
 //! per cache period reaches the API.
 
 use crate::api::{ApiError, Device};
+use http_support::SingleFlight;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long the identity (hostname, plan, facility) is reused before it is read again.
 const IDENTITY_TTL: Duration = Duration::from_secs(600);
 
-/// The cache of one device.
-pub struct DeviceCache {
-    ttl: Duration,
-    /// The device, when it was stored, and when the read that got it began (`None` for a state
-    /// only expected after an action).
-    latest: Mutex<Option<(Device, Instant, Option<Instant>)>>,
-    last_error: Mutex<Option<(ApiError, Instant)>>,
-    flight: tokio::sync::Mutex<()>,
-    fetches: AtomicU64,
-}
+/// The cache of one device: the device and when the read that got it began (`None` for a
+/// state only expected after an action).
+pub struct DeviceCache(SingleFlight<(Device, Option<Instant>), ApiError>);
 
 impl DeviceCache {
     /// A cache whose reads are fresh for `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        DeviceCache {
-            ttl,
-            latest: Mutex::new(None),
-            last_error: Mutex::new(None),
-            flight: tokio::sync::Mutex::new(()),
-            fetches: AtomicU64::new(0),
-        }
-    }
-
-    fn fresh(&self) -> Option<(Device, Option<Instant>)> {
-        let l = self.latest.lock().expect("cache lock");
-        l.as_ref()
-            .filter(|(_, at, _)| at.elapsed() < self.ttl)
-            .map(|(d, _, started)| (d.clone(), *started))
+        DeviceCache(SingleFlight::new(ttl))
     }
 
     /// The device: fresh from memory, else from `fetch`, run by one caller at a time.
@@ -59,77 +38,47 @@ impl DeviceCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Device, ApiError>>,
     {
-        if let Some(d) = self.fresh() {
-            return Ok(d);
-        }
-        let asked = Instant::now();
-        let _flight = self.flight.lock().await;
-        if let Some(d) = self.fresh() {
-            return Ok(d);
-        }
-        // The fetch that failed while this caller waited is this caller's answer too.
-        if let Some((e, at)) = self.last_error.lock().expect("cache lock").as_ref() {
-            if *at >= asked {
-                return Err(e.clone());
-            }
-        }
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        match fetch().await {
-            Ok(d) => {
-                self.put(d.clone(), started);
-                Ok((d, Some(started)))
-            }
-            Err(e) => {
-                *self.last_error.lock().expect("cache lock") = Some((e.clone(), Instant::now()));
-                Err(e)
-            }
-        }
+        self.0
+            .get(|| async {
+                let started = Instant::now();
+                fetch().await.map(|d| (d, Some(started)))
+            })
+            .await
     }
 
     /// Stores a device the API returned for a request sent at `started`.
     pub fn put(&self, d: Device, started: Instant) {
-        *self.latest.lock().expect("cache lock") = Some((d, Instant::now(), Some(started)));
+        self.0.put((d, Some(started)));
     }
 
     /// Records the state an accepted action leads to, to answer from until the next read.
     pub fn set_state(&self, state: &str) {
-        if let Some((d, at, started)) = self.latest.lock().expect("cache lock").as_mut() {
+        self.0.update(|(d, started)| {
             d.state = Some(state.to_string());
-            *at = Instant::now();
             *started = None;
-        }
+        });
     }
 
     /// The last device read, fresh or not.
     pub fn peek(&self) -> Option<Device> {
-        self.latest
-            .lock()
-            .expect("cache lock")
-            .as_ref()
-            .map(|(d, _, _)| d.clone())
+        self.0.peek().map(|(d, _)| d)
     }
 
     /// The last device read, if recent enough for its identity (hostname, plan, place).
     pub fn identity(&self) -> Option<Device> {
-        self.latest
-            .lock()
-            .expect("cache lock")
-            .as_ref()
-            .filter(|(_, at, _)| at.elapsed() < IDENTITY_TTL)
-            .map(|(d, _, _)| d.clone())
+        self.0.peek_within(IDENTITY_TTL).map(|(d, _)| d)
     }
 
     /// How many times the API was asked.
     pub fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
+        self.0.fetches()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicU32;
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
 
     fn device(state: &str) -> Device {

@@ -19,6 +19,7 @@
 //!   more than [`MAX_BODY`] bytes is refused.
 
 use crate::errors::{error_message, transport, ApiError};
+use http_support::{header_u64, rate_limit_wait, read_capped, RateGate};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use std::sync::Mutex;
@@ -34,26 +35,7 @@ pub const MAX_BODY: usize = 1 << 20;
 /// fixed URI).
 const DEFAULT_SESSIONS: &str = "/redfish/v1/SessionService/Sessions";
 
-/// Timeouts and retries of each call.
-#[derive(Clone, Copy, Debug)]
-pub struct Policy {
-    /// The time limit of one HTTP exchange.
-    pub timeout: Duration,
-    /// Retries after the first try.
-    pub retries: u32,
-    /// The first backoff; it doubles with each retry.
-    pub backoff: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            timeout: Duration::from_secs(5),
-            retries: 2,
-            backoff: Duration::from_millis(200),
-        }
-    }
-}
+pub use http_support::Policy;
 
 /// An answer with a 2xx status.
 #[derive(Clone, Debug, Default)]
@@ -124,8 +106,8 @@ pub struct RedfishClient {
     auth: Mutex<Auth>,
     /// One login at a time.
     login_flight: tokio::sync::Mutex<()>,
-    /// Calls fail at once as rate-limited until then.
-    blocked_until: Mutex<Option<Instant>>,
+    /// Calls fail at once as rate-limited while it is closed.
+    rate_gate: RateGate,
 }
 
 impl std::fmt::Debug for RedfishClient {
@@ -159,7 +141,7 @@ impl RedfishClient {
                 logins: 0,
             }),
             login_flight: tokio::sync::Mutex::new(()),
-            blocked_until: Mutex::new(None),
+            rate_gate: RateGate::new(),
         }
     }
 
@@ -285,11 +267,8 @@ impl RedfishClient {
         let mut attempt = 0u32;
         let mut logged_in_again = false;
         loop {
-            if let Some(until) = *self.blocked_until.lock().expect("lock") {
-                let now = Instant::now();
-                if until > now {
-                    return Err(ApiError::RateLimited(until - now));
-                }
+            if let Some(left) = self.rate_gate.closed_for() {
+                return Err(ApiError::RateLimited(left));
             }
             let cred = self.credentials(deadline).await?;
             let left = deadline.saturating_duration_since(Instant::now());
@@ -317,7 +296,7 @@ impl RedfishClient {
                 }
             }
             let idempotent = method == Method::GET || method == Method::DELETE;
-            let backoff = self.policy.backoff * 2u32.saturating_pow(attempt);
+            let backoff = self.policy.backoff(attempt);
             let retry_in =
                 match &result {
                     Ok(_) => return result,
@@ -337,7 +316,7 @@ impl RedfishClient {
                 _ => {
                     // A rate limit not waited out: the others should not keep asking either.
                     if let Err(ApiError::RateLimited(wait)) = &result {
-                        *self.blocked_until.lock().expect("lock") = Some(Instant::now() + *wait);
+                        self.rate_gate.close_for(*wait);
                     }
                     return result;
                 }
@@ -540,15 +519,12 @@ impl RedfishClient {
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(ApiError::Decode(format!(
-                    "{method} {path}: the answer is larger than {MAX_BODY} bytes"
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let too_large = || {
+            ApiError::Decode(format!(
+                "{method} {path}: the answer is larger than {MAX_BODY} bytes"
+            ))
+        };
+        let bytes = read_capped(&mut resp, MAX_BODY, too_large, transport).await?;
         if (200..300).contains(&status) {
             let token = header(&headers, "x-auth-token").map(Zeroizing::new);
             return Ok(Exchange {
@@ -556,9 +532,7 @@ impl RedfishClient {
                     status,
                     etag: header(&headers, "etag"),
                     location: header(&headers, "location").and_then(|l| self.path_of(&l)),
-                    retry_after: header(&headers, "retry-after")
-                        .and_then(|s| s.trim().parse().ok())
-                        .map(Duration::from_secs),
+                    retry_after: header_u64(&headers, "retry-after").map(Duration::from_secs),
                     body: bytes,
                 },
                 token,
@@ -570,12 +544,7 @@ impl RedfishClient {
             401 => ApiError::Unauthorized(message),
             404 => ApiError::NotFound(message),
             412 | 428 => ApiError::Precondition { status, message },
-            429 => {
-                let secs = header(&headers, "retry-after")
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(1u64);
-                ApiError::RateLimited(Duration::from_secs(secs.clamp(1, 3600)))
-            }
+            429 => ApiError::RateLimited(rate_limit_wait(header_u64(&headers, "retry-after"))),
             s if s >= 500 && s != 501 => ApiError::Server { status, message },
             _ => ApiError::Refused { status, message },
         })

@@ -218,13 +218,8 @@ pub struct HttpClient {
 }
 
 fn http_client(tls: &Tls) -> Result<reqwest::Client, String> {
-    let mut b = reqwest::Client::builder()
-        .user_agent(concat!("ipmi-to-metal/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(3))
-        // A redirect would carry the credentials to wherever it points: none are followed.
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .https_only(!matches!(tls, Tls::PlainHttp));
+    let user_agent = concat!("ipmi-to-metal/", env!("CARGO_PKG_VERSION"));
+    let mut b = http_support::client_builder(user_agent).https_only(!matches!(tls, Tls::PlainHttp));
     match tls {
         Tls::Ca { pem, .. } => {
             b = b.tls_built_in_root_certs(false);

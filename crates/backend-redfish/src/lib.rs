@@ -5,7 +5,7 @@
 //!
 //! - **The system** is the only member of the Systems collection, or the one `system_id` names;
 //!   it is found on first use (the service may be down when the shim starts) and read through
-//!   a single-flight cache ([`cache`]).
+//!   a single-flight cache ([`http_support::SingleFlight`]).
 //! - **Power**: `PowerState` (`On`/`PoweringOn` on, `Off`/`PoweringOff` off); every verb is a
 //!   `ComputerSystem.Reset` with the reset type the system offers ([`model::plan`]), and a
 //!   cycle without `PowerCycle` is `ForceOff`, then `On` once the system reads off.
@@ -17,7 +17,6 @@
 
 #![warn(missing_docs)]
 
-pub mod cache;
 pub mod client;
 pub mod config;
 pub mod errors;
@@ -25,7 +24,6 @@ pub mod model;
 pub mod sensors;
 
 use async_trait::async_trait;
-use cache::Cached;
 use client::{RedfishClient, Reply};
 use errors::ApiError;
 use ipmi_bmc::{
@@ -38,6 +36,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// The single-flight cache of a resource read from the service.
+type Cached<T> = http_support::SingleFlight<T, ApiError>;
 
 /// Completion code "command disabled": an operation the system does not offer.
 const NOT_OFFERED: CompletionCode = CompletionCode(0xd6);

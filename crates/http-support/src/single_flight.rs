@@ -1,55 +1,58 @@
 //! A read cache with single-flight: a value younger than the cache period is answered from
 //! memory; otherwise one caller asks the service while the others wait for its answer (or its
-//! error) instead of asking too. However many clients poll a BMC, one `GET` of the system per
+//! error) instead of asking too. However many clients poll a BMC, one read of the resource per
 //! cache period reaches the service.
 
-use crate::errors::ApiError;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The cache of one resource.
-pub struct Cached<T> {
+/// The cache of one resource, whose reads fail with `E`.
+pub struct SingleFlight<T, E> {
     ttl: Duration,
     latest: Mutex<Option<(T, Instant)>>,
-    last_error: Mutex<Option<(ApiError, Instant)>>,
+    last_error: Mutex<Option<(E, Instant)>>,
     flight: tokio::sync::Mutex<()>,
+    /// Bumped by [`SingleFlight::forget`]: reads begun before it do not store their answer.
+    generation: AtomicU64,
     fetches: AtomicU64,
 }
 
-impl<T: Clone> Cached<T> {
+impl<T: Clone, E: Clone> SingleFlight<T, E> {
     /// A cache whose reads are fresh for `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        Cached {
+        SingleFlight {
             ttl,
             latest: Mutex::new(None),
             last_error: Mutex::new(None),
             flight: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
         }
     }
 
-    fn fresh(&self) -> Option<T> {
+    /// The last value stored less than `max_age` ago.
+    pub fn peek_within(&self, max_age: Duration) -> Option<T> {
         let l = self.latest.lock().expect("cache lock");
         l.as_ref()
-            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .filter(|(_, at)| at.elapsed() < max_age)
             .map(|(v, _)| v.clone())
     }
 
     /// The value: fresh from memory, else from `fetch`, run by one caller at a time.
-    pub async fn get<F, Fut>(&self, fetch: F) -> Result<T, ApiError>
+    pub async fn get<F, Fut>(&self, fetch: F) -> Result<T, E>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        Fut: Future<Output = Result<T, E>>,
     {
-        if let Some(v) = self.fresh() {
+        if let Some(v) = self.peek_within(self.ttl) {
             return Ok(v);
         }
         let asked = Instant::now();
         let _flight = self.flight.lock().await;
-        if let Some(v) = self.fresh() {
+        if let Some(v) = self.peek_within(self.ttl) {
             return Ok(v);
         }
         // The fetch that failed while this caller waited is this caller's answer too.
@@ -58,10 +61,13 @@ impl<T: Clone> Cached<T> {
                 return Err(e.clone());
             }
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         self.fetches.fetch_add(1, Ordering::Relaxed);
         match fetch().await {
             Ok(v) => {
-                self.put(v.clone());
+                if self.generation.load(Ordering::SeqCst) == generation {
+                    self.put(v.clone());
+                }
                 Ok(v)
             }
             Err(e) => {
@@ -76,9 +82,25 @@ impl<T: Clone> Cached<T> {
         *self.latest.lock().expect("cache lock") = Some((v, Instant::now()));
     }
 
+    /// Changes the stored value, if there is one, and makes it fresh again (a state an
+    /// accepted action leads to).
+    pub fn update(&self, change: impl FnOnce(&mut T)) {
+        if let Some((v, at)) = self.latest.lock().expect("cache lock").as_mut() {
+            change(v);
+            *at = Instant::now();
+        }
+    }
+
     /// Forgets the value (after a change), so that the next read asks the service.
     pub fn invalidate(&self) {
         *self.latest.lock().expect("cache lock") = None;
+    }
+
+    /// Forgets the value (an action was sent), and the answer of a read begun before now: the
+    /// next read asks the service, and so does the one after a read already under way.
+    pub fn forget(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.invalidate();
     }
 
     /// The last value read, fresh or not.
@@ -101,6 +123,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
     use std::sync::Arc;
+
+    type Cached<T> = SingleFlight<T, String>;
 
     #[tokio::test]
     async fn concurrent_reads_share_one_fetch_and_one_error() {
@@ -133,7 +157,7 @@ mod tests {
                     .get(|| async {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        Err(ApiError::Timeout("down".into()))
+                        Err("down".to_string())
                     })
                     .await
             }));
