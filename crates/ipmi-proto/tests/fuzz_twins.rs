@@ -129,6 +129,30 @@ fn cmd_bodies_every_parser_parses_something() {
     }
 }
 
+/// Requests and answers around the most an IPMI 1.5 message carries, in every mode: the client
+/// refuses request data over 248 bytes, and the server answers 0xCA where the model's answer has
+/// over 247 (the harness checks both). Generated ops rarely get there.
+#[test]
+fn server_in_session_long_requests_and_answers() {
+    let (netfn, cmd) = harness::fixtures::LONG_ANSWER;
+    for mode in 0..MODES.len() as u8 {
+        let mut input = vec![mode];
+        for n in [0u8, 201, 202, 203, 255] {
+            push_op(
+                &mut input,
+                server_in_session::OP_REQUEST,
+                &[netfn.0, cmd, n],
+            );
+        }
+        for len in [247, 248, 249, 253] {
+            let mut op = vec![0x30, 0x02];
+            op.resize(len + 2, 0x5a);
+            push_op(&mut input, server_in_session::OP_REQUEST, &op);
+        }
+        server_in_session::run(&input);
+    }
+}
+
 /// The recorded logins replay against the fixed-RNG server: the last datagram of each (Close
 /// Session) is answered inside the session. If the server's use of its RNG changes, the recorded
 /// seeds no longer replay and the corpus must be made again (see docs/fuzzing.md).

@@ -19,7 +19,7 @@ pub mod message;
 pub mod rakp;
 pub mod rmcp;
 
-/// Why bytes could not be parsed as the expected wire format.
+/// Why bytes could not be parsed as the expected wire format, or a value not emitted in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     /// The buffer is shorter than the format requires.
@@ -31,6 +31,9 @@ pub enum WireError {
     /// A checksum does not match.
     #[error("bad checksum")]
     Checksum,
+    /// Emitting: a field is longer than its length field can say.
+    #[error("too long for the format")]
+    TooLong,
 }
 
 /// Result of wire parsing.
