@@ -188,6 +188,13 @@ impl Client15 {
                 if !self.awaited(&r) {
                     return Ok(ClientEvent::Ignored);
                 }
+                if self.phase == Phase::Activate {
+                    // The activation answer is the session's first inbound packet (its sequence
+                    // number the one we asked for): entered in the window, it cannot come back
+                    // later as an answer in the session. An error answer carries number 0,
+                    // which no window takes.
+                    self.inbound.accept(session.sequence());
+                }
                 // The activation answer may be authenticated; a forged one gains nothing, since
                 // every later packet must carry a code made with the password.
                 self.login_step(r)

@@ -5,8 +5,8 @@
 
 use super::{client15_login, peer, server};
 use crate::session::action::Action;
-use crate::session::{ClientError, ClientEvent};
-use crate::types::{CompletionCode, NetFn};
+use crate::session::{Client15, ClientConfig, ClientError, ClientEvent, Interface, Secret};
+use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::{ipmi15, message, rmcp};
 use std::time::Instant;
 
@@ -79,4 +79,50 @@ fn server_answers_0xca_when_an_answer_is_too_long_for_ipmi15() {
             assert!(taken.data.is_empty(), "0xCA carries no data");
         }
     }
+}
+
+/// The Activate Session answer, replayed once the session is open, is not an answer in it. It
+/// is authenticated and its sequence number is the first the session's window expects; unless
+/// the client enters that number, the window takes it later (it is just behind the highest
+/// seen), and it comes back as the response to a request of the same requester sequence number
+/// and command: the 63rd request after Set Session Privilege Level, when none of them was
+/// answered (lost, or a BMC slow to answer).
+#[test]
+fn client15_does_not_take_the_activate_answer_again() {
+    let mut s = server();
+    let mut c = Client15::new(ClientConfig {
+        username: "admin".into(),
+        password: Secret::new(b"secret".to_vec()),
+        kg: None,
+        privilege: Privilege::Operator,
+        cipher_suites: Vec::new(),
+        interface: Interface::Lan,
+    });
+    let mut out = c.start();
+    let mut answers = Vec::new();
+    loop {
+        let Action::Reply(back) = s.handle(Instant::now(), peer(), &out) else {
+            panic!("a login step was not answered")
+        };
+        answers.push(back.clone());
+        match c.handle(&back).unwrap() {
+            ClientEvent::Send(next) => out = next,
+            ClientEvent::Established => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Capabilities, challenge, Activate Session, Set Session Privilege Level.
+    assert_eq!(answers.len(), 4);
+    let activate = answers[2].clone();
+    // Requester sequence numbers 1 to 4 went to the login: 62 more wrap them round to 2.
+    for _ in 0..62 {
+        c.request(NetFn::CHASSIS, 0x01, &[]).unwrap();
+    }
+    // Activate Session again, in the session, under requester sequence number 3.
+    c.request(NetFn::APP, 0x3a, &[0; 22]).unwrap();
+    assert_eq!(
+        c.handle(&activate),
+        Ok(ClientEvent::Ignored),
+        "the replayed Activate Session answer was taken in the session"
+    );
 }
