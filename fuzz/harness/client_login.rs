@@ -9,19 +9,14 @@
 //! point. Properties, besides not panicking:
 //! - in the session (modes with integrity), an answer changed where its integrity check covers is
 //!   never taken;
-//! - an in-session answer the client already took is never taken again (replay).
-//!
-//! With `IPMI_FUZZ_STRICT=1` in the environment two more are checked, for defects reported in
-//! issue 11 and not fixed yet (off by default so that CI stays green until they are):
-//! - defect 7: a set-up answer (Open Session Response, RAKP 2, RAKP 4) with another console
-//!   session ID is ignored, not taken as an error that ends the login;
-//! - defect 1: in the session, an answer to an earlier request is not taken as the answer to
-//!   the latest one;
-//!
-//! and the replay property covers IPMI 1.5's Activate Session answer too (a known finding of
-//! this harness, exempted by default; see docs/fuzzing.md).
+//! - an in-session answer the client already took is never taken again (replay), IPMI 1.5's
+//!   Activate Session answer included;
+//! - a set-up answer (Open Session Response, RAKP 2, RAKP 4) with another console session ID is
+//!   ignored, not taken as an error that ends the login (issue 11, defect 7);
+//! - in the session, an answer to an earlier request is not taken as the answer to the latest
+//!   one (issue 11, defect 1).
 
-use super::checks::{differs_in_covered, in_session, strict};
+use super::checks::{differs_in_covered, in_session};
 use super::fixtures::{answer, peers, server, Clock, ADMIN};
 use super::input::{mutate, Reader};
 use super::real::{Mode, Real, MODES};
@@ -29,7 +24,7 @@ use ipmi_proto::session::{Action, ClientEvent, Server};
 use ipmi_proto::types::NetFn;
 use ipmi_proto::wire::ipmi20::{self, PayloadType};
 use ipmi_proto::wire::rakp::{OpenSessionResponse, Rakp2, Rakp4};
-use ipmi_proto::wire::{ipmi15, message, rmcp};
+use ipmi_proto::wire::rmcp;
 use std::net::SocketAddr;
 
 /// The server's answer to what the client last sent.
@@ -160,10 +155,7 @@ impl World {
     fn feed_answer(&mut self, i: usize, spec: Option<&[u8]>) -> bool {
         let genuine = self.answers[i].bytes.clone();
         let Some(spec) = spec else {
-            // Known finding (docs/fuzzing.md): Client15 does not enter the Activate Session
-            // answer's sequence number in its window, so that answer replayed once is taken.
-            let known = !strict() && is_activate_answer(&genuine);
-            let replayed = self.answers[i].delivered && in_session(&genuine) && !known;
+            let replayed = self.answers[i].delivered && in_session(&genuine);
             let stale = self.answers[i].to != self.serial;
             let active = self.client.is_active();
             let event = self.client.handle(&genuine);
@@ -179,7 +171,7 @@ impl World {
                 self.mode
             );
             assert!(
-                !(strict() && active && stale && taken),
+                !(active && stale && taken),
                 "{:?} (defect 1): the client took the answer to an earlier request",
                 self.mode
             );
@@ -195,14 +187,12 @@ impl World {
             "{:?}: the client took a forged answer:\n genuine {genuine:02x?}\n forged  {forged:02x?}",
             self.mode
         );
-        if strict() {
-            if let (Some(a), Some(b)) = (console_id(&genuine), console_id(&forged)) {
-                assert!(
-                    a == b || matches!(event, Ok(ClientEvent::Ignored)),
-                    "{:?} (defect 7): a set-up answer for console session {b:#x} (ours {a:#x}) gave {event:?}",
-                    self.mode
-                );
-            }
+        if let (Some(a), Some(b)) = (console_id(&genuine), console_id(&forged)) {
+            assert!(
+                a == b || matches!(event, Ok(ClientEvent::Ignored)),
+                "{:?} (defect 7): a set-up answer for console session {b:#x} (ours {a:#x}) gave {event:?}",
+                self.mode
+            );
         }
         self.after(event)
     }
@@ -231,13 +221,4 @@ fn console_id(datagram: &[u8]) -> Option<u32> {
         PayloadType::RAKP4 => Rakp4::parse(p.payload).ok().map(|r| r.console_session_id),
         _ => None,
     }
-}
-
-/// Whether a datagram is an IPMI 1.5 answer to Activate Session.
-fn is_activate_answer(datagram: &[u8]) -> bool {
-    datagram
-        .get(rmcp::HEADER_LEN..)
-        .and_then(|p| ipmi15::Repr::parse(p).ok())
-        .and_then(|(_, m)| message::Response::parse(m).ok())
-        .is_some_and(|r| r.netfn == NetFn::APP.response() && r.cmd == 0x3a)
 }
