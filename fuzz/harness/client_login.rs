@@ -41,9 +41,10 @@ pub const OP_REQUEST: u8 = 4;
 pub const OP_STALE: u8 = 5;
 const OPS: u8 = 6;
 
-/// A genuine answer of the server, and to which datagram of the client.
+/// A genuine answer of the server, and to which datagram and request of the client.
 struct Answer {
     to: u32,
+    request: u32,
     bytes: Vec<u8>,
     delivered: bool,
 }
@@ -57,6 +58,11 @@ struct World {
     /// What the client last sent, and its serial number.
     out: Vec<u8>,
     serial: u32,
+    /// The number of the request `out` carries: a retransmission carries the same request, so
+    /// an answer to an earlier copy of it answers it as well as the answer to this copy.
+    request: u32,
+    /// The request whose answer the client took last.
+    answered: Option<u32>,
     /// Whether `out` has been handed to the server.
     sent: bool,
     answers: Vec<Answer>,
@@ -82,6 +88,8 @@ pub fn run(data: &[u8]) {
         client,
         out,
         serial: 0,
+        request: 0,
+        answered: None,
         sent: false,
         answers: Vec::new(),
     };
@@ -95,13 +103,13 @@ pub fn run(data: &[u8]) {
             }
             OP_RETRANSMIT => {
                 let out = w.client.retransmission();
-                w.sends(out);
+                w.sends(out, false);
                 true
             }
             OP_REQUEST => {
                 if let [netfn, cmd, data @ ..] = chunk {
                     if let Ok(out) = w.client.request(NetFn(netfn & 0x3f), *cmd, data) {
-                        w.sends(out);
+                        w.sends(out, true);
                     }
                 }
                 true
@@ -120,10 +128,23 @@ pub fn run(data: &[u8]) {
 }
 
 impl World {
-    fn sends(&mut self, out: Vec<u8>) {
+    /// The client sends `out`: a new request, or a copy of the last one.
+    fn sends(&mut self, out: Vec<u8>, new_request: bool) {
         self.out = out;
         self.serial += 1;
+        self.request += u32::from(new_request);
         self.sent = false;
+    }
+
+    /// Checks that the client took at most one answer per request, and notes the one taken.
+    fn took(&mut self, request: u32) {
+        assert_ne!(
+            self.answered,
+            Some(request),
+            "{:?}: the client took two answers to one request",
+            self.mode
+        );
+        self.answered = Some(request);
     }
 
     /// The index of the server's answer to `out`, asking the server once.
@@ -142,6 +163,7 @@ impl World {
             if let Some(bytes) = bytes {
                 self.answers.push(Answer {
                     to: self.serial,
+                    request: self.request,
                     bytes,
                     delivered: false,
                 });
@@ -156,7 +178,8 @@ impl World {
         let genuine = self.answers[i].bytes.clone();
         let Some(spec) = spec else {
             let replayed = self.answers[i].delivered && in_session(&genuine);
-            let stale = self.answers[i].to != self.serial;
+            // An answer to an earlier copy of the same request answers it too.
+            let stale = self.answers[i].request != self.request;
             let active = self.client.is_active();
             let event = self.client.handle(&genuine);
             let taken = matches!(event, Ok(ClientEvent::Response(_)));
@@ -175,6 +198,9 @@ impl World {
                 "{:?} (defect 1): the client took the answer to an earlier request",
                 self.mode
             );
+            if taken {
+                self.took(self.answers[i].request);
+            }
             return self.after(event);
         };
         let forged = mutate(&genuine, spec);
@@ -187,6 +213,10 @@ impl World {
             "{:?}: the client took a forged answer:\n genuine {genuine:02x?}\n forged  {forged:02x?}",
             self.mode
         );
+        if matches!(event, Ok(ClientEvent::Response(_))) {
+            // Without integrity (suite 1) a changed answer can be taken, for the request.
+            self.took(self.request);
+        }
         if let (Some(a), Some(b)) = (console_id(&genuine), console_id(&forged)) {
             assert!(
                 a == b || matches!(event, Ok(ClientEvent::Ignored)),
@@ -201,7 +231,7 @@ impl World {
     fn after(&mut self, event: Result<ClientEvent, ipmi_proto::session::ClientError>) -> bool {
         match event {
             Ok(ClientEvent::Send(next)) => {
-                self.sends(next);
+                self.sends(next, true);
                 true
             }
             Ok(_) => true,
