@@ -3,15 +3,6 @@
 use ipmi_proto::session::{Request, Server, ServerConfig};
 use ipmi_proto::wire::{ipmi15, ipmi20, rmcp};
 use std::ops::Range;
-use std::sync::OnceLock;
-
-/// Whether the checks of known, not-yet-fixed findings are on (`IPMI_FUZZ_STRICT=1` in the
-/// environment). Off by default so that CI stays green until they are fixed; each harness says
-/// which checks this turns on.
-pub fn strict() -> bool {
-    static STRICT: OnceLock<bool> = OnceLock::new();
-    *STRICT.get_or_init(|| std::env::var("IPMI_FUZZ_STRICT").is_ok_and(|v| v == "1"))
-}
 
 /// The longest datagram the server may send back. Its longest answers (Get Channel Cipher Suites,
 /// RAKP 2, sealed canned answers) are far below; a bound keeps it from being an amplifier.

@@ -58,7 +58,8 @@ pub fn request_message(netfn: NetFn, rq_seq: u8, cmd: u8, data: &[u8]) -> Vec<u8
     v
 }
 
-/// An IPMI 1.5 datagram with the auth code of `auth_type` over `msg`.
+/// An IPMI 1.5 datagram with the auth code of `auth_type` over `msg` (at most 255 bytes: the
+/// callers cut what they seal).
 pub fn v15_datagram(
     auth_type: AuthType,
     seq: u32,
@@ -74,7 +75,8 @@ pub fn v15_datagram(
         session_id,
         auth_code: auth15::auth_code(auth_type, pw, session_id, msg, seq),
     }
-    .emit(msg, &mut v);
+    .emit(msg, &mut v)
+    .expect("a message of at most 255 bytes");
     v
 }
 

@@ -139,9 +139,18 @@ pub fn answer(req: &Request) -> (CompletionCode, Vec<u8>) {
         ),
         (NetFn::APP, 0x04) => (CompletionCode::OK, vec![0x55, 0x00]),
         (NetFn::APP, 0x08 | 0x37) => (CompletionCode::OK, GUID.to_vec()),
+        LONG_ANSWER => match req.data[..] {
+            [n] => (CompletionCode::OK, vec![0xa5; usize::from(n) + 45]),
+            _ => (LENGTH, Vec::new()),
+        },
         _ => (CompletionCode::INVALID_COMMAND, Vec::new()),
     }
 }
+
+/// `[n]`: the BMC model answers with `n + 45` bytes of data (45 to 300), around the most an
+/// IPMI 1.5 answer carries (247), so that the server's 0xCA for answers too long for that
+/// wrapper is exercised.
+pub const LONG_ANSWER: (NetFn, u8) = (NetFn(0x30), 0x01);
 
 /// A monotonic clock that inputs advance.
 pub struct Clock {

@@ -11,21 +11,20 @@
 //! - the same holds for the server's answer on its way to the client;
 //! - a packet the server accepted before is dropped when it comes again (replay).
 
-use super::checks::{
-    check_dispatch, check_reply, check_server, differs_in_covered, in_session, strict,
-};
+use super::checks::{check_dispatch, check_reply, check_server, differs_in_covered, in_session};
 use super::console::{request_message, Console};
 use super::fixtures::{answer, peers, server, Clock, ADMIN};
 use super::input::{mutate, Reader};
 use super::real::{login, Mode, Real, MODES};
-use ipmi_proto::session::{seqwin, Action, ClientEvent, Request, Server};
-use ipmi_proto::types::NetFn;
+use ipmi_proto::session::client15::MAX_REQUEST_DATA;
+use ipmi_proto::session::{seqwin, Action, ClientError, ClientEvent, Request, Server};
+use ipmi_proto::types::{CompletionCode, NetFn};
 use ipmi_proto::wire::message;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// The real client sends `[netfn, cmd, data...]` (NetFn masked to 6 bits, data cut to
-/// [`MAX_DATA`]).
+/// The real client sends `[netfn, cmd, data...]` (NetFn masked to 6 bits). The IPMI 1.5 client
+/// refuses more than 248 bytes of data ([`MAX_REQUEST_DATA`]) with `ClientError::TooLong`.
 pub const OP_REQUEST: u8 = 0;
 /// The console seals the data as the IPMI message, as it is.
 pub const OP_RAW: u8 = 1;
@@ -46,11 +45,8 @@ pub const OP_CLOSE: u8 = 6;
 pub const OP_RETRANSMIT: u8 = 7;
 const OPS: u8 = 8;
 
-/// Requests from the real client carry at most this much data, unless `IPMI_FUZZ_STRICT=1`:
-/// an IPMI 1.5 message longer than 255 bytes (data over 248) does not fit the session header's
-/// length byte, and `Client15::request` emits it anyway with the length cut to 8 bits (a known
-/// finding, docs/fuzzing.md).
-pub const MAX_DATA: usize = 200;
+/// The most response data an IPMI 1.5 message carries (255 less the response's 8 other bytes).
+const MAX_V15_ANSWER_DATA: usize = 247;
 
 /// What the server did with a datagram.
 struct Outcome {
@@ -190,10 +186,20 @@ impl World {
         let [netfn, cmd, data @ ..] = chunk else {
             return;
         };
-        let max = if strict() { usize::MAX } else { MAX_DATA };
-        let (netfn, cmd, data) = (NetFn(netfn & 0x3f), *cmd, &data[..data.len().min(max)]);
-        let Ok(packet) = self.client.request(netfn, cmd, data) else {
-            return;
+        let (netfn, cmd) = (NetFn(netfn & 0x3f), *cmd);
+        let packet = match self.client.request(netfn, cmd, data) {
+            Ok(packet) => packet,
+            Err(ClientError::TooLong { max }) => {
+                // Once an IPMI 1.5 request made a corrupt packet instead (docs/fuzzing.md).
+                assert!(
+                    matches!(self.mode, Mode::V15) && max == MAX_REQUEST_DATA && data.len() > max,
+                    "{:?}: {} bytes refused as too long (at most {max})",
+                    self.mode,
+                    data.len()
+                );
+                return;
+            }
+            Err(_) => return,
         };
         let certain = self.certain[0];
         let out = self.deliver(0, &packet);
@@ -217,6 +223,9 @@ impl World {
                         "the client did not take the server's answer to {netfn:?}/{cmd:#04x}: {event:?}"
                     );
                 }
+                if let (Ok(ClientEvent::Response(r)), Some(req)) = (&event, &out.dispatched) {
+                    self.check_answer(req, r);
+                }
             }
             None => assert!(
                 !certain,
@@ -225,6 +234,26 @@ impl World {
                 out.dropped
             ),
         }
+    }
+
+    /// The client gets the model's answer as it was, or 0xCA without data where it is too long
+    /// for an IPMI 1.5 message (once a corrupt packet, docs/fuzzing.md).
+    fn check_answer(&self, req: &Request, got: &message::Response) {
+        let (ccode, data) = answer(req);
+        let fits = !matches!(self.mode, Mode::V15) || data.len() <= MAX_V15_ANSWER_DATA;
+        let expect = if fits {
+            (ccode, data)
+        } else {
+            (CompletionCode::CANNOT_RETURN_BYTES, Vec::new())
+        };
+        assert_eq!(
+            (got.ccode, &got.data),
+            (expect.0, &expect.1),
+            "{:?}: the answer to {:?}/{:#04x} changed on its way",
+            self.mode,
+            req.netfn,
+            req.cmd
+        );
     }
 
     fn raw(&mut self, msg: Vec<u8>) {

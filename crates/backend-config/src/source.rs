@@ -62,12 +62,14 @@ impl<'a> Source<'a> {
         ConfigError(format!("{}:{line}:{col}: {msg}", self.file))
     }
 
-    /// A TOML error (syntax, unknown field, wrong type) at its place.
+    /// A TOML error (syntax, unknown field, wrong type) at its place, or at the start of the
+    /// file when the parser gives none. The parser's message can be empty (a lone carriage
+    /// return): then it says "invalid TOML".
     pub fn toml_err(&self, e: &toml::de::Error) -> ConfigError {
-        let msg = e.message().to_string();
-        match e.span() {
-            Some(span) => self.err(span, msg),
-            None => ConfigError(format!("{}: {msg}", self.file)),
-        }
+        let msg = match e.message().trim() {
+            "" => "invalid TOML",
+            m => m,
+        };
+        self.err(e.span().unwrap_or(0..0), msg)
     }
 }

@@ -129,6 +129,90 @@ fn cmd_bodies_every_parser_parses_something() {
     }
 }
 
+/// Requests and answers around the most an IPMI 1.5 message carries, in every mode: the client
+/// refuses request data over 248 bytes, and the server answers 0xCA where the model's answer has
+/// over 247 (the harness checks both). Generated ops rarely get there.
+#[test]
+fn server_in_session_long_requests_and_answers() {
+    let (netfn, cmd) = harness::fixtures::LONG_ANSWER;
+    for mode in 0..MODES.len() as u8 {
+        let mut input = vec![mode];
+        for n in [0u8, 201, 202, 203, 255] {
+            push_op(
+                &mut input,
+                server_in_session::OP_REQUEST,
+                &[netfn.0, cmd, n],
+            );
+        }
+        for len in [247, 248, 249, 253] {
+            let mut op = vec![0x30, 0x02];
+            op.resize(len + 2, 0x5a);
+            push_op(&mut input, server_in_session::OP_REQUEST, &op);
+        }
+        server_in_session::run(&input);
+    }
+}
+
+/// `cmd_bodies` checks every command type of `cmd::`: its list names each `command!`
+/// declaration in `src/cmd/` once (as `group::Type`), so that a new command without fuzz
+/// coverage fails here.
+#[test]
+fn cmd_bodies_cover_every_command() {
+    let cmd = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cmd");
+    let mut declared = Vec::new();
+    for group in std::fs::read_dir(&cmd).unwrap() {
+        let group = group.unwrap().path();
+        if !group.is_dir() {
+            continue;
+        }
+        let name = group.file_name().unwrap().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(&group).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            declared.extend(
+                declared_commands(&text)
+                    .into_iter()
+                    .map(|c| format!("{name}::{c}")),
+            );
+        }
+    }
+    declared.sort();
+    assert!(declared.len() >= 51, "found only {declared:?}");
+    let mut listed: Vec<String> = cmd_bodies::COMMANDS
+        .iter()
+        .map(|c| c.name.replace(' ', ""))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed, declared,
+        "fuzz/harness/cmd_bodies.rs COMMANDS must list every command!() in src/cmd"
+    );
+}
+
+/// The type names of the `command!` invocations in a source file: the first identifier after
+/// `command!(` and any doc comments or attributes.
+fn declared_commands(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("command!(") {
+        let before = &rest[..at];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        rest = &rest[at + "command!(".len()..];
+        if before[line_start..].trim_start().starts_with("//") {
+            continue;
+        }
+        let mut body = rest.trim_start();
+        while body.starts_with("///") || body.starts_with("#[") {
+            body = body[body.find('\n').map_or(body.len(), |i| i + 1)..].trim_start();
+        }
+        let name: String = body
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        out.push(name);
+    }
+    out
+}
+
 /// The recorded logins replay against the fixed-RNG server: the last datagram of each (Close
 /// Session) is answered inside the session. If the server's use of its RNG changes, the recorded
 /// seeds no longer replay and the corpus must be made again (see docs/fuzzing.md).

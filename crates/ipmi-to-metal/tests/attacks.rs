@@ -44,7 +44,8 @@ fn v15(msg: &[u8]) -> Vec<u8> {
         session_id: 0,
         auth_code: None,
     }
-    .emit(msg, &mut v);
+    .emit(msg, &mut v)
+    .unwrap();
     v
 }
 
@@ -158,7 +159,8 @@ fn junk(rng: &mut impl Rng) -> Vec<Vec<u8>> {
                         session_id: rng.gen(),
                         auth_code: Some(rng.gen()),
                     }
-                    .emit(&request(NetFn::CHASSIS, 0x02, &[0x00]), &mut v);
+                    .emit(&request(NetFn::CHASSIS, 0x02, &[0x00]), &mut v)
+                    .unwrap();
                     v
                 }
                 _ => {
@@ -380,7 +382,8 @@ fn forged_and_replayed_session_packets_get_no_answer() {
             session_id: rng.gen(),
             auth_code: Some(rng.gen()),
         }
-        .emit(&request(NetFn::CHASSIS, 0x02, &[0]), &mut v15);
+        .emit(&request(NetFn::CHASSIS, 0x02, &[0]), &mut v15)
+        .unwrap();
         attacker.send(&v15).unwrap();
     }
     assert!(!answered(&attacker), "a forged session ID was answered");

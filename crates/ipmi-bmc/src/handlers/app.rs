@@ -106,8 +106,8 @@ impl Bmc {
             .users
             .iter()
             .find(|u| u.id == id)
-            .map(|u| u.name.clone())
+            .map(|u| u.name.as_str())
             .unwrap_or_default();
-        ok(UserNameResponse { name })
+        ok(UserNameResponse::new(name))
     }
 }

@@ -168,10 +168,17 @@ pub(crate) fn emit_id(name: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(&bytes);
 }
 
-/// Decodes an ID string from its type/length byte onwards.
+/// Decodes an ID string from its type/length byte onwards as [`emit_id`] writes one: its first
+/// 16 bytes (the most a record carries; the length field could say 31), bytes outside ASCII as
+/// `?`. So a record parsed and emitted again says the same, and a name never turns into bytes
+/// that are not ASCII on the way (some consoles take ID strings as UTF-8).
 pub(crate) fn parse_id(d: &[u8]) -> Result<String, crate::types::ParseError> {
     let (&code, rest) = d.split_first().ok_or(crate::types::ParseError::Length)?;
     let len = usize::from(code & 0x1f);
     let bytes = rest.get(..len).ok_or(crate::types::ParseError::Length)?;
-    Ok(bytes.iter().map(|&b| char::from(b)).collect())
+    Ok(bytes
+        .iter()
+        .take(MAX_ID_LEN)
+        .map(|&b| if b.is_ascii() { char::from(b) } else { '?' })
+        .collect())
 }

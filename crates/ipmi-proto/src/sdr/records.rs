@@ -489,4 +489,25 @@ mod tests {
             Err(ParseError::Length)
         );
     }
+
+    #[test]
+    fn id_strings_parse_as_they_are_emitted() {
+        // An MC locator whose ID string is Latin-1 "é" then 19 more bytes (the 5-bit length
+        // says 20, past the 16 a record may carry).
+        let mut bytes = vec![4, 0, SDR_VERSION, record_type::MC_LOCATOR, 0];
+        bytes.extend_from_slice(&[0x20, 0, 0, 0x8b, 0, 0, 0, 0x06, 1, 0, 0xc0 | 20, 0xe9]);
+        bytes.extend_from_slice(&[b'x'; 19]);
+        bytes[4] = (bytes.len() - HEADER_LEN) as u8;
+        let (id, first) = Record::parse(&bytes).unwrap();
+        let again = first.to_bytes(id);
+        assert_eq!(
+            Record::parse(&again).unwrap(),
+            (id, first.clone()),
+            "{again:02x?}"
+        );
+        let Record::McLocator(mc) = first else {
+            panic!("not an MC locator")
+        };
+        assert_eq!(mc.name, "?xxxxxxxxxxxxxxx");
+    }
 }

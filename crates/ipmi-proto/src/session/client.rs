@@ -96,6 +96,13 @@ pub enum ClientError {
     /// The client is not in a state where this is possible.
     #[error("not possible in the current session state")]
     State,
+    /// The request data is longer than the session's packets can carry (IPMI 1.5: one length
+    /// byte for the whole message).
+    #[error("request data too long: at most {max} bytes in this session")]
+    TooLong {
+        /// The most request data the session carries.
+        max: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +231,9 @@ impl Client {
     /// A command outside the session, in the IPMI 1.5 wrapper every BMC answers.
     fn sessionless<C: Command>(&mut self, body: &C::Request) -> Vec<u8> {
         let msg = self.message(C::NETFN, C::CMD, &body.to_bytes());
-        self.sent(seal_v15(AuthType::None, 0, 0, None, &msg))
+        self.sent(
+            seal_v15(AuthType::None, 0, 0, None, &msg).expect("a login message is a few bytes"),
+        )
     }
 
     /// A command in the session.

@@ -38,6 +38,10 @@ enum Phase {
     Closed,
 }
 
+/// The most request data an IPMI 1.5 message carries: the wrapper's one-byte length
+/// ([`ipmi15::MAX_PAYLOAD`]) less the 7 bytes of the request message's own fields.
+pub const MAX_REQUEST_DATA: usize = ipmi15::MAX_PAYLOAD - 7;
+
 /// An IPMI 1.5 client session (MD5 authentication).
 pub struct Client15 {
     config: ClientConfig,
@@ -88,7 +92,7 @@ impl Client15 {
     /// the same message under the next session sequence number.
     pub fn retransmission(&mut self) -> Vec<u8> {
         match self.last_msg.clone() {
-            Some(msg) => self.wrap(&msg),
+            Some(msg) => self.wrap(&msg).unwrap_or_else(|_| self.last_sent.clone()),
             None => self.last_sent.clone(),
         }
     }
@@ -112,30 +116,42 @@ impl Client15 {
     /// A command outside the session (the login's first two steps).
     fn sessionless<C: Command>(&mut self, body: &C::Request) -> Vec<u8> {
         let msg = self.message(C::NETFN, C::CMD, &body.to_bytes());
-        self.last_sent = seal_v15(AuthType::None, 0, 0, None, &msg);
+        self.last_sent =
+            seal_v15(AuthType::None, 0, 0, None, &msg).expect("a login message is a few bytes");
         self.last_msg = None;
         self.last_sent.clone()
     }
 
-    fn wrap(&mut self, msg: &[u8]) -> Vec<u8> {
-        let seq = self.out_seq;
-        self.out_seq = seqwin::next(self.out_seq);
-        seal_v15(
+    /// `msg` in the session under the next sequence number.
+    fn wrap(&mut self, msg: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let sealed = seal_v15(
             AuthType::Md5,
-            seq,
+            self.out_seq,
             self.session_id,
             Some(self.config.password.expose()),
             msg,
         )
+        .map_err(|_| ClientError::TooLong {
+            max: MAX_REQUEST_DATA,
+        })?;
+        self.out_seq = seqwin::next(self.out_seq);
+        Ok(sealed)
     }
 
-    /// Wraps an IPMI request in the session. Returns the datagram to send.
+    /// Wraps an IPMI request in the session. Returns the datagram to send, or
+    /// [`ClientError::TooLong`] for more than [`MAX_REQUEST_DATA`] bytes of data (and then
+    /// nothing changes: the request awaiting its answer still is).
     pub fn request(&mut self, netfn: NetFn, cmd: u8, data: &[u8]) -> Result<Vec<u8>, ClientError> {
         if !matches!(self.phase, Phase::Active | Phase::SetPrivilege) {
             return Err(ClientError::State);
         }
+        if data.len() > MAX_REQUEST_DATA {
+            return Err(ClientError::TooLong {
+                max: MAX_REQUEST_DATA,
+            });
+        }
         let msg = self.message(netfn, cmd, data);
-        let p = self.wrap(&msg);
+        let p = self.wrap(&msg)?;
         self.last_sent = p.clone();
         self.last_msg = Some(msg);
         Ok(p)
@@ -171,6 +187,13 @@ impl Client15 {
             Phase::AuthCap | Phase::Challenge | Phase::Activate => {
                 if !self.awaited(&r) {
                     return Ok(ClientEvent::Ignored);
+                }
+                if self.phase == Phase::Activate {
+                    // The activation answer is the session's first inbound packet (its sequence
+                    // number the one we asked for): entered in the window, it cannot come back
+                    // later as an answer in the session. An error answer carries number 0,
+                    // which no window takes.
+                    self.inbound.accept(session.sequence());
                 }
                 // The activation answer may be authenticated; a forged one gains nothing, since
                 // every later packet must carry a code made with the password.
@@ -257,7 +280,7 @@ impl Client15 {
                 );
                 // Activate Session goes with sequence number 0 in the temporary session.
                 self.out_seq = 0;
-                let p = self.wrap(&msg);
+                let p = self.wrap(&msg)?;
                 self.last_sent = p.clone();
                 self.last_msg = None;
                 self.phase = Phase::Activate;

@@ -11,7 +11,7 @@ use crate::crypto::{aes_cbc, auth15, ct_eq, integrity};
 use crate::types::CompletionCode;
 use crate::wire::ipmi15::{self, AuthType};
 use crate::wire::ipmi20::{self, PayloadType};
-use crate::wire::{message, rmcp};
+use crate::wire::{message, rmcp, WireError};
 use rand::RngCore;
 use std::borrow::Cow;
 
@@ -87,14 +87,15 @@ impl OpenError {
 }
 
 /// An IPMI 1.5 datagram: RMCP header, session header (with the auth code computed over `msg`
-/// when a password is given), and the message.
+/// when a password is given), and the message; [`WireError::TooLong`] for a message longer than
+/// the one-byte length can announce ([`ipmi15::MAX_PAYLOAD`]).
 pub(crate) fn seal_v15(
     auth_type: AuthType,
     seq: u32,
     session_id: u32,
     password: Option<&[u8]>,
     msg: &[u8],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, WireError> {
     let mut out = Vec::with_capacity(48 + msg.len());
     rmcp::Repr::ipmi().emit(&mut out);
     let auth_code = password.and_then(|pw| auth15::auth_code(auth_type, pw, session_id, msg, seq));
@@ -108,8 +109,8 @@ pub(crate) fn seal_v15(
             Some(auth_code.unwrap_or([0; 16]))
         },
     }
-    .emit(msg, &mut out);
-    out
+    .emit(msg, &mut out)?;
+    Ok(out)
 }
 
 /// Checks that an IPMI 1.5 packet of a session (or of a login in progress) has the session's auth
@@ -140,16 +141,30 @@ pub(crate) fn open_v15(
     }
 }
 
-/// A datagram in the v1.5 or RMCP+ wrapper outside any session (session ID and sequence 0, no
-/// authentication).
-pub(crate) fn seal_sessionless(form: Form, msg: &[u8], rng: &mut impl RngCore) -> Vec<u8> {
-    match form {
-        Form::V15 => seal_v15(AuthType::None, 0, 0, None, msg),
-        Form::V20 => seal_v20(PayloadType::IPMI, 0, 0, msg, None, rng),
+/// The response message to `req` as the wrapper `form` can carry it. An answer too long for
+/// IPMI 1.5's one-byte length ([`ipmi15::MAX_PAYLOAD`], 247 data bytes) becomes completion code
+/// 0xCA, "cannot return number of requested data bytes", without data. It is not cut: a cut
+/// answer would pass for a whole one (a FRU or SDR chunk shorter than asked, taken as all
+/// there is), while 0xCA is the spec's answer to a read asking for too much, on which consoles
+/// ask for less (ipmitool's FRU and SDR readers shrink their reads).
+pub(crate) fn response_message(
+    form: Form,
+    req: &message::Request,
+    ccode: CompletionCode,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(8 + data.len());
+    req.response(ccode, data).emit(&mut msg);
+    if form == Form::V15 && msg.len() > ipmi15::MAX_PAYLOAD {
+        msg.clear();
+        req.response(CompletionCode::CANNOT_RETURN_BYTES, &[])
+            .emit(&mut msg);
     }
+    msg
 }
 
-/// The response to `req` outside any session, in the wrapper the request came in.
+/// The response to `req` outside any session (session ID and sequence 0, no authentication), in
+/// the wrapper the request came in.
 pub(crate) fn sessionless_reply(
     form: Form,
     req: &message::Request,
@@ -157,9 +172,12 @@ pub(crate) fn sessionless_reply(
     data: &[u8],
     rng: &mut impl RngCore,
 ) -> Vec<u8> {
-    let mut msg = Vec::with_capacity(8 + data.len());
-    req.response(ccode, data).emit(&mut msg);
-    seal_sessionless(form, &msg, rng)
+    let msg = response_message(form, req, ccode, data);
+    match form {
+        Form::V15 => seal_v15(AuthType::None, 0, 0, None, &msg)
+            .expect("response_message fits the IPMI 1.5 wrapper"),
+        Form::V20 => seal_v20(PayloadType::IPMI, 0, 0, &msg, None, rng),
+    }
 }
 
 /// An RMCP+ datagram, encrypted and authenticated as the session's cipher suite asks (neither
@@ -332,7 +350,7 @@ mod tests {
 
     #[test]
     fn v15_auth_code_checked() {
-        let sealed = seal_v15(AuthType::Md5, 5, 9, Some(b"pw"), b"msg");
+        let sealed = seal_v15(AuthType::Md5, 5, 9, Some(b"pw"), b"msg").unwrap();
         let packet = ipmi15::Packet::new_checked(session_part(&sealed)).unwrap();
         assert_eq!(open_v15(&packet, AuthType::Md5, b"pw"), Ok(()));
         assert_eq!(
@@ -343,8 +361,40 @@ mod tests {
             open_v15(&packet, AuthType::Md2, b"pw"),
             Err(OpenError::WrongAuthType)
         );
-        let none = seal_v15(AuthType::None, 0, 0, None, b"msg");
+        let none = seal_v15(AuthType::None, 0, 0, None, b"msg").unwrap();
         let packet = ipmi15::Packet::new_checked(session_part(&none)).unwrap();
         assert_eq!(open_v15(&packet, AuthType::None, b""), Ok(()));
+    }
+
+    #[test]
+    fn answers_too_long_for_ipmi15_become_0xca() {
+        let req =
+            message::Request::parse(&[0x20, 0x28, 0xb8, 0x81, 0x04, 0x11, 0, 0, 0, 0xff, 0x6b])
+                .unwrap();
+        let mut rng = rand::rngs::mock::StepRng::new(1, 1);
+        for (form, len, expect) in [
+            (Form::V15, 247, CompletionCode::OK),
+            (Form::V15, 248, CompletionCode::CANNOT_RETURN_BYTES),
+            (Form::V20, 248, CompletionCode::OK),
+        ] {
+            let sealed =
+                sessionless_reply(form, &req, CompletionCode::OK, &[1; 248][..len], &mut rng);
+            let msg = match form {
+                Form::V15 => ipmi15::Repr::parse(session_part(&sealed))
+                    .unwrap()
+                    .1
+                    .to_vec(),
+                Form::V20 => ipmi20::Repr::parse(session_part(&sealed))
+                    .unwrap()
+                    .payload
+                    .to_vec(),
+            };
+            let r = message::Response::parse(&msg).unwrap();
+            assert_eq!(r.ccode, expect, "{form:?} {len}");
+            assert_eq!(
+                r.data.len(),
+                if expect == CompletionCode::OK { len } else { 0 }
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@ use super::config::ServerConfig;
 use super::limiter::LoginLimiter;
 use super::log_budget::LogBudget;
 use super::pending::PendingLogins;
-use super::seal::{seal_v15, seal_v20, Keys};
+use super::seal::{response_message, seal_v15, seal_v20, Form, Keys};
 use super::seqwin::{self, SeqWindow};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::AuthType;
@@ -69,17 +69,26 @@ impl Session {
         }
     }
 
+    /// The wrapper this session's packets come in.
+    pub(crate) fn form(&self) -> Form {
+        match self.protocol {
+            Protocol::V15 { .. } => Form::V15,
+            Protocol::V20 { .. } => Form::V20,
+        }
+    }
+
     /// Seals an IPMI message (a response) for this session under its next outbound sequence
-    /// number.
-    pub(crate) fn seal(&mut self, msg: &[u8], rng: &mut impl RngCore) -> Vec<u8> {
+    /// number; `None` if it is too long for the session's wrapper (see [`response_message`]).
+    pub(crate) fn seal(&mut self, msg: &[u8], rng: &mut impl RngCore) -> Option<Vec<u8>> {
         match &mut self.protocol {
             Protocol::V15 {
                 auth_type,
                 password,
             } => {
-                let seq = self.out_seq;
-                self.out_seq = seqwin::next(seq);
-                seal_v15(*auth_type, seq, self.id, Some(password), msg)
+                let sealed =
+                    seal_v15(*auth_type, self.out_seq, self.id, Some(password), msg).ok()?;
+                self.out_seq = seqwin::next(self.out_seq);
+                Some(sealed)
             }
             Protocol::V20 {
                 suite,
@@ -102,7 +111,14 @@ impl Session {
                     k1,
                     k2,
                 };
-                seal_v20(PayloadType::IPMI, *console_id, seq, msg, Some(keys), rng)
+                Some(seal_v20(
+                    PayloadType::IPMI,
+                    *console_id,
+                    seq,
+                    msg,
+                    Some(keys),
+                    rng,
+                ))
             }
         }
     }
@@ -170,7 +186,8 @@ impl SessionTable {
         (1..=u8::MAX).find(|h| !used[usize::from(*h)])
     }
 
-    /// The response to `req` sealed for session `id`; `None` if the session is gone.
+    /// The response to `req` sealed for session `id` (0xCA instead of an answer too long for its
+    /// wrapper); `None` if the session is gone.
     pub(crate) fn seal_reply(
         &mut self,
         id: u32,
@@ -179,8 +196,8 @@ impl SessionTable {
         data: &[u8],
         rng: &mut impl RngCore,
     ) -> Option<Vec<u8>> {
-        let mut msg = Vec::with_capacity(8 + data.len());
-        req.response(ccode, data).emit(&mut msg);
-        Some(self.sessions.get_mut(&id)?.seal(&msg, rng))
+        let session = self.sessions.get_mut(&id)?;
+        let msg = response_message(session.form(), req, ccode, data);
+        session.seal(&msg, rng)
     }
 }

@@ -155,6 +155,9 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
     }
 }
 
+/// The longest payload (IPMI message) the one-byte payload length can announce.
+pub const MAX_PAYLOAD: usize = 255;
+
 /// A parsed IPMI 1.5 session header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repr {
@@ -186,15 +189,19 @@ impl Repr {
     }
 
     /// Appends the header and `payload` (without a legacy pad: see the module documentation).
-    pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) {
+    /// A payload longer than [`MAX_PAYLOAD`] is [`WireError::TooLong`], and nothing is appended:
+    /// its length does not fit in the length byte.
+    pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let len = u8::try_from(payload.len()).map_err(|_| WireError::TooLong)?;
         out.push(self.auth_type as u8);
         out.extend_from_slice(&self.sequence.to_le_bytes());
         out.extend_from_slice(&self.session_id.to_le_bytes());
         if self.auth_type != AuthType::None {
             out.extend_from_slice(&self.auth_code.unwrap_or([0; 16]));
         }
-        out.push(payload.len() as u8);
+        out.push(len);
         out.extend_from_slice(payload);
+        Ok(())
     }
 }
 
@@ -210,8 +217,27 @@ mod tests {
         assert_eq!(r.auth_code, None);
         assert_eq!(p, &[0xaa, 0xbb, 0xcc]);
         let mut v = Vec::new();
-        r.emit(p, &mut v);
+        r.emit(p, &mut v).unwrap();
         assert_eq!(v, b);
+    }
+
+    #[test]
+    fn a_payload_past_255_bytes_is_not_emitted() {
+        let r = Repr {
+            auth_type: AuthType::None,
+            sequence: 0,
+            session_id: 0,
+            auth_code: None,
+        };
+        let mut v = vec![0xee];
+        r.emit(&[1; MAX_PAYLOAD], &mut v).unwrap();
+        assert_eq!(Repr::parse(&v[1..]).unwrap().1, [1; MAX_PAYLOAD]);
+        let mut v = vec![0xee];
+        assert_eq!(
+            r.emit(&[1; MAX_PAYLOAD + 1], &mut v),
+            Err(WireError::TooLong)
+        );
+        assert_eq!(v, [0xee], "nothing appended");
     }
 
     #[test]
@@ -270,7 +296,7 @@ mod tests {
         // length) + 22 (a Get SEL Info response) = 52, and + 26 = 56 bytes.
         for payload in [22, 26] {
             let mut v = vec![0u8; super::super::rmcp::HEADER_LEN];
-            r.emit(&vec![0u8; payload], &mut v);
+            r.emit(&vec![0u8; payload], &mut v).unwrap();
             assert_eq!(v.len(), 4 + 26 + payload);
         }
     }

@@ -21,7 +21,7 @@ pub mod rakp;
 pub mod rmcp;
 pub mod sol;
 
-/// Why bytes could not be parsed as the expected wire format.
+/// Why bytes could not be parsed as the expected wire format, or a value not emitted in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     /// The buffer is shorter than the format requires.
@@ -33,6 +33,9 @@ pub enum WireError {
     /// A checksum does not match.
     #[error("bad checksum")]
     Checksum,
+    /// Emitting: a field is longer than its length field can say.
+    #[error("too long for the format")]
+    TooLong,
 }
 
 /// Result of wire parsing.

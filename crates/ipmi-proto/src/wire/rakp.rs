@@ -358,17 +358,26 @@ pub struct Rakp4 {
 }
 
 impl Rakp4 {
-    /// Parses a RAKP Message 4 payload.
+    /// Parses a RAKP Message 4 payload. With an error status the message ends after the console
+    /// session ID (table 13-12): anything after it is not an ICV and is not kept, as
+    /// [`Rakp4::emit`] would not write it back.
     pub fn parse(b: &[u8]) -> Result<Self> {
+        let status = Status(byte(b, 1)?);
+        let console_session_id = u32_le(b, 4)?;
+        let icv = if status == Status::OK {
+            b[8..].to_vec()
+        } else {
+            Vec::new()
+        };
         Ok(Rakp4 {
             tag: byte(b, 0)?,
-            status: Status(byte(b, 1)?),
-            console_session_id: u32_le(b, 4)?,
-            icv: b[8..].to_vec(),
+            status,
+            console_session_id,
+            icv,
         })
     }
 
-    /// Appends the encoded message.
+    /// Appends the encoded message (without the ICV when the status is an error).
     pub fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&[self.tag, self.status.0, 0, 0]);
         out.extend_from_slice(&self.console_session_id.to_le_bytes());
@@ -446,5 +455,30 @@ mod tests {
         assert!(Rakp1::parse(&v).is_err());
         assert!(Rakp1::name_too_long(&v));
         assert_eq!(tag_and_session_id(&v[..7]), None);
+    }
+
+    #[test]
+    fn rakp4_error_form_has_no_icv_both_ways() {
+        // An error RAKP 4 is 8 bytes (table 13-12); bytes after them are not an ICV.
+        let b = [3, 0x0d, 0, 0, 0x44, 0x33, 0x22, 0x11, 0xaa, 0xbb];
+        let r = Rakp4::parse(&b).unwrap();
+        assert_eq!(
+            (r.status, r.console_session_id, r.icv.len()),
+            (Status(0x0d), 0x1122_3344, 0)
+        );
+        let mut v = Vec::new();
+        r.emit(&mut v);
+        assert_eq!(v, b[..8]);
+        assert_eq!(Rakp4::parse(&v).unwrap(), r);
+        // With status OK the ICV follows.
+        let ok = Rakp4 {
+            tag: 3,
+            status: Status::OK,
+            console_session_id: 1,
+            icv: vec![9; 12],
+        };
+        let mut v = Vec::new();
+        ok.emit(&mut v);
+        assert_eq!(Rakp4::parse(&v).unwrap(), ok);
     }
 }

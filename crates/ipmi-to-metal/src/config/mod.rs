@@ -14,6 +14,8 @@ mod bmc;
 mod console;
 mod discovery;
 mod field_names;
+#[cfg(test)]
+mod fuzz_twin;
 mod lan;
 mod routes;
 mod session;
@@ -103,9 +105,11 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     let (parsed, sessions, tables) = read(&src)?;
     let (state_dir, sel_capacity) = (parsed.state_dir.clone(), parsed.sel_capacity.clone());
     if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
-        return Err(ConfigError(format!(
-            "{file}: no [[bmc]] or [[metal_discovery]] table: nothing to serve"
-        )));
+        // About the whole file: at its start, so that it too reads FILE:LINE:COL.
+        return Err(src.err(
+            0..0,
+            "no [[bmc]] or [[metal_discovery]] table: nothing to serve",
+        ));
     }
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
     let mut names: HashSet<String> = HashSet::new();

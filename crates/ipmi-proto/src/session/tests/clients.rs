@@ -280,7 +280,8 @@ fn own_ipmi15_client_logs_in_with_md5_and_rejects_forged_answers() {
         // The same answer without authentication (auth type NONE) is refused too.
         let (hdr, msg) = ipmi15::Repr::parse(&out[4..]).unwrap();
         let plain =
-            crate::session::seal::seal_v15(AuthType::None, hdr.sequence, hdr.session_id, None, msg);
+            crate::session::seal::seal_v15(AuthType::None, hdr.sequence, hdr.session_id, None, msg)
+                .unwrap();
         assert_eq!(c.handle(&plain).unwrap(), ClientEvent::Ignored);
         match c.handle(&out).unwrap() {
             ClientEvent::Response(r) => assert_eq!(r.data, vec![round]),

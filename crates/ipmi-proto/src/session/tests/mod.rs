@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 mod attacks;
 mod clients;
 mod forgery;
+mod ipmi15_edges;
 mod limits;
 mod privilege;
 
@@ -92,7 +93,8 @@ fn v15(auth: AuthType, seq: u32, sid: u32, pw: &[u8], msg: &[u8]) -> Vec<u8> {
         session_id: sid,
         auth_code: auth15::auth_code(auth, pw, sid, msg, seq),
     }
-    .emit(msg, &mut v);
+    .emit(msg, &mut v)
+    .unwrap();
     v
 }
 
