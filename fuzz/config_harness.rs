@@ -134,7 +134,11 @@ pub fn examples() -> &'static [String] {
             match (&mut block, line.trim_start()) {
                 (None, "```toml") => block = Some(String::new()),
                 (Some(b), "```") => {
-                    out.push(loadable(b));
+                    // A fragment that only adds to another example's backend table (it starts
+                    // with a sub-table such as `[bmc.http.boot]`) cannot load on its own.
+                    if !continues_a_table(b) {
+                        out.push(loadable(b));
+                    }
                     block = None;
                 }
                 (Some(b), _) => {
@@ -170,6 +174,18 @@ fn loadable(block: &str) -> String {
         "[[bmc]]\nname = \"fragment\"\nlisten = \"127.0.0.1:6300\"\nbackend = \"{kind}\"\n\n{text}\n\
          [[bmc.users]]\nname = \"admin\"\npassword_file = \"secret\"\nprivilege = \"operator\"\n"
     )
+}
+
+/// Whether the first table header of `block` is a sub-table of a backend's table
+/// (`[bmc.KIND.NAME]`), i.e. the block adds to a table shown elsewhere.
+fn continues_a_table(block: &str) -> bool {
+    block
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .and_then(|l| l.strip_prefix("[bmc."))
+        .and_then(|l| l.split(']').next())
+        .is_some_and(|name| name.split('.').count() > 1)
 }
 
 /// `password_env = "X"` becomes `password_file = "secret"` (any `*_env` key).
