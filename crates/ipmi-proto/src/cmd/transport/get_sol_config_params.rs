@@ -1,5 +1,6 @@
 //! Get SOL Configuration Parameters (IPMI 2.0 section 26.3, Transport 0x22, User).
 
+use super::get_lan_config_params::PARAMETER_REVISION;
 use crate::cmd::{command, expect_len, Body};
 use crate::types::{NetFn, ParseError, Privilege};
 
@@ -10,40 +11,10 @@ command!(
     SolConfigRequest, SolConfigResponse
 );
 
-/// The Get SOL Configuration Parameters request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SolConfigRequest {
-    /// Byte 1, bit 7: get the parameter revision only.
-    pub revision_only: bool,
-    /// Channel number (0x0E: this channel).
-    pub channel: u8,
-    /// Parameter selector ([`super::sol_param`]).
-    pub parameter: u8,
-    /// Set selector.
-    pub set: u8,
-    /// Block selector.
-    pub block: u8,
-}
-
-impl Body for SolConfigRequest {
-    fn parse(d: &[u8]) -> Result<Self, ParseError> {
-        expect_len(d, 4, 4)?;
-        Ok(SolConfigRequest {
-            revision_only: d[0] & 0x80 != 0,
-            channel: d[0] & 0x0f,
-            parameter: d[1],
-            set: d[2],
-            block: d[3],
-        })
-    }
-    fn emit(&self, out: &mut Vec<u8>) {
-        out.push((self.channel & 0x0f) | if self.revision_only { 0x80 } else { 0 });
-        out.extend_from_slice(&[self.parameter, self.set, self.block]);
-    }
-}
-
-/// Parameter revision reported in byte 1 (IPMI 2.0: 0x11).
-pub const PARAMETER_REVISION: u8 = 0x11;
+/// The Get SOL Configuration Parameters request: the request of Get LAN Configuration
+/// Parameters byte for byte (sections 23.2 and 26.3 give it the same four bytes), so one type
+/// parses and emits both.
+pub type SolConfigRequest = super::get_lan_config_params::LanConfigRequest;
 
 /// The Get SOL Configuration Parameters response: the revision and the parameter data (absent
 /// when only the revision was asked for).
