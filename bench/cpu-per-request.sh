@@ -1,0 +1,163 @@
+#!/bin/sh
+# Server CPU per request and per whole session, side by side in one run, with real ipmitool
+# processes as the load (as Ironic and MAAS send it): ipmi-to-metal (release build, sim backend,
+# `serve --config`), OpenIPMI's ipmi_sim and a pyghmi BMC (bench/pyghmi_bmc.py), all on loopback.
+#
+#   (a) SESSIONS concurrent `ipmitool -I lanplus -C 3 ... exec FILE`, FILE holding REQUESTS lines
+#       of `chassis status` (one Get Chassis Status each, in one session per ipmitool);
+#   (b) LOGINS whole `ipmitool -I lanplus -C 3 ... chassis power status` runs, one after the other
+#       (Get Channel Auth Capabilities, Open Session, RAKP 1/3, the session's requests, Close).
+#
+# Server CPU is the sum over the server's threads of /proc/PID/task/*/schedstat's first field (ns
+# on CPU), read before and after each load; the client's CPU is not counted. (a) is divided by
+# SESSIONS*REQUESTS (its SESSIONS logins are included, under 1% of it), (b) by LOGINS. The loads
+# run ROUNDS times, the servers taking turns within each round, and the median is reported.
+#
+# Usage: bench/cpu-per-request.sh [REQUESTS] [SESSIONS] [LOGINS] [ROUNDS]   (3000 4 100 5)
+# Needs ipmitool, ipmi_sim (Debian openipmi) and pyghmi (pip). Ports 16240-16242 on 127.0.0.1.
+set -eu
+cd "$(dirname "$0")/.."
+requests=${1:-3000}
+sessions=${2:-4}
+logins=${3:-100}
+rounds=${4:-5}
+export IPMI_PASSWORD=bench-password
+cargo build --release -q -p ipmi-to-metal
+bin=target/release/ipmi-to-metal
+dir=$(mktemp -d)
+pids=""
+cleanup() {
+    # shellcheck disable=SC2086
+    [ -z "$pids" ] || kill $pids 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The three servers, as NAME:PORT:PID once started.
+servers=""
+
+cat > "$dir/shim.toml" <<CONF
+[[bmc]]
+name = "bench"
+listen = "127.0.0.1:16240"
+backend = "sim"
+[[bmc.users]]
+name = "admin"
+password_env = "IPMI_PASSWORD"
+privilege = "administrator"
+CONF
+$bin serve --config "$dir/shim.toml" >/dev/null 2>"$dir/shim.log" &
+pids="$pids $!"
+servers="$servers ipmi-to-metal:16240:$!"
+
+mkdir "$dir/sim" "$dir/sim/state"
+cat > "$dir/sim/lan.conf" <<CONF
+name "bench"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 16241
+    priv_limit admin
+    allowed_auths_admin md5
+    guid a123456789abcdefa123456789abcdef
+  endlan
+user 2 true "admin" "$IPMI_PASSWORD" admin 10 md5
+CONF
+printf 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n' \
+    > "$dir/sim/cmd.conf"
+(cd "$dir/sim" && exec ipmi_sim -c lan.conf -f cmd.conf -s state -n >/dev/null 2>&1) &
+pids="$pids $!"
+servers="$servers ipmi_sim:16241:$!"
+
+# The interpreter itself (not a pyenv shim), so that $! is the process that serves.
+python=$(python3 -c 'import sys; print(sys.executable)')
+"$python" bench/pyghmi_bmc.py 16242 >/dev/null 2>&1 &
+pids="$pids $!"
+servers="$servers pyghmi:16242:$!"
+
+ipmi() { # PORT ARGS...: one bounded ipmitool run as Ironic makes it
+    _port=$1
+    shift
+    timeout 120 ipmitool -I lanplus -C 3 -H 127.0.0.1 -p "$_port" -U admin -E "$@"
+}
+
+for s in $servers; do
+    port=$(echo "$s" | cut -d: -f2)
+    up=no
+    for _ in $(seq 100); do
+        if ipmi "$port" -N 1 -R 1 chassis power status >/dev/null 2>&1; then up=yes; break; fi
+        sleep 0.2
+    done
+    [ "$up" = yes ] || { echo "${s%%:*} did not come up on port $port" >&2; exit 1; }
+done
+
+cpu_ns() { # PID: ns on CPU, summed over its threads
+    cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+yes 'chassis status' | head -n "$requests" > "$dir/exec.txt"
+
+in_session() { # PORT: the (a) load
+    i=0
+    loads=""
+    while [ "$i" -lt "$sessions" ]; do
+        ipmi "$1" exec "$dir/exec.txt" >/dev/null 2>"$dir/exec.err.$i" &
+        loads="$loads $!"
+        i=$((i + 1))
+    done
+    failed=0
+    for l in $loads; do wait "$l" || failed=$((failed + 1)); done
+    [ "$failed" -eq 0 ] || { echo "$failed ipmitool exec runs failed on port $1:" >&2; cat "$dir"/exec.err.* >&2; exit 1; }
+}
+
+whole_sessions() { # PORT: the (b) load
+    i=0
+    while [ "$i" -lt "$logins" ]; do
+        ipmi "$1" chassis power status >/dev/null
+        i=$((i + 1))
+    done
+}
+
+measure() { # NAME PORT PID LOAD DIVISOR: appends "NAME LOAD us" to results
+    before=$(cpu_ns "$3")
+    $4 "$2"
+    after=$(cpu_ns "$3")
+    echo "$1 $4 $(( (after - before) / $5 ))" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 / 1000 }' >> "$dir/results"
+}
+
+echo "== server CPU per request: $sessions x ipmitool exec of $requests chassis status; per session: $logins ipmitool runs; cipher suite 3; $rounds rounds"
+round=1
+while [ "$round" -le "$rounds" ]; do
+    for s in $servers; do
+        name=${s%%:*}
+        rest=${s#*:}
+        port=${rest%%:*}
+        pid=${rest#*:}
+        measure "$name" "$port" "$pid" in_session $((sessions * requests))
+        measure "$name" "$port" "$pid" whole_sessions "$logins"
+    done
+    tail -n 6 "$dir/results" | awk -v r="$round" '{ printf "round %d  %-14s %-15s %10s us\n", r, $1, $2, $3 }' 
+    round=$((round + 1))
+done
+
+# The median of each (server, load) over the rounds, then the table and the ratios.
+sort -k1,1 -k2,2 -k3,3n "$dir/results" | awk '
+    { key = $1 " " $2; v[key, ++n[key]] = $3 }
+    END { for (k in n) { m = n[k]; print k, (m % 2) ? v[k, (m + 1) / 2] : (v[k, m / 2] + v[k, m / 2 + 1]) / 2 } }
+' > "$dir/medians"
+awk '
+    { us[$1, $2] = $3 }
+    END {
+        printf "%-14s %22s %20s\n", "server", "us CPU / request", "us CPU / session"
+        split("ipmi-to-metal ipmi_sim pyghmi", names, " ")
+        for (i = 1; i <= 3; i++) {
+            n = names[i]
+            printf "%-14s %22.2f %20.1f\n", n, us[n, "in_session"], us[n, "whole_sessions"]
+        }
+        r = "ipmi-to-metal"
+        printf "ratio %-27s %10.3f %20.3f   (goal <= 0.5)\n", "ipmi-to-metal / ipmi_sim", \
+            us[r, "in_session"] / us["ipmi_sim", "in_session"], us[r, "whole_sessions"] / us["ipmi_sim", "whole_sessions"]
+        printf "ratio %-27s %10.3f %20.3f   (goal <= 0.05)\n", "ipmi-to-metal / pyghmi", \
+            us[r, "in_session"] / us["pyghmi", "in_session"], us[r, "whole_sessions"] / us["pyghmi", "whole_sessions"]
+    }
+' "$dir/medians"
