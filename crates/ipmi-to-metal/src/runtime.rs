@@ -1,29 +1,41 @@
-//! The I/O around the sans-IO session layer: one UDP socket per BMC, a task per request carried
-//! out by the BMC model. Each BMC's tasks run in its tracing span (`bmc{name backend}`) and each
-//! request in its own (`request{peer user netfn cmd}`), so that every log line says whose it is.
+//! The I/O around the sans-IO session layer: one UDP socket per BMC and one task receiving on it,
+//! which answers every request whose answer is ready at once itself, and gives a task only to
+//! requests that wait on their backend. Each BMC's tasks run in its tracing span
+//! (`bmc{name backend}`) and each request in its own (`request{peer user netfn cmd}`), so that
+//! every log line says whose it is.
+//!
+//! A request the BMC model can answer without waiting (a refusal, the sim backend, a cached
+//! state) costs a receive, one poll of its handler and a send: no task, no timer, no slot. Only a
+//! request whose handler is still pending after that first poll takes one of the BMC's
+//! [`MAX_IN_FLIGHT`] slots and a task bounded by [`REQUEST_DEADLINE`], counted from its arrival.
 
 use crate::config::BmcConfig;
 use crate::factory::BackendFactory;
 use backend_config::REQUEST_DEADLINE;
 use ipmi_bmc::{Bmc, Response};
-use ipmi_proto::session::{Action, Request, Server};
+use ipmi_proto::session::{Action, Request, RequestContext, Server};
 use ipmi_proto::types::CompletionCode;
 use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-/// Requests of one BMC carried out at the same time; beyond that the client gets 0xC0 (busy).
+/// Requests of one BMC waiting on their backend at the same time; beyond that the client gets
+/// 0xC0 (busy).
 const MAX_IN_FLIGHT: usize = 32;
 /// The largest datagram we accept; RMCP+ packets are far smaller.
 const MAX_DATAGRAM: usize = 1500;
 
 /// One running BMC.
 struct Running {
-    socket: Arc<UdpSocket>,
-    server: Arc<Mutex<Server>>,
+    socket: UdpSocket,
+    server: Mutex<Server>,
     bmc: Arc<Bmc>,
     slots: Arc<Semaphore>,
 }
@@ -85,12 +97,12 @@ impl Fleet {
         span.in_scope(|| {
             tracing::info!(listen = %c.listen, users = c.server.users.len(), "serving");
         });
-        let running = Arc::new(Running {
-            socket: Arc::new(socket),
-            server: Arc::new(Mutex::new(Server::new(c.server))),
-            bmc: Arc::new(Bmc::new(c.settings, backend)),
-            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-        });
+        let running = Arc::new(Running::new(
+            socket,
+            Server::new(c.server),
+            Bmc::new(c.settings, backend),
+            MAX_IN_FLIGHT,
+        ));
         let task =
             tokio::spawn(receive_loop(running.clone()).instrument(span.clone())).abort_handle();
         self.bmcs.lock().unwrap_or_else(|e| e.into_inner()).insert(
@@ -141,13 +153,38 @@ impl Fleet {
             .map(|e| e.running.clone())
             .collect();
         for r in all {
-            lock(&r.server).expire(now);
+            r.server().expire(now);
         }
     }
 }
 
-fn lock(m: &Mutex<Server>) -> std::sync::MutexGuard<'_, Server> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+impl Running {
+    fn new(socket: UdpSocket, server: Server, bmc: Bmc, slots: usize) -> Running {
+        Running {
+            socket,
+            server: Mutex::new(server),
+            bmc: Arc::new(bmc),
+            slots: Arc::new(Semaphore::new(slots)),
+        }
+    }
+
+    fn server(&self) -> std::sync::MutexGuard<'_, Server> {
+        self.server.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Seals the answer to a request and sends it (nothing if its session has gone since).
+    async fn answer(&self, ctx: &RequestContext, ccode: CompletionCode, data: &[u8]) {
+        let sealed = self.server().seal(Instant::now(), ctx, ccode, data);
+        if let Some(bytes) = sealed {
+            self.send(&bytes, ctx.peer).await;
+        }
+    }
+
+    async fn send(&self, bytes: &[u8], peer: SocketAddr) {
+        if let Err(e) = self.socket.send_to(bytes, peer).await {
+            tracing::debug!(%peer, error = %e, "send failed");
+        }
+    }
 }
 
 /// The span of one request (inside its BMC's).
@@ -166,8 +203,33 @@ fn request_span(req: &Request) -> tracing::Span {
     )
 }
 
+/// A request carried out by the BMC model within its deadline, owning what it needs so that it
+/// can move into a task. It gives the request back with the response, for sealing.
+fn carry_out(
+    bmc: Arc<Bmc>,
+    req: Request,
+    deadline: Instant,
+) -> impl Future<Output = (Response, Request)> + Send {
+    async move {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let resp = match tokio::time::timeout_at(deadline, bmc.handle(&req)).await {
+            Ok(resp) => resp,
+            Err(_) => {
+                tracing::warn!("request timed out in the backend");
+                Response::error(CompletionCode::TIMEOUT)
+            }
+        };
+        (resp, req)
+    }
+}
+
+/// A boxed [`carry_out`] whose box is used again for the next request when the answer was ready
+/// at once (the usual case), so that such a request allocates no future.
+type Carried<F> = Option<Pin<Box<F>>>;
+
 async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut spare = None;
     loop {
         let (n, peer) = match r.socket.recv_from(&mut buf).await {
             Ok(x) => x,
@@ -186,48 +248,69 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
             }
         };
         let now = Instant::now();
-        let action = lock(&r.server).handle(now, peer, &buf[..n]);
+        let action = r.server().handle(now, peer, &buf[..n]);
         match action {
-            Action::Reply(bytes) => send(&r, &bytes, peer).await,
+            Action::Reply(bytes) => r.send(&bytes, peer).await,
             Action::Drop(why) => tracing::debug!(%peer, why, "datagram dropped"),
-            Action::Dispatch(req) => {
-                let span = request_span(&req);
-                let Ok(permit) = r.slots.clone().try_acquire_owned() else {
-                    span.in_scope(|| {
-                        tracing::warn!("too many requests in flight: answering busy");
-                    });
-                    let sealed =
-                        lock(&r.server).seal(now, &req.context, CompletionCode::NODE_BUSY, &[]);
-                    if let Some(bytes) = sealed {
-                        send(&r, &bytes, peer).await;
-                    }
-                    continue;
-                };
-                let r = r.clone();
-                let task = async move {
-                    let resp =
-                        match tokio::time::timeout(REQUEST_DEADLINE, r.bmc.handle(&req)).await {
-                            Ok(resp) => resp,
-                            Err(_) => {
-                                tracing::warn!("request timed out in the backend");
-                                Response::error(CompletionCode::TIMEOUT)
-                            }
-                        };
-                    drop(permit);
-                    let sealed =
-                        lock(&r.server).seal(Instant::now(), &req.context, resp.ccode, &resp.data);
-                    if let Some(bytes) = sealed {
-                        send(&r, &bytes, req.context.peer).await;
-                    }
-                };
-                tokio::spawn(task.instrument(span));
-            }
+            Action::Dispatch(req) => dispatch(&r, req, now, &mut spare, carry_out).await,
         }
     }
 }
 
-async fn send(r: &Running, bytes: &[u8], peer: std::net::SocketAddr) {
-    if let Err(e) = r.socket.send_to(bytes, peer).await {
-        tracing::debug!(%peer, error = %e, "send failed");
+/// Carries out a request (its future made by `make`, [`carry_out`]): answered here if its answer
+/// is ready at the first poll, else in a task of its own holding one of the BMC's slots. Without
+/// a free slot, a request the model refuses outright still gets its refusal (0xD4, 0xC1...);
+/// any other gets 0xC0 without its backend being asked, as before: one that cannot be carried
+/// to the end must not be started.
+async fn dispatch<F>(
+    r: &Arc<Running>,
+    req: Request,
+    now: Instant,
+    spare: &mut Carried<F>,
+    make: fn(Arc<Bmc>, Request, Instant) -> F,
+) where
+    F: Future<Output = (Response, Request)> + Send + 'static,
+{
+    let span = request_span(&req);
+    let Ok(permit) = r.slots.clone().try_acquire_owned() else {
+        let ccode = r.bmc.refusal(&req).unwrap_or_else(|| {
+            span.in_scope(|| tracing::warn!("too many requests in flight: answering busy"));
+            CompletionCode::NODE_BUSY
+        });
+        r.answer(&req.context, ccode, &[]).await;
+        return;
+    };
+    let carried = make(r.bmc.clone(), req, now + REQUEST_DEADLINE);
+    let mut fut = match spare.take() {
+        Some(mut boxed) => {
+            boxed.set(carried);
+            boxed
+        }
+        None => Box::pin(carried),
+    };
+    // One poll, in the request's span, with this task's waker: a handler that registers it and
+    // then finishes in a task of its own only costs this loop a spurious wake-up.
+    let first = std::future::poll_fn(|cx| Poll::Ready(span.in_scope(|| fut.as_mut().poll(cx))))
+        .await;
+    match first {
+        Poll::Ready((resp, req)) => {
+            drop(permit);
+            *spare = Some(fut);
+            r.answer(&req.context, resp.ccode, &resp.data)
+                .instrument(span)
+                .await;
+        }
+        Poll::Pending => {
+            let r = r.clone();
+            let task = async move {
+                let (resp, req) = fut.await;
+                drop(permit);
+                r.answer(&req.context, resp.ccode, &resp.data).await;
+            };
+            tokio::spawn(task.instrument(span));
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

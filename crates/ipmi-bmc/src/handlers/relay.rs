@@ -7,9 +7,17 @@ use ipmi_proto::session::Request;
 use ipmi_proto::types::{CompletionCode, Privilege};
 
 impl Bmc {
+    /// What a relayed request gets without the backend being asked: 0xD4 below `need`.
+    pub(crate) fn relay_refusal(&self, req: &Request, need: Privilege) -> Option<CompletionCode> {
+        req.context
+            .privilege
+            .is_none_or(|have| have < need)
+            .then_some(CompletionCode::INSUFFICIENT_PRIVILEGE)
+    }
+
     pub(crate) async fn relay(&self, req: &Request, need: Privilege) -> Outcome {
-        if req.context.privilege.is_none_or(|have| have < need) {
-            return Err(CompletionCode::INSUFFICIENT_PRIVILEGE);
+        if let Some(cc) = self.relay_refusal(req, need) {
+            return Err(cc);
         }
         let who = self.requester(req);
         let result = self

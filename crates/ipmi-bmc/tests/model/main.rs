@@ -3,6 +3,7 @@
 //! backend-sim.)
 
 mod machine;
+mod refusal;
 
 use ipmi_bmc::{commands, Bmc, BmcSettings, BootDevice, LanInfo, Response, UserInfo};
 use ipmi_proto::session::{Request, RequestContext};
