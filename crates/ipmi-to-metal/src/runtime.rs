@@ -4,10 +4,13 @@
 //! (`bmc{name backend}`) and each request in its own (`request{peer user netfn cmd}`), so that
 //! every log line says whose it is.
 //!
-//! A request the BMC model can answer without waiting (a refusal, the sim backend, a cached
-//! state) costs a receive, one poll of its handler and a send: no task, no timer, no slot. Only a
-//! request whose handler is still pending after that first poll takes one of the BMC's
-//! [`MAX_IN_FLIGHT`] slots and a task bounded by [`REQUEST_DEADLINE`], counted from its arrival.
+//! The receive task waits for its socket to be readable, then reads, handles and answers the
+//! datagrams waiting there without awaiting anything: the datagram buffer lives on the stack of
+//! that synchronous part, so an idle BMC holds no buffer, and its task is small. A request the
+//! BMC model can answer without waiting (a refusal, the sim backend, a cached state) costs a
+//! receive, one poll of its handler and a send: no task, no timer, no slot. Only a request whose
+//! handler is still pending after that first poll takes one of the BMC's [`MAX_IN_FLIGHT`] slots
+//! and a task bounded by [`REQUEST_DEADLINE`], counted from its arrival.
 
 use crate::config::BmcConfig;
 use crate::factory::BackendFactory;
@@ -17,10 +20,10 @@ use ipmi_proto::session::{Action, Request, RequestContext, Server};
 use ipmi_proto::types::CompletionCode;
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
@@ -31,6 +34,8 @@ use tracing::Instrument;
 const MAX_IN_FLIGHT: usize = 32;
 /// The largest datagram we accept; RMCP+ packets are far smaller.
 const MAX_DATAGRAM: usize = 1500;
+/// Datagrams one BMC handles in a row before letting the other tasks of its thread run.
+const BURST: usize = 64;
 
 /// One running BMC.
 struct Running {
@@ -172,11 +177,95 @@ impl Running {
         self.server.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Reads and handles the datagrams waiting on the socket, at most [`BURST`] of them, without
+    /// awaiting: `cx` is the receive task's, for the first poll of each request.
+    fn drain(self: &Arc<Self>, cx: &mut Context<'_>) -> Drained {
+        let mut buf = [0u8; MAX_DATAGRAM];
+        for _ in 0..BURST {
+            let (n, peer) = match self.socket.try_recv_from(&mut buf) {
+                Ok(x) => x,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Drained::Empty,
+                // ICMP errors from earlier sends surface here on some systems; keep serving.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Drained::Failed(e),
+            };
+            let now = Instant::now();
+            let action = self.server().handle(now, peer, &buf[..n]);
+            match action {
+                Action::Reply(bytes) => self.send_now(bytes, peer),
+                Action::Drop(why) => tracing::debug!(%peer, why, "datagram dropped"),
+                Action::Dispatch(req) => self.dispatch(req, now, cx),
+            }
+        }
+        Drained::Burst
+    }
+
+    /// Carries out a request: answered here if its answer is ready at the first poll, else in a
+    /// task of its own holding one of the BMC's slots. Without a free slot, a request the model
+    /// refuses outright still gets its refusal (0xD4, 0xC1...); any other gets 0xC0 without its
+    /// backend being asked, as before: one that cannot be carried to the end is not started.
+    fn dispatch(self: &Arc<Self>, req: Request, now: Instant, cx: &mut Context<'_>) {
+        let span = spans::request_span(self, &req);
+        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            let ccode = self.bmc.refusal(&req).unwrap_or_else(|| {
+                span.in_scope(|| tracing::warn!("too many requests in flight: answering busy"));
+                CompletionCode::NODE_BUSY
+            });
+            self.answer_now(&req.context, ccode, &[]);
+            return;
+        };
+        let mut fut = Box::pin(carry_out(self.bmc.clone(), req, now + REQUEST_DEADLINE));
+        // With the receive task's waker: a handler that registers it and then finishes in a
+        // task of its own only costs the receive task a spurious wake-up.
+        match span.in_scope(|| fut.as_mut().poll(cx)) {
+            Poll::Ready((resp, req)) => {
+                drop(permit);
+                span.in_scope(|| self.answer_now(&req.context, resp.ccode, &resp.data));
+            }
+            Poll::Pending => {
+                let r = self.clone();
+                let task = async move {
+                    let (resp, req) = fut.await;
+                    drop(permit);
+                    r.answer(&req.context, resp.ccode, &resp.data).await;
+                };
+                tokio::spawn(task.instrument(span));
+            }
+        }
+    }
+
     /// Seals the answer to a request and sends it (nothing if its session has gone since).
+    fn answer_now(self: &Arc<Self>, ctx: &RequestContext, ccode: CompletionCode, data: &[u8]) {
+        let sealed = self.server().seal(Instant::now(), ctx, ccode, data);
+        if let Some(bytes) = sealed {
+            self.send_now(bytes, ctx.peer);
+        }
+    }
+
+    /// [`Running::answer_now`] from a request's own task.
     async fn answer(&self, ctx: &RequestContext, ccode: CompletionCode, data: &[u8]) {
         let sealed = self.server().seal(Instant::now(), ctx, ccode, data);
         if let Some(bytes) = sealed {
             self.send(&bytes, ctx.peer).await;
+        }
+    }
+
+    /// Sends at once if the socket takes it, else from a task that waits until it does.
+    fn send_now(self: &Arc<Self>, bytes: Vec<u8>, peer: SocketAddr) {
+        match self.socket.try_send_to(&bytes, peer) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                let r = self.clone();
+                tokio::spawn(async move { r.send(&bytes, peer).await }.in_current_span());
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "send failed"),
         }
     }
 
@@ -187,130 +276,54 @@ impl Running {
     }
 }
 
-/// The span of one request (inside its BMC's).
-fn request_span(req: &Request) -> tracing::Span {
-    let user = req
-        .context
-        .user
-        .as_ref()
-        .map_or("-", |(_, name)| name.as_str());
-    tracing::info_span!(
-        "request",
-        peer = %req.context.peer,
-        user = %user,
-        netfn = format_args!("0x{:02x}", req.netfn.0),
-        cmd = format_args!("0x{:02x}", req.cmd),
-    )
+/// How [`Running::drain`] stopped.
+enum Drained {
+    /// Nothing more to read.
+    Empty,
+    /// [`BURST`] datagrams handled; there may be more.
+    Burst,
+    /// An unexpected receive error.
+    Failed(std::io::Error),
 }
 
 /// A request carried out by the BMC model within its deadline, owning what it needs so that it
 /// can move into a task. It gives the request back with the response, for sealing.
-fn carry_out(
-    bmc: Arc<Bmc>,
-    req: Request,
-    deadline: Instant,
-) -> impl Future<Output = (Response, Request)> + Send {
-    async move {
-        let deadline = tokio::time::Instant::from_std(deadline);
-        let resp = match tokio::time::timeout_at(deadline, bmc.handle(&req)).await {
-            Ok(resp) => resp,
-            Err(_) => {
-                tracing::warn!("request timed out in the backend");
-                Response::error(CompletionCode::TIMEOUT)
-            }
-        };
-        (resp, req)
-    }
+async fn carry_out(bmc: Arc<Bmc>, req: Request, deadline: Instant) -> (Response, Request) {
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let resp = match tokio::time::timeout_at(deadline, bmc.handle(&req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!("request timed out in the backend");
+            Response::error(CompletionCode::TIMEOUT)
+        }
+    };
+    (resp, req)
 }
 
-/// A boxed [`carry_out`] whose box is used again for the next request when the answer was ready
-/// at once (the usual case), so that such a request allocates no future.
-type Carried<F> = Option<Pin<Box<F>>>;
-
+/// Serves one BMC until aborted: waits for its socket to be readable, then drains it.
 async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut spare = None;
     loop {
-        let (n, peer) = match r.socket.recv_from(&mut buf).await {
-            Ok(x) => x,
-            Err(e) => {
-                // ICMP errors from earlier sends surface here on some systems; keep serving.
-                // Anything else is unexpected: log it and back off rather than spin.
-                use std::io::ErrorKind;
-                if !matches!(
-                    e.kind(),
-                    ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
-                ) {
-                    tracing::warn!(error = %e, "receive error");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                continue;
+        if let Err(e) = r.socket.readable().await {
+            tracing::warn!(error = %e, "receive error");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        match std::future::poll_fn(|cx| Poll::Ready(r.drain(cx))).await {
+            Drained::Empty => {}
+            Drained::Burst => tokio::task::yield_now().await,
+            Drained::Failed(e) => {
+                // Unexpected: log it and back off rather than spin.
+                tracing::warn!(error = %e, "receive error");
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-        };
-        let now = Instant::now();
-        let action = r.server().handle(now, peer, &buf[..n]);
-        match action {
-            Action::Reply(bytes) => r.send(&bytes, peer).await,
-            Action::Drop(why) => tracing::debug!(%peer, why, "datagram dropped"),
-            Action::Dispatch(req) => dispatch(&r, req, now, &mut spare, carry_out).await,
         }
     }
 }
 
-/// Carries out a request (its future made by `make`, [`carry_out`]): answered here if its answer
-/// is ready at the first poll, else in a task of its own holding one of the BMC's slots. Without
-/// a free slot, a request the model refuses outright still gets its refusal (0xD4, 0xC1...);
-/// any other gets 0xC0 without its backend being asked, as before: one that cannot be carried
-/// to the end must not be started.
-async fn dispatch<F>(
-    r: &Arc<Running>,
-    req: Request,
-    now: Instant,
-    spare: &mut Carried<F>,
-    make: fn(Arc<Bmc>, Request, Instant) -> F,
-) where
-    F: Future<Output = (Response, Request)> + Send + 'static,
-{
-    let span = request_span(&req);
-    let Ok(permit) = r.slots.clone().try_acquire_owned() else {
-        let ccode = r.bmc.refusal(&req).unwrap_or_else(|| {
-            span.in_scope(|| tracing::warn!("too many requests in flight: answering busy"));
-            CompletionCode::NODE_BUSY
-        });
-        r.answer(&req.context, ccode, &[]).await;
-        return;
-    };
-    let carried = make(r.bmc.clone(), req, now + REQUEST_DEADLINE);
-    let mut fut = match spare.take() {
-        Some(mut boxed) => {
-            boxed.set(carried);
-            boxed
-        }
-        None => Box::pin(carried),
-    };
-    // One poll, in the request's span, with this task's waker: a handler that registers it and
-    // then finishes in a task of its own only costs this loop a spurious wake-up.
-    let first = std::future::poll_fn(|cx| Poll::Ready(span.in_scope(|| fut.as_mut().poll(cx))))
-        .await;
-    match first {
-        Poll::Ready((resp, req)) => {
-            drop(permit);
-            *spare = Some(fut);
-            r.answer(&req.context, resp.ccode, &resp.data)
-                .instrument(span)
-                .await;
-        }
-        Poll::Pending => {
-            let r = r.clone();
-            let task = async move {
-                let (resp, req) = fut.await;
-                drop(permit);
-                r.answer(&req.context, resp.ccode, &resp.data).await;
-            };
-            tokio::spawn(task.instrument(span));
-        }
-    }
-}
+mod process;
+mod spans;
+
+pub use process::{raise_open_file_limit, release_free_memory};
 
 #[cfg(test)]
 mod tests;

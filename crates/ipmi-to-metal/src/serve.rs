@@ -14,9 +14,13 @@ use tracing::Instrument;
 pub async fn serve(config: Config) -> std::io::Result<()> {
     let factory = Arc::new(Mutex::new(BackendFactory::default()));
     let fleet = Arc::new(Fleet::new(factory.clone()));
+    let pools: usize = config.discovery.iter().map(|d| d.pool.len()).sum();
+    crate::runtime::raise_open_file_limit(config.bmcs.len() + pools);
     for c in config.bmcs {
         fleet.start(c).await?;
     }
+    // Reading the configuration left much of the heap free: give it back.
+    crate::runtime::release_free_memory();
     let f = fleet.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -5,7 +5,7 @@
 use super::{settings, Response};
 use async_trait::async_trait;
 use ipmi_bmc::{
-    commands, Backend, BackendResult, BootOverride, Bmc, PowerAction, PowerState, Requester,
+    commands, Backend, BackendResult, Bmc, BootOverride, PowerAction, PowerState, Requester,
 };
 use ipmi_proto::session::{Request, RequestContext};
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
@@ -90,7 +90,11 @@ fn request(privilege: Option<Privilege>, netfn: NetFn, cmd: u8, data: &[u8]) -> 
 fn agrees(bmc: &Bmc, backend: &Untouched, req: &Request) -> bool {
     let before = backend.calls.load(Ordering::SeqCst);
     let refused = bmc.refusal(req);
-    assert_eq!(backend.calls.load(Ordering::SeqCst), before, "refusal asked the backend");
+    assert_eq!(
+        backend.calls.load(Ordering::SeqCst),
+        before,
+        "refusal asked the backend"
+    );
     if let Some(cc) = refused {
         assert_eq!(
             first_poll(bmc, req),
@@ -101,7 +105,11 @@ fn agrees(bmc: &Bmc, backend: &Untouched, req: &Request) -> bool {
             req.data,
             req.context.privilege
         );
-        assert_eq!(backend.calls.load(Ordering::SeqCst), before, "a refused request asked the backend");
+        assert_eq!(
+            backend.calls.load(Ordering::SeqCst),
+            before,
+            "a refused request asked the backend"
+        );
     }
     refused.is_some()
 }
@@ -122,7 +130,13 @@ fn refused_requests_are_answered_at_the_first_poll_without_the_backend() {
     let bmc = Bmc::new(settings(), backend.clone());
     let mut refused = 0;
     let mut carried_out = 0;
-    for netfn in [NetFn::CHASSIS, NetFn::APP, NetFn::STORAGE, NetFn::TRANSPORT, NetFn(0x2e)] {
+    for netfn in [
+        NetFn::CHASSIS,
+        NetFn::APP,
+        NetFn::STORAGE,
+        NetFn::TRANSPORT,
+        NetFn(0x2e),
+    ] {
         for cmd in 0..=u8::MAX {
             for privilege in PRIVILEGES {
                 for body in BODIES {
@@ -135,7 +149,10 @@ fn refused_requests_are_answered_at_the_first_poll_without_the_backend() {
             }
         }
     }
-    assert!(refused > 0 && carried_out > 0, "{refused} refused, {carried_out} carried out");
+    assert!(
+        refused > 0 && carried_out > 0,
+        "{refused} refused, {carried_out} carried out"
+    );
     // Outside a session every command is refused; unknown commands are refused at any privilege.
     for c in commands() {
         for body in BODIES {
@@ -148,7 +165,12 @@ fn refused_requests_are_answered_at_the_first_poll_without_the_backend() {
         }
     }
     assert_eq!(
-        bmc.refusal(&request(Some(Privilege::Administrator), NetFn::APP, 0xff, &[])),
+        bmc.refusal(&request(
+            Some(Privilege::Administrator),
+            NetFn::APP,
+            0xff,
+            &[]
+        )),
         Some(CompletionCode::INVALID_COMMAND)
     );
     // A request that is carried out is the backend's business: Get Chassis Status asks it.

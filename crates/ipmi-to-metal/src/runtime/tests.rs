@@ -2,7 +2,7 @@
 //! are given by the loop itself, waiting ones by a task holding a slot, busy and deadline answers
 //! as before, and refusals never take a slot.
 
-use super::{carry_out, receive_loop, Running};
+use super::{receive_loop, Running};
 use crate::config;
 use async_trait::async_trait;
 use ipmi_bmc::{Backend, BackendResult, Bmc, BootOverride, PowerAction, PowerState, Requester};
@@ -36,6 +36,7 @@ impl Backend for Scripted {
         "scripted"
     }
     async fn power_state(&self) -> BackendResult<PowerState> {
+        tracing::info!("power state asked");
         self.tasks.lock().unwrap().push(tokio::task::try_id());
         if self.hold.load(Ordering::SeqCst) {
             self.release.notified().await;
@@ -57,7 +58,9 @@ impl Backend for Scripted {
 /// Serves one BMC over `backend` with `slots` in-flight slots; returns its address.
 async fn serve(backend: Arc<Scripted>, slots: usize) -> SocketAddr {
     let text = "[[bmc]]\nname = \"t\"\nlisten = \"127.0.0.1:0\"\nbackend = \"sim\"\n[[bmc.users]]\nname = \"admin\"\npassword = \"runtime-pass\"\nprivilege = \"administrator\"\n";
-    let c = config::parse("t.toml", text, Path::new(".")).unwrap().remove(0);
+    let c = config::parse("t.toml", text, Path::new("."))
+        .unwrap()
+        .remove(0);
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     let r = Running::new(
@@ -116,8 +119,9 @@ async fn sessionless_status(addr: SocketAddr) -> CompletionCode {
         .await
         .expect("an answer")
         .unwrap();
-    let packet = ipmi15::Packet::new_checked(rmcp::Packet::new_checked(&buf[..n]).unwrap().payload())
-        .unwrap();
+    let packet =
+        ipmi15::Packet::new_checked(rmcp::Packet::new_checked(&buf[..n]).unwrap().payload())
+            .unwrap();
     message::Response::parse(packet.payload()).unwrap().ccode
 }
 
@@ -138,12 +142,17 @@ async fn answers_ready_at_once_are_given_by_the_receive_loop_and_waiting_ones_by
     let addr = serve(backend.clone(), 4).await;
     let mut s = login(addr).await;
     for _ in 0..3 {
-        let r = s.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[]).await.unwrap();
+        let r = s
+            .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+            .await
+            .unwrap();
         assert_eq!(r.ccode, CompletionCode::OK);
     }
     backend.hold.store(true, Ordering::SeqCst);
     let waiting = tokio::spawn(async move {
-        s.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[]).await.unwrap()
+        s.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+            .await
+            .unwrap()
     });
     until(|| backend.tasks.lock().unwrap().len() == 4).await;
     backend.release.notify_waiters();
@@ -176,14 +185,24 @@ async fn refusals_are_answered_when_every_slot_is_taken_and_others_get_busy() {
         CompletionCode::INSUFFICIENT_PRIVILEGE
     );
     let mut second = login(addr).await;
-    let busy = second.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[]).await.unwrap();
+    let busy = second
+        .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+        .await
+        .unwrap();
     assert_eq!(busy.ccode, CompletionCode::NODE_BUSY);
-    assert_eq!(backend.tasks.lock().unwrap().len(), 1, "the busy request was not started");
+    assert_eq!(
+        backend.tasks.lock().unwrap().len(),
+        1,
+        "the busy request was not started"
+    );
     backend.release.notify_waiters();
     let (_first, held) = holding.await.unwrap();
     assert_eq!(held.ccode, CompletionCode::OK);
     backend.hold.store(false, Ordering::SeqCst);
-    let again = second.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[]).await.unwrap();
+    let again = second
+        .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+        .await
+        .unwrap();
     assert_eq!(again.ccode, CompletionCode::OK, "the slot came back");
 }
 
@@ -195,7 +214,10 @@ async fn a_request_past_its_deadline_gets_0xc3() {
     let mut s = login(addr).await;
     backend.hold.store(true, Ordering::SeqCst);
     let start = tokio::time::Instant::now();
-    let r = s.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[]).await.unwrap();
+    let r = s
+        .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+        .await
+        .unwrap();
     assert_eq!(r.ccode, CompletionCode::TIMEOUT);
     let took = start.elapsed();
     assert!(
@@ -205,13 +227,89 @@ async fn a_request_past_its_deadline_gets_0xc3() {
     );
     // The slot is free again.
     backend.hold.store(false, Ordering::SeqCst);
-    let r = s.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[]).await.unwrap();
+    let r = s
+        .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+        .await
+        .unwrap();
     assert_eq!(r.ccode, CompletionCode::OK);
 }
 
-#[test]
-fn carry_out_is_one_future_type_whatever_the_request() {
-    // `dispatch` keeps one box for every request's future: `carry_out` must stay a plain
-    // function with one future type (a closure per call site would not fit the box).
-    let _: fn(Arc<Bmc>, ipmi_proto::session::Request, std::time::Instant) -> _ = carry_out;
+/// A log writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Requests alike in a session log in one span, kept and handed out again; its fields are the
+/// request's, so every line reads as with a span of its own.
+#[tokio::test]
+async fn requests_alike_log_in_a_kept_span_with_their_own_fields() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    // Tests on other threads run without a subscriber; callsites they hit first may have cached
+    // "never": have every callsite ask again, now that this thread has one.
+    tracing::callsite::rebuild_interest_cache();
+    let backend = Arc::new(Scripted::default());
+    let addr = serve(backend.clone(), 4).await;
+    let before = super::spans::kept();
+    let mut s = login(addr).await;
+    for _ in 0..5 {
+        let r = s
+            .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+            .await
+            .unwrap();
+        assert_eq!(r.ccode, CompletionCode::OK);
+    }
+    assert_eq!(super::spans::kept(), before + 1, "one span for the five");
+    let r = s.request(NetFn::APP, 0x01, &[]).await.unwrap();
+    assert_eq!(r.ccode, CompletionCode::OK);
+    assert_eq!(
+        super::spans::kept(),
+        before + 2,
+        "another command, another span"
+    );
+    assert_eq!(
+        sessionless_status(addr).await,
+        CompletionCode::INSUFFICIENT_PRIVILEGE
+    );
+    assert_eq!(
+        super::spans::kept(),
+        before + 2,
+        "none kept outside a session"
+    );
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("power state asked"))
+        .collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    for l in &lines {
+        let fields = l
+            .split("request{")
+            .nth(1)
+            .unwrap()
+            .split('}')
+            .next()
+            .unwrap();
+        let peer = fields.split(' ').next().unwrap();
+        assert!(peer.starts_with("peer=127.0.0.1:"), "{l}");
+        assert_eq!(
+            fields,
+            format!("{peer} user=admin netfn=0x00 cmd=0x01"),
+            "{l}"
+        );
+    }
 }
