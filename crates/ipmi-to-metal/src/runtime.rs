@@ -6,7 +6,10 @@
 //!
 //! The receive task waits for its socket to be readable, then reads, handles and answers the
 //! datagrams waiting there without awaiting anything: the datagram buffer lives on the stack of
-//! that synchronous part, so an idle BMC holds no buffer, and its task is small. A request the
+//! that synchronous part, so an idle BMC holds no buffer, and its task is small. The socket is
+//! registered for reading only: a send on a UDP socket almost never blocks, and a registration
+//! for writing too would wake the runtime after every send for nothing (each send raises the
+//! socket's "writable" edge again). A request the
 //! BMC model can answer without waiting (a refusal, the sim backend, a cached state) costs a
 //! receive, one poll of its handler and a send: no task, no timer, no slot. Only a request whose
 //! handler is still pending after that first poll takes one of the BMC's [`MAX_IN_FLIGHT`] slots
@@ -22,10 +25,12 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::net::UdpSocket;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -36,10 +41,18 @@ const MAX_IN_FLIGHT: usize = 32;
 const MAX_DATAGRAM: usize = 1500;
 /// Datagrams one BMC handles in a row before letting the other tasks of its thread run.
 const BURST: usize = 64;
+/// A send the socket refused (its buffer full) is tried again after these pauses, then dropped
+/// as a lost datagram would be (the client sends its request again).
+const SEND_RETRIES: [Duration; 4] = [
+    Duration::from_millis(1),
+    Duration::from_millis(5),
+    Duration::from_millis(20),
+    Duration::from_millis(100),
+];
 
 /// One running BMC.
 struct Running {
-    socket: UdpSocket,
+    socket: AsyncFd<UdpSocket>,
     server: Mutex<Server>,
     bmc: Arc<Bmc>,
     slots: Arc<Semaphore>,
@@ -80,7 +93,7 @@ impl Fleet {
                 format!("bmc {name:?} is already served"),
             ));
         }
-        let socket = UdpSocket::bind(c.listen).await.map_err(|e| {
+        let socket = UdpSocket::bind(c.listen).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
                 format!("bmc {name:?}: cannot listen on {}: {e}", c.listen),
@@ -107,7 +120,7 @@ impl Fleet {
             Server::new(c.server),
             Bmc::new(c.settings, backend),
             MAX_IN_FLIGHT,
-        ));
+        )?);
         let task =
             tokio::spawn(receive_loop(running.clone()).instrument(span.clone())).abort_handle();
         self.bmcs.lock().unwrap_or_else(|e| e.into_inner()).insert(
@@ -164,13 +177,19 @@ impl Fleet {
 }
 
 impl Running {
-    fn new(socket: UdpSocket, server: Server, bmc: Bmc, slots: usize) -> Running {
-        Running {
+    /// A BMC served on `socket` (bound); must run inside the runtime.
+    fn new(socket: UdpSocket, server: Server, bmc: Bmc, slots: usize) -> std::io::Result<Running> {
+        socket.set_nonblocking(true)?;
+        // SAFETY: the socket owns its file descriptor and is neither closed nor replaced while
+        // registered: the AsyncFd owns it until it is dropped.
+        let socket = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        Ok(Running {
             socket,
             server: Mutex::new(server),
             bmc: Arc::new(bmc),
             slots: Arc::new(Semaphore::new(slots)),
-        }
+        })
     }
 
     fn server(&self) -> std::sync::MutexGuard<'_, Server> {
@@ -182,7 +201,10 @@ impl Running {
     fn drain(self: &Arc<Self>, cx: &mut Context<'_>) -> Drained {
         let mut buf = [0u8; MAX_DATAGRAM];
         for _ in 0..BURST {
-            let (n, peer) = match self.socket.try_recv_from(&mut buf) {
+            let received = self
+                .socket
+                .try_io(Interest::READABLE, |s| s.recv_from(&mut buf));
+            let (n, peer) = match received {
                 Ok(x) => x,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Drained::Empty,
                 // ICMP errors from earlier sends surface here on some systems; keep serving.
@@ -234,7 +256,7 @@ impl Running {
                 let task = async move {
                     let (resp, req) = fut.await;
                     drop(permit);
-                    r.answer(&req.context, resp.ccode, &resp.data).await;
+                    r.answer_now(&req.context, resp.ccode, &resp.data);
                 };
                 tokio::spawn(task.instrument(span));
             }
@@ -249,30 +271,29 @@ impl Running {
         }
     }
 
-    /// [`Running::answer_now`] from a request's own task.
-    async fn answer(&self, ctx: &RequestContext, ccode: CompletionCode, data: &[u8]) {
-        let sealed = self.server().seal(Instant::now(), ctx, ccode, data);
-        if let Some(bytes) = sealed {
-            self.send(&bytes, ctx.peer).await;
-        }
-    }
-
-    /// Sends at once if the socket takes it, else from a task that waits until it does.
+    /// Sends at once if the socket takes it, else from a task that tries again a few times.
     fn send_now(self: &Arc<Self>, bytes: Vec<u8>, peer: SocketAddr) {
-        match self.socket.try_send_to(&bytes, peer) {
+        match self.socket.get_ref().send_to(&bytes, peer) {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 let r = self.clone();
-                tokio::spawn(async move { r.send(&bytes, peer).await }.in_current_span());
+                tokio::spawn(async move { r.send_later(&bytes, peer).await }.in_current_span());
             }
             Err(e) => tracing::debug!(%peer, error = %e, "send failed"),
         }
     }
 
-    async fn send(&self, bytes: &[u8], peer: SocketAddr) {
-        if let Err(e) = self.socket.send_to(bytes, peer).await {
-            tracing::debug!(%peer, error = %e, "send failed");
+    async fn send_later(&self, bytes: &[u8], peer: SocketAddr) {
+        for pause in SEND_RETRIES {
+            tokio::time::sleep(pause).await;
+            match self.socket.get_ref().send_to(bytes, peer) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                Err(e) => tracing::debug!(%peer, error = %e, "send failed"),
+                Ok(_) => {}
+            }
+            return;
         }
+        tracing::debug!(%peer, "send failed: the socket stayed full");
     }
 }
 
@@ -303,7 +324,7 @@ async fn carry_out(bmc: Arc<Bmc>, req: Request, deadline: Instant) -> (Response,
 /// Serves one BMC until aborted: waits for its socket to be readable, then drains it.
 async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
     loop {
-        if let Err(e) = r.socket.readable().await {
+        if let Err(e) = r.socket.readable().await.map(drop) {
             tracing::warn!(error = %e, "receive error");
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;

@@ -61,14 +61,15 @@ async fn serve(backend: Arc<Scripted>, slots: usize) -> SocketAddr {
     let c = config::parse("t.toml", text, Path::new("."))
         .unwrap()
         .remove(0);
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap();
     let r = Running::new(
         socket,
         Server::new(c.server),
         Bmc::new(c.settings, backend),
         slots,
-    );
+    )
+    .unwrap();
     tokio::spawn(receive_loop(Arc::new(r)));
     addr
 }
