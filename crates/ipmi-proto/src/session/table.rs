@@ -185,7 +185,7 @@ impl SessionTable {
         rng: &mut impl RngCore,
     ) -> Option<Vec<u8>> {
         let mut msg = Vec::with_capacity(8 + data.len());
-        req.response(ccode, data).emit(&mut msg);
+        req.emit_response(ccode, data, &mut msg);
         Some(self.sessions.get_mut(&id)?.seal(&msg, rng))
     }
 }
