@@ -223,7 +223,16 @@ impl Running {
             match action {
                 Action::Reply(bytes) => self.send_now(bytes, peer),
                 Action::Drop(why) => tracing::debug!(%peer, why, "datagram dropped"),
-                Action::Dispatch(req) => self.dispatch(req, now, cx),
+                Action::Dispatch(req) => {
+                    // A request carried out here must not take the receive task down with it
+                    // if something in it panics: as a request task did, it loses its answer only.
+                    let carried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.dispatch(req, now, cx)
+                    }));
+                    if carried.is_err() {
+                        tracing::error!(%peer, "a request panicked: it gets no answer");
+                    }
+                }
             }
         }
         Drained::Burst

@@ -26,6 +26,7 @@ const GET_CHASSIS_STATUS: u8 = 0x01;
 #[derive(Default)]
 struct Scripted {
     hold: AtomicBool,
+    panic: AtomicBool,
     release: Notify,
     tasks: Mutex<Vec<Option<Id>>>,
 }
@@ -37,6 +38,10 @@ impl Backend for Scripted {
     }
     async fn power_state(&self) -> BackendResult<PowerState> {
         tracing::info!("power state asked");
+        assert!(
+            !self.panic.load(Ordering::SeqCst),
+            "the scripted backend panics"
+        );
         self.tasks.lock().unwrap().push(tokio::task::try_id());
         if self.hold.load(Ordering::SeqCst) {
             self.release.notified().await;
@@ -75,6 +80,17 @@ async fn serve(backend: Arc<Scripted>, slots: usize) -> SocketAddr {
 }
 
 async fn login(addr: SocketAddr) -> Session {
+    login_with(
+        addr,
+        Retry {
+            timeout: Duration::from_secs(30),
+            retries: 0,
+        },
+    )
+    .await
+}
+
+async fn login_with(addr: SocketAddr, retry: Retry) -> Session {
     let client = ClientConfig {
         username: "admin".into(),
         password: Secret::new(b"runtime-pass".to_vec()),
@@ -82,10 +98,6 @@ async fn login(addr: SocketAddr) -> Session {
         privilege: Privilege::Administrator,
         cipher_suites: vec![3],
         interface: Interface::Lanplus,
-    };
-    let retry = Retry {
-        timeout: Duration::from_secs(30),
-        retries: 0,
     };
     Session::open(addr, client, retry).await.unwrap()
 }
@@ -313,4 +325,35 @@ async fn requests_alike_log_in_a_kept_span_with_their_own_fields() {
             "{l}"
         );
     }
+}
+
+/// A request that panics while carried out in the receive task loses its answer, as it did in a
+/// task of its own; the BMC goes on serving.
+#[tokio::test]
+async fn a_panicking_request_loses_its_answer_and_the_bmc_goes_on() {
+    let backend = Arc::new(Scripted::default());
+    let addr = serve(backend.clone(), 4).await;
+    let short = Retry {
+        timeout: Duration::from_millis(300),
+        retries: 0,
+    };
+    let mut s = login_with(addr, short).await;
+    backend.panic.store(true, Ordering::SeqCst);
+    let lost = s.request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[]).await;
+    assert!(
+        matches!(lost, Err(ipmi_client::Error::Timeout(..))),
+        "{lost:?}"
+    );
+    backend.panic.store(false, Ordering::SeqCst);
+    let r = s
+        .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+        .await
+        .unwrap();
+    assert_eq!(r.ccode, CompletionCode::OK);
+    let mut other = login(addr).await;
+    let r = other
+        .request(NetFn::CHASSIS, GET_CHASSIS_STATUS, &[])
+        .await
+        .unwrap();
+    assert_eq!(r.ccode, CompletionCode::OK);
 }
