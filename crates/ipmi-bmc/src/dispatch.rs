@@ -97,6 +97,23 @@ macro_rules! dispatch_table {
             }
         }
 
+        /// The completion code `$req` gets without its backend being asked, if any: the checks
+        /// `handle` makes before anything else (unknown command, privilege, malformed body),
+        /// made the same way, so that an answer decided by them is known without a handler.
+        pub(crate) fn refusal($bmc: &Bmc, $req: &Request) -> Option<CompletionCode> {
+            if let Some(need) = $bmc.backend.relays($req.netfn, $req.cmd) {
+                return $bmc.relay_refusal($req, need);
+            }
+            match ($req.netfn, $req.cmd) {
+                $(
+                    (<$command as Command>::NETFN, <$command as Command>::CMD) => {
+                        parse::<$command>($req).err()
+                    }
+                )+
+                _ => Some(CompletionCode::INVALID_COMMAND),
+            }
+        }
+
         /// The listing of the declared commands, for [`commands`].
         const COMMANDS: &[CommandInfo] = &[$(CommandInfo::of::<$command>(),)+];
     };

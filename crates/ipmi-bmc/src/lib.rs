@@ -193,6 +193,14 @@ impl Bmc {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The completion code this request gets without its backend being asked, if it is refused
+    /// outright: an unknown command (0xC1), a privilege below the command's (0xD4; every command
+    /// outside a session), a malformed body. [`Bmc::handle`] answers such a request with that
+    /// code, and at its first poll. `None`: it is carried out (and may still fail).
+    pub fn refusal(&self, req: &Request) -> Option<CompletionCode> {
+        dispatch::refusal(self, req)
+    }
+
     /// Handles one request: checks its privilege, carries it out, and returns the response.
     /// Unknown commands get 0xC1 at once.
     pub async fn handle(&self, req: &Request) -> Response {

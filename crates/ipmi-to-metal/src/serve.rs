@@ -28,9 +28,13 @@ pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Endi
         crate::state::open_sel(&config.state)?,
         config.state.sel_capacity,
     );
+    let pools: usize = config.discovery.iter().map(|d| d.pool.len()).sum();
+    crate::runtime::raise_open_file_limit(config.bmcs.len() + pools);
     for c in config.bmcs {
         fleet.start(c).await?;
     }
+    // Reading the configuration left much of the heap free: give it back.
+    crate::runtime::release_free_memory();
     let f = fleet.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));

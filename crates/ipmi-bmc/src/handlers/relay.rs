@@ -15,13 +15,23 @@ use ipmi_proto::session::Request;
 use ipmi_proto::types::{CompletionCode, Privilege};
 
 impl Bmc {
-    /// Relays `req` if its session has `rule` (the backend's allow-list entry) or the command's
-    /// appendix G floor, whichever is higher: a rule can raise the requirement, never lower it.
-    pub(crate) async fn relay(&self, req: &Request, rule: Privilege) -> Outcome {
+    /// What a relayed request gets without the backend being asked: 0xD4 below `rule` (the
+    /// backend's allow-list entry) or the command's appendix G floor, whichever is higher: a rule
+    /// can raise the requirement, never lower it.
+    pub(crate) fn relay_refusal(&self, req: &Request, rule: Privilege) -> Option<CompletionCode> {
         let need = rule.max(privilege_floor(req.netfn, req.cmd));
-        if req.context.privilege.is_none_or(|have| have < need) {
-            return Err(CompletionCode::INSUFFICIENT_PRIVILEGE);
+        req.context
+            .privilege
+            .is_none_or(|have| have < need)
+            .then_some(CompletionCode::INSUFFICIENT_PRIVILEGE)
+    }
+
+    /// Relays `req` to the BMC behind if [`Self::relay_refusal`] lets it through.
+    pub(crate) async fn relay(&self, req: &Request, rule: Privilege) -> Outcome {
+        if let Some(cc) = self.relay_refusal(req, rule) {
+            return Err(cc);
         }
+        let need = rule.max(privilege_floor(req.netfn, req.cmd));
         let who = self.requester(req);
         let result = self
             .backend

@@ -3,6 +3,7 @@
 //! (`sensors`). (The sim backend's own behaviour is tested in backend-sim.)
 
 mod machine;
+mod refusal;
 mod sel;
 mod sensors;
 

@@ -23,18 +23,29 @@ pub enum DecryptError {
 
 /// Encrypts `data` with the first 16 bytes of `k2` and the given IV; returns IV || ciphertext.
 pub fn encrypt(k2: &[u8], iv: [u8; 16], data: &[u8]) -> Vec<u8> {
-    let pad = (16 - (data.len() + 1) % 16) % 16;
-    let mut buf = Vec::with_capacity(16 + data.len() + pad + 1);
-    buf.extend_from_slice(data);
-    buf.extend((1..=pad as u8).collect::<Vec<u8>>());
-    buf.push(pad as u8);
-    let len = buf.len();
-    let enc = Enc::new_from_slices(&k2[..16], &iv).expect("16-byte key and IV");
-    enc.encrypt_padded_mut::<NoPadding>(&mut buf, len)
-        .expect("whole blocks");
-    let mut out = iv.to_vec();
-    out.extend_from_slice(&buf);
+    let mut out = Vec::with_capacity(encrypted_len(data.len()));
+    encrypt_into(k2, iv, data, &mut out);
     out
+}
+
+/// The length of the payload [`encrypt`] makes of `data_len` bytes: the IV and whole blocks.
+pub fn encrypted_len(data_len: usize) -> usize {
+    16 + (data_len + 1).div_ceil(16) * 16
+}
+
+/// [`encrypt`], appending IV || ciphertext to `out` (encrypted in place, no other buffer).
+pub fn encrypt_into(k2: &[u8], iv: [u8; 16], data: &[u8], out: &mut Vec<u8>) {
+    let pad = (16 - (data.len() + 1) % 16) % 16;
+    out.reserve(16 + data.len() + pad + 1);
+    out.extend_from_slice(&iv);
+    let body = out.len();
+    out.extend_from_slice(data);
+    out.extend(1..=pad as u8);
+    out.push(pad as u8);
+    let len = out.len() - body;
+    let enc = Enc::new_from_slices(&k2[..16], &iv).expect("16-byte key and IV");
+    enc.encrypt_padded_mut::<NoPadding>(&mut out[body..], len)
+        .expect("whole blocks");
 }
 
 /// Decrypts an IV || ciphertext payload with the first 16 bytes of `k2`, checks and removes the
@@ -78,7 +89,13 @@ mod tests {
             let data: Vec<u8> = (0..n as u8).collect();
             let p = encrypt(&k2, [3; 16], &data);
             assert_eq!(p.len() % 16, 0);
+            assert_eq!(p.len(), encrypted_len(n));
             assert_eq!(decrypt(&k2, &p).unwrap(), data);
+            // Appended after what the buffer already holds, the same bytes.
+            let mut out = vec![9, 9, 9];
+            encrypt_into(&k2, [3; 16], &data, &mut out);
+            assert_eq!(out[..3], [9, 9, 9]);
+            assert_eq!(out[3..], p[..]);
         }
     }
 

@@ -154,11 +154,10 @@ pub(crate) fn response_message(
     data: &[u8],
 ) -> Vec<u8> {
     let mut msg = Vec::with_capacity(8 + data.len());
-    req.response(ccode, data).emit(&mut msg);
+    req.emit_response(ccode, data, &mut msg);
     if form == Form::V15 && msg.len() > ipmi15::MAX_PAYLOAD {
         msg.clear();
-        req.response(CompletionCode::CANNOT_RETURN_BYTES, &[])
-            .emit(&mut msg);
+        req.emit_response(CompletionCode::CANNOT_RETURN_BYTES, &[], &mut msg);
     }
     msg
 }
@@ -181,7 +180,8 @@ pub(crate) fn sessionless_reply(
 }
 
 /// An RMCP+ datagram, encrypted and authenticated as the session's cipher suite asks (neither
-/// without keys: session set-up messages and sessionless answers).
+/// without keys: session set-up messages and sessionless answers). Built in the one buffer it
+/// returns: the payload is encrypted in place there, and the auth code computed over it there.
 pub(crate) fn seal_v20(
     payload_type: PayloadType,
     session_id: u32,
@@ -217,15 +217,14 @@ pub(crate) fn seal_v20_as(
 ) -> Vec<u8> {
     let encrypt = encrypt && keys.is_some_and(|k| k.confidentiality());
     let authenticate = authenticate && keys.is_some_and(|k| k.integrity());
-    let body = match keys {
-        Some(k) if encrypt => {
-            let mut iv = [0u8; 16];
-            rng.fill_bytes(&mut iv);
-            aes_cbc::encrypt(k.k2, iv, payload)
-        }
-        _ => payload.to_vec(),
+    let body_len = if encrypt {
+        aes_cbc::encrypted_len(payload.len())
+    } else {
+        payload.len()
     };
-    let mut out = Vec::with_capacity(64 + body.len());
+    // RMCP and session headers, then at most 3 pad bytes, pad length, next header and a 16-byte
+    // auth code.
+    let mut out = Vec::with_capacity(4 + 12 + body_len + 5 + 16);
     rmcp::Repr::ipmi().emit(&mut out);
     let start = out.len();
     ipmi20::Repr {
@@ -236,14 +235,19 @@ pub(crate) fn seal_v20_as(
         session_id,
         sequence: seq,
     }
-    .emit(body.len(), &mut out);
-    out.extend_from_slice(&body);
+    .emit(body_len, &mut out);
+    match keys {
+        Some(k) if encrypt => {
+            let mut iv = [0u8; 16];
+            rng.fill_bytes(&mut iv);
+            aes_cbc::encrypt_into(k.k2, iv, payload, &mut out);
+        }
+        _ => out.extend_from_slice(payload),
+    }
     if let Some(k) = keys.filter(|_| authenticate) {
-        let mut signed = out.split_off(start);
-        ipmi20::emit_trailer_pad(&mut signed);
-        let code = integrity::auth_code(k.suite.integrity, k.k1, &signed);
-        signed.extend_from_slice(&code);
-        out.extend_from_slice(&signed);
+        ipmi20::emit_trailer_pad_after(&mut out, start);
+        let code = integrity::auth_code_inline(k.suite.integrity, k.k1, &out[start..]);
+        out.extend_from_slice(&code);
     }
     out
 }
@@ -274,7 +278,7 @@ pub(crate) fn open_v20_as<'a>(
             .map_err(|_| OpenError::MalformedTrailer)?;
         if !ct_eq(
             code,
-            &integrity::auth_code(keys.suite.integrity, keys.k1, signed),
+            &integrity::auth_code_inline(keys.suite.integrity, keys.k1, signed),
         ) {
             return Err(OpenError::BadIntegrity);
         }
@@ -346,6 +350,49 @@ mod tests {
             open(&protected, &keys(1)),
             Err(OpenError::UnexpectedTrailer)
         );
+    }
+
+    /// The one-buffer sealing builds, byte for byte, the datagram of the steps the
+    /// specification lists: encrypt the payload, frame it, pad the trailer, sign it.
+    #[test]
+    fn v20_sealed_in_one_buffer_as_built_step_by_step() {
+        for id in [0, 1, 2, 3, 15, 16, 17] {
+            let k = keys(id);
+            for len in 0..40 {
+                let payload: Vec<u8> = (0..len as u8).collect();
+                let mut rng = rand::rngs::StdRng::seed_from_u64(len as u64);
+                let sealed = seal_v20(PayloadType::IPMI, 7, 9, &payload, Some(k), &mut rng);
+                let mut rng = rand::rngs::StdRng::seed_from_u64(len as u64);
+                let body = if k.confidentiality() {
+                    let mut iv = [0u8; 16];
+                    rng.fill_bytes(&mut iv);
+                    aes_cbc::encrypt(k.k2, iv, &payload)
+                } else {
+                    payload.clone()
+                };
+                let mut packet = Vec::new();
+                ipmi20::Repr {
+                    payload_type: PayloadType::IPMI,
+                    encrypted: k.confidentiality(),
+                    authenticated: k.integrity(),
+                    oem: None,
+                    session_id: 7,
+                    sequence: 9,
+                }
+                .emit(body.len(), &mut packet);
+                packet.extend_from_slice(&body);
+                if k.integrity() {
+                    ipmi20::emit_trailer_pad(&mut packet);
+                    let code = integrity::auth_code(k.suite.integrity, k.k1, &packet);
+                    packet.extend_from_slice(&code);
+                }
+                assert_eq!(
+                    session_part(&sealed),
+                    &packet[..],
+                    "suite {id}, {len} bytes"
+                );
+            }
+        }
     }
 
     #[test]

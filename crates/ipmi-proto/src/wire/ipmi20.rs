@@ -267,10 +267,16 @@ impl Repr {
 /// Appends the integrity pad, pad length and next header to a packet being built (`packet` holds
 /// the session header onwards, without the RMCP header). The auth code is appended by the caller.
 pub fn emit_trailer_pad(packet: &mut Vec<u8>) {
-    let pad = (4 - (packet.len() + 2) % 4) % 4;
-    packet.extend(std::iter::repeat_n(0xff, pad));
-    packet.push(pad as u8);
-    packet.push(NEXT_HEADER);
+    emit_trailer_pad_after(packet, 0);
+}
+
+/// [`emit_trailer_pad`] for a packet built in `out` from offset `start` on (after the RMCP
+/// header, say), so that a datagram is built in one buffer.
+pub fn emit_trailer_pad_after(out: &mut Vec<u8>, start: usize) {
+    let pad = (4 - (out.len() - start + 2) % 4) % 4;
+    out.extend(std::iter::repeat_n(0xff, pad));
+    out.push(pad as u8);
+    out.push(NEXT_HEADER);
 }
 
 /// Splits a session trailer of an authenticated packet into the part the auth code covers (its

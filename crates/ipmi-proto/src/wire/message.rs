@@ -83,6 +83,25 @@ impl Request {
         out.push(checksum(&out[second..]));
     }
 
+    /// Appends the response to this request with the given completion code and data: the bytes
+    /// of `self.response(ccode, data).emit(out)`, without building the [`Response`].
+    pub fn emit_response(&self, ccode: CompletionCode, data: &[u8], out: &mut Vec<u8>) {
+        emit_response(
+            [
+                self.rq_addr,
+                (self.netfn.response().0 << 2) | (self.rq_lun & 3),
+            ],
+            [
+                self.rs_addr,
+                (self.rq_seq << 2) | (self.rs_lun & 3),
+                self.cmd,
+                ccode.0,
+            ],
+            data,
+            out,
+        );
+    }
+
     /// The response to this request with the given completion code and data.
     pub fn response(&self, ccode: CompletionCode, data: &[u8]) -> Response {
         Response {
@@ -146,19 +165,30 @@ impl Response {
 
     /// Appends the encoded response with its checksums.
     pub fn emit(&self, out: &mut Vec<u8>) {
-        let start = out.len();
-        out.extend_from_slice(&[self.rq_addr, (self.netfn.0 << 2) | (self.rq_lun & 3)]);
-        out.push(checksum(&out[start..]));
-        let second = out.len();
-        out.extend_from_slice(&[
-            self.rs_addr,
-            (self.rq_seq << 2) | (self.rs_lun & 3),
-            self.cmd,
-            self.ccode.0,
-        ]);
-        out.extend_from_slice(&self.data);
-        out.push(checksum(&out[second..]));
+        emit_response(
+            [self.rq_addr, (self.netfn.0 << 2) | (self.rq_lun & 3)],
+            [
+                self.rs_addr,
+                (self.rq_seq << 2) | (self.rs_lun & 3),
+                self.cmd,
+                self.ccode.0,
+            ],
+            &self.data,
+            out,
+        );
     }
+}
+
+/// A response message: the two header bytes the first checksum covers, the four bytes that
+/// follow it (the completion code last), the data, and the second checksum.
+fn emit_response(first: [u8; 2], second: [u8; 4], data: &[u8], out: &mut Vec<u8>) {
+    out.reserve(8 + data.len());
+    out.extend_from_slice(&first);
+    out.push(checksum(&first));
+    let start = out.len();
+    out.extend_from_slice(&second);
+    out.extend_from_slice(data);
+    out.push(checksum(&out[start..]));
 }
 
 #[cfg(test)]
@@ -187,6 +217,10 @@ mod tests {
         resp.emit(&mut v);
         assert_eq!(&v[..3], &[0x81, 0x1c, 0x63]);
         assert_eq!(Response::parse(&v).unwrap(), resp);
+        let mut direct = vec![0xaa];
+        r.emit_response(CompletionCode::OK, &[1, 2, 3], &mut direct);
+        assert_eq!(direct[0], 0xaa);
+        assert_eq!(direct[1..], v[..]);
     }
 
     #[test]
