@@ -25,12 +25,7 @@ c.ipmi_session.logout()
 
 #[test]
 fn pyghmi_power_with_wait_and_boot_device() {
-    let python = require("python3", "python3");
-    let probe = run(Command::new(&python).args([
-        "-c",
-        "import sys; print(sys.executable); import pyghmi.ipmi.command",
-    ]));
-    assert!(probe.ok, "pyghmi is not installed: `python3 -m pip install pyghmi` (.ci/run does); this test does not skip itself\n{} {}{}", python.display(), probe.stdout, probe.stderr);
+    let python = require_python_module("pyghmi.ipmi.command");
     let bmc = Bmc::start();
     let r = run(Command::new("timeout")
         .arg("120")

@@ -319,7 +319,15 @@ impl Sol {
         s.last_activity = now;
         s.replay = None;
         let repeat = p.seq != 0 && p.seq == i.last_in.0;
-        if !repeat {
+        if repeat {
+            // The console missed our acknowledgement and sent the packet again (clients keep
+            // its number for that): the same answer, and nothing typed twice.
+            tracing::debug!(
+                seq = p.seq,
+                accepted = i.last_in.1,
+                "SOL packet repeated: acknowledged again, its characters not taken again"
+            );
+        } else {
             self.operations(&p);
         }
         let i = self.active.as_mut().expect("still active");

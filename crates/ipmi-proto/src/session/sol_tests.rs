@@ -309,6 +309,76 @@ fn input_is_acked_taken_once_and_nack_holds_output() {
     assert_ne!(p2.seq, p.seq);
 }
 
+/// The retransmissions real consoles send when our acknowledgement is lost: ipmiconsole sends
+/// the packet again with its piggybacked ack cleared, pyghmi sends it unchanged, both under a
+/// new session sequence number; a break, and a packet we took only part of, come again too.
+#[test]
+fn packets_sent_again_are_acked_again_and_taken_once() {
+    use super::sol::INPUT_BUFFER;
+    let mut s = server();
+    let mut c = active(&mut s);
+    let t = Instant::now();
+    let ack_of = |c: &mut Console, s: &mut Server, p: &Repr| {
+        let back = reply(c.sol(s, t, p));
+        let a = c.sol_from(&back);
+        (a.seq, a.ack_seq, a.accepted)
+    };
+    // Our output packet 1, acknowledged by a packet that also carries a key (ipmiconsole).
+    assert_eq!(s.sol_output(t, b"0123456789"), 10);
+    let out = c.sol_from(&s.sol_poll(t).send[0].1);
+    let typed = Repr {
+        seq: 1,
+        ack_seq: out.seq,
+        accepted: 10,
+        data: b"x".to_vec(),
+        ..Repr::default()
+    };
+    assert_eq!(ack_of(&mut c, &mut s, &typed), (0, 1, 1));
+    assert_eq!(s.sol_poll(t).input, b"x");
+    // Sent again with the ack cleared, after more output went out in between.
+    assert_eq!(s.sol_output(t, b"more output"), 11);
+    let next = c.sol_from(&s.sol_poll(t).send[0].1);
+    assert_eq!((next.seq, next.data.as_slice()), (2, &b"more output"[..]));
+    let again = Repr {
+        ack_seq: 0,
+        accepted: 0,
+        ..typed.clone()
+    };
+    assert_eq!(ack_of(&mut c, &mut s, &again), (0, 1, 1));
+    let poll = s.sol_poll(t);
+    assert!(poll.input.is_empty() && poll.send.is_empty(), "{poll:?}");
+    // A break, sent again: one break.
+    let brk = Repr {
+        seq: 2,
+        flags: op::BREAK,
+        ..Repr::default()
+    };
+    assert_eq!(ack_of(&mut c, &mut s, &brk), (0, 2, 0));
+    assert_eq!(ack_of(&mut c, &mut s, &brk), (0, 2, 0));
+    assert_eq!(s.sol_poll(t).events, [SolEvent::Break]);
+    // Keys while the console is not read: the input buffer fills and the last packet is taken
+    // in part; sent again, it gets the same count and adds nothing.
+    let full = 255usize;
+    let mut seq = 2;
+    let mut taken = 0;
+    while taken < INPUT_BUFFER {
+        seq = crate::wire::sol::next_seq(seq);
+        let p = Repr {
+            seq,
+            data: vec![b'a'; full],
+            ..Repr::default()
+        };
+        let (_, acked, accepted) = ack_of(&mut c, &mut s, &p);
+        assert_eq!(acked, seq);
+        taken += usize::from(accepted);
+        if usize::from(accepted) < full {
+            assert_eq!(taken, INPUT_BUFFER);
+            assert_eq!(ack_of(&mut c, &mut s, &p), (0, seq, accepted));
+        }
+    }
+    assert_eq!(s.sol_poll(t).input.len(), INPUT_BUFFER);
+}
+
 #[test]
 fn session_timeout_ends_sol() {
     let mut s = server();

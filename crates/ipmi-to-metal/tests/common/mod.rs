@@ -34,6 +34,8 @@ pub struct Bmc {
     pub port: u16,
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
+    /// The server's log filter (`IPMI_TO_METAL_LOG`), kept across restarts.
+    log_filter: String,
 }
 
 impl Drop for Bmc {
@@ -101,10 +103,16 @@ impl Bmc {
 
     /// Starts a BMC from configuration text whose first BMC listens on `port`.
     pub fn start_config(port: u16, config: &str) -> Bmc {
-        Bmc::start_in(tempfile::tempdir().unwrap(), port, config)
+        Bmc::start_config_logging(port, config, "info")
     }
 
-    fn start_in(dir: tempfile::TempDir, port: u16, config: &str) -> Bmc {
+    /// [`Bmc::start_config`] with the log filter `filter` (`info,ipmi_proto::session::sol=debug`
+    /// for a module's debug lines as well).
+    pub fn start_config_logging(port: u16, config: &str, filter: &str) -> Bmc {
+        Bmc::start_in(tempfile::tempdir().unwrap(), port, config, filter)
+    }
+
+    fn start_in(dir: tempfile::TempDir, port: u16, config: &str, log_filter: &str) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
@@ -118,7 +126,7 @@ impl Bmc {
             .env("TEST_WRONG_METAL_TOKEN", metal::WRONG_METAL_TOKEN)
             .env("TEST_HTTP_SECRET", HTTP_SECRET)
             .env("TEST_REDFISH_PASSWORD", REDFISH_PASSWORD)
-            .env("IPMI_TO_METAL_LOG", "info")
+            .env("IPMI_TO_METAL_LOG", log_filter)
             // The state (SEL) stays beside the test's configuration file.
             .env_remove("STATE_DIRECTORY")
             .stdout(Stdio::null())
@@ -130,6 +138,7 @@ impl Bmc {
             port,
             dir,
             log,
+            log_filter: log_filter.to_string(),
         };
         bmc.wait_ready();
         bmc
@@ -152,9 +161,9 @@ impl Bmc {
         let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let config = std::fs::read_to_string(dir.path().join("bmc.toml")).unwrap();
-        let port = self.port;
+        let (port, filter) = (self.port, std::mem::take(&mut self.log_filter));
         drop(self);
-        Bmc::start_in(dir, port, &config)
+        Bmc::start_in(dir, port, &config, &filter)
     }
 
     /// Kills the server with SIGKILL (`kill -9`: no shutdown code of its own runs), checks that
@@ -168,9 +177,9 @@ impl Bmc {
         assert_eq!(status.signal(), Some(9), "the server died of SIGKILL");
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let config = std::fs::read_to_string(dir.path().join("bmc.toml")).unwrap();
-        let port = self.port;
+        let (port, filter) = (self.port, std::mem::take(&mut self.log_filter));
         drop(self);
-        Bmc::start_in(dir, port, &config)
+        Bmc::start_in(dir, port, &config, &filter)
     }
 
     /// The server process's id.
@@ -366,6 +375,31 @@ pub fn freeipmi(bmc: &Bmc, tool: &str, user: &str, password: &str, args: &[&str]
     run(&mut cmd)
 }
 
+/// python3, checked to import `module` (pyghmi comes from PyPI: `.ci/run` installs it); fails
+/// the test loudly when either is missing, as the harness does for every client.
+pub fn require_python_module(module: &str) -> PathBuf {
+    let python = require("python3", "python3");
+    let probe = run(Command::new(&python).args(["-c", &format!("import {module}")]));
+    assert!(
+        probe.ok,
+        "python3 cannot import {module}: `python3 -m pip install pyghmi` (.ci/run does); this test does not skip itself\n{} {}{}",
+        python.display(),
+        probe.stdout,
+        probe.stderr
+    );
+    python
+}
+
+/// A free UDP port below 32768 on 127.0.0.1: ipmiconsole refuses higher ones ("hostname
+/// invalid").
+pub fn low_free_port() -> u16 {
+    let seed = std::process::id() as u16;
+    (0..2000u16)
+        .map(|i| 20_000 + (seed.wrapping_add(i.wrapping_mul(7919))) % 12_000)
+        .find(|p| UdpSocket::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port below 32768")
+}
+
 /// Polls `f` until it returns true or `secs` pass.
 pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -376,4 +410,128 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
     false
+}
+
+/// tests/pyghmi_console.py: pyghmi's SOL console client driven step by step (see its doc).
+pub const PYGHMI_CONSOLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pyghmi_console.py");
+
+/// The console text the pyghmi console driver received (between its transcript markers).
+pub fn pyghmi_transcript(out: &str) -> &str {
+    out.split("--- transcript ---\n").nth(1).unwrap_or("")
+}
+
+/// A client whose standard output is read line by line while it runs, for a test that acts
+/// between its steps (resets the machine once it says it is ready, say) and may write lines to
+/// its standard input.
+pub struct Lines {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stdout: String,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    start: Instant,
+}
+
+impl Lines {
+    /// Starts `cmd` with its output piped.
+    pub fn spawn(cmd: &mut Command) -> Lines {
+        use std::io::{BufRead, Read};
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let (tx, lines) = std::sync::mpsc::channel();
+        let out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut err = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        Lines {
+            child,
+            lines,
+            stdout: String::new(),
+            stderr: Some(stderr),
+            start: Instant::now(),
+        }
+    }
+
+    /// Writes `line` and a newline to the client's standard input.
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("piped");
+        writeln!(stdin, "{line}").expect("write to the client");
+        stdin.flush().expect("write to the client");
+    }
+
+    /// Waits until the client prints the line `want`; panics with its output after `secs` or
+    /// if it ends first.
+    pub fn wait_line(&mut self, want: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push_str(&line);
+                    self.stdout.push('\n');
+                    if line == want {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!(
+                        "no line {want:?} from the client ({e:?}); its output:\n{}",
+                        self.stdout
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the client to end (killing it after `secs`): how it went and all its output.
+    pub fn finish(mut self, secs: u64) -> Run {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                break self.child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // The reader ends with the pipe.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.stdout.push_str(&line);
+            self.stdout.push('\n');
+        }
+        Run {
+            ok: status.success(),
+            stdout: std::mem::take(&mut self.stdout),
+            stderr: self
+                .stderr
+                .take()
+                .and_then(|t| t.join().ok())
+                .unwrap_or_default(),
+            elapsed: self.start.elapsed(),
+        }
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
