@@ -9,8 +9,9 @@
 //! and audit logs, by its `Id` or `Name`) is never taken: a BMC's syslog is not its SEL. A
 //! service without `Entries`, or one whose `ServiceEnabled` is false, is not taken either.
 //!
-//! **Entries** are read page after page (`Members@odata.nextLink`), at most [`MAX_ENTRIES`] of
-//! them in [`MAX_PAGES`] pages; a member given only as a link is read on its own (at most
+//! **Entries** are read page after page (`Members@odata.nextLink`), at most [`MAX_READ`] of them
+//! in [`MAX_PAGES`] pages, of which the SEL shows the newest [`MAX_ENTRIES`] (whichever order
+//! the service lists them in); a member given only as a link is read on its own (at most
 //! [`MAX_LINKED`] of them). **Clear** is the service's `LogService.ClearLog` action.
 
 use crate::client::Reply;
@@ -20,8 +21,10 @@ use crate::RedfishBackend;
 use serde_json::Value;
 use tokio::time::Instant;
 
-/// At most this many entries are read from a log (the rest is left out, with a log line).
+/// The SEL shows at most this many entries of a log: the newest.
 pub const MAX_ENTRIES: usize = 1024;
+/// At most this many entries are read from a log (the rest is left out, with a log line).
+pub const MAX_READ: usize = 4 * MAX_ENTRIES;
 /// At most this many pages of entries are read.
 pub const MAX_PAGES: usize = 32;
 /// At most this many entries given only as links are read one by one.
@@ -208,15 +211,15 @@ impl RedfishBackend {
         let mut pages = 0;
         let mut linked = 0;
         while let Some(path) = page.take() {
-            if pages == MAX_PAGES || entries.len() >= MAX_ENTRIES {
-                tracing::warn!(log = %log.path, shown = entries.len(), "the Redfish log has more entries than the SEL shows");
+            if pages == MAX_PAGES || entries.len() >= MAX_READ {
+                tracing::warn!(log = %log.path, read = entries.len(), "the Redfish log has more entries than are read: the rest is left out");
                 break;
             }
             pages += 1;
             let v = self.client.get(&path, deadline).await?.json()?;
             let members = v.get("Members").and_then(Value::as_array);
             for m in members.into_iter().flatten() {
-                if entries.len() == MAX_ENTRIES {
+                if entries.len() == MAX_READ {
                     break;
                 }
                 // A member given as a link only (no EntryType, no time) is read on its own.

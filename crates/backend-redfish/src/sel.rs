@@ -23,7 +23,7 @@
 //!   shim; it supports reservations only (no delete, no allocation information).
 
 use crate::errors::ApiError;
-use crate::log_service::LogService;
+use crate::log_service::{self, LogService};
 use crate::{backend_error, sel_map, RedfishBackend, NOT_OFFERED};
 use ipmi_bmc::{BackendError, BackendResult, Requester};
 use ipmi_proto::cmd::storage::{
@@ -135,7 +135,8 @@ pub(crate) struct LogRead {
     max_records: Option<u32>,
 }
 
-/// The records of `entries` (as the service lists them) with their IDs, oldest first.
+/// The records of `entries` (as the service lists them) with their IDs, oldest first: the
+/// newest [`log_service::MAX_ENTRIES`] of them.
 fn order(entries: &[serde_json::Value], ids: &mut Ids, taken: &HashSet<u16>) -> Vec<SelRecord> {
     let mut keyed: Vec<(String, Option<u16>, SelRecord)> = entries
         .iter()
@@ -157,6 +158,8 @@ fn order(entries: &[serde_json::Value], ids: &mut Ids, taken: &HashSet<u16>) -> 
         }
     }
     keyed.sort_by_key(|k| time(&k.2));
+    let extra = keyed.len().saturating_sub(log_service::MAX_ENTRIES);
+    keyed.drain(..extra);
     let pairs: Vec<(String, Option<u16>)> = keyed.iter().map(|(k, n, _)| (k.clone(), *n)).collect();
     let assigned = ids.assign(&pairs, taken);
     keyed
@@ -208,16 +211,20 @@ impl SelState {
         }
     }
 
+    #[cfg(test)]
     fn shim_ids(&self) -> HashSet<u16> {
         lock(&self.shim).iter().map(SelRecord::id).collect()
     }
 
     /// Keeps one of the shim's records (its timestamp set now); its record ID.
     pub(crate) fn add(&self, mut record: SelRecord) -> u16 {
-        let mut used: HashSet<u16> = lock(&self.ids).of.values().copied().collect();
+        // The shim's records, then the IDs: the order a read of the log takes them in.
         let mut shim = lock(&self.shim);
+        let mut ids = lock(&self.ids);
+        let mut used: HashSet<u16> = ids.of.values().copied().collect();
         used.extend(shim.iter().map(SelRecord::id));
-        let id = lock(&self.ids).fresh(&used);
+        let id = ids.fresh(&used);
+        drop(ids);
         record.set_id(id);
         record.stamp(now());
         if shim.len() == MAX_SHIM_RECORDS {
@@ -271,8 +278,11 @@ impl RedfishBackend {
             }
             r => r?,
         };
-        let taken = self.sel.shim_ids();
+        // Holding the shim's records, so that none is added with an ID given out here.
+        let shim = lock(&self.sel.shim);
+        let taken: HashSet<u16> = shim.iter().map(SelRecord::id).collect();
         let records = order(&entries, &mut lock(&self.sel.ids), &taken);
+        drop(shim);
         Ok(Arc::new(LogRead {
             records,
             max_records: log.max_records,
@@ -469,6 +479,27 @@ mod tests {
         let taken: HashSet<u16> = [4].into();
         let r = order(&[entry("4", "2024-05-01T10:00:11Z")], &mut state, &taken);
         assert_eq!(ids(&r), [3]);
+    }
+
+    #[test]
+    fn the_newest_entries_are_kept_whichever_order_they_come_in() {
+        let n = log_service::MAX_ENTRIES + 2;
+        let many: Vec<_> = (1..=n)
+            .map(|i| {
+                entry(
+                    &i.to_string(),
+                    &format!("2024-05-01T10:{:02}:{:02}Z", i / 60, i % 60),
+                )
+            })
+            .collect();
+        let oldest_first = order(&many, &mut Ids::default(), &HashSet::new());
+        let mut reversed = many.clone();
+        reversed.reverse();
+        let newest_first = order(&reversed, &mut Ids::default(), &HashSet::new());
+        for r in [oldest_first, newest_first] {
+            assert_eq!(r.len(), log_service::MAX_ENTRIES);
+            assert_eq!((r[0].id(), r[r.len() - 1].id()), (3, n as u16));
+        }
     }
 
     #[test]
