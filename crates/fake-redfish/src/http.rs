@@ -2,6 +2,7 @@
 //! and records the exchange. Resource shapes follow the DMTF schema (ServiceRoot v1.15,
 //! ComputerSystem v1.20, ActionInfo v1.1, Sensor v1.7, Task v1.7) as bmcweb serves them.
 
+use crate::answer::{collection, error, ok, status, Answer};
 use crate::{logs, new_token, Exchange, Fake, Power, World};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,47 +20,6 @@ const MONITORS: &str = "/redfish/v1/TaskService/TaskMonitors";
 
 pub(crate) fn router(fake: Arc<Fake>) -> Router {
     Router::new().fallback(handle).with_state(fake)
-}
-
-/// An answer: status, JSON body, extra headers.
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    body: Option<Value>,
-    headers: Vec<(header::HeaderName, String)>,
-}
-
-pub(crate) fn ok(body: Value) -> Answer {
-    Answer {
-        status: StatusCode::OK,
-        body: Some(body),
-        headers: Vec::new(),
-    }
-}
-
-pub(crate) fn status(status: StatusCode) -> Answer {
-    Answer {
-        status,
-        body: None,
-        headers: Vec::new(),
-    }
-}
-
-/// A Redfish error body (Base message registry).
-pub(crate) fn error(status: StatusCode, id: &str, message: &str) -> Answer {
-    Answer {
-        status,
-        body: Some(json!({"error": {
-            "code": format!("Base.1.16.{id}"),
-            "message": message,
-            "@Message.ExtendedInfo": [{
-                "@odata.type": "#Message.v1_1_1.Message",
-                "MessageId": format!("Base.1.16.{id}"),
-                "Message": message,
-                "Severity": "Critical",
-            }]
-        }})),
-        headers: Vec::new(),
-    }
 }
 
 async fn handle(
@@ -259,14 +219,6 @@ fn service_root() -> Value {
         "SessionService": {"@odata.id": "/redfish/v1/SessionService"},
         "TaskService": {"@odata.id": "/redfish/v1/TaskService"},
         "Links": {"Sessions": {"@odata.id": SESSIONS}}
-    })
-}
-
-pub(crate) fn collection(path: &str, kind: &str, members: Vec<String>) -> Value {
-    json!({
-        "@odata.id": path, "@odata.type": kind, "Name": "Collection",
-        "Members@odata.count": members.len(),
-        "Members": members.iter().map(|m| json!({"@odata.id": m})).collect::<Vec<_>>()
     })
 }
 

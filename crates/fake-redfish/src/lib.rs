@@ -21,6 +21,7 @@
 //!
 //! Every exchange is recorded ([`Fake::exchanges`]) with the credentials it carried.
 
+mod answer;
 mod http;
 pub mod logs;
 

@@ -5,7 +5,7 @@
 //! listed **newest first** (as iDRAC lists its SEL) in pages of [`PAGE`] with
 //! `Members@odata.nextLink` (`?$skip=N`), and `LogService.ClearLog` empties it.
 
-use crate::http::{collection, error, ok, status, Answer};
+use crate::answer::{collection, error, ok, status, Answer};
 use crate::World;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
