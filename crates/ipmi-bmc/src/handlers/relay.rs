@@ -10,7 +10,6 @@ use crate::Bmc;
 use ipmi_proto::cmd::chassis::{
     boot_param, BootFlags, SetBootOptionsRequest, SetSystemBootOptions,
 };
-use ipmi_proto::cmd::storage::{ClearAction, ClearSel, ClearSelRequest};
 use ipmi_proto::cmd::{Body, Command};
 use ipmi_proto::session::Request;
 use ipmi_proto::types::{CompletionCode, Privilege};
@@ -43,21 +42,8 @@ impl Bmc {
     }
 
     /// Records the boot actions among the commands the BMC behind carried out (Set System Boot
-    /// Options, boot flags), as the model records those it carries out itself, and audits a
-    /// cleared SEL as the model's own clear does: a log line naming who, and the record "log
-    /// area reset/cleared" (added to the SEL served, by the user who asked).
+    /// Options, boot flags), as the model records those it carries out itself.
     async fn record_relayed(&self, req: &Request) {
-        if (req.netfn, req.cmd) == (ClearSel::NETFN, ClearSel::CMD) {
-            if let Ok(ClearSelRequest {
-                action: ClearAction::Initiate,
-                ..
-            }) = ClearSelRequest::parse(&req.data)
-            {
-                tracing::info!(who = %self.requester(req), "SEL cleared (by the backend)");
-                self.record(Event::Cleared, Some(req)).await;
-            }
-            return;
-        }
         if (req.netfn, req.cmd) != (SetSystemBootOptions::NETFN, SetSystemBootOptions::CMD) {
             return;
         }

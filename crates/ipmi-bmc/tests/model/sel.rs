@@ -388,17 +388,3 @@ async fn a_relayed_boot_device_is_recorded() {
         (0x1d, sensor::SYSTEM_BOOT, 3, 0x01)
     );
 }
-
-/// A SEL cleared by the backend (Clear SEL relayed) is audited as the model's own clear is:
-/// the record "log area reset/cleared" with the user who asked; the status step records nothing.
-#[tokio::test]
-async fn a_relayed_sel_clear_is_recorded() {
-    let (bmc, _) = setup(TestMachine::relaying(S, 0x47, Privilege::Operator));
-    let r = admin(&bmc, S, 0x47, &[1, 0, b'C', b'L', b'R', 0xaa]).await;
-    assert_eq!(r.data[0], 0xaa, "relayed");
-    admin(&bmc, S, 0x47, &[1, 0, b'C', b'L', b'R', 0x00]).await;
-    let e = events(&bmc).await;
-    assert_eq!(e.len(), 1, "{e:?}");
-    assert_eq!((e[0].0, e[0].1, e[0].2), (0x10, sensor::EVENT_LOG, 0x02));
-    assert_ne!(e[0].5, 0xff, "the user's ID in event data 3");
-}
