@@ -17,7 +17,9 @@
 //!   SEL Entry walks the records of the last read. A service without an event log has a SEL of
 //!   the shim's records alone (and looking for a log is tried again after [`ABSENT_RECHECK`]).
 //! - **Clear SEL** (with the current reservation) is the log's `LogService.ClearLog`; the
-//!   shim's records go too. A log without that action answers 0xD6.
+//!   shim's records go too. It is audited as the shim's own clear is: a log line naming who
+//!   asked, and the record "log area reset/cleared" among the shim's records. A log without
+//!   that action answers 0xD6.
 //! - Get SEL Info gives the entries, the free space from `MaxNumberOfRecords` (FFFFh when the
 //!   service does not say), the newest record's time and the time of the last clear through the
 //!   shim; it supports reservations only (no delete, no allocation information).
@@ -29,7 +31,8 @@ use ipmi_bmc::{BackendError, BackendResult, Requester};
 use ipmi_proto::cmd::storage::{
     sel_support, ClearAction, ClearSel, ClearSelProgress, ClearSelRequest, GetSelEntry, GetSelInfo,
     GetSelTime, GetSelTimeUtcOffset, ReserveSel, SelEntryRequest, SelEntryResponse, SelInfo,
-    SelRecord, UtcOffset, ENTIRE_RECORD, FIRST_RECORD, LAST_RECORD, SEL_VERSION,
+    SelRecord, SystemEvent, UtcOffset, ENTIRE_RECORD, FIRST_RECORD, LAST_RECORD, SEL_VERSION,
+    SENSOR_SPECIFIC,
 };
 use ipmi_proto::cmd::{Body, Command};
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
@@ -46,6 +49,22 @@ pub const ABSENT_RECHECK: Duration = Duration::from_secs(60);
 const NEVER: u32 = 0xffff_ffff;
 /// A record's length.
 const RECORD_LEN: usize = 16;
+/// The generator of the shim's records: system software ID 40h, "remote console software 1",
+/// as the BMC model marks the records it adds to a SEL it relays.
+const GENERATOR_SHIM: [u8; 2] = [0x40 << 1 | 1, 0x00];
+
+/// The record of a clear: Event Logging Disabled, "log area reset/cleared" (IPMI table 42-3),
+/// from the BMC's event-only sensor of its log.
+fn cleared_record() -> SelRecord {
+    SelRecord::system_event(&SystemEvent {
+        generator: GENERATOR_SHIM,
+        sensor_type: 0x10,
+        sensor_number: ipmi_bmc::events::sensor::EVENT_LOG,
+        deasserted: false,
+        event_type: SENSOR_SPECIFIC,
+        data: [0x02, 0xff, 0xff],
+    })
+}
 
 /// The SEL commands the backend answers, and the privilege each needs.
 pub fn relayed(netfn: NetFn, cmd: u8) -> Option<Privilege> {
@@ -366,7 +385,8 @@ impl RedfishBackend {
         lock(&self.sel.shim).clear();
         self.sel.read.forget();
         *lock(&self.sel.last_erase) = Some(now());
-        tracing::info!(log = log.as_ref().map_or("-", |l| l.path.as_str()), %who, "SEL cleared through Redfish (LogService.ClearLog)");
+        let record = self.sel.add(cleared_record());
+        tracing::info!(log = log.as_ref().map_or("-", |l| l.path.as_str()), %who, record, "SEL cleared through Redfish (LogService.ClearLog)");
         Ok(())
     }
 
