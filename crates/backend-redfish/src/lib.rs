@@ -58,7 +58,7 @@ const CYCLE_OFF_WAIT: Duration = Duration::from_secs(60);
 pub struct RedfishConfig {
     /// The system's `Id` (the last part of its path), if the Systems collection has several.
     pub system_id: Option<String>,
-    /// How long a read system is used before it is read again.
+    /// How long a read system (and a read of the SEL's log) is used before it is read again.
     pub cache: Duration,
     /// Every operation ends within this time (then 0xC3).
     pub deadline: Duration,
