@@ -13,6 +13,9 @@
 //!   system's ETag where it has one, and read back from the service.
 //! - **Identity**: `Manufacturer`, `Model`, `SerialNumber`, `PartNumber`, `AssetTag` for FRU 0,
 //!   `UUID` as the system GUID. **Sensors** from the chassis ([`sensors`]).
+//! - **SEL**: the system's (or its manager's) LogService, as IPMI records ([`sel_map`]), with
+//!   the shim's records of the actions it carried out; the SEL commands are answered by the
+//!   backend ([`sel`]), as the ipmi backend relays them to the BMC behind.
 //! - Task monitors (202 with a `Location`) are followed to the end within the deadline.
 
 #![warn(missing_docs)]
@@ -20,7 +23,10 @@
 pub mod client;
 pub mod config;
 pub mod errors;
+pub mod log_service;
 pub mod model;
+pub mod sel;
+pub mod sel_map;
 pub mod sensors;
 
 use async_trait::async_trait;
@@ -30,7 +36,8 @@ use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootOverride, Inventory, PowerAction, PowerState,
     Requester, SensorReading,
 };
-use ipmi_proto::types::CompletionCode;
+use ipmi_proto::cmd::storage::SelRecord;
+use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use model::{Plan, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,7 +58,7 @@ const CYCLE_OFF_WAIT: Duration = Duration::from_secs(60);
 pub struct RedfishConfig {
     /// The system's `Id` (the last part of its path), if the Systems collection has several.
     pub system_id: Option<String>,
-    /// How long a read system is used before it is read again.
+    /// How long a read system (and a read of the SEL's log) is used before it is read again.
     pub cache: Duration,
     /// Every operation ends within this time (then 0xC3).
     pub deadline: Duration,
@@ -75,6 +82,8 @@ pub struct RedfishBackend {
     power_generation: AtomicU64,
     /// The last firmware type asked for, for a service that does not report it.
     asked_efi: Mutex<bool>,
+    /// The SEL served: the service's log and the shim's records.
+    sel: sel::SelState,
 }
 
 fn backend_error(e: ApiError) -> BackendError {
@@ -98,6 +107,7 @@ impl RedfishBackend {
     pub fn new(client: Arc<RedfishClient>, config: RedfishConfig) -> Arc<Self> {
         Arc::new(RedfishBackend {
             system: Cached::new(config.cache),
+            sel: sel::SelState::new(config.cache),
             client,
             config,
             found: Mutex::new(None),
@@ -476,5 +486,29 @@ impl Backend for SharedRedfishBackend {
             location: String::new(),
             guid: model::guid_of(&id.uuid),
         })
+    }
+
+    /// The shim's records of the actions clients asked for, kept among the log's (a Redfish log
+    /// takes no records from clients).
+    async fn add_sel_entry(&self, record: [u8; 16], _who: &Requester) -> BackendResult<u16> {
+        Ok(self.0.sel.add(SelRecord(record)))
+    }
+
+    /// The SEL commands, answered from the service's log ([`sel`]).
+    fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {
+        sel::relayed(netfn, cmd)
+    }
+
+    async fn relay(
+        &self,
+        netfn: NetFn,
+        cmd: u8,
+        data: &[u8],
+        who: &Requester,
+    ) -> BackendResult<(CompletionCode, Vec<u8>)> {
+        if sel::relayed(netfn, cmd).is_none() {
+            return Err(BackendError::NotSupported);
+        }
+        self.0.sel_command(cmd, data, who).await
     }
 }

@@ -23,6 +23,11 @@ pub struct System {
     pub identity: Identity,
     /// `Links.Chassis`.
     pub chassis: Vec<String>,
+    /// `LogServices`: the system's logs.
+    pub log_services: Option<String>,
+    /// `Links.ManagedBy`: the managers (BMCs) of the system, whose logs are read where the
+    /// system has no SEL.
+    pub managers: Vec<String>,
 }
 
 /// The boot override of a system.
@@ -129,6 +134,8 @@ impl System {
                 uuid: text(v, "UUID").unwrap_or_default(),
             },
             chassis: links(v.pointer("/Links/Chassis")),
+            log_services: link(v, "LogServices"),
+            managers: links(v.pointer("/Links/ManagedBy")),
         }
     }
 
@@ -327,9 +334,16 @@ mod tests {
                 "target": "/redfish/v1/Systems/system/Actions/ComputerSystem.Reset",
                 "@Redfish.ActionInfo": "/redfish/v1/Systems/system/ResetActionInfo"
             }},
-            "Links": {"Chassis": [{"@odata.id": "/redfish/v1/Chassis/chassis"}]}
+            "LogServices": {"@odata.id": "/redfish/v1/Systems/system/LogServices"},
+            "Links": {"Chassis": [{"@odata.id": "/redfish/v1/Chassis/chassis"}],
+                      "ManagedBy": [{"@odata.id": "/redfish/v1/Managers/bmc"}]}
         });
         let s = System::parse("/redfish/v1/Systems/system", &v, None);
+        assert_eq!(
+            s.log_services.as_deref(),
+            Some("/redfish/v1/Systems/system/LogServices")
+        );
+        assert_eq!(s.managers, ["/redfish/v1/Managers/bmc"]);
         assert_eq!(s.etag.as_deref(), Some("\"7\""));
         assert_eq!(s.power(), Some(PowerState::On));
         assert_eq!(

@@ -2,7 +2,8 @@
 //! and records the exchange. Resource shapes follow the DMTF schema (ServiceRoot v1.15,
 //! ComputerSystem v1.20, ActionInfo v1.1, Sensor v1.7, Task v1.7) as bmcweb serves them.
 
-use crate::{new_token, Exchange, Fake, Power, World};
+use crate::answer::{collection, error, ok, status, Answer};
+use crate::{logs, new_token, Exchange, Fake, Power, World};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -19,47 +20,6 @@ const MONITORS: &str = "/redfish/v1/TaskService/TaskMonitors";
 
 pub(crate) fn router(fake: Arc<Fake>) -> Router {
     Router::new().fallback(handle).with_state(fake)
-}
-
-/// An answer: status, JSON body, extra headers.
-struct Answer {
-    status: StatusCode,
-    body: Option<Value>,
-    headers: Vec<(header::HeaderName, String)>,
-}
-
-fn ok(body: Value) -> Answer {
-    Answer {
-        status: StatusCode::OK,
-        body: Some(body),
-        headers: Vec::new(),
-    }
-}
-
-fn status(status: StatusCode) -> Answer {
-    Answer {
-        status,
-        body: None,
-        headers: Vec::new(),
-    }
-}
-
-/// A Redfish error body (Base message registry).
-fn error(status: StatusCode, id: &str, message: &str) -> Answer {
-    Answer {
-        status,
-        body: Some(json!({"error": {
-            "code": format!("Base.1.16.{id}"),
-            "message": message,
-            "@Message.ExtendedInfo": [{
-                "@odata.type": "#Message.v1_1_1.Message",
-                "MessageId": format!("Base.1.16.{id}"),
-                "Message": message,
-                "Severity": "Critical",
-            }]
-        }})),
-        headers: Vec::new(),
-    }
 }
 
 async fn handle(
@@ -88,7 +48,14 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| w.sessions.contains_key(t));
     let open = path == "/redfish/v1" || (method == Method::POST && path == SESSIONS);
-    let answer = if let Some(secs) = w.rate_limit.take() {
+    let fault = w.down.or_else(|| w.take_fault(method.as_str()));
+    let answer = if let Some(code) = fault {
+        error(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "InternalError",
+            "The request failed due to an internal service error.  The service is still operational.",
+        )
+    } else if let Some(secs) = w.rate_limit.take() {
         let mut a = error(
             StatusCode::TOO_MANY_REQUESTS,
             "ServiceTemporarilyUnavailable",
@@ -107,8 +74,7 @@ async fn handle(
         route(
             &fake,
             &mut w,
-            &method,
-            &path,
+            (&method, &path, uri.query()),
             &headers,
             json_body.as_ref(),
             if_match.as_deref(),
@@ -146,13 +112,15 @@ async fn handle(
 fn route(
     fake: &Fake,
     w: &mut World,
-    method: &Method,
-    path: &str,
+    (method, path, query): (&Method, &str, Option<&str>),
     headers: &HeaderMap,
     body: Option<&Value>,
     if_match: Option<&str>,
 ) -> Answer {
     let get = method == Method::GET;
+    if let Some(a) = logs::route(w, method, path, query) {
+        return a;
+    }
     match path {
         "/redfish/v1" if get => ok(service_root()),
         "/redfish/v1/SessionService" if get => ok(json!({
@@ -247,17 +215,10 @@ fn service_root() -> Value {
         "UUID": "92384634-2938-2342-8820-489239905423",
         "Systems": {"@odata.id": "/redfish/v1/Systems"},
         "Chassis": {"@odata.id": "/redfish/v1/Chassis"},
+        "Managers": {"@odata.id": "/redfish/v1/Managers"},
         "SessionService": {"@odata.id": "/redfish/v1/SessionService"},
         "TaskService": {"@odata.id": "/redfish/v1/TaskService"},
         "Links": {"Sessions": {"@odata.id": SESSIONS}}
-    })
-}
-
-fn collection(path: &str, kind: &str, members: Vec<String>) -> Value {
-    json!({
-        "@odata.id": path, "@odata.type": kind, "Name": "Collection",
-        "Members@odata.count": members.len(),
-        "Members": members.iter().map(|m| json!({"@odata.id": m})).collect::<Vec<_>>()
     })
 }
 
@@ -312,7 +273,8 @@ fn system(fake: &Fake, w: &World) -> Value {
             "target": format!("{SYSTEM}/Actions/ComputerSystem.Reset"),
             "@Redfish.ActionInfo": format!("{SYSTEM}/ResetActionInfo")
         }},
-        "Links": {"Chassis": [{"@odata.id": CHASSIS}]},
+        "LogServices": {"@odata.id": logs::SYSTEM_LOGS},
+        "Links": {"Chassis": [{"@odata.id": CHASSIS}], "ManagedBy": [{"@odata.id": logs::MANAGER}]},
         "Oem": {"Fake": {"ResetTypes": fake.reset_types().len()}}
     })
 }
@@ -456,7 +418,7 @@ fn task(id: u64, state: &str) -> Value {
 fn task_monitor(w: &World, path: &str) -> Answer {
     let id: Option<u64> = path.rsplit('/').next().and_then(|s| s.parse().ok());
     match id.and_then(|id| w.tasks.get(&id).map(|t| (id, *t))) {
-        Some((id, ends)) if Instant::now() < ends => Answer {
+        Some((id, ends)) if w.stall_tasks || Instant::now() < ends => Answer {
             status: StatusCode::ACCEPTED,
             body: Some(task(id, "Running")),
             headers: vec![(header::RETRY_AFTER, "1".into())],

@@ -14,13 +14,19 @@
 //! - **no `PowerCycle`** among the reset types (unless [`FakeConfig::offer_power_cycle`]).
 //! - `On` answers 202 with a task monitor that runs until the power-on transition ends.
 //! - a next-boot-only override (`Once`) is consumed by the next boot.
+//! - **logs** ([`logs`]): the system's event log and SEL (entries newest first, paged), its
+//!   manager's journal; `LogService.ClearLog` empties the SEL.
+//! - **faults** for the tests: 5xx answers ([`Fake::fail_next`], [`Fake::set_down`]), task
+//!   monitors that never end ([`Fake::stall_tasks`]), a 429 ([`Fake::rate_limit_next`]).
 //!
 //! Every exchange is recorded ([`Fake::exchanges`]) with the credentials it carried.
 
+mod answer;
 mod http;
+pub mod logs;
 
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,6 +89,10 @@ pub struct SystemView {
     pub sessions: usize,
     /// The system's ETag now.
     pub etag: String,
+    /// The SEL's entries now.
+    pub sel_entries: usize,
+    /// `LogService.ClearLog`s of the SEL carried out.
+    pub log_clears: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,9 +127,27 @@ struct World {
     /// Task monitor id → when its task ends.
     tasks: HashMap<u64, Instant>,
     exchanges: Vec<Exchange>,
+    /// The SEL's entries (LogEntry JSON), oldest first.
+    sel: Vec<serde_json::Value>,
+    log_clears: u32,
+    /// See [`Fake::fail_next`]: (method or any, status), used in order.
+    faults: VecDeque<(Option<String>, u16)>,
+    /// See [`Fake::set_down`].
+    down: Option<u16>,
+    /// See [`Fake::stall_tasks`].
+    stall_tasks: bool,
 }
 
 impl World {
+    /// The status of the first fault waiting for a request with `method`, taken.
+    fn take_fault(&mut self, method: &str) -> Option<u16> {
+        let i = self
+            .faults
+            .iter()
+            .position(|(m, _)| m.as_deref().is_none_or(|m| m == method))?;
+        self.faults.remove(i).map(|(_, code)| code)
+    }
+
     /// Ends the transitions whose time has come.
     fn advance(&mut self, now: Instant) {
         match self.power {
@@ -188,6 +216,11 @@ impl Fake {
                 logouts: 0,
                 tasks: HashMap::new(),
                 exchanges: Vec::new(),
+                sel: logs::seed(),
+                log_clears: 0,
+                faults: VecDeque::new(),
+                down: None,
+                stall_tasks: false,
             }),
         })
     }
@@ -219,7 +252,50 @@ impl Fake {
             logouts: w.logouts,
             sessions: w.sessions.len(),
             etag: format!("\"{}\"", w.etag),
+            sel_entries: w.sel.len(),
+            log_clears: w.log_clears,
         }
+    }
+
+    /// Answers the next `count` requests (with `method`, if given) with `status` (a 5xx),
+    /// without carrying them out.
+    pub fn fail_next(&self, count: usize, method: Option<&str>, status: u16) {
+        let mut w = self.world();
+        for _ in 0..count {
+            w.faults.push_back((method.map(str::to_string), status));
+        }
+    }
+
+    /// Answers every request with `status` until called with `None` (a service that is down
+    /// behind its web server).
+    pub fn set_down(&self, status: Option<u16>) {
+        self.world().down = status;
+    }
+
+    /// Task monitors keep answering "Running" (`true`), or end when their task does.
+    pub fn stall_tasks(&self, stall: bool) {
+        self.world().stall_tasks = stall;
+    }
+
+    /// Adds an entry to the SEL (as the BMC logs an event): a sensor-specific assertion of
+    /// `sensor_type` with `message`, created at `created`. Its `Id`.
+    pub fn add_sel_entry(&self, created: &str, sensor_type: &str, message: &str) -> u64 {
+        let mut w = self.world();
+        let id = w
+            .sel
+            .iter()
+            .filter_map(|e| e["Id"].as_str()?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let e = logs::sel_entry(id, created, (sensor_type, 0x90), "Assert", None, message);
+        w.sel.push(e);
+        id
+    }
+
+    /// The SEL's entries now (LogEntry JSON), oldest first.
+    pub fn sel(&self) -> Vec<serde_json::Value> {
+        self.world().sel.clone()
     }
 
     /// Forgets every session, as a BMC that restarts does: the next call with a token gets 401.

@@ -1,8 +1,8 @@
 //! The http backend end to end: ipmitool (lanplus) through the shim to a fake of each preset's
 //! provider (test-support's `providers`, each checking every request against the shape its
 //! provider's documentation and SDK give), a configuration written without a preset, the power
-//! status a provider lacks routed to the host over sshd, a rate limit with `Retry-After`, and a
-//! POST whose answer is lost (not sent twice).
+//! status a provider lacks routed to the host over sshd, a rate limit with `Retry-After`, 5xx
+//! answers (reads retried, actions not), and a POST whose answer is lost (not sent twice).
 
 mod common;
 use common::http::*;
@@ -438,6 +438,47 @@ fn a_rate_limit_is_waited_out_within_the_deadline_or_answered_busy() {
         "{}",
         bmc.server_log()
     );
+    fake.assert_valid();
+}
+
+#[test]
+fn a_5xx_is_retried_for_reads_not_for_actions_and_a_persistent_one_answered_in_time() {
+    let fake = ProviderFake::start(Generic::new(HTTP_SECRET, "ams"), &[("m7", true)]);
+    let port = free_port();
+    let section = custom_section(&fake, "deadline_ms = 3000");
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "http", &section));
+    let error = |code| Fault::Status {
+        code,
+        retry_after: None,
+    };
+    // One 503 on the status read: retried, the client sees nothing.
+    fake.inject(Some("GET"), error(503));
+    assert_eq!(status(&bmc), "Chassis Power is on");
+    let gets: Vec<u16> = fake.requests("GET").iter().map(|e| e.status).collect();
+    assert_eq!(gets, [503, 200]);
+    // Every read answered 500: 0xFF once the retries are spent, before ipmitool's one-second
+    // tries run out, with the API's answer in the log.
+    for _ in 0..10 {
+        fake.inject(Some("GET"), error(500));
+    }
+    let down = admin_run(&bmc, "chassis power status");
+    assert!(down.all().contains("Unspecified error"), "{}", down.all());
+    assert!(down.elapsed < Duration::from_secs(3), "{:?}", down.elapsed);
+    assert!(
+        bmc.server_log().contains("HTTP 500"),
+        "{}",
+        bmc.server_log()
+    );
+    fake.clear_faults();
+    assert_eq!(status(&bmc), "Chassis Power is on");
+    // A 503 on the action: not sent again (the API may have carried it out), 0xFF.
+    fake.inject(Some("POST"), error(503));
+    let off = patient(&bmc, "chassis power off");
+    assert!(off.all().contains("Unspecified error"), "{}", off.all());
+    assert_eq!(fake.requests("POST").len(), 1, "{:?}", fake.exchanges());
+    assert!(fake.machine("m7").actions.is_empty());
+    patient(&bmc, "chassis power off").out();
+    assert_eq!(fake.machine("m7").actions, ["off"]);
     fake.assert_valid();
 }
 

@@ -5,6 +5,10 @@
 //! collection), and sushy over TLS with a test CA. The state is checked on the service.
 
 mod common;
+#[path = "redfish/faults.rs"]
+mod faults;
+#[path = "redfish/sel.rs"]
+mod sel;
 #[path = "redfish/services.rs"]
 mod services;
 
@@ -94,6 +98,32 @@ fn sushy_every_power_verb_with_ipmitool_lanplus_and_identity() {
     let log = bmc.server_log();
     assert!(log.contains("offers no sessions: basic auth"), "{log}");
     assert!(!bmc.cmdline().contains(REDFISH_PASSWORD));
+    // The emulator has no LogService: the SEL holds the shim's records of the actions, in
+    // order, and a clear leaves only its own record.
+    let sel = admin(&bmc, "sel elist");
+    let log = bmc.server_log();
+    assert!(
+        log.contains("the Redfish service has no event log"),
+        "{log}"
+    );
+    let actions: Vec<&str> = sel
+        .lines()
+        .filter_map(|l| l.split('|').nth(4).map(str::trim))
+        .collect();
+    assert_eq!(
+        actions[..3],
+        ["Power off/down", "Initiated by power up", "Power cycle"],
+        "{sel}"
+    );
+    assert!(admin(&bmc, "sel clear").contains("Clearing SEL"));
+    assert!(
+        eventually(5, || {
+            let sel = admin(&bmc, "sel list");
+            sel.lines().count() == 1 && sel.contains("Log area reset/cleared")
+        }),
+        "{}",
+        admin(&bmc, "sel list")
+    );
 }
 
 #[test]

@@ -258,10 +258,15 @@ pub struct FakeRedfish {
 impl FakeRedfish {
     /// A fake whose system is on, with 300 ms transitions and no `PowerCycle`.
     pub fn start() -> FakeRedfish {
+        FakeRedfish::start_with(Duration::from_millis(300))
+    }
+
+    /// A fake whose system is on, with transitions (and the power-on task) of `transition`.
+    pub fn start_with(transition: Duration) -> FakeRedfish {
         let fake = Fake::new(FakeConfig {
             user: REDFISH_USER.into(),
             password: REDFISH_PASSWORD.into(),
-            transition: Duration::from_millis(300),
+            transition,
             offer_power_cycle: false,
             on_at_start: true,
         });
