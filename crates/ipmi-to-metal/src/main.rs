@@ -12,6 +12,7 @@ mod example_backend;
 mod factory;
 mod fake;
 mod kinds;
+mod reload;
 mod runtime;
 mod serve;
 mod shard;
@@ -140,19 +141,19 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve { config, listen } => {
-            let config = match config {
-                Some(path) => match config::load(&path) {
+            let loaded = match config {
+                Some(path) => match reload::Loaded::read(&path) {
                     Ok(c) => c,
                     Err(e) => {
                         eprintln!("{e}");
                         return ExitCode::from(2);
                     }
                 },
-                None => config::Config {
+                None => reload::Loaded::built_in(config::Config {
                     bmcs: vec![default_bmc(listen)],
                     discovery: Vec::new(),
                     state: config::built_in_state(listen),
-                },
+                }),
             };
             let rt = match runtime_or_exit(true) {
                 Ok(rt) => rt,
@@ -160,7 +161,7 @@ fn main() -> ExitCode {
             };
             let result = rt.block_on(async {
                 let signals = shutdown::Signals::catch()?;
-                serve::serve(config, signals).await
+                serve::serve(loaded, signals).await
             });
             match result {
                 Ok(shutdown::Ending::Clean) => ExitCode::SUCCESS,
