@@ -1,8 +1,9 @@
 //! `serve`: says what in the configuration is weaker than the defaults, starts every configured
 //! BMC (all or none), the session expiry timer, and the discoveries, which take their Metal API
 //! client from the backend factory (shared with the BMCs of the same account) and add and remove
-//! BMCs in the fleet ([`Reloader::start`]); reloads the configuration on SIGHUP; and shuts down
-//! on SIGTERM or SIGINT, with the backends' shutdown steps.
+//! BMCs in the fleet ([`Reloader::start`]); the admin HTTP server if configured; reloads the
+//! configuration on SIGHUP; and shuts down on SIGTERM or SIGINT, with the backends' shutdown
+//! steps.
 
 use crate::factory::BackendFactory;
 use crate::reload::{Loaded, Reloader};
@@ -29,6 +30,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         crate::state::open_sel(&config.state)?,
         config.state.sel_capacity,
     );
+    let admin_config = config.admin.clone();
     let reloader = Arc::new(Reloader::start(fleet.clone(), factory.clone(), loaded).await?);
     // Reading the configuration left much of the heap free: give it back.
     crate::runtime::release_free_memory();
@@ -40,6 +42,13 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             f.expire(Instant::now());
         }
     });
+    let admin = match &admin_config {
+        Some(c) => {
+            let state = crate::admin::AdminState::new(c, fleet.clone());
+            Some(crate::admin::start(c, state).await?)
+        }
+        None => None,
+    };
     let first = loop {
         match signals.next().await {
             Asked::Stop(s) => break s,
@@ -48,6 +57,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         }
     };
     tracing::info!("{}: shutting down", first.name());
+    // No admin action starts during the shutdown.
+    if let Some(a) = admin {
+        a.stop().await;
+    }
     // No BMC starts or stops behind the shutdown's back: no more reloads, no discoveries.
     reloader.close().await;
     let shut_down = async {
