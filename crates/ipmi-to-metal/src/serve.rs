@@ -44,7 +44,8 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     });
     let admin = match &admin_config {
         Some(c) => {
-            let state = crate::admin::AdminState::new(c, fleet.clone());
+            let mut state = crate::admin::AdminState::new(c, fleet.clone());
+            state.reloader = Some(reloader.clone());
             Some(crate::admin::start(c, state).await?)
         }
         None => None,

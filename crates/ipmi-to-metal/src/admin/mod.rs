@@ -22,8 +22,10 @@
 //! or by the caller before [`start`]).
 
 mod health;
+mod reload;
 
 use crate::config::AdminConfig;
+use crate::reload::Reloader;
 use crate::runtime::Fleet;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -40,6 +42,8 @@ use std::time::Duration;
 pub struct AdminState {
     /// Every BMC served.
     pub fleet: Arc<Fleet>,
+    /// Reloads the configuration (`POST /reload`); `None` where there is none to reload.
+    pub reloader: Option<Arc<Reloader>>,
     /// The token and the open paths.
     auth: Arc<Auth>,
 }
@@ -56,6 +60,7 @@ impl AdminState {
     pub fn new(config: &AdminConfig, fleet: Arc<Fleet>) -> AdminState {
         AdminState {
             fleet,
+            reloader: None,
             auth: Arc::new(Auth {
                 token: config.token.clone(),
                 open: config.open.iter().map(|p| format!("/{p}")).collect(),
@@ -68,6 +73,7 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(reload::routes())
         // One line per submodule above this one.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -119,9 +119,8 @@ impl Files<'_> {
                         bytes(h, b'F', &d);
                     }
                     Some(k) if k.ends_with("_env") => {
-                        let value = std::env::var_os(s).map(|v| {
-                            Zeroizing::new(std::os::unix::ffi::OsStringExt::into_vec(v))
-                        });
+                        let value = std::env::var_os(s)
+                            .map(|v| Zeroizing::new(std::os::unix::ffi::OsStringExt::into_vec(v)));
                         match value {
                             Some(v) => bytes(h, b'E', &v),
                             None => bytes(h, b'e', b""),

@@ -139,7 +139,9 @@ pub enum ReloadError {
 impl fmt::Display for ReloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReloadError::NoFile => f.write_str("started without a configuration file: nothing to reload"),
+            ReloadError::NoFile => {
+                f.write_str("started without a configuration file: nothing to reload")
+            }
             ReloadError::ShuttingDown => f.write_str("shutting down"),
             ReloadError::Invalid(e) => write!(f, "{e}"),
             ReloadError::Refused(e) => f.write_str(e),
@@ -319,7 +321,14 @@ fn record(trigger: &str, result: &Result<ReloadOutcome, ReloadError>) {
             }
         }
         Err(e) => {
-            tracing::error!(trigger, outcome, "reload refused, the configuration in force stays: {e}");
+            tracing::error!(
+                trigger,
+                outcome,
+                "reload refused, the configuration in force stays: {e}"
+            );
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

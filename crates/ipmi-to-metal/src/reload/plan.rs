@@ -59,17 +59,6 @@ pub struct Plan {
     pub needs_restart: Vec<String>,
 }
 
-impl Plan {
-    /// Whether nothing is to change (settings needing a restart aside).
-    pub fn is_empty(&self) -> bool {
-        self.start.is_empty()
-            && self.restart.is_empty()
-            && self.stop.is_empty()
-            && self.begin.is_empty()
-            && self.end.is_empty()
-    }
-}
-
 /// The plan that takes `now` to `config` (whose digests are `fp`, table by table).
 pub fn plan(now: &InForce, config: Config, fp: Fingerprints) -> Plan {
     let mut p = Plan::default();
@@ -143,6 +132,15 @@ mod tests {
 
     const DISCOVERY: &str = "[[metal_discovery]]\nname = \"rack\"\nproject_id = \"6f4e5c9a-1b2c-4d3e-8f90-0a1b2c3d4e5f\"\ntag = \"ipmi\"\ntoken_env = \"PATH\"\nlisten = \"127.0.0.1:7000-7009\"\n[[metal_discovery.users]]\nname = \"admin\"\npassword = \"plan-pass\"\nprivilege = \"administrator\"\n";
 
+    /// Whether nothing is to change (settings needing a restart aside).
+    fn nothing(p: &Plan) -> bool {
+        p.start.is_empty()
+            && p.restart.is_empty()
+            && p.stop.is_empty()
+            && p.begin.is_empty()
+            && p.end.is_empty()
+    }
+
     /// The digests and configuration of a text.
     fn read(text: &str) -> (Config, Fingerprints) {
         let dir = Path::new("/nonexistent-reload-plan");
@@ -198,7 +196,7 @@ mod tests {
             bmc("b", 2, ""),
             bmc("c", 3, "")
         ));
-        assert!(plan(&now, c3, fp3).is_empty());
+        assert!(nothing(&plan(&now, c3, fp3)));
         // The discovery changes, the state directory moves: the discovery restarts with its
         // state file where it was, and the move waits for a restart.
         let changed = DISCOVERY.replace("tag = \"ipmi\"", "tag = \"other\"");

@@ -111,8 +111,8 @@ impl Fleet {
                 &r.running.console,
             )
         });
-        let task = tokio::spawn(receive_loop(r.running.clone()).instrument(r.span.clone()))
-            .abort_handle();
+        let task =
+            tokio::spawn(receive_loop(r.running.clone()).instrument(r.span.clone())).abort_handle();
         let old = self.bmcs.lock().unwrap_or_else(|e| e.into_inner()).insert(
             r.name,
             Entry {
@@ -229,7 +229,10 @@ mod tests {
         let err = fleet.prepare(sim("b", addr), None).err().unwrap();
         assert!(err.to_string().contains("cannot listen"), "{err}");
         fleet.restart(sim("a", addr)).unwrap();
-        assert!(pong(addr).await, "the restarted BMC answers on the same socket");
+        assert!(
+            pong(addr).await,
+            "the restarted BMC answers on the same socket"
+        );
         assert_eq!(fleet.names(), vec!["a".to_string()]);
         // Made ready on a fresh address, then given up: that address is free again.
         let probe = UdpSocket::bind("127.0.0.1:0").unwrap();

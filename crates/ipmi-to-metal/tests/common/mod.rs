@@ -104,7 +104,8 @@ impl Bmc {
         Bmc::start_in(tempfile::tempdir().unwrap(), port, config)
     }
 
-    fn start_in(dir: tempfile::TempDir, port: u16, config: &str) -> Bmc {
+    /// Starts a BMC from configuration text in `dir` (which may hold files it names already).
+    pub fn start_in(dir: tempfile::TempDir, port: u16, config: &str) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
