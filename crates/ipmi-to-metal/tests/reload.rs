@@ -152,6 +152,14 @@ fn a_reload_adds_and_removes_bmcs_while_a_session_on_an_unchanged_one_carries_on
         &format!("{}\n{}", sim("node1", p1, ""), sim("node2", p2, "")),
     );
     assert!(answers_ping(p2));
+    // The viewer's short password, said once per BMC at start.
+    let warned = |log: &str, name: &str| log.matches(&format!("config=bmc \"{name}\"")).count();
+    assert_eq!(
+        warned(&bmc.server_log(), "node1"),
+        1,
+        "{}",
+        bmc.server_log()
+    );
     let mut shell = Shell::open(p1);
     shell.run("chassis power status", "Chassis Power is on");
     shell.run("session info active", "session handle");
@@ -167,6 +175,9 @@ fn a_reload_adds_and_removes_bmcs_while_a_session_on_an_unchanged_one_carries_on
         ),
         "{log}"
     );
+    // Said for the BMC started, not again for the one that stays.
+    assert_eq!(warned(&log, "node3"), 1, "{log}");
+    assert_eq!(warned(&log, "node1"), 0, "{log}");
     assert!(eventually(5, || answers_ping(p3)), "node3 not started");
     assert!(eventually(5, || !answers_ping(p2)), "node2 still answers");
     let at3 = ipmitool_at(

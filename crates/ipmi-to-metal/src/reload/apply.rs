@@ -22,12 +22,14 @@ enum Owner<'a> {
 }
 
 /// Applies `plan` to `fleet`, whose discoveries in force are `discoveries`; the caller holds
-/// the fleet's membership lock.
+/// the fleet's membership lock. `warn`: say the weakened settings of what starts or restarts
+/// (at start `serve` has said them all already).
 pub(super) fn apply(
     fleet: &Arc<Fleet>,
     factory: &Arc<Mutex<BackendFactory>>,
     discoveries: &mut HashMap<String, RunningDiscovery>,
     plan: Plan,
+    warn: bool,
 ) -> Result<ReloadOutcome, ReloadError> {
     // The BMCs whose name or address a starting BMC may take: the file's that stop or
     // restart, and those of the discoveries that end or restart.
@@ -103,7 +105,7 @@ pub(super) fn apply(
             },
         }
         .map_err(|e| ReloadError::Refused(format!("bmc {name:?}: {e}")))?;
-        let warnings = c.warnings.clone();
+        let warnings = if warn { c.warnings.clone() } else { Vec::new() };
         let r = fleet
             .prepare(c, socket)
             .map_err(|e| ReloadError::Refused(e.to_string()))?;
@@ -159,7 +161,7 @@ pub(super) fn apply(
     };
     for (d, digest, begin) in plan.begin {
         let name = d.name.clone();
-        for w in &d.warnings {
+        for w in d.warnings.iter().filter(|_| warn) {
             tracing::warn!(config = %format!("metal_discovery {name:?}"), "weakened setting: {w}");
         }
         let handle = start_discovery(

@@ -215,7 +215,7 @@ impl Reloader {
             path: loaded.path.clone(),
             in_force: tokio::sync::Mutex::new(None),
         };
-        r.apply(&mut now, loaded)
+        r.apply(&mut now, loaded, false)
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         *r.in_force.lock().await = Some(now);
@@ -244,14 +244,16 @@ impl Reloader {
             .await
             .map_err(|e| ReloadError::Refused(format!("reading the configuration: {e}")))?
             .map_err(ReloadError::Invalid)?;
-        self.apply(now, loaded).await
+        self.apply(now, loaded, true).await
     }
 
-    /// Applies `loaded` over `now` (all or nothing), holding the fleet's membership lock.
+    /// Applies `loaded` over `now` (all or nothing), holding the fleet's membership lock;
+    /// `reloading` (not starting): says the weakened settings of what starts or restarts.
     async fn apply(
         &self,
         now: &mut InForceNow,
         loaded: Loaded,
+        reloading: bool,
     ) -> Result<ReloadOutcome, ReloadError> {
         let Loaded {
             config,
@@ -276,7 +278,13 @@ impl Reloader {
         };
         let bmcs = plan.bmcs.clone();
         crate::runtime::raise_open_file_limit(sockets);
-        let out = apply::apply(&self.fleet, &self.factory, &mut now.discoveries, plan)?;
+        let out = apply::apply(
+            &self.fleet,
+            &self.factory,
+            &mut now.discoveries,
+            plan,
+            reloading,
+        )?;
         now.bmcs = bmcs;
         Ok(out)
     }
