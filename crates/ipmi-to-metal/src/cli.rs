@@ -41,7 +41,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 pub const SIGNALS: &str = "SIGTERM or SIGINT: stop taking new sessions and requests, let the \
 requests in flight be answered (up to 11 s: each is answered within the 10 s request deadline) \
 and their clients close their sessions, then exit 0. A second SIGTERM or SIGINT: exit at once \
-(status 143 or 130), killing the backends' programs.";
+(status 143 or 130), killing the backends' programs. SIGHUP: read the configuration file again \
+and apply what changed (BMCs whose settings did not change keep their sessions); a file that \
+does not load, or cannot be applied, is refused and logged, and the configuration in force stays.";
 
 #[derive(Parser)]
 #[command(
@@ -274,6 +276,7 @@ mod tests {
             assert!(help.contains(name), "{name}");
         }
         assert!(help.contains("SIGTERM"));
+        assert!(help.contains("SIGHUP"));
     }
 
     #[test]

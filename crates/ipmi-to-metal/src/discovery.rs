@@ -1,6 +1,7 @@
 //! Metal discovery at run time: list the project's devices with the tag, start a BMC for each
 //! new one, stop the BMCs of devices that are gone, again every `refresh_s`. Each device keeps
-//! its address across restarts: the assignments are kept in a small JSON state file.
+//! its address across restarts: the assignments are kept in a small JSON state file. A reload
+//! that changes a discovery stops it and starts its successor, which takes its BMCs over.
 
 use crate::config::DiscoveryConfig;
 use crate::runtime::Fleet;
@@ -8,8 +9,9 @@ use backend_metal::api::{Device, MetalApi};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Which address each device has, kept in the state file.
 pub struct Assignments {
@@ -132,12 +134,65 @@ pub fn plan(
     out
 }
 
-/// Runs one discovery for the life of the process, listing the project with `api` (in the
-/// discovery's span).
-pub async fn run(fleet: Arc<Fleet>, api: Arc<MetalApi>, d: DiscoveryConfig) {
+/// A running discovery, as its owner holds it.
+pub struct Discovery {
+    task: tokio::task::AbortHandle,
+    /// Device id → name of the BMCs it started; `None` once it is stopped.
+    mine: Arc<Mutex<Option<HashMap<String, String>>>>,
+}
+
+impl Discovery {
+    /// The BMCs it started: device id → name.
+    pub fn bmcs(&self) -> HashMap<String, String> {
+        self.mine
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default()
+    }
+
+    /// Stops the discovery and hands over the BMCs it started (device id → name), which keep
+    /// serving. Call it holding the fleet's membership lock ([`Fleet::lock_membership`]): the
+    /// discovery is then between two listings, and never applies another.
+    pub fn stop(self) -> HashMap<String, String> {
+        self.task.abort();
+        self.mine
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
+}
+
+/// Starts one discovery, listing the project with `api`, in `span`. It takes over `inherited`
+/// (device id → BMC name: the BMCs of the discovery it replaces), which keep serving as they
+/// are until its first listing; that restarts them with its settings, or stops those whose
+/// device it does not serve.
+pub fn spawn(
+    fleet: Arc<Fleet>,
+    api: Arc<MetalApi>,
+    d: DiscoveryConfig,
+    inherited: HashMap<String, String>,
+    span: tracing::Span,
+) -> Discovery {
+    let stale: HashSet<String> = inherited.keys().cloned().collect();
+    let mine = Arc::new(Mutex::new(Some(inherited)));
+    let task = tokio::spawn(run(fleet, api, d, mine.clone(), stale).instrument(span));
+    Discovery {
+        task: task.abort_handle(),
+        mine,
+    }
+}
+
+/// Lists the project every `refresh` and applies each listing, until stopped.
+async fn run(
+    fleet: Arc<Fleet>,
+    api: Arc<MetalApi>,
+    d: DiscoveryConfig,
+    mine: Arc<Mutex<Option<HashMap<String, String>>>>,
+    mut stale: HashSet<String>,
+) {
     let mut assignments = Assignments::load(&d.state_file);
-    // device id → BMC name, for the BMCs this discovery started.
-    let mut mine: HashMap<String, String> = HashMap::new();
     loop {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         match api
@@ -145,41 +200,11 @@ pub async fn run(fleet: Arc<Fleet>, api: Arc<MetalApi>, d: DiscoveryConfig) {
             .await
         {
             Ok(devices) => {
-                // Our own BMCs' names are among these; `plan` keeps them for their devices.
-                let taken: HashSet<String> = fleet.names().into_iter().collect();
-                let planned = plan(&d, &devices, &mut assignments, &taken, &mine);
-                // Gone devices first: that frees their names and addresses for new ones.
-                let present: HashSet<&String> = planned.iter().map(|p| &p.device_id).collect();
-                let gone: Vec<(String, String)> = mine
-                    .iter()
-                    .filter(|(dev, _)| !present.contains(dev))
-                    .map(|(a, b)| (a.clone(), b.clone()))
-                    .collect();
-                for (dev, name) in gone {
-                    fleet.stop(&name);
-                    mine.remove(&dev);
-                    tracing::info!(bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
-                }
-                for p in &planned {
-                    if mine.contains_key(&p.device_id) {
-                        continue;
-                    }
-                    let Some(addr) = p.addr else {
-                        tracing::warn!(device = %p.device_id, "no free address left in the listen pool: device not served");
-                        continue;
-                    };
-                    match fleet.start(d.bmc(&p.name, &p.device_id, addr)).await {
-                        Ok(()) => {
-                            tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "device discovered: BMC started");
-                            mine.insert(p.device_id.clone(), p.name.clone());
-                        }
-                        Err(e) => {
-                            tracing::warn!(device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
-                        }
-                    }
-                }
-                assignments.save();
-                tracing::debug!(devices = planned.len(), "discovery refreshed");
+                let _changing = fleet.lock_membership().await;
+                let mut held = mine.lock().unwrap_or_else(|e| e.into_inner());
+                // Stopped while listing: its BMCs are someone else's now.
+                let Some(mine) = held.as_mut() else { return };
+                apply(&fleet, &d, &devices, &mut assignments, mine, &mut stale);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list the project's devices; keeping the BMCs as they are")
@@ -187,6 +212,73 @@ pub async fn run(fleet: Arc<Fleet>, api: Arc<MetalApi>, d: DiscoveryConfig) {
         }
         tokio::time::sleep(d.refresh).await;
     }
+}
+
+/// Applies one listing: stops the BMCs of devices gone, restarts those in `stale` (taken over
+/// from the discovery this one replaced) with this one's settings, and starts new ones.
+fn apply(
+    fleet: &Fleet,
+    d: &DiscoveryConfig,
+    devices: &[Device],
+    assignments: &mut Assignments,
+    mine: &mut HashMap<String, String>,
+    stale: &mut HashSet<String>,
+) {
+    // Our own BMCs' names are among these; `plan` keeps them for their devices.
+    let taken: HashSet<String> = fleet.names().into_iter().collect();
+    let planned = plan(d, devices, assignments, &taken, mine);
+    // Gone devices first: that frees their names and addresses for new ones.
+    let present: HashSet<&String> = planned.iter().map(|p| &p.device_id).collect();
+    let gone: Vec<(String, String)> = mine
+        .iter()
+        .filter(|(dev, _)| !present.contains(dev))
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .collect();
+    for (dev, name) in gone {
+        fleet.stop(&name);
+        mine.remove(&dev);
+        stale.remove(&dev);
+        tracing::info!(bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
+    }
+    for p in &planned {
+        let restart = stale.contains(&p.device_id);
+        if mine.contains_key(&p.device_id) && !restart {
+            continue;
+        }
+        let Some(addr) = p.addr else {
+            tracing::warn!(device = %p.device_id, "no free address left in the listen pool: device not served");
+            if restart {
+                fleet.stop(&p.name);
+                mine.remove(&p.device_id);
+                stale.remove(&p.device_id);
+            }
+            continue;
+        };
+        let c = d.bmc(&p.name, &p.device_id, addr);
+        if restart {
+            match fleet.restart(c) {
+                Ok(()) => {
+                    tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "BMC restarted with the discovery's new settings");
+                    stale.remove(&p.device_id);
+                }
+                Err(e) => {
+                    tracing::warn!(device = %p.device_id, error = %e, "cannot restart the BMC with the discovery's new settings: it keeps its old ones until the next listing")
+                }
+            }
+            continue;
+        }
+        match fleet.start(c) {
+            Ok(()) => {
+                tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "device discovered: BMC started");
+                mine.insert(p.device_id.clone(), p.name.clone());
+            }
+            Err(e) => {
+                tracing::warn!(device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
+            }
+        }
+    }
+    assignments.save();
+    tracing::debug!(devices = planned.len(), "discovery refreshed");
 }
 
 #[cfg(test)]

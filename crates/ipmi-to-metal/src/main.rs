@@ -1,6 +1,7 @@
 //! `ipmi-to-metal`: a BMC that isn't one. It serves IPMI over LAN for each configured machine and
 //! carries out every request through a backend.
 
+mod admin;
 mod bench;
 mod cli;
 mod config;
@@ -12,6 +13,7 @@ mod example_backend;
 mod factory;
 mod fake;
 mod kinds;
+mod reload;
 mod runtime;
 mod serve;
 mod shard;
@@ -140,19 +142,20 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve { config, listen } => {
-            let config = match config {
-                Some(path) => match config::load(&path) {
+            let loaded = match config {
+                Some(path) => match reload::Loaded::read(&path) {
                     Ok(c) => c,
                     Err(e) => {
                         eprintln!("{e}");
                         return ExitCode::from(2);
                     }
                 },
-                None => config::Config {
+                None => reload::Loaded::built_in(config::Config {
                     bmcs: vec![default_bmc(listen)],
                     discovery: Vec::new(),
                     state: config::built_in_state(listen),
-                },
+                    admin: None,
+                }),
             };
             let rt = match runtime_or_exit(true) {
                 Ok(rt) => rt,
@@ -160,7 +163,7 @@ fn main() -> ExitCode {
             };
             let result = rt.block_on(async {
                 let signals = shutdown::Signals::catch()?;
-                serve::serve(config, signals).await
+                serve::serve(loaded, signals).await
             });
             match result {
                 Ok(shutdown::Ending::Clean) => ExitCode::SUCCESS,

@@ -73,6 +73,9 @@ pub struct Fleet {
     sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
     /// Where the console logs go by default (`NAME.log` in it).
     console_logs: std::sync::OnceLock<std::path::PathBuf>,
+    /// Held by whoever changes which BMCs are served beyond one start or stop: a discovery
+    /// applying a listing, a reload applying a configuration ([`Fleet::lock_membership`]).
+    membership: tokio::sync::Mutex<()>,
 }
 
 /// How long a shutdown waits, once the requests in flight are answered, for clients to close
@@ -105,6 +108,8 @@ pub struct Drained {
 }
 
 struct Entry {
+    /// The address it was configured to serve on.
+    listen: SocketAddr,
     running: Arc<Running>,
     task: tokio::task::AbortHandle,
     console_task: tokio::task::AbortHandle,
@@ -119,6 +124,7 @@ impl Fleet {
             factory,
             sel: std::sync::OnceLock::new(),
             console_logs: std::sync::OnceLock::new(),
+            membership: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -134,82 +140,16 @@ impl Fleet {
     }
 
     /// Binds the BMC's socket and starts serving it. A name already served is refused.
-    pub async fn start(&self, c: BmcConfig) -> std::io::Result<()> {
+    pub fn start(&self, c: BmcConfig) -> std::io::Result<()> {
         let name = c.settings.name.clone();
-        if self
-            .bmcs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(&name)
-        {
+        if self.serves(&name) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
                 format!("bmc {name:?} is already served"),
             ));
         }
-        let socket = UdpSocket::bind(c.listen).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("bmc {name:?}: cannot listen on {}: {e}", c.listen),
-            )
-        })?;
-        // A root span: a BMC started by a discovery is no part of the discovery's work.
-        let span =
-            tracing::info_span!(parent: None, "bmc", name = %name, backend = tracing::field::Empty);
-        // The backend is built in the span, so that the tasks it starts log in it too.
-        let backend = span
-            .in_scope(|| {
-                self.factory
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .bmc(&c)
-            })
-            .map_err(|e| std::io::Error::other(format!("bmc {name:?}: {e}")))?;
-        span.record("backend", tracing::field::display(backend.kind()));
-        span.in_scope(|| {
-            tracing::info!(listen = %c.listen, users = c.server.users.len(), "serving");
-        });
-        let log_path = c.console.log.clone().or_else(|| {
-            self.console_logs
-                .get()
-                .map(|d| d.join(format!("{name}.log")))
-        });
-        let console_settings = c.console.clone();
-        let bmc = match self.sel.get() {
-            Some((store, capacity)) => {
-                let log = store.log(&c.settings.name, *capacity);
-                Bmc::with_sel(c.settings, backend, log)
-            }
-            None => Bmc::new(c.settings, backend),
-        };
-        let running = Arc::new(Running::new(
-            socket,
-            Server::new(c.server),
-            bmc,
-            MAX_IN_FLIGHT,
-        )?);
-        let console_task = span.in_scope(|| {
-            crate::console::spawn(
-                &name,
-                running.server.clone(),
-                running.socket.get_ref().clone(),
-                running.bmc.backend().clone(),
-                console_settings,
-                log_path,
-                &running.console,
-            )
-        });
-        let task =
-            tokio::spawn(receive_loop(running.clone()).instrument(span.clone())).abort_handle();
-        self.bmcs.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            name,
-            Entry {
-                running,
-                task,
-                console_task,
-                span,
-            },
-        );
+        let ready = self.prepare(c, None)?;
+        self.commit(ready);
         Ok(())
     }
 
@@ -512,8 +452,10 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
 
 mod process;
 mod spans;
+mod swap;
 
 pub use process::{raise_open_file_limit, release_free_memory};
+pub use swap::Ready;
 
 #[cfg(test)]
 mod tests;

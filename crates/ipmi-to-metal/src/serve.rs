@@ -1,21 +1,23 @@
 //! `serve`: says what in the configuration is weaker than the defaults, starts every configured
 //! BMC (all or none), the session expiry timer, and the discoveries, which take their Metal API
 //! client from the backend factory (shared with the BMCs of the same account) and add and remove
-//! BMCs in the fleet; and the shutdown on a signal, with the backends' shutdown steps.
+//! BMCs in the fleet ([`Reloader::start`]); the admin HTTP server if configured; reloads the
+//! configuration on SIGHUP; and shuts down on SIGTERM or SIGINT, with the backends' shutdown
+//! steps.
 
-use crate::config::Config;
 use crate::factory::BackendFactory;
+use crate::reload::{Loaded, Reloader};
 use crate::runtime::Fleet;
-use crate::shutdown::{Ending, Signals, DRAIN};
+use crate::shutdown::{Asked, Ending, Signals, DRAIN};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tracing::Instrument;
 
 /// Binds every configured BMC's socket (all or none), starts the discoveries, then serves until
-/// a signal: then stops the discoveries and shuts the BMCs down ([`Fleet::shut_down`]), unless
-/// a second signal comes first, and takes the backends' shutdown steps (Redfish sessions
-/// deleted).
-pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Ending> {
+/// a signal: SIGHUP reloads the configuration; SIGTERM or SIGINT stops the discoveries and
+/// shuts the BMCs down ([`Fleet::shut_down`]), unless a second such signal comes first, and
+/// takes the backends' shutdown steps (Redfish sessions deleted).
+pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Ending> {
+    let config = &loaded.config;
     for (who, warning) in config.warnings() {
         tracing::warn!(config = %who, "weakened setting: {warning}");
     }
@@ -28,11 +30,8 @@ pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Endi
         crate::state::open_sel(&config.state)?,
         config.state.sel_capacity,
     );
-    let pools: usize = config.discovery.iter().map(|d| d.pool.len()).sum();
-    crate::runtime::raise_open_file_limit(config.bmcs.len() + pools);
-    for c in config.bmcs {
-        fleet.start(c).await?;
-    }
+    let admin_config = config.admin.clone();
+    let reloader = Arc::new(Reloader::start(fleet.clone(), factory.clone(), loaded).await?);
     // Reading the configuration left much of the heap free: give it back.
     crate::runtime::release_free_memory();
     let f = fleet.clone();
@@ -43,23 +42,28 @@ pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Endi
             f.expire(Instant::now());
         }
     });
-    let mut discoveries = Vec::new();
-    for d in config.discovery {
-        let api = {
-            let mut factory = factory.lock().unwrap_or_else(|e| e.into_inner());
-            backend_metal::config::api(factory.shared(), &d.metal)
-        };
-        let span = tracing::info_span!("discovery", name = %d.name);
-        discoveries.push(tokio::spawn(
-            crate::discovery::run(fleet.clone(), api, d).instrument(span),
-        ));
-    }
-    let first = signals.next().await;
+    let admin = match &admin_config {
+        Some(c) => {
+            let mut state = crate::admin::AdminState::new(c, fleet.clone());
+            state.reloader = Some(reloader.clone());
+            Some(crate::admin::start(c, state).await?)
+        }
+        None => None,
+    };
+    let first = loop {
+        match signals.next().await {
+            Asked::Stop(s) => break s,
+            // Logged, whatever its outcome.
+            Asked::Reload => drop(reloader.reload("SIGHUP").await),
+        }
+    };
     tracing::info!("{}: shutting down", first.name());
-    // No BMC starts or stops behind the shutdown's back.
-    for d in &discoveries {
-        d.abort();
+    // No admin action starts during the shutdown.
+    if let Some(a) = admin {
+        a.stop().await;
     }
+    // No BMC starts or stops behind the shutdown's back: no more reloads, no discoveries.
+    reloader.close().await;
     let shut_down = async {
         let drained = fleet.shut_down(DRAIN).await;
         tracing::info!(
@@ -70,11 +74,18 @@ pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Endi
         );
         backend_shutdown_steps(&factory).await;
     };
-    tokio::select! {
-        () = shut_down => Ok(Ending::Clean),
-        second = signals.next() => {
-            tracing::warn!("{} again: exiting at once", second.name());
-            Ok(Ending::Forced(second))
+    tokio::pin!(shut_down);
+    loop {
+        tokio::select! {
+            () = &mut shut_down => return Ok(Ending::Clean),
+            asked = signals.next() => match asked {
+                Asked::Stop(second) => {
+                    tracing::warn!("{} again: exiting at once", second.name());
+                    return Ok(Ending::Forced(second));
+                }
+                // Refused (and logged as such): the process is shutting down.
+                Asked::Reload => drop(reloader.reload("SIGHUP").await),
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Graceful shutdown of `serve`: the first SIGTERM or SIGINT stops taking new sessions and new
 //! requests, lets the requests in flight be answered and their clients close their sessions,
 //! closes every BMC and the sessions left, and exits 0; a second signal exits at once (see
-//! `Fleet::shut_down`).
+//! `Fleet::shut_down`). SIGHUP asks for a reload of the configuration instead (`crate::reload`).
 
 use backend_config::REQUEST_DEADLINE;
 use ipmi_proto::wire::{ipmi15, ipmi20, rmcp};
@@ -13,11 +13,21 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 /// end the way it would have without the shutdown; the margin covers sealing and sending.
 pub const DRAIN: Duration = REQUEST_DEADLINE.saturating_add(Duration::from_secs(1));
 
-/// SIGTERM and SIGINT, caught from the moment this is made (so that a signal during start-up
-/// is not lost, nor kills the process half-way).
+/// SIGTERM, SIGINT and SIGHUP, caught from the moment this is made (so that a signal during
+/// start-up is not lost, nor kills the process half-way).
 pub struct Signals {
     term: Signal,
     int: Signal,
+    hup: Signal,
+}
+
+/// What a signal asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// To end (SIGTERM, SIGINT).
+    Stop(Stop),
+    /// To read the configuration again (SIGHUP).
+    Reload,
 }
 
 /// A signal that asks the process to end.
@@ -49,19 +59,21 @@ impl Stop {
 }
 
 impl Signals {
-    /// Starts catching SIGTERM and SIGINT (inside the tokio runtime).
+    /// Starts catching SIGTERM, SIGINT and SIGHUP (inside the tokio runtime).
     pub fn catch() -> std::io::Result<Signals> {
         Ok(Signals {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
         })
     }
 
-    /// The next SIGTERM or SIGINT.
-    pub async fn next(&mut self) -> Stop {
+    /// The next SIGTERM, SIGINT or SIGHUP.
+    pub async fn next(&mut self) -> Asked {
         tokio::select! {
-            _ = self.term.recv() => Stop::Term,
-            _ = self.int.recv() => Stop::Int,
+            _ = self.term.recv() => Asked::Stop(Stop::Term),
+            _ = self.int.recv() => Asked::Stop(Stop::Int),
+            _ = self.hup.recv() => Asked::Reload,
         }
     }
 }

@@ -70,8 +70,8 @@ fn the_packaged_unit_and_example_configuration_fit_the_program() {
         key("ExecStart"),
         "/usr/bin/ipmi-to-metal serve --config /etc/ipmi-to-metal/config.toml"
     );
-    // No ExecReload until SIGHUP reloads the configuration (today it would stop the server).
-    assert!(!unit.lines().any(|l| l.starts_with("ExecReload=")));
+    // systemctl reload: SIGHUP, which reads the configuration again (tests/reload.rs).
+    assert_eq!(key("ExecReload"), "/bin/kill -HUP $MAINPID");
     let stop: u64 = key("TimeoutStopSec").trim_end_matches('s').parse().unwrap();
     assert!(stop > drain_secs() + 2, "TimeoutStopSec={stop}");
     assert_eq!(key("KillMode"), "mixed");

@@ -26,7 +26,7 @@ async fn a_backend_registered_with_one_line_is_configured_served_and_answers_cha
     assert_eq!(bmc.backend.describe(), "example (on at start: false)");
 
     let fleet = Fleet::new(Arc::new(Mutex::new(BackendFactory::default())));
-    fleet.start(bmc).await.unwrap();
+    fleet.start(bmc).unwrap();
     let client = ClientConfig {
         username: "admin".into(),
         password: Secret::new(b"ex-pass".to_vec()),

@@ -109,10 +109,15 @@ impl Bmc {
     /// [`Bmc::start_config`] with the log filter `filter` (`info,ipmi_proto::session::sol=debug`
     /// for a module's debug lines as well).
     pub fn start_config_logging(port: u16, config: &str, filter: &str) -> Bmc {
-        Bmc::start_in(tempfile::tempdir().unwrap(), port, config, filter)
+        Bmc::start_in_logging(tempfile::tempdir().unwrap(), port, config, filter)
     }
 
-    fn start_in(dir: tempfile::TempDir, port: u16, config: &str, log_filter: &str) -> Bmc {
+    /// Starts a BMC from configuration text in `dir` (which may hold files it names already).
+    pub fn start_in(dir: tempfile::TempDir, port: u16, config: &str) -> Bmc {
+        Bmc::start_in_logging(dir, port, config, "info")
+    }
+
+    fn start_in_logging(dir: tempfile::TempDir, port: u16, config: &str, log_filter: &str) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
@@ -163,7 +168,7 @@ impl Bmc {
         let config = std::fs::read_to_string(dir.path().join("bmc.toml")).unwrap();
         let (port, filter) = (self.port, std::mem::take(&mut self.log_filter));
         drop(self);
-        Bmc::start_in(dir, port, &config, &filter)
+        Bmc::start_in_logging(dir, port, &config, &filter)
     }
 
     /// Kills the server with SIGKILL (`kill -9`: no shutdown code of its own runs), checks that
@@ -179,7 +184,7 @@ impl Bmc {
         let config = std::fs::read_to_string(dir.path().join("bmc.toml")).unwrap();
         let (port, filter) = (self.port, std::mem::take(&mut self.log_filter));
         drop(self);
-        Bmc::start_in(dir, port, &config, &filter)
+        Bmc::start_in_logging(dir, port, &config, &filter)
     }
 
     /// The server process's id.
