@@ -196,6 +196,12 @@ impl Bmc {
         self
     }
 
+    /// Where the records of state-changing requests go, if anywhere: for the runtime's own
+    /// records of what it carries out beside the model (SOL sessions).
+    pub fn audit_sink(&self) -> Option<&Arc<dyn AuditSink>> {
+        self.audit.as_ref()
+    }
+
     /// What the BMC shows of itself: power state as last known, last action, last backend
     /// failure. For a status page: it takes the lock that requests take, briefly.
     pub fn status(&self) -> BmcStatus {

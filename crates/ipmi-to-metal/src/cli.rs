@@ -17,6 +17,15 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
          \"info,backend_metal=debug\"). Default info. Logs go to standard error.",
     ),
     (
+        LOG_FORMAT_ENV,
+        "text or json: how the logs are written (as --log-format; the flag wins).",
+    ),
+    (
+        "LOGS_DIRECTORY",
+        "Where the audit log goes (audit.jsonl in it) unless the configuration's [audit] says \
+         otherwise (systemd's LogsDirectory= sets it); without either, no audit log.",
+    ),
+    (
         "IPMI_PASSWORD",
         "serve without --config: the password of user admin (else one is generated and \
          printed). bench: the password, unless --password-env or --password-file says otherwise.",
@@ -57,6 +66,30 @@ and their clients close their sessions, then exit 0. A second SIGTERM or SIGINT:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How the logs on standard error are written: text (for people; coloured on a terminal)
+    /// or json (one object per line with the time, level, message, fields and spans, for a
+    /// log collector). The audit log is JSON lines either way.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = LOG_FORMAT_ENV,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The environment variable that may give `--log-format`.
+pub const LOG_FORMAT_ENV: &str = "IPMI_TO_METAL_LOG_FORMAT";
+
+/// How the logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.

@@ -2,6 +2,7 @@
 //! carries out every request through a backend.
 
 mod admin;
+mod audit;
 mod bench;
 mod cli;
 mod config;
@@ -13,6 +14,7 @@ mod example_backend;
 mod factory;
 mod fake;
 mod kinds;
+mod logs;
 mod runtime;
 mod serve;
 mod shard;
@@ -31,14 +33,7 @@ fn main() -> ExitCode {
         return code;
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IPMI_TO_METAL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    logs::init(cli.log_format);
     match cli.command {
         Command::Completions { shell } => match cli::completions(shell, &mut std::io::stdout()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -154,6 +149,7 @@ fn main() -> ExitCode {
                     discovery: Vec::new(),
                     state: config::built_in_state(listen),
                     admin: None,
+                    audit: config::default_audit_target(),
                 },
             };
             let rt = match runtime_or_exit(true) {

@@ -73,6 +73,8 @@ pub struct Fleet {
     sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
     /// Where the console logs go by default (`NAME.log` in it).
     console_logs: std::sync::OnceLock<std::path::PathBuf>,
+    /// Where the audit records of every BMC go, if anywhere.
+    audit: std::sync::OnceLock<Arc<dyn ipmi_bmc::AuditSink>>,
 }
 
 /// How long a shutdown waits, once the requests in flight are answered, for clients to close
@@ -106,6 +108,8 @@ pub struct Drained {
 
 struct Entry {
     running: Arc<Running>,
+    /// What the configuration says of it, for the admin API.
+    info: Arc<status::BmcInfo>,
     task: tokio::task::AbortHandle,
     console_task: tokio::task::AbortHandle,
     span: tracing::Span,
@@ -119,7 +123,13 @@ impl Fleet {
             factory,
             sel: std::sync::OnceLock::new(),
             console_logs: std::sync::OnceLock::new(),
+            audit: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends the audit records of every BMC started from now on to `sink`.
+    pub fn keep_audit_in(&self, sink: Arc<dyn ipmi_bmc::AuditSink>) {
+        let _ = self.audit.set(sink);
     }
 
     /// Keeps the console log of every BMC started from now on in `dir` (unless its own
@@ -175,12 +185,17 @@ impl Fleet {
                 .map(|d| d.join(format!("{name}.log")))
         });
         let console_settings = c.console.clone();
+        let info = Arc::new(status::BmcInfo::of(&c, log_path.clone()));
         let bmc = match self.sel.get() {
             Some((store, capacity)) => {
                 let log = store.log(&c.settings.name, *capacity);
                 Bmc::with_sel(c.settings, backend, log)
             }
             None => Bmc::new(c.settings, backend),
+        };
+        let bmc = match self.audit.get() {
+            Some(sink) => bmc.with_audit(sink.clone()),
+            None => bmc,
         };
         let running = Arc::new(Running::new(
             socket,
@@ -190,10 +205,9 @@ impl Fleet {
         )?);
         let console_task = span.in_scope(|| {
             crate::console::spawn(
-                &name,
+                &running.bmc,
                 running.server.clone(),
                 running.socket.get_ref().clone(),
-                running.bmc.backend().clone(),
                 console_settings,
                 log_path,
                 &running.console,
@@ -205,6 +219,7 @@ impl Fleet {
             name,
             Entry {
                 running,
+                info,
                 task,
                 console_task,
                 span,
@@ -512,8 +527,10 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
 
 mod process;
 mod spans;
+mod status;
 
 pub use process::{raise_open_file_limit, release_free_memory};
+pub use status::BmcView;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod http;
 pub mod hwmon;
 pub mod metal;
@@ -104,7 +105,9 @@ impl Bmc {
         Bmc::start_in(tempfile::tempdir().unwrap(), port, config)
     }
 
-    fn start_in(dir: tempfile::TempDir, port: u16, config: &str) -> Bmc {
+    /// Starts a BMC from configuration text in `dir` (where the test may have put the files
+    /// the configuration names), whose first BMC listens on `port`.
+    pub fn start_in(dir: tempfile::TempDir, port: u16, config: &str) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
