@@ -200,7 +200,9 @@ pub fn man_page(out: &mut dyn Write) -> std::io::Result<()> {
         out,
         ".SH FILES\n.TP\n\\fB/etc/ipmi\\-to\\-metal/config.toml\\fR\nThe configuration of the \
          packaged service (ipmi\\-to\\-metal.service).\n.TP\n\\fB/var/lib/ipmi\\-to\\-metal\\fR\n\
-         Its state directory: the SEL database (sel.redb) and the discovery state files."
+         Its state directory: the SEL database (sel.redb) and the discovery state files.\n.TP\n\
+         \\fB/var/log/ipmi\\-to\\-metal/audit.jsonl\\fR\nIts audit log (LogsDirectory=): one JSON \
+         line per state\\-changing request, unless [audit] in the configuration says otherwise."
     )?;
     writeln!(
         out,

@@ -107,6 +107,22 @@ fn main() -> ExitCode {
                     c.state.sel_path.display(),
                     c.state.sel_capacity
                 );
+                if let Some(a) = &c.admin {
+                    let open = if a.open.is_empty() {
+                        "none".to_string()
+                    } else {
+                        a.open.join(", ")
+                    };
+                    println!(
+                        "admin: listen {} (open without the token: {open})",
+                        a.listen
+                    );
+                }
+                match &c.audit {
+                    config::AuditTarget::Off => println!("audit: off"),
+                    config::AuditTarget::Stdout => println!("audit: standard output"),
+                    config::AuditTarget::File(p) => println!("audit: {}", p.display()),
+                }
                 for d in &c.discovery {
                     println!(
                         "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}, shard {}",

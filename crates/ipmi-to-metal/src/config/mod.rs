@@ -74,7 +74,12 @@ impl Config {
                 .iter()
                 .map(|w| (format!("metal_discovery {:?}", d.name), w))
         });
+        let admin = self
+            .admin
+            .iter()
+            .flat_map(|a| a.warnings.iter().map(|w| ("admin".to_string(), w)));
         bmcs.chain(discoveries)
+            .chain(admin)
             .map(|(who, w)| (who, w.as_str()))
             .collect()
     }
