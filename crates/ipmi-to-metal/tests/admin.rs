@@ -183,6 +183,23 @@ fn the_status_page_in_headless_chromium() {
     assert!(node1.contains(">power on<"), "{node1}");
     assert!(node1.contains("power-on"), "{node1}");
 
+    // The filter and the order from the address (as a bookmark would give them): node2's row
+    // only, then both in reverse name order.
+    let dom = chromium_dom(&format!("{url}&filter=NODE2"), 8000, s.bmc.dir.path());
+    assert!(row(&dom, "node1").contains("hidden"), "{dom}");
+    assert!(!row(&dom, "node2").contains("hidden"), "{dom}");
+    assert!(dom.contains("2 BMCs, 1 shown"), "{dom}");
+    let dom = chromium_dom(&format!("{url}&sort=-name"), 8000, s.bmc.dir.path());
+    let (at1, at2) = (
+        dom.find("data-bmc=\"node1\""),
+        dom.find("data-bmc=\"node2\""),
+    );
+    assert!(at2.unwrap() < at1.unwrap(), "{dom}");
+    assert!(
+        dom.contains("<th data-key=\"name\" class=\"desc\">"),
+        "{dom}"
+    );
+
     // Without the token the page shows the login form and no BMC.
     let bare = format!("http://127.0.0.1:{}/", s.admin_port);
     let dom = chromium_dom(&bare, 3000, s.bmc.dir.path());

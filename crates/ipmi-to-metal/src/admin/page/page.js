@@ -1,7 +1,7 @@
 // The status page of ipmi-to-metal: one table of every BMC, refreshed from GET /bmcs every few
 // seconds, with a filter and sortable columns, and the console tail of one BMC on demand.
 // The admin token is asked for once per tab (or taken from "#token=..." in the address, which
-// is then removed from it), kept in sessionStorage and sent as a bearer token; data is written
+// is then removed from it; "#filter=...&sort=-power" set the filter and the order), kept in sessionStorage and sent as a bearer token; data is written
 // into the page as text only.
 "use strict";
 
@@ -18,12 +18,24 @@ function token() {
   return sessionStorage.getItem(KEY);
 }
 
-// A token in the fragment ("#token=..."): kept for this tab, and out of the address at once.
-function tokenFromFragment() {
-  const m = location.hash.match(/^#token=([^&]+)/);
-  if (m) {
-    sessionStorage.setItem(KEY, decodeURIComponent(m[1]));
-    history.replaceState(null, "", location.pathname + location.search);
+// The fragment: "#token=...&filter=...&sort=[-]COLUMN" (each optional). The token is kept for
+// this tab and taken out of the address at once; the filter and the order stay (a bookmark).
+function fromFragment() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const t = params.get("token");
+  if (t) {
+    sessionStorage.setItem(KEY, t);
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
+  }
+  if (params.get("filter")) {
+    $("filter").value = params.get("filter");
+  }
+  const by = params.get("sort") || "name";
+  const key = by.replace(/^-/, "");
+  if (COLUMNS.includes(key)) {
+    sort = { key, dir: by.startsWith("-") ? -1 : 1 };
   }
 }
 
@@ -201,7 +213,7 @@ function openConsole(name) {
 }
 
 function start() {
-  tokenFromFragment();
+  fromFragment();
   $("login").addEventListener("submit", (ev) => {
     ev.preventDefault();
     sessionStorage.setItem(KEY, $("token").value.trim());
@@ -229,7 +241,7 @@ function start() {
       arrange();
     });
   }
-  document.querySelector('#bmcs th[data-key="name"]').className = "asc";
+  document.querySelector('#bmcs th[data-key="' + sort.key + '"]').className = sort.dir > 0 ? "asc" : "desc";
   if (token()) {
     refresh();
   } else {
