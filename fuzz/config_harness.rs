@@ -250,6 +250,10 @@ const LINES: &[&str] = &[
     "mac = \"02:00:00:00:00:05\"",
     "allow_http = true",
     "api_url = \"http://127.0.0.1:1/metal/v1\"",
+    "[admin]",
+    "open = [\"healthz\", \"metrics\"]",
+    "[audit]",
+    "log = \"stdout\"",
 ];
 
 /// Values to put after a line's `=`.

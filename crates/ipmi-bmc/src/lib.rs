@@ -3,10 +3,12 @@
 //! The BMC model of ipmi-to-metal: it receives the requests that [`ipmi_proto`]'s session layer has
 //! authenticated, checks the privilege each command requires, keeps the BMC's own state (boot
 //! options, LAN configuration, users, FRU, the System Event Log, the SDR repository built from
-//! the backend's sensors) and carries out machine operations through a [`Backend`].
+//! the backend's sensors) and carries out machine operations through a [`Backend`]. Every
+//! state-changing request is described to an [`AuditSink`] (see [`audit`]).
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod backend;
 mod dispatch;
 pub mod events;
@@ -16,6 +18,7 @@ pub mod routing;
 mod sel;
 mod sensors;
 
+pub use audit::{AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower};
 pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
     Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
@@ -28,7 +31,7 @@ use ipmi_proto::session::{Request, ServerConfig};
 use ipmi_proto::types::{CompletionCode, Privilege};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// A user account as the BMC model lists it (Get User Access, Get User Name).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +135,8 @@ pub struct Bmc {
     sel: sel::Sel,
     /// The sensors' readings, the SDR repository and the DCMI power statistics.
     sensors: sensors::SensorModel,
+    /// Where the records of state-changing requests go, if anywhere.
+    audit: Option<Arc<dyn AuditSink>>,
 }
 
 /// What the BMC remembers between requests.
@@ -153,6 +158,12 @@ struct State {
     last_power: Option<PowerState>,
     /// Whether the backend has failed to answer since it last answered.
     backend_down: bool,
+    /// The power state as last known (read, or expected after an action), for the status.
+    known_power: Option<KnownPower>,
+    /// The last state-changing request, for the status.
+    last_action: Option<AuditRecord>,
+    /// The last backend failure (when, what), for the status.
+    last_error: Option<(SystemTime, String)>,
 }
 
 impl Bmc {
@@ -175,6 +186,31 @@ impl Bmc {
             settings,
             backend,
             state: Mutex::new(State::default()),
+            audit: None,
+        }
+    }
+
+    /// Sends the record of every state-changing request to `sink` (see [`audit`]).
+    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// Where the records of state-changing requests go, if anywhere: for the runtime's own
+    /// records of what it carries out beside the model (SOL sessions).
+    pub fn audit_sink(&self) -> Option<&Arc<dyn AuditSink>> {
+        self.audit.as_ref()
+    }
+
+    /// What the BMC shows of itself: power state as last known, last action, last backend
+    /// failure. For a status page: it takes the lock that requests take, briefly.
+    pub fn status(&self) -> BmcStatus {
+        let st = self.state();
+        BmcStatus {
+            power: st.known_power,
+            last_action: st.last_action.clone(),
+            last_error: st.last_error.clone(),
+            backend_down: st.backend_down,
         }
     }
 
@@ -199,6 +235,24 @@ impl Bmc {
     /// code, and at its first poll. `None`: it is carried out (and may still fail).
     pub fn refusal(&self, req: &Request) -> Option<CompletionCode> {
         dispatch::refusal(self, req)
+    }
+
+    /// Carries out a power action that a caller outside IPMI asked for (the admin API: `who`
+    /// names it and its client's address), as Chassis Control does: through the backend,
+    /// recorded in the SEL (without a user ID), and audited as `command` durably before this
+    /// returns. The error: the completion code an IPMI client would get, and why.
+    pub async fn power_for(
+        &self,
+        action: PowerAction,
+        who: Requester,
+        command: &'static str,
+    ) -> Result<(), (CompletionCode, String)> {
+        let asker = audit::Asker {
+            who,
+            user_id: None,
+            privilege: None,
+        };
+        self.power_action(action, &asker, command).await
     }
 
     /// Handles one request: checks its privilege, carries it out, and returns the response.

@@ -2,6 +2,7 @@
 //! specification keeps beside it in memory (the reservation, IPMI 2.0 section 31.4), the SEL
 //! clock, and the recording of [`Event`]s.
 
+use crate::audit::{Asker, KnownPower};
 use crate::events::Event;
 use crate::{Backend, BackendError, BackendResult, Bmc, PowerState, Requester};
 use ipmi_proto::cmd::storage::GetSelEntry;
@@ -153,8 +154,14 @@ impl Bmc {
     /// record of an action a client asked for is also added there, from this BMC as remote
     /// console software, so that the log read holds it.
     pub(crate) async fn record(&self, event: Event, req: Option<&Request>) {
-        let user = req.and_then(|r| r.context.user.as_ref().map(|(id, _)| *id));
-        let requester = req.map(|r| self.requester(r));
+        let asker = req.map(|r| self.asker(r));
+        self.record_for(event, asker.as_ref()).await
+    }
+
+    /// [`Bmc::record`] for an action that `asker` asked for (`None`: the BMC's own).
+    pub(crate) async fn record_for(&self, event: Event, asker: Option<&Asker>) {
+        let user = asker.and_then(|a| a.user_id);
+        let requester = asker.map(|a| a.who.clone());
         let who = requester.as_ref().map(|r| r.to_string());
         let mut record = event.record(user);
         if let Some(requester) = requester {
@@ -192,6 +199,13 @@ impl Bmc {
             match seen {
                 Ok(p) => {
                     let changed = st.last_power.replace(*p).is_some_and(|was| was != *p);
+                    // For the status: no clock read unless the state known changes.
+                    if st.known_power.is_none_or(|k| k.state != *p) {
+                        st.known_power = Some(KnownPower {
+                            state: *p,
+                            since: SystemTime::now(),
+                        });
+                    }
                     let back = std::mem::replace(&mut st.backend_down, false);
                     (changed.then_some(*p), back.then_some(true))
                 }

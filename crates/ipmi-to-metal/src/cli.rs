@@ -17,6 +17,15 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
          \"info,backend_metal=debug\"). Default info. Logs go to standard error.",
     ),
     (
+        LOG_FORMAT_ENV,
+        "text or json: how the logs are written (as --log-format; the flag wins).",
+    ),
+    (
+        "LOGS_DIRECTORY",
+        "Where the audit log goes (audit.jsonl in it) unless the configuration's [audit] says \
+         otherwise (systemd's LogsDirectory= sets it); without either, no audit log.",
+    ),
+    (
         "IPMI_PASSWORD",
         "serve without --config: the password of user admin (else one is generated and \
          printed). bench: the password, unless --password-env or --password-file says otherwise.",
@@ -59,6 +68,30 @@ does not load, or cannot be applied, is refused and logged, and the configuratio
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How the logs on standard error are written: text (for people; coloured on a terminal)
+    /// or json (one object per line with the time, level, message, fields and spans, for a
+    /// log collector). The audit log is JSON lines either way.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = LOG_FORMAT_ENV,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The environment variable that may give `--log-format`.
+pub const LOG_FORMAT_ENV: &str = "IPMI_TO_METAL_LOG_FORMAT";
+
+/// How the logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.
@@ -169,7 +202,9 @@ pub fn man_page(out: &mut dyn Write) -> std::io::Result<()> {
         out,
         ".SH FILES\n.TP\n\\fB/etc/ipmi\\-to\\-metal/config.toml\\fR\nThe configuration of the \
          packaged service (ipmi\\-to\\-metal.service).\n.TP\n\\fB/var/lib/ipmi\\-to\\-metal\\fR\n\
-         Its state directory: the SEL database (sel.redb) and the discovery state files."
+         Its state directory: the SEL database (sel.redb) and the discovery state files.\n.TP\n\
+         \\fB/var/log/ipmi\\-to\\-metal/audit.jsonl\\fR\nIts audit log (LogsDirectory=): one JSON \
+         line per state\\-changing request, unless [audit] in the configuration says otherwise."
     )?;
     writeln!(
         out,

@@ -6,7 +6,7 @@
 
 use crate::config::ConsoleSettings;
 use crate::console_log::ConsoleLog;
-use ipmi_bmc::{Backend, Console, Requester};
+use ipmi_bmc::{AuditSink, Backend, Bmc, Console, Requester};
 use ipmi_proto::session::{Server, SolEvent};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -30,16 +30,19 @@ pub struct ConsoleLink {
 /// The console as it is now: open, or being opened again.
 type Current = Arc<Mutex<Option<Arc<dyn Console>>>>;
 
-/// Starts the console tasks of a BMC; they end when `server`'s BMC stops (abort the handle).
+/// Starts the console tasks of `bmc` (through its backend; SOL sessions audited where its
+/// audit records go); they end when `server`'s BMC stops (abort the handle).
 pub fn spawn(
-    name: &str,
+    bmc: &Bmc,
     server: Arc<Mutex<Server>>,
     socket: Arc<UdpSocket>,
-    backend: Arc<dyn Backend>,
     settings: ConsoleSettings,
     log_path: Option<PathBuf>,
     link: &ConsoleLink,
 ) -> tokio::task::AbortHandle {
+    let name = bmc.settings().name.as_str();
+    let backend = bmc.backend().clone();
+    let audit = bmc.audit_sink().cloned();
     let log = log_path.and_then(|p| match ConsoleLog::open(p.clone(), &settings) {
         Ok(l) => Some(l),
         Err(e) => {
@@ -63,6 +66,9 @@ pub fn spawn(
         replay_bytes: settings.replay_bytes,
         attached: false,
         replay: Vec::new(),
+        audit,
+        bmc: name.to_string(),
+        attached_by: None,
     };
     let wake = link.wake.clone();
     let task = tokio::spawn(
@@ -174,6 +180,12 @@ struct Pump {
     attached: bool,
     /// The log's end, still to be sent to a newly activated instance before new output.
     replay: Vec<u8>,
+    /// Where SOL activations and deactivations are audited, if anywhere.
+    audit: Option<Arc<dyn AuditSink>>,
+    /// The BMC's name, for the audit.
+    bmc: String,
+    /// Who activated the instance attached now, for the audit of its end.
+    attached_by: Option<Requester>,
 }
 
 impl Pump {
@@ -235,6 +247,14 @@ impl Pump {
         self.replay.drain(..taken);
     }
 
+    /// Audits a SOL instance attached to the console (`activated`) or detached from it.
+    async fn audit_sol(&self, who: Requester, activated: bool, why: Option<&str>) {
+        if let Some(sink) = &self.audit {
+            let record = crate::audit::sol_record(who, activated, why);
+            sink.record(record, ipmi_bmc::Durability::Written).await;
+        }
+    }
+
     /// Does what the session layer asks; returns when to come back.
     async fn poll(&mut self) -> Option<Instant> {
         let poll = self.server().sol_poll(Instant::now());
@@ -247,6 +267,13 @@ impl Pump {
             match e {
                 SolEvent::Activated { user, peer } => {
                     tracing::info!(%user, %peer, "SOL session attached to the console");
+                    let who = Requester {
+                        user: user.clone(),
+                        peer: *peer,
+                        bmc: self.bmc.clone(),
+                    };
+                    self.audit_sol(who.clone(), true, None).await;
+                    self.attached_by = Some(who);
                     self.attached = true;
                     self.replay = match (&self.log, self.replay_bytes) {
                         (Some(l), n) if n > 0 => l.tail(n),
@@ -255,6 +282,9 @@ impl Pump {
                 }
                 SolEvent::Deactivated(why) => {
                     tracing::info!(why, "SOL session detached from the console");
+                    if let Some(who) = self.attached_by.take() {
+                        self.audit_sol(who, false, Some(why)).await;
+                    }
                     self.attached = false;
                     self.replay.clear();
                 }

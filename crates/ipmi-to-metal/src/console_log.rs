@@ -37,9 +37,12 @@ fn open_append(path: &Path) -> std::io::Result<File> {
 
 /// The time now as `2024-11-26T01:02:03.456Z`.
 fn utc_now() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    utc(std::time::SystemTime::now())
+}
+
+/// A time as `2024-11-26T01:02:03.456Z`.
+pub(crate) fn utc(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let (secs, ms) = (d.as_secs(), d.subsec_millis());
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -141,14 +144,21 @@ impl ConsoleLog {
 
     /// The last `n` bytes of the log (from the newest rotated file too when needed).
     pub fn tail(&self, n: usize) -> Vec<u8> {
-        let mut out = tail_of(&self.path, n);
-        if out.len() < n && self.keep > 0 {
-            let mut older = tail_of(&numbered(&self.path, 1), n - out.len());
-            older.extend_from_slice(&out);
-            out = older;
-        }
-        out
+        tail_at(&self.path, self.keep, n)
     }
+}
+
+/// The last `n` bytes of the log at `path` which keeps `keep` rotated files (from the newest
+/// of them too when needed), as [`ConsoleLog::tail`] reads its own, for a reader that does not
+/// write it (the admin API).
+pub fn tail_at(path: &Path, keep: u32, n: usize) -> Vec<u8> {
+    let mut out = tail_of(path, n);
+    if out.len() < n && keep > 0 {
+        let mut older = tail_of(&numbered(path, 1), n - out.len());
+        older.extend_from_slice(&out);
+        out = older;
+    }
+    out
 }
 
 fn tail_of(path: &Path, n: usize) -> Vec<u8> {

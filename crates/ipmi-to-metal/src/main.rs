@@ -2,6 +2,7 @@
 //! carries out every request through a backend.
 
 mod admin;
+mod audit;
 mod bench;
 mod cli;
 mod config;
@@ -13,6 +14,7 @@ mod example_backend;
 mod factory;
 mod fake;
 mod kinds;
+mod logs;
 mod reload;
 mod runtime;
 mod serve;
@@ -32,14 +34,7 @@ fn main() -> ExitCode {
         return code;
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IPMI_TO_METAL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    logs::init(cli.log_format);
     match cli.command {
         Command::Completions { shell } => match cli::completions(shell, &mut std::io::stdout()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -113,6 +108,22 @@ fn main() -> ExitCode {
                     c.state.sel_path.display(),
                     c.state.sel_capacity
                 );
+                if let Some(a) = &c.admin {
+                    let open = if a.open.is_empty() {
+                        "none".to_string()
+                    } else {
+                        a.open.join(", ")
+                    };
+                    println!(
+                        "admin: listen {} (open without the token: {open})",
+                        a.listen
+                    );
+                }
+                match &c.audit {
+                    config::AuditTarget::Off => println!("audit: off"),
+                    config::AuditTarget::Stdout => println!("audit: standard output"),
+                    config::AuditTarget::File(p) => println!("audit: {}", p.display()),
+                }
                 for d in &c.discovery {
                     println!(
                         "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}, shard {}",
@@ -155,6 +166,7 @@ fn main() -> ExitCode {
                     discovery: Vec::new(),
                     state: config::built_in_state(listen),
                     admin: None,
+                    audit: config::default_audit_target(),
                 }),
             };
             let rt = match runtime_or_exit(true) {

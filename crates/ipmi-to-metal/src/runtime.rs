@@ -76,6 +76,8 @@ pub struct Fleet {
     /// Held by whoever changes which BMCs are served beyond one start or stop: a discovery
     /// applying a listing, a reload applying a configuration ([`Fleet::lock_membership`]).
     membership: tokio::sync::Mutex<()>,
+    /// Where the audit records of every BMC go, if anywhere.
+    audit: std::sync::OnceLock<Arc<dyn ipmi_bmc::AuditSink>>,
 }
 
 /// How long a shutdown waits, once the requests in flight are answered, for clients to close
@@ -111,6 +113,8 @@ struct Entry {
     /// The address it was configured to serve on.
     listen: SocketAddr,
     running: Arc<Running>,
+    /// What the configuration says of it, for the admin API.
+    info: Arc<status::BmcInfo>,
     task: tokio::task::AbortHandle,
     console_task: tokio::task::AbortHandle,
     span: tracing::Span,
@@ -125,7 +129,13 @@ impl Fleet {
             sel: std::sync::OnceLock::new(),
             console_logs: std::sync::OnceLock::new(),
             membership: tokio::sync::Mutex::new(()),
+            audit: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends the audit records of every BMC started from now on to `sink`.
+    pub fn keep_audit_in(&self, sink: Arc<dyn ipmi_bmc::AuditSink>) {
+        let _ = self.audit.set(sink);
     }
 
     /// Keeps the console log of every BMC started from now on in `dir` (unless its own
@@ -452,9 +462,11 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
 
 mod process;
 mod spans;
+mod status;
 mod swap;
 
 pub use process::{raise_open_file_limit, release_free_memory};
+pub use status::BmcView;
 pub use swap::Ready;
 
 #[cfg(test)]

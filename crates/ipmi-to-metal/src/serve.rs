@@ -26,6 +26,9 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     if let Some(dir) = config.state.sel_path.parent() {
         fleet.keep_console_logs_in(dir.join("console"));
     }
+    if let Some(log) = crate::audit::AuditLog::open(&config.audit)? {
+        fleet.keep_audit_in(Arc::new(log));
+    }
     fleet.keep_sel_in(
         crate::state::open_sel(&config.state)?,
         config.state.sel_capacity,

@@ -306,6 +306,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
     let mut ipmi_examples = 0;
     let mut http_examples = 0;
     let mut redfish_examples = 0;
+    let mut admin_examples = 0;
     let mut checked = 0;
     for block in blocks {
         // Fragments (a single table, to show its keys) are not whole files.
@@ -331,6 +332,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
             .env("SCW_SECRET_KEY", "scaleway-secret")
             .env("POWER_API_KEY", "power-secret")
             .env("R640_7_REDFISH_PASSWORD", "redfish-from-env")
+            .env("IPMI_TO_METAL_ADMIN_TOKEN", "admin-token-from-env-0123")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -344,6 +346,19 @@ fn every_toml_example_in_the_readme_passes_check_config() {
                 stdout.contains(
                     "route soft          ssh -> metal (hard off by the next if not off within 90s)"
                 ),
+                "{stdout}"
+            );
+        }
+        if block.contains("\n[admin]\n") {
+            admin_examples += 1;
+            assert!(
+                stdout.contains(
+                    "admin: listen 127.0.0.1:9623 (open without the token: healthz, metrics)"
+                ),
+                "{stdout}"
+            );
+            assert!(
+                stdout.contains("audit: /var/log/ipmi-to-metal/audit.jsonl"),
                 "{stdout}"
             );
         }
@@ -378,6 +393,7 @@ fn every_toml_example_in_the_readme_passes_check_config() {
         "the http backend's examples (one per preset, one custom) were checked"
     );
     assert_eq!(ipmi_examples, 1, "the ipmi backend's example was checked");
+    assert_eq!(admin_examples, 1, "the admin server's example was checked");
     assert_eq!(
         redfish_examples, 1,
         "the redfish backend's example was checked"

@@ -1,16 +1,21 @@
 //! Chassis commands: status, power control, identify, and the boot options kept as real state.
 
+use crate::audit::{expected_power, Asker, Audit, KnownPower};
 use crate::dispatch::{ok, Outcome};
 use crate::events::Event;
+use crate::Durability;
 use crate::{Bmc, BootDevice, BootOverride, PowerAction, PowerState};
 use ipmi_proto::cmd::chassis::{
     boot_param, BootFlags, BootOptionsRequest, BootOptionsResponse, ChassisCapabilities,
     ChassisStatus, ControlAction, IdentifyRequest, SetBootOptionsRequest, PARAMETER_NOT_SUPPORTED,
 };
-use ipmi_proto::cmd::Body;
+use ipmi_proto::cmd::chassis::{
+    ChassisControl as ChassisControlCmd, ChassisIdentify, SetSystemBootOptions,
+};
+use ipmi_proto::cmd::{Body, Command};
 use ipmi_proto::session::Request;
 use ipmi_proto::types::CompletionCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The identify interval when Chassis Identify gives none (section 28.5).
 const DEFAULT_IDENTIFY_SECONDS: u8 = 15;
@@ -61,22 +66,51 @@ impl Bmc {
             ControlAction::DiagnosticInterrupt => PowerAction::Diag,
             ControlAction::SoftShutdown => PowerAction::Soft,
         };
-        let who = self.requester(req);
+        self.power_action(action, &self.asker(req), ChassisControlCmd::NAME)
+            .await
+            .map_err(|(cc, _)| cc)?;
+        Ok(Vec::new())
+    }
+
+    /// Carries out a power action for `asker`, audited (durably, before the caller answers) as
+    /// `command`, and recorded in the SEL.
+    pub(crate) async fn power_action(
+        &self,
+        action: PowerAction,
+        asker: &Asker,
+        command: &'static str,
+    ) -> Result<(), (CompletionCode, String)> {
+        let who = &asker.who;
+        let audit = Audit::start(self, asker, command, format!("power {action}"));
         tracing::info!(action = %action, who = %who, "power action requested");
-        match self.backend.power(action, &who).await {
+        let result = match self.backend.power(action, who).await {
             Ok(()) => {
-                if matches!(
-                    action,
-                    PowerAction::On | PowerAction::Cycle | PowerAction::Reset
-                ) {
-                    self.state().last_on_by_ipmi = true;
+                {
+                    let mut st = self.state();
+                    // Only what came over IPMI counts for Get Chassis Status.
+                    if asker.privilege.is_some()
+                        && matches!(
+                            action,
+                            PowerAction::On | PowerAction::Cycle | PowerAction::Reset
+                        )
+                    {
+                        st.last_on_by_ipmi = true;
+                    }
+                    if let Some(state) = expected_power(action) {
+                        st.known_power = Some(KnownPower {
+                            state,
+                            since: SystemTime::now(),
+                        });
+                    }
                 }
                 tracing::info!(action = %action, who = %who, "power action accepted");
-                self.record(Event::Power(action), Some(req)).await;
-                Ok(Vec::new())
+                self.record_for(Event::Power(action), Some(asker)).await;
+                Ok(())
             }
-            Err(e) => Err(self.backend_failed(action.name(), &e)),
-        }
+            Err(e) => Err((self.backend_failed(action.name(), &e), e.to_string())),
+        };
+        audit.finish_with(&result, Durability::Synced).await;
+        result
     }
 
     pub(crate) async fn chassis_identify(&self, req: &Request, r: IdentifyRequest) -> Outcome {
@@ -85,13 +119,23 @@ impl Bmc {
         } else {
             Some(r.interval.unwrap_or(DEFAULT_IDENTIFY_SECONDS))
         };
-        let who = self.requester(req);
-        self.backend
-            .identify(seconds, &who)
+        let asker = self.asker(req);
+        let who = &asker.who;
+        let call = match seconds {
+            None => "identify on".to_string(),
+            Some(0) => "identify off".to_string(),
+            Some(s) => format!("identify {s} s"),
+        };
+        let audit = Audit::start(self, &asker, ChassisIdentify::NAME, call);
+        let result = self
+            .backend
+            .identify(seconds, who)
             .await
-            .map_err(|e| self.backend_failed("identify", &e))?;
+            .map_err(|e| (self.backend_failed("identify", &e), e.to_string()));
+        audit.finish_with(&result, Durability::Written).await;
+        result.map_err(|(cc, _)| cc)?;
         tracing::info!(?seconds, who = %who, "chassis identify");
-        self.record(Event::Identify(seconds != Some(0)), Some(req))
+        self.record_for(Event::Identify(seconds != Some(0)), Some(&asker))
             .await;
         self.state().identify_until = match seconds {
             None => Some(None),
@@ -129,13 +173,18 @@ impl Bmc {
             boot_param::BOOT_FLAGS => {
                 let flags = BootFlags::parse(&r.data).map_err(CompletionCode::from)?;
                 let boot = requested_override(&flags).ok_or(CompletionCode::INVALID_FIELD)?;
-                let who = self.requester(req);
-                self.backend
-                    .set_boot_override(boot, &who)
+                let asker = self.asker(req);
+                let who = &asker.who;
+                let audit = Audit::start(self, &asker, SetSystemBootOptions::NAME, boot_call(boot));
+                let result = self
+                    .backend
+                    .set_boot_override(boot, who)
                     .await
-                    .map_err(|e| self.backend_failed("set boot device", &e))?;
+                    .map_err(|e| (self.backend_failed("set boot device", &e), e.to_string()));
+                audit.finish_with(&result, Durability::Written).await;
+                result.map_err(|(cc, _)| cc)?;
                 tracing::info!(boot = ?boot, who = %who, "boot override set");
-                self.record(Event::Boot(boot), Some(req)).await;
+                self.record_for(Event::Boot(boot), Some(&asker)).await;
                 self.state().boot_flags = flags;
             }
             _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
@@ -190,7 +239,26 @@ impl Bmc {
     pub(crate) fn backend_failed(&self, what: &str, e: &crate::BackendError) -> CompletionCode {
         let cc = e.completion_code();
         tracing::warn!(operation = what, error = %e, ccode = %cc, "backend operation failed");
+        // For the status; a failure path only.
+        self.state().last_error = Some((SystemTime::now(), format!("{what}: {e}")));
         cc
+    }
+}
+
+/// What a boot override asks of the backend, for the audit.
+pub(crate) fn boot_call(boot: Option<BootOverride>) -> String {
+    match boot {
+        None => "clear boot override".into(),
+        Some(b) => format!(
+            "set boot override {} ({}, {})",
+            b.device.name(),
+            if b.persistent {
+                "persistent"
+            } else {
+                "next boot"
+            },
+            if b.efi { "efi" } else { "legacy" }
+        ),
     }
 }
 

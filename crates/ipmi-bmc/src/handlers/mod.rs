@@ -10,6 +10,7 @@ mod sel;
 mod sensor;
 mod transport;
 
+use crate::audit::Asker;
 use crate::{Bmc, Requester};
 use ipmi_proto::cmd::app::CURRENT_CHANNEL;
 use ipmi_proto::session::Request;
@@ -26,6 +27,15 @@ impl Bmc {
                 .unwrap_or_default(),
             peer: req.context.peer,
             bmc: self.settings.name.clone(),
+        }
+    }
+
+    /// Who asked, with the session's user ID and privilege, for the SEL record and the audit.
+    pub(crate) fn asker(&self, req: &Request) -> Asker {
+        Asker {
+            who: self.requester(req),
+            user_id: req.context.user.as_ref().map(|(id, _)| *id),
+            privilege: req.context.privilege,
         }
     }
 

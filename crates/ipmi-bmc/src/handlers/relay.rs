@@ -3,12 +3,13 @@
 //! ([`privilege_floor`]).
 
 use super::chassis::requested_override;
+use crate::audit::Audit;
 use crate::dispatch::Outcome;
 use crate::events::Event;
 use crate::privilege_floor::privilege_floor;
-use crate::Bmc;
+use crate::{Bmc, Durability};
 use ipmi_proto::cmd::chassis::{
-    boot_param, BootFlags, SetBootOptionsRequest, SetSystemBootOptions,
+    boot_param, BootFlags, ChassisControl, SetBootOptionsRequest, SetSystemBootOptions,
 };
 use ipmi_proto::cmd::{Body, Command};
 use ipmi_proto::session::Request;
@@ -32,23 +33,48 @@ impl Bmc {
             return Err(cc);
         }
         let need = rule.max(privilege_floor(req.netfn, req.cmd));
-        let who = self.requester(req);
+        // Commands that change something are audited and logged with who asked, like power
+        // actions; reads cost nothing more.
+        let asker = (need >= Privilege::Operator).then(|| self.asker(req));
+        let audit = asker.as_ref().map(|a| {
+            let call = format!(
+                "relay netfn 0x{:02x} cmd 0x{:02x} ({} bytes)",
+                req.netfn.0,
+                req.cmd,
+                req.data.len()
+            );
+            Audit::start(self, a, command_name(req), call)
+        });
+        let who = match &asker {
+            Some(a) => a.who.clone(),
+            None => self.requester(req),
+        };
         let result = self
             .backend
             .relay(req.netfn, req.cmd, &req.data, &who)
             .await;
-        // Commands that change something are logged with who asked, like power actions.
-        if need >= Privilege::Operator {
+        if asker.is_some() {
             tracing::info!(%who, ok = result.is_ok(), "command relayed to the BMC behind");
         }
         if matches!(&result, Ok((cc, _)) if *cc == CompletionCode::OK) {
             self.record_relayed(req).await;
         }
-        match result {
+        let result = match result {
             Ok((cc, data)) if cc == CompletionCode::OK => Ok(data),
-            Ok((cc, _)) => Err(cc),
-            Err(e) => Err(self.backend_failed("relay", &e)),
+            Ok((cc, _)) => Err((cc, format!("completion code {cc} from the BMC behind"))),
+            Err(e) => Err((self.backend_failed("relay", &e), e.to_string())),
+        };
+        if let Some(audit) = audit {
+            // A power action relayed is as durable as one carried out here.
+            let durability = if (req.netfn, req.cmd) == (ChassisControl::NETFN, ChassisControl::CMD)
+            {
+                Durability::Synced
+            } else {
+                Durability::Written
+            };
+            audit.finish_with(&result, durability).await;
         }
+        result.map_err(|(cc, _)| cc)
     }
 
     /// Records the boot actions among the commands the BMC behind carried out (Set System Boot
@@ -70,5 +96,16 @@ impl Bmc {
         {
             self.record(Event::Boot(boot), Some(req)).await;
         }
+    }
+}
+
+/// The command's name if the model knows it, else its NetFn and code.
+fn command_name(req: &Request) -> std::borrow::Cow<'static, str> {
+    match crate::commands()
+        .iter()
+        .find(|c| (c.netfn, c.cmd) == (req.netfn, req.cmd))
+    {
+        Some(c) => c.name.into(),
+        None => format!("NetFn 0x{:02x} Cmd 0x{:02x}", req.netfn.0, req.cmd).into(),
     }
 }

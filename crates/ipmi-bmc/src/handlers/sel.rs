@@ -4,13 +4,15 @@
 //! commands it does not relay are refused (0xC1) rather than answered from this BMC's own log,
 //! so that a client never sees two logs mixed (reserving on one and deleting on the other).
 
+use crate::audit::Audit;
 use crate::dispatch::{ok, Outcome};
 use crate::events::Event;
-use crate::Bmc;
+use crate::{Bmc, Durability};
 use ipmi_proto::cmd::storage::{
-    sel_support, ClearAction, ClearSelProgress, ClearSelRequest, DeleteSelRequest, GetSelEntry,
-    SelAllocationInfo, SelEntryRequest, SelEntryResponse, SelInfo, SelRecord, UtcOffset,
-    ENTIRE_RECORD, FIRST_RECORD, LAST_RECORD, SEL_VERSION,
+    sel_support, AddSelEntry, ClearAction, ClearSel, ClearSelProgress, ClearSelRequest,
+    DeleteSelEntry, DeleteSelRequest, GetSelEntry, SelAllocationInfo, SelEntryRequest,
+    SelEntryResponse, SelInfo, SelRecord, SetSelTime, UtcOffset, ENTIRE_RECORD, FIRST_RECORD,
+    LAST_RECORD, SEL_VERSION,
 };
 use ipmi_proto::cmd::Command;
 use ipmi_proto::session::Request;
@@ -112,11 +114,14 @@ impl Bmc {
         let now = self.sel.now();
         record.stamp(now);
         let bytes = record.0;
-        let id = self
-            .sel
-            .write(move |log| log.append(bytes, now))
-            .await
-            .map_err(|e| self.sel_failed(&e))?;
+        let call = format!("SEL add record of type 0x{:02x}", record.record_type());
+        let write = async {
+            self.sel
+                .write(move |log| log.append(bytes, now))
+                .await
+                .map_err(|e| self.sel_failed(&e))
+        };
+        let id = self.audited(req, AddSelEntry::NAME, call, write).await?;
         tracing::info!(record = id, record_type = record.record_type(), who = %self.requester(req), "SEL entry added by a client");
         ok(id)
     }
@@ -126,12 +131,17 @@ impl Bmc {
         self.sel.check_reservation(r.reservation)?;
         let now = self.sel.now();
         let at = position(r.record_id);
+        let call = format!("SEL delete record 0x{:04x}", r.record_id);
+        let delete = async {
+            self.sel
+                .write(move |log| log.delete(at, now))
+                .await
+                .map_err(|e| self.sel_failed(&e))?
+                .ok_or(CompletionCode::NOT_PRESENT)
+        };
         let id = self
-            .sel
-            .write(move |log| log.delete(at, now))
-            .await
-            .map_err(|e| self.sel_failed(&e))?
-            .ok_or(CompletionCode::NOT_PRESENT)?;
+            .audited(req, DeleteSelEntry::NAME, call, delete)
+            .await?;
         tracing::info!(record = id, who = %self.requester(req), "SEL entry deleted");
         ok(id)
     }
@@ -144,10 +154,14 @@ impl Bmc {
         self.sel.check_reservation(r.reservation)?;
         if r.action == ClearAction::Initiate {
             let now = self.sel.now();
-            self.sel
-                .write(move |log| log.clear(now))
-                .await
-                .map_err(|e| self.sel_failed(&e))?;
+            let clear = async {
+                self.sel
+                    .write(move |log| log.clear(now))
+                    .await
+                    .map_err(|e| self.sel_failed(&e))
+            };
+            self.audited(req, ClearSel::NAME, "SEL clear".into(), clear)
+                .await?;
             tracing::info!(who = %self.requester(req), "SEL cleared");
             self.record(Event::Cleared, Some(req)).await;
         }
@@ -162,12 +176,32 @@ impl Bmc {
     pub(crate) async fn set_sel_time(&self, req: &Request, time: u32) -> Outcome {
         self.own_sel()?;
         let was = self.sel.now();
-        self.sel
-            .set_time(time)
-            .await
-            .map_err(|e| self.sel_failed(&e))?;
+        let set = async {
+            self.sel
+                .set_time(time)
+                .await
+                .map_err(|e| self.sel_failed(&e))
+        };
+        let call = format!("SEL time set to {time}");
+        self.audited(req, SetSelTime::NAME, call, set).await?;
         tracing::info!(from = was, to = time, who = %self.requester(req), "SEL time set");
         Ok(Vec::new())
+    }
+
+    /// Runs `change`, a change of the SEL that `req` asked for, audited as `command`: `call`.
+    async fn audited<T>(
+        &self,
+        req: &Request,
+        command: &'static str,
+        call: String,
+        change: impl std::future::Future<Output = Result<T, CompletionCode>>,
+    ) -> Result<T, CompletionCode> {
+        let audit = Audit::start(self, &self.asker(req), command, call);
+        let result = change
+            .await
+            .map_err(|cc| (cc, format!("completion code {cc}")));
+        audit.finish_with(&result, Durability::Written).await;
+        result.map_err(|(cc, _)| cc)
     }
 
     /// The SEL clock runs in UTC: local time is the SEL time plus 0 minutes.

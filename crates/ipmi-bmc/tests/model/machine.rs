@@ -158,6 +158,11 @@ impl TestMachine {
         self.lock().nmis
     }
 
+    /// The power state now.
+    pub fn power_now(&self) -> PowerState {
+        self.lock().power
+    }
+
     /// Makes reading the power state time out (`true`) or answer again.
     pub fn set_unreachable(&self, unreachable: bool) {
         self.lock().unreachable = unreachable;

@@ -2,6 +2,7 @@
 //! and boot options kept as real state; the SDR repository, sensor readings and DCMI power
 //! (`sensors`). (The sim backend's own behaviour is tested in backend-sim.)
 
+mod audit;
 mod machine;
 mod refusal;
 mod sel;

@@ -1,8 +1,10 @@
-//! The admin HTTP server (`[admin]` in the configuration, off unless `listen` is set): health,
-//! and whatever the submodules serve. Every request carries `Authorization: Bearer TOKEN`
+//! The admin HTTP server (`[admin]` in the configuration, off unless `listen` is set): health
+//! ([`health`]), the BMCs' status and power and console ([`bmcs`]), the status page ([`page`]),
+//! and whatever other submodules serve. Every request carries `Authorization: Bearer TOKEN`
 //! (compared in constant time; 401 with `WWW-Authenticate: Bearer` otherwise), except those
 //! to the paths the configuration leaves open (`open = ["healthz", "metrics"]`, from
-//! [`crate::config::admin::OPENABLE`]).
+//! [`crate::config::admin::OPENABLE`]) and the status page's static files ([`page::STATIC`]),
+//! which hold no data.
 //!
 //! # Adding routes
 //!
@@ -21,8 +23,10 @@
 //! the `/`); what the state needs goes into [`AdminState`] (a field, set in [`AdminState::new`]
 //! or by the caller before [`start`]).
 
+mod bmcs;
 mod health;
 mod reload;
+mod page;
 
 use crate::config::AdminConfig;
 use crate::reload::Reloader;
@@ -74,6 +78,8 @@ pub fn router(state: AdminState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(reload::routes())
+        .merge(bmcs::routes())
+        .merge(page::routes())
         // One line per submodule above this one.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -85,7 +91,10 @@ pub fn router(state: AdminState) -> Router {
 /// Lets a request through if its path is open or it carries the token; 401 otherwise.
 async fn require_token(State(state): State<AdminState>, req: Request, next: Next) -> Response {
     let auth = &state.auth;
-    if auth.open.iter().any(|p| p == req.uri().path()) || bearer_ok(&req, &auth.token) {
+    let path = req.uri().path();
+    // The status page's static files hold no data: the script they make asks for the token.
+    let open = page::STATIC.contains(&path) || auth.open.iter().any(|p| p == path);
+    if open || bearer_ok(&req, &auth.token) {
         return next.run(req).await;
     }
     (

@@ -29,7 +29,12 @@ pub struct AdminConfig {
     pub token: Secret,
     /// The paths served without the token (each one of [`OPENABLE`], without its `/`).
     pub open: Vec<String>,
+    /// What is weaker than it should be (a short token).
+    pub warnings: Vec<String>,
 }
+
+/// A token shorter than this is warned about: 16 random characters or more cannot be guessed.
+const MIN_TOKEN: usize = 16;
 
 /// The `[admin]` table as written.
 #[derive(Deserialize)]
@@ -82,13 +87,11 @@ pub(super) fn admin(
                 "[admin] with listen needs a bearer token: token_env or token_file",
             )
         })?;
-    if token.expose().len() < 16 {
-        let span = t
-            .token_file
-            .as_ref()
-            .or(t.token_env.as_ref())
-            .map_or(table.span(), |s| s.span());
-        return Err(src.err(span, "the admin token must be at least 16 bytes long"));
+    let mut warnings = Vec::new();
+    if token.expose().len() < MIN_TOKEN {
+        warnings.push(format!(
+            "the admin token is shorter than {MIN_TOKEN} bytes: it can be guessed"
+        ));
     }
     if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
         let span = t
@@ -104,10 +107,17 @@ pub(super) fn admin(
     }
     let mut open: Vec<String> = t.open.iter().map(|p| p.get_ref().clone()).collect();
     open.dedup();
+    if !addr.ip().is_loopback() && !open.is_empty() {
+        warnings.push(format!(
+            "{} served without the token on {addr}, beyond this host",
+            open.join(", ")
+        ));
+    }
     Ok(Some(AdminConfig {
         listen: addr,
         token,
         open,
+        warnings,
     }))
 }
 
@@ -188,15 +198,26 @@ mod tests {
             assert!(e.starts_with(&format!("c.toml:{line}:")), "{admin}: {e}");
             assert!(e.contains(what), "{admin}: {e}");
         }
+        assert!(a.warnings.is_empty());
         std::fs::write(dir.path().join("short"), "short").unwrap();
-        let e = load(
-            "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"short\"\n",
+        let c = load(
+            "[admin]\nlisten = \"0.0.0.0:9623\"\ntoken_file = \"short\"\nopen = [\"metrics\"]\n",
             dir.path(),
         )
-        .err()
-        .unwrap()
-        .0;
-        assert!(e.contains("at least 16 bytes"), "{e}");
+        .unwrap();
+        let warnings: Vec<String> = c
+            .warnings()
+            .into_iter()
+            .filter(|(who, _)| who == "admin")
+            .map(|(who, w)| format!("{who}: {w}"))
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                "admin: the admin token is shorter than 16 bytes: it can be guessed",
+                "admin: metrics served without the token on 0.0.0.0:9623, beyond this host"
+            ]
+        );
         std::fs::write(dir.path().join("spaced"), "0123456789 abcdefgh").unwrap();
         let e = load(
             "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"spaced\"\n",

@@ -39,6 +39,8 @@ fn line() -> impl Strategy<Value = String> {
         "[[metal_discovery.users]]",
         "[bmc]",
         "[[bmc.sim]]",
+        "[admin]",
+        "[audit]",
     ])
     .prop_map(str::to_string);
     let key = prop::sample::select(vec![
@@ -70,6 +72,9 @@ fn line() -> impl Strategy<Value = String> {
         "soft",
         "state_dir",
         "sel_capacity",
+        "open",
+        "log",
+        "token_env",
         "tag",
         "project_id",
         "refresh_s",

@@ -2,7 +2,7 @@
 //! tagged Metal project, validated as a whole before anything starts. Every error names the file,
 //! the line and column, and what is wrong.
 //!
-//! The rooms: [`admin`] (the admin HTTP server), [`bmc`] (a BMC's own fields), [`session`] (the session and security settings a
+//! The rooms: [`admin`] (the admin HTTP server), [`audit`] (where the audit log goes), [`bmc`] (a BMC's own fields), [`session`] (the session and security settings a
 //! `[[bmc]]` and a `[[metal_discovery]]` share), [`users`], [`lan`] (LAN parameters, GUID),
 //! [`backend_set`] (which backends a BMC uses, each validated by its kind, and their time
 //! limits), [`routes`], [`discovery`], [`warnings`] (what is weaker than the defaults); here the
@@ -10,6 +10,7 @@
 //! ([`crate::kinds`]).
 
 pub mod admin;
+mod audit;
 mod backend_set;
 mod bmc;
 mod console;
@@ -29,6 +30,7 @@ mod users;
 mod warnings;
 
 pub use admin::AdminConfig;
+pub use audit::{default_target as default_audit_target, AuditTarget};
 pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
@@ -54,6 +56,8 @@ pub struct Config {
     pub state: StateConfig,
     /// The admin HTTP server, if `[admin] listen` is set.
     pub admin: Option<AdminConfig>,
+    /// Where the audit log goes (`[audit]`).
+    pub audit: AuditTarget,
 }
 
 impl Config {
@@ -70,7 +74,12 @@ impl Config {
                 .iter()
                 .map(|w| (format!("metal_discovery {:?}", d.name), w))
         });
+        let admin = self
+            .admin
+            .iter()
+            .flat_map(|a| a.warnings.iter().map(|w| ("admin".to_string(), w)));
         bmcs.chain(discoveries)
+            .chain(admin)
             .map(|(who, w)| (who, w.as_str()))
             .collect()
     }
@@ -86,6 +95,7 @@ struct FileToml {
     state_dir: Option<Spanned<String>>,
     sel_capacity: Option<Spanned<u32>>,
     admin: Option<Spanned<admin::AdminToml>>,
+    audit: Option<audit::AuditToml>,
 }
 
 /// Reads and validates a configuration file.
@@ -183,6 +193,7 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
         discovery: discoveries,
         state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
+        audit: audit::audit(&src, parsed.audit.as_ref())?,
     })
 }
 

@@ -6,6 +6,7 @@
 //! ([`Fleet::socket_of`]) instead of binding its own: the address is never without a socket,
 //! and nothing waits for the old BMC's last answers before the new one can serve.
 
+use super::status::BmcInfo;
 use super::{receive_loop, Entry, Fleet, Running, MAX_IN_FLIGHT};
 use crate::config::{BmcConfig, ConsoleSettings};
 use ipmi_bmc::Bmc;
@@ -25,6 +26,8 @@ pub struct Ready {
     running: Arc<Running>,
     console: ConsoleSettings,
     log_path: Option<PathBuf>,
+    /// What the configuration says of it, for the admin API.
+    info: Arc<BmcInfo>,
     span: tracing::Span,
 }
 
@@ -69,12 +72,17 @@ impl Fleet {
                 .get()
                 .map(|d| d.join(format!("{name}.log")))
         });
+        let info = Arc::new(BmcInfo::of(&c, log_path.clone()));
         let bmc = match self.sel.get() {
             Some((store, capacity)) => {
                 let log = store.log(&c.settings.name, *capacity);
                 Bmc::with_sel(c.settings, backend, log)
             }
             None => Bmc::new(c.settings, backend),
+        };
+        let bmc = match self.audit.get() {
+            Some(sink) => bmc.with_audit(sink.clone()),
+            None => bmc,
         };
         let running = Arc::new(Running::new(
             socket,
@@ -89,6 +97,7 @@ impl Fleet {
             running,
             console: c.console,
             log_path,
+            info,
             span,
         })
     }
@@ -102,10 +111,9 @@ impl Fleet {
         });
         let console_task = r.span.in_scope(|| {
             crate::console::spawn(
-                &r.name,
+                &r.running.bmc,
                 r.running.server.clone(),
                 r.running.socket.get_ref().clone(),
-                r.running.bmc.backend().clone(),
                 r.console,
                 r.log_path,
                 &r.running.console,
@@ -118,6 +126,7 @@ impl Fleet {
             Entry {
                 listen: r.listen,
                 running: r.running,
+                info: r.info,
                 task,
                 console_task,
                 span: r.span,

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod http;
 pub mod hwmon;
 pub mod metal;

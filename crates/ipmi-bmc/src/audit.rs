@@ -1,0 +1,203 @@
+//! The audit of state-changing requests, and what the BMC shows of itself (its status).
+//!
+//! Every request that changes something (a power action, the boot device, the identify light,
+//! the SEL written or cleared, a command relayed whole that needs operator privilege or more) is
+//! described once, after its backend call, as an [`AuditRecord`]: who asked, from where, with
+//! which privilege, what was called and how it ended, and how long it took. The BMC hands it to
+//! the [`AuditSink`] it was given ([`crate::Bmc::with_audit`]), which writes it wherever the
+//! program wants, and waits for the sink before it answers: power actions until the record is
+//! durable ([`Durability::Synced`]), the others until it is written. The same record becomes the
+//! BMC's last action in its [`BmcStatus`].
+//!
+//! Read-only requests never come here: they cost nothing more than before.
+
+use crate::{PowerAction, PowerState, Requester};
+use async_trait::async_trait;
+use ipmi_proto::types::{CompletionCode, Privilege};
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
+/// One state-changing request as carried out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRecord {
+    /// When the request reached the BMC model.
+    pub time: SystemTime,
+    /// Which BMC, who asked and from where.
+    pub who: Requester,
+    /// The session's privilege; `None` where no IPMI session asked (the admin API).
+    pub privilege: Option<Privilege>,
+    /// The command, as the specification names it (`Chassis Control`).
+    pub command: Cow<'static, str>,
+    /// What was asked of the backend (`power off`, `set boot override pxe`).
+    pub call: String,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// From the request's arrival at the model to its outcome.
+    pub duration: Duration,
+}
+
+/// How an audited request ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditOutcome {
+    /// Carried out.
+    Done,
+    /// Not carried out: the completion code the client got, and why.
+    Failed {
+        /// The completion code the client got.
+        ccode: CompletionCode,
+        /// The error (the backend's, or what refused it).
+        error: String,
+    },
+}
+
+impl AuditOutcome {
+    /// Whether the request was carried out.
+    pub fn is_done(&self) -> bool {
+        matches!(self, AuditOutcome::Done)
+    }
+}
+
+/// How far a record must have gone before the client is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Handed to the operating system (it survives the process being killed).
+    Written,
+    /// On disk (it survives the machine going down): power actions.
+    Synced,
+}
+
+/// Where the audit records go. [`AuditSink::record`] returns once the record has gone as far as
+/// `durability` asks (or could not: the sink says so in its own log; the request has been
+/// carried out either way). It must not block the thread it is called on: it is awaited on the
+/// runtime's workers.
+#[async_trait]
+pub trait AuditSink: Send + Sync {
+    /// Writes one record.
+    async fn record(&self, record: AuditRecord, durability: Durability);
+}
+
+/// The power state as last known: seen by a read, or expected after an action carried out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownPower {
+    /// The state.
+    pub state: PowerState,
+    /// Since when it is known (the first read or action that showed it).
+    pub since: SystemTime,
+}
+
+/// What the BMC shows of itself: for an operator's status page, never on a request's path.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BmcStatus {
+    /// The power state as last known.
+    pub power: Option<KnownPower>,
+    /// The last state-changing request, carried out or not.
+    pub last_action: Option<AuditRecord>,
+    /// The last backend failure: when, which operation, and the error.
+    pub last_error: Option<(SystemTime, String)>,
+    /// Whether the backend has failed to answer a power status read since it last answered.
+    pub backend_down: bool,
+}
+
+/// The power state expected once `action` has been carried out (`None`: unknown from the action
+/// alone: a soft off takes the operating system's time, an NMI changes nothing).
+pub(crate) fn expected_power(action: PowerAction) -> Option<PowerState> {
+    match action {
+        PowerAction::On | PowerAction::Cycle | PowerAction::Reset => Some(PowerState::On),
+        PowerAction::Off => Some(PowerState::Off),
+        PowerAction::Soft | PowerAction::Diag => None,
+    }
+}
+
+/// Who asked for an action: a session's user (with its user ID for the SEL record and its
+/// privilege), or a caller outside IPMI such as the admin API (no ID, no privilege).
+#[derive(Clone, Debug)]
+pub(crate) struct Asker {
+    pub who: Requester,
+    pub user_id: Option<u8>,
+    pub privilege: Option<Privilege>,
+}
+
+/// The record of one audited request in progress. [`Audit::finish`] completes it with its
+/// outcome and waits for the sink; dropped unfinished (the request abandoned at its deadline),
+/// it is completed as abandoned and written without waiting, so that no state-changing request
+/// goes unrecorded.
+pub(crate) struct Audit<'a> {
+    bmc: &'a crate::Bmc,
+    record: Option<AuditRecord>,
+    started: std::time::Instant,
+}
+
+impl<'a> Audit<'a> {
+    /// Starts the record of `command` asked by `asker`, which calls `call`.
+    pub(crate) fn start(
+        bmc: &'a crate::Bmc,
+        asker: &Asker,
+        command: impl Into<Cow<'static, str>>,
+        call: String,
+    ) -> Audit<'a> {
+        Audit {
+            bmc,
+            record: Some(AuditRecord {
+                time: SystemTime::now(),
+                who: asker.who.clone(),
+                privilege: asker.privilege,
+                command: command.into(),
+                call,
+                outcome: AuditOutcome::Done,
+                duration: Duration::ZERO,
+            }),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Completes the record with `outcome`, makes it the BMC's last action, and returns once the
+    /// sink has it as far as `durability` asks.
+    pub(crate) async fn finish(mut self, outcome: AuditOutcome, durability: Durability) {
+        let Some(mut r) = self.record.take() else {
+            return;
+        };
+        r.outcome = outcome;
+        r.duration = self.started.elapsed();
+        self.bmc.state().last_action = Some(r.clone());
+        if let Some(sink) = &self.bmc.audit {
+            sink.record(r, durability).await;
+        }
+    }
+
+    /// [`Audit::finish`] with the outcome of `result`, whose error is `(ccode, error)`.
+    pub(crate) async fn finish_with<T>(
+        self,
+        result: &Result<T, (CompletionCode, String)>,
+        durability: Durability,
+    ) {
+        let outcome = match result {
+            Ok(_) => AuditOutcome::Done,
+            Err((ccode, error)) => AuditOutcome::Failed {
+                ccode: *ccode,
+                error: error.clone(),
+            },
+        };
+        self.finish(outcome, durability).await
+    }
+}
+
+impl Drop for Audit<'_> {
+    fn drop(&mut self) {
+        let Some(mut r) = self.record.take() else {
+            return;
+        };
+        r.outcome = AuditOutcome::Failed {
+            ccode: CompletionCode::TIMEOUT,
+            error: "abandoned at the request deadline: the backend call may still be carried out"
+                .into(),
+        };
+        r.duration = self.started.elapsed();
+        self.bmc.state().last_action = Some(r.clone());
+        if let (Some(sink), Ok(rt)) = (
+            self.bmc.audit.clone(),
+            tokio::runtime::Handle::try_current(),
+        ) {
+            rt.spawn(async move { sink.record(r, Durability::Written).await });
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The program's logs on standard error, at the levels `IPMI_TO_METAL_LOG` gives (default
+//! `info`): lines for people (coloured on a terminal), or with `--log-format json`
+//! (`IPMI_TO_METAL_LOG_FORMAT=json`) one JSON object per line for a log collector:
+//!
+//! ```json
+//! {"time":"2026-11-26T04:16:16.944Z","level":"INFO","target":"ipmi_bmc::handlers::chassis",
+//!  "message":"power action requested","action":"off","who":"user=\"admin\" from ...",
+//!  "spans":{"bmc":{"name":"node1","backend":"sim"},"request":{"peer":"...","user":"admin"}}}
+//! ```
+//!
+//! The event's fields sit beside the time, level and target; each span's fields are under its
+//! name in `spans` (tracing-subscriber's own JSON format puts a span's name and its fields in
+//! one object, where the `bmc` span's `name` field and the span's name would collide).
+
+use std::fmt;
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Starts the logs in `format`.
+pub fn init(format: crate::cli::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IPMI_TO_METAL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        crate::cli::LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        crate::cli::LogFormat::Json => logs
+            .fmt_fields(JsonFields::new())
+            .event_format(JsonLines)
+            .init(),
+    }
+}
+
+/// One JSON object per event (see the module's documentation).
+pub struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        // The fields formatter is JsonFields: the event's fields come out as a JSON object.
+        let mut fields = String::new();
+        ctx.format_fields(Writer::new(&mut fields), event)?;
+        let mut obj: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&fields).unwrap_or_default();
+        let meta = event.metadata();
+        obj.insert(
+            "time".into(),
+            crate::console_log::utc(std::time::SystemTime::now()).into(),
+        );
+        obj.insert("level".into(), meta.level().as_str().into());
+        obj.insert("target".into(), meta.target().into());
+        let mut spans = serde_json::Map::new();
+        for span in ctx.event_scope().into_iter().flat_map(|s| s.from_root()) {
+            let ext = span.extensions();
+            let fields = ext
+                .get::<FormattedFields<N>>()
+                .and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+                .unwrap_or_else(|| serde_json::json!({}));
+            spans.insert(span.name().into(), fields);
+        }
+        if !spans.is_empty() {
+            obj.insert("spans".into(), spans.into());
+        }
+        writeln!(writer, "{}", serde_json::Value::Object(obj))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn one_object_per_line_with_the_spans_by_name() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .fmt_fields(JsonFields::new())
+            .event_format(JsonLines)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let bmc = tracing::info_span!("bmc", name = "node1", backend = tracing::field::Empty);
+            bmc.record("backend", "sim");
+            let _b = bmc.enter();
+            let _r = tracing::info_span!("request", user = "admin").entered();
+            tracing::warn!(action = "off", n = 3, "power \"action\"\nrequested");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["level"], "WARN");
+        assert_eq!(v["message"], "power \"action\"\nrequested");
+        assert_eq!(
+            (v["action"].as_str(), v["n"].as_u64()),
+            (Some("off"), Some(3))
+        );
+        assert_eq!(
+            v["spans"],
+            serde_json::json!({ "bmc": { "name": "node1", "backend": "sim" },
+                                "request": { "user": "admin" } })
+        );
+        assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    }
+}

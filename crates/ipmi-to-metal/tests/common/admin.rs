@@ -1,0 +1,164 @@
+//! Helpers of the admin server's tests: a configuration with `[admin]` and `[audit]`, a small
+//! HTTP/1.1 client, the audit log read back, and Debian's chromium, headless.
+
+use super::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+
+/// The admin token of the test configurations (in the file `admin.token`).
+pub const ADMIN_TOKEN: &str = "test-admin-token-5f2a9c1e77";
+
+/// A served BMC with the admin server on `admin_port` and the audit log in `audit.jsonl`.
+pub struct Served {
+    pub bmc: Bmc,
+    pub admin_port: u16,
+}
+
+impl Served {
+    /// The standard test BMC (`extra` in its `[[bmc]]` table, `more` after it: other BMCs)
+    /// with the admin server (healthz left open) and the audit log in a file.
+    pub fn start(extra: &str, more: &str) -> Served {
+        let port = free_port();
+        let admin_port = test_support::free_tcp_port();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
+        let config = format!(
+            "{}\n{more}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n\n[audit]\nlog = \"audit.jsonl\"\n",
+            standard_config(port, extra)
+        );
+        let bmc = Bmc::start_in(dir, port, &config);
+        let served = Served { bmc, admin_port };
+        if !eventually(20, || TcpStream::connect(("127.0.0.1", admin_port)).is_ok()) {
+            panic!(
+                "the admin server did not listen; log:\n{}",
+                served.bmc.server_log()
+            );
+        }
+        served
+    }
+
+    /// A request to the admin server: status and body.
+    pub fn http(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        http(self.admin_port, method, path, token, body)
+    }
+
+    /// `GET path` with the token, asserting 200; the body as JSON.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.http("GET", path, Some(ADMIN_TOKEN), "");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    /// The BMC `name` as `GET /bmcs` shows it.
+    pub fn bmc_json(&self, name: &str) -> serde_json::Value {
+        let all = self.get_json("/bmcs");
+        all["bmcs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {all}"))
+            .clone()
+    }
+
+    /// The audit log's records so far.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        audit_records(&self.bmc.dir.path().join("audit.jsonl"))
+    }
+}
+
+/// The records of an audit log (every line must be a JSON object).
+pub fn audit_records(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "a partial line:\n{text}"
+    );
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// One HTTP/1.1 request (`Connection: close`): status and body.
+pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let (status, head, body) = http_full(port, method, path, token, body);
+    let _ = head;
+    (status, body)
+}
+
+/// One HTTP/1.1 request: status, headers (lower-cased) and body.
+pub fn http_full(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let kind = if body.is_empty() {
+        String::new()
+    } else {
+        "Content-Type: application/json\r\n".to_string()
+    };
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let (head, rest) = out.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head[9..12].parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    (status, head.to_ascii_lowercase(), body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+/// The DOM of `url` as Debian's chromium renders it headless, after `budget_ms` of virtual time
+/// (the page's script runs, its fetches are answered).
+pub fn chromium_dom(url: &str, budget_ms: u32, dir: &std::path::Path) -> String {
+    let chromium = require("chromium", "chromium");
+    let profile = tempfile::tempdir_in(dir).unwrap();
+    let out = run(Command::new("timeout")
+        .arg("120")
+        .arg(chromium)
+        .args([
+            "--headless=new",
+            // As root (CI) chromium has no sandbox of its own to start.
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--virtual-time-budget={budget_ms}"))
+        .arg("--dump-dom")
+        .arg(url));
+    assert!(out.ok, "chromium failed:\n{}", out.stderr);
+    out.stdout
+}
