@@ -25,8 +25,8 @@
 
 mod bmcs;
 mod health;
-mod reload;
 mod page;
+mod reload;
 
 use crate::config::AdminConfig;
 use crate::reload::Reloader;
