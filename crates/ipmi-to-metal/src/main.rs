@@ -1,6 +1,7 @@
 //! `ipmi-to-metal`: a BMC that isn't one. It serves IPMI over LAN for each configured machine and
 //! carries out every request through a backend.
 
+mod admin;
 mod bench;
 mod cli;
 mod config;
@@ -152,6 +153,7 @@ fn main() -> ExitCode {
                     bmcs: vec![default_bmc(listen)],
                     discovery: Vec::new(),
                     state: config::built_in_state(listen),
+                    admin: None,
                 },
             };
             let rt = match runtime_or_exit(true) {

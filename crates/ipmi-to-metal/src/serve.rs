@@ -1,7 +1,8 @@
 //! `serve`: says what in the configuration is weaker than the defaults, starts every configured
 //! BMC (all or none), the session expiry timer, and the discoveries, which take their Metal API
 //! client from the backend factory (shared with the BMCs of the same account) and add and remove
-//! BMCs in the fleet; and the shutdown on a signal, with the backends' shutdown steps.
+//! BMCs in the fleet; the admin HTTP server if configured; and the shutdown on a signal, with
+//! the backends' shutdown steps.
 
 use crate::config::Config;
 use crate::factory::BackendFactory;
@@ -54,8 +55,19 @@ pub async fn serve(config: Config, mut signals: Signals) -> std::io::Result<Endi
             crate::discovery::run(fleet.clone(), api, d).instrument(span),
         ));
     }
+    let admin = match &config.admin {
+        Some(c) => {
+            let state = crate::admin::AdminState::new(c, fleet.clone());
+            Some(crate::admin::start(c, state).await?)
+        }
+        None => None,
+    };
     let first = signals.next().await;
     tracing::info!("{}: shutting down", first.name());
+    // No admin action starts during the shutdown.
+    if let Some(a) = admin {
+        a.stop().await;
+    }
     // No BMC starts or stops behind the shutdown's back.
     for d in &discoveries {
         d.abort();

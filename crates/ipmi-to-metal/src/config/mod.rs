@@ -2,13 +2,14 @@
 //! tagged Metal project, validated as a whole before anything starts. Every error names the file,
 //! the line and column, and what is wrong.
 //!
-//! The rooms: [`bmc`] (a BMC's own fields), [`session`] (the session and security settings a
+//! The rooms: [`admin`] (the admin HTTP server), [`bmc`] (a BMC's own fields), [`session`] (the session and security settings a
 //! `[[bmc]]` and a `[[metal_discovery]]` share), [`users`], [`lan`] (LAN parameters, GUID),
 //! [`backend_set`] (which backends a BMC uses, each validated by its kind, and their time
 //! limits), [`routes`], [`discovery`], [`warnings`] (what is weaker than the defaults); here the
 //! file as a whole and the checks across BMCs. Each backend's table belongs to its kind
 //! ([`crate::kinds`]).
 
+pub mod admin;
 mod backend_set;
 mod bmc;
 mod console;
@@ -27,6 +28,7 @@ mod tests;
 mod users;
 mod warnings;
 
+pub use admin::AdminConfig;
 pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
@@ -50,6 +52,8 @@ pub struct Config {
     pub discovery: Vec<DiscoveryConfig>,
     /// Where the SEL database is, and each log's capacity.
     pub state: StateConfig,
+    /// The admin HTTP server, if `[admin] listen` is set.
+    pub admin: Option<AdminConfig>,
 }
 
 impl Config {
@@ -81,6 +85,7 @@ struct FileToml {
     metal_discovery: Vec<Spanned<discovery::DiscoveryToml>>,
     state_dir: Option<Spanned<String>>,
     sel_capacity: Option<Spanned<u32>>,
+    admin: Option<Spanned<admin::AdminToml>>,
 }
 
 /// Reads and validates a configuration file.
@@ -177,6 +182,7 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
         bmcs: out,
         discovery: discoveries,
         state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
+        admin: admin::admin(&src, parsed.admin.as_ref())?,
     })
 }
 

@@ -1,0 +1,164 @@
+//! The admin HTTP server (`[admin]` in the configuration, off unless `listen` is set): health,
+//! and whatever the submodules serve. Every request carries `Authorization: Bearer TOKEN`
+//! (compared in constant time; 401 with `WWW-Authenticate: Bearer` otherwise), except those
+//! to the paths the configuration leaves open (`open = ["healthz", "metrics"]`, from
+//! [`crate::config::admin::OPENABLE`]).
+//!
+//! # Adding routes
+//!
+//! Each submodule serves its own paths from one function,
+//!
+//! ```ignore
+//! pub fn routes() -> axum::Router<AdminState> {
+//!     axum::Router::new().route("/things", axum::routing::get(list_things))
+//! }
+//! ```
+//!
+//! whose handlers take `State(state): State<AdminState>` for the fleet and the rest; the
+//! submodule is declared below (`mod things;`) and merged in [`router`] with ONE line
+//! (`.merge(things::routes())`). The token check wraps every route merged there. A path that
+//! may be served without the token is added to [`crate::config::admin::OPENABLE`] (by its name without
+//! the `/`); what the state needs goes into [`AdminState`] (a field, set in [`AdminState::new`]
+//! or by the caller before [`start`]).
+
+mod health;
+
+use crate::config::AdminConfig;
+use crate::runtime::Fleet;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use ipmi_proto::session::Secret;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every admin handler may use; cloned per request (all behind `Arc`s).
+#[derive(Clone)]
+pub struct AdminState {
+    /// Every BMC served.
+    pub fleet: Arc<Fleet>,
+    /// The token and the open paths.
+    auth: Arc<Auth>,
+}
+
+/// The bearer token, and the paths served without it.
+struct Auth {
+    token: Secret,
+    /// Full paths (`/healthz`).
+    open: Vec<String>,
+}
+
+impl AdminState {
+    /// The state of an admin server configured by `config`, over `fleet`.
+    pub fn new(config: &AdminConfig, fleet: Arc<Fleet>) -> AdminState {
+        AdminState {
+            fleet,
+            auth: Arc::new(Auth {
+                token: config.token.clone(),
+                open: config.open.iter().map(|p| format!("/{p}")).collect(),
+            }),
+        }
+    }
+}
+
+/// Every route of the admin server, behind the token check.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        // One line per submodule above this one.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
+        .with_state(state)
+}
+
+/// Lets a request through if its path is open or it carries the token; 401 otherwise.
+async fn require_token(State(state): State<AdminState>, req: Request, next: Next) -> Response {
+    let auth = &state.auth;
+    if auth.open.iter().any(|p| p == req.uri().path()) || bearer_ok(&req, &auth.token) {
+        return next.run(req).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "a bearer token is required\n",
+    )
+        .into_response()
+}
+
+/// Whether the request's `Authorization: Bearer` token is `token` (constant-time compare).
+fn bearer_ok(req: &Request, token: &Secret) -> bool {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return false;
+    };
+    let value = value.as_bytes();
+    // The scheme is case-insensitive (RFC 9110 section 11.1).
+    let Some(given) = value
+        .get(..7)
+        .filter(|s| s.eq_ignore_ascii_case(b"bearer "))
+        .map(|_| &value[7..])
+    else {
+        return false;
+    };
+    Secret::new(given) == *token
+}
+
+/// A running admin server; [`AdminServer::stop`] ends it.
+pub struct AdminServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Where it listens (the port chosen if the configuration said 0).
+    pub addr: SocketAddr,
+}
+
+/// How long a stop waits for the requests in progress (then it drops them).
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Binds the admin server's socket and serves `state` on it until stopped.
+pub async fn start(config: &AdminConfig, state: AdminState) -> std::io::Result<AdminServer> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("admin: cannot listen on {}: {e}", config.listen),
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let server = AdminServer { stop, task, addr };
+    tracing::info!(listen = %server.addr, "admin server listening");
+    Ok(server)
+}
+
+impl AdminServer {
+    /// Stops taking connections and waits up to [`STOP_GRACE`] for the requests in progress.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let abort = self.task.abort_handle();
+        match tokio::time::timeout(STOP_GRACE, self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "admin server failed"),
+            Ok(Err(_)) => {}
+            Err(_) => {
+                abort.abort();
+                tracing::warn!("admin server: requests still in progress dropped");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

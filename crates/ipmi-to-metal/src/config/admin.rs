@@ -1,0 +1,210 @@
+//! The `[admin]` table: the admin HTTP server (status page, admin API, health, metrics). Off
+//! unless `listen` is set; then a bearer token is required, from `token_env` or `token_file`
+//! (read straight into zeroized memory, as every other secret), and `open` names the paths served
+//! without it (only those in [`OPENABLE`]).
+//!
+//! ```toml
+//! [admin]
+//! listen = "127.0.0.1:9623"
+//! token_file = "admin-token"
+//! open = ["healthz", "metrics"]
+//! ```
+
+use backend_config::{secret_from, ConfigError, Source};
+use ipmi_proto::session::Secret;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use toml::Spanned;
+
+/// The paths that `open` may name (without their leading `/`): what a monitoring system scrapes
+/// without credentials. Everything else always needs the token.
+pub const OPENABLE: &[&str] = &["healthz", "metrics"];
+
+/// The admin server's settings.
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    /// Where it listens (TCP).
+    pub listen: SocketAddr,
+    /// The bearer token every request but the open ones must carry.
+    pub token: Secret,
+    /// The paths served without the token (each one of [`OPENABLE`], without its `/`).
+    pub open: Vec<String>,
+}
+
+/// The `[admin]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AdminToml {
+    listen: Option<Spanned<String>>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    #[serde(default)]
+    open: Vec<Spanned<String>>,
+}
+
+/// The admin server's settings, `None` (off) unless `listen` is set. `span` is the table's.
+pub(super) fn admin(
+    src: &Source,
+    table: Option<&Spanned<AdminToml>>,
+) -> Result<Option<AdminConfig>, ConfigError> {
+    let Some(table) = table else {
+        return Ok(None);
+    };
+    let t = table.get_ref();
+    for p in &t.open {
+        if !OPENABLE.contains(&p.get_ref().as_str()) {
+            return Err(src.err(
+                p.span(),
+                format!(
+                    "open: unknown path {:?} (may be left open: {})",
+                    p.get_ref(),
+                    OPENABLE.join(", ")
+                ),
+            ));
+        }
+    }
+    let Some(listen) = &t.listen else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = listen.get_ref().parse().map_err(|_| {
+        src.err(
+            listen.span(),
+            format!(
+                "listen: {:?} is not an address and port (e.g. \"127.0.0.1:9623\")",
+                listen.get_ref()
+            ),
+        )
+    })?;
+    let token = secret_from(src, "token", t.token_env.as_ref(), t.token_file.as_ref())?
+        .ok_or_else(|| {
+            src.err(
+                table.span(),
+                "[admin] with listen needs a bearer token: token_env or token_file",
+            )
+        })?;
+    if token.expose().len() < 16 {
+        let span = t
+            .token_file
+            .as_ref()
+            .or(t.token_env.as_ref())
+            .map_or(table.span(), |s| s.span());
+        return Err(src.err(span, "the admin token must be at least 16 bytes long"));
+    }
+    if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
+        let span = t
+            .token_file
+            .as_ref()
+            .or(t.token_env.as_ref())
+            .map_or(table.span(), |s| s.span());
+        // An HTTP header carries visible ASCII only: another token could never be sent.
+        return Err(src.err(
+            span,
+            "the admin token must be visible ASCII characters (no spaces)",
+        ));
+    }
+    let mut open: Vec<String> = t.open.iter().map(|p| p.get_ref().clone()).collect();
+    open.dedup();
+    Ok(Some(AdminConfig {
+        listen: addr,
+        token,
+        open,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse_all, Config, ConfigError};
+    use std::path::Path;
+
+    const BMC: &str = "[[bmc]]\nname = \"a\"\nlisten = \"127.0.0.1:6230\"\nbackend = \"sim\"\n[[bmc.users]]\nname = \"admin\"\npassword = \"pw\"\nprivilege = \"administrator\"\n";
+
+    fn load(admin: &str, dir: &Path) -> Result<Config, ConfigError> {
+        parse_all("c.toml", &format!("{BMC}{admin}"), dir)
+    }
+
+    /// The line of `needle` in the whole text, as errors count them.
+    fn line_of(admin: &str, needle: &str) -> usize {
+        let text = format!("{BMC}{admin}");
+        text[..text.find(needle).unwrap()].matches('\n').count() + 1
+    }
+
+    #[test]
+    fn admin_table() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tok"), "0123456789abcdefXYZ\n").unwrap();
+        // Off without the table, and without listen.
+        assert!(load("", dir.path()).unwrap().admin.is_none());
+        assert!(load("[admin]\nopen = [\"healthz\"]\n", dir.path())
+            .unwrap()
+            .admin
+            .is_none());
+        let text = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nopen = [\"healthz\", \"metrics\"]\n";
+        let a = load(text, dir.path()).unwrap().admin.unwrap();
+        assert_eq!(a.listen, "127.0.0.1:9623".parse().unwrap());
+        // The line ending is no part of the token.
+        assert_eq!(a.token.expose(), b"0123456789abcdefXYZ");
+        assert_eq!(a.open, ["healthz", "metrics"]);
+
+        let cases = [
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\n",
+                "[admin]",
+                "needs a bearer token",
+            ),
+            (
+                "[admin]\nlisten = \"localhost\"\ntoken_file = \"tok\"\n",
+                "listen = \"localhost",
+                "is not an address and port",
+            ),
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nopen = [\"status\"]\n",
+                "\"status\"",
+                "unknown path \"status\"",
+            ),
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_env = \"IPMI_TO_METAL_TEST_UNSET_TOKEN\"\n",
+                "token_env",
+                "is not set",
+            ),
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_env = \"X\"\ntoken_file = \"tok\"\n",
+                "token_file",
+                "not both",
+            ),
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"missing\"\n",
+                "token_file",
+                "cannot read",
+            ),
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nport = 1\n",
+                "port",
+                "unknown field",
+            ),
+        ];
+        for (admin, at, what) in cases {
+            let e = load(admin, dir.path()).err().expect(admin).0;
+            let line = line_of(admin, at);
+            assert!(e.starts_with(&format!("c.toml:{line}:")), "{admin}: {e}");
+            assert!(e.contains(what), "{admin}: {e}");
+        }
+        std::fs::write(dir.path().join("short"), "short").unwrap();
+        let e = load(
+            "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"short\"\n",
+            dir.path(),
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(e.contains("at least 16 bytes"), "{e}");
+        std::fs::write(dir.path().join("spaced"), "0123456789 abcdefgh").unwrap();
+        let e = load(
+            "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"spaced\"\n",
+            dir.path(),
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(e.contains("visible ASCII"), "{e}");
+    }
+}
