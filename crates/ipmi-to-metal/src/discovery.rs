@@ -138,6 +138,7 @@ pub async fn run(fleet: Arc<Fleet>, api: Arc<MetalApi>, d: DiscoveryConfig) {
     let mut assignments = Assignments::load(&d.state_file);
     // device id → BMC name, for the BMCs this discovery started.
     let mut mine: HashMap<String, String> = HashMap::new();
+    let metrics = telemetry::discovery(&d.name);
     loop {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         match api
@@ -148,6 +149,7 @@ pub async fn run(fleet: Arc<Fleet>, api: Arc<MetalApi>, d: DiscoveryConfig) {
                 // Our own BMCs' names are among these; `plan` keeps them for their devices.
                 let taken: HashSet<String> = fleet.names().into_iter().collect();
                 let planned = plan(&d, &devices, &mut assignments, &taken, &mine);
+                metrics.listed(devices.len(), planned.len());
                 // Gone devices first: that frees their names and addresses for new ones.
                 let present: HashSet<&String> = planned.iter().map(|p| &p.device_id).collect();
                 let gone: Vec<(String, String)> = mine
@@ -182,6 +184,7 @@ pub async fn run(fleet: Arc<Fleet>, api: Arc<MetalApi>, d: DiscoveryConfig) {
                 tracing::debug!(devices = planned.len(), "discovery refreshed");
             }
             Err(e) => {
+                metrics.failed();
                 tracing::warn!(error = %e, "cannot list the project's devices; keeping the BMCs as they are")
             }
         }

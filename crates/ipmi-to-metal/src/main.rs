@@ -13,6 +13,7 @@ mod example_backend;
 mod factory;
 mod fake;
 mod kinds;
+mod metered;
 mod runtime;
 mod serve;
 mod shard;

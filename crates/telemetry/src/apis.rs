@@ -7,6 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 /// The counts of one API.
+#[derive(Debug)]
 struct ApiStats {
     api: &'static str,
     hits: AtomicU64,
@@ -37,7 +38,7 @@ fn stats(api: &'static str) -> Arc<ApiStats> {
 }
 
 /// The cache counts of one API's reads.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct CacheCounters(Arc<ApiStats>);
 
 impl CacheCounters {
@@ -58,7 +59,7 @@ pub fn api_cache(api: &'static str) -> CacheCounters {
 }
 
 /// The rate-limit state of one API.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RateLimit(Arc<ApiStats>);
 
 impl RateLimit {

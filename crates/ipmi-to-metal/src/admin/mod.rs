@@ -22,6 +22,7 @@
 //! or by the caller before [`start`]).
 
 mod health;
+mod metrics;
 
 use crate::config::AdminConfig;
 use crate::runtime::Fleet;
@@ -68,6 +69,7 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(metrics::routes())
         // One line per submodule above this one.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -7,6 +7,7 @@
 pub mod http;
 pub mod hwmon;
 pub mod metal;
+pub mod prometheus;
 pub mod tty;
 
 use std::io::Write;

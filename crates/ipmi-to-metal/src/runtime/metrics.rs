@@ -1,0 +1,85 @@
+//! The fleet's side of the metrics: the commands the request counts name, and the session
+//! layers' counts read at scrape time. Each BMC's session layer counts logins and sessions in
+//! plain integers behind its own lock ([`Server::stats`](ipmi_proto::session::Server::stats));
+//! a scrape sums them by class, with those of the BMCs no longer served, which [`Fleet::retire`]
+//! keeps so that counters never go back when a BMC stops.
+
+use super::{Fleet, Running};
+use ipmi_proto::session::{LoginFailure, ServerStats};
+use std::sync::Arc;
+use telemetry::sessions::{ClassTotals, FleetSource};
+
+/// Names the commands the BMC model declares for the request counts (once per process).
+pub(super) fn name_commands() {
+    telemetry::requests::name_commands(
+        ipmi_bmc::commands()
+            .iter()
+            .map(|c| (c.netfn.0, c.cmd, c.name)),
+    );
+}
+
+impl Fleet {
+    /// Keeps the session-layer counts of a BMC that is no longer served.
+    pub(super) fn retire(&self, r: &Running) {
+        let mut stats = r.server().stats();
+        // Its sessions are gone with it.
+        stats.sessions_open = 0;
+        let mut retired = self.retired.lock().unwrap_or_else(|e| e.into_inner());
+        match retired.iter_mut().find(|(c, _)| *c == r.class) {
+            Some((_, sum)) => sum.add(&stats),
+            None => retired.push((r.class, stats)),
+        }
+    }
+}
+
+impl FleetSource for Fleet {
+    fn totals(&self, f: &mut dyn FnMut(&'static str, &ClassTotals)) {
+        let live: Vec<Arc<Running>> = self
+            .bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|e| e.running.clone())
+            .collect();
+        // (class, BMCs served, their counts and the retired ones')
+        let mut classes: Vec<(&'static str, u64, ServerStats)> = self
+            .retired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(c, s)| (*c, 0, *s))
+            .collect();
+        for r in live {
+            let stats = r.server().stats();
+            match classes.iter_mut().find(|(c, _, _)| *c == r.class) {
+                Some((_, n, sum)) => {
+                    *n += 1;
+                    sum.add(&stats);
+                }
+                None => classes.push((r.class, 1, stats)),
+            }
+        }
+        for (class, bmcs, s) in classes {
+            f(class, &totals(bmcs, &s));
+        }
+    }
+}
+
+/// A class's counts as the metrics label them.
+fn totals(bmcs: u64, s: &ServerStats) -> ClassTotals {
+    ClassTotals {
+        bmcs,
+        sessions_open: s.sessions_open,
+        opened: vec![("rmcp+", s.opened_rmcp_plus), ("ipmi15", s.opened_ipmi15)],
+        closed: vec![("request", s.closed_by_request), ("idle", s.closed_idle)],
+        logins_failed: LoginFailure::ALL
+            .iter()
+            .map(|w| (w.name(), s.failed(*w)))
+            .collect(),
+        lockouts: s.lockouts,
+        handshakes_dropped: vec![
+            ("evicted", s.handshakes_evicted),
+            ("expired", s.handshakes_expired),
+        ],
+    }
+}
