@@ -75,3 +75,34 @@ fn counts_appear_with_their_labels() {
         .unwrap();
     assert!(refused.parse::<u64>().unwrap() >= 1);
 }
+
+#[test]
+fn the_readme_lists_every_family_with_its_type_and_labels() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(path).expect("read the README");
+    let section = readme
+        .split("\n## Metrics\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the README has a Metrics section");
+    let rows: Vec<(String, String, String)> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (
+                cells[1].trim_matches('`').to_string(),
+                cells[2].to_string(),
+                cells[3].to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = families::ALL
+        .iter()
+        .map(|f| (f.name(), f.kind.name().to_string(), f.labels.join(", ")))
+        .collect();
+    assert_eq!(
+        rows, want,
+        "the README's table of metrics differs from families::ALL"
+    );
+}
