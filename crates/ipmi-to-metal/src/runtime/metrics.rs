@@ -83,3 +83,71 @@ fn totals(bmcs: u64, s: &ServerStats) -> ClassTotals {
         ],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::factory::BackendFactory;
+    use ipmi_client::{Retry, Session};
+    use ipmi_proto::session::{ClientConfig, Interface, Secret};
+    use ipmi_proto::types::Privilege;
+    use std::path::Path;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// The totals of class `sim` in `fleet`.
+    fn sim(fleet: &Fleet) -> ClassTotals {
+        let mut out = ClassTotals::default();
+        fleet.totals(&mut |class, t| {
+            if class == "sim" {
+                out = t.clone();
+            }
+        });
+        out
+    }
+
+    fn count(pairs: &[(&str, u64)], key: &str) -> u64 {
+        pairs.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n)
+    }
+
+    #[tokio::test]
+    async fn session_counts_are_summed_live_and_kept_when_a_bmc_stops() {
+        let fleet = Fleet::new(Arc::new(Mutex::new(BackendFactory::default())));
+        let port = test_support::free_port();
+        let text = format!("[[bmc]]\nname = \"m\"\nlisten = \"127.0.0.1:{port}\"\nbackend = \"sim\"\n[[bmc.users]]\nname = \"admin\"\npassword = \"metrics-pass\"\nprivilege = \"administrator\"\n");
+        let c = crate::config::parse("m.toml", &text, Path::new("."))
+            .unwrap()
+            .remove(0);
+        fleet.start(c).await.unwrap();
+        assert_eq!(sim(&fleet).bmcs, 1);
+        let client = |password: &[u8]| ClientConfig {
+            username: "admin".into(),
+            password: Secret::new(password.to_vec()),
+            kg: None,
+            privilege: Privilege::Administrator,
+            cipher_suites: vec![3],
+            interface: Interface::Lan,
+        };
+        let retry = Retry {
+            timeout: Duration::from_secs(5),
+            retries: 0,
+        };
+        let addr = format!("127.0.0.1:{port}").parse().unwrap();
+        let session = Session::open(addr, client(b"metrics-pass"), retry)
+            .await
+            .unwrap();
+        assert!(Session::open(addr, client(b"wrong"), retry).await.is_err());
+        let live = sim(&fleet);
+        assert_eq!(live.sessions_open, 1);
+        assert_eq!(count(&live.opened, "ipmi15"), 1);
+        assert_eq!(count(&live.logins_failed, "bad_password"), 1);
+
+        // Stopped: no BMC and no session left, but what was counted stays.
+        assert!(fleet.stop("m"));
+        let gone = sim(&fleet);
+        assert_eq!((gone.bmcs, gone.sessions_open), (0, 0));
+        assert_eq!(count(&gone.opened, "ipmi15"), 1);
+        assert_eq!(count(&gone.logins_failed, "bad_password"), 1);
+        drop(session);
+    }
+}
