@@ -56,6 +56,10 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
+/// One sample: its name (a histogram's `_bucket`, `_sum`, `_count`...), its labels sorted by
+/// name, its value.
+pub type Sample = (String, Vec<(String, String)>, f64);
+
 /// One parsed family.
 #[derive(Debug)]
 pub struct Family {
@@ -63,7 +67,7 @@ pub struct Family {
     pub name: String,
     pub kind: String,
     pub help: String,
-    pub samples: Vec<(String, Vec<(String, String)>, f64)>,
+    pub samples: Vec<Sample>,
 }
 
 /// A parsed scrape.
