@@ -125,7 +125,6 @@ struct Entry {
 impl Fleet {
     /// A fleet whose BMCs get their backends from `factory`.
     pub fn new(factory: Arc<Mutex<BackendFactory>>) -> Fleet {
-        metrics::name_commands();
         Fleet {
             bmcs: Mutex::default(),
             factory,
@@ -345,6 +344,8 @@ impl Running {
             unsafe { AsyncFd::register_with_interest(Arc::new(socket), Interest::READABLE) }
                 .map_err(|e| e.into_parts().1)?;
         let class = bmc.backend().kind();
+        // Before the first table is made (once per process; a check afterwards).
+        metrics::name_commands();
         Ok(Running {
             socket,
             server: Arc::new(Mutex::new(server)),

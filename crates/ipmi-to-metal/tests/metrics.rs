@@ -335,3 +335,58 @@ fn metal_cache_hits_and_misses_and_the_rate_limit_show_in_the_metrics() {
         ) >= 1.0
     );
 }
+
+#[test]
+fn discovery_runs_and_devices_show_in_the_metrics() {
+    let mut devices: Vec<_> = (1..=3).map(|n| device(n, "active", &["ipmi"])).collect();
+    devices.push(device(4, "active", &["web"]));
+    let fake = FakeMetal::start(devices);
+    let api = admin_table("\"metrics\"");
+    let pool: Vec<String> = (0..4)
+        .map(|_| format!("\"127.0.0.1:{}\"", free_port()))
+        .collect();
+    let port = free_port();
+    let config = format!(
+        "{}{}\n[[metal_discovery]]\nname = \"lab\"\napi_url = \"{}\"\nallow_http = true\nproject_id = \"{PROJECT}\"\ntag = \"ipmi\"\ntoken_env = \"TEST_METAL_TOKEN\"\nlisten = [{}]\nrefresh_s = 1\n[[metal_discovery.users]]\nname = \"admin\"\npassword_file = \"admin.pass\"\nprivilege = \"administrator\"\n",
+        api.table,
+        standard_config(port, ""),
+        fake.url(),
+        pool.join(", ")
+    );
+    let _bmc = Bmc::start_config(port, &config);
+    let served = |s: &Scrape| {
+        s.value(
+            "ipmi_to_metal_discovery_devices",
+            &[("discovery", "lab"), ("state", "served")],
+        )
+    };
+    assert!(
+        eventually(20, || {
+            let s = scrape(&api);
+            served(&s) == 3.0 && s.value("ipmi_to_metal_bmcs", &[("class", "metal")]) == 3.0
+        }),
+        "{:?}",
+        scrape(&api)
+    );
+    let s = scrape(&api);
+    assert!(
+        s.value(
+            "ipmi_to_metal_discovery_devices",
+            &[("discovery", "lab"), ("state", "listed")]
+        ) >= 3.0
+    );
+    assert!(
+        s.value(
+            "ipmi_to_metal_discovery_runs_total",
+            &[("discovery", "lab"), ("outcome", "ok")]
+        ) >= 1.0
+    );
+    assert_eq!(
+        s.value(
+            "ipmi_to_metal_discovery_runs_total",
+            &[("discovery", "lab"), ("outcome", "failed")]
+        ),
+        0.0
+    );
+    assert_eq!(s.value("ipmi_to_metal_bmcs", &[("class", "sim")]), 1.0);
+}

@@ -9,7 +9,7 @@ use ipmi_proto::session::{LoginFailure, ServerStats};
 use std::sync::Arc;
 use telemetry::sessions::{ClassTotals, FleetSource};
 
-/// Names the commands the BMC model declares for the request counts (once per process).
+/// Names the commands the BMC model declares for the request counts (the first call does).
 pub(super) fn name_commands() {
     telemetry::requests::name_commands(
         ipmi_bmc::commands()
@@ -112,6 +112,12 @@ mod tests {
 
     #[tokio::test]
     async fn session_counts_are_summed_live_and_kept_when_a_bmc_stops() {
+        // A subscriber of its own (writing nowhere): a callsite first hit here without one
+        // could be cached as never enabled while the span tests run theirs (runtime::tests).
+        let quiet = tracing_subscriber::fmt()
+            .with_writer(std::io::sink)
+            .finish();
+        let _quiet = tracing::subscriber::set_default(quiet);
         let fleet = Fleet::new(Arc::new(Mutex::new(BackendFactory::default())));
         let port = test_support::free_port();
         let text = format!("[[bmc]]\nname = \"m\"\nlisten = \"127.0.0.1:{port}\"\nbackend = \"sim\"\n[[bmc.users]]\nname = \"admin\"\npassword = \"metrics-pass\"\nprivilege = \"administrator\"\n");
