@@ -15,7 +15,7 @@ pub struct StatusCache(SingleFlight<PowerState, BackendError>);
 impl StatusCache {
     /// A cache whose reads are fresh for `ttl` (zero: every caller reads, one at a time).
     pub fn new(ttl: Duration) -> Self {
-        StatusCache(SingleFlight::new(ttl))
+        StatusCache(SingleFlight::new(ttl).counted("http"))
     }
 
     /// The state: fresh from memory, else from `read`, run by one caller at a time.

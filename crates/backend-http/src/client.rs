@@ -188,7 +188,7 @@ impl HttpApi {
             auth,
             headers,
             policy,
-            rate_gate: RateGate::new(),
+            rate_gate: RateGate::for_api("http"),
         }
     }
 
@@ -247,6 +247,7 @@ impl HttpApi {
                     tracing::warn!(request = %what, status = a.status, error = %message, ccode = format_args!("{cc:#04x}"), "API error");
                     let err = codes::error_of(cc, format!("{what}: HTTP {}: {message}", a.status));
                     if cc == codes::BUSY {
+                        self.rate_gate.limited();
                         // Refused by a rate limit: surely not carried out, so even a POST may go
                         // again, if the limit ends in time.
                         let wait = a.retry_after.unwrap_or(Duration::from_secs(1));

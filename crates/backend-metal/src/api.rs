@@ -206,7 +206,7 @@ impl MetalApi {
             base: base.trim_end_matches('/').to_string(),
             token,
             policy,
-            rate_gate: RateGate::new(),
+            rate_gate: RateGate::for_api("metal"),
         }
     }
 
@@ -365,6 +365,12 @@ impl MetalApi {
         }
     }
 
+    /// Counts a 429 for the metrics; gives its wait back.
+    fn rate_limited(&self, wait: Duration) -> Duration {
+        self.rate_gate.limited();
+        wait
+    }
+
     async fn once(
         &self,
         method: &reqwest::Method,
@@ -407,10 +413,12 @@ impl MetalApi {
             },
             404 => ApiError::NotFound(message),
             422 => ApiError::Unprocessable(message),
-            429 => ApiError::RateLimited(rate_limit_wait(
-                header_u64(&headers, "retry-after")
-                    .or_else(|| header_u64(&headers, "x-ratelimit-reset")),
-            )),
+            429 => ApiError::RateLimited(
+                self.rate_limited(rate_limit_wait(
+                    header_u64(&headers, "retry-after")
+                        .or_else(|| header_u64(&headers, "x-ratelimit-reset")),
+                )),
+            ),
             s => ApiError::Server { status: s, message },
         })
     }

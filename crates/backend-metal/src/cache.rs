@@ -19,7 +19,7 @@ pub struct DeviceCache(SingleFlight<(Device, Option<Instant>), ApiError>);
 impl DeviceCache {
     /// A cache whose reads are fresh for `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        DeviceCache(SingleFlight::new(ttl))
+        DeviceCache(SingleFlight::new(ttl).counted("metal"))
     }
 
     /// The device: fresh from memory, else from `fetch`, run by one caller at a time.

@@ -141,7 +141,7 @@ impl RedfishClient {
                 logins: 0,
             }),
             login_flight: tokio::sync::Mutex::new(()),
-            rate_gate: RateGate::new(),
+            rate_gate: RateGate::for_api("redfish"),
         }
     }
 
@@ -544,7 +544,10 @@ impl RedfishClient {
             401 => ApiError::Unauthorized(message),
             404 => ApiError::NotFound(message),
             412 | 428 => ApiError::Precondition { status, message },
-            429 => ApiError::RateLimited(rate_limit_wait(header_u64(&headers, "retry-after"))),
+            429 => {
+                self.rate_gate.limited();
+                ApiError::RateLimited(rate_limit_wait(header_u64(&headers, "retry-after")))
+            }
             s if s >= 500 && s != 501 => ApiError::Server { status, message },
             _ => ApiError::Refused { status, message },
         })

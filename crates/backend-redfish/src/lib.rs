@@ -106,7 +106,7 @@ impl RedfishBackend {
     /// service and account).
     pub fn new(client: Arc<RedfishClient>, config: RedfishConfig) -> Arc<Self> {
         Arc::new(RedfishBackend {
-            system: Cached::new(config.cache),
+            system: Cached::new(config.cache).counted("redfish"),
             sel: sel::SelState::new(config.cache),
             client,
             config,

@@ -167,21 +167,25 @@ impl Kind for SshKind {
 
 /// The private directory of the master connections' sockets, one for the process: made fresh
 /// with a random name and checked (see [`crate::private_control_dir`]), removed when the
-/// resources go. The error is kept so that every ssh BMC reports it.
+/// resources go. The error is kept so that every ssh BMC reports it. The metrics count the
+/// master connections open by the sockets in it.
 struct ControlDir(Result<PathBuf, String>);
 
 impl ControlDir {
     fn create() -> ControlDir {
-        ControlDir(
-            crate::private_control_dir()
-                .map_err(|e| format!("cannot make a private directory for SSH sockets: {e}")),
-        )
+        let dir = crate::private_control_dir()
+            .map_err(|e| format!("cannot make a private directory for SSH sockets: {e}"));
+        if let Ok(d) = &dir {
+            telemetry::watch_ssh_control_dir(d.clone());
+        }
+        ControlDir(dir)
     }
 }
 
 impl Drop for ControlDir {
     fn drop(&mut self) {
         if let Ok(dir) = &self.0 {
+            telemetry::unwatch_ssh_control_dir(dir);
             let _ = std::fs::remove_dir_all(dir);
         }
     }

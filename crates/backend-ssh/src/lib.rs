@@ -263,7 +263,9 @@ impl SshBackend {
             .kill_on_drop(true);
         let child = m.spawn().map_err(|e| SshError::Spawn(e.to_string()))?;
         let limit = self.config.connect_timeout + MASTER_START_SLACK;
-        match tokio::time::timeout(limit, child.wait_with_output()).await {
+        let started = tokio::time::timeout(limit, child.wait_with_output()).await;
+        telemetry::ssh_master_started(matches!(&started, Ok(Ok(out)) if out.status.success()));
+        match started {
             Err(_) => Err(SshError::Unreachable(format!(
                 "no connection within {:?}",
                 self.config.connect_timeout

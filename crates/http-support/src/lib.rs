@@ -98,14 +98,27 @@ pub async fn read_capped<E>(
 }
 
 /// Closed while an API account's rate limit lasts: its calls then fail at once instead of
-/// asking (one client is shared by the BMCs of an account, so one 429 holds back all).
+/// asking (one client is shared by the BMCs of an account, so one 429 holds back all). A gate
+/// made [`RateGate::for_api`] reports its state to the metrics.
 #[derive(Debug, Default)]
-pub struct RateGate(Mutex<Option<Instant>>);
+pub struct RateGate(Mutex<Option<Instant>>, Option<telemetry::RateLimit>);
 
 impl RateGate {
     /// An open gate.
     pub fn new() -> Self {
         RateGate::default()
+    }
+
+    /// An open gate of API `api` (`metal`, `redfish`, `http`), counted in the metrics.
+    pub fn for_api(api: &'static str) -> Self {
+        RateGate(Mutex::new(None), Some(telemetry::api_rate_limit(api)))
+    }
+
+    /// Counts a rate-limit answer (HTTP 429) of the API, for the metrics.
+    pub fn limited(&self) {
+        if let Some(m) = &self.1 {
+            m.limited();
+        }
     }
 
     /// How long the gate stays closed, if it is.
@@ -118,6 +131,9 @@ impl RateGate {
     /// Closes the gate for `wait` from now.
     pub fn close_for(&self, wait: Duration) {
         *self.0.lock().expect("rate gate lock") = Some(Instant::now() + wait);
+        if let Some(m) = &self.1 {
+            m.closed_for(wait);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! A read cache with single-flight: a value younger than the cache period is answered from
 //! memory; otherwise one caller asks the service while the others wait for its answer (or its
 //! error) instead of asking too. However many clients poll a BMC, one read of the resource per
-//! cache period reaches the service.
+//! cache period reaches the service. A cache made [`SingleFlight::counted`] counts its reads
+//! for the metrics: a hit when no read of its own reached the service, a miss when one did.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,7 @@ pub struct SingleFlight<T, E> {
     /// Bumped by [`SingleFlight::forget`]: reads begun before it do not store their answer.
     generation: AtomicU64,
     fetches: AtomicU64,
+    counters: Option<telemetry::CacheCounters>,
 }
 
 impl<T: Clone, E: Clone> SingleFlight<T, E> {
@@ -30,6 +32,19 @@ impl<T: Clone, E: Clone> SingleFlight<T, E> {
             flight: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
+            counters: None,
+        }
+    }
+
+    /// The same cache, its reads counted as API `api`'s (`metal`, `redfish`, `http`).
+    pub fn counted(mut self, api: &'static str) -> Self {
+        self.counters = Some(telemetry::api_cache(api));
+        self
+    }
+
+    fn hit(&self) {
+        if let Some(c) = &self.counters {
+            c.hit();
         }
     }
 
@@ -48,21 +63,27 @@ impl<T: Clone, E: Clone> SingleFlight<T, E> {
         Fut: Future<Output = Result<T, E>>,
     {
         if let Some(v) = self.peek_within(self.ttl) {
+            self.hit();
             return Ok(v);
         }
         let asked = Instant::now();
         let _flight = self.flight.lock().await;
         if let Some(v) = self.peek_within(self.ttl) {
+            self.hit();
             return Ok(v);
         }
         // The fetch that failed while this caller waited is this caller's answer too.
         if let Some((e, at)) = self.last_error.lock().expect("cache lock").as_ref() {
             if *at >= asked {
+                self.hit();
                 return Err(e.clone());
             }
         }
         let generation = self.generation.load(Ordering::SeqCst);
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = &self.counters {
+            c.miss();
+        }
         match fetch().await {
             Ok(v) => {
                 if self.generation.load(Ordering::SeqCst) == generation {

@@ -193,6 +193,7 @@ async fn run(
     mut stale: HashSet<String>,
 ) {
     let mut assignments = Assignments::load(&d.state_file);
+    let metrics = telemetry::discovery(&d.name);
     loop {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         match api
@@ -204,9 +205,11 @@ async fn run(
                 let mut held = mine.lock().unwrap_or_else(|e| e.into_inner());
                 // Stopped while listing: its BMCs are someone else's now.
                 let Some(mine) = held.as_mut() else { return };
-                apply(&fleet, &d, &devices, &mut assignments, mine, &mut stale);
+                let served = apply(&fleet, &d, &devices, &mut assignments, mine, &mut stale);
+                metrics.listed(devices.len(), served);
             }
             Err(e) => {
+                metrics.failed();
                 tracing::warn!(error = %e, "cannot list the project's devices; keeping the BMCs as they are")
             }
         }
@@ -223,7 +226,7 @@ fn apply(
     assignments: &mut Assignments,
     mine: &mut HashMap<String, String>,
     stale: &mut HashSet<String>,
-) {
+) -> usize {
     // Our own BMCs' names are among these; `plan` keeps them for their devices.
     let taken: HashSet<String> = fleet.names().into_iter().collect();
     let planned = plan(d, devices, assignments, &taken, mine);
@@ -279,6 +282,7 @@ fn apply(
     }
     assignments.save();
     tracing::debug!(devices = planned.len(), "discovery refreshed");
+    planned.len()
 }
 
 #[cfg(test)]

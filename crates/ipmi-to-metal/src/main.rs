@@ -15,6 +15,7 @@ mod factory;
 mod fake;
 mod kinds;
 mod logs;
+mod metered;
 mod reload;
 mod runtime;
 mod serve;

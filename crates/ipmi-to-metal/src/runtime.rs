@@ -14,12 +14,16 @@
 //! receive, one poll of its handler and a send: no task, no timer, no slot. Only a request whose
 //! handler is still pending after that first poll takes one of the BMC's [`MAX_IN_FLIGHT`] slots
 //! and a task bounded by [`REQUEST_DEADLINE`], counted from its arrival.
+//!
+//! Each answer is counted for the metrics in the table of the BMC's class, taken when it starts
+//! (a relaxed atomic add: no lock, no allocation); the session layers' own counts are read at
+//! scrape time (`metrics`).
 
 use crate::config::BmcConfig;
 use crate::factory::BackendFactory;
 use backend_config::REQUEST_DEADLINE;
 use ipmi_bmc::{Bmc, Response};
-use ipmi_proto::session::{Action, Request, RequestContext, Server};
+use ipmi_proto::session::{Action, Request, RequestContext, Server, ServerStats};
 use ipmi_proto::types::CompletionCode;
 use std::collections::HashMap;
 use std::future::Future;
@@ -63,6 +67,10 @@ struct Running {
     draining: AtomicBool,
     /// The console tasks (Serial over LAN, the console log).
     console: crate::console::ConsoleLink,
+    /// The BMC's class for the metrics: its backend's kind (`routed` for a router).
+    class: &'static str,
+    /// The request counts of its class.
+    requests: Arc<telemetry::requests::RequestCounters>,
 }
 
 /// Every BMC the process serves, by name; discovery adds and removes them while it runs.
@@ -78,6 +86,9 @@ pub struct Fleet {
     membership: tokio::sync::Mutex<()>,
     /// Where the audit records of every BMC go, if anywhere.
     audit: std::sync::OnceLock<Arc<dyn ipmi_bmc::AuditSink>>,
+    /// The session-layer counts of the BMCs no longer served, by class, so that the metrics'
+    /// counters never go back when a BMC stops.
+    retired: Mutex<Vec<(&'static str, ServerStats)>>,
 }
 
 /// How long a shutdown waits, once the requests in flight are answered, for clients to close
@@ -130,6 +141,7 @@ impl Fleet {
             console_logs: std::sync::OnceLock::new(),
             membership: tokio::sync::Mutex::new(()),
             audit: std::sync::OnceLock::new(),
+            retired: Mutex::default(),
         }
     }
 
@@ -174,6 +186,7 @@ impl Fleet {
             Some(e) => {
                 e.task.abort();
                 e.console_task.abort();
+                self.retire(&e.running);
                 e.span.in_scope(|| tracing::info!("stopped serving"));
                 true
             }
@@ -242,6 +255,7 @@ impl Fleet {
         let sessions = open();
         for e in entries {
             e.task.abort();
+            self.retire(&e.running);
             e.span.in_scope(|| tracing::info!("stopped serving"));
         }
         Drained {
@@ -279,9 +293,14 @@ impl Running {
         let socket =
             unsafe { AsyncFd::register_with_interest(Arc::new(socket), Interest::READABLE) }
                 .map_err(|e| e.into_parts().1)?;
+        let class = bmc.backend().kind();
+        // Before the first table is made (once per process; a check afterwards).
+        metrics::name_commands();
         Ok(Running {
             socket,
             server: Arc::new(Mutex::new(server)),
+            class,
+            requests: telemetry::requests::for_class(class),
             bmc: Arc::new(bmc),
             slots: Arc::new(Semaphore::new(slots)),
             draining: AtomicBool::new(false),
@@ -358,7 +377,7 @@ impl Running {
                 span.in_scope(|| tracing::warn!("too many requests in flight: answering busy"));
                 CompletionCode::NODE_BUSY
             });
-            self.answer_now(&req.context, ccode, &[]);
+            self.answer(&req, ccode, &[]);
             return;
         };
         let mut fut = Box::pin(carry_out(self.bmc.clone(), req, now + REQUEST_DEADLINE));
@@ -366,7 +385,7 @@ impl Running {
         // task of its own only costs the receive task a spurious wake-up.
         match span.in_scope(|| fut.as_mut().poll(cx)) {
             Poll::Ready((resp, req)) => {
-                span.in_scope(|| self.answer_now(&req.context, resp.ccode, &resp.data));
+                span.in_scope(|| self.answer(&req, resp.ccode, &resp.data));
                 // Only now: a shutdown waits for every slot to know all answers are sent.
                 drop(permit);
             }
@@ -374,12 +393,18 @@ impl Running {
                 let r = self.clone();
                 let task = async move {
                     let (resp, req) = fut.await;
-                    r.answer_now(&req.context, resp.ccode, &resp.data);
+                    r.answer(&req, resp.ccode, &resp.data);
                     drop(permit);
                 };
                 tokio::spawn(task.instrument(span));
             }
         }
+    }
+
+    /// Counts the answer to `req` for the metrics, then seals and sends it.
+    fn answer(self: &Arc<Self>, req: &Request, ccode: CompletionCode, data: &[u8]) {
+        self.requests.count(req.netfn.0, req.cmd, ccode.0);
+        self.answer_now(&req.context, ccode, data);
     }
 
     /// Seals the answer to a request and sends it (nothing if its session has gone since).
@@ -460,6 +485,7 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
     }
 }
 
+mod metrics;
 mod process;
 mod spans;
 mod status;

@@ -23,6 +23,8 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     }
     let factory = Arc::new(Mutex::new(BackendFactory::default()));
     let fleet = Arc::new(Fleet::new(factory.clone()));
+    // The metrics read the fleet's session counts at each scrape.
+    telemetry::sessions::watch_fleet(Arc::downgrade(&fleet) as _);
     if let Some(dir) = config.state.sel_path.parent() {
         fleet.keep_console_logs_in(dir.join("console"));
     }

@@ -91,6 +91,8 @@ impl Source {
 #[derive(Default)]
 pub(crate) struct LoginLimiter {
     sources: HashMap<IpAddr, Source>,
+    /// Lockouts begun, for the metrics.
+    lockouts: u64,
 }
 
 impl LoginLimiter {
@@ -117,16 +119,25 @@ impl LoginLimiter {
             }
         };
         let source_locks = s.total.add(now, source_limit(p), p);
-        name_locks || source_locks
+        let locks = name_locks || source_locks;
+        self.lockouts += u64::from(locks);
+        locks
     }
 
     /// Records a failed login for a user name that no account has; true if it starts a lockout
     /// of the address.
     pub(crate) fn fail_unknown(&mut self, ip: IpAddr, now: Instant, p: &LoginPolicy) -> bool {
-        match self.source(ip, now, p) {
+        let locks = match self.source(ip, now, p) {
             Some(s) => s.total.add(now, source_limit(p), p),
             None => false,
-        }
+        };
+        self.lockouts += u64::from(locks);
+        locks
+    }
+
+    /// Lockouts begun so far.
+    pub(crate) fn lockouts(&self) -> u64 {
+        self.lockouts
     }
 
     /// Forgets the failures of `user` from `ip` after a successful login. The address's total

@@ -9,6 +9,7 @@ use super::config::ServerConfig;
 use super::pending::{Handshake, Pending};
 use super::seal::{open_v15, sessionless_reply, Form};
 use super::seqwin::SeqWindow;
+use super::stats::LoginFailure;
 use super::table::{Protocol, Session, SessionTable};
 use crate::cmd::app::{
     session_cc, ActivateSessionRequest, ActivateSessionResponse, SessionChallengeRequest,
@@ -39,12 +40,14 @@ pub(crate) fn session_challenge(
     }
     let name = req.name();
     if table.limiter.locked(peer.ip(), name, now) {
+        table.stats.fail(LoginFailure::LockedOut);
         if table.log_budget.allow(now) {
             tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login refused: too many failed logins");
         }
         return Err(CompletionCode::NODE_BUSY);
     }
     let Some(user_id) = config.user_by_name(name).map(|u| u.id) else {
+        table.stats.fail(LoginFailure::UnknownUser);
         // Counted per address, not per name: made-up names cannot fill the limiter.
         if table
             .limiter
@@ -122,6 +125,7 @@ pub(crate) fn activate_session(
     let challenge_ok = activate.is_some_and(|a| ct_eq(&a.challenge, &challenge));
     let (Some(activate), true, true) = (activate, authentic, challenge_ok) else {
         table.pending.remove(&sid);
+        table.stats.fail(LoginFailure::BadPassword);
         let policy = config.login_policy;
         if table
             .limiter
@@ -144,6 +148,7 @@ pub(crate) fn activate_session(
     };
     if max_privilege > user.privilege {
         table.pending.remove(&sid);
+        table.stats.fail(LoginFailure::Privilege);
         return reject(rng, session_cc::PRIVILEGE_EXCEEDS_LIMIT);
     }
     let initial_out = activate.initial_outbound_sequence;
@@ -154,6 +159,7 @@ pub(crate) fn activate_session(
     // A session needs a slot and a handle to name it by.
     let handle = table.new_handle(config);
     let Some(handle) = handle else {
+        table.stats.fail(LoginFailure::NoSessionSlot);
         return reject(rng, session_cc::NO_SESSION_SLOT);
     };
     let mut initial_in = 0;
@@ -182,6 +188,7 @@ pub(crate) fn activate_session(
             replay: None,
         },
     );
+    table.stats.opened_ipmi15 += 1;
     tracing::info!(peer = %peer, user = %user.name, handle, max_privilege = %max_privilege, auth = ?auth_type, "session opened (IPMI 1.5)");
     let answer = ActivateSessionResponse {
         auth_type,

@@ -4,8 +4,8 @@
 //! Inside, bottom up: [`config`] (what the server is configured with), `seal` (sealing and opening
 //! of v1.5 and RMCP+ packets, shared by the server and the clients), `pending` (logins in
 //! progress, bounded per source address), `limiter` (failed logins) and `log_budget` (how many
-//! lines about them a flood may cause), `table` (active sessions and those), `action` (what the
-//! server makes of a datagram), then the login steps (`login15`, `rmcpplus`) and the session
+//! lines about them a flood may cause), `stats` (what the session layer did, for metrics),
+//! `table` (active sessions and those), `action` (what the server makes of a datagram), then the login steps (`login15`, `rmcpplus`) and the session
 //! commands (`channel`) as functions of the state they touch, Serial over LAN (`sol` with
 //! [`sol_config`], its payload commands in `payload`), and [`server`], which owns that
 //! state and routes each datagram. `outstanding` is the request a client waits for, which only
@@ -29,6 +29,7 @@ pub mod seqwin;
 pub mod server;
 mod sol;
 pub mod sol_config;
+mod stats;
 mod table;
 
 pub use crate::crypto::Secret;
@@ -40,6 +41,7 @@ pub use config::{AuthTypes, LoginPolicy, ServerConfig, User};
 pub use server::Server;
 pub use sol::{SolEvent, SolPoll};
 pub use sol_config::SolConfig;
+pub use stats::{LoginFailure, ServerStats};
 
 #[cfg(test)]
 mod sol_tests;

@@ -66,6 +66,10 @@ pub(crate) struct PendingLogins {
     by_id: HashMap<u32, Pending>,
     /// The IDs of each address's logins, oldest first.
     by_source: HashMap<IpAddr, VecDeque<u32>>,
+    /// Logins pushed out by the bounds, for the metrics.
+    evicted: u64,
+    /// Logins that timed out, for the metrics.
+    expired: u64,
 }
 
 impl PendingLogins {
@@ -118,16 +122,27 @@ impl PendingLogins {
         self.by_id.insert(id, p);
     }
 
+    /// Logins pushed out by the bounds so far.
+    pub(crate) fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Logins timed out so far.
+    pub(crate) fn expired(&self) -> u64 {
+        self.expired
+    }
+
     /// Drops logins older than [`HANDSHAKE_TIMEOUT`].
     pub(crate) fn expire(&mut self, now: Instant) {
-        let by_id = &mut self.by_id;
+        let (by_id, expired) = (&mut self.by_id, &mut self.expired);
         self.by_source.retain(|_, ids| {
             // Each address's IDs are in the order its logins started.
             while let Some(id) = ids.front() {
                 match by_id.get(id) {
                     Some(p) if now.duration_since(p.started) <= HANDSHAKE_TIMEOUT => break,
                     _ => {
-                        by_id.remove(id);
+                        // An ID whose login already ended is only forgotten here.
+                        *expired += u64::from(by_id.remove(id).is_some());
                         ids.pop_front();
                     }
                 }
@@ -167,7 +182,7 @@ impl PendingLogins {
             return;
         };
         if let Some(id) = ids.pop_front() {
-            self.by_id.remove(&id);
+            self.evicted += u64::from(self.by_id.remove(&id).is_some());
         }
         if ids.is_empty() {
             self.by_source.remove(&ip);

@@ -11,6 +11,7 @@ use super::config::ServerConfig;
 use super::pending::{Handshake, Pending};
 use super::seal::seal_v20;
 use super::seqwin::SeqWindow;
+use super::stats::LoginFailure;
 use super::table::{Protocol, Session, SessionTable};
 use crate::crypto::ct_eq;
 use crate::crypto::rakp::{derive_key, Exchange};
@@ -79,6 +80,7 @@ pub(crate) fn open_session(
         return open_session_error(rng, tag, console_id, Status::INVALID_SESSION_ID);
     }
     let Some(suite) = select_suite(config, &req) else {
+        table.stats.fail(LoginFailure::NoCipherSuite);
         if table.log_budget.allow(now) {
             tracing::info!(peer = %peer, auth = ?req.auth, integrity = ?req.integrity, confidentiality = ?req.confidentiality, "open session refused: no enabled cipher suite matches");
         }
@@ -91,6 +93,7 @@ pub(crate) fn open_session(
         _ => return open_session_error(rng, tag, console_id, Status::INVALID_ROLE),
     };
     if !table.has_room(config) {
+        table.stats.fail(LoginFailure::NoSessionSlot);
         return open_session_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
     }
     let bmc_id = table.new_session_id(rng);
@@ -183,6 +186,7 @@ pub(crate) fn rakp1(
         return rakp2_error(rng, tag, console_id, Status::INVALID_ROLE);
     }
     if table.limiter.locked(peer.ip(), &rakp1.username, now) {
+        table.stats.fail(LoginFailure::LockedOut);
         if table.log_budget.allow(now) {
             tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
         }
@@ -191,6 +195,7 @@ pub(crate) fn rakp1(
     }
     let Some(user) = config.user_by_name(&rakp1.username).cloned() else {
         let policy = config.login_policy;
+        table.stats.fail(LoginFailure::UnknownUser);
         // Counted per address, not per name: made-up names cannot fill the limiter.
         if table.limiter.fail_unknown(peer.ip(), now, &policy) && table.log_budget.allow(now) {
             tracing::warn!(peer = %peer, "too many failed logins from this address: locked out for {:?}", policy.lockout);
@@ -206,6 +211,7 @@ pub(crate) fn rakp1(
         None => user.privilege.min(max_privilege),
     };
     if privilege > user.privilege || privilege > max_privilege {
+        table.stats.fail(LoginFailure::Privilege);
         if table.log_budget.allow(now) {
             tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
         }
@@ -325,6 +331,7 @@ pub(crate) fn rakp3(
     };
     if rakp3.status != Status::OK {
         // The console found our RAKP 2 wrong: its password differs from ours.
+        table.stats.fail(LoginFailure::RejectedByClient);
         table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy);
@@ -335,6 +342,7 @@ pub(crate) fn rakp3(
     }
     let expect = exchange.rakp3_auth_code(suite.auth, user.password.expose());
     if !ct_eq(&rakp3.auth_code, &expect) {
+        table.stats.fail(LoginFailure::BadPassword);
         if table
             .limiter
             .fail(peer.ip(), user.name.as_bytes(), now, &policy)
@@ -362,6 +370,7 @@ pub(crate) fn rakp3(
     // A session needs a slot and a handle to name it by.
     let handle = table.new_handle(config);
     let Some(handle) = handle else {
+        table.stats.fail(LoginFailure::NoSessionSlot);
         return Action::Reply(rakp4_reply(
             rng,
             tag,
@@ -397,6 +406,7 @@ pub(crate) fn rakp3(
             replay: Some(reply.clone()),
         },
     );
+    table.stats.opened_rmcp_plus += 1;
     tracing::info!(peer = %peer, user = %user.name, handle, max_privilege = %privilege, cipher_suite = suite.id, "session opened (RMCP+)");
     Action::Reply(reply)
 }

@@ -19,6 +19,7 @@ use super::payload;
 use super::rmcpplus;
 use super::seal::{open_v15, open_v20, sessionless_reply, Form, Keys};
 use super::sol::{Sol, SolPoll};
+use super::stats::ServerStats;
 use super::table::{Protocol, SessionTable, IN_FLIGHT_TIMEOUT};
 use crate::cmd::app::{
     ActivateSession, CloseSession, GetChannelAuthCapabilities, GetChannelCipherSuites,
@@ -157,6 +158,12 @@ impl Server {
     /// poll again.
     pub fn sol_poll(&mut self, now: Instant) -> SolPoll {
         self.sol.poll(&mut self.table, &mut self.rng, now)
+    }
+
+    /// What the session layer has done so far (sessions opened and closed, failed logins and
+    /// why, lockouts), with the sessions open now: a copy, for metrics.
+    pub fn stats(&self) -> ServerStats {
+        self.table.stats()
     }
 
     /// The number of active sessions.
@@ -420,6 +427,7 @@ impl Server {
             Ok(target) => {
                 let reply = self.reply_in_session(id, req, CompletionCode::OK, &[]);
                 if let Some(s) = self.table.sessions.remove(&target) {
+                    self.table.stats.closed_by_request += 1;
                     tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed by request");
                 }
                 self.sol.forget_missing(&self.table, &mut self.rng);

@@ -8,6 +8,7 @@ use super::log_budget::LogBudget;
 use super::pending::PendingLogins;
 use super::seal::{response_message, seal_v15, seal_v20, Form, Keys};
 use super::seqwin::{self, SeqWindow};
+use super::stats::ServerStats;
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::AuthType;
 use crate::wire::ipmi20::PayloadType;
@@ -135,6 +136,9 @@ pub(crate) struct SessionTable {
     pub(crate) limiter: LoginLimiter,
     /// How many more log lines about failed or refused logins may be written.
     pub(crate) log_budget: LogBudget,
+    /// Sessions opened and closed, failed logins (the limiter and the logins in progress
+    /// count their own: see [`SessionTable::stats`]).
+    pub(crate) stats: ServerStats,
 }
 
 impl SessionTable {
@@ -143,15 +147,28 @@ impl SessionTable {
     /// a timer (every second), never for each packet.
     pub(crate) fn expire(&mut self, now: Instant, config: &ServerConfig) {
         let timeout = config.session_timeout;
+        let closed_idle = &mut self.stats.closed_idle;
         self.sessions.retain(|_, s| {
             let keep = now.duration_since(s.last_activity) <= timeout;
             if !keep {
+                *closed_idle += 1;
                 tracing::info!(user = %s.user_name, peer = %s.peer, handle = s.handle, "session closed: inactivity timeout");
             }
             keep
         });
         self.pending.expire(now);
         self.limiter.prune(now, &config.login_policy);
+    }
+
+    /// What the session layer has counted so far, with the sessions open now.
+    pub(crate) fn stats(&self) -> ServerStats {
+        ServerStats {
+            sessions_open: self.sessions.len() as u64,
+            lockouts: self.limiter.lockouts(),
+            handshakes_evicted: self.pending.evicted(),
+            handshakes_expired: self.pending.expired(),
+            ..self.stats
+        }
     }
 
     /// The number of active sessions as the 6-bit fields of the channel commands count them.

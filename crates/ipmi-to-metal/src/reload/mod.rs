@@ -302,10 +302,15 @@ impl Reloader {
     }
 }
 
-/// Every reload's outcome passes here once: logged, with its label ([`outcome_label`]) for
-/// whoever counts them.
+/// Every reload's outcome passes here once: logged with its label ([`outcome_label`]) and
+/// counted (`ipmi_to_metal_config_reloads_total`).
 fn record(trigger: &str, result: &Result<ReloadOutcome, ReloadError>) {
     let outcome = outcome_label(result);
+    telemetry::reload(match result {
+        Ok(o) if o.changed() => telemetry::ReloadOutcome::Applied,
+        Ok(_) => telemetry::ReloadOutcome::Unchanged,
+        Err(_) => telemetry::ReloadOutcome::Refused,
+    });
     match result {
         Ok(o) => {
             tracing::info!(

@@ -136,6 +136,7 @@ impl Fleet {
             Some(e) => {
                 e.task.abort();
                 e.console_task.abort();
+                self.retire(&e.running);
                 e.span
                     .in_scope(|| tracing::info!("stopped serving: restarted with new settings"));
                 true

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod http;
 pub mod hwmon;
 pub mod metal;
+pub mod prometheus;
 pub mod tty;
 
 use std::io::Write;

@@ -25,6 +25,7 @@ mod forgery;
 mod ipmi15_edges;
 mod limits;
 mod privilege;
+mod stats;
 
 pub(super) fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
