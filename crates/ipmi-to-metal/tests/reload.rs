@@ -402,6 +402,20 @@ fn post_reload_needs_the_token_and_answers_what_changed() {
         "{}",
         bmc.server_log()
     );
+
+    // Every reload counted by outcome (the two refused for the token were no reloads).
+    let (status, _, text) = common::prometheus::http_get(admin_port, "/metrics", Some(TOKEN));
+    assert_eq!(status, 200, "{text}");
+    let scrape = common::prometheus::parse(&text);
+    let reloads = |outcome| {
+        scrape.value(
+            "ipmi_to_metal_config_reloads_total",
+            &[("outcome", outcome)],
+        )
+    };
+    assert_eq!(reloads("applied"), 2.0, "{text}");
+    assert_eq!(reloads("unchanged"), 1.0, "{text}");
+    assert_eq!(reloads("refused"), 1.0, "{text}");
 }
 
 #[test]
