@@ -66,10 +66,20 @@ impl<'a> Source<'a> {
     /// file when the parser gives none. The parser's message can be empty (a lone carriage
     /// return): then it says "invalid TOML".
     pub fn toml_err(&self, e: &toml::de::Error) -> ConfigError {
-        let msg = match e.message().trim() {
+        self.toml_at(e.message(), e.span())
+    }
+
+    /// [`Source::toml_err`] for an error of the parsed document (`toml_edit`, which `toml`
+    /// parses with): the same message at the same place.
+    pub fn document_err(&self, e: &toml_edit::de::Error) -> ConfigError {
+        self.toml_at(e.message(), e.span())
+    }
+
+    fn toml_at(&self, message: &str, span: Option<Range<usize>>) -> ConfigError {
+        let msg = match message.trim() {
             "" => "invalid TOML",
             m => m,
         };
-        self.err(e.span().unwrap_or(0..0), msg)
+        self.err(span.unwrap_or(0..0), msg)
     }
 }

@@ -151,6 +151,85 @@ fn committed_corpus_runs_clean() {
     assert!(n > 0, "no corpus in fuzz/corpus/config_loader");
 }
 
+/// What [`super::document::read`] or [`super::document::read_pass_by_pass`] makes of `text`:
+/// the error, or where each part it read is and what the session pass read.
+fn read_with(
+    text: &str,
+    read: fn(&backend_config::Source) -> Result<super::Read, super::ConfigError>,
+) -> String {
+    let src = backend_config::Source::new("t.toml", text, Path::new("."));
+    match read(&src) {
+        Err(e) => format!("error {}", e.0),
+        Ok((own, sessions, tables)) => {
+            let bmcs: Vec<_> = own
+                .bmc
+                .iter()
+                .map(|b| (b.span(), &b.get_ref().0.name, &b.get_ref().0.listen))
+                .collect();
+            let discoveries: Vec<_> = own.metal_discovery.iter().map(|d| d.span()).collect();
+            let tables: Vec<Vec<_>> = tables
+                .iter()
+                .map(|k| k.iter().map(|t| t.as_ref().map(|t| t.span())).collect())
+                .collect();
+            format!(
+                "bmc {bmcs:?}\ndiscovery {discoveries:?}\nstate {:?} {:?}\nsessions {:?} {:?}\ntables {tables:?}",
+                own.state_dir, own.sel_capacity, sessions.bmc, sessions.metal_discovery
+            )
+        }
+    }
+}
+
+/// Reading the document parsed once gives what the passes over the text gave: the same parts,
+/// or the same first error at the same place.
+fn reads_as_the_passes(text: &str) {
+    let once = read_with(text, super::document::read);
+    let passes = read_with(text, super::document::read_pass_by_pass);
+    assert_eq!(once, passes, "--- text:\n{text}");
+}
+
+#[test]
+fn the_document_reads_as_the_passes_over_the_text() {
+    let text = prop::collection::vec(line(), 0..24).prop_map(|l| l.join("\n"));
+    run_cases(1500, text, |_, text| reads_as_the_passes(&text));
+    let input = (any::<u8>(), prop::collection::vec(any::<u8>(), 0..36)).prop_map(|(pick, e)| {
+        let mut v = vec![pick | 1];
+        v.extend(e);
+        v
+    });
+    run_cases(1500, input, |_, b| {
+        reads_as_the_passes(&harness::text_of(&b).expect("not empty"))
+    });
+    for text in harness::examples() {
+        reads_as_the_passes(text);
+    }
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    for sub in ["corpus/config_loader", "artifacts-found/config_loader"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(sub)) else {
+            continue;
+        };
+        for e in entries {
+            if let Some(text) = harness::text_of(&std::fs::read(e.unwrap().path()).unwrap()) {
+                reads_as_the_passes(&text);
+            }
+        }
+    }
+    // The shapes read pass by pass, and the lists in either order.
+    let bmc = "[[bmc]]\nname = \"a\"\nlisten = \"127.0.0.1:1\"\n";
+    let disc = "[[metal_discovery]]\nproject_id = \"p\"\nmax_sessions = \"x\"\n";
+    for text in [
+        "bmc = [{ name = \"a\", listen = \"127.0.0.1:1\", sim = { x = 1 } }]\n".to_string(),
+        "bmc = [1]\nstate_dir = 2\n".to_string(),
+        "bmc = 1\n".to_string(),
+        "[bmc]\nname = \"a\"\n".to_string(),
+        "metal_discovery = []\n".to_string(),
+        format!("{disc}{bmc}max_sessions = [1]\n"),
+        format!("{bmc}max_sessions = [1]\n{disc}"),
+        format!("{bmc}ssh = 1\ncolour = 2\n[bmc.sim]\nx = 1\n"),
+    ] {
+        reads_as_the_passes(&text);
+    }
+}
+
 /// Errors about the file as a whole name a place too (found by this twin): a file with nothing
 /// to serve, and a TOML error whose parser gives no message (a lone carriage return).
 #[test]

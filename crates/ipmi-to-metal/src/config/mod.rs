@@ -2,7 +2,8 @@
 //! tagged Metal project, validated as a whole before anything starts. Every error names the file,
 //! the line and column, and what is wrong.
 //!
-//! The rooms: [`bmc`] (a BMC's own fields), [`session`] (the session and security settings a
+//! The rooms: [`document`] (the text parsed once, each pass over it given its part), [`bmc`] (a
+//! BMC's own fields), [`session`] (the session and security settings a
 //! `[[bmc]]` and a `[[metal_discovery]]` share), [`users`], [`lan`] (LAN parameters, GUID),
 //! [`backend_set`] (which backends a BMC uses, each validated by its kind, and their time
 //! limits), [`routes`], [`discovery`], [`warnings`] (what is weaker than the defaults); here the
@@ -13,6 +14,7 @@ mod backend_set;
 mod bmc;
 mod console;
 mod discovery;
+mod document;
 mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
@@ -102,7 +104,7 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
 /// Parses and validates configuration text; `dir` resolves relative `password_file` paths.
 pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigError> {
     let src = Source::new(file, text, dir);
-    let (parsed, sessions, tables) = read(&src)?;
+    let (parsed, sessions, tables) = document::read(&src)?;
     let (state_dir, sel_capacity) = (parsed.state_dir.clone(), parsed.sel_capacity.clone());
     if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
         // About the whole file: at its start, so that it too reads FILE:LINE:COL.
@@ -183,25 +185,6 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
 /// Each kind's table of every `[[bmc]]`: by kind (as in [`KINDS`]), then by BMC.
 type KindTables = Vec<Vec<Option<Table>>>;
 
-/// The file's own tables, the session settings of each `[[bmc]]` and `[[metal_discovery]]`,
-/// and each kind's tables of every `[[bmc]]` (by kind, then by BMC), in one pass each over the
-/// text. A TOML error is reported as one pass over it all would have: the first in the text.
-fn read(src: &Source) -> Result<(FileToml, session::FileSessions, KindTables), ConfigError> {
-    let own = toml::from_str::<FileToml>(src.text());
-    let sessions = toml::from_str::<session::FileSessions>(src.text());
-    let by_kind: Vec<_> = KINDS.iter().map(|k| k.tables(src.text())).collect();
-    let first = own
-        .as_ref()
-        .err()
-        .into_iter()
-        .chain(sessions.as_ref().err())
-        .chain(by_kind.iter().filter_map(|r| r.as_ref().err()))
-        .min_by_key(|e| e.span().map_or(0, |s| s.start));
-    if let Some(e) = first {
-        return Err(src.toml_err(e));
-    }
-    let own = own.expect("no error");
-    let sessions = sessions.expect("no error");
-    let by_kind = by_kind.into_iter().map(|r| r.expect("no error")).collect();
-    Ok((own, sessions, by_kind))
-}
+/// What the passes over the text read: the file's own tables, the session settings of each
+/// `[[bmc]]` and `[[metal_discovery]]`, each kind's tables ([`document`]).
+type Read = (FileToml, session::FileSessions, KindTables);
