@@ -103,8 +103,23 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
 
 /// Parses and validates configuration text; `dir` resolves relative `password_file` paths.
 pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigError> {
+    parse_with(file, text, dir, document::read)
+}
+
+/// [`parse_all`] with the text read by `read` (one of [`document`]'s readers).
+fn parse_with(
+    file: &str,
+    text: &str,
+    dir: &Path,
+    read: fn(&Source) -> Result<Read, ConfigError>,
+) -> Result<Config, ConfigError> {
     let src = Source::new(file, text, dir);
-    let (parsed, sessions, tables) = document::read(&src)?;
+    let Read {
+        own: parsed,
+        mut sessions,
+        mut tables,
+        bases,
+    } = read(&src)?;
     let (state_dir, sel_capacity) = (parsed.state_dir.clone(), parsed.sel_capacity.clone());
     if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
         // About the whole file: at its start, so that it too reads FILE:LINE:COL.
@@ -115,17 +130,21 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     }
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
     let mut names: HashSet<String> = HashSet::new();
-    let mut out = Vec::new();
-    for ((i, b), session) in parsed.bmc.into_iter().enumerate().zip(&sessions.bmc) {
+    let mut out = Vec::with_capacity(parsed.bmc.len());
+    for (i, (b, base)) in parsed.bmc.into_iter().zip(bases).enumerate() {
+        let src = src.part_from(base);
         let span = b.span();
         let b = b.into_inner().0;
         let (name_span, listen_span) = (b.name.span(), b.listen.span());
+        // Each BMC's parts are let go once it is read.
+        let session = std::mem::take(&mut sessions.bmc[i]);
         let own: Vec<_> = KINDS
             .iter()
-            .zip(&tables)
-            .map(|(k, t)| (*k, t.get(i).and_then(Option::as_ref)))
+            .zip(&mut tables)
+            .map(|(k, t)| (*k, t.get_mut(i).and_then(Option::take)))
             .collect();
-        let c = bmc::bmc(&src, span, b, session, &own)?;
+        let own: Vec<_> = own.iter().map(|(k, t)| (*k, t.as_ref())).collect();
+        let c = bmc::bmc(&src, span, b, &session, &own)?;
         if !names.insert(c.settings.name.clone()) {
             return Err(src.err(
                 name_span,
@@ -185,6 +204,15 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
 /// Each kind's table of every `[[bmc]]`: by kind (as in [`KINDS`]), then by BMC.
 type KindTables = Vec<Vec<Option<Table>>>;
 
-/// What the passes over the text read: the file's own tables, the session settings of each
-/// `[[bmc]]` and `[[metal_discovery]]`, each kind's tables ([`document`]).
-type Read = (FileToml, session::FileSessions, KindTables);
+/// What the passes over the text read ([`document`]).
+struct Read {
+    /// The file's own tables.
+    own: FileToml,
+    /// The session settings of each `[[bmc]]` and `[[metal_discovery]]`.
+    sessions: session::FileSessions,
+    /// Each kind's tables.
+    tables: KindTables,
+    /// Where the places of each `[[bmc]]` count from: the start of the part of the text it was
+    /// read in ([`Source::part_from`]).
+    bases: Vec<usize>,
+}
