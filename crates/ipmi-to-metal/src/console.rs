@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn a_read_buffer_is_small_while_idle_and_large_while_output_keeps_coming() {
         let mut b = ReadBuffer::default();
-        let mut read = |b: &mut ReadBuffer, available: &mut Vec<u8>| {
+        let read = |b: &mut ReadBuffer, available: &mut Vec<u8>| {
             let space = b.space();
             let n = space.len().min(available.len());
             space[..n].copy_from_slice(&available[..n]);
