@@ -46,17 +46,22 @@ pub fn prepare(dir: &Path) {
 
 /// Runs one input, with the scratch files in `dir` (see [`prepare`]).
 pub fn run(dir: &Path, data: &[u8]) {
-    let Some((&form, rest)) = data.split_first() else {
-        return;
-    };
-    let text = if form & 1 == 0 {
+    if let Some(text) = text_of(data) {
+        check(dir, &text);
+    }
+}
+
+/// The configuration text an input stands for (see the input format above); `None` for an
+/// empty input.
+pub fn text_of(data: &[u8]) -> Option<String> {
+    let (&form, rest) = data.split_first()?;
+    Some(if form & 1 == 0 {
         String::from_utf8_lossy(rest).into_owned()
     } else {
         let examples = examples();
         let base = &examples[usize::from(form >> 1) % examples.len()];
         mutate(base, rest)
-    };
-    check(dir, &text);
+    })
 }
 
 /// Loads `text` (relative paths in it name files in `dir`) and checks the outcome.

@@ -1,7 +1,7 @@
 //! cargo-fuzz target: the configuration loader of the ipmi-to-metal binary. See
 //! fuzz/config_harness.rs for the input format and the properties checked. The binary has no
-//! library target, so its loader (`config/`) and the backend kinds it consults (`kinds.rs`) are
-//! compiled into this target from their files.
+//! library target, so its loader (`config/`), the backend kinds it consults (`kinds.rs`) and the
+//! discovery shards it reads (`shard.rs`) are compiled into this target from their files.
 #![no_main]
 // The loader's items that only the binary uses.
 #![allow(dead_code, unused_imports)]
@@ -12,6 +12,8 @@ mod config;
 mod config_harness;
 #[path = "../../crates/ipmi-to-metal/src/kinds.rs"]
 mod kinds;
+#[path = "../../crates/ipmi-to-metal/src/shard.rs"]
+mod shard;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

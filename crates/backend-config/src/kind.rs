@@ -212,7 +212,16 @@ pub trait BackendKind: Sync {
     /// errors (syntax, unknown fields, wrong types) here.
     fn tables(&self, text: &str) -> Result<Vec<Option<Table>>, toml::de::Error>;
 
-    /// Validates one BMC's table (from [`BackendKind::tables`]; `None` if it has none).
+    /// This kind's table of one `[[bmc]]`, given as its entry in the parsed document (key
+    /// `[bmc.NAME]` and value), read as [`BackendKind::tables`] reads it in the text.
+    fn table(
+        &self,
+        key: &toml_edit::Key,
+        item: toml_edit::Item,
+    ) -> Result<Table, toml_edit::de::Error>;
+
+    /// Validates one BMC's table (from [`BackendKind::tables`] or [`BackendKind::table`];
+    /// `None` if it has none).
     fn configure(&self, cx: &BmcContext, table: Option<&Table>) -> Result<Configured, ConfigError>;
 
     /// See [`Kind::helper_main`].
@@ -226,6 +235,14 @@ impl<K: Kind> BackendKind for K {
 
     fn tables(&self, text: &str) -> Result<Vec<Option<Table>>, toml::de::Error> {
         tables::of_kind::<K::Table>(text, K::NAME)
+    }
+
+    fn table(
+        &self,
+        key: &toml_edit::Key,
+        item: toml_edit::Item,
+    ) -> Result<Table, toml_edit::de::Error> {
+        tables::of_entry::<K::Table>(key, item)
     }
 
     fn configure(&self, cx: &BmcContext, table: Option<&Table>) -> Result<Configured, ConfigError> {

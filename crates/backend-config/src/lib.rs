@@ -28,3 +28,6 @@ pub use resources::{Resources, ShutdownStep};
 pub use secret::{read_secret_file, secret_from};
 pub use source::{ConfigError, Source};
 pub use toml::Spanned;
+/// The TOML document the configuration is parsed into once ([`BackendKind::table`] takes its
+/// entries), the one `toml` parses with.
+pub use toml_edit;

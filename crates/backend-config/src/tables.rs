@@ -1,7 +1,10 @@
-//! The backend tables of each `[[bmc]]`, read in passes over the same text: the binary's pass
-//! reads the BMC's own fields and skips every table named after a backend kind
-//! ([`skip_backend_tables`]); each kind's pass reads only its own tables ([`of_kind`]), as its
-//! own type, with their places in the text kept for errors.
+//! The backend tables of each `[[bmc]]`, each read by its own kind: the binary's pass reads the
+//! BMC's own fields and skips every table named after a backend kind ([`skip_backend_tables`]);
+//! each kind reads only its own tables, as its own type, with their places in the text kept for
+//! errors. The text is parsed once into a document whose `[bmc.NAME]` entries are handed to
+//! their kinds one by one ([`of_entry`]); [`of_kind`] reads a kind's tables from the text
+//! itself, in a pass of its own (for files of unusual shape, and as the reference the
+//! document's reading matches).
 
 use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
@@ -28,6 +31,56 @@ impl Table {
     /// The table as the kind's type `T` (with its place), if it is one.
     pub fn get<T: 'static>(&self) -> Option<&Spanned<T>> {
         self.value.downcast_ref::<Spanned<T>>()
+    }
+}
+
+/// One `[bmc.NAME]` entry of a `[[bmc]]` table (its key and value, as the document holds them),
+/// read as `T` exactly as [`of_kind`] reads it in the whole text: same value, same place, same
+/// error (an error inside the entry always has its place, so the tables around it add none).
+pub fn of_entry<T: DeserializeOwned + Send + Sync + 'static>(
+    key: &toml_edit::Key,
+    item: toml_edit::Item,
+) -> Result<Table, toml_edit::de::Error> {
+    let mut one = toml_edit::Table::new();
+    one.insert_formatted(key, item);
+    let t = from_table::<EntrySeed<T>>(one)?
+        .0
+        .expect("the table holds one entry");
+    Ok(Table {
+        span: t.span(),
+        value: Box::new(t),
+    })
+}
+
+/// `T` read from `table` as if it were a whole document (as `toml::from_str` reads one).
+pub fn from_table<T: DeserializeOwned>(table: toml_edit::Table) -> Result<T, toml_edit::de::Error> {
+    T::deserialize(toml_edit::de::Deserializer::from(
+        toml_edit::DocumentMut::from(table),
+    ))
+}
+
+/// The value of the only entry of a table, as `Spanned<T>` (what [`BmcSeed`] reads).
+struct EntrySeed<T>(Option<Spanned<T>>);
+
+impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for EntrySeed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EntryVisitor(PhantomData))
+    }
+}
+
+struct EntryVisitor<T>(PhantomData<T>);
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for EntryVisitor<T> {
+    type Value = EntrySeed<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a table of one entry")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            found = Some(map.next_value::<Spanned<T>>()?);
+        }
+        Ok(EntrySeed(found))
     }
 }
 
@@ -300,6 +353,39 @@ mod tests {
         );
         assert_eq!(&TEXT[a[0].as_ref().unwrap().span()], "[bmc.a]\nx = 1");
         assert!(a[1].is_none());
+    }
+
+    #[test]
+    fn an_entry_reads_as_in_the_whole_text() {
+        let take = |text: &str, i: usize| {
+            let mut root = toml_edit::ImDocument::parse(text).unwrap().into_table();
+            let bmcs = root["bmc"].as_array_of_tables_mut().unwrap();
+            let (k, v) = bmcs.get_mut(i).unwrap().remove_entry("a").unwrap();
+            of_entry::<A>(&k, v)
+        };
+        let t = take(TEXT, 0).unwrap();
+        assert_eq!(t.get::<A>().unwrap().get_ref(), &A { x: 1 });
+        assert_eq!(&TEXT[t.span()], "[bmc.a]\nx = 1");
+        let inline = "[[bmc]]\nname = \"one\"\na = { x = 2 }\n";
+        let whole = of_kind::<A>(inline, "a").unwrap();
+        let t = take(inline, 0).unwrap();
+        assert_eq!(t.span(), whole[0].as_ref().unwrap().span());
+        assert_eq!(t.get::<A>().unwrap().get_ref(), &A { x: 2 });
+        for bad in [
+            TEXT.replace("x = 1", "x = 1\nz = 2"),
+            TEXT.replace("x = 1", "x = \"one\""),
+            TEXT.replace("x = 1", "y = 1"),
+            inline.replace("x = 2", "x = -2"),
+            inline.replace("{ x = 2 }", "3"),
+        ] {
+            let whole = of_kind::<A>(&bad, "a").err().unwrap();
+            let one = take(&bad, 0).err().unwrap();
+            assert_eq!(
+                (one.message(), one.span()),
+                (whole.message(), whole.span()),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

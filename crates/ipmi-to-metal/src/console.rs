@@ -18,6 +18,8 @@ use tracing::Instrument;
 
 /// The most console output read at once.
 const CHUNK: usize = 4096;
+/// The most read at once while the console may be idle (see [`ReadBuffer`]).
+const IDLE_CHUNK: usize = 256;
 /// Backoff between attempts to open a console that failed or closed: from 1 s up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -132,13 +134,13 @@ async fn read_console(
             let _ = tx.send(Read::Mark("console open again".into())).await;
         }
         *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(console.clone());
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = ReadBuffer::default();
         let why = loop {
-            match console.read(&mut buf).await {
+            match console.read(buf.space()).await {
                 Ok(0) => break "the console closed".to_string(),
                 Ok(n) => {
                     backoff = Duration::from_secs(1);
-                    if tx.send(Read::Output(buf[..n].to_vec())).await.is_err() {
+                    if tx.send(Read::Output(buf.take(n))).await.is_err() {
                         return;
                     }
                 }
@@ -151,6 +153,51 @@ async fn read_console(
         lost = Some(why);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// What the console is read into. A console is mostly idle, and a read waiting for output holds
+/// its buffer all the while: a small one then (10,000 BMCs each waiting with [`CHUNK`] bytes held
+/// 40 MB), a large one only while output keeps coming, as a read that fills the small one says.
+/// The bytes and their order are the same either way.
+struct ReadBuffer {
+    small: [u8; IDLE_CHUNK],
+    /// Empty, or [`CHUNK`] bytes.
+    large: Vec<u8>,
+}
+
+impl Default for ReadBuffer {
+    fn default() -> Self {
+        ReadBuffer {
+            small: [0; IDLE_CHUNK],
+            large: Vec::new(),
+        }
+    }
+}
+
+impl ReadBuffer {
+    /// Where the next read goes.
+    fn space(&mut self) -> &mut [u8] {
+        if self.large.is_empty() {
+            &mut self.small
+        } else {
+            &mut self.large
+        }
+    }
+
+    /// The `n` bytes just read into [`ReadBuffer::space`]. The next read gets the large buffer
+    /// if they filled the small one (more is waiting), the small one again once a read leaves
+    /// the large one unfilled (the output is drained).
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let data = self.space()[..n].to_vec();
+        if self.large.is_empty() {
+            if n == IDLE_CHUNK {
+                self.large = vec![0; CHUNK];
+            }
+        } else if n < CHUNK {
+            self.large = Vec::new();
+        }
+        data
     }
 }
 
@@ -310,5 +357,43 @@ impl Pump {
             return Some(Instant::now() + Duration::from_millis(5));
         }
         poll.next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_buffer_is_small_while_idle_and_large_while_output_keeps_coming() {
+        let mut b = ReadBuffer::default();
+        let read = |b: &mut ReadBuffer, available: &mut Vec<u8>| {
+            let space = b.space();
+            let n = space.len().min(available.len());
+            space[..n].copy_from_slice(&available[..n]);
+            available.drain(..n);
+            b.take(n)
+        };
+        assert_eq!(b.space().len(), IDLE_CHUNK);
+        assert_eq!(b.large.capacity(), 0, "nothing on the heap while idle");
+        // A short read: still small.
+        let mut waiting = b"login: ".to_vec();
+        assert_eq!(read(&mut b, &mut waiting), b"login: ");
+        assert_eq!(b.space().len(), IDLE_CHUNK);
+        // A burst: the small buffer fills, then the large one takes the rest, in order.
+        let burst: Vec<u8> = (0..6000u32).map(|i| i as u8).collect();
+        let mut waiting = burst.clone();
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        while !waiting.is_empty() {
+            let chunk = read(&mut b, &mut waiting);
+            sizes.push(chunk.len());
+            got.extend(chunk);
+        }
+        assert_eq!(got, burst);
+        assert_eq!(sizes, [IDLE_CHUNK, CHUNK, 6000 - IDLE_CHUNK - CHUNK]);
+        // Drained: small again, the large buffer given back.
+        assert_eq!(b.space().len(), IDLE_CHUNK);
+        assert_eq!(b.large.capacity(), 0);
     }
 }

@@ -2,7 +2,9 @@
 //! tagged Metal project, validated as a whole before anything starts. Every error names the file,
 //! the line and column, and what is wrong.
 //!
-//! The rooms: [`admin`] (the admin HTTP server), [`audit`] (where the audit log goes), [`bmc`] (a BMC's own fields), [`session`] (the session and security settings a
+//! The rooms: [`document`] (the text parsed once, each pass over it given its part), [`admin`]
+//! (the admin HTTP server), [`audit`] (where the audit log goes), [`bmc`] (a BMC's own fields),
+//! [`session`] (the session and security settings a
 //! `[[bmc]]` and a `[[metal_discovery]]` share), [`users`], [`lan`] (LAN parameters, GUID),
 //! [`backend_set`] (which backends a BMC uses, each validated by its kind, and their time
 //! limits), [`routes`], [`discovery`], [`warnings`] (what is weaker than the defaults); here the
@@ -15,6 +17,7 @@ mod backend_set;
 mod bmc;
 mod console;
 mod discovery;
+mod document;
 mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
@@ -116,8 +119,23 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Vec<BmcConfig>, Confi
 
 /// Parses and validates configuration text; `dir` resolves relative `password_file` paths.
 pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigError> {
+    parse_with(file, text, dir, document::read)
+}
+
+/// [`parse_all`] with the text read by `read` (one of [`document`]'s readers).
+fn parse_with(
+    file: &str,
+    text: &str,
+    dir: &Path,
+    read: fn(&Source) -> Result<Read, ConfigError>,
+) -> Result<Config, ConfigError> {
     let src = Source::new(file, text, dir);
-    let (parsed, sessions, tables) = read(&src)?;
+    let Read {
+        own: parsed,
+        mut sessions,
+        mut tables,
+        bases,
+    } = read(&src)?;
     let (state_dir, sel_capacity) = (parsed.state_dir.clone(), parsed.sel_capacity.clone());
     if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
         // About the whole file: at its start, so that it too reads FILE:LINE:COL.
@@ -128,17 +146,21 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
     }
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
     let mut names: HashSet<String> = HashSet::new();
-    let mut out = Vec::new();
-    for ((i, b), session) in parsed.bmc.into_iter().enumerate().zip(&sessions.bmc) {
+    let mut out = Vec::with_capacity(parsed.bmc.len());
+    for (i, (b, base)) in parsed.bmc.into_iter().zip(bases).enumerate() {
+        let src = src.part_from(base);
         let span = b.span();
         let b = b.into_inner().0;
         let (name_span, listen_span) = (b.name.span(), b.listen.span());
+        // Each BMC's parts are let go once it is read.
+        let session = std::mem::take(&mut sessions.bmc[i]);
         let own: Vec<_> = KINDS
             .iter()
-            .zip(&tables)
-            .map(|(k, t)| (*k, t.get(i).and_then(Option::as_ref)))
+            .zip(&mut tables)
+            .map(|(k, t)| (*k, t.get_mut(i).and_then(Option::take)))
             .collect();
-        let c = bmc::bmc(&src, span, b, session, &own)?;
+        let own: Vec<_> = own.iter().map(|(k, t)| (*k, t.as_ref())).collect();
+        let c = bmc::bmc(&src, span, b, &session, &own)?;
         if !names.insert(c.settings.name.clone()) {
             return Err(src.err(
                 name_span,
@@ -200,25 +222,15 @@ pub fn parse_all(file: &str, text: &str, dir: &Path) -> Result<Config, ConfigErr
 /// Each kind's table of every `[[bmc]]`: by kind (as in [`KINDS`]), then by BMC.
 type KindTables = Vec<Vec<Option<Table>>>;
 
-/// The file's own tables, the session settings of each `[[bmc]]` and `[[metal_discovery]]`,
-/// and each kind's tables of every `[[bmc]]` (by kind, then by BMC), in one pass each over the
-/// text. A TOML error is reported as one pass over it all would have: the first in the text.
-fn read(src: &Source) -> Result<(FileToml, session::FileSessions, KindTables), ConfigError> {
-    let own = toml::from_str::<FileToml>(src.text());
-    let sessions = toml::from_str::<session::FileSessions>(src.text());
-    let by_kind: Vec<_> = KINDS.iter().map(|k| k.tables(src.text())).collect();
-    let first = own
-        .as_ref()
-        .err()
-        .into_iter()
-        .chain(sessions.as_ref().err())
-        .chain(by_kind.iter().filter_map(|r| r.as_ref().err()))
-        .min_by_key(|e| e.span().map_or(0, |s| s.start));
-    if let Some(e) = first {
-        return Err(src.toml_err(e));
-    }
-    let own = own.expect("no error");
-    let sessions = sessions.expect("no error");
-    let by_kind = by_kind.into_iter().map(|r| r.expect("no error")).collect();
-    Ok((own, sessions, by_kind))
+/// What the passes over the text read ([`document`]).
+struct Read {
+    /// The file's own tables.
+    own: FileToml,
+    /// The session settings of each `[[bmc]]` and `[[metal_discovery]]`.
+    sessions: session::FileSessions,
+    /// Each kind's tables.
+    tables: KindTables,
+    /// Where the places of each `[[bmc]]` count from: the start of the part of the text it was
+    /// read in ([`Source::part_from`]).
+    bases: Vec<usize>,
 }

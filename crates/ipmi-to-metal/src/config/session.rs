@@ -30,6 +30,7 @@ pub const MAX_SESSION_TIMEOUT: u64 = 86_400;
 /// The session keys of a `[[bmc]]` or `[[metal_discovery]]` table as written; other keys of the
 /// table are ignored here (the table's own pass checks them).
 #[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(Debug))]
 pub(crate) struct SessionToml {
     cipher_suites: Option<Spanned<Vec<u8>>>,
     ipmi15: Option<Spanned<bool>>,

@@ -1,15 +1,18 @@
-//! What a process serving thousands of BMCs asks of the system: an open file per BMC socket
-//! (the soft limit is often 1024), and the memory that reading a large configuration left free
-//! handed back once every BMC is up.
+//! What a process serving thousands of BMCs asks of the system: two open files per BMC, its
+//! socket and its console log (the soft limit is often 1024), and the memory that reading a
+//! large configuration left free handed back once every BMC is up.
 
-/// Open files the process needs besides its BMC sockets (logs, backends' connections and
-/// helper processes, the runtime's own).
+/// Open files each BMC holds: its socket and its console log.
+const FILES_PER_BMC: u64 = 2;
+
+/// Open files the process needs besides its BMCs' (logs, backends' connections and helper
+/// processes, the runtime's own).
 const SPARE_FILES: u64 = 256;
 
-/// Raises the soft limit on open files to the hard limit if `sockets` BMC sockets (plus some
+/// Raises the soft limit on open files to the hard limit if the files of `bmcs` BMCs (plus some
 /// spare) would not fit under it, and says so; warns if even the hard limit is too low.
-pub fn raise_open_file_limit(sockets: usize) {
-    let needed = sockets as u64 + SPARE_FILES;
+pub fn raise_open_file_limit(bmcs: usize) {
+    let needed = bmcs as u64 * FILES_PER_BMC + SPARE_FILES;
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
