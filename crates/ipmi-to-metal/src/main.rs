@@ -4,6 +4,8 @@
 mod admin;
 mod audit;
 mod bench;
+#[cfg(test)]
+mod captured_log;
 mod cli;
 mod config;
 mod console;

@@ -265,16 +265,19 @@ impl Fleet {
         }
     }
 
-    /// Closes the sessions of every BMC that have been idle too long.
-    pub fn expire(&self, now: Instant) {
-        let all: Vec<Arc<Running>> = self
-            .bmcs
+    /// Every BMC served now, taken out of the fleet's lock so that the caller can lock each.
+    fn running(&self) -> Vec<Arc<Running>> {
+        self.bmcs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .map(|e| e.running.clone())
-            .collect();
-        for r in all {
+            .collect()
+    }
+
+    /// Closes the sessions of every BMC that have been idle too long.
+    pub fn expire(&self, now: Instant) {
+        for r in self.running() {
             let mut server = r.server();
             server.expire(now);
             if server.sol_dirty() {

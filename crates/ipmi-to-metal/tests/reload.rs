@@ -306,24 +306,7 @@ fn a_broken_configuration_is_refused_and_the_one_in_force_keeps_serving() {
 
 /// A `POST /reload` to the admin server; the status and the body.
 fn post_reload(port: u16, token: Option<&str>) -> (u16, String) {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "POST /reload HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (status, body)
+    common::admin::http(port, "POST", "/reload", token, "")
 }
 
 #[test]

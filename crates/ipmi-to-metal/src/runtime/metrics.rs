@@ -6,7 +6,6 @@
 
 use super::{Fleet, Running};
 use ipmi_proto::session::{LoginFailure, ServerStats};
-use std::sync::Arc;
 use telemetry::sessions::{ClassTotals, FleetSource};
 
 /// Names the commands the BMC model declares for the request counts (the first call does).
@@ -34,13 +33,7 @@ impl Fleet {
 
 impl FleetSource for Fleet {
     fn totals(&self, f: &mut dyn FnMut(&'static str, &ClassTotals)) {
-        let live: Vec<Arc<Running>> = self
-            .bmcs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|e| e.running.clone())
-            .collect();
+        let live = self.running();
         // (class, BMCs served, their counts and the retired ones')
         let mut classes: Vec<(&'static str, u64, ServerStats)> = self
             .retired
@@ -92,7 +85,7 @@ mod tests {
     use ipmi_proto::session::{ClientConfig, Interface, Secret};
     use ipmi_proto::types::Privilege;
     use std::path::Path;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     /// The totals of class `sim` in `fleet`.

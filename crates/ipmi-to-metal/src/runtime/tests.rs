@@ -248,19 +248,7 @@ async fn a_request_past_its_deadline_gets_0xc3() {
     assert_eq!(r.ccode, CompletionCode::OK);
 }
 
-/// A log writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::captured_log::Captured;
 
 /// Requests alike in a session log in one span, kept and handed out again; its fields are the
 /// request's, so every line reads as with a span of its own.

@@ -1,8 +1,7 @@
 //! Scraping the admin server's `/metrics` and parsing it with a real Prometheus text parser: the
 //! official Python client's (`prometheus_client.parser`, installed by `.ci/run`), not a grep.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 /// Parses the exposition on stdin; prints each sample (and each family without samples) as JSON.
@@ -16,44 +15,9 @@ for fam in text_string_to_metric_families(sys.stdin.read()):
 print(json.dumps(out))
 "#;
 
-/// A GET on the admin server: (status, headers, body).
+/// A GET on the admin server: (status, headers lower-cased, body).
 pub fn http_get(port: u16, path: &str, token: Option<&str>) -> (u16, String, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the admin server");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head[9..12].parse().unwrap();
-    // Small bodies come whole; a large one may be chunked.
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, head.to_string(), body)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap();
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
+    super::admin::http_full(port, "GET", path, token, "")
 }
 
 /// One sample: its name (a histogram's `_bucket`, `_sum`, `_count`...), its labels sorted by
