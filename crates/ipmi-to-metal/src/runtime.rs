@@ -275,11 +275,20 @@ impl Fleet {
             .collect()
     }
 
-    /// Closes the sessions of every BMC that have been idle too long.
+    /// Closes the sessions of every BMC that have been idle too long and ends its logins in
+    /// progress that took too long, each in the BMC's span: the lines about them (a login
+    /// abandoned after RAKP 2 counts as failed, and may lock a user out) name the BMC.
     pub fn expire(&self, now: Instant) {
-        for r in self.running() {
+        let all: Vec<(Arc<Running>, tracing::Span)> = self
+            .bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|e| (e.running.clone(), e.span.clone()))
+            .collect();
+        for (r, span) in all {
             let mut server = r.server();
-            server.expire(now);
+            span.in_scope(|| server.expire(now));
             if server.sol_dirty() {
                 r.console.wake.notify_one();
             }

@@ -68,18 +68,16 @@ pub(crate) fn session_challenge(
     let temp_id = table.new_session_id(rng);
     let mut challenge = [0u8; 16];
     rng.fill_bytes(&mut challenge);
-    table.pending.insert(
-        temp_id,
-        Pending {
-            peer,
-            started: now,
-            state: Handshake::Challenge {
-                user_id,
-                auth_type: req.auth_type,
-                challenge,
-            },
+    let login = Pending {
+        peer,
+        started: now,
+        state: Handshake::Challenge {
+            user_id,
+            auth_type: req.auth_type,
+            challenge,
         },
-    );
+    };
+    table.add_pending(temp_id, login, now, config);
     Ok(SessionChallengeResponse {
         temporary_session_id: temp_id,
         challenge,

@@ -2,13 +2,22 @@
 //! bounded so that a flood of half-open logins cannot push out a real one:
 //! - one source address holds at most [`PENDING_PER_SOURCE`]; past it, its own oldest goes;
 //! - all together hold at most [`PENDING_LIMIT`]; past it, the oldest logins of the addresses
-//!   holding the most go.
+//!   holding the most go;
+//! - either way, logins not yet sent RAKP 2 go before those that were (see below).
 //!
 //! So an address flooding Open Session Requests or Get Session Challenges from many ports
 //! displaces only its own logins. Addresses are all a datagram carries, and they can be spoofed:
 //! a flood from more addresses than the limit can hold, within one round trip of a real login,
 //! can still displace it. Stale logins are dropped by [`PendingLogins::expire`], on the caller's
 //! timer, not on every packet.
+//!
+//! A login the BMC has sent RAKP 2 for (an HMAC keyed by the user's password, which a console
+//! with the wrong password finds wrong and abandons without a RAKP 3) is worth more than one
+//! that has not: when it ends without a RAKP 3 (expired, pushed out, or started over by its
+//! console) it is handed to the caller as [`Abandoned`], to count as a failed login. So it waits
+//! for RAKP 3 only [`RAKP3_TIMEOUT`], and the bounds push out logins that have not reached
+//! RAKP 2 first: only a console that sees the BMC's answers can get a login to RAKP 2, so a
+//! flood from spoofed addresses cannot have a real console's logins counted as failures.
 
 use super::cipher_suite::CipherSuite;
 use crate::crypto::rakp::Exchange;
@@ -21,6 +30,14 @@ use std::time::{Duration, Instant};
 
 /// How long a login may take between its steps (challenge → activate, open → RAKP 3).
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a login waits for RAKP 3 after the latest RAKP 2 (within [`HANDSHAKE_TIMEOUT`]).
+/// Real consoles answer RAKP 2 at once: the wait covers a round trip plus one retransmission
+/// interval if RAKP 3 is lost (ipmitool's `-N` is 1 s for lanplus, FreeIPMI's is 1 s; a lost
+/// RAKP 2 is asked for again with RAKP 1, which answers it again and restarts this wait). A
+/// console with the wrong password never answers: its login counts as failed this long after
+/// RAKP 2, seen by a timer that runs every second, so a wrong-password ipmitool is locked out
+/// about this long after its `max_failures`-th try.
+pub(crate) const RAKP3_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most logins in progress at once.
 pub(crate) const PENDING_LIMIT: usize = 512;
 /// The most logins in progress from one source address.
@@ -50,6 +67,8 @@ pub(crate) enum Handshake {
         exchange: Exchange,
         user_id: u8,
         privilege: Privilege,
+        /// When RAKP 2 was last sent (see [`RAKP3_TIMEOUT`]).
+        sent: Instant,
     },
 }
 
@@ -58,6 +77,44 @@ pub(crate) struct Pending {
     pub(crate) peer: SocketAddr,
     pub(crate) started: Instant,
     pub(crate) state: Handshake,
+}
+
+impl Pending {
+    /// Whether the BMC has sent RAKP 2 for this login.
+    pub(crate) fn sent_rakp2(&self) -> bool {
+        matches!(self.state, Handshake::Rakp2Sent { .. })
+    }
+
+    /// Whether the login is too old at `now`: [`HANDSHAKE_TIMEOUT`] after it started, or
+    /// [`RAKP3_TIMEOUT`] after its latest RAKP 2.
+    fn timed_out(&self, now: Instant) -> bool {
+        now.duration_since(self.started) > HANDSHAKE_TIMEOUT
+            || matches!(self.state, Handshake::Rakp2Sent { sent, .. }
+                if now.duration_since(sent) > RAKP3_TIMEOUT)
+    }
+
+    /// The login as abandoned (`how`), if the BMC had sent it RAKP 2.
+    pub(crate) fn abandoned(self, how: &'static str) -> Option<Abandoned> {
+        match self.state {
+            Handshake::Rakp2Sent { exchange, .. } => Some(Abandoned {
+                peer: self.peer,
+                user: exchange.username,
+                how,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A login that ended after the BMC sent RAKP 2 and before a RAKP 3 came: to count as a failed
+/// login of `user` from `peer`.
+#[derive(Debug)]
+pub(crate) struct Abandoned {
+    pub(crate) peer: SocketAddr,
+    /// The user name of RAKP 1.
+    pub(crate) user: Vec<u8>,
+    /// How it ended, for the log: "expired", "pushed out", "started over".
+    pub(crate) how: &'static str,
 }
 
 /// The logins in progress by (temporary) BMC session ID, and which each address started.
@@ -70,6 +127,8 @@ pub(crate) struct PendingLogins {
     evicted: u64,
     /// Logins that timed out, for the metrics.
     expired: u64,
+    /// Logins dropped here after RAKP 2, not yet taken by [`PendingLogins::take_abandoned`].
+    abandoned: Vec<Abandoned>,
 }
 
 impl PendingLogins {
@@ -107,19 +166,84 @@ impl PendingLogins {
         Some(p)
     }
 
-    /// Adds a login under a fresh ID, first making room: past its address's share, that
-    /// address's oldest login goes; past the limit, [`EVICT_SHARE`] logins go, each the oldest
-    /// of the address then holding the most.
+    /// Adds a login under a fresh ID, first making room: past its address's share, one of that
+    /// address's logins goes; past the limit, [`EVICT_SHARE`] logins go, each one of the address
+    /// then holding the most logins not yet sent RAKP 2 (see [`PendingLogins::rank`] and
+    /// [`PendingLogins::drop_one_of`]).
     pub(crate) fn insert(&mut self, id: u32, p: Pending) {
         let ip = p.peer.ip();
         let own = self.by_source.get(&ip).map_or(0, VecDeque::len);
         if own >= PENDING_PER_SOURCE {
-            self.drop_oldest_of(ip);
+            self.drop_one_of(ip);
         } else if self.by_id.len() >= PENDING_LIMIT {
             self.make_room();
         }
         self.by_source.entry(ip).or_default().push_back(id);
         self.by_id.insert(id, p);
+    }
+
+    /// Puts a login the BMC sent RAKP 2 for back to waiting for RAKP 1, as abandoned: its
+    /// console sent another RAKP 1 than the one answered, and so starts the exchange over.
+    pub(crate) fn start_over(&mut self, id: u32) {
+        let Some(p) = self.by_id.get_mut(&id) else {
+            return;
+        };
+        let Handshake::Rakp2Sent {
+            console_id,
+            suite,
+            max_privilege,
+            ..
+        } = p.state
+        else {
+            return;
+        };
+        let old = std::mem::replace(
+            &mut p.state,
+            Handshake::Opened {
+                console_id,
+                suite,
+                max_privilege,
+            },
+        );
+        if let Handshake::Rakp2Sent { exchange, .. } = old {
+            self.abandoned.push(Abandoned {
+                peer: p.peer,
+                user: exchange.username,
+                how: "started over",
+            });
+        }
+    }
+
+    /// Drops, as abandoned, the logins other than `keep` that the console at `peer` (the same
+    /// address and port) was sent RAKP 2 for as `user`: it is logging in as that user again
+    /// without having finished them. (A console with one socket logs in once at a time: ipmitool,
+    /// when its RAKP 2 is lost, opens a new session from the same port.)
+    pub(crate) fn started_again(&mut self, peer: SocketAddr, user: &[u8], keep: u32) {
+        let Some(ids) = self.by_source.get_mut(&peer.ip()) else {
+            return;
+        };
+        let by_id = &mut self.by_id;
+        let abandoned = &mut self.abandoned;
+        ids.retain(|id| {
+            let earlier = *id != keep
+                && by_id.get(id).is_some_and(|p| {
+                    p.peer == peer
+                        && matches!(&p.state, Handshake::Rakp2Sent { exchange, .. }
+                            if exchange.username == user)
+                });
+            if earlier {
+                abandoned.extend(by_id.remove(id).and_then(|p| p.abandoned("started over")));
+            }
+            !earlier
+        });
+        if ids.is_empty() {
+            self.by_source.remove(&peer.ip());
+        }
+    }
+
+    /// The logins dropped after RAKP 2 since the last call, to count as failed logins.
+    pub(crate) fn take_abandoned(&mut self) -> Vec<Abandoned> {
+        std::mem::take(&mut self.abandoned)
     }
 
     /// Logins pushed out by the bounds so far.
@@ -132,57 +256,75 @@ impl PendingLogins {
         self.expired
     }
 
-    /// Drops logins older than [`HANDSHAKE_TIMEOUT`].
+    /// Drops logins that took too long (see [`Pending::timed_out`]). Every login is looked at:
+    /// with two timeouts, an address's oldest login is not always the first to time out (at
+    /// most [`PENDING_LIMIT`] of them, once a second).
     pub(crate) fn expire(&mut self, now: Instant) {
-        let (by_id, expired) = (&mut self.by_id, &mut self.expired);
+        let (by_id, expired, abandoned) = (&mut self.by_id, &mut self.expired, &mut self.abandoned);
         self.by_source.retain(|_, ids| {
-            // Each address's IDs are in the order its logins started.
-            while let Some(id) = ids.front() {
-                match by_id.get(id) {
-                    Some(p) if now.duration_since(p.started) <= HANDSHAKE_TIMEOUT => break,
-                    _ => {
-                        // An ID whose login already ended is only forgotten here.
-                        *expired += u64::from(by_id.remove(id).is_some());
-                        ids.pop_front();
+            ids.retain(|id| match by_id.get(id) {
+                Some(p) if !p.timed_out(now) => true,
+                _ => {
+                    if let Some(p) = by_id.remove(id) {
+                        *expired += 1;
+                        abandoned.extend(p.abandoned("expired"));
                     }
+                    false
                 }
-            }
+            });
             !ids.is_empty()
         });
     }
 
-    /// Drops logins down to [`EVICT_SHARE`] below the limit, each time the oldest of the address
-    /// holding the most (of several, the one whose oldest is oldest). A share at once, so that
-    /// the addresses are ranked once per that many new logins, not for every one.
+    /// Drops logins down to [`EVICT_SHARE`] below the limit, each time one of the address that
+    /// comes first by [`PendingLogins::rank`]. A share at once, so that the addresses are ranked
+    /// once per that many new logins, not for every one.
     fn make_room(&mut self) {
         let target = PENDING_LIMIT - EVICT_SHARE;
-        let started = |id: Option<&u32>| id.and_then(|id| self.by_id.get(id)).map(|p| p.started);
         let mut ranked: BinaryHeap<_> = self
             .by_source
-            .iter()
-            .map(|(ip, ids)| (ids.len(), Reverse(started(ids.front())), *ip))
+            .keys()
+            .filter_map(|ip| self.rank(*ip))
             .collect();
         while self.by_id.len() > target {
-            let Some((_, _, ip)) = ranked.pop() else {
+            let Some((_, _, _, ip)) = ranked.pop() else {
                 break;
             };
-            self.drop_oldest_of(ip);
-            if let Some(ids) = self.by_source.get(&ip) {
-                let next = ids
-                    .front()
-                    .and_then(|id| self.by_id.get(id))
-                    .map(|p| p.started);
-                ranked.push((ids.len(), Reverse(next), ip));
-            }
+            self.drop_one_of(ip);
+            ranked.extend(self.rank(ip));
         }
     }
 
-    fn drop_oldest_of(&mut self, ip: IpAddr) {
+    /// How soon `ip` gives way when the logins are too many (the highest first): an address
+    /// holding logins not yet sent RAKP 2 before one that holds none, then the more it holds,
+    /// the sooner, then the one whose oldest login is oldest. So a flood of Open Session
+    /// Requests from spoofed addresses, one each, pushes out its own logins before a console's
+    /// logins past RAKP 2 (which would count as failed), however many the console holds; a
+    /// login past RAKP 2 is pushed out only when no login before it is left.
+    fn rank(&self, ip: IpAddr) -> Option<(bool, usize, Reverse<Instant>, IpAddr)> {
+        let ids = self.by_source.get(&ip)?;
+        let oldest = self.by_id.get(ids.front()?)?.started;
+        let before_rakp2 = ids
+            .iter()
+            .any(|id| self.by_id.get(id).is_some_and(|p| !p.sent_rakp2()));
+        Some((before_rakp2, ids.len(), Reverse(oldest), ip))
+    }
+
+    /// Drops one login of `ip`: its oldest not yet sent RAKP 2, or if all were, its oldest
+    /// (abandoned, then). A flood of Open Session Requests from a console's address (which
+    /// anyone can spoof) so pushes out the logins it started, and the console's logins past
+    /// RAKP 2 only when it holds nothing else.
+    fn drop_one_of(&mut self, ip: IpAddr) {
         let Some(ids) = self.by_source.get_mut(&ip) else {
             return;
         };
-        if let Some(id) = ids.pop_front() {
-            self.evicted += u64::from(self.by_id.remove(&id).is_some());
+        let at = ids
+            .iter()
+            .position(|id| self.by_id.get(id).is_some_and(|p| !p.sent_rakp2()))
+            .unwrap_or(0);
+        if let Some(p) = ids.remove(at).and_then(|id| self.by_id.remove(&id)) {
+            self.evicted += 1;
+            self.abandoned.extend(p.abandoned("pushed out"));
         }
         if ids.is_empty() {
             self.by_source.remove(&ip);
@@ -252,6 +394,54 @@ mod tests {
             p.by_id.len(),
             p.by_source.values().map(VecDeque::len).sum::<usize>()
         );
+    }
+
+    fn past_rakp2(peer: &str, started: Instant, sent: Instant) -> Pending {
+        Pending {
+            state: Handshake::Rakp2Sent {
+                console_id: 1,
+                suite: CipherSuite::by_id(17).unwrap(),
+                max_privilege: Privilege::Administrator,
+                exchange: Exchange {
+                    console_session_id: 1,
+                    bmc_session_id: 2,
+                    console_random: [0; 16],
+                    bmc_random: [0; 16],
+                    bmc_guid: [0; 16],
+                    role: 0x14,
+                    username: b"admin".to_vec(),
+                },
+                user_id: 2,
+                privilege: Privilege::Administrator,
+                sent,
+            },
+            ..opened(peer, started)
+        }
+    }
+
+    /// A login past RAKP 2 waits [`RAKP3_TIMEOUT`] from its RAKP 2, though an older login of
+    /// its address (ahead of it in the address's queue) waits longer; it is handed back once.
+    #[test]
+    fn a_login_past_rakp2_expires_sooner_and_is_handed_back() {
+        let t0 = Instant::now();
+        let mut p = PendingLogins::default();
+        p.insert(1, opened("127.0.0.1:1", t0));
+        let sent = t0 + Duration::from_secs(1);
+        p.insert(2, past_rakp2("127.0.0.1:2", t0, sent));
+        p.expire(sent + RAKP3_TIMEOUT);
+        assert!(p.contains_key(&2) && p.take_abandoned().is_empty());
+        p.expire(sent + RAKP3_TIMEOUT + Duration::from_millis(1));
+        assert!(p.contains_key(&1) && !p.contains_key(&2));
+        let gone = p.take_abandoned();
+        assert_eq!(gone.len(), 1, "{gone:?}");
+        assert_eq!(
+            (gone[0].peer, &gone[0].user[..], gone[0].how),
+            ("127.0.0.1:2".parse().unwrap(), &b"admin"[..], "expired")
+        );
+        assert!(p.take_abandoned().is_empty());
+        p.expire(t0 + HANDSHAKE_TIMEOUT + Duration::from_millis(1));
+        assert_eq!((p.len(), p.expired()), (0, 2));
+        assert!(p.take_abandoned().is_empty(), "not past RAKP 2");
     }
 
     #[test]

@@ -97,18 +97,16 @@ pub(crate) fn open_session(
         return open_session_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
     }
     let bmc_id = table.new_session_id(rng);
-    table.pending.insert(
-        bmc_id,
-        Pending {
-            peer,
-            started: now,
-            state: Handshake::Opened {
-                console_id,
-                suite,
-                max_privilege,
-            },
+    let login = Pending {
+        peer,
+        started: now,
+        state: Handshake::Opened {
+            console_id,
+            suite,
+            max_privilege,
         },
-    );
+    };
+    table.add_pending(bmc_id, login, now, config);
     let mut p = Vec::with_capacity(36);
     OpenSessionResponse {
         tag,
@@ -139,6 +137,12 @@ fn rakp2_error(rng: &mut StdRng, tag: u8, console_id: u32, status: Status) -> Ac
 }
 
 /// RAKP Message 1 (section 13.20), answered with RAKP Message 2.
+///
+/// RAKP 2 carries an HMAC keyed by the user's password: the lockout is checked before it is
+/// computed, so a locked-out address and name get no more of them. A repeated RAKP 1 gets the
+/// same RAKP 2 again, not a new code; another RAKP 1 for a login already sent RAKP 2, or one for
+/// a new login of the same console and name, ends the earlier exchange as abandoned (a failed
+/// login: see [`SessionTable::count_abandoned`]).
 pub(crate) fn rakp1(
     config: &ServerConfig,
     table: &mut SessionTable,
@@ -167,7 +171,18 @@ pub(crate) fn rakp1(
         },
         _ => return rakp2_error(rng, tag, 0, Status::INVALID_SESSION_ID),
     };
-    let rakp1 = match Rakp1::parse(payload) {
+    let parsed = Rakp1::parse(payload);
+    if let Some(Handshake::Rakp2Sent { exchange, .. }) =
+        table.pending.get(&bmc_id).map(|p| &p.state)
+    {
+        if parsed.as_ref().is_ok_and(|r| repeats(r, exchange)) {
+            return rakp2_again(config, table, rng, now, peer, tag, bmc_id);
+        }
+        // Another RAKP 1 than the one answered: the console starts over.
+        table.pending.start_over(bmc_id);
+        table.count_abandoned(now, config);
+    }
+    let rakp1 = match parsed {
         Ok(r) => r,
         Err(_) => {
             let status = if Rakp1::name_too_long(payload) {
@@ -179,6 +194,9 @@ pub(crate) fn rakp1(
             return rakp2_error(rng, tag, console_id, status);
         }
     };
+    // Counted before the lockout is checked: they may be what locks this login out.
+    table.pending.started_again(peer, &rakp1.username, bmc_id);
+    table.count_abandoned(now, config);
     let name = String::from_utf8_lossy(&rakp1.username).into_owned();
     let level = rakp1.role & 0x0f;
     if level > 4 || rakp1.role & 0xe0 != 0 {
@@ -186,12 +204,15 @@ pub(crate) fn rakp1(
         return rakp2_error(rng, tag, console_id, Status::INVALID_ROLE);
     }
     if table.limiter.locked(peer.ip(), &rakp1.username, now) {
-        table.stats.fail(LoginFailure::LockedOut);
-        if table.log_budget.allow(now) {
-            tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
-        }
-        table.pending.remove(&bmc_id);
-        return rakp2_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES);
+        return locked_out(
+            config,
+            table,
+            rng,
+            now,
+            peer,
+            (tag, bmc_id, console_id),
+            &name,
+        );
     }
     let Some(user) = config.user_by_name(&rakp1.username).cloned() else {
         let policy = config.login_policy;
@@ -230,6 +251,7 @@ pub(crate) fn rakp1(
         username: rakp1.username.clone(),
     };
     let auth_code = exchange.rakp2_auth_code(suite.auth, user.password.expose());
+    let reply = rakp2_ok(rng, tag, &exchange, auth_code);
     if let Some(p) = table.pending.get_mut(&bmc_id) {
         p.state = Handshake::Rakp2Sent {
             console_id,
@@ -238,19 +260,105 @@ pub(crate) fn rakp1(
             exchange,
             user_id: user.id,
             privilege,
+            sent: now,
         };
     }
+    reply
+}
+
+/// Whether `r` is the RAKP 1 that `answered` came from, but for its tag: a console asking again
+/// because our RAKP 2 was lost (FreeIPMI sends the same message under a new tag).
+fn repeats(r: &Rakp1, answered: &Exchange) -> bool {
+    r.console_random == answered.console_random
+        && r.role == answered.role
+        && r.username == answered.username
+}
+
+/// RAKP 2 with status OK for `exchange`.
+fn rakp2_ok(rng: &mut StdRng, tag: u8, exchange: &Exchange, auth_code: Vec<u8>) -> Action {
     let mut p = Vec::with_capacity(40 + auth_code.len());
     Rakp2 {
         tag,
         status: Status::OK,
-        console_session_id: console_id,
-        bmc_random,
-        bmc_guid: config.guid,
+        console_session_id: exchange.console_session_id,
+        bmc_random: exchange.bmc_random,
+        bmc_guid: exchange.bmc_guid,
         auth_code,
     }
     .emit(&mut p);
     Action::Reply(setup_reply(rng, PayloadType::RAKP2, p))
+}
+
+/// The answer to a repeated RAKP 1: the RAKP 2 already sent, made again from the exchange kept
+/// (the same random number, so the same code: nothing new to crack), and the wait for RAKP 3
+/// starts again. Unless the name has been locked out since.
+fn rakp2_again(
+    config: &ServerConfig,
+    table: &mut SessionTable,
+    rng: &mut StdRng,
+    now: Instant,
+    peer: SocketAddr,
+    tag: u8,
+    bmc_id: u32,
+) -> Action {
+    let Some(Pending {
+        state:
+            Handshake::Rakp2Sent {
+                console_id,
+                suite,
+                exchange,
+                user_id,
+                sent,
+                ..
+            },
+        ..
+    }) = table.pending.get_mut(&bmc_id)
+    else {
+        return Action::Drop("login state lost");
+    };
+    let console_id = *console_id;
+    let name = String::from_utf8_lossy(&exchange.username).into_owned();
+    let user = config.user_by_id(*user_id).filter(|u| u.enabled);
+    match user {
+        Some(user) if !table.limiter.locked(peer.ip(), &exchange.username, now) => {
+            *sent = now;
+            let auth_code = exchange.rakp2_auth_code(suite.auth, user.password.expose());
+            rakp2_ok(rng, tag, exchange, auth_code)
+        }
+        Some(_) => locked_out(
+            config,
+            table,
+            rng,
+            now,
+            peer,
+            (tag, bmc_id, console_id),
+            &name,
+        ),
+        None => {
+            table.drop_pending(bmc_id, now, config);
+            rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_NAME)
+        }
+    }
+}
+
+/// RAKP 1 (with its tag, for the login with these BMC and console session IDs) refused because
+/// its address, or its name from that address, is locked out: RAKP 2 with status "insufficient
+/// resources" and no code, random number or GUID.
+fn locked_out(
+    config: &ServerConfig,
+    table: &mut SessionTable,
+    rng: &mut StdRng,
+    now: Instant,
+    peer: SocketAddr,
+    (tag, bmc_id, console_id): (u8, u32, u32),
+    name: &str,
+) -> Action {
+    table.stats.fail(LoginFailure::LockedOut);
+    if table.log_budget.allow(now) {
+        tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
+    }
+    table.drop_pending(bmc_id, now, config);
+    rakp2_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES)
 }
 
 fn rakp4_reply(
@@ -301,6 +409,21 @@ pub(crate) fn rakp3(
             Vec::new(),
         ));
     }
+    let Ok(rakp3) = Rakp3::parse(payload) else {
+        let console_id = match table.pending.get(&bmc_id).map(|p| &p.state) {
+            Some(Handshake::Rakp2Sent { console_id, .. }) => *console_id,
+            _ => 0,
+        };
+        // No proof of the password after RAKP 2: abandoned.
+        table.drop_pending(bmc_id, now, config);
+        return Action::Reply(rakp4_reply(
+            rng,
+            tag,
+            console_id,
+            Status::ILLEGAL_PARAMETER,
+            Vec::new(),
+        ));
+    };
     let Some(Pending {
         state:
             Handshake::Rakp2Sent {
@@ -320,15 +443,6 @@ pub(crate) fn rakp3(
         return Action::Drop("user gone");
     };
     let policy = config.login_policy;
-    let Ok(rakp3) = Rakp3::parse(payload) else {
-        return Action::Reply(rakp4_reply(
-            rng,
-            tag,
-            console_id,
-            Status::ILLEGAL_PARAMETER,
-            Vec::new(),
-        ));
-    };
     if rakp3.status != Status::OK {
         // The console found our RAKP 2 wrong: its password differs from ours.
         table.stats.fail(LoginFailure::RejectedByClient);

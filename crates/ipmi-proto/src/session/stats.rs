@@ -13,6 +13,10 @@ pub enum LoginFailure {
     BadPassword,
     /// The client rejected the BMC's proof (RAKP 2): its password differs from the account's.
     RejectedByClient,
+    /// The login ended after the BMC's proof (RAKP 2) without a RAKP 3: it timed out, was
+    /// pushed out, or its console started over. What a client with the wrong password does
+    /// (ipmitool, FreeIPMI), and what collecting RAKP 2 codes to crack offline looks like.
+    AbandonedAfterRakp2,
     /// The privilege asked for is above the account's limit.
     Privilege,
     /// Refused without a check: too many failed logins from the address, or for the name.
@@ -25,10 +29,11 @@ pub enum LoginFailure {
 
 impl LoginFailure {
     /// Every reason, in the order of [`ServerStats::logins_failed`].
-    pub const ALL: [LoginFailure; 7] = [
+    pub const ALL: [LoginFailure; 8] = [
         LoginFailure::UnknownUser,
         LoginFailure::BadPassword,
         LoginFailure::RejectedByClient,
+        LoginFailure::AbandonedAfterRakp2,
         LoginFailure::Privilege,
         LoginFailure::LockedOut,
         LoginFailure::NoCipherSuite,
@@ -41,6 +46,7 @@ impl LoginFailure {
             LoginFailure::UnknownUser => "unknown_user",
             LoginFailure::BadPassword => "bad_password",
             LoginFailure::RejectedByClient => "rejected_by_client",
+            LoginFailure::AbandonedAfterRakp2 => "abandoned_after_rakp2",
             LoginFailure::Privilege => "privilege",
             LoginFailure::LockedOut => "locked_out",
             LoginFailure::NoCipherSuite => "no_cipher_suite",
@@ -68,7 +74,8 @@ pub struct ServerStats {
     pub lockouts: u64,
     /// Logins in progress pushed out by the bounds on them (a flood of half-open logins).
     pub handshakes_evicted: u64,
-    /// Logins in progress never finished within the handshake timeout.
+    /// Logins in progress never finished within the handshake timeout (those past RAKP 2 are
+    /// counted as [`LoginFailure::AbandonedAfterRakp2`] as well).
     pub handshakes_expired: u64,
 }
 

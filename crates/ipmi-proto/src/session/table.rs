@@ -5,10 +5,10 @@ use super::cipher_suite::{CipherSuite, IntegrityAlgorithm};
 use super::config::ServerConfig;
 use super::limiter::LoginLimiter;
 use super::log_budget::LogBudget;
-use super::pending::PendingLogins;
+use super::pending::{Abandoned, Pending, PendingLogins};
 use super::seal::{response_message, seal_v15, seal_v20, Form, Keys};
 use super::seqwin::{self, SeqWindow};
-use super::stats::ServerStats;
+use super::stats::{LoginFailure, ServerStats};
 use crate::types::{CompletionCode, NetFn, Privilege};
 use crate::wire::ipmi15::AuthType;
 use crate::wire::ipmi20::PayloadType;
@@ -157,7 +157,53 @@ impl SessionTable {
             keep
         });
         self.pending.expire(now);
+        self.count_abandoned(now, config);
         self.limiter.prune(now, &config.login_policy);
+    }
+
+    /// Adds a login in progress (see [`PendingLogins::insert`]); the logins it pushes out that
+    /// had been sent RAKP 2 count as failed.
+    pub(crate) fn add_pending(&mut self, id: u32, p: Pending, now: Instant, config: &ServerConfig) {
+        self.pending.insert(id, p);
+        self.count_abandoned(now, config);
+    }
+
+    /// Ends a login in progress that failed; if it had been sent RAKP 2 it counts as failed
+    /// (abandoned) here, whatever else the caller counts.
+    pub(crate) fn drop_pending(&mut self, id: u32, now: Instant, config: &ServerConfig) {
+        if let Some(a) = self
+            .pending
+            .remove(&id)
+            .and_then(|p| p.abandoned("refused"))
+        {
+            self.fail_abandoned(a, now, config);
+        }
+    }
+
+    /// Counts the logins in progress that ended after RAKP 2 without a RAKP 3 as failed logins
+    /// of their user names from their addresses, as a wrong RAKP 3 would be: a console with the
+    /// wrong password checks RAKP 2 and stops there (ipmitool, FreeIPMI), so without this it
+    /// would never be locked out, and RAKP 2 codes (which can be cracked offline) could be
+    /// collected at any rate. Only logins that ended count, never one in progress: parallel
+    /// logins of one user from one address that finish never lock each other out.
+    pub(crate) fn count_abandoned(&mut self, now: Instant, config: &ServerConfig) {
+        for a in self.pending.take_abandoned() {
+            self.fail_abandoned(a, now, config);
+        }
+    }
+
+    /// Counts one login abandoned after RAKP 2 (see [`SessionTable::count_abandoned`]).
+    fn fail_abandoned(&mut self, a: Abandoned, now: Instant, config: &ServerConfig) {
+        let policy = &config.login_policy;
+        self.stats.fail(LoginFailure::AbandonedAfterRakp2);
+        let locks = self.limiter.fail(a.peer.ip(), &a.user, now, policy);
+        let user = String::from_utf8_lossy(&a.user);
+        if locks && self.log_budget.allow(now) {
+            tracing::warn!(peer = %a.peer, user = %user, "too many failed logins: locked out for {:?}", policy.lockout);
+        }
+        if self.log_budget.allow(now) {
+            tracing::warn!(peer = %a.peer, user = %user, how = a.how, "login failed: abandoned after RAKP 2 (wrong password at the client?)");
+        }
     }
 
     /// What the session layer has counted so far, with the sessions open now.

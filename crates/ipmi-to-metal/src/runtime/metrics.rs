@@ -149,4 +149,19 @@ mod tests {
         assert_eq!(count(&gone.logins_failed, "bad_password"), 1);
         drop(session);
     }
+
+    /// The README's table of metrics names every reason a login fails for (the `reason` label
+    /// of `ipmi_to_metal_logins_failed_total`), in order, and no other.
+    #[test]
+    fn the_readme_lists_every_login_failure_reason() {
+        let readme = include_str!("../../../../README.md");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with("| `ipmi_to_metal_logins_failed_total` |"))
+            .expect("the README's metrics table has a row for failed logins");
+        let what = row.trim_end_matches('|').rsplit('|').next().unwrap();
+        let listed: Vec<&str> = what.split('`').skip(1).step_by(2).collect();
+        let reasons: Vec<&str> = LoginFailure::ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(listed, reasons, "{row}");
+    }
 }

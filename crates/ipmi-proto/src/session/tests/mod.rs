@@ -19,6 +19,7 @@ use rand::SeedableRng;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod abandoned;
 mod attacks;
 mod clients;
 mod forgery;
@@ -198,8 +199,19 @@ pub(super) fn rakp12_from(
     user: &str,
     role: u8,
 ) -> (Rakp2, Exchange) {
+    rakp12_at(s, Instant::now(), from, suite, user, role)
+}
+
+/// [`rakp12_from`] at `now`.
+pub(super) fn rakp12_at(
+    s: &mut Server,
+    now: Instant,
+    from: SocketAddr,
+    suite: u8,
+    user: &str,
+    role: u8,
+) -> (Rakp2, Exchange) {
     let cs = CipherSuite::by_id(suite).unwrap();
-    let now = Instant::now();
     let mut p = Vec::new();
     OpenSessionRequest {
         tag: 1,
@@ -252,6 +264,18 @@ pub(super) fn rakp34_from(
     x: &Exchange,
     password: &[u8],
 ) -> Rakp4 {
+    rakp34_at(s, Instant::now(), from, suite, x, password)
+}
+
+/// [`rakp34_from`] at `now`.
+pub(super) fn rakp34_at(
+    s: &mut Server,
+    now: Instant,
+    from: SocketAddr,
+    suite: u8,
+    x: &Exchange,
+    password: &[u8],
+) -> Rakp4 {
     let cs = CipherSuite::by_id(suite).unwrap();
     let mut p = Vec::new();
     Rakp3 {
@@ -261,7 +285,7 @@ pub(super) fn rakp34_from(
         auth_code: x.rakp3_auth_code(cs.auth, password),
     }
     .emit(&mut p);
-    let r = reply(s.handle(Instant::now(), from, &v20_setup(PayloadType::RAKP3, &p)));
+    let r = reply(s.handle(now, from, &v20_setup(PayloadType::RAKP3, &p)));
     Rakp4::parse(ipmi20::Repr::parse(&r[4..]).unwrap().payload).unwrap()
 }
 

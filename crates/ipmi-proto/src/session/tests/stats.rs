@@ -1,12 +1,16 @@
 //! The counts the server keeps for the metrics: each login outcome counted once under its
 //! reason, sessions opened and closed by how, lockouts and logins in progress dropped.
 
-use super::{client15_login, client_login, peer, rakp12, rakp34, server, v20_setup};
+use super::{
+    client15_login, client_login, peer, rakp12, rakp12_from, rakp34, server, server_with, v20_setup,
+};
 use crate::session::action::Action;
+use crate::session::config::{LoginPolicy, ServerConfig};
 use crate::session::{LoginFailure, ServerStats};
 use crate::wire::ipmi20::PayloadType;
 use crate::wire::rakp::Rakp3;
 use crate::wire::rakp::Status;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -74,11 +78,22 @@ fn logins_sessions_and_failures_are_counted_by_kind() {
 
 #[test]
 fn a_flood_of_half_open_logins_from_one_address_counts_evictions() {
-    let mut s = server();
-    // rakp12 opens a login each time and leaves it waiting for RAKP 3.
-    for _ in 0..40 {
-        rakp12(&mut s, 3, "admin", 0x14);
+    // No lockout: the flood's logins pushed out after RAKP 2 count as failed, and would lock.
+    let mut s = server_with(|c| ServerConfig {
+        login_policy: LoginPolicy {
+            max_failures: 0,
+            ..LoginPolicy::default()
+        },
+        ..c
+    });
+    // rakp12 opens a login each time and leaves it waiting for RAKP 3; each from another port
+    // (from the same one, a console's new login ends its earlier one).
+    for port in 0..40 {
+        let from = SocketAddr::new(peer().ip(), 30_000 + port);
+        rakp12_from(&mut s, from, 3, "admin", 0x14);
     }
     // One address holds at most 32 logins in progress: the 8 oldest were pushed out.
-    assert_eq!(s.stats().handshakes_evicted, 8);
+    let st = s.stats();
+    assert_eq!(st.handshakes_evicted, 8);
+    assert_eq!(st.failed(LoginFailure::AbandonedAfterRakp2), 8);
 }
