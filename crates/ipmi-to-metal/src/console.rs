@@ -51,7 +51,7 @@ pub fn spawn(
     let name = bmc.settings().name.as_str();
     // Nothing on disk yet: the log is created at the console's first output.
     let log = log_path.map(|p| ConsoleLog::at_first_output(p, &settings));
-    let source = Source {
+    let source = Box::new(Source {
         backend: bmc.backend().clone(),
         who: Requester {
             user: "console".into(),
@@ -63,7 +63,7 @@ pub fn spawn(
         lost: None,
         wait: false,
         buf: ReadBuffer::default(),
-    };
+    });
     let pump = Pump {
         server,
         socket,
@@ -96,7 +96,7 @@ enum Read {
 }
 
 /// The next read of the console source, in flight across the task's other work.
-type Reading = Pin<Box<dyn Future<Output = (Source, Read)> + Send>>;
+type Reading = Pin<Box<dyn Future<Output = (Box<Source>, Read)> + Send>>;
 
 /// The backend's console, opened and read one step at a time by [`Source::next`]: the console
 /// (opened again with backoff when it fails or closes) and what it prints.
@@ -115,12 +115,13 @@ struct Source {
 }
 
 impl Source {
-    /// Reads on until the next thing to tell; gives itself back with it.
-    fn next(self) -> Reading {
+    /// Reads on until the next thing to tell; gives itself back with it. The source stays in
+    /// its box (held once by the read in flight, not copied into it: an idle BMC waits in it).
+    fn next(self: Box<Self>) -> Reading {
         Box::pin(self.step())
     }
 
-    async fn step(mut self) -> (Source, Read) {
+    async fn step(mut self: Box<Self>) -> (Box<Source>, Read) {
         loop {
             if let Some(console) = self.console.clone() {
                 let why = match console.read(self.buf.space()).await {
@@ -215,6 +216,20 @@ impl ReadBuffer {
     }
 }
 
+/// Waits until `at`, for ever without a time: no timer is held unless the session layer asked to
+/// be polled at a time, and the one held is boxed (an idle task keeps no room for it).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => {
+            Box::pin(tokio::time::sleep(
+                t.saturating_duration_since(Instant::now()),
+            ))
+            .await
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Sends on the BMC's (non-blocking) socket, which its receive task reads: a send the socket
 /// refuses for a full buffer is tried again a few times, then dropped as a lost datagram would be
 /// (SOL retransmits).
@@ -255,7 +270,7 @@ impl Pump {
         self.server.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn run(mut self, source: Source, wake: Arc<Notify>) {
+    async fn run(mut self, source: Box<Source>, wake: Arc<Notify>) {
         let mut reading = source.next();
         let mut next: Option<Instant> = None;
         loop {
@@ -264,8 +279,6 @@ impl Pump {
             // the read in flight is not polled, and keeps its place.
             let take =
                 !self.attached || (self.replay.is_empty() && self.server().sol_room() >= CHUNK);
-            // No timer unless the session layer asked to be polled at a time.
-            let sleep = next.map(|t| t.saturating_duration_since(Instant::now()));
             tokio::select! {
                 (source, read) = &mut reading, if take => {
                     if !self.read(read) {
@@ -274,9 +287,10 @@ impl Pump {
                     reading = source.next();
                 }
                 _ = wake.notified() => {}
-                _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {}
+                _ = sleep_until(next) => {}
             }
-            next = self.poll().await;
+            // Boxed: the task waits without room for the work it does only when woken.
+            next = Box::pin(self.poll()).await;
         }
     }
 
