@@ -76,7 +76,8 @@ pub fn spawn(
         bmc: name.to_string(),
         attached_by: None,
     };
-    tokio::spawn(pump.run(source, link.wake.clone()).in_current_span()).abort_handle()
+    let task = Box::new(pump).run(source, link.wake.clone());
+    tokio::spawn(task.in_current_span()).abort_handle()
 }
 
 /// Something from the console source.
@@ -270,7 +271,9 @@ impl Pump {
         self.server.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn run(mut self, source: Box<Source>, wake: Arc<Notify>) {
+    /// Runs until the BMC stops. The pump stays in its box: the task holds it once, not
+    /// copied into its future.
+    async fn run(mut self: Box<Self>, source: Box<Source>, wake: Arc<Notify>) {
         let mut reading = source.next();
         let mut next: Option<Instant> = None;
         loop {
