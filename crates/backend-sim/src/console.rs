@@ -308,12 +308,19 @@ impl Console for SimConsole {
                     .flatten()
                     .min()
             };
-            let sleep = next.map_or(Duration::from_secs(3600), |t| {
-                t.saturating_duration_since(Instant::now())
-            });
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = self.wake.notified() => {}
+            // Nothing due: only a power change or a key (each wakes it) can bring output, so an
+            // idle console waits without a timer (thousands of sim BMCs idle in one process).
+            match next {
+                Some(t) => {
+                    let sleep = Box::pin(tokio::time::sleep(
+                        t.saturating_duration_since(Instant::now()),
+                    ));
+                    tokio::select! {
+                        _ = sleep => {}
+                        _ = self.wake.notified() => {}
+                    }
+                }
+                None => self.wake.notified().await,
             }
         }
     }

@@ -158,7 +158,7 @@ impl<'a> Audit<'a> {
         };
         r.outcome = outcome;
         r.duration = self.started.elapsed();
-        self.bmc.state().last_action = Some(r.clone());
+        self.bmc.state().last_action = Some(Box::new(r.clone()));
         if let Some(sink) = &self.bmc.audit {
             sink.record(r, durability).await;
         }
@@ -192,7 +192,7 @@ impl Drop for Audit<'_> {
                 .into(),
         };
         r.duration = self.started.elapsed();
-        self.bmc.state().last_action = Some(r.clone());
+        self.bmc.state().last_action = Some(Box::new(r.clone()));
         if let (Some(sink), Ok(rt)) = (
             self.bmc.audit.clone(),
             tokio::runtime::Handle::try_current(),

@@ -160,8 +160,8 @@ struct State {
     backend_down: bool,
     /// The power state as last known (read, or expected after an action), for the status.
     known_power: Option<KnownPower>,
-    /// The last state-changing request, for the status.
-    last_action: Option<AuditRecord>,
+    /// The last state-changing request, for the status (boxed: most BMCs have none yet).
+    last_action: Option<Box<AuditRecord>>,
     /// The last backend failure (when, what), for the status.
     last_error: Option<(SystemTime, String)>,
 }
@@ -208,7 +208,7 @@ impl Bmc {
         let st = self.state();
         BmcStatus {
             power: st.known_power,
-            last_action: st.last_action.clone(),
+            last_action: st.last_action.as_deref().cloned(),
             last_error: st.last_error.clone(),
             backend_down: st.backend_down,
         }

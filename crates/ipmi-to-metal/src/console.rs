@@ -1,19 +1,27 @@
-//! The I/O of a BMC's serial console: one task reads the backend's console continuously (the
-//! console log gets every byte, whether or not a SOL session is attached; a source that drops is
-//! opened again with backoff and the gap marked in the log), and one task carries Serial over
-//! LAN between the session layer and the console: console output in, the datagrams and the
-//! retransmissions the session layer asks for out, keyboard input to the console.
+//! The I/O of a BMC's serial console, in one task per BMC: it reads the backend's console
+//! continuously (the console log gets every byte, whether or not a SOL session is attached; a
+//! source that drops is opened again with backoff and the gap marked in the log), and carries
+//! Serial over LAN between the session layer and the console: console output in, the datagrams
+//! and the retransmissions the session layer asks for out, keyboard input to the console.
+//!
+//! An idle console costs little: the task waits on one pending read of the console (a boxed
+//! future holding the read's small buffer) and on the BMC's wake-up, with no channel between a
+//! reader and the pump and no timer unless the session layer asked for one; its log is created
+//! at the first output, so a console that never printed holds no file. A backend without a
+//! console ends the task at once.
 
 use crate::config::ConsoleSettings;
 use crate::console_log::ConsoleLog;
 use ipmi_bmc::{AuditSink, Backend, Bmc, Console, Requester};
 use ipmi_proto::session::{Server, SolEvent};
+use std::future::Future;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 /// The most console output read at once.
@@ -23,17 +31,15 @@ const IDLE_CHUNK: usize = 256;
 /// Backoff between attempts to open a console that failed or closed: from 1 s up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// What the console tasks of a BMC share with its receive loop.
+/// What the console task of a BMC shares with its receive loop.
 pub struct ConsoleLink {
     /// Woken when the session layer has SOL work ([`Server::sol_dirty`]).
     pub wake: Arc<Notify>,
 }
 
-/// The console as it is now: open, or being opened again.
-type Current = Arc<Mutex<Option<Arc<dyn Console>>>>;
-
-/// Starts the console tasks of `bmc` (through its backend; SOL sessions audited where its
-/// audit records go); they end when `server`'s BMC stops (abort the handle).
+/// Starts the console task of `bmc` (through its backend; SOL sessions audited where its
+/// audit records go); it ends when `server`'s BMC stops (abort the handle), or at once if the
+/// backend has no console.
 pub fn spawn(
     bmc: &Bmc,
     server: Arc<Mutex<Server>>,
@@ -43,116 +49,126 @@ pub fn spawn(
     link: &ConsoleLink,
 ) -> tokio::task::AbortHandle {
     let name = bmc.settings().name.as_str();
-    let backend = bmc.backend().clone();
-    let audit = bmc.audit_sink().cloned();
-    let log = log_path.and_then(|p| match ConsoleLog::open(p.clone(), &settings) {
-        Ok(l) => Some(l),
-        Err(e) => {
-            tracing::warn!(path = %p.display(), error = %e, "console log cannot be opened: console output is not kept");
-            None
-        }
+    // Nothing on disk yet: the log is created at the console's first output.
+    let log = log_path.map(|p| ConsoleLog::at_first_output(p, &settings));
+    let source = Box::new(Source {
+        backend: bmc.backend().clone(),
+        who: Requester {
+            user: "console".into(),
+            peer: "0.0.0.0:0".parse().expect("an address"),
+            bmc: name.to_string(),
+        },
+        console: None,
+        backoff: Duration::from_secs(1),
+        lost: None,
+        wait: false,
+        buf: ReadBuffer::default(),
     });
-    let (tx, rx) = mpsc::channel(4);
-    let current: Current = Arc::default();
-    let who = Requester {
-        user: "console".into(),
-        peer: "0.0.0.0:0".parse().expect("an address"),
-        bmc: name.to_string(),
-    };
-    let reader = tokio::spawn(read_console(backend, who, current.clone(), tx).in_current_span());
     let pump = Pump {
         server,
         socket,
-        current,
+        console: None,
         log,
         replay_bytes: settings.replay_bytes,
         attached: false,
         replay: Vec::new(),
-        audit,
+        audit: bmc.audit_sink().cloned(),
         bmc: name.to_string(),
         attached_by: None,
     };
-    let wake = link.wake.clone();
-    let task = tokio::spawn(
-        async move {
-            // The reader goes with the pump.
-            let _reader = AbortOnDrop(reader);
-            pump.run(rx, wake).await
-        }
-        .in_current_span(),
-    );
-    task.abort_handle()
+    let task = Box::new(pump).run(source, link.wake.clone());
+    tokio::spawn(task.in_current_span()).abort_handle()
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Something from the console reader.
+/// Something from the console source.
 enum Read {
     Output(Vec<u8>),
-    /// The source was lost or found again (for the log).
-    Mark(String),
+    /// The console is open (`again`: after it was lost or could not be opened).
+    Opened {
+        console: Arc<dyn Console>,
+        again: bool,
+    },
+    /// The console could not be opened (the first failure of a run of them).
+    Unavailable(String),
+    /// The open console failed or closed: it is opened again after a backoff.
+    Lost(String),
+    /// The backend has no console.
+    NoConsole,
 }
 
-/// Opens the console and reads it for ever, sending what it prints; opens it again with backoff
-/// when it fails or closes.
-async fn read_console(
+/// The next read of the console source, in flight across the task's other work.
+type Reading = Pin<Box<dyn Future<Output = (Box<Source>, Read)> + Send>>;
+
+/// The backend's console, opened and read one step at a time by [`Source::next`]: the console
+/// (opened again with backoff when it fails or closes) and what it prints.
+struct Source {
     backend: Arc<dyn Backend>,
+    /// Who opens the console (for the backend's logs and audit).
     who: Requester,
-    current: Current,
-    tx: mpsc::Sender<Read>,
-) {
-    let mut backoff = Duration::from_secs(1);
-    let mut lost: Option<String> = None;
-    loop {
-        let console: Arc<dyn Console> = match backend.console(&who).await {
-            Ok(c) => Arc::from(c),
-            Err(ipmi_bmc::BackendError::NotSupported) => {
-                tracing::debug!("the backend has no console");
-                return;
+    /// The console open now.
+    console: Option<Arc<dyn Console>>,
+    backoff: Duration,
+    /// Why the console was lost or could not be opened, until it is open again.
+    lost: Option<String>,
+    /// Wait [`Source::backoff`] before opening it again.
+    wait: bool,
+    buf: ReadBuffer,
+}
+
+impl Source {
+    /// Reads on until the next thing to tell; gives itself back with it. The source stays in
+    /// its box (held once by the read in flight, not copied into it: an idle BMC waits in it).
+    fn next(self: Box<Self>) -> Reading {
+        Box::pin(self.step())
+    }
+
+    async fn step(mut self: Box<Self>) -> (Box<Source>, Read) {
+        loop {
+            if let Some(console) = self.console.clone() {
+                let why = match console.read(self.buf.space()).await {
+                    Ok(0) => "the console closed".to_string(),
+                    Ok(n) => {
+                        self.backoff = Duration::from_secs(1);
+                        let data = self.buf.take(n);
+                        return (self, Read::Output(data));
+                    }
+                    Err(e) => e.to_string(),
+                };
+                self.console = None;
+                tracing::warn!(why = %why, "console lost: opening it again");
+                self.lost = Some(why.clone());
+                self.wait = true;
+                return (self, Read::Lost(why));
             }
-            Err(e) => {
-                if lost.is_none() {
-                    tracing::warn!(error = %e, "console cannot be opened: trying again");
-                    let _ = tx
-                        .send(Read::Mark(format!("console unavailable: {e}")))
-                        .await;
+            if std::mem::take(&mut self.wait) {
+                tokio::time::sleep(self.backoff).await;
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+            }
+            match self.backend.console(&self.who).await {
+                Ok(c) => {
+                    let console: Arc<dyn Console> = Arc::from(c);
+                    self.console = Some(console.clone());
+                    let again = self.lost.take().is_some();
+                    if again {
+                        tracing::info!("console open again");
+                    }
+                    return (self, Read::Opened { console, again });
                 }
-                lost = Some(e.to_string());
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                continue;
-            }
-        };
-        if lost.take().is_some() {
-            tracing::info!("console open again");
-            let _ = tx.send(Read::Mark("console open again".into())).await;
-        }
-        *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(console.clone());
-        let mut buf = ReadBuffer::default();
-        let why = loop {
-            match console.read(buf.space()).await {
-                Ok(0) => break "the console closed".to_string(),
-                Ok(n) => {
-                    backoff = Duration::from_secs(1);
-                    if tx.send(Read::Output(buf.take(n))).await.is_err() {
-                        return;
+                Err(ipmi_bmc::BackendError::NotSupported) => {
+                    tracing::debug!("the backend has no console");
+                    return (self, Read::NoConsole);
+                }
+                Err(e) => {
+                    let first = self.lost.is_none();
+                    self.lost = Some(e.to_string());
+                    self.wait = true;
+                    if first {
+                        tracing::warn!(error = %e, "console cannot be opened: trying again");
+                        return (self, Read::Unavailable(e.to_string()));
                     }
                 }
-                Err(e) => break e.to_string(),
             }
-        };
-        *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        tracing::warn!(why = %why, "console lost: opening it again");
-        let _ = tx.send(Read::Mark(format!("console lost: {why}"))).await;
-        lost = Some(why);
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
     }
 }
 
@@ -201,6 +217,20 @@ impl ReadBuffer {
     }
 }
 
+/// Waits until `at`, for ever without a time: no timer is held unless the session layer asked to
+/// be polled at a time, and the one held is boxed (an idle task keeps no room for it).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => {
+            Box::pin(tokio::time::sleep(
+                t.saturating_duration_since(Instant::now()),
+            ))
+            .await
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Sends on the BMC's (non-blocking) socket, which its receive task reads: a send the socket
 /// refuses for a full buffer is tried again a few times, then dropped as a lost datagram would be
 /// (SOL retransmits).
@@ -220,7 +250,8 @@ async fn send_to(socket: &UdpSocket, bytes: &[u8], peer: SocketAddr) -> std::io:
 struct Pump {
     server: Arc<Mutex<Server>>,
     socket: Arc<UdpSocket>,
-    current: Current,
+    /// The console open now, for keys typed and breaks.
+    console: Option<Arc<dyn Console>>,
     log: Option<ConsoleLog>,
     replay_bytes: usize,
     /// A SOL instance is active: output goes to it.
@@ -240,37 +271,55 @@ impl Pump {
         self.server.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn console(&self) -> Option<Arc<dyn Console>> {
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    async fn run(mut self, mut rx: mpsc::Receiver<Read>, wake: Arc<Notify>) {
+    /// Runs until the BMC stops. The pump stays in its box: the task holds it once, not
+    /// copied into its future.
+    async fn run(mut self: Box<Self>, source: Box<Source>, wake: Arc<Notify>) {
+        let mut reading = source.next();
         let mut next: Option<Instant> = None;
         loop {
             self.feed_replay();
-            // While the remote console lags, leave the output in the console (flow control).
+            // While the remote console lags, leave the output in the console (flow control):
+            // the read in flight is not polled, and keeps its place.
             let take =
                 !self.attached || (self.replay.is_empty() && self.server().sol_room() >= CHUNK);
-            let sleep = next.map_or(Duration::from_secs(3600), |t| {
-                t.saturating_duration_since(Instant::now())
-            });
             tokio::select! {
-                r = rx.recv(), if take => match r {
-                    Some(Read::Output(data)) => self.output(&data),
-                    Some(Read::Mark(what)) => {
-                        if let Some(l) = self.log.as_mut() {
-                            l.mark(&what);
-                        }
+                (source, read) = &mut reading, if take => {
+                    if !self.read(read) {
+                        return;
                     }
-                    None => return,
-                },
+                    reading = source.next();
+                }
                 _ = wake.notified() => {}
-                _ = tokio::time::sleep(sleep) => {}
+                _ = sleep_until(next) => {}
             }
-            next = self.poll().await;
+            // Boxed: the task waits without room for the work it does only when woken.
+            next = Box::pin(self.poll()).await;
+        }
+    }
+
+    /// Takes what the source told; false if there is no console to read.
+    fn read(&mut self, read: Read) -> bool {
+        match read {
+            Read::Output(data) => self.output(&data),
+            Read::Opened { console, again } => {
+                self.console = Some(console);
+                if again {
+                    self.mark("console open again");
+                }
+            }
+            Read::Unavailable(why) => self.mark(&format!("console unavailable: {why}")),
+            Read::Lost(why) => {
+                self.console = None;
+                self.mark(&format!("console lost: {why}"));
+            }
+            Read::NoConsole => return false,
+        }
+        true
+    }
+
+    fn mark(&mut self, what: &str) {
+        if let Some(l) = self.log.as_mut() {
+            l.mark(what);
         }
     }
 
@@ -336,14 +385,14 @@ impl Pump {
                     self.replay.clear();
                 }
                 SolEvent::Break => {
-                    if let Some(c) = self.console() {
+                    if let Some(c) = self.console.clone() {
                         let _ = c.send_break().await;
                     }
                 }
             }
         }
         if !poll.input.is_empty() {
-            match self.console() {
+            match self.console.clone() {
                 Some(c) => {
                     if let Err(e) = c.write(&poll.input).await {
                         tracing::warn!(error = %e, "typing into the console failed");

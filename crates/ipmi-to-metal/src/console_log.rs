@@ -1,16 +1,22 @@
 //! A BMC's console log: every byte its console prints, appended to a file whether or not a SOL
 //! session is attached, rotated by size (`NAME.log` → `NAME.log.1` → ...), optionally with the
 //! time each line was read; and the log's end, which a newly activated SOL session may be sent.
+//! A BMC's log is created at its console's first output ([`ConsoleLog::at_first_output`]): a
+//! console that never printed holds no open file and costs no file creation at start.
 
 use crate::config::ConsoleSettings;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// An open console log.
+/// A console log, open or to be opened at its first write.
 pub struct ConsoleLog {
     path: PathBuf,
     file: Option<File>,
+    /// Still to be opened (created) at the first write.
+    unopened: bool,
+    /// Opening it failed: console output is not kept.
+    failed: bool,
     size: u64,
     max: u64,
     keep: u32,
@@ -65,25 +71,43 @@ pub(crate) fn utc(t: std::time::SystemTime) -> String {
 
 impl ConsoleLog {
     /// Opens the log at `path` with the rotation settings of `s`, creating its directory.
+    #[cfg(test)]
     pub fn open(path: PathBuf, s: &ConsoleSettings) -> std::io::Result<ConsoleLog> {
-        if let Some(dir) = path.parent() {
+        let mut log = ConsoleLog::at_first_output(path, s);
+        log.open_now()?;
+        Ok(log)
+    }
+
+    /// The log at `path` with the rotation settings of `s`, opened (its directory and file
+    /// created) only at the first write; if that fails it says so once and keeps nothing.
+    pub fn at_first_output(path: PathBuf, s: &ConsoleSettings) -> ConsoleLog {
+        ConsoleLog {
+            path,
+            file: None,
+            unopened: true,
+            failed: false,
+            size: 0,
+            max: s.log_max_bytes.max(1),
+            keep: s.log_keep,
+            timestamps: s.timestamps,
+            line_start: true,
+        }
+    }
+
+    /// Creates the directory and opens the file for appending.
+    fn open_now(&mut self) -> std::io::Result<()> {
+        self.unopened = false;
+        if let Some(dir) = self.path.parent() {
             let mut b = std::fs::DirBuilder::new();
             b.recursive(true);
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
             b.create(dir)?;
         }
-        let file = open_append(&path)?;
-        let size = file.metadata()?.len();
-        Ok(ConsoleLog {
-            path,
-            file: Some(file),
-            size,
-            max: s.log_max_bytes.max(1),
-            keep: s.log_keep,
-            timestamps: s.timestamps,
-            line_start: true,
-        })
+        let file = open_append(&self.path)?;
+        self.size = file.metadata()?.len();
+        self.file = Some(file);
+        Ok(())
     }
 
     /// Appends console output.
@@ -110,6 +134,15 @@ impl ConsoleLog {
     /// Writes `out` whole into the current file, rotating first if it would not fit (a chunk is
     /// never split across two files).
     fn write(&mut self, out: &[u8]) {
+        if self.unopened {
+            if let Err(e) = self.open_now() {
+                tracing::warn!(path = %self.path.display(), error = %e, "console log cannot be opened: console output is not kept");
+                self.failed = true;
+            }
+        }
+        if self.failed {
+            return;
+        }
         if self.size > 0 && self.size + out.len() as u64 > self.max {
             self.rotate();
         }
@@ -144,6 +177,9 @@ impl ConsoleLog {
 
     /// The last `n` bytes of the log (from the newest rotated file too when needed).
     pub fn tail(&self, n: usize) -> Vec<u8> {
+        if self.failed {
+            return Vec::new();
+        }
         tail_at(&self.path, self.keep, n)
     }
 }
@@ -204,6 +240,38 @@ mod tests {
         let mut log = ConsoleLog::open(path.clone(), &s).unwrap();
         log.mark("source lost");
         assert!(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("source lost"));
+    }
+
+    #[test]
+    fn a_log_is_created_at_the_first_output_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("console/node1.log");
+        let mut log = ConsoleLog::at_first_output(path.clone(), &ConsoleSettings::default());
+        assert!(!dir.path().join("console").exists(), "nothing on disk yet");
+        assert!(log.file.is_none(), "no open file");
+        assert_eq!(log.tail(8), b"");
+        log.append(b"boot");
+        assert_eq!(std::fs::read(&path).unwrap(), b"boot");
+        assert!(log.file.is_some());
+        // An existing log is appended to, its size counted for rotation.
+        drop(log);
+        let mut log = ConsoleLog::at_first_output(path.clone(), &ConsoleSettings::default());
+        log.append(b"ed");
+        assert_eq!(std::fs::read(&path).unwrap(), b"booted");
+        assert_eq!(log.size, 6);
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_created_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        // Its directory's place is taken by a file.
+        std::fs::write(dir.path().join("console"), b"").unwrap();
+        let path = dir.path().join("console/node1.log");
+        let mut log = ConsoleLog::at_first_output(path, &ConsoleSettings::default());
+        log.append(b"lost");
+        log.mark("source lost");
+        assert!(log.failed);
+        assert_eq!(log.tail(8), b"");
     }
 
     #[test]

@@ -477,12 +477,14 @@ async fn carry_out(bmc: Arc<Bmc>, req: Request, deadline: Instant) -> (Response,
     (resp, req)
 }
 
-/// Serves one BMC until aborted: waits for its socket to be readable, then drains it.
+/// Serves one BMC until aborted: waits for its socket to be readable, then drains it. The
+/// back-off timer of the error paths is boxed, so that the task of an idle BMC keeps no room
+/// for it.
 async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
     loop {
         if let Err(e) = r.socket.readable().await.map(drop) {
             tracing::warn!(error = %e, "receive error");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            Box::pin(tokio::time::sleep(Duration::from_millis(50))).await;
             continue;
         }
         match std::future::poll_fn(|cx| Poll::Ready(r.drain(cx))).await {
@@ -491,7 +493,7 @@ async fn receive_loop(r: Arc<Running>) -> std::io::Result<()> {
             DrainStep::Failed(e) => {
                 // Unexpected: log it and back off rather than spin.
                 tracing::warn!(error = %e, "receive error");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                Box::pin(tokio::time::sleep(Duration::from_millis(50))).await;
             }
         }
     }

@@ -9,6 +9,9 @@
 //! timestamp when a sensor went away), which tells clients that cache SDRs (FreeIPMI) to read
 //! them again, and the reservations are cancelled. A sensor keeps its number and conversion
 //! factors for the life of the BMC, so a raw reading means the same across rebuilds.
+//!
+//! The records are encoded when first asked for, not when the BMC starts: a BMC whose SDRs
+//! nobody reads holds none (some 1 KiB each, thousands of BMCs in one process).
 
 use super::kinds::{describe, Description};
 use crate::events::EVENT_SENSORS;
@@ -19,6 +22,7 @@ use ipmi_proto::sdr::{
     McLocatorRecord, Record, SensorCommon, Thresholds, MAX_ID_LEN, SDR_VERSION,
 };
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// The BMC's slave address on IPMB, the owner of every sensor.
 pub(crate) const BMC_ADDRESS: u8 = 0x20;
@@ -58,8 +62,9 @@ pub(crate) enum Reserver {
 
 /// The repository.
 pub(crate) struct Repository {
-    /// The records, record ID `i + 1` at index `i`.
-    records: Vec<Vec<u8>>,
+    /// The records of [`Repository::sensors`], record ID `i + 1` at index `i`, once encoded
+    /// (see [`Repository::records`]).
+    records: OnceLock<Vec<Vec<u8>>>,
     sensors: Vec<SensorDef>,
     addition: u32,
     erase: u32,
@@ -75,8 +80,8 @@ pub(crate) struct Repository {
 impl Repository {
     /// An empty repository (the locator records only), created at `now` (seconds since 1970).
     pub fn new(mc_name: &str, now: u32) -> Repository {
-        let mut r = Repository {
-            records: Vec::new(),
+        Repository {
+            records: OnceLock::new(),
             sensors: Vec::new(),
             addition: now,
             erase: now,
@@ -85,9 +90,12 @@ impl Repository {
             last_reservation: 0,
             valid: [None; 2],
             mc_name: mc_name.to_string(),
-        };
-        r.records = r.encode(&[]);
-        r
+        }
+    }
+
+    /// The records, encoded now if they were not yet.
+    fn records(&self) -> &[Vec<u8>] {
+        self.records.get_or_init(|| self.encode(&self.sensors))
     }
 
     /// Rebuilds the repository if the set of sensors differs from the one it describes;
@@ -95,7 +103,7 @@ impl Repository {
     pub fn apply(&mut self, readings: &[SensorReading], now: u32) -> bool {
         let sensors = self.define(readings);
         let records = self.encode(&sensors);
-        if records == self.records {
+        if records == self.records() {
             return false;
         }
         let gone = self
@@ -108,7 +116,7 @@ impl Repository {
         if gone {
             self.erase = stamp;
         }
-        self.records = records;
+        self.records = OnceLock::from(records);
         self.sensors = sensors;
         self.valid = [None; 2];
         true
@@ -244,7 +252,7 @@ impl Repository {
     pub fn info(&self) -> SdrRepositoryInfo {
         SdrRepositoryInfo {
             version: SDR_VERSION,
-            record_count: self.records.len() as u16,
+            record_count: self.records().len() as u16,
             free_space: 0,
             addition_timestamp: self.addition,
             erase_timestamp: self.erase,
@@ -259,19 +267,21 @@ impl Repository {
 
     /// The number of records, and the length of the longest.
     pub fn sizes(&self) -> (usize, usize) {
-        let longest = self.records.iter().map(Vec::len).max().unwrap_or(0);
-        (self.records.len(), longest)
+        let records = self.records();
+        let longest = records.iter().map(Vec::len).max().unwrap_or(0);
+        (records.len(), longest)
     }
 
     /// The record `id` (0000h: the first, FFFFh: the last) and the ID of the next one.
     pub fn record(&self, id: u16) -> Option<(&[u8], u16)> {
+        let records = self.records();
         let index = match id {
             0 => 0,
-            LAST_RECORD => self.records.len().checked_sub(1)?,
+            LAST_RECORD => records.len().checked_sub(1)?,
             n => usize::from(n) - 1,
         };
-        let record = self.records.get(index)?;
-        let next = if index + 1 < self.records.len() {
+        let record = records.get(index)?;
+        let next = if index + 1 < records.len() {
             index as u16 + 2
         } else {
             LAST_RECORD

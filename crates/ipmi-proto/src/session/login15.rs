@@ -6,6 +6,7 @@
 
 use super::action::Action;
 use super::config::ServerConfig;
+use super::lazy_rng::LazyRng;
 use super::pending::{Handshake, Pending};
 use super::seal::{open_v15, sessionless_reply, Form};
 use super::seqwin::SeqWindow;
@@ -20,7 +21,6 @@ use crate::crypto::ct_eq;
 use crate::types::{CompletionCode, Privilege};
 use crate::wire::ipmi15;
 use crate::wire::message;
-use rand::rngs::StdRng;
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 pub(crate) fn session_challenge(
     config: &ServerConfig,
     table: &mut SessionTable,
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     now: Instant,
     peer: SocketAddr,
     req: &SessionChallengeRequest,
@@ -88,7 +88,7 @@ pub(crate) fn session_challenge(
 pub(crate) fn activate_session(
     config: &ServerConfig,
     table: &mut SessionTable,
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     now: Instant,
     peer: SocketAddr,
     packet: &ipmi15::Packet<&[u8]>,
@@ -115,7 +115,7 @@ pub(crate) fn activate_session(
     let Some(user) = config.user_by_id(user_id).cloned() else {
         return Action::Drop("user gone");
     };
-    let reject = |rng: &mut StdRng, cc: CompletionCode| {
+    let reject = |rng: &mut LazyRng, cc: CompletionCode| {
         Action::Reply(sessionless_reply(Form::V15, &req, cc, &[], rng))
     };
     let authentic = open_v15(packet, auth_type, user.password.expose()).is_ok();

@@ -8,6 +8,7 @@
 use super::action::Action;
 use super::cipher_suite::CipherSuite;
 use super::config::ServerConfig;
+use super::lazy_rng::LazyRng;
 use super::pending::{Handshake, Pending};
 use super::seal::seal_v20;
 use super::seqwin::SeqWindow;
@@ -20,16 +21,15 @@ use crate::wire::ipmi20::PayloadType;
 use crate::wire::rakp::{
     tag_and_session_id, OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4, Status,
 };
-use rand::rngs::StdRng;
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-fn setup_reply(rng: &mut StdRng, ty: PayloadType, payload: Vec<u8>) -> Vec<u8> {
+fn setup_reply(rng: &mut LazyRng, ty: PayloadType, payload: Vec<u8>) -> Vec<u8> {
     seal_v20(ty, 0, 0, &payload, None, rng)
 }
 
-fn open_session_error(rng: &mut StdRng, tag: u8, console_id: u32, status: Status) -> Action {
+fn open_session_error(rng: &mut LazyRng, tag: u8, console_id: u32, status: Status) -> Action {
     let mut p = Vec::new();
     OpenSessionResponse {
         tag,
@@ -65,7 +65,7 @@ fn select_suite(config: &ServerConfig, req: &OpenSessionRequest) -> Option<Ciphe
 pub(crate) fn open_session(
     config: &ServerConfig,
     table: &mut SessionTable,
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     now: Instant,
     peer: SocketAddr,
     payload: &[u8],
@@ -122,7 +122,7 @@ pub(crate) fn open_session(
     Action::Reply(setup_reply(rng, PayloadType::OPEN_SESSION_RESPONSE, p))
 }
 
-fn rakp2_error(rng: &mut StdRng, tag: u8, console_id: u32, status: Status) -> Action {
+fn rakp2_error(rng: &mut LazyRng, tag: u8, console_id: u32, status: Status) -> Action {
     let mut p = Vec::new();
     Rakp2 {
         tag,
@@ -146,7 +146,7 @@ fn rakp2_error(rng: &mut StdRng, tag: u8, console_id: u32, status: Status) -> Ac
 pub(crate) fn rakp1(
     config: &ServerConfig,
     table: &mut SessionTable,
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     now: Instant,
     peer: SocketAddr,
     payload: &[u8],
@@ -362,7 +362,7 @@ fn locked_out(
 }
 
 fn rakp4_reply(
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     tag: u8,
     console_id: u32,
     status: Status,
@@ -383,7 +383,7 @@ fn rakp4_reply(
 pub(crate) fn rakp3(
     config: &ServerConfig,
     table: &mut SessionTable,
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     now: Instant,
     peer: SocketAddr,
     payload: &[u8],

@@ -14,6 +14,7 @@ use super::action::{Action, ReplyInfo, Request, RequestContext};
 use super::channel;
 use super::cipher_suite::IntegrityAlgorithm;
 use super::config::ServerConfig;
+use super::lazy_rng::LazyRng;
 use super::login15;
 use super::payload;
 use super::rmcpplus;
@@ -30,14 +31,13 @@ use crate::types::CompletionCode;
 use crate::wire::ipmi20::{self, PayloadType};
 use crate::wire::{asf, ipmi15, message, rmcp};
 use rand::rngs::StdRng;
-use rand::SeedableRng;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 /// The server side of one BMC's LAN channel.
 pub struct Server {
     config: ServerConfig,
-    rng: StdRng,
+    rng: LazyRng,
     table: SessionTable,
     /// Serial over LAN: its configuration and its one instance.
     sol: Sol,
@@ -63,13 +63,18 @@ fn answer<B: Body>(r: Result<B, CompletionCode>) -> (CompletionCode, Vec<u8>) {
 
 impl Server {
     /// Creates a server with the given configuration. Session IDs, challenges, RAKP randoms and
-    /// IVs come from a CSPRNG seeded by the operating system.
+    /// IVs come from a CSPRNG seeded by the operating system (at its first use).
     pub fn new(config: ServerConfig) -> Self {
-        Server::with_rng(config, StdRng::from_entropy())
+        Server::with(config, LazyRng::from_entropy())
     }
 
     /// Creates a server with a given CSPRNG (for reproducible tests).
     pub fn with_rng(config: ServerConfig, rng: StdRng) -> Self {
+        Server::with(config, LazyRng::with(rng))
+    }
+
+    /// A server drawing its random numbers from `rng`.
+    fn with(config: ServerConfig, rng: LazyRng) -> Self {
         Server {
             sol: Sol::new(config.sol.clone()),
             config,

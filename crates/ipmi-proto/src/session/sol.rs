@@ -96,7 +96,8 @@ struct Instance {
 /// The SOL state of a BMC: its configuration and its one instance.
 pub(crate) struct Sol {
     pub(crate) params: SolParameters,
-    active: Option<Instance>,
+    /// Boxed: most BMCs have none, most of the time (thousands in one process).
+    active: Option<Box<Instance>>,
     input: Vec<u8>,
     events: Vec<SolEvent>,
     send: Vec<(SocketAddr, Vec<u8>)>,
@@ -185,7 +186,7 @@ impl Sol {
 
     /// Starts the instance in session `s`.
     pub(crate) fn activate(&mut self, s: &Session, protection: (bool, bool)) {
-        self.active = Some(Instance {
+        self.active = Some(Box::new(Instance {
             session_id: s.id,
             peer: s.peer,
             protection,
@@ -197,7 +198,7 @@ impl Sol {
             urgent: false,
             overrun: false,
             last_in: (0, 0),
-        });
+        }));
         self.input.clear();
         self.events.push(SolEvent::Activated {
             user: s.user_name.clone(),

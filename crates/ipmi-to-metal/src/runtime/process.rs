@@ -2,7 +2,9 @@
 //! socket and its console log (the soft limit is often 1024), and the memory that reading a
 //! large configuration left free handed back once every BMC is up.
 
-/// Open files each BMC holds: its socket and its console log.
+/// Open files each BMC may hold: its socket, and its console log once its console has printed
+/// (the log is created at the first output; counted from the start, so that output coming
+/// later finds room).
 const FILES_PER_BMC: u64 = 2;
 
 /// Open files the process needs besides its BMCs' (logs, backends' connections and helper
