@@ -127,7 +127,7 @@ struct Entry {
     /// What the configuration says of it, for the admin API.
     info: Arc<status::BmcInfo>,
     task: tokio::task::AbortHandle,
-    console_task: tokio::task::AbortHandle,
+    console_task: crate::console::ConsoleTask,
     span: tracing::Span,
 }
 
@@ -290,7 +290,7 @@ impl Fleet {
             let mut server = r.server();
             span.in_scope(|| server.expire(now));
             if server.sol_dirty() {
-                r.console.wake.notify_one();
+                r.console.notify();
             }
         }
     }
@@ -316,9 +316,7 @@ impl Running {
             bmc: Arc::new(bmc),
             slots: Arc::new(Semaphore::new(slots)),
             draining: AtomicBool::new(false),
-            console: crate::console::ConsoleLink {
-                wake: Arc::default(),
-            },
+            console: crate::console::ConsoleLink::default(),
         })
     }
 
@@ -356,7 +354,7 @@ impl Running {
                 let mut server = self.server();
                 let action = server.handle(now, peer, &buf[..n]);
                 if server.sol_dirty() {
-                    self.console.wake.notify_one();
+                    self.console.notify();
                 }
                 action
             };
