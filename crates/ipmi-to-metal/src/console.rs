@@ -39,16 +39,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// What the console task of a BMC shares with its receive loop.
 #[derive(Default)]
 pub struct ConsoleLink {
-    /// Woken when the session layer has SOL work ([`Server::sol_dirty`]).
-    wake: Arc<Notify>,
-    /// The task, or its state while it sleeps.
+    /// The task, or its state while it sleeps, and its wake-up.
     sleeper: Arc<Sleeper>,
 }
 
 impl ConsoleLink {
     /// Tells the console task that the session layer has SOL work, starting it if it sleeps.
     pub fn notify(&self) {
-        self.wake.notify_one();
+        self.sleeper.wake.notify_one();
         self.sleeper.wake_by_ref();
     }
 }
@@ -70,6 +68,9 @@ impl ConsoleTask {
 #[derive(Default)]
 struct Sleeper {
     slot: Mutex<Slot>,
+    /// Woken when the session layer has SOL work ([`Server::sol_dirty`]): the running task
+    /// waits on it (one allocation with the slot: 10,000 idle BMCs each hold one).
+    wake: Notify,
 }
 
 #[derive(Default)]
@@ -169,15 +170,13 @@ pub fn spawn(
     link: &ConsoleLink,
 ) -> ConsoleTask {
     let name = bmc.settings().name.as_str();
+    // One copy of the name, shared by the pump and the source (10,000 idle BMCs keep them).
+    let bmc_name: Arc<str> = name.into();
     // Nothing on disk yet: the log is created at the console's first output.
     let log = log_path.map(|p| ConsoleLog::at_first_output(p, &settings));
     let source = Box::new(Source {
         backend: bmc.backend().clone(),
-        who: Requester {
-            user: "console".into(),
-            peer: "0.0.0.0:0".parse().expect("an address"),
-            bmc: name.to_string(),
-        },
+        bmc: bmc_name.clone(),
         console: None,
         backoff: Duration::from_secs(1),
         lost: None,
@@ -193,9 +192,8 @@ pub fn spawn(
         attached: false,
         replay: Vec::new(),
         audit: bmc.audit_sink().cloned(),
-        bmc: name.to_string(),
+        bmc: bmc_name,
         attached_by: None,
-        wake: link.wake.clone(),
         runtime: tokio::runtime::Handle::current(),
         span: tracing::Span::current(),
     };
@@ -227,8 +225,9 @@ type Reading = Pin<Box<dyn Future<Output = (Box<Source>, Read)> + Send>>;
 /// (opened again with backoff when it fails or closes) and what it prints.
 struct Source {
     backend: Arc<dyn Backend>,
-    /// Who opens the console (for the backend's logs and audit).
-    who: Requester,
+    /// The BMC whose console it is: the console is opened as user "console" of it (for the
+    /// backend's logs and audit).
+    bmc: Arc<str>,
     /// The console open now.
     console: Option<Arc<dyn Console>>,
     backoff: Duration,
@@ -268,7 +267,12 @@ impl Source {
                 tokio::time::sleep(self.backoff).await;
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
             }
-            match self.backend.console(&self.who).await {
+            let who = Requester {
+                user: "console".into(),
+                peer: "0.0.0.0:0".parse().expect("an address"),
+                bmc: self.bmc.to_string(),
+            };
+            match self.backend.console(&who).await {
                 Ok(c) => {
                     let console: Arc<dyn Console> = Arc::from(c);
                     self.console = Some(console.clone());
@@ -382,11 +386,9 @@ struct Pump {
     /// Where SOL activations and deactivations are audited, if anywhere.
     audit: Option<Arc<dyn AuditSink>>,
     /// The BMC's name, for the audit.
-    bmc: String,
+    bmc: Arc<str>,
     /// Who activated the instance attached now, for the audit of its end.
-    attached_by: Option<Requester>,
-    /// Woken when the session layer has SOL work.
-    wake: Arc<Notify>,
+    attached_by: Option<Box<Requester>>,
     /// Where the task runs again after sleeping, and in which span.
     runtime: tokio::runtime::Handle,
     span: tracing::Span,
@@ -402,7 +404,7 @@ impl Pump {
     /// Between two reads of a quiet console with no SOL instance attached, the task may end,
     /// its state asleep in `sleeper` (see [`Sleeper::sleep`]).
     async fn run(mut self: Box<Self>, source: Box<Source>, sleeper: Arc<Sleeper>) {
-        let wake = self.wake.clone();
+        let wake = &sleeper.wake;
         let mut reading = source.next();
         let mut next: Option<Instant> = None;
         loop {
@@ -512,10 +514,10 @@ impl Pump {
                     let who = Requester {
                         user: user.clone(),
                         peer: *peer,
-                        bmc: self.bmc.clone(),
+                        bmc: self.bmc.to_string(),
                     };
                     self.audit_sol(who.clone(), true, None).await;
-                    self.attached_by = Some(who);
+                    self.attached_by = Some(Box::new(who));
                     self.attached = true;
                     self.replay = match (&self.log, self.replay_bytes) {
                         (Some(l), n) if n > 0 => l.tail(n),
@@ -525,7 +527,7 @@ impl Pump {
                 SolEvent::Deactivated(why) => {
                     tracing::info!(why, "SOL session detached from the console");
                     if let Some(who) = self.attached_by.take() {
-                        self.audit_sol(who, false, Some(why)).await;
+                        self.audit_sol(*who, false, Some(why)).await;
                     }
                     self.attached = false;
                     self.replay.clear();

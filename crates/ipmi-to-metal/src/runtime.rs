@@ -75,7 +75,9 @@ struct Running {
 
 /// Every BMC the process serves, by name; discovery adds and removes them while it runs.
 pub struct Fleet {
-    bmcs: Mutex<HashMap<String, Entry>>,
+    /// Boxed: the map's table (kept half empty as it grows, two of them while it does) holds a
+    /// pointer per BMC, not the entry.
+    bmcs: Mutex<HashMap<String, Box<Entry>>>,
     factory: Arc<Mutex<BackendFactory>>,
     /// The SEL database and each log's capacity; without it each BMC's SEL is in memory.
     sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
@@ -211,7 +213,7 @@ impl Fleet {
     /// the sessions left. The BMCs are gone from the fleet from the first moment.
     pub async fn shut_down(&self, deadline: Duration) -> Drained {
         let until = tokio::time::Instant::now() + deadline;
-        let entries: Vec<Entry> = self
+        let entries: Vec<Box<Entry>> = self
             .bmcs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
