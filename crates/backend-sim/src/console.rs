@@ -327,7 +327,7 @@ impl Console for SimConsole {
 
     async fn write(&self, data: &[u8]) -> BackendResult<()> {
         let now = Instant::now();
-        {
+        let parked = {
             let mut st = self.lock();
             advance(&mut st, now);
             if st.power == PowerState::On {
@@ -335,8 +335,24 @@ impl Console for SimConsole {
                     st.screen.key(now, *b);
                 }
             }
-        }
+            st.parked.take()
+        };
         self.wake.notify_one();
+        if let Some(w) = parked {
+            w.wake();
+        }
         Ok(())
+    }
+
+    /// Quiet when nothing is queued and no power change is scheduled: then only a power action
+    /// or a key (each wakes `waker`) can bring output.
+    fn park(&self, waker: &std::task::Waker) -> bool {
+        let mut st = self.lock();
+        advance(&mut st, Instant::now());
+        if st.screen.next_due().is_some() || st.pending.is_some() {
+            return false;
+        }
+        st.parked = Some(waker.clone());
+        true
     }
 }

@@ -76,6 +76,9 @@ pub(crate) struct State {
     pending: Option<(PowerState, Instant)>,
     /// The serial console.
     screen: console::Screen,
+    /// Woken at the next power change or key: a console reader that parked while nothing was
+    /// due ([`ipmi_bmc::Console::park`]).
+    parked: Option<std::task::Waker>,
     boot_override: Option<BootOverride>,
     boots: Vec<Boot>,
     nmis: u32,
@@ -115,6 +118,7 @@ impl SimBackend {
                 power,
                 pending: None,
                 screen: console::Screen::new(&name),
+                parked: None,
                 boot_override: None,
                 boots: Vec::new(),
                 nmis: 0,
@@ -215,7 +219,12 @@ impl Backend for SimBackend {
             }
         }
         // The console's schedule changed: its reader looks again.
+        let parked = st.parked.take();
+        drop(st);
         self.wake.notify_one();
+        if let Some(w) = parked {
+            w.wake();
+        }
         Ok(())
     }
 

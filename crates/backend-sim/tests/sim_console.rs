@@ -65,3 +65,43 @@ async fn boots_logs_in_answers_and_shuts_down() {
     sim.power(PowerAction::Soft, &who()).await.unwrap();
     read_until(&*c, "reboot: Power down").await;
 }
+
+/// A waker that counts its wake-ups.
+struct Count(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Count {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_quiet_console_parks_and_is_woken_by_a_power_change_or_a_key() {
+    let sim = SimBackend::new(SimConfig {
+        name: "node1".into(),
+        power_on_at_start: false,
+        transition: Duration::from_millis(50),
+        soft_off_delay: Duration::from_millis(50),
+        honour_soft_off: true,
+    });
+    let c = sim.console(&who()).await.unwrap();
+    let count = std::sync::Arc::new(Count(Default::default()));
+    let woken = || count.0.load(std::sync::atomic::Ordering::SeqCst);
+    let waker = std::task::Waker::from(count.clone());
+    // Off, nothing queued: quiet.
+    assert!(c.park(&waker));
+    assert_eq!(woken(), 0);
+    sim.power(PowerAction::On, &who()).await.unwrap();
+    assert_eq!(woken(), 1, "a power change wakes it");
+    // Booting: output is due, so it is not quiet until all of it is read.
+    assert!(!c.park(&waker));
+    read_until(&*c, "node1 login: ").await;
+    assert!(c.park(&waker));
+    c.write(b"r").await.unwrap();
+    assert_eq!(woken(), 2, "a key wakes it");
+    assert!(!c.park(&waker), "the echo is waiting");
+    assert_eq!(read_until(&*c, "r").await, "r");
+    // Woken once per park: a key with nobody parked wakes nothing.
+    c.write(b"o").await.unwrap();
+    assert_eq!(woken(), 2);
+}

@@ -484,4 +484,12 @@ pub trait Console: Send + Sync {
     async fn send_break(&self) -> BackendResult<()> {
         Ok(())
     }
+    /// If the console will print nothing until something happens to it (no output waiting or
+    /// scheduled: only a power change or a key can bring some), keeps `waker` and wakes it at the
+    /// first such thing, and returns true: the caller may then stop reading, and hold no read,
+    /// buffer or task until woken (thousands of idle consoles in one process). Returns false
+    /// (the default) if the console may print at any time: the caller keeps reading.
+    fn park(&self, _waker: &std::task::Waker) -> bool {
+        false
+    }
 }

@@ -8,7 +8,11 @@
 //! future holding the read's small buffer) and on the BMC's wake-up, with no channel between a
 //! reader and the pump and no timer unless the session layer asked for one; its log is created
 //! at the first output, so a console that never printed holds no file. A backend without a
-//! console ends the task at once.
+//! console ends the task at once. A console that says it is quiet ([`Console::park`]: the sim's,
+//! with nothing due) costs less still: while no SOL instance is attached the task ends, its state
+//! kept asleep in the BMC's [`ConsoleLink`], and starts again when the console or the session
+//! layer wakes it (no read, buffer or task held meanwhile; the log misses nothing, as a quiet
+//! console prints nothing until it wakes its reader).
 
 use crate::config::ConsoleSettings;
 use crate::console_log::ConsoleLog;
@@ -20,6 +24,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tracing::Instrument;
@@ -32,9 +37,125 @@ const IDLE_CHUNK: usize = 256;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What the console task of a BMC shares with its receive loop.
+#[derive(Default)]
 pub struct ConsoleLink {
-    /// Woken when the session layer has SOL work ([`Server::sol_dirty`]).
-    pub wake: Arc<Notify>,
+    /// The task, or its state while it sleeps, and its wake-up.
+    sleeper: Arc<Sleeper>,
+}
+
+impl ConsoleLink {
+    /// Tells the console task that the session layer has SOL work, starting it if it sleeps.
+    pub fn notify(&self) {
+        self.sleeper.wake.notify_one();
+        self.sleeper.wake_by_ref();
+    }
+}
+
+/// The console task of a BMC, running or asleep: [`ConsoleTask::abort`] ends it either way.
+pub struct ConsoleTask(Arc<Sleeper>);
+
+impl ConsoleTask {
+    /// Ends the task (or drops its sleeping state): it does not start again.
+    pub fn abort(&self) {
+        let old = std::mem::take(&mut *self.0.slot());
+        if let Slot::Running { task, .. } = &old {
+            task.abort();
+        }
+    }
+}
+
+/// Where a BMC's console task is: running, or asleep with its state until woken.
+#[derive(Default)]
+struct Sleeper {
+    slot: Mutex<Slot>,
+    /// Woken when the session layer has SOL work ([`Server::sol_dirty`]): the running task
+    /// waits on it (one allocation with the slot: 10,000 idle BMCs each hold one).
+    wake: Notify,
+}
+
+#[derive(Default)]
+enum Slot {
+    /// Not started, or stopped for good.
+    #[default]
+    Stopped,
+    /// `woken`: something happened since the task last looked, so it must not sleep now.
+    Running {
+        task: tokio::task::AbortHandle,
+        woken: bool,
+    },
+    Asleep(Box<Pump>, Box<Source>),
+}
+
+impl Sleeper {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts the task of `pump` (`slot` locked).
+    fn start(self: &Arc<Self>, slot: &mut Slot, pump: Box<Pump>, source: Box<Source>) {
+        let runtime = pump.runtime.clone();
+        let span = pump.span.clone();
+        let task = runtime
+            .spawn(pump.run(source, self.clone()).instrument(span))
+            .abort_handle();
+        *slot = Slot::Running { task, woken: false };
+    }
+
+    /// Forgets what woke the task so far: the poll that follows sees it.
+    fn clear(&self) {
+        if let Slot::Running { woken, .. } = &mut *self.slot() {
+            *woken = false;
+        }
+    }
+
+    /// Puts the task to sleep if its console is quiet and nothing woke it since
+    /// [`Sleeper::clear`]: None if it sleeps (or was stopped), else the state back to run on.
+    fn sleep(
+        self: &Arc<Self>,
+        pump: Box<Pump>,
+        source: Box<Source>,
+    ) -> Option<(Box<Pump>, Box<Source>)> {
+        let Some(console) = source.console.as_ref() else {
+            return Some((pump, source));
+        };
+        if source.lost.is_some() || source.wait {
+            return Some((pump, source));
+        }
+        if !console.park(&Waker::from(self.clone())) {
+            return Some((pump, source));
+        }
+        let mut slot = self.slot();
+        match &*slot {
+            Slot::Running { woken: false, .. } => {
+                tracing::trace!("console quiet: its task sleeps");
+                let mut source = source;
+                source.buf = ReadBuffer::default();
+                *slot = Slot::Asleep(pump, source);
+                None
+            }
+            Slot::Running { woken: true, .. } => Some((pump, source)),
+            // Stopped meanwhile: the task ends.
+            _ => None,
+        }
+    }
+}
+
+impl Wake for Sleeper {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut slot = self.slot();
+        match std::mem::take(&mut *slot) {
+            Slot::Running { task, .. } => *slot = Slot::Running { task, woken: true },
+            Slot::Asleep(pump, source) => {
+                tracing::trace!("console woken: its task starts again");
+                self.start(&mut slot, pump, source);
+            }
+            Slot::Stopped => {}
+        }
+    }
 }
 
 /// Starts the console task of `bmc` (through its backend; SOL sessions audited where its
@@ -47,17 +168,15 @@ pub fn spawn(
     settings: ConsoleSettings,
     log_path: Option<PathBuf>,
     link: &ConsoleLink,
-) -> tokio::task::AbortHandle {
+) -> ConsoleTask {
     let name = bmc.settings().name.as_str();
+    // One copy of the name, shared by the pump and the source (10,000 idle BMCs keep them).
+    let bmc_name: Arc<str> = name.into();
     // Nothing on disk yet: the log is created at the console's first output.
     let log = log_path.map(|p| ConsoleLog::at_first_output(p, &settings));
     let source = Box::new(Source {
         backend: bmc.backend().clone(),
-        who: Requester {
-            user: "console".into(),
-            peer: "0.0.0.0:0".parse().expect("an address"),
-            bmc: name.to_string(),
-        },
+        bmc: bmc_name.clone(),
         console: None,
         backoff: Duration::from_secs(1),
         lost: None,
@@ -73,11 +192,14 @@ pub fn spawn(
         attached: false,
         replay: Vec::new(),
         audit: bmc.audit_sink().cloned(),
-        bmc: name.to_string(),
+        bmc: bmc_name,
         attached_by: None,
+        runtime: tokio::runtime::Handle::current(),
+        span: tracing::Span::current(),
     };
-    let task = Box::new(pump).run(source, link.wake.clone());
-    tokio::spawn(task.in_current_span()).abort_handle()
+    let sleeper = link.sleeper.clone();
+    sleeper.start(&mut sleeper.slot(), Box::new(pump), source);
+    ConsoleTask(sleeper)
 }
 
 /// Something from the console source.
@@ -103,8 +225,9 @@ type Reading = Pin<Box<dyn Future<Output = (Box<Source>, Read)> + Send>>;
 /// (opened again with backoff when it fails or closes) and what it prints.
 struct Source {
     backend: Arc<dyn Backend>,
-    /// Who opens the console (for the backend's logs and audit).
-    who: Requester,
+    /// The BMC whose console it is: the console is opened as user "console" of it (for the
+    /// backend's logs and audit).
+    bmc: Arc<str>,
     /// The console open now.
     console: Option<Arc<dyn Console>>,
     backoff: Duration,
@@ -144,7 +267,12 @@ impl Source {
                 tokio::time::sleep(self.backoff).await;
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
             }
-            match self.backend.console(&self.who).await {
+            let who = Requester {
+                user: "console".into(),
+                peer: "0.0.0.0:0".parse().expect("an address"),
+                bmc: self.bmc.to_string(),
+            };
+            match self.backend.console(&who).await {
                 Ok(c) => {
                     let console: Arc<dyn Console> = Arc::from(c);
                     self.console = Some(console.clone());
@@ -176,25 +304,22 @@ impl Source {
 /// its buffer all the while: a small one then (10,000 BMCs each waiting with [`CHUNK`] bytes held
 /// 40 MB), a large one only while output keeps coming, as a read that fills the small one says.
 /// The bytes and their order are the same either way.
+/// Neither is allocated until the first read (a sleeping console holds none).
+#[derive(Default)]
 struct ReadBuffer {
-    small: [u8; IDLE_CHUNK],
+    /// Empty, or [`IDLE_CHUNK`] bytes.
+    small: Vec<u8>,
     /// Empty, or [`CHUNK`] bytes.
     large: Vec<u8>,
-}
-
-impl Default for ReadBuffer {
-    fn default() -> Self {
-        ReadBuffer {
-            small: [0; IDLE_CHUNK],
-            large: Vec::new(),
-        }
-    }
 }
 
 impl ReadBuffer {
     /// Where the next read goes.
     fn space(&mut self) -> &mut [u8] {
         if self.large.is_empty() {
+            if self.small.is_empty() {
+                self.small = vec![0; IDLE_CHUNK];
+            }
             &mut self.small
         } else {
             &mut self.large
@@ -261,9 +386,12 @@ struct Pump {
     /// Where SOL activations and deactivations are audited, if anywhere.
     audit: Option<Arc<dyn AuditSink>>,
     /// The BMC's name, for the audit.
-    bmc: String,
+    bmc: Arc<str>,
     /// Who activated the instance attached now, for the audit of its end.
-    attached_by: Option<Requester>,
+    attached_by: Option<Box<Requester>>,
+    /// Where the task runs again after sleeping, and in which span.
+    runtime: tokio::runtime::Handle,
+    span: tracing::Span,
 }
 
 impl Pump {
@@ -273,7 +401,10 @@ impl Pump {
 
     /// Runs until the BMC stops. The pump stays in its box: the task holds it once, not
     /// copied into its future.
-    async fn run(mut self: Box<Self>, source: Box<Source>, wake: Arc<Notify>) {
+    /// Between two reads of a quiet console with no SOL instance attached, the task may end,
+    /// its state asleep in `sleeper` (see [`Sleeper::sleep`]).
+    async fn run(mut self: Box<Self>, source: Box<Source>, sleeper: Arc<Sleeper>) {
+        let wake = &sleeper.wake;
         let mut reading = source.next();
         let mut next: Option<Instant> = None;
         loop {
@@ -282,18 +413,35 @@ impl Pump {
             // the read in flight is not polled, and keeps its place.
             let take =
                 !self.attached || (self.replay.is_empty() && self.server().sol_room() >= CHUNK);
+            let mut between_reads = None;
             tokio::select! {
                 (source, read) = &mut reading, if take => {
                     if !self.read(read) {
                         return;
                     }
-                    reading = source.next();
+                    between_reads = Some(source);
                 }
                 _ = wake.notified() => {}
                 _ = sleep_until(next) => {}
             }
+            if between_reads.is_some() {
+                // What wakes the task from now on stops it sleeping; the poll sees the rest.
+                sleeper.clear();
+            }
             // Boxed: the task waits without room for the work it does only when woken.
             next = Box::pin(self.poll()).await;
+            if let Some(mut source) = between_reads {
+                if next.is_none() && !self.attached && self.replay.is_empty() {
+                    match sleeper.sleep(self, source) {
+                        None => return,
+                        Some((pump, back)) => {
+                            self = pump;
+                            source = back;
+                        }
+                    }
+                }
+                reading = source.next();
+            }
         }
     }
 
@@ -366,10 +514,10 @@ impl Pump {
                     let who = Requester {
                         user: user.clone(),
                         peer: *peer,
-                        bmc: self.bmc.clone(),
+                        bmc: self.bmc.to_string(),
                     };
                     self.audit_sol(who.clone(), true, None).await;
-                    self.attached_by = Some(who);
+                    self.attached_by = Some(Box::new(who));
                     self.attached = true;
                     self.replay = match (&self.log, self.replay_bytes) {
                         (Some(l), n) if n > 0 => l.tail(n),
@@ -379,7 +527,7 @@ impl Pump {
                 SolEvent::Deactivated(why) => {
                     tracing::info!(why, "SOL session detached from the console");
                     if let Some(who) = self.attached_by.take() {
-                        self.audit_sol(who, false, Some(why)).await;
+                        self.audit_sol(*who, false, Some(why)).await;
                     }
                     self.attached = false;
                     self.replay.clear();

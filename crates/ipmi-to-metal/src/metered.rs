@@ -166,6 +166,10 @@ impl Console for MeteredConsole {
     async fn send_break(&self) -> BackendResult<()> {
         self.inner.send_break().await
     }
+
+    fn park(&self, waker: &std::task::Waker) -> bool {
+        self.inner.park(waker)
+    }
 }
 
 #[cfg(test)]

@@ -75,7 +75,9 @@ struct Running {
 
 /// Every BMC the process serves, by name; discovery adds and removes them while it runs.
 pub struct Fleet {
-    bmcs: Mutex<HashMap<String, Entry>>,
+    /// Boxed: the map's table (kept half empty as it grows, two of them while it does) holds a
+    /// pointer per BMC, not the entry.
+    bmcs: Mutex<HashMap<String, Box<Entry>>>,
     factory: Arc<Mutex<BackendFactory>>,
     /// The SEL database and each log's capacity; without it each BMC's SEL is in memory.
     sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
@@ -127,7 +129,7 @@ struct Entry {
     /// What the configuration says of it, for the admin API.
     info: Arc<status::BmcInfo>,
     task: tokio::task::AbortHandle,
-    console_task: tokio::task::AbortHandle,
+    console_task: crate::console::ConsoleTask,
     span: tracing::Span,
 }
 
@@ -211,7 +213,7 @@ impl Fleet {
     /// the sessions left. The BMCs are gone from the fleet from the first moment.
     pub async fn shut_down(&self, deadline: Duration) -> Drained {
         let until = tokio::time::Instant::now() + deadline;
-        let entries: Vec<Entry> = self
+        let entries: Vec<Box<Entry>> = self
             .bmcs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -290,7 +292,7 @@ impl Fleet {
             let mut server = r.server();
             span.in_scope(|| server.expire(now));
             if server.sol_dirty() {
-                r.console.wake.notify_one();
+                r.console.notify();
             }
         }
     }
@@ -316,9 +318,7 @@ impl Running {
             bmc: Arc::new(bmc),
             slots: Arc::new(Semaphore::new(slots)),
             draining: AtomicBool::new(false),
-            console: crate::console::ConsoleLink {
-                wake: Arc::default(),
-            },
+            console: crate::console::ConsoleLink::default(),
         })
     }
 
@@ -356,7 +356,7 @@ impl Running {
                 let mut server = self.server();
                 let action = server.handle(now, peer, &buf[..n]);
                 if server.sol_dirty() {
-                    self.console.wake.notify_one();
+                    self.console.notify();
                 }
                 action
             };

@@ -123,14 +123,14 @@ impl Fleet {
             tokio::spawn(receive_loop(r.running.clone()).instrument(r.span.clone())).abort_handle();
         let old = self.bmcs.lock().unwrap_or_else(|e| e.into_inner()).insert(
             r.name,
-            Entry {
+            Box::new(Entry {
                 listen: r.listen,
                 running: r.running,
                 info: r.info,
                 task,
                 console_task,
                 span: r.span,
-            },
+            }),
         );
         match old {
             Some(e) => {
