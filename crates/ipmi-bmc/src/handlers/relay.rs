@@ -17,22 +17,17 @@ use ipmi_proto::types::{CompletionCode, Privilege};
 
 impl Bmc {
     /// What a relayed request gets without the backend being asked: 0xD4 below `rule` (the
-    /// backend's allow-list entry) or the command's appendix G floor, whichever is higher: a rule
-    /// can raise the requirement, never lower it.
+    /// backend's allow-list entry) or the command's appendix G floor, whichever is higher.
     pub(crate) fn relay_refusal(&self, req: &Request, rule: Privilege) -> Option<CompletionCode> {
-        let need = rule.max(privilege_floor(req.netfn, req.cmd));
-        req.context
-            .privilege
-            .is_none_or(|have| have < need)
-            .then_some(CompletionCode::INSUFFICIENT_PRIVILEGE)
+        below(req, relay_need(req, rule))
     }
 
     /// Relays `req` to the BMC behind if [`Self::relay_refusal`] lets it through.
     pub(crate) async fn relay(&self, req: &Request, rule: Privilege) -> Outcome {
-        if let Some(cc) = self.relay_refusal(req, rule) {
+        let need = relay_need(req, rule);
+        if let Some(cc) = below(req, need) {
             return Err(cc);
         }
-        let need = rule.max(privilege_floor(req.netfn, req.cmd));
         // Commands that change something are audited and logged with who asked, like power
         // actions; reads cost nothing more.
         let asker = (need >= Privilege::Operator).then(|| self.asker(req));
@@ -108,4 +103,18 @@ fn command_name(req: &Request) -> std::borrow::Cow<'static, str> {
         Some(c) => c.name.into(),
         None => format!("NetFn 0x{:02x} Cmd 0x{:02x}", req.netfn.0, req.cmd).into(),
     }
+}
+
+/// The privilege a relayed request needs: its allow-list `rule` or the command's appendix G
+/// floor, whichever is higher (a rule can raise the requirement, never lower it).
+fn relay_need(req: &Request, rule: Privilege) -> Privilege {
+    rule.max(privilege_floor(req.netfn, req.cmd))
+}
+
+/// 0xD4 if `req`'s session is below `need` (or it has none).
+fn below(req: &Request, need: Privilege) -> Option<CompletionCode> {
+    req.context
+        .privilege
+        .is_none_or(|have| have < need)
+        .then_some(CompletionCode::INSUFFICIENT_PRIVILEGE)
 }
