@@ -19,8 +19,7 @@ use crate::console_log::ConsoleLog;
 use ipmi_bmc::{AuditSink, Backend, Bmc, Console, Requester};
 use ipmi_proto::session::{Server, SolEvent};
 use std::future::Future;
-use std::io::ErrorKind;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -356,21 +355,6 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Sends on the BMC's (non-blocking) socket, which its receive task reads: a send the socket
-/// refuses for a full buffer is tried again a few times, then dropped as a lost datagram would be
-/// (SOL retransmits).
-async fn send_to(socket: &UdpSocket, bytes: &[u8], peer: SocketAddr) -> std::io::Result<()> {
-    for pause_ms in [1, 5, 20, 100] {
-        match socket.send_to(bytes, peer) {
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
-            }
-            r => return r.map(drop),
-        }
-    }
-    Err(ErrorKind::WouldBlock.into())
-}
-
 /// Carries SOL between the session layer and the console.
 struct Pump {
     server: Arc<Mutex<Server>>,
@@ -503,7 +487,7 @@ impl Pump {
     async fn poll(&mut self) -> Option<Instant> {
         let poll = self.server().sol_poll(Instant::now());
         for (peer, bytes) in &poll.send {
-            if let Err(e) = send_to(&self.socket, bytes, *peer).await {
+            if let Err(e) = crate::udp_send::send(&self.socket, bytes, *peer).await {
                 tracing::debug!(%peer, error = %e, "SOL send failed");
             }
         }

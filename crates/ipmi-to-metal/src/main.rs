@@ -24,6 +24,7 @@ mod serve;
 mod shard;
 mod shutdown;
 mod state;
+mod udp_send;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -46,15 +46,6 @@ const MAX_IN_FLIGHT: usize = 32;
 const MAX_DATAGRAM: usize = 1500;
 /// Datagrams one BMC handles in a row before letting the other tasks of its thread run.
 const BURST: usize = 64;
-/// A send the socket refused (its buffer full) is tried again after these pauses, then dropped
-/// as a lost datagram would be (the client sends its request again).
-const SEND_RETRIES: [Duration; 4] = [
-    Duration::from_millis(1),
-    Duration::from_millis(5),
-    Duration::from_millis(20),
-    Duration::from_millis(100),
-];
-
 /// One running BMC.
 struct Running {
     /// Shared (by reference count) with the console task, which sends SOL packets on it.
@@ -440,16 +431,13 @@ impl Running {
     }
 
     async fn send_later(&self, bytes: &[u8], peer: SocketAddr) {
-        for pause in SEND_RETRIES {
-            tokio::time::sleep(pause).await;
-            match self.socket.get_ref().send_to(bytes, peer) {
-                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
-                Err(e) => tracing::debug!(%peer, error = %e, "send failed"),
-                Ok(_) => {}
+        match crate::udp_send::send_after_full(self.socket.get_ref(), bytes, peer).await {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                tracing::debug!(%peer, "send failed: the socket stayed full")
             }
-            return;
+            Err(e) => tracing::debug!(%peer, error = %e, "send failed"),
+            Ok(()) => {}
         }
-        tracing::debug!(%peer, "send failed: the socket stayed full");
     }
 }
 
