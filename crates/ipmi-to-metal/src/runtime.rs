@@ -259,12 +259,13 @@ impl Fleet {
     }
 
     /// Every BMC served now, taken out of the fleet's lock so that the caller can lock each.
-    fn running(&self) -> Vec<Arc<Running>> {
+    /// Each comes with its log span.
+    fn running(&self) -> Vec<(Arc<Running>, tracing::Span)> {
         self.bmcs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .map(|e| e.running.clone())
+            .map(|e| (e.running.clone(), e.span.clone()))
             .collect()
     }
 
@@ -272,14 +273,7 @@ impl Fleet {
     /// progress that took too long, each in the BMC's span: the lines about them (a login
     /// abandoned after RAKP 2 counts as failed, and may lock a user out) name the BMC.
     pub fn expire(&self, now: Instant) {
-        let all: Vec<(Arc<Running>, tracing::Span)> = self
-            .bmcs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|e| (e.running.clone(), e.span.clone()))
-            .collect();
-        for (r, span) in all {
+        for (r, span) in self.running() {
             let mut server = r.server();
             span.in_scope(|| server.expire(now));
             if server.sol_dirty() {

@@ -42,7 +42,7 @@ impl FleetSource for Fleet {
             .iter()
             .map(|(c, s)| (*c, 0, *s))
             .collect();
-        for r in live {
+        for (r, _) in live {
             let stats = r.server().stats();
             match classes.iter_mut().find(|(c, _, _)| *c == r.class) {
                 Some((_, n, sum)) => {
