@@ -2,6 +2,7 @@
 //! (section 31, records as section 32 defines them) and the SDR repository (section 33).
 
 mod add_sel_entry;
+mod allocation_info;
 mod clear_sel;
 mod delete_sel_entry;
 mod get_fru_inventory_area_info;
@@ -21,6 +22,7 @@ mod sel_record;
 mod set_sel_time;
 
 pub use add_sel_entry::AddSelEntry;
+pub use allocation_info::AllocationInfo;
 pub use clear_sel::{ClearAction, ClearSel, ClearSelProgress, ClearSelRequest, CLEAR_SIGNATURE};
 pub use delete_sel_entry::{DeleteSelEntry, DeleteSelRequest};
 pub use get_fru_inventory_area_info::{FruAreaInfo, GetFruInventoryAreaInfo};
