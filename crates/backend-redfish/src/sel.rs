@@ -344,7 +344,7 @@ impl RedfishBackend {
     async fn sel_entry(&self, r: SelEntryRequest) -> Result<SelEntryResponse, BackendError> {
         let cc = |c| BackendError::Completion(c);
         // A reservation is required for a partial read; one given for a whole read must be current.
-        if r.is_partial() || r.reservation != 0 {
+        if r.is_partial_sel_read() || r.reservation != 0 {
             self.sel.check_reservation(r.reservation).map_err(cc)?;
         }
         let offset = usize::from(r.offset);

@@ -84,7 +84,7 @@ impl Bmc {
     pub(crate) fn get_sel_entry(&self, r: SelEntryRequest) -> Outcome {
         self.own_sel()?;
         // A reservation is required for a partial read; one given for a whole read must be current.
-        if r.is_partial() || r.reservation != 0 {
+        if r.is_partial_sel_read() || r.reservation != 0 {
             self.sel.check_reservation(r.reservation)?;
         }
         let offset = usize::from(r.offset);

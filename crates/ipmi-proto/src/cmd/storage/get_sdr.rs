@@ -1,6 +1,7 @@
 //! Get SDR (IPMI 2.0 section 33.12, Storage 0x23, User). Get Device SDR (section 35.3) has the
 //! same request and response.
 
+use super::record_id::RecordRead;
 #[cfg(test)]
 use super::record_id::LAST_RECORD;
 use crate::cmd::{command, expect_len, Body};
@@ -13,35 +14,7 @@ command!(
 );
 
 /// The Get SDR (and Get Device SDR) request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GetSdrRequest {
-    /// Reservation ID; required for a read at a non-zero offset (0000h otherwise).
-    pub reservation: u16,
-    /// The record ID to read.
-    pub record_id: u16,
-    /// Offset into the record.
-    pub offset: u8,
-    /// Bytes to read (FFh: the entire record).
-    pub count: u8,
-}
-
-impl Body for GetSdrRequest {
-    fn parse(d: &[u8]) -> Result<Self, ParseError> {
-        expect_len(d, 6, 6)?;
-        Ok(GetSdrRequest {
-            reservation: u16::from_le_bytes([d[0], d[1]]),
-            record_id: u16::from_le_bytes([d[2], d[3]]),
-            offset: d[4],
-            count: d[5],
-        })
-    }
-    fn emit(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.reservation.to_le_bytes());
-        out.extend_from_slice(&self.record_id.to_le_bytes());
-        out.push(self.offset);
-        out.push(self.count);
-    }
-}
+pub type GetSdrRequest = RecordRead;
 
 /// The Get SDR (and Get Device SDR) response.
 #[derive(Clone, Debug, PartialEq, Eq)]

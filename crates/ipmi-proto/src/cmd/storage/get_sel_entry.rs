@@ -1,8 +1,8 @@
 //! Get SEL Entry (IPMI 2.0 section 31.5, Storage 0x43, User).
 
-use super::record_id::ENTIRE_RECORD;
 #[cfg(test)]
 use super::record_id::LAST_RECORD;
+use super::record_id::{RecordRead, ENTIRE_RECORD};
 use crate::cmd::{command, expect_len, Body};
 use crate::types::{NetFn, ParseError, Privilege};
 
@@ -13,39 +13,13 @@ command!(
 );
 
 /// The Get SEL Entry request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SelEntryRequest {
-    /// Reservation ID; only required for a partial read (0 otherwise).
-    pub reservation: u16,
-    /// Record ID ([`FIRST_RECORD`], [`LAST_RECORD`], or an ID).
-    pub record_id: u16,
-    /// Offset into the record.
-    pub offset: u8,
-    /// Bytes to read ([`ENTIRE_RECORD`] for all).
-    pub count: u8,
-}
+pub type SelEntryRequest = RecordRead;
 
-impl SelEntryRequest {
-    /// Whether the request reads part of a record only (and so needs a reservation).
-    pub fn is_partial(&self) -> bool {
+impl RecordRead {
+    /// Whether a Get SEL Entry request reads part of a SEL record (16 bytes) only, and so
+    /// needs a reservation.
+    pub fn is_partial_sel_read(&self) -> bool {
         self.offset != 0 || (self.count != ENTIRE_RECORD && self.count < 16)
-    }
-}
-
-impl Body for SelEntryRequest {
-    fn parse(d: &[u8]) -> Result<Self, ParseError> {
-        expect_len(d, 6, 6)?;
-        Ok(SelEntryRequest {
-            reservation: u16::from_le_bytes([d[0], d[1]]),
-            record_id: u16::from_le_bytes([d[2], d[3]]),
-            offset: d[4],
-            count: d[5],
-        })
-    }
-    fn emit(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.reservation.to_le_bytes());
-        out.extend_from_slice(&self.record_id.to_le_bytes());
-        out.extend_from_slice(&[self.offset, self.count]);
     }
 }
 
@@ -81,7 +55,7 @@ mod tests {
         // ipmitool sel list: no reservation, record 5, offset 0, entire record.
         let req = SelEntryRequest::parse(&[0, 0, 5, 0, 0, 0xff]).unwrap();
         assert_eq!(req.record_id, 5);
-        assert!(!req.is_partial());
+        assert!(!req.is_partial_sel_read());
         assert_eq!(req.to_bytes(), [0, 0, 5, 0, 0, 0xff]);
         let partial = SelEntryRequest {
             reservation: 0x0102,
@@ -89,7 +63,7 @@ mod tests {
             offset: 4,
             count: 8,
         };
-        assert!(partial.is_partial());
+        assert!(partial.is_partial_sel_read());
         assert_eq!(SelEntryRequest::parse(&partial.to_bytes()), Ok(partial));
         assert!(SelEntryRequest::parse(&[0; 5]).is_err());
     }

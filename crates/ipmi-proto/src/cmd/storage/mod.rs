@@ -35,7 +35,7 @@ pub use get_sel_info::{sel_support, GetSelInfo, SelInfo, SEL_VERSION};
 pub use get_sel_time::GetSelTime;
 pub use get_sel_time_utc_offset::{GetSelTimeUtcOffset, UtcOffset, UTC_OFFSET_UNSPECIFIED};
 pub use read_fru_data::{ReadFruData, ReadFruRequest, ReadFruResponse};
-pub use record_id::{ENTIRE_RECORD, FIRST_RECORD, LAST_RECORD};
+pub use record_id::{RecordRead, ENTIRE_RECORD, FIRST_RECORD, LAST_RECORD};
 pub use reserve_sdr_repository::{ReservationId, ReserveSdrRepository};
 pub use reserve_sel::ReserveSel;
 pub use sel_record::{
