@@ -214,31 +214,13 @@ pub fn plan(action: PowerAction, allowed: Option<&[String]>) -> Plan {
 
 /// The `BootSourceOverrideTarget` of an IPMI boot device, if Redfish has one.
 pub fn target_of(device: BootDevice) -> Option<&'static str> {
-    Some(match device {
-        BootDevice::Pxe => "Pxe",
-        BootDevice::Disk => "Hdd",
-        BootDevice::Cdrom | BootDevice::RemoteCdrom => "Cd",
-        BootDevice::BiosSetup => "BiosSetup",
-        BootDevice::Diag => "Diags",
-        BootDevice::Floppy | BootDevice::RemoteFloppy => "Floppy",
-        BootDevice::RemoteDisk => "RemoteDrive",
-        BootDevice::DiskSafe | BootDevice::RemoteMedia => return None,
-    })
+    device.redfish_target()
 }
 
 /// The IPMI boot device of a `BootSourceOverrideTarget` (`None`: no override, or a target IPMI
 /// cannot show).
 pub fn device_of(target: &str) -> Option<BootDevice> {
-    Some(match target {
-        "Pxe" | "UefiHttp" => BootDevice::Pxe,
-        "Hdd" => BootDevice::Disk,
-        "Cd" => BootDevice::Cdrom,
-        "BiosSetup" => BootDevice::BiosSetup,
-        "Diags" => BootDevice::Diag,
-        "Floppy" => BootDevice::Floppy,
-        "RemoteDrive" => BootDevice::RemoteDisk,
-        _ => return None,
-    })
+    BootDevice::from_redfish_target(target)
 }
 
 /// The `PATCH` body that sets (or, for `None`, clears) the boot override; `with_mode` when the

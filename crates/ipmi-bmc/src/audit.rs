@@ -24,7 +24,10 @@ pub struct AuditRecord {
     pub time: SystemTime,
     /// Which BMC, who asked and from where.
     pub who: Requester,
-    /// The session's privilege; `None` where no IPMI session asked (the admin API).
+    /// The front-end the request came through.
+    pub protocol: Protocol,
+    /// The user's IPMI privilege (a Redfish role is one of them); `None` where no user
+    /// account asked (the admin API).
     pub privilege: Option<Privilege>,
     /// The command, as the specification names it (`Chassis Control`).
     pub command: Cow<'static, str>,
@@ -34,6 +37,29 @@ pub struct AuditRecord {
     pub outcome: AuditOutcome,
     /// From the request's arrival at the model to its outcome.
     pub duration: Duration,
+}
+
+/// The front-end a request came through: the only field in which an action asked over IPMI
+/// and the same action asked over Redfish differ in the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// An IPMI session (RMCP or RMCP+).
+    Ipmi,
+    /// The Redfish service.
+    Redfish,
+    /// The admin API.
+    AdminApi,
+}
+
+impl Protocol {
+    /// The name in the audit log (`ipmi`, `redfish`, `admin-api`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Ipmi => "ipmi",
+            Protocol::Redfish => "redfish",
+            Protocol::AdminApi => "admin-api",
+        }
+    }
 }
 
 /// How an audited request ended.
@@ -108,13 +134,19 @@ pub(crate) fn expected_power(action: PowerAction) -> Option<PowerState> {
     }
 }
 
-/// Who asked for an action: a session's user (with its user ID for the SEL record and its
-/// privilege), or a caller outside IPMI such as the admin API (no ID, no privilege).
+/// Who asked for an action: a user (with its user ID for the SEL record and its privilege),
+/// or a caller with no account such as the admin API (no ID, no privilege), and through which
+/// front-end.
 #[derive(Clone, Debug)]
-pub(crate) struct Asker {
+pub struct Asker {
+    /// Which BMC, who asked and from where.
     pub who: Requester,
+    /// The user's ID, for the SEL record (`None`: no account).
     pub user_id: Option<u8>,
+    /// The user's privilege (`None`: no account).
     pub privilege: Option<Privilege>,
+    /// The front-end the request came through.
+    pub protocol: Protocol,
 }
 
 /// The record of one audited request in progress. [`Audit::finish`] completes it with its
@@ -140,6 +172,7 @@ impl<'a> Audit<'a> {
             record: Some(AuditRecord {
                 time: SystemTime::now(),
                 who: asker.who.clone(),
+                protocol: asker.protocol,
                 privilege: asker.privilege,
                 command: command.into(),
                 call,

@@ -117,6 +117,35 @@ impl BootDevice {
         }
     }
 
+    /// The Redfish `BootSourceOverrideTarget` of the device, if Redfish has one.
+    pub const fn redfish_target(self) -> Option<&'static str> {
+        Some(match self {
+            BootDevice::Pxe => "Pxe",
+            BootDevice::Disk => "Hdd",
+            BootDevice::Cdrom | BootDevice::RemoteCdrom => "Cd",
+            BootDevice::BiosSetup => "BiosSetup",
+            BootDevice::Diag => "Diags",
+            BootDevice::Floppy | BootDevice::RemoteFloppy => "Floppy",
+            BootDevice::RemoteDisk => "RemoteDrive",
+            BootDevice::DiskSafe | BootDevice::RemoteMedia => return None,
+        })
+    }
+
+    /// The device of a Redfish `BootSourceOverrideTarget` (`None`: no override, or a target
+    /// IPMI cannot show).
+    pub fn from_redfish_target(target: &str) -> Option<BootDevice> {
+        Some(match target {
+            "Pxe" | "UefiHttp" => BootDevice::Pxe,
+            "Hdd" => BootDevice::Disk,
+            "Cd" => BootDevice::Cdrom,
+            "BiosSetup" => BootDevice::BiosSetup,
+            "Diags" => BootDevice::Diag,
+            "Floppy" => BootDevice::Floppy,
+            "RemoteDrive" => BootDevice::RemoteDisk,
+            _ => return None,
+        })
+    }
+
     /// A short lower-case name for logs.
     pub const fn name(self) -> &'static str {
         match self {

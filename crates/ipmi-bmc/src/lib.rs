@@ -13,12 +13,16 @@ pub mod backend;
 mod dispatch;
 pub mod events;
 mod handlers;
+mod operations;
 mod privilege_floor;
 pub mod routing;
 mod sel;
 mod sensors;
 
-pub use audit::{AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower};
+pub use audit::{
+    Asker, AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower, Protocol,
+};
+pub use operations::Refusal;
 pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
     Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
@@ -164,6 +168,8 @@ struct State {
     last_action: Option<Box<AuditRecord>>,
     /// The last backend failure (when, what), for the status.
     last_error: Option<(SystemTime, String)>,
+    /// The power action the backend is carrying out now (Redfish's `PoweringOn`/`PoweringOff`).
+    power_pending: Option<PowerAction>,
 }
 
 impl Bmc {
@@ -251,6 +257,7 @@ impl Bmc {
             who,
             user_id: None,
             privilege: None,
+            protocol: Protocol::AdminApi,
         };
         self.power_action(action, &asker, command).await
     }

@@ -12,7 +12,7 @@
 //!
 //! ```json
 //! {"time":"2026-11-26T01:02:03.456Z","bmc":"node1","client":"192.0.2.7:52113","user":"admin",
-//!  "privilege":"administrator","command":"Chassis Control","call":"power on","outcome":"done",
+//!  "protocol":"ipmi","privilege":"administrator","command":"Chassis Control","call":"power on","outcome":"done",
 //!  "duration_ms":12.5}
 //! ```
 //!
@@ -112,6 +112,7 @@ pub fn json(r: &AuditRecord) -> serde_json::Value {
         "bmc": r.who.bmc,
         "client": r.who.peer.to_string(),
         "user": r.who.user,
+        "protocol": r.protocol.name(),
         "privilege": r.privilege.map(|p| p.name()),
         "command": r.command,
         "call": r.call,
@@ -216,6 +217,7 @@ pub fn sol_record(
     AuditRecord {
         time: std::time::SystemTime::now(),
         who,
+        protocol: ipmi_bmc::Protocol::Ipmi,
         privilege: None,
         command: command.into(),
         call,
@@ -237,6 +239,7 @@ mod tests {
                 peer: "192.0.2.7:52113".parse().unwrap(),
                 bmc: "node1".into(),
             },
+            protocol: ipmi_bmc::Protocol::Ipmi,
             privilege: Some(Privilege::Administrator),
             command: "Chassis Control".into(),
             call: "power on".into(),
@@ -255,7 +258,8 @@ mod tests {
             v,
             serde_json::json!({
                 "time": "2025-11-26T01:02:03.456Z", "bmc": "node1", "client": "192.0.2.7:52113",
-                "user": "admin", "privilege": "administrator", "command": "Chassis Control",
+                "user": "admin", "protocol": "ipmi", "privilege": "administrator",
+                "command": "Chassis Control",
                 "call": "power on", "outcome": "done", "duration_ms": 12.5
             })
         );

@@ -83,12 +83,16 @@ impl Bmc {
         let who = &asker.who;
         let audit = Audit::start(self, asker, command, format!("power {action}"));
         tracing::info!(action = %action, who = %who, "power action requested");
-        let result = match self.backend.power(action, who).await {
+        let done = {
+            let _pending = self.power_pending(action);
+            self.backend.power(action, who).await
+        };
+        let result = match done {
             Ok(()) => {
                 {
                     let mut st = self.state();
                     // Only what came over IPMI counts for Get Chassis Status.
-                    if asker.privilege.is_some()
+                    if asker.protocol == crate::Protocol::Ipmi
                         && matches!(
                             action,
                             PowerAction::On | PowerAction::Cycle | PowerAction::Reset
@@ -119,30 +123,52 @@ impl Bmc {
         } else {
             Some(r.interval.unwrap_or(DEFAULT_IDENTIFY_SECONDS))
         };
-        let asker = self.asker(req);
+        self.identify_as(seconds, &self.asker(req), ChassisIdentify::NAME)
+            .await
+            .map_err(|(cc, _)| cc)?;
+        Ok(Vec::new())
+    }
+
+    /// Turns the identify light on for `seconds` (`None`: until turned off; `Some(0)`: off) for
+    /// `asker`, audited as `command` and recorded in the SEL.
+    pub(crate) async fn identify_as(
+        &self,
+        seconds: Option<u8>,
+        asker: &Asker,
+        command: &'static str,
+    ) -> Result<(), (CompletionCode, String)> {
         let who = &asker.who;
         let call = match seconds {
             None => "identify on".to_string(),
             Some(0) => "identify off".to_string(),
             Some(s) => format!("identify {s} s"),
         };
-        let audit = Audit::start(self, &asker, ChassisIdentify::NAME, call);
+        let audit = Audit::start(self, asker, command, call);
         let result = self
             .backend
             .identify(seconds, who)
             .await
             .map_err(|e| (self.backend_failed("identify", &e), e.to_string()));
         audit.finish_with(&result, Durability::Written).await;
-        result.map_err(|(cc, _)| cc)?;
+        result?;
         tracing::info!(?seconds, who = %who, "chassis identify");
-        self.record_for(Event::Identify(seconds != Some(0)), Some(&asker))
+        self.record_for(Event::Identify(seconds != Some(0)), Some(asker))
             .await;
         self.state().identify_until = match seconds {
             None => Some(None),
             Some(0) => None,
             Some(s) => Some(Some(Instant::now() + Duration::from_secs(s.into()))),
         };
-        Ok(Vec::new())
+        Ok(())
+    }
+
+    /// Whether the identify light is on now.
+    pub(crate) fn identify_lit(&self) -> bool {
+        match self.state().identify_until {
+            None => false,
+            Some(None) => true,
+            Some(Some(until)) => until > Instant::now(),
+        }
     }
 
     pub(crate) async fn set_boot_option(&self, req: &Request, r: SetBootOptionsRequest) -> Outcome {
@@ -173,23 +199,37 @@ impl Bmc {
             boot_param::BOOT_FLAGS => {
                 let flags = BootFlags::parse(&r.data).map_err(CompletionCode::from)?;
                 let boot = requested_override(&flags).ok_or(CompletionCode::INVALID_FIELD)?;
-                let asker = self.asker(req);
-                let who = &asker.who;
-                let audit = Audit::start(self, &asker, SetSystemBootOptions::NAME, boot_call(boot));
-                let result = self
-                    .backend
-                    .set_boot_override(boot, who)
+                self.boot_as(boot, flags, &self.asker(req), SetSystemBootOptions::NAME)
                     .await
-                    .map_err(|e| (self.backend_failed("set boot device", &e), e.to_string()));
-                audit.finish_with(&result, Durability::Written).await;
-                result.map_err(|(cc, _)| cc)?;
-                tracing::info!(boot = ?boot, who = %who, "boot override set");
-                self.record_for(Event::Boot(boot), Some(&asker)).await;
-                self.state().boot_flags = flags;
+                    .map_err(|(cc, _)| cc)?;
             }
             _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
         }
         Ok(Vec::new())
+    }
+
+    /// Sets the boot override `boot` (kept as the boot flags `flags`) for `asker`, audited as
+    /// `command` and recorded in the SEL.
+    pub(crate) async fn boot_as(
+        &self,
+        boot: Option<BootOverride>,
+        flags: BootFlags,
+        asker: &Asker,
+        command: &'static str,
+    ) -> Result<(), (CompletionCode, String)> {
+        let who = &asker.who;
+        let audit = Audit::start(self, asker, command, boot_call(boot));
+        let result = self
+            .backend
+            .set_boot_override(boot, who)
+            .await
+            .map_err(|e| (self.backend_failed("set boot device", &e), e.to_string()));
+        audit.finish_with(&result, Durability::Written).await;
+        result?;
+        tracing::info!(boot = ?boot, who = %who, "boot override set");
+        self.record_for(Event::Boot(boot), Some(asker)).await;
+        self.state().boot_flags = flags;
+        Ok(())
     }
 
     pub(crate) async fn get_boot_option(&self, r: BootOptionsRequest) -> Outcome {
@@ -211,7 +251,7 @@ impl Bmc {
     /// next-boot-only override (the backend no longer reports it pending). A backend that
     /// reads the override back from the machine (redfish) may report another one than was set
     /// here (changed behind the shim, or held differently): then the flags show what it holds.
-    async fn current_boot_flags(&self) -> BootFlags {
+    pub(crate) async fn current_boot_flags(&self) -> BootFlags {
         let flags = self.state().boot_flags;
         let pending_once = flags.valid() && !flags.persistent() && flags.device_selector() != 0;
         if !pending_once && !self.backend.boot_read_back() {

@@ -12,15 +12,25 @@ use ipmi_proto::types::CompletionCode;
 const MAX_READ: usize = 128;
 
 impl Bmc {
-    async fn fru_image(&self) -> Result<Vec<u8>, CompletionCode> {
+    /// The inventory the FRU shows: the backend's (an empty one if it has none), with a
+    /// product name where it gives none.
+    pub(crate) async fn fru_inventory(&self) -> Result<Inventory, crate::BackendError> {
         let mut inv = match self.backend.inventory().await {
             Ok(inv) => inv,
             Err(crate::BackendError::NotSupported) => Inventory::default(),
-            Err(e) => return Err(self.backend_failed("inventory", &e)),
+            Err(e) => {
+                self.backend_failed("inventory", &e);
+                return Err(e);
+            }
         };
         if inv.product.is_empty() {
             inv.product = format!("ipmi-to-metal {}", self.backend.kind());
         }
+        Ok(inv)
+    }
+
+    async fn fru_image(&self) -> Result<Vec<u8>, CompletionCode> {
+        let inv = self.fru_inventory().await.map_err(|e| e.completion_code())?;
         Ok(encode_fru(&inv))
     }
 

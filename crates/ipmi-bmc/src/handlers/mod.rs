@@ -10,6 +10,8 @@ mod sel;
 mod sensor;
 mod transport;
 
+pub(crate) use chassis::requested_override;
+
 use crate::audit::Asker;
 use crate::{Bmc, Requester};
 use ipmi_proto::cmd::app::CURRENT_CHANNEL;
@@ -36,6 +38,7 @@ impl Bmc {
             who: self.requester(req),
             user_id: req.context.user.as_ref().map(|(id, _)| *id),
             privilege: req.context.privilege,
+            protocol: crate::Protocol::Ipmi,
         }
     }
 

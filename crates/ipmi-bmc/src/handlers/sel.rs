@@ -4,7 +4,7 @@
 //! commands it does not relay are refused (0xC1) rather than answered from this BMC's own log,
 //! so that a client never sees two logs mixed (reserving on one and deleting on the other).
 
-use crate::audit::Audit;
+use crate::audit::{Asker, Audit};
 use crate::dispatch::{ok, Outcome};
 use crate::events::Event;
 use crate::{Bmc, Durability};
@@ -153,19 +153,47 @@ impl Bmc {
         self.own_sel()?;
         self.sel.check_reservation(r.reservation)?;
         if r.action == ClearAction::Initiate {
-            let now = self.sel.now();
-            let clear = async {
-                self.sel
-                    .write(move |log| log.clear(now))
-                    .await
-                    .map_err(|e| self.sel_failed(&e))
-            };
-            self.audited(req, ClearSel::NAME, "SEL clear".into(), clear)
-                .await?;
-            tracing::info!(who = %self.requester(req), "SEL cleared");
-            self.record(Event::Cleared, Some(req)).await;
+            self.clear_sel_as(&self.asker(req), ClearSel::NAME)
+                .await
+                .map_err(|(cc, _)| cc)?;
         }
         ok(ClearSelProgress { completed: true })
+    }
+
+    /// Clears the SEL for `asker`, audited as `command`; the log then holds one record: that it
+    /// was cleared, and by whom.
+    pub(crate) async fn clear_sel_as(
+        &self,
+        asker: &Asker,
+        command: &'static str,
+    ) -> Result<(), (CompletionCode, String)> {
+        self.own_sel().map_err(|cc| (cc, "the SEL is the BMC behind's".into()))?;
+        let now = self.sel.now();
+        let clear = async {
+            self.sel
+                .write(move |log| log.clear(now))
+                .await
+                .map_err(|e| self.sel_failed(&e))
+        };
+        self.audited_as(asker, command, "SEL clear".into(), clear)
+            .await
+            .map_err(|cc| (cc, format!("completion code {cc}")))?;
+        tracing::info!(who = %asker.who, "SEL cleared");
+        self.record_for(Event::Cleared, Some(asker)).await;
+        Ok(())
+    }
+
+    /// The records of the SEL, oldest first (`None`: the SEL served is the BMC behind's, which
+    /// only IPMI reaches).
+    pub(crate) fn sel_records(&self) -> Result<Option<Vec<sel_store::Entry>>, CompletionCode> {
+        if self.own_sel().is_err() {
+            return Ok(None);
+        }
+        self.sel
+            .log()
+            .entries()
+            .map(Some)
+            .map_err(|e| self.sel_failed(&e))
     }
 
     pub(crate) fn get_sel_time(&self) -> Outcome {
@@ -196,7 +224,18 @@ impl Bmc {
         call: String,
         change: impl std::future::Future<Output = Result<T, CompletionCode>>,
     ) -> Result<T, CompletionCode> {
-        let audit = Audit::start(self, &self.asker(req), command, call);
+        self.audited_as(&self.asker(req), command, call, change).await
+    }
+
+    /// [`Bmc::audited`] for `asker`.
+    async fn audited_as<T>(
+        &self,
+        asker: &Asker,
+        command: &'static str,
+        call: String,
+        change: impl std::future::Future<Output = Result<T, CompletionCode>>,
+    ) -> Result<T, CompletionCode> {
+        let audit = Audit::start(self, asker, command, call);
         let result = change
             .await
             .map_err(|cc| (cc, format!("completion code {cc}")));

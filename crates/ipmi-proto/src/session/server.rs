@@ -88,6 +88,16 @@ impl Server {
         &self.config
     }
 
+    /// The session table.
+    pub(crate) fn table(&self) -> &SessionTable {
+        &self.table
+    }
+
+    /// The configuration and the session table, borrowed together.
+    pub(crate) fn config_and_table(&mut self) -> (&ServerConfig, &mut SessionTable) {
+        (&self.config, &mut self.table)
+    }
+
     /// Handles one datagram from `peer` received at `now`.
     pub fn handle(&mut self, now: Instant, peer: SocketAddr, datagram: &[u8]) -> Action {
         let Ok(packet) = rmcp::Packet::new_checked(datagram) else {
