@@ -58,10 +58,17 @@ fn main() {
         }
         found.insert(name);
     }
-    let mut out = String::from("/// The embedded CSDL files, by name.\npub static SCHEMAS: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// The embedded CSDL files, by name.\npub static SCHEMAS: &[(&str, &[u8])] = &[\n",
+    );
     for name in &found {
         let path = dir.join(name);
-        writeln!(out, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");

@@ -22,12 +22,12 @@ mod sensors;
 pub use audit::{
     Asker, AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower, Protocol,
 };
-pub use operations::Refusal;
 pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
     Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
+pub use operations::Refusal;
 pub use privilege_floor::privilege_floor;
 
 use ipmi_proto::cmd::chassis::BootFlags;

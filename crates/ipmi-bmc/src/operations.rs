@@ -5,8 +5,8 @@
 
 use crate::audit::Asker;
 use crate::handlers::requested_override;
+use crate::SensorReading;
 use crate::{BackendError, BackendResult, Bmc, BootOverride, Inventory, PowerAction, PowerState};
-use crate::{SensorReading};
 use ipmi_proto::cmd::chassis::BootFlags;
 use ipmi_proto::types::CompletionCode;
 

@@ -18,6 +18,7 @@ mod fake;
 mod kinds;
 mod logs;
 mod metered;
+mod redfish;
 mod reload;
 mod runtime;
 mod serve;
@@ -170,6 +171,7 @@ fn main() -> ExitCode {
                     discovery: Vec::new(),
                     state: config::built_in_state(listen),
                     admin: None,
+                    redfish: None,
                     audit: config::default_audit_target(),
                 }),
             };

@@ -187,6 +187,28 @@ impl Fleet {
         }
     }
 
+    /// The model of the BMC named `name`, and `f` run on its session server (for the logins of
+    /// the Redfish service, counted in the same limiter as the BMC's IPMI logins).
+    pub fn with_bmc<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Server) -> T,
+    ) -> Option<(Arc<Bmc>, T)> {
+        // The fleet's lock only to find the entry; the server's only for `f`.
+        let running = {
+            let bmcs = self.bmcs.lock().unwrap_or_else(|e| e.into_inner());
+            bmcs.get(name)?.running.clone()
+        };
+        let out = f(&mut running.server());
+        Some((running.bmc.clone(), out))
+    }
+
+    /// The model of the BMC named `name`, if it is served.
+    pub fn bmc(&self, name: &str) -> Option<Arc<Bmc>> {
+        let bmcs = self.bmcs.lock().unwrap_or_else(|e| e.into_inner());
+        bmcs.get(name).map(|e| e.running.bmc.clone())
+    }
+
     /// The names of the BMCs served.
     pub fn names(&self) -> Vec<String> {
         self.bmcs

@@ -36,6 +36,13 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         config.state.sel_capacity,
     );
     let admin_config = config.admin.clone();
+    let redfish_config = config.redfish.clone();
+    let config_state_dir = config
+        .state
+        .sel_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     let reloader = Arc::new(Reloader::start(fleet.clone(), factory.clone(), loaded).await?);
     // Reading the configuration left much of the heap free: give it back.
     crate::runtime::release_free_memory();
@@ -55,6 +62,13 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         }
         None => None,
     };
+    let redfish = match &redfish_config {
+        Some(c) => {
+            let dir = config_state_dir.clone();
+            Some(crate::redfish::start(c, fleet.clone(), &dir).await?)
+        }
+        None => None,
+    };
     let first = loop {
         match signals.next().await {
             Asked::Stop(s) => break s,
@@ -63,6 +77,9 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         }
     };
     tracing::info!("{}: shutting down", first.name());
+    if let Some(r) = redfish {
+        r.stop();
+    }
     // No admin action starts during the shutdown.
     if let Some(a) = admin {
         a.stop().await;

@@ -21,9 +21,11 @@ pub fn etag_of(body: &Value) -> String {
 pub fn lists(headers: &HeaderMap, name: header::HeaderName, etag: &str) -> Option<bool> {
     let v = headers.get(name)?.to_str().ok()?;
     let strong = etag.trim_start_matches("W/");
-    Some(v.split(',').map(str::trim).any(|t| {
-        t == "*" || t == etag || t.trim_start_matches("W/") == strong
-    }))
+    Some(
+        v.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t == etag || t.trim_start_matches("W/") == strong),
+    )
 }
 
 /// A resource answered to a GET (or HEAD): its JSON with `@odata.etag`, the `ETag` header, and
@@ -63,7 +65,11 @@ fn describedby(odata_type: &str) -> Option<String> {
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut r = (status, bytes).into_response();
-    set(&mut r, header::CONTENT_TYPE, "application/json;charset=utf-8");
+    set(
+        &mut r,
+        header::CONTENT_TYPE,
+        "application/json;charset=utf-8",
+    );
     r
 }
 
@@ -135,7 +141,11 @@ pub fn method_not_allowed(method: &Method, allow: &[Method]) -> Response {
 
 /// The value of an `Allow` header.
 pub fn allow_value(allow: &[Method]) -> String {
-    allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")
+    allow
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// 401 with `WWW-Authenticate` (no credentials, wrong ones, or locked out).
@@ -190,7 +200,10 @@ pub fn not_in_list(property: &str, value: &str) -> Response {
 pub fn model_failed(cc: ipmi_proto::types::CompletionCode, why: &str) -> Response {
     use ipmi_proto::types::CompletionCode as C;
     let (status, key) = match cc {
-        C::NODE_BUSY => (StatusCode::SERVICE_UNAVAILABLE, "ServiceTemporarilyUnavailable"),
+        C::NODE_BUSY => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceTemporarilyUnavailable",
+        ),
         C::INVALID_COMMAND => (StatusCode::NOT_IMPLEMENTED, "ActionNotSupported"),
         C::INVALID_STATE => (StatusCode::BAD_REQUEST, "OperationFailed"),
         C::TIMEOUT => (StatusCode::GATEWAY_TIMEOUT, "OperationTimeout"),
@@ -205,7 +218,11 @@ pub fn model_failed(cc: ipmi_proto::types::CompletionCode, why: &str) -> Respons
 
 /// `@odata.id` references for a list of URIs.
 pub fn members(uris: impl IntoIterator<Item = String>) -> Value {
-    Value::Array(uris.into_iter().map(|u| json!({ "@odata.id": u })).collect())
+    Value::Array(
+        uris.into_iter()
+            .map(|u| json!({ "@odata.id": u }))
+            .collect(),
+    )
 }
 
 /// A collection resource.

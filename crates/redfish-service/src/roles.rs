@@ -84,8 +84,14 @@ mod tests {
 
     #[test]
     fn ipmi_privileges_map_to_the_three_roles_and_callback_to_none() {
-        assert_eq!(Role::from_privilege(Privilege::Administrator), Some(Role::Administrator));
-        assert_eq!(Role::from_privilege(Privilege::Operator), Some(Role::Operator));
+        assert_eq!(
+            Role::from_privilege(Privilege::Administrator),
+            Some(Role::Administrator)
+        );
+        assert_eq!(
+            Role::from_privilege(Privilege::Operator),
+            Some(Role::Operator)
+        );
         assert_eq!(Role::from_privilege(Privilege::User), Some(Role::ReadOnly));
         assert_eq!(Role::from_privilege(Privilege::Callback), None);
         assert!(!Role::ReadOnly.holds(Needs::ConfigureComponents));

@@ -107,6 +107,8 @@ families! {
         "Discovery runs (listings of the project's devices), by outcome";
     DISCOVERY_DEVICES: "discovery_devices", Gauge, ["discovery", "state"],
         "Devices the last successful discovery run listed, and those of them served by this shard";
+    REDFISH_HTTP_REQUESTS: "redfish_http_requests", Counter, ["route", "method", "status"],
+        "Requests the Redfish service answered, by route pattern, method and HTTP status";
     CONFIG_RELOADS: "config_reloads", Counter, ["outcome"],
         "Configuration reloads, by outcome (applied, unchanged, refused)";
 }

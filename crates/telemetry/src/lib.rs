@@ -18,6 +18,7 @@ mod apis;
 pub mod calls;
 mod events;
 pub mod families;
+pub mod http;
 pub mod requests;
 pub mod sessions;
 
@@ -165,6 +166,11 @@ impl Collector for Everything {
             s.counter(&["failed"], failed)
         })?;
         discovery_families(enc)?;
+        family(enc, &REDFISH_HTTP_REQUESTS, |s| {
+            let mut r = Ok(());
+            http::each(|labels, n| r = r.and_then(|()| s.counter(&labels, n)));
+            r
+        })?;
         family(enc, &CONFIG_RELOADS, |s| {
             let counts = events::reloads();
             ReloadOutcome::ALL

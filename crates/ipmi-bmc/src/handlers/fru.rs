@@ -30,7 +30,10 @@ impl Bmc {
     }
 
     async fn fru_image(&self) -> Result<Vec<u8>, CompletionCode> {
-        let inv = self.fru_inventory().await.map_err(|e| e.completion_code())?;
+        let inv = self
+            .fru_inventory()
+            .await
+            .map_err(|e| e.completion_code())?;
         Ok(encode_fru(&inv))
     }
 

@@ -167,7 +167,8 @@ impl Bmc {
         asker: &Asker,
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
-        self.own_sel().map_err(|cc| (cc, "the SEL is the BMC behind's".into()))?;
+        self.own_sel()
+            .map_err(|cc| (cc, "the SEL is the BMC behind's".into()))?;
         let now = self.sel.now();
         let clear = async {
             self.sel
@@ -224,7 +225,8 @@ impl Bmc {
         call: String,
         change: impl std::future::Future<Output = Result<T, CompletionCode>>,
     ) -> Result<T, CompletionCode> {
-        self.audited_as(&self.asker(req), command, call, change).await
+        self.audited_as(&self.asker(req), command, call, change)
+            .await
     }
 
     /// [`Bmc::audited`] for `asker`.

@@ -22,6 +22,7 @@ mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
 mod lan;
+pub mod redfish;
 mod routes;
 mod session;
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::DiscoveryConfig;
+pub use redfish::RedfishConfig;
 pub use state::{built_in as built_in_state, StateConfig};
 
 use crate::kinds::KINDS;
@@ -59,6 +61,8 @@ pub struct Config {
     pub state: StateConfig,
     /// The admin HTTP server, if `[admin] listen` is set.
     pub admin: Option<AdminConfig>,
+    /// The Redfish service, if `[redfish] listen` is set.
+    pub redfish: Option<RedfishConfig>,
     /// Where the audit log goes (`[audit]`).
     pub audit: AuditTarget,
 }
@@ -81,8 +85,13 @@ impl Config {
             .admin
             .iter()
             .flat_map(|a| a.warnings.iter().map(|w| ("admin".to_string(), w)));
+        let redfish = self
+            .redfish
+            .iter()
+            .flat_map(|r| r.warnings.iter().map(|w| ("redfish".to_string(), w)));
         bmcs.chain(discoveries)
             .chain(admin)
+            .chain(redfish)
             .map(|(who, w)| (who, w.as_str()))
             .collect()
     }
@@ -98,6 +107,7 @@ struct FileToml {
     state_dir: Option<Spanned<String>>,
     sel_capacity: Option<Spanned<u32>>,
     admin: Option<Spanned<admin::AdminToml>>,
+    redfish: Option<Spanned<redfish::RedfishToml>>,
     audit: Option<audit::AuditToml>,
 }
 
@@ -215,6 +225,7 @@ fn parse_with(
         discovery: discoveries,
         state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
+        redfish: redfish::redfish(&src, parsed.redfish.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
     })
 }

@@ -25,7 +25,12 @@ pub(crate) enum Page {
 pub(crate) fn route(segs: &[&str]) -> Option<Route> {
     let page = Family::Accounts;
     match segs {
-        ["AccountService"] => on_service("/redfish/v1/AccountService", GET, false, page(Page::Service)),
+        ["AccountService"] => on_service(
+            "/redfish/v1/AccountService",
+            GET,
+            false,
+            page(Page::Service),
+        ),
         ["AccountService", "Accounts"] => on_service(ACCOUNTS, GET, false, page(Page::Accounts)),
         ["AccountService", "Accounts", id] => on_service(
             "/redfish/v1/AccountService/Accounts/{id}",
@@ -59,7 +64,12 @@ fn accounts(ctx: &Ctx<'_>) -> BTreeMap<String, Role> {
         let Some(bmc) = ctx.svc.fleet.bmc(name) else {
             continue;
         };
-        for u in bmc.settings().users.iter().filter(|u| u.enabled && !u.name.is_empty()) {
+        for u in bmc
+            .settings()
+            .users
+            .iter()
+            .filter(|u| u.enabled && !u.name.is_empty())
+        {
             if let Some(role) = Role::from_privilege(u.privilege) {
                 let e = out.entry(u.name.clone()).or_insert(role);
                 *e = (*e).max(role);
@@ -90,7 +100,10 @@ pub(crate) fn serve(ctx: &Ctx<'_>, page: Page) -> Response {
             "#ManagerAccountCollection.ManagerAccountCollection",
             ACCOUNTS,
             "Accounts Collection",
-            accounts(ctx).keys().map(|n| format!("{ACCOUNTS}/{n}")).collect(),
+            accounts(ctx)
+                .keys()
+                .map(|n| format!("{ACCOUNTS}/{n}"))
+                .collect(),
         ),
         Page::Account(id) => match accounts(ctx).get(&id) {
             Some(role) => account(&id, *role),
@@ -100,7 +113,10 @@ pub(crate) fn serve(ctx: &Ctx<'_>, page: Page) -> Response {
             "#RoleCollection.RoleCollection",
             ROLES,
             "Roles Collection",
-            Role::ALL.iter().map(|r| format!("{ROLES}/{}", r.id())).collect(),
+            Role::ALL
+                .iter()
+                .map(|r| format!("{ROLES}/{}", r.id()))
+                .collect(),
         ),
         Page::Role(id) => match Role::ALL.iter().find(|r| r.id() == id) {
             Some(r) => role(*r),

@@ -24,10 +24,18 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
     let page = Family::Chassis;
     match segs {
         ["Chassis"] => on_service("/redfish/v1/Chassis", GET, false, page(Page::Collection)),
-        ["Chassis", id] => on_bmc("/redfish/v1/Chassis/{id}", GET_PATCH, id, page(Page::Chassis)),
-        ["Chassis", id, "Thermal"] => {
-            on_bmc("/redfish/v1/Chassis/{id}/Thermal", GET, id, page(Page::Thermal))
-        }
+        ["Chassis", id] => on_bmc(
+            "/redfish/v1/Chassis/{id}",
+            GET_PATCH,
+            id,
+            page(Page::Chassis),
+        ),
+        ["Chassis", id, "Thermal"] => on_bmc(
+            "/redfish/v1/Chassis/{id}/Thermal",
+            GET,
+            id,
+            page(Page::Thermal),
+        ),
         ["Chassis", id, "Power"] => {
             on_bmc("/redfish/v1/Chassis/{id}/Power", GET, id, page(Page::Power))
         }
@@ -122,9 +130,17 @@ pub(crate) async fn set_indicator(
     asker: &ipmi_bmc::Asker,
     command: &'static str,
 ) -> Option<Response> {
-    let on = match (body.get("LocationIndicatorActive"), body.get("IndicatorLED")) {
+    let on = match (
+        body.get("LocationIndicatorActive"),
+        body.get("IndicatorLED"),
+    ) {
         (Some(Value::Bool(b)), _) => *b,
-        (Some(v), _) => return Some(reply::not_in_list("LocationIndicatorActive", &v.to_string())),
+        (Some(v), _) => {
+            return Some(reply::not_in_list(
+                "LocationIndicatorActive",
+                &v.to_string(),
+            ))
+        }
         (None, Some(Value::String(s))) if s == "Lit" || s == "Blinking" => true,
         (None, Some(Value::String(s))) if s == "Off" => false,
         (None, Some(v)) => return Some(reply::not_in_list("IndicatorLED", &v.to_string())),
@@ -138,10 +154,15 @@ pub(crate) async fn set_indicator(
 
 /// A number for JSON (`null` if unreadable or not finite).
 fn number(v: Option<f64>) -> Value {
-    v.filter(|x| x.is_finite()).map(Value::from).unwrap_or(Value::Null)
+    v.filter(|x| x.is_finite())
+        .map(Value::from)
+        .unwrap_or(Value::Null)
 }
 
-fn of_kind(readings: &[SensorReading], kind: SensorKind) -> impl Iterator<Item = (usize, &SensorReading)> {
+fn of_kind(
+    readings: &[SensorReading],
+    kind: SensorKind,
+) -> impl Iterator<Item = (usize, &SensorReading)> {
     readings.iter().filter(move |r| r.kind == kind).enumerate()
 }
 

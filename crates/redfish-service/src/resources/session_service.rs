@@ -35,7 +35,9 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
             page(Page::Service),
         ),
         // Public: a POST is the login; a GET is authenticated in `serve`.
-        ["SessionService", "Sessions"] => on_service(SESSIONS, GET_POST, true, page(Page::Sessions)),
+        ["SessionService", "Sessions"] => {
+            on_service(SESSIONS, GET_POST, true, page(Page::Sessions))
+        }
         ["SessionService", "Sessions", id] => on_service(
             "/redfish/v1/SessionService/Sessions/{id}",
             GET_DELETE,
@@ -65,12 +67,23 @@ pub(crate) fn serve(ctx: &Ctx<'_>, page: Page) -> Response {
                 .collect();
             reply::resource(
                 &ctx.headers,
-                reply::collection("#SessionCollection.SessionCollection", SESSIONS, "Session Collection", uris),
+                reply::collection(
+                    "#SessionCollection.SessionCollection",
+                    SESSIONS,
+                    "Session Collection",
+                    uris,
+                ),
             )
         }
         Page::Session(id) => {
             let who = ctx.who();
-            let Some(s) = ctx.svc.sessions.of_user(&who.user).into_iter().find(|s| s.id == id) else {
+            let Some(s) = ctx
+                .svc
+                .sessions
+                .of_user(&who.user)
+                .into_iter()
+                .find(|s| s.id == id)
+            else {
                 return reply::not_found(&ctx.path);
             };
             if ctx.method == Method::DELETE {
@@ -168,7 +181,11 @@ fn login(ctx: &Ctx<'_>) -> Response {
             };
             let mut r = reply::json_response(StatusCode::CREATED, &session(&info));
             reply::set(&mut r, header::LOCATION, &format!("{SESSIONS}/{id}"));
-            reply::set(&mut r, header::HeaderName::from_static("x-auth-token"), &token);
+            reply::set(
+                &mut r,
+                header::HeaderName::from_static("x-auth-token"),
+                &token,
+            );
             r
         }
         Err(OpenError::Full) => {

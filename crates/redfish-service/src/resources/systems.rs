@@ -2,7 +2,9 @@
 //! carried out by the BMC model's operations (the same as Chassis Control and Set System Boot
 //! Options).
 
-use super::{asker, json_object, on_bmc, on_service, precondition, Page as Family, GET, GET_PATCH, POST};
+use super::{
+    asker, json_object, on_bmc, on_service, precondition, Page as Family, GET, GET_PATCH, POST,
+};
 use crate::roles::Needs;
 use crate::{reply, Ctx, Route};
 use axum::http::StatusCode;
@@ -21,7 +23,16 @@ pub(crate) enum Page {
 }
 
 /// The boot targets a client may set (and `None`).
-const TARGETS: &[&str] = &["None", "Pxe", "Hdd", "Cd", "BiosSetup", "Diags", "Floppy", "RemoteDrive"];
+const TARGETS: &[&str] = &[
+    "None",
+    "Pxe",
+    "Hdd",
+    "Cd",
+    "BiosSetup",
+    "Diags",
+    "Floppy",
+    "RemoteDrive",
+];
 const ENABLED: &[&str] = &["Disabled", "Once", "Continuous"];
 const MODES: &[&str] = &["Legacy", "UEFI"];
 
@@ -40,7 +51,12 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
     let page = Family::Systems;
     match segs {
         ["Systems"] => on_service("/redfish/v1/Systems", GET, false, page(Page::Collection)),
-        ["Systems", id] => on_bmc("/redfish/v1/Systems/{id}", GET_PATCH, id, page(Page::System)),
+        ["Systems", id] => on_bmc(
+            "/redfish/v1/Systems/{id}",
+            GET_PATCH,
+            id,
+            page(Page::System),
+        ),
         ["Systems", id, "ResetActionInfo"] => on_bmc(
             "/redfish/v1/Systems/{id}/ResetActionInfo",
             GET,
@@ -98,7 +114,9 @@ pub(crate) async fn serve(ctx: &Ctx<'_>, bmc_name: &str, page: Page) -> Response
 /// the state read (`None`: unreadable).
 async fn power_state(bmc: &Bmc) -> Option<&'static str> {
     match bmc.power_in_progress() {
-        Some(PowerAction::On | PowerAction::Cycle | PowerAction::Reset) => return Some("PoweringOn"),
+        Some(PowerAction::On | PowerAction::Cycle | PowerAction::Reset) => {
+            return Some("PoweringOn")
+        }
         Some(PowerAction::Off | PowerAction::Soft) => return Some("PoweringOff"),
         _ => {}
     }
@@ -270,7 +288,8 @@ async fn patch(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
             return r;
         }
     }
-    if let Some(r) = super::chassis::set_indicator(bmc, &body, &asker, ChassisIdentify::NAME).await {
+    if let Some(r) = super::chassis::set_indicator(bmc, &body, &asker, ChassisIdentify::NAME).await
+    {
         return r;
     }
     reply::resource(&axum::http::HeaderMap::new(), system(name, bmc).await)
@@ -336,6 +355,7 @@ async fn set_boot(
             efi,
         }),
     };
-    let result = deadline(bmc.set_boot_override_as(wanted, efi, asker, SetSystemBootOptions::NAME)).await;
+    let result =
+        deadline(bmc.set_boot_override_as(wanted, efi, asker, SetSystemBootOptions::NAME)).await;
     result.err().map(|(cc, why)| reply::model_failed(cc, &why))
 }

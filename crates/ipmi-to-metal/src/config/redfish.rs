@@ -1,0 +1,116 @@
+//! The `[redfish]` table: the Redfish service. Off unless `listen` is set; TLS unless
+//! `allow_http = true` (warned at every start), with `tls_cert` and `tls_key` (PEM files) or,
+//! without them, a self-signed certificate generated at the first start and kept in the state
+//! directory.
+//!
+//! ```toml
+//! [redfish]
+//! listen = "127.0.0.1:8443"
+//! session_timeout = 1800
+//! max_sessions = 64
+//! ```
+
+use backend_config::{ConfigError, Source};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use toml::Spanned;
+
+/// The Redfish service's settings.
+#[derive(Clone, Debug)]
+pub struct RedfishConfig {
+    /// Where the aggregate service listens (TCP).
+    pub listen: SocketAddr,
+    /// The certificate and key (PEM), if configured; `None`: self-signed, in the state directory.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Plain HTTP instead of TLS.
+    pub allow_http: bool,
+    /// A session closes after this many seconds unused.
+    pub session_timeout: u64,
+    /// The most sessions open at once.
+    pub max_sessions: usize,
+    /// What is weaker than it should be (plain HTTP).
+    pub warnings: Vec<String>,
+}
+
+/// The `[redfish]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RedfishToml {
+    listen: Option<Spanned<String>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_http: bool,
+    session_timeout: Option<Spanned<u64>>,
+    max_sessions: Option<Spanned<u64>>,
+}
+
+/// The session timeouts DMTF allows (seconds).
+const TIMEOUTS: (u64, u64) = (30, 86_400);
+
+/// The Redfish service's settings, `None` (off) unless `listen` is set.
+pub(super) fn redfish(
+    src: &Source,
+    table: Option<&Spanned<RedfishToml>>,
+) -> Result<Option<RedfishConfig>, ConfigError> {
+    let Some(table) = table else {
+        return Ok(None);
+    };
+    let t = table.get_ref();
+    let session_timeout = match &t.session_timeout {
+        Some(s) if !(TIMEOUTS.0..=TIMEOUTS.1).contains(s.get_ref()) => {
+            return Err(src.err(
+                s.span(),
+                format!(
+                    "session_timeout: {} is outside {}..={} seconds",
+                    s.get_ref(),
+                    TIMEOUTS.0,
+                    TIMEOUTS.1
+                ),
+            ))
+        }
+        Some(s) => *s.get_ref(),
+        None => 1800,
+    };
+    let max_sessions = match &t.max_sessions {
+        Some(m) if !(1..=10_000).contains(m.get_ref()) => {
+            return Err(src.err(m.span(), "max_sessions: from 1 to 10000"))
+        }
+        Some(m) => *m.get_ref() as usize,
+        None => 64,
+    };
+    let tls = match (&t.tls_cert, &t.tls_key) {
+        (Some(c), Some(k)) => Some((src.path(c.get_ref()), src.path(k.get_ref()))),
+        (None, None) => None,
+        (Some(one), None) | (None, Some(one)) => {
+            return Err(src.err(one.span(), "tls_cert and tls_key go together"))
+        }
+    };
+    let Some(listen) = &t.listen else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = listen.get_ref().parse().map_err(|_| {
+        src.err(
+            listen.span(),
+            format!(
+                "listen: {:?} is not an address and port (e.g. \"127.0.0.1:8443\")",
+                listen.get_ref()
+            ),
+        )
+    })?;
+    let mut warnings = Vec::new();
+    if t.allow_http {
+        warnings.push(format!(
+            "the Redfish service on {addr} is plain HTTP: passwords and session tokens cross the network in clear"
+        ));
+    }
+    Ok(Some(RedfishConfig {
+        listen: addr,
+        tls,
+        allow_http: t.allow_http,
+        session_timeout,
+        max_sessions,
+        warnings,
+    }))
+}

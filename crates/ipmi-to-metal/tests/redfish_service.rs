@@ -1,0 +1,399 @@
+//! The Redfish service with the real binary and real clients: Ironic's `sushy` driving power,
+//! boot override (Once, Continuous, UEFI), the SEL and sessions; MAAS's power sequence as raw
+//! HTTP; the same machine through IPMI (ipmitool) and Redfish at once, whose SEL and audit
+//! agree; and the security rules (wrong passwords in the IPMI lockout, roles, one BMC's user
+//! blind to another BMC, sessions expiring, TLS 1.1 refused).
+
+mod common;
+use common::admin::*;
+use common::*;
+use std::process::Command;
+
+const ADMIN_BASIC: &str = "admin:s3cret-admin";
+
+/// A served BMC (node1, the standard users) with a Redfish service; `http`: plain HTTP.
+fn start(http: bool, more: &str) -> (Served, u16) {
+    let port = test_support::free_tcp_port();
+    let redfish =
+        format!("[redfish]\nlisten = \"127.0.0.1:{port}\"\nallow_http = {http}\n{more}\n");
+    let s = Served::start("", &redfish);
+    assert!(
+        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()),
+        "the Redfish service did not listen; log:\n{}",
+        s.bmc.server_log()
+    );
+    (s, port)
+}
+
+/// A request with curl: (status, headers lower-cased, body).
+fn curl(url: &str, args: &[&str]) -> (u16, String, String) {
+    let curl = require("curl", "curl");
+    let out = run(Command::new(curl)
+        .args(["-sk", "-i", "--max-time", "30"])
+        .args(args)
+        .arg(url));
+    let text = out.stdout.replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+fn base(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn sushy_drives_power_boot_sel_and_sessions_over_tls() {
+    let python = require_python_module("sushy");
+    let (s, port) = start(false, "");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/redfish_service/sushy_drive.py"
+    );
+    let out = run(Command::new(python)
+        .arg(script)
+        .arg(format!("https://127.0.0.1:{port}"))
+        .args(["admin", ADMIN_PASSWORD, "node1"]));
+    assert!(
+        out.ok,
+        "sushy failed:\n{}\n{}\nlog:\n{}",
+        out.stdout,
+        out.stderr,
+        s.bmc.server_log()
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "systems ['/redfish/v1/Systems/node1']",
+            "power On",
+            "power Off",
+            "boot Pxe Once UEFI",
+            "power On",
+            // Once: gone after the next boot.
+            "boot None Disabled UEFI",
+            "boot Hdd Continuous UEFI",
+            lines[7],
+            // Cleared: one record left, that it was cleared.
+            "sel 1",
+            "timeout 1800",
+            "sessions 1",
+        ],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[7].starts_with("sel ") && lines[7] != "sel 0",
+        "{}",
+        out.stdout
+    );
+    // The power actions are in the audit log as IPMI's would be, marked redfish.
+    let audit = s.audit();
+    let power: Vec<_> = audit
+        .iter()
+        .filter(|r| r["command"] == "Chassis Control")
+        .collect();
+    assert_eq!(power.len(), 2, "{audit:?}");
+    for r in &power {
+        assert_eq!(r["protocol"], "redfish", "{r}");
+        assert_eq!(r["user"], "admin", "{r}");
+        assert_eq!(r["privilege"], "administrator", "{r}");
+    }
+    // The self-signed certificate is kept 0600 in the state directory.
+    let state = s.bmc.dir.path().join("bmc.toml.state");
+    let key = std::fs::metadata(state.join("redfish-key.pem")).expect("the key is kept");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn ipmi_and_redfish_on_one_machine_agree_on_state_sel_and_audit() {
+    let (s, port) = start(true, "");
+    let system = format!("{}/redfish/v1/Systems/node1", base(port));
+    admin(&s.bmc, "chassis power off");
+    let (_, _, body) = curl(&system, &["-u", ADMIN_BASIC]);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["PowerState"], "Off", "{v}");
+    let (st, _, body) = curl(
+        &format!("{system}/Actions/ComputerSystem.Reset"),
+        &[
+            "-u",
+            ADMIN_BASIC,
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"ResetType":"On"}"#,
+        ],
+    );
+    assert_eq!(st, 204, "{body}");
+    assert!(eventually(10, || admin(&s.bmc, "chassis power status")
+        .contains("is on")));
+    // The boot override set over IPMI is the one Redfish shows, and the other way round.
+    admin(&s.bmc, "chassis bootdev pxe");
+    let (_, _, body) = curl(&system, &["-u", ADMIN_BASIC]);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Boot"]["BootSourceOverrideTarget"], "Pxe", "{v}");
+    assert_eq!(v["Boot"]["BootSourceOverrideEnabled"], "Once", "{v}");
+    let (st, _, body) = curl(
+        &system,
+        &[
+            "-u",
+            ADMIN_BASIC,
+            "-X",
+            "PATCH",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"Boot":{"BootSourceOverrideTarget":"Cd","BootSourceOverrideEnabled":"Continuous"}}"#,
+        ],
+    );
+    assert_eq!(st, 200, "{body}");
+    let flags = admin(&s.bmc, "chassis bootparam get 5");
+    assert!(
+        flags.contains("CD/DVD") && flags.contains("all future boots"),
+        "{flags}"
+    );
+    // The SEL Redfish reads is IPMI's: the same number of records.
+    let ipmi_records = admin(&s.bmc, "sel list").lines().count();
+    let (_, _, body) = curl(
+        &format!(
+            "{}/redfish/v1/Managers/node1/LogServices/SEL/Entries",
+            base(port)
+        ),
+        &["-u", ADMIN_BASIC],
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Members"].as_array().unwrap().len(), ipmi_records, "{v}");
+    // One power off over IPMI and one power on over Redfish: the same record but for the
+    // protocol, the client's port and the duration.
+    let audit = s.audit();
+    let power: Vec<_> = audit
+        .iter()
+        .filter(|r| r["command"] == "Chassis Control")
+        .collect();
+    assert_eq!(power.len(), 2, "{audit:?}");
+    assert_eq!(power[0]["protocol"], "ipmi");
+    assert_eq!(power[1]["protocol"], "redfish");
+    for key in ["bmc", "user", "privilege", "command", "outcome"] {
+        assert_eq!(power[0][key], power[1][key], "{key}: {audit:?}");
+    }
+    let boots: Vec<_> = audit
+        .iter()
+        .filter(|r| r["command"] == "Set System Boot Options")
+        .collect();
+    assert_eq!(boots.len(), 2, "{audit:?}");
+}
+
+#[test]
+fn maas_power_sequence_as_raw_http_with_if_match() {
+    let (_s, port) = start(true, "");
+    let system = format!("{}/redfish/v1/Systems/node1", base(port));
+    let json = ["-H", "Content-Type: application/json", "-u", ADMIN_BASIC];
+    let reset = |kind: &str| {
+        let body = format!(r#"{{"ResetType":"{kind}"}}"#);
+        let mut args = vec!["-X", "POST", "-d", &body];
+        args.extend(json);
+        curl(&format!("{system}/Actions/ComputerSystem.Reset"), &args).0
+    };
+    assert_eq!(reset("ForceOff"), 204);
+    let (_, head, _) = curl(&system, &["-u", ADMIN_BASIC]);
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an ETag on GET")
+        .trim()
+        .to_string();
+    // A stale ETag: 412; the current one: the boot override is set.
+    let patch = |tag: &str| {
+        let if_match = format!("If-Match: {tag}");
+        let mut args = vec![
+            "-X",
+            "PATCH",
+            "-H",
+            &if_match,
+            "-d",
+            r#"{"Boot":{"BootSourceOverrideEnabled":"Once","BootSourceOverrideTarget":"Pxe"}}"#,
+        ];
+        args.extend(json);
+        curl(&system, &args).0
+    };
+    assert_eq!(patch("W/\"0000000000000000\""), 412);
+    let etag = etag.replace("w/", "W/");
+    assert_eq!(patch(&etag), 200);
+    // If-None-Match with the current ETag: 304.
+    let (_, head, _) = curl(&system, &["-u", ADMIN_BASIC]);
+    let now = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap()
+        .trim()
+        .replace("w/", "W/");
+    let inm = format!("If-None-Match: {now}");
+    assert_eq!(curl(&system, &["-u", ADMIN_BASIC, "-H", &inm]).0, 304);
+    assert_eq!(reset("On"), 204);
+    // 405 with Allow for a method the resource does not take.
+    let (st, head, _) = curl(&system, &["-u", ADMIN_BASIC, "-X", "DELETE"]);
+    assert_eq!(st, 405);
+    assert!(head.contains("allow: get, head, patch"), "{head}");
+}
+
+#[test]
+fn roles_lockout_visibility_and_sessions() {
+    let (s, port) = start(true, "session_timeout = 30");
+    let system = format!("{}/redfish/v1/Systems/node1", base(port));
+    // A read-only user (IPMI user) reads but cannot reset: 403.
+    let viewer = format!("viewer:{VIEWER_PASSWORD}");
+    assert_eq!(curl(&system, &["-u", &viewer]).0, 200);
+    let (st, _, _) = curl(
+        &format!("{system}/Actions/ComputerSystem.Reset"),
+        &[
+            "-u",
+            &viewer,
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"ResetType":"ForceOff"}"#,
+        ],
+    );
+    assert_eq!(st, 403);
+    // No credentials: 401 with a Basic challenge; a BMC that does not exist: 404.
+    let (st, head, body) = curl(&system, &[]);
+    assert_eq!(st, 401, "{body}");
+    assert!(head.contains("www-authenticate: basic"), "{head}");
+    assert!(body.contains("@Message.ExtendedInfo"), "{body}");
+    assert_eq!(
+        curl(
+            &format!("{}/redfish/v1/Systems/node9", base(port)),
+            &["-u", ADMIN_BASIC]
+        )
+        .0,
+        404
+    );
+    // A session: the token works, DELETE ends it.
+    let (st, head, body) = curl(
+        &format!("{}/redfish/v1/SessionService/Sessions", base(port)),
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &format!(r#"{{"UserName":"operator","Password":"{OPERATOR_PASSWORD}"}}"#),
+        ],
+    );
+    assert_eq!(st, 201);
+    let token = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-auth-token: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    // (The headers are lower-cased: the session's URI is its body's @odata.id, as Location says.)
+    assert!(
+        head.contains("location: /redfish/v1/sessionservice/sessions/"),
+        "{head}"
+    );
+    let session: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let location = session["@odata.id"].as_str().unwrap().to_string();
+    let auth = format!("X-Auth-Token: {token}");
+    assert_eq!(curl(&system, &["-H", &auth]).0, 200);
+    assert_eq!(
+        curl(
+            &format!("{}{location}", base(port)),
+            &["-H", &auth, "-X", "DELETE"]
+        )
+        .0,
+        204
+    );
+    assert_eq!(curl(&system, &["-H", &auth]).0, 401);
+    // Wrong passwords over Redfish lock the address out of IPMI too (5 failures).
+    for _ in 0..5 {
+        assert_eq!(curl(&system, &["-u", "admin:wrong-password"]).0, 401);
+    }
+    let locked = ipmitool(
+        &s.bmc,
+        "lanplus",
+        &[],
+        "admin",
+        ADMIN_PASSWORD,
+        "chassis power status",
+    );
+    assert!(
+        !locked.ok,
+        "IPMI login not locked out after 5 wrong Redfish passwords: {}",
+        locked.all()
+    );
+    assert_eq!(
+        curl(&system, &["-u", ADMIN_BASIC]).0,
+        401,
+        "locked out over Redfish too"
+    );
+    // Accounts are the configuration file's: creating one is refused.
+    let (st, head, _) = curl(
+        &format!("{}/redfish/v1/AccountService/Accounts", base(port)),
+        &["-u", "operator:operator-pass", "-X", "POST", "-d", "{}"],
+    );
+    assert_eq!(st, 405);
+    assert!(head.contains("allow: get, head"), "{head}");
+}
+
+#[test]
+fn a_user_of_one_bmc_cannot_see_another() {
+    let port = test_support::free_tcp_port();
+    let other = free_port();
+    let more = format!(
+        "[[bmc]]\nname = \"node2\"\nlisten = \"127.0.0.1:{other}\"\nbackend = \"sim\"\n\n[[bmc.users]]\nname = \"other\"\npassword = \"other-password-77\"\nprivilege = \"administrator\"\n\n[redfish]\nlisten = \"127.0.0.1:{port}\"\nallow_http = true\n"
+    );
+    let s = Served::start("", &more);
+    assert!(
+        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()),
+        "{}",
+        s.bmc.server_log()
+    );
+    let systems = |user: &str| {
+        let (_, _, body) = curl(&format!("{}/redfish/v1/Systems", base(port)), &["-u", user]);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["Members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["@odata.id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(systems(ADMIN_BASIC), ["/redfish/v1/Systems/node1"]);
+    assert_eq!(
+        systems("other:other-password-77"),
+        ["/redfish/v1/Systems/node2"]
+    );
+    assert_eq!(
+        curl(
+            &format!("{}/redfish/v1/Systems/node2", base(port)),
+            &["-u", ADMIN_BASIC]
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        curl(
+            &format!("{}/redfish/v1/Managers/node1", base(port)),
+            &["-u", "other:other-password-77"]
+        )
+        .0,
+        401
+    );
+}
+
+#[test]
+fn tls_refuses_tls_1_1_and_serves_1_2() {
+    let (_s, port) = start(false, "");
+    let url = format!("https://127.0.0.1:{port}/redfish/v1/");
+    assert_eq!(curl(&url, &["--tlsv1.2"]).0, 200);
+    let (st, _, _) = curl(&url, &["--tlsv1.1", "--tls-max", "1.1"]);
+    assert_eq!(st, 0, "a TLS 1.1 handshake must fail");
+}
