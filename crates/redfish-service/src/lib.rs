@@ -161,7 +161,10 @@ async fn entry(
     let (pattern, mut response) = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => {
             let path = parts.uri.path().to_string();
-            handle(&svc, parts.method, parts.headers, body, peer, path).await
+            match refused_up_front(&parts) {
+                Some(r) => ("unmatched", r),
+                None => handle(&svc, parts.method, parts.headers, body, peer, path).await,
+            }
         }
         Err(_) => (
             "unmatched",
@@ -181,6 +184,35 @@ async fn entry(
         m.observe(pattern, &method, response.status(), started.elapsed());
     }
     response
+}
+
+/// The answer to a request the service refuses whatever it names: an OData version other than
+/// 4.0 (412), a `$` query parameter (none is supported: 501).
+fn refused_up_front(parts: &axum::http::request::Parts) -> Option<Response> {
+    if let Some(v) = parts.headers.get("odata-version") {
+        if v.as_bytes() != b"4.0" {
+            return Some(reply::error(
+                StatusCode::PRECONDITION_FAILED,
+                "HeaderInvalid",
+                "The service supports OData-Version 4.0 only.",
+                &["OData-Version"],
+            ));
+        }
+    }
+    let query = parts.uri.query().unwrap_or_default();
+    if let Some(q) = query
+        .split('&')
+        .find(|q| q.starts_with('$') || q.starts_with("%24"))
+    {
+        let name = q.split('=').next().unwrap_or(q);
+        return Some(reply::error(
+            StatusCode::NOT_IMPLEMENTED,
+            "QueryNotSupported",
+            format!("The query parameter {name} is not supported by the service."),
+            &[name],
+        ));
+    }
+    None
 }
 
 async fn handle(

@@ -134,6 +134,7 @@ fn account(name: &str, role: Role) -> Value {
         "Name": "User Account",
         "UserName": name,
         "RoleId": role.id(),
+        "AccountTypes": ["Redfish", "IPMI"],
         "Enabled": true,
         "Locked": false,
         "Password": null,

@@ -194,7 +194,7 @@ fn thermal(name: &str, readings: &[SensorReading]) -> Value {
                 "@odata.id": format!("{uri}#/Fans/{i}"),
                 "MemberId": i.to_string(),
                 "Name": r.name,
-                "Reading": number(r.value),
+                "Reading": r.value.filter(|x| x.is_finite()).map(|x| Value::from(x.round() as i64)).unwrap_or(Value::Null),
                 "ReadingUnits": "RPM",
                 "Status": status(r),
             })

@@ -35,7 +35,8 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
             page(Page::Service),
         ),
         // Public: a POST is the login; a GET is authenticated in `serve`.
-        ["SessionService", "Sessions"] => {
+        // `Members` of the collection takes a POST as the collection does (DSP0266 6.5.1).
+        ["SessionService", "Sessions"] | ["SessionService", "Sessions", "Members"] => {
             on_service(SESSIONS, GET_POST, true, page(Page::Sessions))
         }
         ["SessionService", "Sessions", id] => on_service(
