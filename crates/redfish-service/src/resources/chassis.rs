@@ -6,7 +6,7 @@ use super::{asker, json_object, on_bmc, on_service, precondition, Page as Family
 use crate::roles::Needs;
 use crate::{reply, Ctx, Route};
 use axum::response::Response;
-use ipmi_bmc::{Bmc, SensorKind, SensorReading};
+use ipmi_bmc::{Bmc, DiscreteKind, SensorKind, SensorReading};
 use ipmi_proto::cmd::chassis::ChassisIdentify;
 use ipmi_proto::cmd::Command;
 use serde_json::{json, Value};
@@ -234,6 +234,27 @@ fn power(name: &str, readings: &[SensorReading]) -> Value {
             })
         })
         .collect();
+    let supplies: Vec<Value> = of_kind(readings, SensorKind::Discrete(DiscreteKind::PowerSupply))
+        .map(|(i, r)| {
+            let bit = |b: u8| r.states.map(|s| s & (1 << b) != 0);
+            let (state, health) = match (bit(DiscreteKind::PRESENCE_DETECTED), bit(DiscreteKind::SUPPLY_FAILURE), bit(DiscreteKind::INPUT_LOST)) {
+                (None, _, _) => ("UnavailableOffline", None),
+                (Some(false), _, _) => ("Absent", None),
+                (Some(true), Some(true), _) | (Some(true), _, Some(true)) => ("Enabled", Some("Critical")),
+                (Some(true), _, _) => ("Enabled", Some("OK")),
+            };
+            let mut status = json!({ "State": state });
+            if let Some(h) = health {
+                status["Health"] = h.into();
+            }
+            json!({
+                "@odata.id": format!("{uri}#/PowerSupplies/{i}"),
+                "MemberId": i.to_string(),
+                "Name": r.name,
+                "Status": status,
+            })
+        })
+        .collect();
     json!({
         "@odata.type": "#Power.v1_7_0.Power",
         "@odata.id": uri,
@@ -241,5 +262,6 @@ fn power(name: &str, readings: &[SensorReading]) -> Value {
         "Name": "Power",
         "PowerControl": control,
         "Voltages": volts,
+        "PowerSupplies": supplies,
     })
 }

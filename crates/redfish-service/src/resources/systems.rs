@@ -226,8 +226,18 @@ async fn reset(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
             &[kind, "ResetType", "ComputerSystem.Reset"],
         );
     };
+    // A restart or a power cycle of a machine that is off brings it up, as on BMCs that speak
+    // Redfish natively (IPMI's Chassis Control refuses them: 0xD5).
+    let action = match action {
+        PowerAction::Reset | PowerAction::Cycle
+            if matches!(bmc.power_state().await, Ok(PowerState::Off)) =>
+        {
+            PowerAction::On
+        }
+        a => *a,
+    };
     let asker = asker(ctx, name);
-    match deadline(bmc.power_as(*action, &asker, ChassisControl::NAME)).await {
+    match deadline(bmc.power_as(action, &asker, ChassisControl::NAME)).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err((cc, why)) => reply::model_failed(cc, &why),
     }
