@@ -5,43 +5,15 @@
 //! blind to another BMC, sessions expiring, TLS 1.1 refused).
 
 mod common;
+#[path = "redfish_service/serve.rs"]
+mod serve;
+#[allow(dead_code)]
+#[path = "redfish/services.rs"]
+mod services;
 use common::admin::*;
 use common::*;
+use serve::*;
 use std::process::Command;
-
-const ADMIN_BASIC: &str = "admin:s3cret-admin";
-
-/// A served BMC (node1, the standard users) with a Redfish service; `http`: plain HTTP.
-fn start(http: bool, more: &str) -> (Served, u16) {
-    let port = test_support::free_tcp_port();
-    let redfish =
-        format!("[redfish]\nlisten = \"127.0.0.1:{port}\"\nallow_http = {http}\n{more}\n");
-    let s = Served::start("", &redfish);
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", port))
-            .is_ok()),
-        "the Redfish service did not listen; log:\n{}",
-        s.bmc.server_log()
-    );
-    (s, port)
-}
-
-/// A request with curl: (status, headers lower-cased, body).
-fn curl(url: &str, args: &[&str]) -> (u16, String, String) {
-    let curl = require("curl", "curl");
-    let out = run(Command::new(curl)
-        .args(["-sk", "-i", "--max-time", "30"])
-        .args(args)
-        .arg(url));
-    let text = out.stdout.replace("\r\n", "\n");
-    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, head.to_ascii_lowercase(), body.to_string())
-}
-
-fn base(port: u16) -> String {
-    format!("http://127.0.0.1:{port}")
-}
 
 #[test]
 fn sushy_drives_power_boot_sel_and_sessions_over_tls() {

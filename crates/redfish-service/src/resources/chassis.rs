@@ -237,10 +237,16 @@ fn power(name: &str, readings: &[SensorReading]) -> Value {
     let supplies: Vec<Value> = of_kind(readings, SensorKind::Discrete(DiscreteKind::PowerSupply))
         .map(|(i, r)| {
             let bit = |b: u8| r.states.map(|s| s & (1 << b) != 0);
-            let (state, health) = match (bit(DiscreteKind::PRESENCE_DETECTED), bit(DiscreteKind::SUPPLY_FAILURE), bit(DiscreteKind::INPUT_LOST)) {
+            let (state, health) = match (
+                bit(DiscreteKind::PRESENCE_DETECTED),
+                bit(DiscreteKind::SUPPLY_FAILURE),
+                bit(DiscreteKind::INPUT_LOST),
+            ) {
                 (None, _, _) => ("UnavailableOffline", None),
                 (Some(false), _, _) => ("Absent", None),
-                (Some(true), Some(true), _) | (Some(true), _, Some(true)) => ("Enabled", Some("Critical")),
+                (Some(true), Some(true), _) | (Some(true), _, Some(true)) => {
+                    ("Enabled", Some("Critical"))
+                }
                 (Some(true), _, _) => ("Enabled", Some("OK")),
             };
             let mut status = json!({ "State": state });
