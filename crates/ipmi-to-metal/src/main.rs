@@ -124,6 +124,18 @@ fn main() -> ExitCode {
                         a.listen
                     );
                 }
+                if let Some(r) = &c.redfish {
+                    let tls = match (&r.tls, r.allow_http) {
+                        (_, true) => "plain HTTP".to_string(),
+                        (Some((cert, _)), false) => format!("TLS, certificate {}", cert.display()),
+                        (None, false) => "TLS, self-signed certificate in the state directory".into(),
+                    };
+                    let scheme = if r.allow_http { "http" } else { "https" };
+                    println!(
+                        "redfish: {scheme}://{}/redfish/v1 ({tls}; sessions: {} at most, {} s idle)",
+                        r.listen, r.max_sessions, r.session_timeout
+                    );
+                }
                 match &c.audit {
                     config::AuditTarget::Off => println!("audit: off"),
                     config::AuditTarget::Stdout => println!("audit: standard output"),

@@ -394,6 +394,12 @@ fn every_toml_example_in_the_readme_and_the_guide_passes_check_config() {
                 "{stdout}"
             );
         }
+        if on("docs/redfish.md") && block.contains("\n[redfish]\n") {
+            assert!(
+                stdout.contains("redfish: https://127.0.0.1:8443/redfish/v1 (TLS, self-signed certificate in the state directory; sessions: 64 at most, 1800 s idle)"),
+                "{stdout}"
+            );
+        }
         if on("docs/backend-ipmi.md") && block.contains("\nbackend = \"ipmi\"") {
             ipmi_examples += 1;
             assert!(
