@@ -128,7 +128,9 @@ fn main() -> ExitCode {
                     let tls = match (&r.tls, r.allow_http) {
                         (_, true) => "plain HTTP".to_string(),
                         (Some((cert, _)), false) => format!("TLS, certificate {}", cert.display()),
-                        (None, false) => "TLS, self-signed certificate in the state directory".into(),
+                        (None, false) => {
+                            "TLS, self-signed certificate in the state directory".into()
+                        }
                     };
                     let scheme = if r.allow_http { "http" } else { "https" };
                     println!(

@@ -5,6 +5,7 @@
 //! blind to another BMC, sessions expiring, TLS 1.1 refused).
 
 mod common;
+#[allow(dead_code)]
 #[path = "redfish_service/serve.rs"]
 mod serve;
 #[allow(dead_code)]
@@ -379,41 +380,73 @@ fn slow_huge_and_malformed_requests_cost_only_their_own_connection() {
     let system = format!("{}/redfish/v1/Systems/node1", base(port));
     // A client that sends half its headers and stalls.
     let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    slow.write_all(b"GET /redfish/v1/ HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.write_all(b"GET /redfish/v1/ HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
     // Huge headers: refused, not buffered without end.
     let mut huge = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let header = format!("GET /redfish/v1/ HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(200_000));
+    let header = format!(
+        "GET /redfish/v1/ HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
     let _ = huge.write_all(header.as_bytes());
     let mut answer = Vec::new();
-    huge.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    huge.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let _ = huge.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
     // A body over 64 KiB: 413. Junk: 400.
     let big = "x".repeat(100_000);
     let (st, _, _) = curl(&system, &["-u", ADMIN_BASIC, "-X", "PATCH", "-d", &big]);
     assert_eq!(st, 413);
     let mut junk = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    junk.write_all(b"\x16\x03\x01\x00\xff garbage\r\n\r\n").unwrap();
+    junk.write_all(b"\x16\x03\x01\x00\xff garbage\r\n\r\n")
+        .unwrap();
     let mut out = Vec::new();
-    junk.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    junk.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let _ = junk.read_to_end(&mut out);
-    assert!(out.is_empty() || out.starts_with(b"HTTP/1.1 400"), "{:?}", String::from_utf8_lossy(&out));
+    assert!(
+        out.is_empty() || out.starts_with(b"HTTP/1.1 400"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
     // Odd paths and bodies: Redfish errors, never a panic.
-    for path in ["/redfish/v1/Systems/node1/../../x", "/redfish/v1//Systems", "/redfish/v1/Systems/%00", "/redfish/v1/Managers/node1/LogServices/SEL/Entries/99999999"] {
+    for path in [
+        "/redfish/v1/Systems/node1/../../x",
+        "/redfish/v1//Systems",
+        "/redfish/v1/Systems/%00",
+        "/redfish/v1/Managers/node1/LogServices/SEL/Entries/99999999",
+    ] {
         let (st, _, _) = curl(&format!("{}{path}", base(port)), &["-u", ADMIN_BASIC]);
         assert!(st == 404 || st == 400, "{path}: {st}");
     }
-    for body in ["[]", "{\"Boot\":7}", "{\"Boot\":{\"BootSourceOverrideTarget\":\"Nowhere\"}}", "not json"] {
+    for body in [
+        "[]",
+        "{\"Boot\":7}",
+        "{\"Boot\":{\"BootSourceOverrideTarget\":\"Nowhere\"}}",
+        "not json",
+    ] {
         let (st, _, _) = curl(&system, &["-u", ADMIN_BASIC, "-X", "PATCH", "-d", body]);
         assert_eq!(st, 400, "{body}");
     }
     // Meanwhile the service answers; the stalled client is dropped after its header timeout.
     assert_eq!(curl(&system, &["-u", ADMIN_BASIC]).0, 200);
-    slow.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
     let mut rest = Vec::new();
     let started = std::time::Instant::now();
     let _ = slow.read_to_end(&mut rest);
-    assert!(started.elapsed() < Duration::from_secs(14), "the stalled connection stays open");
-    assert!(!s.bmc.server_log().contains("panicked"), "{}", s.bmc.server_log());
+    assert!(
+        started.elapsed() < Duration::from_secs(14),
+        "the stalled connection stays open"
+    );
+    assert!(
+        !s.bmc.server_log().contains("panicked"),
+        "{}",
+        s.bmc.server_log()
+    );
 }

@@ -5,13 +5,13 @@
 //! shim A (redfish backend) -> Redfish -> shim B (sim).
 
 mod common;
+#[allow(dead_code)]
 #[path = "redfish_service/serve.rs"]
 mod serve;
 #[allow(dead_code)]
 #[path = "redfish/services.rs"]
 mod services;
 
-use common::admin::*;
 use common::*;
 use serve::*;
 use services::TestCa;

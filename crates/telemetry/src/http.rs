@@ -7,7 +7,10 @@ use std::sync::Mutex;
 /// The methods counted by name; any other is `other`.
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"];
 
-static COUNTS: Mutex<Option<HashMap<(&'static str, &'static str, u16), u64>>> = Mutex::new(None);
+/// A request's labels: route pattern, method, status.
+type Labels = (&'static str, &'static str, u16);
+
+static COUNTS: Mutex<Option<HashMap<Labels, u64>>> = Mutex::new(None);
 
 /// Counts one request answered.
 pub fn observe(route: &'static str, method: &str, status: u16) {

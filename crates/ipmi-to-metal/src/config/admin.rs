@@ -47,6 +47,23 @@ pub(super) struct AdminToml {
     open: Vec<Spanned<String>>,
 }
 
+/// The TCP address of an HTTP server's `listen` key (`example` in the error).
+pub(super) fn listen_address(
+    src: &Source,
+    listen: &Spanned<String>,
+    example: &str,
+) -> Result<SocketAddr, ConfigError> {
+    listen.get_ref().parse().map_err(|_| {
+        src.err(
+            listen.span(),
+            format!(
+                "listen: {:?} is not an address and port (e.g. {example:?})",
+                listen.get_ref()
+            ),
+        )
+    })
+}
+
 /// The admin server's settings, `None` (off) unless `listen` is set. `span` is the table's.
 pub(super) fn admin(
     src: &Source,
@@ -71,15 +88,7 @@ pub(super) fn admin(
     let Some(listen) = &t.listen else {
         return Ok(None);
     };
-    let addr: SocketAddr = listen.get_ref().parse().map_err(|_| {
-        src.err(
-            listen.span(),
-            format!(
-                "listen: {:?} is not an address and port (e.g. \"127.0.0.1:9623\")",
-                listen.get_ref()
-            ),
-        )
-    })?;
+    let addr = listen_address(src, listen, "127.0.0.1:9623")?;
     let token = secret_from(src, "token", t.token_env.as_ref(), t.token_file.as_ref())?
         .ok_or_else(|| {
             src.err(

@@ -90,15 +90,7 @@ pub(super) fn redfish(
     let Some(listen) = &t.listen else {
         return Ok(None);
     };
-    let addr: SocketAddr = listen.get_ref().parse().map_err(|_| {
-        src.err(
-            listen.span(),
-            format!(
-                "listen: {:?} is not an address and port (e.g. \"127.0.0.1:8443\")",
-                listen.get_ref()
-            ),
-        )
-    })?;
+    let addr = super::admin::listen_address(src, listen, "127.0.0.1:8443")?;
     let mut warnings = Vec::new();
     if t.allow_http {
         warnings.push(format!(

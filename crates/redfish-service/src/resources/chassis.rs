@@ -1,7 +1,7 @@
 //! `Chassis`: one per BMC, its identify light (`LocationIndicatorActive`, `IndicatorLED` =
 //! Chassis Identify) and its `Thermal` and `Power` from the same sensor readings as the SDR.
 
-use super::systems::{unknown_property, visible};
+use super::systems::unknown_property;
 use super::{asker, json_object, on_bmc, on_service, precondition, Page as Family, GET, GET_PATCH};
 use crate::roles::Needs;
 use crate::{reply, Ctx, Route};
@@ -46,19 +46,11 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
 /// Serves this family's pages.
 pub(crate) async fn serve(ctx: &Ctx<'_>, name: &str, page: Page) -> Response {
     if let Page::Collection = page {
-        let uris = visible(ctx, "/redfish/v1/Chassis");
-        return reply::resource(
-            &ctx.headers,
-            reply::collection(
-                "#ChassisCollection.ChassisCollection",
-                "/redfish/v1/Chassis",
-                "Chassis Collection",
-                uris,
-            ),
-        );
+        return super::bmc_collection(ctx, "Chassis", "ChassisCollection", "Chassis Collection");
     }
-    let Some(bmc) = ctx.svc.fleet.bmc(name) else {
-        return reply::not_found(&ctx.path);
+    let bmc = match super::model(ctx, name) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     match page {
         Page::Collection => unreachable!("answered above"),

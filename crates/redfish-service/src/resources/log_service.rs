@@ -60,8 +60,9 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
 
 /// Serves this family's pages.
 pub(crate) async fn serve(ctx: &Ctx<'_>, name: &str, page: Page) -> Response {
-    let Some(bmc) = ctx.svc.fleet.bmc(name) else {
-        return reply::not_found(&ctx.path);
+    let bmc = match super::model(ctx, name) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let services = format!("/redfish/v1/Managers/{name}/LogServices");
     let sel = format!("{services}/SEL");

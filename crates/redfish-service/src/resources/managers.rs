@@ -2,7 +2,6 @@
 //! it manages, and its LAN settings as an EthernetInterface. Its `LogServices` are in
 //! [`super::log_service`].
 
-use super::systems::visible;
 use super::{on_bmc, on_service, Page as Family, GET};
 use crate::{reply, Ctx, Route};
 use axum::response::Response;
@@ -45,19 +44,11 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
 /// Serves this family's pages.
 pub(crate) async fn serve(ctx: &Ctx<'_>, name: &str, page: Page) -> Response {
     if let Page::Collection = page {
-        let uris = visible(ctx, "/redfish/v1/Managers");
-        return reply::resource(
-            &ctx.headers,
-            reply::collection(
-                "#ManagerCollection.ManagerCollection",
-                "/redfish/v1/Managers",
-                "Manager Collection",
-                uris,
-            ),
-        );
+        return super::bmc_collection(ctx, "Managers", "ManagerCollection", "Manager Collection");
     }
-    let Some(bmc) = ctx.svc.fleet.bmc(name) else {
-        return reply::not_found(&ctx.path);
+    let bmc = match super::model(ctx, name) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let uri = format!("/redfish/v1/Managers/{name}");
     let body = match page {

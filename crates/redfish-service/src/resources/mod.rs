@@ -55,6 +55,36 @@ pub(crate) async fn serve(ctx: &Ctx<'_>, route: Route) -> Response {
     }
 }
 
+/// The URIs of the BMCs the user may see, under `base`.
+pub(crate) fn visible(ctx: &Ctx<'_>, base: &str) -> Vec<String> {
+    let who = ctx.who();
+    ctx.svc
+        .scope()
+        .into_iter()
+        .filter(|n| who.grant(n).is_some())
+        .map(|n| format!("{base}/{n}"))
+        .collect()
+}
+
+/// A collection of one resource per BMC the user may see: `/redfish/v1/{family}`, of type
+/// `#{kind}.{kind}`.
+pub(crate) fn bmc_collection(ctx: &Ctx<'_>, family: &str, kind: &str, title: &str) -> Response {
+    let base = format!("{}/{family}", crate::V1);
+    let uris = visible(ctx, &base);
+    crate::reply::resource(
+        &ctx.headers,
+        crate::reply::collection(&format!("#{kind}.{kind}"), &base, title, uris),
+    )
+}
+
+/// The model of the BMC a route names, or the 404 it earns (it stopped being served).
+pub(crate) fn model(ctx: &Ctx<'_>, name: &str) -> Result<std::sync::Arc<ipmi_bmc::Bmc>, Response> {
+    ctx.svc
+        .fleet
+        .bmc(name)
+        .ok_or_else(|| crate::reply::not_found(&ctx.path))
+}
+
 /// A route about one BMC.
 pub(crate) fn on_bmc(
     pattern: &'static str,

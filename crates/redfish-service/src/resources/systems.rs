@@ -73,33 +73,19 @@ pub(crate) fn route(segs: &[&str]) -> Option<Route> {
     }
 }
 
-/// The URIs of the BMCs the user may see, under `base`.
-pub(crate) fn visible(ctx: &Ctx<'_>, base: &str) -> Vec<String> {
-    let who = ctx.who();
-    ctx.svc
-        .scope()
-        .into_iter()
-        .filter(|n| who.grant(n).is_some())
-        .map(|n| format!("{base}/{n}"))
-        .collect()
-}
-
 /// Serves this family's pages.
 pub(crate) async fn serve(ctx: &Ctx<'_>, bmc_name: &str, page: Page) -> Response {
     if let Page::Collection = page {
-        let uris = visible(ctx, "/redfish/v1/Systems");
-        return reply::resource(
-            &ctx.headers,
-            reply::collection(
-                "#ComputerSystemCollection.ComputerSystemCollection",
-                "/redfish/v1/Systems",
-                "Computer System Collection",
-                uris,
-            ),
+        return super::bmc_collection(
+            ctx,
+            "Systems",
+            "ComputerSystemCollection",
+            "Computer System Collection",
         );
     }
-    let Some(bmc) = ctx.svc.fleet.bmc(bmc_name) else {
-        return reply::not_found(&ctx.path);
+    let bmc = match super::model(ctx, bmc_name) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     match page {
         Page::Collection => unreachable!("answered above"),
