@@ -1,7 +1,7 @@
 //! `Chassis`: one per BMC, its identify light (`LocationIndicatorActive`, `IndicatorLED` =
 //! Chassis Identify) and its `Thermal` and `Power` from the same sensor readings as the SDR.
 
-use super::systems::unknown_property;
+use super::actions::{set_indicator, unknown_property};
 use super::{asker, json_object, on_bmc, on_service, precondition, Page as Family, GET, GET_PATCH};
 use crate::roles::Needs;
 use crate::{reply, Ctx, Route};
@@ -112,36 +112,6 @@ async fn patch(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
         return r;
     }
     reply::resource(&axum::http::HeaderMap::new(), chassis(name, bmc).await)
-}
-
-/// Applies `LocationIndicatorActive` or `IndicatorLED` of a PATCH body, if given, as Chassis
-/// Identify does (on until turned off, or off).
-pub(crate) async fn set_indicator(
-    bmc: &Bmc,
-    body: &serde_json::Map<String, Value>,
-    asker: &ipmi_bmc::Asker,
-    command: &'static str,
-) -> Option<Response> {
-    let on = match (
-        body.get("LocationIndicatorActive"),
-        body.get("IndicatorLED"),
-    ) {
-        (Some(Value::Bool(b)), _) => *b,
-        (Some(v), _) => {
-            return Some(reply::not_in_list(
-                "LocationIndicatorActive",
-                &v.to_string(),
-            ))
-        }
-        (None, Some(Value::String(s))) if s == "Lit" || s == "Blinking" => true,
-        (None, Some(Value::String(s))) if s == "Off" => false,
-        (None, Some(v)) => return Some(reply::not_in_list("IndicatorLED", &v.to_string())),
-        (None, None) => return None,
-    };
-    super::systems::deadline(bmc.set_identify_as(on, asker, command))
-        .await
-        .err()
-        .map(|(cc, why)| reply::model_failed(cc, &why))
 }
 
 /// A number for JSON (`null` if unreadable or not finite).

@@ -122,7 +122,7 @@ pub(crate) async fn serve(ctx: &Ctx<'_>, name: &str, page: Page) -> Response {
                 return reply::forbidden();
             }
             let asker = asker(ctx, name);
-            return match super::systems::deadline(bmc.clear_sel_for(&asker, ClearSel::NAME)).await {
+            return match super::actions::deadline(bmc.clear_sel_for(&asker, ClearSel::NAME)).await {
                 Ok(()) => StatusCode::NO_CONTENT.into_response(),
                 Err((cc, why)) => reply::model_failed(cc, &why),
             };

@@ -5,6 +5,7 @@ use crate::{Ctx, Route};
 use axum::response::Response;
 
 pub(crate) mod accounts;
+pub(crate) mod actions;
 pub(crate) mod chassis;
 pub(crate) mod log_service;
 pub(crate) mod managers;

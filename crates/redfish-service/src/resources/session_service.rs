@@ -144,7 +144,7 @@ fn patch_service(ctx: &Ctx<'_>) -> Response {
                     &[&value.to_string(), "SessionTimeout"],
                 )
             }
-            _ => return super::systems::unknown_property(key),
+            _ => return super::actions::unknown_property(key),
         }
     }
     reply::resource(&axum::http::HeaderMap::new(), service(ctx))

@@ -223,27 +223,11 @@ async fn reset(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
         a => *a,
     };
     let asker = asker(ctx, name);
-    match deadline(bmc.power_as(action, &asker, ChassisControl::NAME)).await {
+    match super::actions::deadline(bmc.power_as(action, &asker, ChassisControl::NAME)).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err((cc, why)) => reply::model_failed(cc, &why),
     }
 }
-
-/// Runs an operation of the model within the request deadline the IPMI front-end has too.
-pub(crate) async fn deadline(
-    op: impl std::future::Future<Output = Result<(), ipmi_bmc::Refusal>>,
-) -> Result<(), ipmi_bmc::Refusal> {
-    match tokio::time::timeout(REQUEST_DEADLINE, op).await {
-        Ok(r) => r,
-        Err(_) => Err((
-            ipmi_proto::types::CompletionCode::TIMEOUT,
-            "no answer from the backend in time (the action may still be carried out)".into(),
-        )),
-    }
-}
-
-/// How long an action may take before the client is told it timed out.
-const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A string property of a PATCH body, checked against its allowable values.
 fn pick<'a>(
@@ -272,7 +256,7 @@ async fn patch(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
     }
     for key in body.keys() {
         if !["Boot", "IndicatorLED", "LocationIndicatorActive"].contains(&key.as_str()) {
-            return unknown_property(key);
+            return super::actions::unknown_property(key);
         }
     }
     let asker = asker(ctx, name);
@@ -284,21 +268,11 @@ async fn patch(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
             return r;
         }
     }
-    if let Some(r) = super::chassis::set_indicator(bmc, &body, &asker, ChassisIdentify::NAME).await
+    if let Some(r) = super::actions::set_indicator(bmc, &body, &asker, ChassisIdentify::NAME).await
     {
         return r;
     }
     reply::resource(&axum::http::HeaderMap::new(), system(name, bmc).await)
-}
-
-/// 400 for a property the resource does not have or that cannot be written.
-pub(crate) fn unknown_property(key: &str) -> Response {
-    reply::error(
-        StatusCode::BAD_REQUEST,
-        "PropertyNotWritable",
-        format!("The property {key} is a read only property and cannot be assigned a value."),
-        &[key],
-    )
 }
 
 /// Applies a PATCH of `Boot`: the properties given over the override pending now.
@@ -315,7 +289,7 @@ async fn set_boot(
         ]
         .contains(&key.as_str())
         {
-            return Some(unknown_property(key));
+            return Some(super::actions::unknown_property(key));
         }
     }
     let (target, enabled, mode) = match (
@@ -351,7 +325,12 @@ async fn set_boot(
             efi,
         }),
     };
-    let result =
-        deadline(bmc.set_boot_override_as(wanted, efi, asker, SetSystemBootOptions::NAME)).await;
+    let result = super::actions::deadline(bmc.set_boot_override_as(
+        wanted,
+        efi,
+        asker,
+        SetSystemBootOptions::NAME,
+    ))
+    .await;
     result.err().map(|(cc, why)| reply::model_failed(cc, &why))
 }
