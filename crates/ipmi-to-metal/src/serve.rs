@@ -47,11 +47,13 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             f.expire(Instant::now());
         }
     });
+    // One budget for every HTTP server of the process (each takes a clone).
+    let http_budget = http_connection_budget(&fleet);
     let admin = match &admin_config {
         Some(c) => {
             let mut state = crate::admin::AdminState::new(c, fleet.clone());
             state.reloader = Some(reloader.clone());
-            Some(crate::admin::start(c, state, http_connection_budget(&fleet)).await?)
+            Some(crate::admin::start(c, state, http_budget.clone()).await?)
         }
         None => None,
     };
