@@ -52,6 +52,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     let admin = match &admin_config {
         Some(c) => {
             let mut state = crate::admin::AdminState::new(c, fleet.clone());
+            // A reload swaps the token (a rotated token file): the old one is refused at once.
+            // (Taken before the state holds the reloader, which would hold it back.)
+            let swapped = state.clone();
+            reloader.on_admin_update(Box::new(move |c| swapped.update(c)));
             state.reloader = Some(reloader.clone());
             Some(crate::admin::start(c, state, http_budget.clone()).await?)
         }

@@ -12,6 +12,7 @@ fn config(open: &[&str]) -> AdminConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         token: Secret::new(TOKEN),
         open: open.iter().map(|s| s.to_string()).collect(),
+        hosts: Vec::new(),
         warnings: Vec::new(),
     }
 }
