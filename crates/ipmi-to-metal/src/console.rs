@@ -479,7 +479,8 @@ impl Pump {
     async fn audit_sol(&self, who: Requester, activated: bool, why: Option<&str>) {
         if let Some(sink) = &self.audit {
             let record = crate::audit::sol_record(who, activated, why);
-            sink.record(record, ipmi_bmc::Durability::Written).await;
+            // A failure is the sink's to log; SOL goes on (the session layer carries it out).
+            let _ = sink.record(record, ipmi_bmc::Durability::Written).await;
         }
     }
 

@@ -171,6 +171,7 @@ fn main() -> ExitCode {
                     state: config::built_in_state(listen),
                     admin: None,
                     audit: config::default_audit_target(),
+                    audit_fail_open: false,
                 }),
             };
             let rt = match runtime_or_exit(true) {

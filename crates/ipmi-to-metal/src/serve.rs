@@ -28,7 +28,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     if let Some(dir) = config.state.sel_path.parent() {
         fleet.keep_console_logs_in(dir.join("console"));
     }
-    if let Some(log) = crate::audit::AuditLog::open(&config.audit)? {
+    if let Some(log) = crate::audit::AuditLog::open(&config.audit, config.audit_fail_open)? {
         fleet.keep_audit_in(Arc::new(log));
     }
     fleet.keep_sel_in(

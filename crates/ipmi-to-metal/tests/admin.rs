@@ -112,13 +112,17 @@ fn bmcs_show_ipmitool_actions_and_power_is_audited_like_ipmi() {
     assert_eq!(
         summary,
         [
+            expect("admin", "power off", "asked"),
             expect("admin", "power off", "done"),
+            expect("admin", "power on", "asked"),
             expect("admin", "power on", "done"),
+            expect("admin-api", "power off", "asked"),
             expect("admin-api", "power off", "done"),
+            expect("admin-api", "power cycle", "asked"),
             expect("admin-api", "power cycle", "failed"),
         ]
     );
-    let api = &records[2];
+    let api = &records[5];
     assert_eq!(api["command"], "admin API power");
     assert!(api["privilege"].is_null());
     assert!(api["client"].as_str().unwrap().starts_with("127.0.0.1:"));

@@ -115,7 +115,11 @@ fn last_count(report: &str, field: &str) -> usize {
 
 #[test]
 fn eleven_hundred_slow_connections_leave_healthz_ipmi_and_reload_working() {
-    let served = Served::start_nofile("", "", Some(SOFT_NOFILE));
+    let limits = Rlimits {
+        nofile: Some(SOFT_NOFILE),
+        ..Rlimits::default()
+    };
+    let served = Served::start_custom("", "", DEFAULT_AUDIT, limits);
     let pid = served.bmc.pid();
     let url = format!("http://127.0.0.1:{}/healthz", served.admin_port);
     let report = served.bmc.dir.path().join("slowhttptest.txt");

@@ -135,7 +135,13 @@ async fn power(
             Json(json!({ "bmc": name, "action": action.name(), "outcome": "done" })).into_response()
         }
         Ok(Err((cc, why))) => (
-            failed_status(cc),
+            // Refused for the audit log, not by the BMC or its backend: the service cannot
+            // take power actions now.
+            if why.starts_with(ipmi_bmc::AUDIT_REFUSED) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                failed_status(cc)
+            },
             Json(
                 json!({ "bmc": name, "action": action.name(), "outcome": "failed",
                          "ccode": format!("0x{:02x}", cc.0), "error": why }),

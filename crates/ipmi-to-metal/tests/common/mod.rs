@@ -30,6 +30,49 @@ pub const HTTP_SECRET: &str = "test-http-secret-8d1f07";
 /// environment).
 pub const REDFISH_PASSWORD: &str = "redfish-pass-3c9e71";
 
+/// Soft resource limits for the server process, as a shell's `ulimit -Sn` and `ulimit -f` set
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rlimits {
+    /// `RLIMIT_NOFILE`: how many descriptors it may open.
+    pub nofile: Option<u64>,
+    /// `RLIMIT_FSIZE`: how large a file it may write, in bytes (`SIGXFSZ` ignored: a write
+    /// beyond is cut short, then fails with `EFBIG`, as on a full disk).
+    pub fsize: Option<u64>,
+}
+
+impl Rlimits {
+    /// Sets the limits in the calling process (between fork and exec).
+    fn apply(self) -> std::io::Result<()> {
+        let set = |resource, soft: Option<u64>| -> std::io::Result<()> {
+            let Some(soft) = soft else {
+                return Ok(());
+            };
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit and setrlimit read and write one struct on the stack.
+            unsafe {
+                if libc::getrlimit(resource, &mut limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                limit.rlim_cur = soft.min(limit.rlim_max);
+                if libc::setrlimit(resource, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        };
+        set(libc::RLIMIT_NOFILE, self.nofile)?;
+        if self.fsize.is_some() {
+            // SAFETY: an ignored signal stays ignored across exec.
+            unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+        }
+        set(libc::RLIMIT_FSIZE, self.fsize)
+    }
+}
+
 /// A running `ipmi-to-metal serve` and its configuration directory.
 pub struct Bmc {
     child: Child,
@@ -120,41 +163,28 @@ impl Bmc {
     }
 
     fn start_in_logging(dir: tempfile::TempDir, port: u16, config: &str, log_filter: &str) -> Bmc {
-        Bmc::start_in_nofile(dir, port, config, log_filter, None)
+        Bmc::start_in_limited(dir, port, config, log_filter, Rlimits::default())
     }
 
-    /// [`Bmc::start_in`] with the server's soft `RLIMIT_NOFILE` set to `soft_nofile` (as a
-    /// shell's `ulimit -Sn` would), if given.
-    pub fn start_in_nofile(
+    /// [`Bmc::start_in`] with the server's soft resource limits set as `limits` says.
+    pub fn start_in_limited(
         dir: tempfile::TempDir,
         port: u16,
         config: &str,
         log_filter: &str,
-        soft_nofile: Option<u64>,
+        limits: Rlimits,
     ) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
         let log = dir.path().join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"));
-        if let Some(soft) = soft_nofile {
+        if limits != Rlimits::default() {
             use std::os::unix::process::CommandExt;
-            // SAFETY: between fork and exec, only getrlimit and setrlimit (async-signal-safe).
+            // SAFETY: between fork and exec, only getrlimit, setrlimit and signal
+            // (async-signal-safe).
             unsafe {
-                cmd.pre_exec(move || {
-                    let mut limit = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    limit.rlim_cur = soft.min(limit.rlim_max);
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
+                cmd.pre_exec(move || limits.apply());
             }
         }
         let child = cmd
