@@ -95,8 +95,8 @@ families! {
         "Serial console bytes carried, from the machine (output) and to it (input)";
     AUDIT_WRITE_FAILURES: "audit_write_failures", Counter, [],
         "Audit records that could not be written (each request refused, unless [audit] fail_open)";
-    CONSOLE_LOG_OPEN_FAILURES: "console_log_open_failures", Counter, [],
-        "Console log files that could not be opened or reopened (each retried with a backoff)";
+    CONSOLE_LOG_FAILURES: "console_log_failures", Counter, [],
+        "Console log files that could not be opened, reopened or written (each retried with a backoff)";
     CONSOLE_LOGS_FAILING: "console_logs_failing", Gauge, [],
         "Console logs not written now: their file cannot be opened (retried with a backoff)";
     API_CACHE_LOOKUPS: "api_cache_lookups", Counter, ["api", "result"],

@@ -27,7 +27,7 @@ pub use events::{
     discovery, reload, ssh_master_started, unwatch_ssh_control_dir, watch_ssh_control_dir,
     DiscoveryStats, ReloadOutcome,
 };
-pub use files::{audit_write_failed, console_log_failing, console_log_open_failed};
+pub use files::{audit_write_failed, console_log_failing, console_log_failed};
 
 use families::{Family, Kind};
 use prometheus_client::collector::Collector;
@@ -160,8 +160,8 @@ impl Collector for Everything {
         family(enc, &AUDIT_WRITE_FAILURES, |s| {
             s.counter(&[], files::audit_write_failures())
         })?;
-        family(enc, &CONSOLE_LOG_OPEN_FAILURES, |s| {
-            s.counter(&[], files::console_log_open_failures())
+        family(enc, &CONSOLE_LOG_FAILURES, |s| {
+            s.counter(&[], files::console_log_failures())
         })?;
         family(enc, &CONSOLE_LOGS_FAILING, |s| {
             s.gauge(&[], files::console_logs_failing())

@@ -68,6 +68,8 @@ fn bmc_json(v: &BmcView) -> Value {
         "last_error": status.last_error.as_ref().map(|(t, e)| json!({ "time": utc(*t), "error": e })),
         "sessions": v.sessions,
         "console_log": v.info.console_log.is_some(),
+        "console_log_failing": v.info.console_log_health.failing()
+            .map(|(since, error)| json!({ "since": utc(since), "error": error })),
     })
 }
 
