@@ -29,7 +29,7 @@
 use crate::config::AuditTarget;
 use async_trait::async_trait;
 use ipmi_bmc::{AuditOutcome, AuditRecord, AuditSink, Durability};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -166,20 +166,11 @@ pub fn json(r: &AuditRecord) -> serde_json::Value {
     v
 }
 
-/// Opens `path` for appending, creating it (mode 0600) and its directory (0700).
+/// Opens `path` for appending, creating it (mode 0600) and its directory (0700); never
+/// through a symbolic link (see [`crate::private_file`]).
 fn open_append(path: &Path) -> std::io::Result<File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)?;
-    }
-    let mut o = OpenOptions::new();
-    o.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
+    crate::private_file::create_parent(path)?;
+    crate::private_file::open_append(path)
 }
 
 /// The writer thread: writes each batch of queued lines at once, syncs if one asks, then

@@ -12,7 +12,7 @@
 //! (`ipmi_to_metal_console_logs_failing`, `ipmi_to_metal_console_log_failures_total`).
 
 use crate::config::ConsoleSettings;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -80,14 +80,7 @@ fn numbered(path: &Path, n: u32) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Opens (creating, private to the user) a file for appending.
-fn open_append(path: &Path) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
-}
+use crate::private_file::open_append;
 
 /// The time now as `2024-11-26T01:02:03.456Z`.
 fn utc_now() -> String {
@@ -150,13 +143,7 @@ impl ConsoleLog {
 
     /// Creates the directory and opens the file for appending.
     fn open_now(&mut self) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            let mut b = std::fs::DirBuilder::new();
-            b.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-            b.create(dir)?;
-        }
+        crate::private_file::create_parent(&self.path)?;
         let file = open_append(&self.path)?;
         self.size = file.metadata()?.len();
         self.file = Some(file);

@@ -18,6 +18,7 @@ mod fake;
 mod kinds;
 mod logs;
 mod metered;
+mod private_file;
 mod reload;
 mod runtime;
 mod serve;
