@@ -211,3 +211,43 @@ fn long_partial_headers_hold_a_bounded_amount_of_memory() {
         "{health:?}"
     );
 }
+
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Threads")
+}
+
+#[test]
+fn a_burst_of_scrapes_is_rendered_on_one_thread_at_a_time() {
+    // A fleet of 50 BMCs, so that a rendering takes a while.
+    let more: String = (2..=50)
+        .map(|i| {
+            standard_config(free_port(), "")
+                .replace("name = \"node1\"", &format!("name = \"node{i}\""))
+        })
+        .collect();
+    let served = Served::start("", &more);
+    let pid = served.bmc.pid();
+    let before = threads(pid);
+    let port = served.admin_port;
+    let scrapes: Vec<_> = (0..200)
+        .map(|_| {
+            std::thread::spawn(move || {
+                common::prometheus::http_get(port, "/metrics", Some(ADMIN_TOKEN)).0
+            })
+        })
+        .collect();
+    for s in scrapes {
+        assert_eq!(s.join().unwrap(), 200);
+    }
+    // Blocking threads stay 10 s after their work: as many as ran at once.
+    let after = threads(pid);
+    assert!(
+        after <= before + 2,
+        "{before} threads before 200 scrapes at once, {after} after"
+    );
+}
