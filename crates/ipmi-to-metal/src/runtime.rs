@@ -494,7 +494,7 @@ mod spans;
 mod status;
 mod swap;
 
-pub use process::{raise_open_file_limit, release_free_memory};
+pub use process::{files_needed, raise_open_file_limit, release_free_memory};
 pub use status::BmcView;
 pub use swap::Ready;
 

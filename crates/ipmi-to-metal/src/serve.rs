@@ -101,17 +101,14 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     }
 }
 
-/// Descriptors kept for the rest of the process when the HTTP servers' connection budget is
-/// derived: a reload, a discovery's listing, the backends' own connections and children...
-const DESCRIPTORS_RESERVED: usize = 256;
-/// ...and, for each BMC served, its console log and its backend's connections or pipes.
-const DESCRIPTORS_PER_BMC: usize = 4;
-
 /// The connections every HTTP server of the process may hold together, derived from the soft
 /// `RLIMIT_NOFILE` once the descriptors open now (the BMCs' sockets, the SEL, the audit log) and
-/// those the fleet will need are set aside (see [`http_server::ConnectionBudget::from_descriptors`]).
+/// those the fleet needs ([`crate::runtime::files_needed`]: its console logs, the backends'
+/// connections and programs, a reload) are set aside (see
+/// [`http_server::ConnectionBudget::from_descriptors`]).
 fn http_connection_budget(fleet: &Fleet) -> http_server::ConnectionBudget {
-    let reserve = DESCRIPTORS_RESERVED + DESCRIPTORS_PER_BMC * fleet.names().len();
+    let needed = crate::runtime::files_needed(fleet.names().len());
+    let reserve = usize::try_from(needed).unwrap_or(usize::MAX);
     let budget = http_server::ConnectionBudget::from_descriptors(reserve);
     tracing::info!(
         connections = budget.size(),

@@ -19,7 +19,7 @@ const SOFT_NOFILE: u64 = 1024;
 /// The Slowloris connections: more than the server's soft limit, as in the proof (today's
 /// server held them all, and had no descriptor left for `/healthz` or a reload).
 const SLOW_CONNECTIONS: usize = 1100;
-/// What the server keeps for the rest of the process (`DESCRIPTORS_RESERVED` in serve.rs).
+/// What the server keeps for the rest of the process (`SPARE_FILES` in runtime/process.rs).
 const RESERVED: usize = 256;
 
 fn open_fds(pid: u32) -> usize {
