@@ -156,14 +156,8 @@ fn audit_write_failures(s: &Served) -> f64 {
 fn an_audit_log_that_cannot_be_written_refuses_power_actions() {
     let s = Served::start_custom("", "", "log = \"/dev/full\"", Rlimits::default());
     // The admin API: 503, and why.
-    let (status, body) = s.http(
-        "POST",
-        "/bmcs/node1/power",
-        Some(ADMIN_TOKEN),
-        r#"{"action":"off"}"#,
-    );
-    assert_eq!(status, 503, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, v) = s.power("node1", "off");
+    assert_eq!(status, 503, "{v}");
     assert_eq!(v["outcome"], "failed", "{v}");
     assert_eq!(v["ccode"], "0xd5", "{v}");
     assert!(
@@ -205,13 +199,8 @@ fn fail_open_carries_actions_out_and_says_the_log_fails() {
         "log = \"/dev/full\"\nfail_open = true",
         Rlimits::default(),
     );
-    let (status, body) = s.http(
-        "POST",
-        "/bmcs/node1/power",
-        Some(ADMIN_TOKEN),
-        r#"{"action":"off"}"#,
-    );
-    assert_eq!(status, 200, "{body}");
+    let (status, v) = s.power("node1", "off");
+    assert_eq!((status, &v["outcome"]), (200, &"done".into()), "{v}");
     assert!(admin(&s.bmc, "chassis power status").contains("Chassis Power is off"));
     admin(&s.bmc, "chassis power on");
     let (status, body) = s.http("GET", "/healthz", None, "");

@@ -31,21 +31,9 @@ fn a_console_log_that_cannot_be_opened_says_so_and_recovers_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("consoles");
     std::fs::write(&blocker, b"not a directory").unwrap();
-    let s = Served::start_in(
-        dir,
-        "[bmc.console]\nlog = \"consoles/node1.log\"\n",
-        "",
-        DEFAULT_AUDIT,
-        Rlimits::default(),
-    );
+    let s = Served::start_with_console_log(dir, "consoles/node1.log");
     // The sim prints its boot text after a reset: the log cannot be created.
-    admin(&s.bmc, "chassis power reset");
-    assert!(
-        eventually(20, || !s.bmc_json("node1")["console_log_failing"].is_null()),
-        "{}",
-        s.get_json("/bmcs")
-    );
-    let failing = &s.bmc_json("node1")["console_log_failing"];
+    let failing = &s.console_log_failing_after_reset();
     let error = failing["error"].as_str().unwrap();
     assert!(
         error.starts_with("cannot be opened: ") && error.contains("File exists"),

@@ -37,13 +37,7 @@ fn every_file_the_server_writes_is_private_whatever_the_umask() {
     let audit = dir.path().join("audit.jsonl");
     std::fs::write(&audit, "").unwrap();
     std::fs::set_permissions(&audit, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let s = Served::start_in(
-        dir,
-        "[bmc.console]\nlog = \"consoles/node1.log\"\n",
-        "",
-        DEFAULT_AUDIT,
-        Rlimits::default(),
-    );
+    let s = Served::start_with_console_log(dir, "consoles/node1.log");
     // A reset: console output, a SEL record, audit records.
     admin(&s.bmc, "chassis power reset");
     let console = s.bmc.dir.path().join("consoles/node1.log");
@@ -100,20 +94,8 @@ fn no_log_is_written_through_a_symbolic_link() {
     // A console log: not kept, and said so; the link's target untouched.
     std::fs::remove_file(dir.path().join("audit.jsonl")).unwrap();
     std::os::unix::fs::symlink(&target, dir.path().join("node1-console.log")).unwrap();
-    let s = Served::start_in(
-        dir,
-        "[bmc.console]\nlog = \"node1-console.log\"\n",
-        "",
-        DEFAULT_AUDIT,
-        Rlimits::default(),
-    );
-    admin(&s.bmc, "chassis power reset");
-    assert!(
-        eventually(20, || !s.bmc_json("node1")["console_log_failing"].is_null()),
-        "{}",
-        s.get_json("/bmcs")
-    );
-    let failing = s.bmc_json("node1")["console_log_failing"].clone();
+    let s = Served::start_with_console_log(dir, "node1-console.log");
+    let failing = s.console_log_failing_after_reset();
     assert!(
         failing["error"]
             .as_str()

@@ -82,6 +82,35 @@ impl Served {
             .clone()
     }
 
+    /// `POST /bmcs/NAME/power` with the token: the status and the answer as JSON.
+    pub fn power(&self, name: &str, action: &str) -> (u16, serde_json::Value) {
+        let path = format!("/bmcs/{name}/power");
+        let body = format!(r#"{{"action":"{action}"}}"#);
+        let (status, answer) = self.http("POST", &path, Some(ADMIN_TOKEN), &body);
+        let v = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        (status, v)
+    }
+
+    /// The standard test BMC keeping its console log at `log` (relative to `dir`, which may hold
+    /// files already).
+    pub fn start_with_console_log(dir: tempfile::TempDir, log: &str) -> Served {
+        let extra = format!("[bmc.console]\nlog = {log:?}\n");
+        Served::start_in(dir, &extra, "", DEFAULT_AUDIT, Rlimits::default())
+    }
+
+    /// Resets node1 (the sim prints its boot text) and waits until `GET /bmcs` says its console
+    /// log fails: its `console_log_failing` (`since`, `error`).
+    pub fn console_log_failing_after_reset(&self) -> serde_json::Value {
+        super::admin(&self.bmc, "chassis power reset");
+        assert!(
+            eventually(20, || !self.bmc_json("node1")["console_log_failing"]
+                .is_null()),
+            "{}",
+            self.get_json("/bmcs")
+        );
+        self.bmc_json("node1")["console_log_failing"].clone()
+    }
+
     /// The audit log's records so far.
     pub fn audit(&self) -> Vec<serde_json::Value> {
         audit_records(&self.bmc.dir.path().join("audit.jsonl"))
