@@ -192,8 +192,8 @@ impl Ironic {
         let watchdog = Command::new("sh")
             .arg("-c")
             .arg(
-                "while kill -0 \"$1\" 2>/dev/null; do sleep 0.5; done; kill -TERM -- \"-$2\" 2>/dev/null; \
-                 sleep 3; kill -KILL -- \"-$2\" 2>/dev/null; rm -rf \"$3\"",
+                "while kill -0 \"$1\" 2>/dev/null; do sleep 0.5; done; kill -s TERM -- \"-$2\" 2>/dev/null; \
+                 sleep 3; kill -s KILL -- \"-$2\" 2>/dev/null; rm -rf \"$3\"",
             )
             .arg("ironic-watchdog")
             .arg(std::process::id().to_string())
