@@ -20,40 +20,58 @@ struct Node {
     uuid: String,
 }
 
+/// The how-to's `driver_info` for the test BMC: its address and port, the `operator` account
+/// and the privilege Ironic must ask for.
+fn driver_info(bmc: &Bmc) -> Vec<String> {
+    vec![
+        "ipmi_address=127.0.0.1".to_string(),
+        format!("ipmi_port={}", bmc.port),
+        "ipmi_username=operator".to_string(),
+        format!("ipmi_password={OPERATOR_PASSWORD}"),
+        "ipmi_priv_level=OPERATOR".to_string(),
+    ]
+}
+
 impl Node {
-    fn create(bmc: &Bmc, name: &str, terminal_port: u16) -> Node {
+    /// A node of the `ipmi` driver with `info` as its `driver_info` and `options` (more
+    /// `baremetal node create` arguments).
+    fn create_with(name: &str, info: &[String], options: &[&str]) -> Node {
         let ironic = Ironic::shared();
-        let (kernel, ramdisk) = ironic.images();
-        let info = [
-            "ipmi_address=127.0.0.1".to_string(),
-            format!("ipmi_port={}", bmc.port),
-            "ipmi_username=operator".to_string(),
-            format!("ipmi_password={OPERATOR_PASSWORD}"),
-            "ipmi_priv_level=OPERATOR".to_string(),
-            format!("ipmi_terminal_port={terminal_port}"),
-            format!("deploy_kernel={kernel}"),
-            format!("deploy_ramdisk={ramdisk}"),
-        ];
-        // What the ramdisk deploy boots (its PXE configuration names them).
-        let instance = [format!("kernel={kernel}"), format!("ramdisk={ramdisk}")];
         let mut args = vec!["node", "create", "--driver", "ipmi", "--name", name];
-        for i in &info {
+        args.extend(options);
+        for i in info {
             args.extend(["--driver-info", i.as_str()]);
         }
         let created = ironic.baremetal_json(&args);
-        let uuid = created["uuid"].as_str().expect("a uuid").to_string();
-        let mut set = vec!["node", "set", uuid.as_str()];
-        for i in &instance {
-            set.extend(["--instance-info", i.as_str()]);
-        }
-        ironic.baremetal_ok(&set);
-        let mac = format!("02:00:00:00:{:02x}:{:02x}", bmc.port >> 8, bmc.port & 0xff);
-        ironic.baremetal_ok(&["port", "create", &mac, "--node", &uuid]);
         Node {
             ironic,
             name: name.to_string(),
-            uuid,
+            uuid: created["uuid"].as_str().expect("a uuid").to_string(),
         }
+    }
+
+    /// The how-to's node: [`driver_info`], the console on `terminal_port`, the deploy images
+    /// and a port (its MAC), so that every interface validates.
+    fn create(bmc: &Bmc, name: &str, terminal_port: u16) -> Node {
+        let (kernel, ramdisk) = Ironic::shared().images();
+        let mut info = driver_info(bmc);
+        info.extend([
+            format!("ipmi_terminal_port={terminal_port}"),
+            format!("deploy_kernel={kernel}"),
+            format!("deploy_ramdisk={ramdisk}"),
+        ]);
+        let node = Node::create_with(name, &info, &[]);
+        // What the ramdisk deploy boots (its PXE configuration names them).
+        let kernel = format!("kernel={kernel}");
+        let ramdisk = format!("ramdisk={ramdisk}");
+        node.run(
+            &["set"],
+            &["--instance-info", &kernel, "--instance-info", &ramdisk],
+        );
+        let mac = format!("02:00:00:00:{:02x}:{:02x}", bmc.port >> 8, bmc.port & 0xff);
+        node.ironic
+            .baremetal_ok(&["port", "create", &mac, "--node", &node.uuid]);
+        node
     }
 
     fn show(&self) -> Value {
@@ -329,14 +347,7 @@ fn ironic_ipmitool_socat_console_reaches_the_sim_bmc_s_serial_console() {
     let seen = reader(stream.try_clone().unwrap());
     wait_text(&seen, "SOL Session operational", 30);
     // The console is taken: the shim has one SOL instance per BMC.
-    let second = admin_run(&bmc, "sol activate");
-    assert!(
-        second
-            .all()
-            .contains("SOL payload already active on another session"),
-        "{}",
-        second.all()
-    );
+    assert_sol_taken(&bmc);
 
     // A reboot through Ironic: the machine's boot shows on the console, and its shell answers.
     node.run(&["reboot"], &[]);
@@ -364,36 +375,14 @@ fn ironic_takes_the_driver_info_metal3_gives_for_an_ipmi_address() {
     // What the baremetal-operator creates for `ipmi://127.0.0.1:PORT?privilegelevel=OPERATOR`
     // (pkg/hardwareutils/bmc/ipmi.go): the port as a string, the ipxe boot interface, no RAID.
     let bmc = Bmc::start();
-    let ironic = Ironic::shared();
-    let info = [
-        "ipmi_address=127.0.0.1".to_string(),
-        format!("ipmi_port={}", bmc.port),
-        "ipmi_username=operator".to_string(),
-        format!("ipmi_password={OPERATOR_PASSWORD}"),
-        "ipmi_priv_level=OPERATOR".to_string(),
-    ];
-    let mut args = vec![
-        "node",
-        "create",
-        "--driver",
-        "ipmi",
-        "--name",
+    let node = Node::create_with(
         "metal3-node-0",
-        "--boot-interface",
-        "ipxe",
-        "--raid-interface",
-        "no-raid",
-    ];
-    for i in &info {
-        args.extend(["--driver-info", i.as_str()]);
-    }
-    let created = ironic.baremetal_json(&args);
-    let node = Node {
-        ironic,
-        name: "metal3-node-0".into(),
-        uuid: created["uuid"].as_str().unwrap().to_string(),
-    };
+        &driver_info(&bmc),
+        &["--boot-interface", "ipxe", "--raid-interface", "no-raid"],
+    );
+    let created = node.show();
     assert_eq!(created["driver_info"]["ipmi_priv_level"], "OPERATOR");
+    assert_eq!(created["boot_interface"], "ipxe");
     node.assert_valid(&["power", "management"]);
     node.run(&["manage"], &["--wait", "60"]);
     node.run(&["power", "off"], &[]);
