@@ -279,7 +279,13 @@ impl Domain {
                 return from + at + text.len();
             }
             if Instant::now() >= deadline {
-                let tail: String = log.get(from..).unwrap_or("").chars().rev().take(1500).collect();
+                let tail: String = log
+                    .get(from..)
+                    .unwrap_or("")
+                    .chars()
+                    .rev()
+                    .take(1500)
+                    .collect();
                 let tail: String = tail.chars().rev().collect();
                 panic!(
                     "{text:?} not on the serial console of {} after {timeout:?}; state {:?}; log after byte {from}:\n{tail}",
