@@ -42,9 +42,16 @@ const START_LOCK: &str = "/tmp/ipmi-to-metal-tests-libvirt-start.lock";
 /// Held shared by every domain, exclusively while libvirtd is stopped on purpose.
 const USE_LOCK: &str = "/tmp/ipmi-to-metal-tests-libvirt-use.lock";
 
-/// x86 real-mode code of a one-sector MBR (loaded at 0x7C00): print the NUL-terminated text that
-/// follows it at 0x7C17 to COM1, then halt.
-const MBR_CODE: &str = "31c08ed8fcbe177cbaf803ac84c07403eeebf8faf4ebfd";
+/// x86 real-mode code of a one-sector MBR (loaded at 0x7C00): point the NMI vector at a handler
+/// that prints [`NMI_MARKER`] to COM1, print the NUL-terminated text that follows the code (at
+/// 0x7C3D) to COM1, then halt (woken only by NMIs). From GNU as (`.code16`): xor ax,ax; mov
+/// ds,ax; movw $nmi,0x8; movw $0,0xa; cld; mov $msg,si; call print; halt: cli; hlt; jmp halt+1;
+/// nmi: mov $nmimsg,si; call print; iret; print: mov $0x3f8,dx; 1: lodsb; test al,al; jz 2f;
+/// out al,dx; jmp 1b; 2: ret; nmimsg: .asciz.
+const MBR_CODE: &str = "31c08ed8c70608001b7cc7060a000000fcbe3d7ce80b00faf4ebfdbe2e7ce80100cfbaf803ac84c07403eeebf8c34e4d492d52454345495645440d0a00";
+
+/// What the marker disk's boot sector prints on COM1 at each NMI (IPMI's diagnostic interrupt).
+pub const NMI_MARKER: &str = "NMI-RECEIVED";
 
 fn answers(socket: &str) -> bool {
     UnixStream::connect(socket).is_ok()
@@ -148,7 +155,8 @@ pub struct DomainConfig {
     /// `<os><boot dev=...>` in order (`hd`, `network`, `cdrom`); empty: `hd`.
     pub boot: Vec<String>,
     /// A bootable disk whose boot sector prints this text on the serial port and halts (SeaBIOS
-    /// then shows `Booting from Hard Disk...` and the text). `None`: an empty disk.
+    /// then shows `Booting from Hard Disk...` and the text), printing [`NMI_MARKER`] at each
+    /// NMI. `None`: an empty disk.
     pub disk_marker: Option<String>,
     /// The boot file QEMU's user-mode DHCP offers (e.g. [`BootScript::url`]): iPXE fetches and
     /// runs it when the domain netboots.
@@ -279,7 +287,13 @@ impl Domain {
                 return from + at + text.len();
             }
             if Instant::now() >= deadline {
-                let tail: String = log.get(from..).unwrap_or("").chars().rev().take(1500).collect();
+                let tail: String = log
+                    .get(from..)
+                    .unwrap_or("")
+                    .chars()
+                    .rev()
+                    .take(1500)
+                    .collect();
                 let tail: String = tail.chars().rev().collect();
                 panic!(
                     "{text:?} not on the serial console of {} after {timeout:?}; state {:?}; log after byte {from}:\n{tail}",
