@@ -67,7 +67,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
         ADMIN_PASSWORD,
         "chassis bootdev pxe",
     );
-    assert!(lan.ok, "{}", lan.all());
+    assert!(lan.ok, "{}\n{}", lan.all(), bmc.server_log());
     assert_eq!(first_boot_dev(&domain), "network");
     let param = admin(&bmc, "chassis bootparam get 5");
     assert!(param.contains("Force PXE"), "{param}");

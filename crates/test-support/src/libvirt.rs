@@ -89,6 +89,7 @@ fn wait_for_socket(socket: &str, what: &str) {
 /// Panics (never skips) without root or the Debian packages `libvirt-daemon-system` and
 /// `qemu-system-x86`.
 pub fn ensure_libvirtd() {
+    kvm_as_udev_leaves_it();
     if answers(VIRTLOGD_SOCKET) && answers(LIBVIRTD_SOCKET) {
         return;
     }
@@ -111,6 +112,34 @@ pub fn ensure_libvirtd() {
         let ok = Command::new(&libvirtd).arg("-d").status();
         assert!(ok.is_ok_and(|s| s.success()), "libvirtd -d failed");
         wait_for_socket(LIBVIRTD_SOCKET, "libvirtd");
+    }
+}
+
+/// Gives `/dev/kvm` to group `kvm` (mode 0660), as udev does on a Debian machine, where a
+/// machine without udev (a container, a micro-VM) leaves it root's only. Otherwise libvirtd
+/// finds KVM in the QEMU it probes (as root) but not usable by QEMU's user, throws its
+/// capabilities cache away at every call that needs it and probes QEMU again: seconds per
+/// call, tens of seconds under load. The tests' domains are TCG either way.
+fn kvm_as_udev_leaves_it() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = std::fs::metadata("/dev/kvm") else {
+        return;
+    };
+    if meta.mode() & 0o060 == 0o060 {
+        return;
+    }
+    let Ok(group) = std::fs::read_to_string("/etc/group") else {
+        return;
+    };
+    let gid = group.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next() == Some("kvm")).then(|| f.nth(1)?.parse::<u32>().ok())?
+    });
+    let Some(gid) = gid else { return };
+    // SAFETY: chown of a path with a valid C string; only the group changes.
+    let rc = unsafe { libc::chown(c"/dev/kvm".as_ptr(), u32::MAX, gid) };
+    if rc == 0 {
+        let _ = std::fs::set_permissions("/dev/kvm", std::fs::Permissions::from_mode(0o660));
     }
 }
 
