@@ -181,21 +181,32 @@ impl LibvirtBackend {
     }
 
     /// Runs `f` on the domain, on a blocking thread, within the deadline.
-    async fn on_domain<T, F>(&self, f: F) -> BackendResult<T>
+    fn on_domain<T, F>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = BackendResult<T>> + Send + 'static
     where
         T: Send + 'static,
         F: Fn(&Connect, &Domain, &Mutex<Option<Once>>) -> CallResult<T> + Send + 'static,
     {
         let id = self.config.domain.clone();
         let once = self.once.clone();
-        self.hv
-            .call(self.config.deadline, move |conn| {
+        let hv = self.hv.clone();
+        let deadline = self.config.deadline;
+        async move {
+            hv.call(deadline, move |conn| {
                 let dom = lookup(conn, &id)?;
                 f(conn, &dom, &once)
             })
             .await
+        }
     }
 }
+
+/// How long a power action may take before the client is told it was accepted (it goes on, and
+/// its outcome is logged): a start or a destroy + create can take seconds on a busy host, longer
+/// than clients wait for an answer to Chassis Control.
+pub const ACCEPT_WAIT: Duration = Duration::from_millis(1500);
 
 #[async_trait]
 impl Backend for LibvirtBackend {
@@ -214,60 +225,77 @@ impl Backend for LibvirtBackend {
     }
 
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
-        let r = self
-            .on_domain(move |conn, dom, once| {
-                let active = dom.is_active().map_err(CallError::from)?;
-                let start = |dom: &Domain| -> CallResult<()> {
-                    if state(dom)? == DomainState::Crashed && dom.is_active().unwrap_or(false) {
+        let work = self.on_domain(move |conn, dom, once| {
+            let active = dom.is_active().map_err(CallError::from)?;
+            let start = |dom: &Domain| -> CallResult<()> {
+                if state(dom)? == DomainState::Crashed && dom.is_active().unwrap_or(false) {
+                    tolerate_state(dom.destroy().map_err(CallError::from))?;
+                }
+                tolerate_state(dom.create().map_err(CallError::from))?;
+                settle_once(conn, dom, once)
+            };
+            match action {
+                PowerAction::On => start(dom),
+                PowerAction::Off if active => {
+                    tolerate_state(dom.destroy().map_err(CallError::from))
+                }
+                PowerAction::Soft if active => {
+                    tolerate_state(dom.shutdown().map_err(CallError::from))
+                }
+                PowerAction::Off | PowerAction::Soft => Ok(()),
+                PowerAction::Cycle => {
+                    if active {
                         tolerate_state(dom.destroy().map_err(CallError::from))?;
                     }
-                    tolerate_state(dom.create().map_err(CallError::from))?;
-                    settle_once(conn, dom, once)
-                };
-                match action {
-                    PowerAction::On => start(dom),
-                    PowerAction::Off if active => {
-                        tolerate_state(dom.destroy().map_err(CallError::from))
-                    }
-                    PowerAction::Soft if active => {
-                        tolerate_state(dom.shutdown().map_err(CallError::from))
-                    }
-                    PowerAction::Off | PowerAction::Soft => Ok(()),
-                    PowerAction::Cycle => {
-                        if active {
-                            tolerate_state(dom.destroy().map_err(CallError::from))?;
-                        }
-                        start(dom)
-                    }
-                    PowerAction::Reset | PowerAction::Diag if !active => Err(CallError {
-                        message: "the domain is not running".into(),
-                        kind: ErrorKind::InvalidState,
-                    }),
-                    PowerAction::Reset => {
-                        let live = domain_xml::boot_order(&xml(dom, 0)?);
-                        let next = domain_xml::boot_order(&xml(dom, INACTIVE)?);
-                        if live.map_err(CallError::other)? != next.map_err(CallError::other)? {
-                            // QEMU keeps the boot order it started with across a reset.
-                            tolerate_state(dom.destroy().map_err(CallError::from))?;
-                            start(dom)
-                        } else {
-                            dom.reset().map_err(CallError::from)
-                        }
-                    }
-                    PowerAction::Diag => inject_nmi(dom),
+                    start(dom)
                 }
-            })
-            .await;
-        tracing::info!(domain = ?self.config.domain, uri = ?self.config.uri, %action, %who, ok = r.is_ok(), "power action through libvirt");
-        if r.is_ok()
-            && matches!(
+                PowerAction::Reset | PowerAction::Diag if !active => Err(CallError {
+                    message: "the domain is not running".into(),
+                    kind: ErrorKind::InvalidState,
+                }),
+                PowerAction::Reset => {
+                    let live = domain_xml::boot_order(&xml(dom, 0)?);
+                    let next = domain_xml::boot_order(&xml(dom, INACTIVE)?);
+                    if live.map_err(CallError::other)? != next.map_err(CallError::other)? {
+                        // QEMU keeps the boot order it started with across a reset.
+                        tolerate_state(dom.destroy().map_err(CallError::from))?;
+                        start(dom)
+                    } else {
+                        dom.reset().map_err(CallError::from)
+                    }
+                }
+                PowerAction::Diag => inject_nmi(dom),
+            }
+        });
+        let (domain, uri) = (self.config.domain.clone(), self.config.uri.clone());
+        let (who, powered) = (who.to_string(), self.powered.clone());
+        let mut task = tokio::spawn(async move {
+            let r = work.await;
+            match &r {
+                Ok(()) => {
+                    tracing::info!(?domain, ?uri, %action, %who, "power action through libvirt done")
+                }
+                Err(e) => {
+                    tracing::warn!(?domain, ?uri, %action, %who, error = %e, "power action through libvirt failed")
+                }
+            }
+            let starts = matches!(
                 action,
                 PowerAction::On | PowerAction::Cycle | PowerAction::Reset
-            )
-        {
-            self.powered.notify_waiters();
+            );
+            if r.is_ok() && starts {
+                powered.notify_waiters();
+            }
+            r
+        });
+        match tokio::time::timeout(ACCEPT_WAIT, &mut task).await {
+            Ok(joined) => joined.map_err(|e| BackendError::Failed(format!("power action: {e}")))?,
+            // Still under way (it ends by its deadline): accepted.
+            Err(_) => {
+                tracing::info!(domain = ?self.config.domain, %action, "power action still under way: accepted");
+                Ok(())
+            }
         }
-        r
     }
 
     async fn set_boot_override(

@@ -20,6 +20,13 @@ fn libvirt_bmc(port: u16, domain: &Domain) -> Bmc {
     Bmc::start_config(port, &config_with_backend(port, "libvirt", &section))
 }
 
+/// ipmitool over lanplus as the administrator; its output, or a panic with the server's log.
+fn ok(bmc: &Bmc, args: &str) -> String {
+    let r = admin_run(bmc, args);
+    assert!(r.ok, "{args}: {}\n{}", r.all(), bmc.server_log());
+    r.stdout
+}
+
 /// The first `<boot dev>` of the domain's persistent definition.
 fn first_boot_dev(domain: &Domain) -> String {
     let xml = domain.inactive_xml();
@@ -40,7 +47,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     let port = low_free_port();
     let bmc = libvirt_bmc(port, &domain);
     assert_eq!(
-        admin(&bmc, "chassis power status").trim(),
+        ok(&bmc, "chassis power status").trim(),
         "Chassis Power is off"
     );
     let status = freeipmi(
@@ -69,21 +76,21 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     );
     assert!(lan.ok, "{}\n{}", lan.all(), bmc.server_log());
     assert_eq!(first_boot_dev(&domain), "network");
-    let param = admin(&bmc, "chassis bootparam get 5");
+    let param = ok(&bmc, "chassis bootparam get 5");
     assert!(param.contains("Force PXE"), "{param}");
     assert!(param.contains("Options apply to only next boot"), "{param}");
 
     // Serial over LAN attached before the power-on sees the firmware from the start.
     let tty = admin_console(&bmc, "sol");
     let from = domain.serial_len();
-    admin(&bmc, "chassis power on");
-    assert_eq!(domain.state(), "running");
+    ok(&bmc, "chassis power on");
+    domain.wait_state("running", Duration::from_secs(30));
     let after_script = domain.wait_serial("NETBOOT-SCRIPT-RAN", from, BOOT);
     assert!(script.fetches() >= 1);
     tty.wait_for("NETBOOT-SCRIPT-RAN", 60);
     // The override was for one boot: the order is back to the disk.
     assert_eq!(first_boot_dev(&domain), "hd");
-    let param = admin(&bmc, "chassis bootparam get 5");
+    let param = ok(&bmc, "chassis bootparam get 5");
     assert!(
         param.contains("Force Boot from default Hard-Drive"),
         "{param}"
@@ -102,13 +109,13 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     // A reset boots the disk now (the boot order changed since the domain started: it is
     // started again so that the new order applies).
     let from = domain.serial_len();
-    admin(&bmc, "chassis power reset");
+    ok(&bmc, "chassis power reset");
     let booted = domain.wait_serial("DISK-BOOTED", from, BOOT);
     assert!(!domain.serial_text()[from..].contains("NETBOOT-SCRIPT-RAN"));
     tty.wait_for("DISK-BOOTED", 60);
 
     // Diagnostic interrupt: the disk's boot code prints it.
-    admin(&bmc, "chassis power diag");
+    ok(&bmc, "chassis power diag");
     domain.wait_serial(NMI_MARKER, booted, Duration::from_secs(30));
     tty.line("");
     tty.type_text("~.");
@@ -143,7 +150,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
 
     // Soft off asks the guest (ACPI power button): this one has no OS to honour it, so it keeps
     // running, as a real machine would; off is immediate; cycle from off powers on.
-    admin(&bmc, "chassis power soft");
+    ok(&bmc, "chassis power soft");
     assert_eq!(domain.state(), "running");
     let off = ipmitool(
         &bmc,
@@ -154,31 +161,34 @@ fn power_boot_device_and_console_of_a_booting_domain() {
         "chassis power off",
     );
     assert!(off.ok, "{}", off.all());
-    assert_eq!(domain.state(), "shut off");
+    domain.wait_state("shut off", Duration::from_secs(30));
     assert_eq!(
-        admin(&bmc, "chassis power status").trim(),
+        ok(&bmc, "chassis power status").trim(),
         "Chassis Power is off"
     );
     let reset = admin_run(&bmc, "chassis power reset");
     assert!(!reset.ok, "reset of a shut-off domain must be refused");
     let from = domain.serial_len();
-    admin(&bmc, "chassis power cycle");
+    ok(&bmc, "chassis power cycle");
     domain.wait_serial("DISK-BOOTED", from, BOOT);
     assert_eq!(domain.state(), "running");
 
     // Persistent: kept across boots, and read back as such.
-    admin(&bmc, "chassis bootdev pxe options=persistent");
+    ok(&bmc, "chassis bootdev pxe options=persistent");
     assert_eq!(first_boot_dev(&domain), "network");
-    admin(&bmc, "chassis power off");
-    admin(&bmc, "chassis power on");
+    ok(&bmc, "chassis power off");
+    domain.wait_state("shut off", Duration::from_secs(30));
+    ok(&bmc, "chassis power on");
+    domain.wait_state("running", Duration::from_secs(30));
     assert_eq!(first_boot_dev(&domain), "network");
-    let param = admin(&bmc, "chassis bootparam get 5");
+    let param = ok(&bmc, "chassis bootparam get 5");
     assert!(param.contains("Force PXE"), "{param}");
     assert!(
         param.contains("Options apply to all future boots"),
         "{param}"
     );
-    admin(&bmc, "chassis power off");
+    ok(&bmc, "chassis power off");
+    domain.wait_state("shut off", Duration::from_secs(30));
     let log = bmc.server_log();
     assert!(log.contains("power action through libvirt"), "{log}");
 }
