@@ -15,6 +15,7 @@ use ipmi_bmc::{BackendError, BackendResult, Console};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
+use virt::connect::Connect;
 use virt::stream::Stream;
 
 /// How often a console waiting for its domain to run looks again.
@@ -74,30 +75,41 @@ impl LibvirtConsole {
     /// Opens the domain's console stream if the domain runs; `Ok(None)` if it does not.
     async fn attach(&self) -> BackendResult<Option<Attached>> {
         let domain = self.domain.clone();
-        let stream = self
+        let running = self
             .hv
             .call(self.deadline, move |conn| {
-                let dom = lookup(conn, &domain)?;
-                if !dom.is_active().map_err(CallError::from)? {
-                    return Ok(None);
-                }
-                let stream = Stream::new(conn, 0).map_err(CallError::from)?;
-                // FORCE: a console left open by an earlier attach of ours (or a virsh console)
-                // is taken over, not refused.
-                dom.open_console(None, &stream, virt::sys::VIR_DOMAIN_CONSOLE_FORCE)
-                    .map_err(CallError::from)?;
-                Ok(Some(stream))
+                lookup(conn, &domain)?.is_active().map_err(CallError::from)
             })
             .await?;
-        let Some(stream) = stream else {
+        if !running {
             return Ok(None);
+        }
+        // The stream gets a connection of its own: a blocking read of a stream on the shared
+        // connection was seen to hold up other calls on it (libvirt's client passes the one
+        // socket between the threads waiting on it) while the guest printed.
+        let (uri, domain) = (self.hv.uri().to_string(), self.domain.clone());
+        let open = tokio::task::spawn_blocking(move || -> Result<(Connect, Stream), CallError> {
+            let conn = Connect::open(Some(&uri)).map_err(CallError::from)?;
+            let dom = lookup(&conn, &domain)?;
+            let stream = Stream::new(&conn, 0).map_err(CallError::from)?;
+            // FORCE: a console left open by an earlier attach of ours (or a virsh console) is
+            // taken over, not refused.
+            dom.open_console(None, &stream, virt::sys::VIR_DOMAIN_CONSOLE_FORCE)
+                .map_err(CallError::from)?;
+            Ok((conn, stream))
+        });
+        let (conn, stream) = match tokio::time::timeout(self.deadline, open).await {
+            Ok(Ok(Ok(opened))) => opened,
+            Ok(Ok(Err(e))) => return Err(e.into_backend(self.hv.uri())),
+            Ok(Err(e)) => return Err(BackendError::Failed(format!("console open: {e}"))),
+            Err(_) => return Err(BackendError::Timeout("console open".into())),
         };
         let reader = stream.clone();
         let (tx, output) = mpsc::channel(8);
         let name = self.domain.clone();
         std::thread::Builder::new()
             .name("libvirt-console".into())
-            .spawn(move || read_stream(reader, tx, &name))
+            .spawn(move || read_stream(conn, reader, tx, &name))
             .map_err(|e| BackendError::Failed(format!("console reader thread: {e}")))?;
         Ok(Some(Attached {
             stream: Arc::new(Mutex::new(Some(stream))),
@@ -106,8 +118,9 @@ impl LibvirtConsole {
     }
 }
 
-/// Reads the stream until it ends (the domain stopped, or the console was taken or closed).
-fn read_stream(stream: Stream, tx: mpsc::Sender<Vec<u8>>, domain: &str) {
+/// Reads the stream until it ends (the domain stopped, or the console was taken or closed);
+/// then closes it and its connection.
+fn read_stream(conn: Connect, stream: Stream, tx: mpsc::Sender<Vec<u8>>, domain: &str) {
     let mut buf = vec![0u8; 4096];
     loop {
         match stream.recv(&mut buf) {
@@ -124,6 +137,7 @@ fn read_stream(stream: Stream, tx: mpsc::Sender<Vec<u8>>, domain: &str) {
         }
     }
     let _ = stream.abort();
+    drop(conn);
 }
 
 #[async_trait]

@@ -198,20 +198,8 @@ pub fn inventory(xml: &str) -> Result<Inventory, String> {
     })
 }
 
-/// A UUID as an IPMI GUID (wire order: the text's bytes reversed, so that clients show the UUID
-/// as libvirt writes it, as the metal backend does with its device UUIDs).
-pub fn guid_of(uuid: &str) -> Option<[u8; 16]> {
-    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    out.reverse();
-    Some(out)
-}
+/// A UUID as an IPMI GUID (see [`ipmi_bmc::guid_from_uuid`]).
+pub use ipmi_bmc::guid_from_uuid as guid_of;
 
 /// Whether the definition's `<metadata>` holds an element named `element` (in any namespace, or
 /// in namespace `ns` if given).

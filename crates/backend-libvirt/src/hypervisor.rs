@@ -1,4 +1,5 @@
-//! One libvirt connection per URI for the whole process, its calls kept off the async runtime.
+//! One libvirt connection per URI for the whole process, its calls kept off the async runtime
+//! (a running domain's open console stream has one of its own: see [`crate::console`]).
 //!
 //! libvirt's calls block (an RPC to libvirtd, over a local socket or ssh/TLS), so each call runs
 //! on tokio's blocking pool and the caller waits at most its deadline: a hung libvirtd makes the

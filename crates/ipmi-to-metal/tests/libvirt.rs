@@ -23,8 +23,24 @@ fn libvirt_bmc(port: u16, domain: &Domain) -> Bmc {
 /// ipmitool over lanplus as the administrator; its output, or a panic with the server's log.
 fn ok(bmc: &Bmc, args: &str) -> String {
     let r = admin_run(bmc, args);
+    if !r.ok {
+        // What the server says of it may come once its backend call ends.
+        std::thread::sleep(std::time::Duration::from_secs(10));
+    }
     assert!(r.ok, "{args}: {}\n{}", r.all(), bmc.server_log());
     r.stdout
+}
+
+/// Waits for `text` on the domain's serial log after byte `from`; on failure the server's log
+/// is printed too.
+fn serial(domain: &Domain, bmc: &Bmc, text: &str, from: usize) -> usize {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        domain.wait_serial(text, from, BOOT)
+    }));
+    r.unwrap_or_else(|e| {
+        eprintln!("server log:\n{}", bmc.server_log());
+        std::panic::resume_unwind(e)
+    })
 }
 
 /// The first `<boot dev>` of the domain's persistent definition.
@@ -85,7 +101,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     let from = domain.serial_len();
     ok(&bmc, "chassis power on");
     domain.wait_state("running", Duration::from_secs(30));
-    let after_script = domain.wait_serial("NETBOOT-SCRIPT-RAN", from, BOOT);
+    let after_script = serial(&domain, &bmc, "NETBOOT-SCRIPT-RAN", from);
     assert!(script.fetches() >= 1);
     tty.wait_for("NETBOOT-SCRIPT-RAN", 60);
     // The override was for one boot: the order is back to the disk.
@@ -101,7 +117,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     );
 
     // Keys typed into SOL reach the iPXE shell, which answers.
-    domain.wait_serial("iPXE>", after_script, Duration::from_secs(30));
+    serial(&domain, &bmc, "iPXE>", after_script);
     tty.line("set typed TYPED && echo VALUE-${typed}-END");
     tty.wait_for("VALUE-TYPED-END", 30);
     assert!(domain.serial_text().contains("VALUE-TYPED-END"));
@@ -110,13 +126,13 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     // started again so that the new order applies).
     let from = domain.serial_len();
     ok(&bmc, "chassis power reset");
-    let booted = domain.wait_serial("DISK-BOOTED", from, BOOT);
+    let booted = serial(&domain, &bmc, "DISK-BOOTED", from);
     assert!(!domain.serial_text()[from..].contains("NETBOOT-SCRIPT-RAN"));
     tty.wait_for("DISK-BOOTED", 60);
 
     // Diagnostic interrupt: the disk's boot code prints it.
     ok(&bmc, "chassis power diag");
-    domain.wait_serial(NMI_MARKER, booted, Duration::from_secs(30));
+    serial(&domain, &bmc, NMI_MARKER, booted);
     tty.line("");
     tty.type_text("~.");
     tty.wait_for("[exited", 10);
@@ -141,7 +157,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
         "ipmipower",
         "admin",
         ADMIN_PASSWORD,
-        &["--diagnostic-interrupt"],
+        &["--pulse"],
     );
     assert!(diag.all().contains("ok"), "{}", diag.all());
     console.wait_for(NMI_MARKER, 30);
@@ -170,7 +186,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     assert!(!reset.ok, "reset of a shut-off domain must be refused");
     let from = domain.serial_len();
     ok(&bmc, "chassis power cycle");
-    domain.wait_serial("DISK-BOOTED", from, BOOT);
+    serial(&domain, &bmc, "DISK-BOOTED", from);
     assert_eq!(domain.state(), "running");
 
     // Persistent: kept across boots, and read back as such.
