@@ -21,10 +21,12 @@ mod sensors;
 
 pub use audit::{
     Asker, AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower, Protocol,
+    AUDIT_REFUSED, AUDIT_REFUSED_CC,
 };
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
-    Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
+    guid_from_uuid, Backend, BackendError, BackendResult, BootDevice, BootOverride, Console,
+    DiscreteKind, Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading,
+    SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
 pub use operations::Refusal;

@@ -28,7 +28,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     if let Some(dir) = config.state.sel_path.parent() {
         fleet.keep_console_logs_in(dir.join("console"));
     }
-    if let Some(log) = crate::audit::AuditLog::open(&config.audit)? {
+    if let Some(log) = crate::audit::AuditLog::open(&config.audit, config.audit_fail_open)? {
         fleet.keep_audit_in(Arc::new(log));
     }
     fleet.keep_sel_in(
@@ -54,18 +54,24 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             f.expire(Instant::now());
         }
     });
+    // One budget for every HTTP server of the process (each takes a clone).
+    let http_budget = http_connection_budget(&fleet);
     let admin = match &admin_config {
         Some(c) => {
             let mut state = crate::admin::AdminState::new(c, fleet.clone());
+            // A reload swaps the token (a rotated token file): the old one is refused at once.
+            // (Taken before the state holds the reloader, which would hold it back.)
+            let swapped = state.clone();
+            reloader.on_admin_update(Box::new(move |c| swapped.update(c)));
             state.reloader = Some(reloader.clone());
-            Some(crate::admin::start(c, state).await?)
+            Some(crate::admin::start(c, state, http_budget.clone()).await?)
         }
         None => None,
     };
     let redfish = match &redfish_config {
         Some(c) => {
             let dir = config_state_dir.clone();
-            Some(crate::redfish::start(c, fleet.clone(), &dir).await?)
+            Some(crate::redfish::start(c, fleet.clone(), &dir, http_budget.clone()).await?)
         }
         None => None,
     };
@@ -78,7 +84,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     };
     tracing::info!("{}: shutting down", first.name());
     if let Some(r) = redfish {
-        r.stop();
+        r.stop().await;
     }
     // No admin action starts during the shutdown.
     if let Some(a) = admin {
@@ -110,6 +116,23 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             }
         }
     }
+}
+
+/// The connections every HTTP server of the process may hold together, derived from the soft
+/// `RLIMIT_NOFILE` once the descriptors open now (the BMCs' sockets, the SEL, the audit log) and
+/// those the fleet needs ([`crate::runtime::files_needed`]: its console logs, the backends'
+/// connections and programs, a reload) are set aside (see
+/// [`http_server::ConnectionBudget::from_descriptors`]).
+fn http_connection_budget(fleet: &Fleet) -> http_server::ConnectionBudget {
+    let needed = crate::runtime::files_needed(fleet.names().len());
+    let reserve = usize::try_from(needed).unwrap_or(usize::MAX);
+    let budget = http_server::ConnectionBudget::from_descriptors(reserve);
+    tracing::info!(
+        connections = budget.size(),
+        nofile = http_server::soft_nofile(),
+        "HTTP connection budget"
+    );
+    budget
 }
 
 /// The backends' shutdown steps, a few seconds for all.

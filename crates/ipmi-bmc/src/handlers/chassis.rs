@@ -81,7 +81,8 @@ impl Bmc {
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
         let who = &asker.who;
-        let audit = Audit::start(self, asker, command, format!("power {action}"));
+        let mut audit = Audit::start(self, asker, command, format!("power {action}"));
+        audit.admit(Durability::Synced).await?;
         tracing::info!(action = %action, who = %who, "power action requested");
         let done = {
             let _pending = self.power_pending(action);
@@ -143,7 +144,8 @@ impl Bmc {
             Some(0) => "identify off".to_string(),
             Some(s) => format!("identify {s} s"),
         };
-        let audit = Audit::start(self, asker, command, call);
+        let mut audit = Audit::start(self, asker, command, call);
+        audit.admit(Durability::Written).await?;
         let result = self
             .backend
             .identify(seconds, who)
@@ -218,7 +220,8 @@ impl Bmc {
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
         let who = &asker.who;
-        let audit = Audit::start(self, asker, command, boot_call(boot));
+        let mut audit = Audit::start(self, asker, command, boot_call(boot));
+        audit.admit(Durability::Written).await?;
         let result = self
             .backend
             .set_boot_override(boot, who)

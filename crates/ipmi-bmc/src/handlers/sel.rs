@@ -237,7 +237,11 @@ impl Bmc {
         call: String,
         change: impl std::future::Future<Output = Result<T, CompletionCode>>,
     ) -> Result<T, CompletionCode> {
-        let audit = Audit::start(self, asker, command, call);
+        let mut audit = Audit::start(self, asker, command, call);
+        audit
+            .admit(Durability::Written)
+            .await
+            .map_err(|(cc, _)| cc)?;
         let result = change
             .await
             .map_err(|cc| (cc, format!("completion code {cc}")));

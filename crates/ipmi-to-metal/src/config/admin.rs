@@ -1,13 +1,16 @@
 //! The `[admin]` table: the admin HTTP server (status page, admin API, health, metrics). Off
 //! unless `listen` is set; then a bearer token is required, from `token_env` or `token_file`
 //! (read straight into zeroized memory, as every other secret), and `open` names the paths served
-//! without it (only those in [`OPENABLE`]).
+//! without it (only those in [`OPENABLE`]); `hosts` names the host names requests may carry in
+//! `Host` besides addresses, localhost names and the machine's own name (against DNS
+//! rebinding: see `crate::admin`).
 //!
 //! ```toml
 //! [admin]
 //! listen = "127.0.0.1:9623"
 //! token_file = "admin-token"
 //! open = ["healthz", "metrics"]
+//! hosts = ["shim.example.net"]
 //! ```
 
 use backend_config::{secret_from, ConfigError, Source};
@@ -29,6 +32,9 @@ pub struct AdminConfig {
     pub token: Secret,
     /// The paths served without the token (each one of [`OPENABLE`], without its `/`).
     pub open: Vec<String>,
+    /// Host names requests may name in `Host`, besides addresses, localhost names and the
+    /// machine's own name.
+    pub hosts: Vec<String>,
     /// What is weaker than it should be (a short token).
     pub warnings: Vec<String>,
 }
@@ -45,6 +51,8 @@ pub(super) struct AdminToml {
     token_file: Option<Spanned<String>>,
     #[serde(default)]
     open: Vec<Spanned<String>>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
 }
 
 /// The TCP address of an HTTP server's `listen` key (`example` in the error).
@@ -85,6 +93,22 @@ pub(super) fn admin(
             ));
         }
     }
+    for h in &t.hosts {
+        let name = h.get_ref();
+        let ok = !name.is_empty()
+            && name.len() <= 253
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !ok {
+            return Err(src.err(
+                h.span(),
+                format!(
+                    "hosts: {name:?} is not a host name (letters, digits, '-' and '.'; no port)"
+                ),
+            ));
+        }
+    }
     let Some(listen) = &t.listen else {
         return Ok(None);
     };
@@ -96,6 +120,16 @@ pub(super) fn admin(
                 "[admin] with listen needs a bearer token: token_env or token_file",
             )
         })?;
+    let token_span = t
+        .token_file
+        .as_ref()
+        .or(t.token_env.as_ref())
+        .map_or(table.span(), |s| s.span());
+    if token.expose().is_empty() {
+        // A forgotten variable or an empty file: no request could ever carry it, and the
+        // operator meant to set one.
+        return Err(src.err(token_span, "the admin token is empty"));
+    }
     let mut warnings = Vec::new();
     if token.expose().len() < MIN_TOKEN {
         warnings.push(format!(
@@ -103,14 +137,9 @@ pub(super) fn admin(
         ));
     }
     if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
-        let span = t
-            .token_file
-            .as_ref()
-            .or(t.token_env.as_ref())
-            .map_or(table.span(), |s| s.span());
         // An HTTP header carries visible ASCII only: another token could never be sent.
         return Err(src.err(
-            span,
+            token_span,
             "the admin token must be visible ASCII characters (no spaces)",
         ));
     }
@@ -126,6 +155,7 @@ pub(super) fn admin(
         listen: addr,
         token,
         open,
+        hosts: t.hosts.iter().map(|h| h.get_ref().clone()).collect(),
         warnings,
     }))
 }
@@ -196,6 +226,11 @@ mod tests {
                 "cannot read",
             ),
             (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nhosts = [\"a.example:9623\"]\n",
+                "\"a.example:9623",
+                "is not a host name",
+            ),
+            (
                 "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nport = 1\n",
                 "port",
                 "unknown field",
@@ -236,5 +271,22 @@ mod tests {
         .unwrap()
         .0;
         assert!(e.contains("visible ASCII"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_admin_token_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file with a line ending only, as `echo > token` writes.
+        std::fs::write(dir.path().join("empty"), "\n").unwrap();
+        let text = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"empty\"\n";
+        let e = load(text, dir.path()).err().expect("an empty token").0;
+        let line = line_of(text, "token_file");
+        assert!(e.starts_with(&format!("c.toml:{line}:")), "{e}");
+        assert!(e.contains("the admin token is empty"), "{e}");
+        // An environment variable set to nothing, the same.
+        std::env::set_var("IPMI_TO_METAL_TEST_EMPTY_ADMIN_TOKEN", "");
+        let text = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_env = \"IPMI_TO_METAL_TEST_EMPTY_ADMIN_TOKEN\"\n";
+        let e = load(text, dir.path()).err().expect("an empty token").0;
+        assert!(e.contains("the admin token is empty"), "{e}");
     }
 }

@@ -9,8 +9,10 @@ pub mod http;
 pub mod hwmon;
 pub mod metal;
 pub mod prometheus;
+mod rlimits;
 pub mod tty;
 
+pub use rlimits::Rlimits;
 use std::io::Write;
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -120,11 +122,31 @@ impl Bmc {
     }
 
     fn start_in_logging(dir: tempfile::TempDir, port: u16, config: &str, log_filter: &str) -> Bmc {
+        Bmc::start_in_limited(dir, port, config, log_filter, Rlimits::default())
+    }
+
+    /// [`Bmc::start_in`] with the server's soft resource limits set as `limits` says.
+    pub fn start_in_limited(
+        dir: tempfile::TempDir,
+        port: u16,
+        config: &str,
+        log_filter: &str,
+        limits: Rlimits,
+    ) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
         let log = dir.path().join("server.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"));
+        if limits != Rlimits::default() {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec, only getrlimit, setrlimit and signal
+            // (async-signal-safe).
+            unsafe {
+                cmd.pre_exec(move || limits.apply());
+            }
+        }
+        let child = cmd
             .args(["serve", "--config"])
             .arg(&path)
             .env("TEST_VIEWER_PASSWORD", VIEWER_PASSWORD)
@@ -365,6 +387,19 @@ pub fn admin_run(bmc: &Bmc, args: &str) -> Run {
 /// [`admin_run`], asserting success; its stdout.
 pub fn admin(bmc: &Bmc, args: &str) -> String {
     admin_run(bmc, args).out()
+}
+
+/// Asserts that the BMC's one SOL instance is taken: the administrator's `sol activate` is
+/// refused.
+pub fn assert_sol_taken(bmc: &Bmc) {
+    let second = admin_run(bmc, "sol activate");
+    assert!(
+        second
+            .all()
+            .contains("SOL payload already active on another session"),
+        "{}",
+        second.all()
+    );
 }
 
 /// A FreeIPMI tool with the given user's credentials from a configuration file.
