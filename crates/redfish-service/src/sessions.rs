@@ -160,3 +160,35 @@ impl Sessions {
         *self.timeout.lock().unwrap_or_else(|e| e.into_inner()) = timeout;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_expires_unused_and_the_count_is_bounded() {
+        let s = Sessions::new(Duration::from_millis(200), 2);
+        let (id, token) = s.open("admin", BTreeMap::new()).unwrap();
+        let (_, _) = s.open("admin", BTreeMap::new()).unwrap();
+        assert_eq!(s.open("admin", BTreeMap::new()), Err(OpenError::Full));
+        // Used: still open.
+        std::thread::sleep(Duration::from_millis(120));
+        assert_eq!(
+            s.principal(&token).unwrap().session.as_deref(),
+            Some(id.as_str())
+        );
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(s.principal(&token).is_some(), "activity keeps it open");
+        // Unused past the timeout: gone, and its place free again.
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(s.principal(&token).is_none());
+        assert!(s.open("admin", BTreeMap::new()).is_ok());
+        assert!(s.principal("not-a-token").is_none());
+        // Closed by its own user only.
+        let (id2, token2) = s.open("operator", BTreeMap::new()).unwrap();
+        assert!(!s.close("admin", &id2));
+        assert!(s.principal(&token2).is_some());
+        assert!(s.close("operator", &id2));
+        assert!(s.principal(&token2).is_none());
+    }
+}
