@@ -244,7 +244,7 @@ impl HttpApi {
                         return Ok(a.body);
                     }
                     let message = error_message(&a.body);
-                    tracing::warn!(request = %what, status = a.status, error = %message, ccode = format_args!("{cc:#04x}"), "API error");
+                    tracing::warn!(request = %what, status = a.status, error = ?message, ccode = format_args!("{cc:#04x}"), "API error");
                     let err = codes::error_of(cc, format!("{what}: HTTP {}: {message}", a.status));
                     if cc == codes::BUSY {
                         self.rate_gate.limited();

@@ -350,7 +350,7 @@ impl MetalApi {
             };
             match retry_in {
                 Some(wait) if attempt < self.policy.retries && Instant::now() + wait < deadline => {
-                    tracing::info!(url = %path_of(url), error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), retry_in = ?wait, "Metal API call failed: retrying");
+                    tracing::info!(url = %path_of(url), error = ?result.as_ref().err().map(ToString::to_string).unwrap_or_default(), retry_in = ?wait, "Metal API call failed: retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -405,7 +405,7 @@ impl MetalApi {
         // the status decides the error whatever the body.
         let bytes = read_limited(resp, MAX_ERROR_BODY).await.unwrap_or_default();
         let message = error_message(&bytes);
-        tracing::warn!(method = %method, url = %path_of(url), status = status.as_u16(), error = %message, "Metal API error");
+        tracing::warn!(method = %method, url = %path_of(url), status = status.as_u16(), error = ?message, "Metal API error");
         Err(match status.as_u16() {
             401 | 403 => ApiError::Unauthorized {
                 status: status.as_u16(),

@@ -23,6 +23,7 @@
 pub mod client;
 pub mod config;
 pub mod errors;
+pub mod links;
 pub mod log_service;
 pub mod model;
 pub mod sel;
@@ -161,7 +162,7 @@ impl RedfishBackend {
                 )));
             }
         };
-        tracing::info!(service = %self.client.origin(), system = %path, "Redfish system found");
+        tracing::info!(service = %self.client.origin(), system = ?path, "Redfish system found");
         *self.found.lock().expect("found lock") = Some(Found {
             system: path.clone(),
             reset_types: None,
@@ -226,7 +227,7 @@ impl RedfishBackend {
             }
             (None, None) => None,
         };
-        tracing::info!(system = %s.path, reset_types = ?types, "reset types offered");
+        tracing::info!(system = ?s.path, reset_types = ?types, "reset types offered");
         if let Some(f) = self.found.lock().expect("found lock").as_mut() {
             f.reset_types = Some(types.clone());
         }
@@ -246,7 +247,7 @@ impl RedfishBackend {
         self.system.invalidate();
         let reply = result.map_err(|e| match e {
             ApiError::Refused { status: 501, message } => {
-                tracing::warn!(reset_type, error = %message, "the service does not implement this reset type");
+                tracing::warn!(reset_type, error = ?message, "the service does not implement this reset type");
                 BackendError::Completion(NOT_OFFERED)
             }
             e => backend_error(e),

@@ -16,6 +16,7 @@
 //! - a next-boot-only override (`Once`) is consumed by the next boot.
 //! - **logs** ([`logs`]): the system's event log and SEL (entries newest first, paged), its
 //!   manager's journal; `LogService.ClearLog` empties the SEL.
+//! - **hostile links** for the tests ([`Fake::point_links_at`]).
 //! - **faults** for the tests: 5xx answers ([`Fake::fail_next`], [`Fake::set_down`]), task
 //!   monitors that never end ([`Fake::stall_tasks`]), a 429 ([`Fake::rate_limit_next`]).
 //!
@@ -136,6 +137,8 @@ struct World {
     down: Option<u16>,
     /// See [`Fake::stall_tasks`].
     stall_tasks: bool,
+    /// See [`Fake::point_links_at`]: the prefix, and the JSON keys (and `Location`) it goes on.
+    link_prefix: Option<(String, Vec<String>)>,
 }
 
 impl World {
@@ -221,6 +224,7 @@ impl Fake {
                 faults: VecDeque::new(),
                 down: None,
                 stall_tasks: false,
+                link_prefix: None,
             }),
         })
     }
@@ -312,6 +316,15 @@ impl Fake {
     /// Answers the next request 429 with `Retry-After: secs`.
     pub fn rate_limit_next(&self, secs: u64) {
         self.world().rate_limit = Some(secs);
+    }
+
+    /// Puts `prefix` before every link the fake sends under one of `keys` (JSON keys such as
+    /// `@odata.id`, `target`, `@Redfish.ActionInfo`; `Location` for that header), as a hostile
+    /// or broken service would: `@127.0.0.1:PORT` turns `https://bmc` + link into another
+    /// host. Links sent under other keys stay as they are.
+    pub fn point_links_at(&self, prefix: &str, keys: &[&str]) {
+        self.world().link_prefix =
+            Some((prefix.into(), keys.iter().map(|k| k.to_string()).collect()));
     }
 
     /// Every exchange so far.

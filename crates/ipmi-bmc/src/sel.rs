@@ -228,7 +228,7 @@ impl Bmc {
     pub(crate) fn sel_failed(&self, e: &StoreError) -> CompletionCode {
         match e {
             StoreError::Full => CompletionCode::OUT_OF_SPACE,
-            StoreError::Database(_) => {
+            StoreError::Database(_) | StoreError::Damaged(_) => {
                 tracing::error!(error = %e, "SEL database failed");
                 CompletionCode::UNSPECIFIED
             }

@@ -241,7 +241,7 @@ fn apply(
         fleet.stop(&name);
         mine.remove(&dev);
         stale.remove(&dev);
-        tracing::info!(bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
+        tracing::info!(bmc = ?name, device = ?dev, "device gone (untagged or deleted): BMC stopped");
     }
     for p in &planned {
         let restart = stale.contains(&p.device_id);
@@ -249,7 +249,7 @@ fn apply(
             continue;
         }
         let Some(addr) = p.addr else {
-            tracing::warn!(device = %p.device_id, "no free address left in the listen pool: device not served");
+            tracing::warn!(device = ?p.device_id, "no free address left in the listen pool: device not served");
             if restart {
                 fleet.stop(&p.name);
                 mine.remove(&p.device_id);
@@ -261,22 +261,22 @@ fn apply(
         if restart {
             match fleet.restart(c) {
                 Ok(()) => {
-                    tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "BMC restarted with the discovery's new settings");
+                    tracing::info!(bmc = ?p.name, device = ?p.device_id, %addr, "BMC restarted with the discovery's new settings");
                     stale.remove(&p.device_id);
                 }
                 Err(e) => {
-                    tracing::warn!(device = %p.device_id, error = %e, "cannot restart the BMC with the discovery's new settings: it keeps its old ones until the next listing")
+                    tracing::warn!(device = ?p.device_id, error = %e, "cannot restart the BMC with the discovery's new settings: it keeps its old ones until the next listing")
                 }
             }
             continue;
         }
         match fleet.start(c) {
             Ok(()) => {
-                tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "device discovered: BMC started");
+                tracing::info!(bmc = ?p.name, device = ?p.device_id, %addr, "device discovered: BMC started");
                 mine.insert(p.device_id.clone(), p.name.clone());
             }
             Err(e) => {
-                tracing::warn!(device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
+                tracing::warn!(device = ?p.device_id, error = %e, "cannot start the BMC of a discovered device")
             }
         }
     }

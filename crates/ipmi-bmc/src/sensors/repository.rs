@@ -141,7 +141,7 @@ impl Repository {
                     n
                 }
                 None => {
-                    tracing::warn!(sensor = %r.name, "more than {MAX_SENSORS} sensors: left out of the SDR repository");
+                    tracing::warn!(sensor = ?r.name, "more than {MAX_SENSORS} sensors: left out of the SDR repository");
                     continue;
                 }
             };

@@ -72,6 +72,7 @@ fn line() -> impl Strategy<Value = String> {
         "soft",
         "state_dir",
         "sel_capacity",
+        "sel_on_damage",
         "open",
         "log",
         "token_env",

@@ -38,7 +38,7 @@ pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::DiscoveryConfig;
-pub use state::{built_in as built_in_state, StateConfig};
+pub use state::{built_in as built_in_state, SelOnDamage, StateConfig};
 
 use crate::kinds::KINDS;
 use backend_config::tables::Table;
@@ -97,6 +97,7 @@ struct FileToml {
     metal_discovery: Vec<Spanned<discovery::DiscoveryToml>>,
     state_dir: Option<Spanned<String>>,
     sel_capacity: Option<Spanned<u32>>,
+    sel_on_damage: Option<Spanned<String>>,
     admin: Option<Spanned<admin::AdminToml>>,
     audit: Option<audit::AuditToml>,
 }
@@ -213,7 +214,12 @@ fn parse_with(
     Ok(Config {
         bmcs: out,
         discovery: discoveries,
-        state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
+        state: state::state(
+            &src,
+            state_dir.as_ref(),
+            sel_capacity.as_ref(),
+            parsed.sel_on_damage.as_ref(),
+        )?,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
     })
