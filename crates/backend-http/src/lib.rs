@@ -101,7 +101,11 @@ impl HttpBackend {
     /// Sends `op`'s request with `vars`; the answer's body.
     async fn send(&self, op: Op, vars: &Vars, deadline: Instant) -> BackendResult<Vec<u8>> {
         let t = self.template(op)?;
-        self.api.call(&t.request(vars), &t.codes, deadline).await
+        let request = t.request(vars).map_err(|e| {
+            tracing::warn!(operation = ?op, error = ?e, "request refused");
+            BackendError::Failed(e)
+        })?;
+        self.api.call(&request, &t.codes, deadline).await
     }
 
     /// The power state read through the API (not the assumed one).

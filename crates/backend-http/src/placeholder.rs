@@ -184,17 +184,7 @@ impl Json {
     }
 }
 
-/// Percent-encodes a value for one path segment: everything but RFC 3986's unreserved
-/// characters, so that a value cannot add a segment (`/`), a query (`?`) or go up (`..` stays
-/// literal but inside one segment).
-pub fn path_segment(s: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
-}
+pub use http_support::paths::path_segment;
 
 #[cfg(test)]
 mod tests {

@@ -190,11 +190,21 @@ impl Template {
         n
     }
 
-    /// The request, with `vars` in the placeholders.
-    pub fn request(&self, vars: &Vars) -> Request {
-        Request {
+    /// The request, with `vars` in the placeholders; refused if its path has a `.` or `..`
+    /// segment (plain or percent-encoded), which would take the request to another resource
+    /// (`server_id = ".."` in `/servers/{server_id}/reboot` reboots through `/reboot`): checked
+    /// here, on every request, whatever the values' origin, as well as when the configuration
+    /// is loaded.
+    pub fn request(&self, vars: &Vars) -> Result<Request, String> {
+        let path = self.path.expand(vars, path_segment);
+        if http_support::paths::has_dot_segment(&path) {
+            return Err(format!(
+                "the request path {path:?} has a . or .. segment: not sent"
+            ));
+        }
+        Ok(Request {
             method: self.method.clone(),
-            path: self.path.expand(vars, path_segment),
+            path,
             query: self
                 .query
                 .iter()
@@ -209,7 +219,7 @@ impl Template {
                         .collect(),
                 ),
             },
-        }
+        })
     }
 }
 

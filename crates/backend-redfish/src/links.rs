@@ -68,17 +68,10 @@ fn check_path(path: &str) -> Result<(), &'static str> {
     if path.chars().any(char::is_control) {
         return Err("it holds a control character");
     }
-    let before_query = path.split(['?', '#']).next().unwrap_or_default();
-    if before_query.split('/').any(is_dot_segment) {
+    if http_support::paths::has_dot_segment(path) {
         return Err("it holds a . or .. segment");
     }
     Ok(())
-}
-
-/// Whether a path segment is `.` or `..`, plain or percent-encoded (`%2e`, `%2E`).
-pub fn is_dot_segment(segment: &str) -> bool {
-    let lower = segment.to_ascii_lowercase().replace("%2e", ".");
-    lower == "." || lower == ".."
 }
 
 #[cfg(test)]

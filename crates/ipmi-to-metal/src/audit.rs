@@ -192,10 +192,12 @@ impl Out {
     }
 }
 
-/// The record of a SOL session attached to (`activated`) or detached from a BMC's console: the
-/// session layer carries SOL out, so the console task records it.
+/// The record of a SOL session attached to (`activated`) or detached from a BMC's console, by
+/// `who` in a session at `privilege`: the session layer carries SOL out, so the console task
+/// records it.
 pub fn sol_record(
     who: ipmi_bmc::Requester,
+    privilege: ipmi_proto::types::Privilege,
     activated: bool,
     why: Option<&str>,
 ) -> ipmi_bmc::AuditRecord {
@@ -216,7 +218,7 @@ pub fn sol_record(
     AuditRecord {
         time: std::time::SystemTime::now(),
         who,
-        privilege: None,
+        privilege: Some(privilege),
         command: command.into(),
         call,
         outcome: AuditOutcome::Done,

@@ -17,6 +17,7 @@
 use crate::config::ConsoleSettings;
 use crate::console_log::ConsoleLog;
 use ipmi_bmc::{AuditSink, Backend, Bmc, Console, Requester};
+use ipmi_proto::types::Privilege;
 use ipmi_proto::session::{Server, SolEvent};
 use std::future::Future;
 use std::net::UdpSocket;
@@ -371,8 +372,9 @@ struct Pump {
     audit: Option<Arc<dyn AuditSink>>,
     /// The BMC's name, for the audit.
     bmc: Arc<str>,
-    /// Who activated the instance attached now, for the audit of its end.
-    attached_by: Option<Box<Requester>>,
+    /// Who activated the instance attached now, and at which privilege, for the audit of its
+    /// end.
+    attached_by: Option<Box<(Requester, Privilege)>>,
     /// Where the task runs again after sleeping, and in which span.
     runtime: tokio::runtime::Handle,
     span: tracing::Span,
@@ -475,10 +477,16 @@ impl Pump {
         self.replay.drain(..taken);
     }
 
-    /// Audits a SOL instance attached to the console (`activated`) or detached from it.
-    async fn audit_sol(&self, who: Requester, activated: bool, why: Option<&str>) {
+    /// Audits a SOL instance attached to the console (`activated`) or detached from it, by
+    /// `who` at `privilege`.
+    async fn audit_sol(
+        &self,
+        (who, privilege): (Requester, Privilege),
+        activated: bool,
+        why: Option<&str>,
+    ) {
         if let Some(sink) = &self.audit {
-            let record = crate::audit::sol_record(who, activated, why);
+            let record = crate::audit::sol_record(who, privilege, activated, why);
             sink.record(record, ipmi_bmc::Durability::Written).await;
         }
     }
@@ -493,25 +501,49 @@ impl Pump {
         }
         for e in &poll.events {
             match e {
-                SolEvent::Activated { user, peer } => {
-                    tracing::info!(%user, %peer, "SOL session attached to the console");
+                SolEvent::Activated {
+                    user,
+                    peer,
+                    privilege,
+                } => {
+                    tracing::info!(?user, %peer, %privilege, "SOL session attached to the console");
                     let who = Requester {
                         user: user.clone(),
                         peer: *peer,
                         bmc: self.bmc.to_string(),
                     };
-                    self.audit_sol(who.clone(), true, None).await;
-                    self.attached_by = Some(Box::new(who));
+                    self.audit_sol((who.clone(), *privilege), true, None).await;
+                    self.attached_by = Some(Box::new((who, *privilege)));
                     self.attached = true;
                     self.replay = match (&self.log, self.replay_bytes) {
                         (Some(l), n) if n > 0 => l.tail(n),
                         _ => Vec::new(),
                     };
                 }
-                SolEvent::Deactivated(why) => {
+                SolEvent::Deactivated { why, by } => {
                     tracing::info!(why, "SOL session detached from the console");
-                    if let Some(who) = self.attached_by.take() {
-                        self.audit_sol(*who, false, Some(why)).await;
+                    if let Some(owner) = self.attached_by.take() {
+                        let (owner, owner_privilege) = *owner;
+                        match by {
+                            // Another session ended it: the record is that session's act, and
+                            // names whose session it ended.
+                            Some(b) => {
+                                let why = format!(
+                                    "{why}; the SOL session of user {:?} from {} at {} privilege ended",
+                                    owner.user, owner.peer, owner_privilege
+                                );
+                                let who = Requester {
+                                    user: b.user.clone(),
+                                    peer: b.peer,
+                                    bmc: self.bmc.to_string(),
+                                };
+                                self.audit_sol((who, b.privilege), false, Some(&why)).await;
+                            }
+                            None => {
+                                self.audit_sol((owner, owner_privilege), false, Some(why))
+                                    .await
+                            }
+                        }
                     }
                     self.attached = false;
                     self.replay.clear();

@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         },
         Command::CheckConfig { config } => match config::load(&config) {
             Ok(c) => {
-                for (who, warning) in c.warnings() {
+                for (who, warning) in config::grouped_warnings(&c.warnings()) {
                     eprintln!("warning: {who}: weakened setting: {warning}");
                 }
                 for b in &c.bmcs {
@@ -244,7 +244,7 @@ fn list(c: config::Config) -> ExitCode {
     for d in &c.discovery {
         let api = backend_metal::config::api(factory.shared(), &d.metal);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        let devices = rt.block_on(api.project_devices(&d.project_id, &d.tag, d.per_page, deadline));
+        let devices = rt.block_on(api.project_devices(&d.project_id, &d.tag, (d.per_page, d.max_devices), deadline));
         match devices {
             Ok(devices) => {
                 let mut a = discovery::Assignments::load(&d.state_file);

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// takes the backends' shutdown steps (Redfish sessions deleted).
 pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Ending> {
     let config = &loaded.config;
-    for (who, warning) in config.warnings() {
+    for (who, warning) in crate::config::grouped_warnings(&config.warnings()) {
         tracing::warn!(config = %who, "weakened setting: {warning}");
     }
     let factory = Arc::new(Mutex::new(BackendFactory::default()));

@@ -20,6 +20,7 @@ use super::seqwin;
 use super::sol_config::{SolConfig, SolParameters};
 use super::table::{Protocol, Session, SessionTable};
 use crate::wire::ipmi20::{self, PayloadType};
+use crate::types::Privilege;
 use crate::wire::sol::{self as wire, next_seq, op, status};
 use rand::RngCore;
 use std::collections::VecDeque;
@@ -34,6 +35,17 @@ pub const OUTPUT_BUFFER: usize = 64 * 1024;
 /// The characters from the remote console held for the machine's console at most.
 pub const INPUT_BUFFER: usize = 4096;
 
+/// A session that activated or deactivated SOL, for the audit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SolSession {
+    /// The session's user.
+    pub user: String,
+    /// The remote console's address.
+    pub peer: SocketAddr,
+    /// The session's privilege when it acted.
+    pub privilege: Privilege,
+}
+
 /// Something that happened to the SOL instance, for the runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SolEvent {
@@ -43,9 +55,17 @@ pub enum SolEvent {
         user: String,
         /// The remote console's address.
         peer: SocketAddr,
+        /// The session's privilege.
+        privilege: Privilege,
     },
-    /// The instance ended (why, for the log).
-    Deactivated(&'static str),
+    /// The instance ended.
+    Deactivated {
+        /// Why, for the log.
+        why: &'static str,
+        /// The other session that ended it (Deactivate Payload from another session), if one
+        /// did: the audit names who ended whose console.
+        by: Option<SolSession>,
+    },
     /// The remote console asked for a break on the serial line.
     Break,
 }
@@ -203,18 +223,19 @@ impl Sol {
         self.events.push(SolEvent::Activated {
             user: s.user_name.clone(),
             peer: s.peer,
+            privilege: s.privilege,
         });
         self.dirty = true;
-        tracing::info!(user = %s.user_name, peer = %s.peer, encrypted = protection.0, authenticated = protection.1, "SOL activated");
+        tracing::info!(user = ?s.user_name, peer = %s.peer, privilege = %s.privilege, encrypted = protection.0, authenticated = protection.1, "SOL activated");
     }
 
     /// Ends the instance. If `notify` holds the session it ran in (deactivated by another
-    /// session), its console is told: a last packet with "SOL deactivating", then an empty
-    /// datagram, on which ipmitool ends with "SOL session closed by BMC".
+    /// session, `by`), its console is told: a last packet with "SOL deactivating", then an
+    /// empty datagram, on which ipmitool ends with "SOL session closed by BMC".
     pub(crate) fn deactivate(
         &mut self,
         why: &'static str,
-        notify: Option<&mut Session>,
+        (notify, by): (Option<&mut Session>, Option<SolSession>),
         rng: &mut impl RngCore,
     ) {
         let Some(i) = self.active.take() else {
@@ -232,16 +253,21 @@ impl Sol {
             }
         }
         self.input.clear();
-        self.events.push(SolEvent::Deactivated(why));
         self.dirty = true;
-        tracing::info!(peer = %i.peer, why, "SOL deactivated");
+        match &by {
+            Some(b) => {
+                tracing::info!(peer = %i.peer, why, by = ?b.user, by_peer = %b.peer, by_privilege = %b.privilege, "SOL deactivated")
+            }
+            None => tracing::info!(peer = %i.peer, why, "SOL deactivated"),
+        }
+        self.events.push(SolEvent::Deactivated { why, by });
     }
 
     /// Ends the instance if its session is gone (closed or timed out).
     pub(crate) fn forget_missing(&mut self, table: &SessionTable, rng: &mut impl RngCore) {
         if let Some(id) = self.active_session() {
             if !table.sessions.contains_key(&id) {
-                self.deactivate("its session ended", None, rng);
+                self.deactivate("its session ended", (None, None), rng);
             }
         }
     }

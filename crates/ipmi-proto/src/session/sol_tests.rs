@@ -140,7 +140,7 @@ fn one_instance_activated_refused_twice_and_taken_over() {
     let last = a.sol_from(&poll.send[0].1);
     assert!(last.has(status::DEACTIVATING));
     assert!(poll.send[1].1.is_empty());
-    assert!(matches!(&poll.events[..], [SolEvent::Deactivated(_)]));
+    assert!(matches!(&poll.events[..], [SolEvent::Deactivated { .. }]));
     assert_eq!(
         b.ask(&mut s, NetFn::APP, 0x49, &[1, 1, 0, 0, 0, 0]).ccode.0,
         0x80
@@ -388,7 +388,7 @@ fn session_timeout_ends_sol() {
     assert_eq!(s.sol_room(), 0);
     assert!(matches!(
         &s.sol_poll(Instant::now()).events[..],
-        [SolEvent::Deactivated(_)]
+        [SolEvent::Deactivated { .. }]
     ));
 }
 

@@ -73,6 +73,7 @@ fn line() -> impl Strategy<Value = String> {
         "state_dir",
         "sel_capacity",
         "sel_on_damage",
+        "max_devices",
         "open",
         "log",
         "token_env",

@@ -39,6 +39,7 @@ pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::DiscoveryConfig;
 pub use state::{built_in as built_in_state, SelOnDamage, StateConfig};
+pub use warnings::grouped as grouped_warnings;
 
 use crate::kinds::KINDS;
 use backend_config::tables::Table;
