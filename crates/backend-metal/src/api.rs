@@ -235,7 +235,7 @@ impl MetalApi {
         let body = self
             .call(reqwest::Method::GET, &url, None, MAX_DEVICE_BODY, deadline)
             .await?;
-        decode(&body)
+        parse_device(&body)
     }
 
     /// `POST /devices/{id}/actions` with `{"type": action}`.
@@ -271,7 +271,7 @@ impl MetalApi {
                 deadline,
             )
             .await?;
-        decode(&out)
+        parse_device(&out)
     }
 
     /// Every device of a project with `tag`, following the pages (`GET /projects/{id}/devices`),
@@ -296,15 +296,15 @@ impl MetalApi {
             let body = self
                 .call(reqwest::Method::GET, &url, None, MAX_LIST_BODY, deadline)
                 .await?;
-            let list: DeviceList = decode(&body)?;
-            let n = list.devices.len();
+            let (devices, last) = parse_page(&body)?;
+            let n = devices.len();
             if out.len() + n > max_devices {
                 return Err(ApiError::Decode(format!(
                     "the listing holds more than max_devices = {max_devices} devices: refused (raise max_devices if the project is that large)"
                 )));
             }
-            out.extend(list.devices);
-            let last = list.meta.and_then(|m| m.last_page).unwrap_or(page);
+            out.extend(devices);
+            let last = last.unwrap_or(page);
             if page >= last || n == 0 {
                 return Ok(out);
             }
@@ -459,6 +459,17 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
+/// A device as the API answers it (`GET /devices/{id}`, `PUT /devices/{id}`).
+pub fn parse_device(bytes: &[u8]) -> Result<Device, ApiError> {
+    decode(bytes)
+}
+
+/// One page of a project's listing: its devices and the last page's number, if given.
+pub fn parse_page(bytes: &[u8]) -> Result<(Vec<Device>, Option<u64>), ApiError> {
+    let list: DeviceList = decode(bytes)?;
+    Ok((list.devices, list.meta.and_then(|m| m.last_page)))
+}
+
 fn transport(e: reqwest::Error) -> ApiError {
     let timeout = e.is_timeout();
     let connect = e.is_connect();
@@ -474,7 +485,7 @@ fn transport(e: reqwest::Error) -> ApiError {
 }
 
 /// The API's `error` or `errors` message, or the start of the body.
-fn error_message(bytes: &[u8]) -> String {
+pub fn error_message(bytes: &[u8]) -> String {
     match serde_json::from_slice::<ErrorBody>(bytes) {
         Ok(ErrorBody { error: Some(e), .. }) => e,
         Ok(ErrorBody {
