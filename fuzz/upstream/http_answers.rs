@@ -14,19 +14,48 @@ use ipmi_bmc::PowerState;
 /// Keys and values of providers' answers (Hetzner Robot, Latitude.sh, Scaleway, custom).
 pub const WORDS: Words = Words {
     keys: &[
-        "server", "status", "data", "attributes", "power", "state", "on", "0", "1", "a~1b",
-        "m~0n", "",
+        "server",
+        "status",
+        "data",
+        "attributes",
+        "power",
+        "state",
+        "on",
+        "0",
+        "1",
+        "a~1b",
+        "m~0n",
+        "",
     ],
     strings: &[
-        "on", "ON", "off", "running", "stopped", " on ", "true", "false", "deploying", "",
-        "x\nFORGED: ok", "\u{1b}[2J", "é",
+        "on",
+        "ON",
+        "off",
+        "running",
+        "stopped",
+        " on ",
+        "true",
+        "false",
+        "deploying",
+        "",
+        "x\nFORGED: ok",
+        "\u{1b}[2J",
+        "é",
     ],
 };
 
 /// The pointers tried (RFC 6901, escapes included).
 const POINTERS: &[&str] = &[
-    "/server/status", "/data/attributes/status", "/power", "/0", "/a~1b", "/m~0n", "/", "",
-    "/server/status/0", "/data/1/state",
+    "/server/status",
+    "/data/attributes/status",
+    "/power",
+    "/0",
+    "/a~1b",
+    "/m~0n",
+    "/",
+    "",
+    "/server/status/0",
+    "/data/1/state",
 ];
 
 /// Runs one input.
@@ -63,7 +92,9 @@ pub fn run(data: &[u8]) {
                 "{lower:?}"
             ),
             Ok(PowerState::Off) if read.other != Other::Off => assert!(
-                ["off", "stopped", "false"].iter().any(|w| lower.contains(w)),
+                ["off", "stopped", "false"]
+                    .iter()
+                    .any(|w| lower.contains(w)),
                 "{lower:?}"
             ),
             Ok(_) => {}

@@ -13,15 +13,54 @@ use serde_json::Value;
 /// Keys and values of the Metal API's `Device`, `DeviceList` and error bodies.
 pub const WORDS: Words = Words {
     keys: &[
-        "id", "short_id", "hostname", "state", "always_pxe", "ipxe_script_url", "plan",
-        "facility", "metro", "tags", "devices", "meta", "last_page", "current_page", "total",
-        "slug", "code", "name", "error", "errors", "href",
+        "id",
+        "short_id",
+        "hostname",
+        "state",
+        "always_pxe",
+        "ipxe_script_url",
+        "plan",
+        "facility",
+        "metro",
+        "tags",
+        "devices",
+        "meta",
+        "last_page",
+        "current_page",
+        "total",
+        "slug",
+        "code",
+        "name",
+        "error",
+        "errors",
+        "href",
     ],
     strings: &[
-        "8f1a0c2e-7d4b-4c1e-9a55-0123456789ab", "..", ".", "%2e%2E", "a/b?c#d", "", "node-1",
-        "../../etc/cron.d/x", "active", "inactive", "powering_on", "powering_off",
-        "provisioning", "deleted", "failed", "reinstalling", "queued", "ipmi", "c3.small.x86",
-        "https://boot.example/ipxe", "x\nFORGED: ok", "\u{1b}[2J", "é", "sv", "da11",
+        "8f1a0c2e-7d4b-4c1e-9a55-0123456789ab",
+        "..",
+        ".",
+        "%2e%2E",
+        "a/b?c#d",
+        "",
+        "node-1",
+        "../../etc/cron.d/x",
+        "active",
+        "inactive",
+        "powering_on",
+        "powering_off",
+        "provisioning",
+        "deleted",
+        "failed",
+        "reinstalling",
+        "queued",
+        "ipmi",
+        "c3.small.x86",
+        "https://boot.example/ipxe",
+        "x\nFORGED: ok",
+        "\u{1b}[2J",
+        "é",
+        "sv",
+        "da11",
     ],
 };
 
@@ -56,7 +95,11 @@ fn check_device(d: &Device) {
         let _ = n.key();
     }
     let segment = http_support::paths::path_segment(&d.id);
-    assert!(!segment.contains(['/', '?', '#']), "{:?} -> {segment:?}", d.id);
+    assert!(
+        !segment.contains(['/', '?', '#']),
+        "{:?} -> {segment:?}",
+        d.id
+    );
     if !d.id.is_empty() && !http_support::paths::is_dot_segment(&d.id) {
         assert!(
             !http_support::paths::has_dot_segment(&format!("/devices/{segment}")),

@@ -2,10 +2,10 @@
 //! (`fuzz/upstream/http_answers.rs`) on a few thousand generated inputs under proptest, and on every
 //! committed corpus input, in every `cargo test`.
 
-#[path = "../../../fuzz/upstream/json_gen.rs"]
-mod json_gen;
 #[path = "../../../fuzz/upstream/http_answers.rs"]
 mod harness;
+#[path = "../../../fuzz/upstream/json_gen.rs"]
+mod json_gen;
 
 use proptest::prelude::*;
 
@@ -20,7 +20,10 @@ proptest! {
 
 #[test]
 fn the_corpus_replays() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/http_answers");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/http_answers"
+    );
     let mut n = 0;
     for entry in std::fs::read_dir(dir).expect("the committed corpus") {
         harness::run(&std::fs::read(entry.unwrap().path()).unwrap());

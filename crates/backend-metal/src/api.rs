@@ -502,7 +502,6 @@ fn path_of(url: &str) -> &str {
         .unwrap_or(url)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

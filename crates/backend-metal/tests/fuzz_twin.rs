@@ -2,10 +2,10 @@
 //! (`fuzz/upstream/metal.rs`) on a few thousand generated inputs under proptest, and on every
 //! committed corpus input, in every `cargo test`.
 
-#[path = "../../../fuzz/upstream/json_gen.rs"]
-mod json_gen;
 #[path = "../../../fuzz/upstream/metal.rs"]
 mod harness;
+#[path = "../../../fuzz/upstream/json_gen.rs"]
+mod json_gen;
 
 use proptest::prelude::*;
 

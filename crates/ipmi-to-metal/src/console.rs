@@ -17,8 +17,8 @@
 use crate::config::ConsoleSettings;
 use crate::console_log::ConsoleLog;
 use ipmi_bmc::{AuditSink, Backend, Bmc, Console, Requester};
-use ipmi_proto::types::Privilege;
 use ipmi_proto::session::{Server, SolEvent};
+use ipmi_proto::types::Privilege;
 use std::future::Future;
 use std::net::UdpSocket;
 use std::path::PathBuf;

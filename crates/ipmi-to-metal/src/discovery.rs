@@ -143,8 +143,7 @@ pub fn safe_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && !s.starts_with('.')
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
@@ -281,9 +280,20 @@ impl Applied {
                 "discovery listing applied: some devices are not served (no free address in the listen pool, or their BMC failed to start)"
             );
         } else if changed {
-            tracing::info!(listed, served = self.planned, started = self.started, restarted = self.restarted, stopped = self.stopped, "discovery listing applied");
+            tracing::info!(
+                listed,
+                served = self.planned,
+                started = self.started,
+                restarted = self.restarted,
+                stopped = self.stopped,
+                "discovery listing applied"
+            );
         } else {
-            tracing::debug!(listed, served = self.planned, "discovery listing applied: no change");
+            tracing::debug!(
+                listed,
+                served = self.planned,
+                "discovery listing applied: no change"
+            );
         }
     }
 }
@@ -373,7 +383,16 @@ mod tests {
         for ok in ["node-1", "a.b_c", "8f1a0c2e-7d4b-4c1e-9a55-0123456789ab"] {
             assert!(safe_name(ok), "{ok}");
         }
-        for bad in ["", ".", "..", "../../etc/cron.d/x", "a/b", "x\nFORGED", "é", ".hidden"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../etc/cron.d/x",
+            "a/b",
+            "x\nFORGED",
+            "é",
+            ".hidden",
+        ] {
             assert!(!safe_name(bad), "{bad:?}");
         }
         assert!(!safe_name(&"a".repeat(254)));

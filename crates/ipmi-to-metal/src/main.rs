@@ -244,7 +244,12 @@ fn list(c: config::Config) -> ExitCode {
     for d in &c.discovery {
         let api = backend_metal::config::api(factory.shared(), &d.metal);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        let devices = rt.block_on(api.project_devices(&d.project_id, &d.tag, (d.per_page, d.max_devices), deadline));
+        let devices = rt.block_on(api.project_devices(
+            &d.project_id,
+            &d.tag,
+            (d.per_page, d.max_devices),
+            deadline,
+        ));
         match devices {
             Ok(devices) => {
                 let mut a = discovery::Assignments::load(&d.state_file);

@@ -143,7 +143,9 @@ devices = {{ pxe = "network", disk = "local", none = "local" }}
     ))
     .unwrap();
     assert_eq!(s.base_url, "https://power.example.net/api");
-    let r = s.config.ops[&Op::PowerStatus].request(&s.config.vars).unwrap();
+    let r = s.config.ops[&Op::PowerStatus]
+        .request(&s.config.vars)
+        .unwrap();
     assert_eq!(r.path, "/machines/m%207");
     assert_eq!(r.query, [("site".to_string(), "ams".to_string())]);
     assert_eq!(s.config.ops[&Op::PowerStatus].codes.of(404), 0xCB);

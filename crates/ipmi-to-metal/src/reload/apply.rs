@@ -140,7 +140,11 @@ pub(super) fn apply(
     let mut weakened: Vec<(String, String)> = Vec::new();
     for (r, warnings) in ready {
         let name = r.name().to_string();
-        weakened.extend(warnings.iter().map(|w| (format!("bmc {name:?}"), w.to_string())));
+        weakened.extend(
+            warnings
+                .iter()
+                .map(|w| (format!("bmc {name:?}"), w.to_string())),
+        );
         if fleet.commit(r) && restarting.contains(&name) {
             out.restarted.push(name.clone());
         } else {
@@ -148,7 +152,10 @@ pub(super) fn apply(
         }
         committed.insert(name);
     }
-    let weakened: Vec<(String, &str)> = weakened.iter().map(|(a, b)| (a.clone(), b.as_str())).collect();
+    let weakened: Vec<(String, &str)> = weakened
+        .iter()
+        .map(|(a, b)| (a.clone(), b.as_str()))
+        .collect();
     for (who, w) in crate::config::grouped_warnings(&weakened) {
         tracing::warn!(config = %who, "weakened setting: {w}");
     }
