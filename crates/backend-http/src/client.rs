@@ -284,13 +284,13 @@ impl HttpApi {
             };
             match retry_in {
                 Some(wait) if Instant::now() + wait < deadline => {
-                    tracing::info!(request = %what, error = %err, retry_in = ?wait, "API call failed: retrying");
+                    tracing::info!(request = %what, error = ?err.to_string(), retry_in = ?wait, "API call failed: retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
                 _ => {
                     if !idempotent && matches!(err, BackendError::Timeout(_)) {
-                        tracing::warn!(request = %what, error = %err, "not retried: the request may have been carried out");
+                        tracing::warn!(request = %what, error = ?err.to_string(), "not retried: the request may have been carried out");
                     }
                     return Err(err);
                 }

@@ -118,7 +118,7 @@ impl HttpBackend {
                     .await?;
                 let read = t.status.as_ref().expect("power_status has its reading");
                 read.read(&body).map_err(|e| {
-                    tracing::warn!(error = %e, "cannot read the power state from the API's answer");
+                    tracing::warn!(error = ?e.to_string(), "cannot read the power state from the API's answer");
                     BackendError::Failed(e)
                 })
             })
@@ -243,7 +243,7 @@ impl Backend for SharedHttpBackend {
                 tracing::info!(%action, "the http backend has no request for this operation")
             }
             Err(e) => {
-                tracing::warn!(%action, %who, error = %e, "power action through the API failed")
+                tracing::warn!(%action, %who, error = ?e.to_string(), "power action through the API failed")
             }
         }
         r.map(|_| ())

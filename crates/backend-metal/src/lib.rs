@@ -217,7 +217,7 @@ impl MetalBackend {
                 tracing::info!(device = ?self.config.device_id, "booted once with PXE: always_pxe cleared");
             }
             Err(e) => {
-                tracing::warn!(device = ?self.config.device_id, error = %e, "could not clear always_pxe after the PXE boot; will retry")
+                tracing::warn!(device = ?self.config.device_id, error = ?e.to_string(), "could not clear always_pxe after the PXE boot; will retry")
             }
         }
     }

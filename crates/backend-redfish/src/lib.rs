@@ -321,7 +321,7 @@ impl RedfishBackend {
                     Ok(s) if s.power() == Some(PowerState::Off) => s,
                     Ok(_) => continue,
                     Err(e) => {
-                        tracing::warn!(error = %e, "power cycle: cannot read the power state");
+                        tracing::warn!(error = ?e.to_string(), "power cycle: cannot read the power state");
                         continue;
                     }
                 };

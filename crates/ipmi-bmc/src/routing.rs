@@ -191,7 +191,7 @@ impl Inner {
             // A backend that cannot do it at all (declared absent): routing past it is the plan.
             tracing::debug!(operation = %op, backend = name, "not supported: trying the next of the route");
         } else if more {
-            tracing::warn!(operation = %op, backend = name, error = %e, "backend failed: trying the next of the route");
+            tracing::warn!(operation = %op, backend = name, error = ?e.to_string(), "backend failed: trying the next of the route");
         }
     }
 
@@ -258,7 +258,7 @@ impl Backend for Router {
                         match b.power(PowerAction::Off, &who).await {
                             Ok(()) => return,
                             Err(e) => {
-                                tracing::warn!(bmc = %inner.bmc, backend = name, error = %e, "hard power off failed")
+                                tracing::warn!(bmc = %inner.bmc, backend = name, error = ?e.to_string(), "hard power off failed")
                             }
                         }
                     }
@@ -266,7 +266,7 @@ impl Backend for Router {
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(backend = first, error = %e, "soft off failed: powering off hard");
+                tracing::warn!(backend = first, error = ?e.to_string(), "soft off failed: powering off hard");
                 let mut last = e;
                 for (_, b) in chain.iter().skip(graceful + 1) {
                     match b.power(PowerAction::Off, who).await {

@@ -225,7 +225,7 @@ async fn run(
             }
             Err(e) => {
                 metrics.failed();
-                tracing::warn!(error = %e, "cannot list the project's devices; keeping the BMCs as they are")
+                tracing::warn!(error = ?e.to_string(), "cannot list the project's devices; keeping the BMCs as they are")
             }
         }
         tokio::time::sleep(d.refresh).await;

@@ -229,7 +229,7 @@ impl Bmc {
             Ok(None) => flags,
             Ok(Some(held)) => with_override(flags, held),
             Err(e) => {
-                tracing::warn!(error = %e, "could not read the pending boot override; reporting it as set");
+                tracing::warn!(error = ?e.to_string(), "could not read the pending boot override; reporting it as set");
                 flags
             }
         }
@@ -238,7 +238,7 @@ impl Bmc {
     /// Logs a backend failure and returns the completion code the client gets.
     pub(crate) fn backend_failed(&self, what: &str, e: &crate::BackendError) -> CompletionCode {
         let cc = e.completion_code();
-        tracing::warn!(operation = what, error = %e, ccode = %cc, "backend operation failed");
+        tracing::warn!(operation = what, error = ?e.to_string(), ccode = %cc, "backend operation failed");
         // For the status; a failure path only.
         self.state().last_error = Some((SystemTime::now(), format!("{what}: {e}")));
         cc
