@@ -171,7 +171,8 @@ fn written_file(dir: &std::path::Path) -> std::path::PathBuf {
 /// pages, is an error that says "damaged" (redb's own panics caught), never a panic.
 #[test]
 fn damaged_files_are_errors_not_panics() {
-    let damages: [(&str, fn(&mut Vec<u8>)); 3] = [
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 3] = [
         ("cut to 4 KiB", |b| b.truncate(4096)),
         ("cut to half", |b| b.truncate(b.len() / 2)),
         ("bytes flipped in every page", |b| {
