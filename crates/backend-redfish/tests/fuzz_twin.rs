@@ -1,33 +1,12 @@
-//! The stable twin of the fuzz target `redfish_json` (see `docs/fuzzing.md`): the same harness
-//! (`fuzz/upstream/redfish.rs`) on a few thousand generated inputs under proptest, and on every
-//! committed corpus input, in every `cargo test`.
+//! The stable twin of the fuzz target `redfish_json` (harness `fuzz/upstream/redfish.rs`; see
+//! `docs/fuzzing.md`).
 
-#[path = "../../../fuzz/upstream/redfish.rs"]
-mod harness;
 #[path = "../../../fuzz/upstream/json_gen.rs"]
 mod json_gen;
+#[path = "../../../fuzz/upstream/redfish.rs"]
+mod harness;
+#[macro_use]
+#[path = "../../../fuzz/upstream/twin.rs"]
+mod twin;
 
-use proptest::prelude::*;
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
-
-    #[test]
-    fn generated_inputs(data in proptest::collection::vec(any::<u8>(), 0..800)) {
-        harness::run(&data);
-    }
-}
-
-#[test]
-fn the_corpus_replays() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fuzz/corpus/redfish_json"
-    );
-    let mut n = 0;
-    for entry in std::fs::read_dir(dir).expect("the committed corpus") {
-        harness::run(&std::fs::read(entry.unwrap().path()).unwrap());
-        n += 1;
-    }
-    assert!(n > 0, "no corpus input in {dir}");
-}
+twin!("redfish_json");
