@@ -220,7 +220,7 @@ async fn run(
                 let Some(mine) = held.as_mut() else { return };
                 let applied = apply(&fleet, &d, &devices, &mut assignments, mine, &mut stale);
                 metrics.listed(devices.len(), applied.planned);
-                metrics.unserved(applied.unserved.len());
+                metrics.unserved(applied.unserved.len() + applied.failed.len());
                 applied.log(devices.len());
             }
             Err(e) => {
@@ -241,7 +241,7 @@ const NAMED_IN_SUMMARY: usize = 5;
 pub struct Applied {
     /// Devices of this shard in the listing.
     pub planned: usize,
-    /// BMCs started, restarted and stopped.
+    /// BMCs started.
     pub started: usize,
     /// BMCs restarted with new settings.
     pub restarted: usize,
@@ -268,7 +268,9 @@ impl Applied {
         if !self.unserved.is_empty() || !self.failed.is_empty() {
             tracing::warn!(
                 listed,
-                served = self.planned - self.unserved.len() - self.failed.len(),
+                served = self
+                    .planned
+                    .saturating_sub(self.unserved.len() + self.failed.len()),
                 started = self.started,
                 restarted = self.restarted,
                 stopped = self.stopped,
