@@ -1,7 +1,7 @@
 //! The stable twin of an upstream fuzz target, for the crate's tests (see `docs/fuzzing.md`):
 //! `twin!("target")` in a test file that has the target's harness as `mod harness` runs it on
-//! 3,000 generated inputs under proptest and on every committed corpus input, in every
-//! `cargo test`.
+//! 3,000 generated inputs under proptest, on every committed corpus input and on every finding
+//! in `fuzz/artifacts-found/<target>/`, in every `cargo test`.
 
 /// The twin's two tests.
 macro_rules! twin {
@@ -21,7 +21,7 @@ macro_rules! twin {
         }
 
         #[test]
-        fn the_corpus_replays() {
+        fn the_corpus_and_the_findings_replay() {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/", $target);
             let mut n = 0;
             for entry in std::fs::read_dir(dir).expect("the committed corpus") {
@@ -29,6 +29,11 @@ macro_rules! twin {
                 n += 1;
             }
             assert!(n > 0, "no corpus input in {dir}");
+            // Each input a run found (and a fix made pass), if the target has any.
+            let found = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/artifacts-found/", $target);
+            for entry in std::fs::read_dir(found).into_iter().flatten() {
+                harness::run(&std::fs::read(entry.unwrap().path()).unwrap());
+            }
         }
     };
 }

@@ -430,19 +430,8 @@ impl Backend for SharedMetalBackend {
 }
 
 /// The device UUID as an IPMI GUID (wire order: the text's bytes reversed, so that clients
-/// show the UUID as the API writes it).
-pub fn guid_of(uuid: &str) -> Option<[u8; 16]> {
-    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    out.reverse();
-    Some(out)
-}
+/// show the UUID as the API writes it); see [`ipmi_bmc::guid_from_uuid`].
+pub use ipmi_bmc::guid_from_uuid as guid_of;
 
 #[cfg(test)]
 mod tests {
@@ -494,5 +483,8 @@ mod tests {
         assert_eq!(g[0], 0xef);
         assert_eq!(g[15], 0x01);
         assert_eq!(guid_of("nope"), None);
+        // Found by the metal_json fuzz target: a multibyte character used to panic.
+        assert_eq!(guid_of("0123456789abcdef0123456789abcde\u{e9}"), None);
+        assert_eq!(guid_of("\u{fffd}123456789abcdef0123456789abcd"), None);
     }
 }

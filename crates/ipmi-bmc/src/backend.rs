@@ -348,6 +348,23 @@ pub struct Inventory {
     pub guid: Option<[u8; 16]>,
 }
 
+/// A UUID as written by an API (`01234567-89ab-...`, from a Redfish `UUID` or a Metal device
+/// id) as an IPMI GUID, in wire order (the text's bytes reversed, so that clients show the UUID
+/// as the API writes it); `None` for anything but 32 hex digits with dashes. The text comes
+/// from outside: no input panics (a multibyte character is no hex digit).
+pub fn guid_from_uuid(uuid: &str) -> Option<[u8; 16]> {
+    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    out.reverse();
+    Some(out)
+}
+
 /// Why a backend operation failed; each maps to the completion code the client receives.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {

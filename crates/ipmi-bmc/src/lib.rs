@@ -20,8 +20,9 @@ mod sensors;
 
 pub use audit::{AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower};
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
-    Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
+    guid_from_uuid, Backend, BackendError, BackendResult, BootDevice, BootOverride, Console,
+    DiscreteKind, Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading,
+    SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
 pub use privilege_floor::privilege_floor;
