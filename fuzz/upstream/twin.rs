@@ -30,7 +30,11 @@ macro_rules! twin {
             }
             assert!(n > 0, "no corpus input in {dir}");
             // Each input a run found (and a fix made pass), if the target has any.
-            let found = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/artifacts-found/", $target);
+            let found = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../fuzz/artifacts-found/",
+                $target
+            );
             for entry in std::fs::read_dir(found).into_iter().flatten() {
                 harness::run(&std::fs::read(entry.unwrap().path()).unwrap());
             }

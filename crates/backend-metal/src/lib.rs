@@ -214,10 +214,10 @@ impl MetalBackend {
                 b.action_at = None;
                 b.generation += 1;
                 self.cache.put(d, sent);
-                tracing::info!(device = ?self.config.device_id, "booted once with PXE: always_pxe cleared");
+                tracing::info!(device = %self.config.device_id, "booted once with PXE: always_pxe cleared");
             }
             Err(e) => {
-                tracing::warn!(device = ?self.config.device_id, error = ?e.to_string(), "could not clear always_pxe after the PXE boot; will retry")
+                tracing::warn!(device = %self.config.device_id, error = %e, "could not clear always_pxe after the PXE boot; will retry")
             }
         }
     }
@@ -327,7 +327,7 @@ impl Backend for SharedMetalBackend {
 
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
         let r = self.0.power_action(action).await;
-        tracing::info!(device = ?self.0.config.device_id, %action, %who, ok = r.is_ok(), "power action through the Metal API");
+        tracing::info!(device = %self.0.config.device_id, %action, %who, ok = r.is_ok(), "power action through the Metal API");
         r
     }
 
@@ -357,7 +357,7 @@ impl Backend for SharedMetalBackend {
             .update(&b.config.device_id, &update, b.deadline())
             .await
             .map_err(backend_error)?;
-        tracing::info!(device = ?b.config.device_id, always_pxe = pxe, ?boot, %who, "boot override set through the Metal API");
+        tracing::info!(device = %b.config.device_id, always_pxe = pxe, ?boot, %who, "boot override set through the Metal API");
         let active = d.state.as_deref() == Some("active");
         b.cache.put(d, sent);
         let mut s = b.boot.lock().expect("boot lock");
@@ -430,8 +430,10 @@ impl Backend for SharedMetalBackend {
 }
 
 /// The device UUID as an IPMI GUID (wire order: the text's bytes reversed, so that clients
-/// show the UUID as the API writes it); see [`ipmi_bmc::guid_from_uuid`].
-pub use ipmi_bmc::guid_from_uuid as guid_of;
+/// show the UUID as the API writes it).
+pub fn guid_of(uuid: &str) -> Option<[u8; 16]> {
+    ipmi_bmc::guid_from_uuid(uuid)
+}
 
 #[cfg(test)]
 mod tests {

@@ -348,10 +348,10 @@ pub struct Inventory {
     pub guid: Option<[u8; 16]>,
 }
 
-/// A UUID as written by an API (`01234567-89ab-...`, from a Redfish `UUID` or a Metal device
-/// id) as an IPMI GUID, in wire order (the text's bytes reversed, so that clients show the UUID
-/// as the API writes it); `None` for anything but 32 hex digits with dashes. The text comes
-/// from outside: no input panics (a multibyte character is no hex digit).
+/// A UUID in its text form (`0f0c3a4e-1111-4a5e-9d7e-000000000001`) as an IPMI GUID, for
+/// [`Inventory::guid`]: wire order is the text's bytes reversed, so that clients show the UUID
+/// as the provider writes it. `None` if it is not 32 hex digits (dashes aside); no
+/// text panics (a multibyte character is no hex digit).
 pub fn guid_from_uuid(uuid: &str) -> Option<[u8; 16]> {
     let hex: String = uuid.chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 {

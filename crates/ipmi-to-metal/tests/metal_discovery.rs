@@ -190,7 +190,10 @@ fn devices_left_without_an_address_are_one_line_per_listing_and_a_metric() {
         "{log}"
     );
     let ids: Vec<String> = (1..=6).map(device_id).collect();
-    for line in log.lines().filter(|l| ids.iter().any(|id| l.contains(id.as_str()))) {
+    for line in log
+        .lines()
+        .filter(|l| ids.iter().any(|id| l.contains(id.as_str())))
+    {
         assert!(
             line.contains("discovery listing applied") || line.contains("device discovered"),
             "{line}"
