@@ -23,8 +23,9 @@ pub use audit::{
     AUDIT_REFUSED_CC,
 };
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
-    Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
+    guid_from_uuid, Backend, BackendError, BackendResult, BootDevice, BootOverride, Console,
+    DiscreteKind, Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading,
+    SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
 pub use privilege_floor::privilege_floor;

@@ -389,6 +389,19 @@ pub fn admin(bmc: &Bmc, args: &str) -> String {
     admin_run(bmc, args).out()
 }
 
+/// Asserts that the BMC's one SOL instance is taken: the administrator's `sol activate` is
+/// refused.
+pub fn assert_sol_taken(bmc: &Bmc) {
+    let second = admin_run(bmc, "sol activate");
+    assert!(
+        second
+            .all()
+            .contains("SOL payload already active on another session"),
+        "{}",
+        second.all()
+    );
+}
+
 /// A FreeIPMI tool with the given user's credentials from a configuration file.
 pub fn freeipmi(bmc: &Bmc, tool: &str, user: &str, password: &str, args: &[&str]) -> Run {
     let path = require(tool, "freeipmi-tools");
