@@ -253,8 +253,12 @@ fn list(c: config::Config) -> ExitCode {
                 };
                 for p in discovery::plan(d, &devices, &mut a, &taken, &none) {
                     let kind = match &d.source {
-                        config::DiscoverySource::Metal(m) => format!("metal (discovery {}, tag {:?}{shard})", d.name, m.tag),
-                        config::DiscoverySource::Libvirt(l) => format!("libvirt (discovery {}, {}{shard})", d.name, l.describe()),
+                        config::DiscoverySource::Metal(m) => {
+                            format!("metal (discovery {}, tag {:?}{shard})", d.name, m.tag)
+                        }
+                        config::DiscoverySource::Libvirt(l) => {
+                            format!("libvirt (discovery {}, {}{shard})", d.name, l.describe())
+                        }
                     };
                     println!(
                         "{:<24} {:<38} {:<22} {kind}",

@@ -152,13 +152,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
         &[],
     );
     console.wait_for("[SOL established]", 20);
-    let diag = freeipmi(
-        &bmc,
-        "ipmipower",
-        "admin",
-        ADMIN_PASSWORD,
-        &["--pulse"],
-    );
+    let diag = freeipmi(&bmc, "ipmipower", "admin", ADMIN_PASSWORD, &["--pulse"]);
     assert!(diag.all().contains("ok"), "{}", diag.all());
     console.wait_for(NMI_MARKER, 30);
     console.type_text("&.");

@@ -17,12 +17,12 @@ mod backend_set;
 mod bmc;
 mod console;
 mod discovery;
-mod libvirt_discovery;
 mod document;
 mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
 mod lan;
+mod libvirt_discovery;
 mod routes;
 mod session;
 #[cfg(test)]
@@ -195,7 +195,10 @@ fn parse_with(
             discovery::discovery(&src, i, d, session, state_dir_chosen.as_deref()),
         )
     });
-    let libvirt = parsed.libvirt_discovery.iter().zip(&sessions.libvirt_discovery);
+    let libvirt = parsed
+        .libvirt_discovery
+        .iter()
+        .zip(&sessions.libvirt_discovery);
     let libvirt = libvirt.enumerate().map(|(i, (d, session))| {
         (
             d.span(),
