@@ -69,14 +69,14 @@ impl Assignments {
         Some(addr)
     }
 
-    /// Writes the state file if anything changed (to a temporary file, then renamed).
+    /// Writes the state file if anything changed (to a temporary file, private to the user,
+    /// then renamed).
     pub fn save(&mut self) {
         if !self.changed {
             return;
         }
-        let tmp = self.path.with_extension("tmp");
         let text = serde_json::to_string_pretty(&self.map).expect("a map of strings serializes");
-        let result = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.path));
+        let result = crate::private_file::replace(&self.path, text.as_bytes());
         match result {
             Ok(()) => self.changed = false,
             Err(e) => {

@@ -18,6 +18,7 @@ mod fake;
 mod kinds;
 mod logs;
 mod metered;
+mod private_file;
 mod reload;
 mod runtime;
 mod serve;
@@ -169,6 +170,7 @@ fn main() -> ExitCode {
                     state: config::built_in_state(listen),
                     admin: None,
                     audit: config::default_audit_target(),
+                    audit_fail_open: false,
                 }),
             };
             let rt = match runtime_or_exit(true) {

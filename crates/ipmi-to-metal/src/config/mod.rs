@@ -62,6 +62,8 @@ pub struct Config {
     pub admin: Option<AdminConfig>,
     /// Where the audit log goes (`[audit]`).
     pub audit: AuditTarget,
+    /// `[audit] fail_open`: requests whose records cannot be written are carried out anyway.
+    pub audit_fail_open: bool,
 }
 
 impl Config {
@@ -241,6 +243,7 @@ fn parse_with(
         state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
+        audit_fail_open: parsed.audit.as_ref().is_some_and(|a| a.fail_open),
     })
 }
 
