@@ -171,3 +171,45 @@ pub(super) fn discovery(
     };
     common(src, c, source, Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_all, DiscoverySource};
+    use std::path::Path;
+
+    fn discovery(extra: &str) -> Result<super::super::Config, String> {
+        let text = format!(
+            "[[libvirt_discovery]]\nlisten = \"127.0.0.1:6230-6239\"\n{extra}\n[[libvirt_discovery.users]]\nname = \"admin\"\npassword = \"long-enough-pw\"\nprivilege = \"administrator\"\n"
+        );
+        parse_all("t.toml", &text, Path::new("/nonexistent")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_filter_is_required_and_read() {
+        let e = discovery("").err().expect("no filter");
+        assert!(e.contains("needs names, name_regex or metadata"), "{e}");
+        let e = discovery("names = \"a*\"\nname_regex = \"b\"")
+            .err()
+            .expect("both");
+        assert!(e.contains("not both"), "{e}");
+        let e = discovery("name_regex = \"(\"").err().expect("bad regex");
+        assert!(e.contains("name_regex"), "{e}");
+        let c = discovery("names = \"lab-*\"\nmetadata = \"ipmi\"").unwrap();
+        let d = &c.discovery[0];
+        assert_eq!(d.pool.len(), 10);
+        assert_eq!(
+            d.state_file.file_name().unwrap(),
+            "t.toml.discovery-1.domains.json"
+        );
+        let DiscoverySource::Libvirt(l) = &d.source else {
+            panic!("a libvirt discovery");
+        };
+        assert_eq!(l.uri, "qemu:///system");
+        assert!(l.filter.name.is_match("lab-7") && !l.filter.name.is_match("web-1"));
+        assert_eq!(l.filter.metadata, Some((None, "ipmi".to_string())));
+        assert_eq!(
+            d.describe(),
+            "domains named \"lab-*\" and with metadata <ipmi> at qemu:///system"
+        );
+    }
+}
