@@ -13,6 +13,7 @@ pub mod backend;
 mod dispatch;
 pub mod events;
 mod handlers;
+mod operator;
 mod privilege_floor;
 pub mod routing;
 mod sel;
@@ -24,6 +25,7 @@ pub use backend::{
     Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
+pub use operator::{SelLine, SensorLine};
 pub use privilege_floor::privilege_floor;
 
 use ipmi_proto::cmd::chassis::BootFlags;
