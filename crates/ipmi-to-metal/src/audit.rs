@@ -213,6 +213,16 @@ pub fn sol_record(
             ),
         )
     };
+    done_record(who, command, call)
+}
+
+/// The record of something carried out beside the BMC model, at once (no duration): a SOL
+/// session attached or detached, a browser taking a console's keyboard or giving it back.
+pub fn done_record(
+    who: ipmi_bmc::Requester,
+    command: &'static str,
+    call: String,
+) -> ipmi_bmc::AuditRecord {
     AuditRecord {
         time: std::time::SystemTime::now(),
         who,
