@@ -1,5 +1,9 @@
-//! The status page: `/` (HTML), `/page.js` and `/page.css`, static files compiled into the
-//! program. They hold no data and are served without the token; the script asks for the token
+//! The status page: `/` (HTML), `/page.js` and `/page.css`, and the terminal of its live
+//! console, xterm.js (`/xterm.js`, `/xterm.css`, its licence at `/xterm-LICENSE.txt`): static
+//! files compiled into the program. xterm.js is vendored from npm (`@xterm/xterm`) under
+//! `page/vendor/`, committed with its licence so that a build needs no network;
+//! `page/vendor/refresh-xterm.sh` fetches another version. No file comes from elsewhere (no
+//! CDN). They hold no data and are served without the token; the script asks for the token
 //! (a form, or `#token=...` in the address, which never reaches a server and which the script
 //! moves out of the address at once), keeps it in the tab's `sessionStorage`, and sends it as
 //! `Authorization: Bearer` with every request for data (`GET /bmcs` every few seconds, a
@@ -8,17 +12,28 @@
 //! the script writes data into the page as text, never as HTML.
 
 use super::AdminState;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
 /// The paths of the page's static files, served without the token.
-pub const STATIC: &[&str] = &["/", "/page.js", "/page.css"];
+pub const STATIC: &[&str] = &[
+    "/",
+    "/page.js",
+    "/page.css",
+    "/xterm.js",
+    "/xterm.css",
+    "/xterm-LICENSE.txt",
+    "/favicon.ico",
+];
 
 const HTML: &str = include_str!("page/index.html");
 const JS: &str = include_str!("page/page.js");
 const CSS: &str = include_str!("page/page.css");
+const XTERM_JS: &str = include_str!("page/vendor/xterm.js");
+const XTERM_CSS: &str = include_str!("page/vendor/xterm.css");
+const XTERM_LICENSE: &str = include_str!("page/vendor/LICENSE-xterm");
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                    img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -37,6 +52,20 @@ pub fn routes() -> Router<AdminState> {
         .route(
             "/page.css",
             get(|| async { file("text/css; charset=utf-8", CSS) }),
+        )
+        .route(
+            "/xterm.js",
+            get(|| async { file("text/javascript; charset=utf-8", XTERM_JS) }),
+        )
+        .route(
+            "/xterm.css",
+            get(|| async { file("text/css; charset=utf-8", XTERM_CSS) }),
+        )
+        // None: said at once, so that browsers do not ask for it with every page (401).
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .route(
+            "/xterm-LICENSE.txt",
+            get(|| async { file("text/plain; charset=utf-8", XTERM_LICENSE) }),
         )
 }
 

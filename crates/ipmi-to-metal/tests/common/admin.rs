@@ -9,6 +9,9 @@ use std::process::Command;
 /// The admin token of the test configurations (in the file `admin.token`).
 pub const ADMIN_TOKEN: &str = "test-admin-token-5f2a9c1e77";
 
+/// The read-only token of [`Served::start_admin`]'s configurations (in the file `viewer.token`).
+pub const VIEWER_TOKEN: &str = "test-viewer-token-0b7d33aa41";
+
 /// A served BMC with the admin server on `admin_port` and the audit log in `audit.jsonl`.
 pub struct Served {
     pub bmc: Bmc,
@@ -19,12 +22,19 @@ impl Served {
     /// The standard test BMC (`extra` in its `[[bmc]]` table, `more` after it: other BMCs)
     /// with the admin server (healthz left open) and the audit log in a file.
     pub fn start(extra: &str, more: &str) -> Served {
+        Served::start_admin(extra, more, "")
+    }
+
+    /// [`Served::start`] with more keys in `[admin]` (`admin_more`); the file `viewer.token`
+    /// holds [`VIEWER_TOKEN`] for `viewer_token_file`.
+    pub fn start_admin(extra: &str, more: &str, admin_more: &str) -> Served {
         let port = free_port();
         let admin_port = test_support::free_tcp_port();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
+        std::fs::write(dir.path().join("viewer.token"), format!("{VIEWER_TOKEN}\n")).unwrap();
         let config = format!(
-            "{}\n{more}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n\n[audit]\nlog = \"audit.jsonl\"\n",
+            "{}\n{more}\n[audit]\nlog = \"audit.jsonl\"\n\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n{admin_more}\n",
             standard_config(port, extra)
         );
         let bmc = Bmc::start_in(dir, port, &config);
