@@ -169,7 +169,9 @@ async fn refuse(socket: &mut WebSocket, why: &str) {
 async fn serve(mut socket: WebSocket, state: AdminState, peer: SocketAddr) {
     let hello = match tokio::time::timeout(AUTH_DEADLINE, socket.recv()).await {
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<Hello>(&t).ok(),
-        Ok(_) => None,
+        Ok(Some(Ok(_))) => None,
+        // Closed, or a protocol error (a message or frame too big): nothing to answer.
+        Ok(None | Some(Err(_))) => return tracing::info!("live console closed before its token"),
         Err(_) => return refuse(&mut socket, "no token in time").await,
     };
     let Some(hello) = hello else {
