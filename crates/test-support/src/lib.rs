@@ -5,11 +5,12 @@
 //! [`IpmiSim`], OpenIPMI's `ipmi_sim` started as a real BMC in a throwaway directory, and
 //! [`Sshd`], OpenSSH's server with throwaway keys, and [`providers`], fakes of the power APIs
 //! the http backend's presets speak (Hetzner Robot, Latitude.sh, Scaleway Elastic Metal) and of
-//! a made-up one.
+//! a made-up one, and [`libvirt`], libvirtd with throwaway QEMU domains that really boot.
 
 #![warn(missing_docs)]
 
 mod ipmi_sim;
+pub mod libvirt;
 pub mod providers;
 mod sshd;
 
