@@ -1,5 +1,5 @@
 //! The power state of every BMC, kept known for the status page: one task reads each BMC's power
-//! state in the background every so often, per backend kind ([`Intervals`]), through the BMC
+//! state in the background every so often, per backend kind ([`RefreshIntervals`]), through the BMC
 //! model ([`ipmi_bmc::Bmc::refresh_power`]) and so through the backend's own cache, single-flight
 //! and rate limit, exactly as an IPMI client's Get Chassis Status would. A sim costs nothing to
 //! read and is read often; an API-backed BMC is read seldom, and a read that falls within its
@@ -12,12 +12,13 @@
 //! children of the one task (a [`JoinSet`]): stopping it ends them all; a BMC stopped by a reload
 //! has its read in flight ended at the next listing.
 
+use crate::config::RefreshIntervals;
 use crate::runtime::Fleet;
 use backend_config::REQUEST_DEADLINE;
 use ipmi_bmc::Bmc;
 use rand::Rng;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::{AbortHandle, JoinSet};
@@ -31,51 +32,6 @@ pub const FIRST_READ_SPREAD: Duration = Duration::from_secs(2);
 /// How often the fleet is listed again for BMCs started or stopped (discovery, reload).
 const LIST_EVERY: Duration = Duration::from_secs(2);
 
-/// The interval of each backend kind, where it is not the default (see [`Intervals::of`]).
-/// The defaults: `sim` 2 s (a read costs nothing); `ipmi` 10 s (one request to the BMC behind,
-/// over its session); `metal`, `redfish`, `http`, `command` 30 s (an API call or a process
-/// each, one in fifteen of what the 2 s caches would let through); `ssh` 60 s (a connection).
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Intervals {
-    /// Set by the configuration: `None` is never.
-    set: BTreeMap<&'static str, Option<Duration>>,
-}
-
-/// A kind's interval unless the configuration says otherwise.
-fn default_interval(kind: &str) -> Duration {
-    Duration::from_secs(match kind {
-        "sim" => 2,
-        "ipmi" => 10,
-        "ssh" => 60,
-        _ => 30,
-    })
-}
-
-impl Intervals {
-    /// Reads the power state of `kind`'s BMCs every `every` (zero: never).
-    pub fn set(&mut self, kind: &'static str, every: Duration) {
-        self.set.insert(kind, (!every.is_zero()).then_some(every));
-    }
-
-    /// How often a BMC of `kind` is read (`None`: never).
-    pub fn of(&self, kind: &str) -> Option<Duration> {
-        match self.set.get(kind) {
-            Some(every) => *every,
-            None => Some(default_interval(kind)),
-        }
-    }
-
-    /// How often a BMC whose backends are of `kinds` is read: the longest of theirs (a routed
-    /// BMC may read its power through any of them), never if one of them is never.
-    pub fn of_bmc<'a>(&self, kinds: impl IntoIterator<Item = &'a str>) -> Option<Duration> {
-        let mut longest = Duration::ZERO;
-        for k in kinds {
-            longest = longest.max(self.of(k)?);
-        }
-        (!longest.is_zero()).then_some(longest)
-    }
-}
-
 /// The refresh, running; [`PowerRefresh::stop`] ends it and its reads.
 pub struct PowerRefresh {
     task: tokio::task::JoinHandle<()>,
@@ -83,7 +39,7 @@ pub struct PowerRefresh {
 
 impl PowerRefresh {
     /// Starts reading the power state of every BMC of `fleet` (those it serves now and later).
-    pub fn start(fleet: &Arc<Fleet>, intervals: Intervals) -> PowerRefresh {
+    pub fn start(fleet: &Arc<Fleet>, intervals: RefreshIntervals) -> PowerRefresh {
         let span = tracing::info_span!(parent: None, "power_refresh");
         let task = tokio::spawn(run(Arc::downgrade(fleet), intervals).instrument(span));
         PowerRefresh { task }
@@ -115,7 +71,7 @@ struct Schedule {
 impl Schedule {
     /// Takes in the fleet as it is now: new BMCs scheduled within the first spread, BMCs gone
     /// forgotten (their read in flight ended), BMCs started again read from their new model.
-    fn list(&mut self, fleet: &Fleet, intervals: &Intervals, now: Instant) {
+    fn list(&mut self, fleet: &Fleet, intervals: &RefreshIntervals, now: Instant) {
         let mut seen = HashMap::new();
         for (name, bmc, info) in fleet.models() {
             let every = intervals.of_bmc(info.backends.iter().map(|(k, _)| *k));
@@ -163,7 +119,7 @@ impl Schedule {
     }
 }
 
-async fn run(fleet: Weak<Fleet>, intervals: Intervals) {
+async fn run(fleet: Weak<Fleet>, intervals: RefreshIntervals) {
     let mut schedule = Schedule::default();
     let mut reads: JoinSet<String> = JoinSet::new();
     let mut next_list = Instant::now();
@@ -214,22 +170,5 @@ async fn run(fleet: Weak<Fleet>, intervals: Intervals) {
             // Full: the due reads wait for one to finish, not for the clock.
             _ = tokio::time::sleep_until(wake), if reads.len() < CONCURRENT_READS => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_bmc_is_read_at_the_longest_interval_of_its_kinds_or_never() {
-        let mut i = Intervals::default();
-        assert_eq!(i.of("sim"), Some(Duration::from_secs(2)));
-        assert_eq!(i.of("metal"), Some(Duration::from_secs(30)));
-        assert_eq!(i.of_bmc(["sim", "ssh"]), Some(Duration::from_secs(60)));
-        i.set("ssh", Duration::ZERO);
-        assert_eq!(i.of_bmc(["sim", "ssh"]), None);
-        i.set("sim", Duration::from_millis(100));
-        assert_eq!(i.of_bmc(["sim"]), Some(Duration::from_millis(100)));
     }
 }

@@ -5,7 +5,7 @@
 //! `viewer_token_file`) may look at everything and change nothing; `console_input = true` lets
 //! the holder of the first token type into a console from the status page. `[admin.refresh_ms]`
 //! sets how often each backend kind's power state is read in the background for the page
-//! (see [`crate::power_refresh`]; 0: never).
+//! (the `power_refresh` module; 0: never).
 //!
 //! ```toml
 //! [admin]
@@ -41,7 +41,7 @@ pub struct AdminConfig {
     /// Whether the holder of [`AdminConfig::token`] may type into a console from the page.
     pub console_input: bool,
     /// How often the power state of each backend kind is read in the background.
-    pub refresh: crate::power_refresh::Intervals,
+    pub refresh: super::RefreshIntervals,
     /// The paths served without the token (each one of [`OPENABLE`], without its `/`).
     pub open: Vec<String>,
     /// What is weaker than it should be (a short token).
@@ -176,8 +176,8 @@ fn check_token(
 fn refresh_intervals(
     src: &Source,
     table: &std::collections::BTreeMap<String, Spanned<u64>>,
-) -> Result<crate::power_refresh::Intervals, ConfigError> {
-    let mut intervals = crate::power_refresh::Intervals::default();
+) -> Result<super::RefreshIntervals, ConfigError> {
+    let mut intervals = super::RefreshIntervals::default();
     for (kind, ms) in table {
         let Some(k) = crate::kinds::by_name(kind) else {
             return Err(src.err(
@@ -309,7 +309,7 @@ mod tests {
         let base = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\n";
         let a = load(base, dir.path()).unwrap().admin.unwrap();
         assert!(a.viewer_token.is_none() && !a.console_input);
-        let defaults = crate::power_refresh::Intervals::default();
+        let defaults = crate::config::RefreshIntervals::default();
         assert_eq!(a.refresh, defaults);
         let text = format!("{base}viewer_token_file = \"view\"\nconsole_input = true\n[admin.refresh_ms]\nsim = 250\nmetal = 0\n");
         let a = load(&text, dir.path()).unwrap().admin.unwrap();

@@ -22,6 +22,7 @@ mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
 mod lan;
+mod refresh;
 mod routes;
 mod session;
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::DiscoveryConfig;
+pub use refresh::RefreshIntervals;
 pub use state::{built_in as built_in_state, StateConfig};
 
 use crate::kinds::KINDS;
