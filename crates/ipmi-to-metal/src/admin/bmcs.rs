@@ -86,6 +86,11 @@ fn bmc_json(v: &BmcView) -> Value {
     })
 }
 
+/// The answer for a BMC not served: 404.
+pub(super) fn not_found(name: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"))
+}
+
 /// An error answer: status and `{"error": ...}`.
 pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
@@ -115,7 +120,7 @@ async fn power(
     body: Result<Json<PowerBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Some(view) = state.fleet.view(&name) else {
-        return error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"));
+        return not_found(&name);
     };
     let body = match body {
         Ok(Json(b)) => b,
@@ -175,7 +180,7 @@ async fn console(
     Query(q): Query<ConsoleQuery>,
 ) -> Response {
     let Some(view) = state.fleet.view(&name) else {
-        return error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"));
+        return not_found(&name);
     };
     let Some((path, keep)) = view.info.console_log.clone() else {
         return error(

@@ -4,6 +4,7 @@
 //! `GET /bmcs/{name}/audit?n=N` (its last audited actions, newest first, from the end of the
 //! audit log's file).
 
+use super::bmcs::not_found;
 use super::AdminState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -38,10 +39,6 @@ impl Count {
     fn get(&self) -> usize {
         self.n.unwrap_or(RECORDS.0).clamp(1, RECORDS.1)
     }
-}
-
-fn not_found(name: &str) -> Response {
-    super::bmcs::error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"))
 }
 
 /// A kind's name and unit.

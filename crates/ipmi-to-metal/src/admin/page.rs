@@ -38,35 +38,29 @@ const XTERM_LICENSE: &str = include_str!("page/vendor/LICENSE-xterm");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                    img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/// The files served: path, content type, body.
+const FILES: &[(&str, &str, &str)] = &[
+    ("/", "text/html; charset=utf-8", HTML),
+    ("/page.js", "text/javascript; charset=utf-8", JS),
+    ("/page.css", "text/css; charset=utf-8", CSS),
+    ("/xterm.js", "text/javascript; charset=utf-8", XTERM_JS),
+    ("/xterm.css", "text/css; charset=utf-8", XTERM_CSS),
+    (
+        "/xterm-LICENSE.txt",
+        "text/plain; charset=utf-8",
+        XTERM_LICENSE,
+    ),
+];
+
 /// The page's routes.
 pub fn routes() -> Router<AdminState> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { file("text/html; charset=utf-8", HTML) }),
-        )
-        .route(
-            "/page.js",
-            get(|| async { file("text/javascript; charset=utf-8", JS) }),
-        )
-        .route(
-            "/page.css",
-            get(|| async { file("text/css; charset=utf-8", CSS) }),
-        )
-        .route(
-            "/xterm.js",
-            get(|| async { file("text/javascript; charset=utf-8", XTERM_JS) }),
-        )
-        .route(
-            "/xterm.css",
-            get(|| async { file("text/css; charset=utf-8", XTERM_CSS) }),
-        )
+    let mut router = Router::new()
         // None: said at once, so that browsers do not ask for it with every page (401).
-        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
-        .route(
-            "/xterm-LICENSE.txt",
-            get(|| async { file("text/plain; charset=utf-8", XTERM_LICENSE) }),
-        )
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
+    for &(path, content_type, body) in FILES {
+        router = router.route(path, get(move || async move { file(content_type, body) }));
+    }
+    router
 }
 
 fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -80,4 +74,15 @@ fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
         ],
         body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every file served is served without the token (and nothing else is).
+    #[test]
+    fn the_static_paths_are_the_files_and_the_icon() {
+        let mut files: Vec<&str> = super::FILES.iter().map(|f| f.0).collect();
+        files.push("/favicon.ico");
+        assert_eq!(files, super::STATIC);
+    }
 }
