@@ -36,6 +36,7 @@ impl Bmc {
     /// as confirmed now.
     pub async fn refresh_power(&self) -> BackendResult<PowerState> {
         let power = self.backend.power_state().await;
+        let was_down = self.state().backend_down;
         self.observe_power(&power).await;
         match &power {
             Ok(p) => {
@@ -43,6 +44,10 @@ impl Bmc {
                 if let Some(k) = st.known_power.as_mut().filter(|k| k.state == *p) {
                     k.checked = SystemTime::now();
                 }
+            }
+            // Logged once when the backend stops answering, not at every refresh after.
+            Err(e) if was_down => {
+                self.state().last_error = Some((SystemTime::now(), format!("power status: {e}")));
             }
             Err(e) => {
                 self.backend_failed("power status", e);

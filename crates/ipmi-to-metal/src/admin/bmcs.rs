@@ -42,7 +42,6 @@ async fn list(State(state): State<AdminState>, role: Option<Extension<Role>>) ->
     let you = json!({
         "act": operator,
         "type": operator && state.auth.console_input,
-        "audit": state.audit_log.is_some(),
     });
     Json(json!({ "bmcs": bmcs, "you": you }))
 }

@@ -126,10 +126,15 @@ async fn upgrade(
         .on_upgrade(move |socket| async move {
             let span = tracing::info_span!(parent: None, "live_console", %peer);
             let live = state.live.clone();
+            let closing = live.closing.notified();
+            // Stopped between the upgrade's answer and now: nothing to serve.
+            if live.closed.load(Ordering::Acquire) {
+                return;
+            }
             let serve = tracing::Instrument::instrument(serve(socket, state, peer), span);
             tokio::select! {
                 () = serve => {}
-                () = live.closing.notified() => {}
+                () = closing => {}
             }
             drop(slot);
         })
@@ -155,7 +160,7 @@ fn text(v: serde_json::Value) -> Message {
 
 /// Sends an error and closes the socket (policy violation).
 async fn refuse(socket: &mut WebSocket, why: &str) {
-    tracing::info!(why, "live console refused");
+    tracing::info!(why = ?why, "live console refused");
     let _ = socket
         .send(text(json!({ "type": "error", "error": why })))
         .await;

@@ -15,7 +15,7 @@ const $ = (id) => document.getElementById(id);
 
 let rows = new Map(); // name -> { tr, cells, values }
 let sort = { key: "name", dir: 1 };
-let you = { act: false, type: false, audit: false };
+let you = { act: false, type: false };
 let detailsOf = null;
 let timer = null;
 let fetchedAt = Date.now();
@@ -274,8 +274,9 @@ async function doAction() {
   pending = null;
   $("confirm").close();
   if (!p) return;
-  const where = detailsOf === p.name ? $("details-error") : $("error");
+  const where = detailsOf === p.name ? $("details-error") : $("notice");
   where.textContent = "power " + p.action + " " + p.name + "…";
+  where.classList.remove("failed-text");
   try {
     const r = await api("/bmcs/" + encodeURIComponent(p.name) + "/power", {
       method: "POST",
@@ -286,8 +287,10 @@ async function doAction() {
     where.textContent = r.ok
       ? "power " + p.action + " " + p.name + ": done"
       : "power " + p.action + " " + p.name + " failed: " + (answer.error || "HTTP " + r.status);
+    where.classList.toggle("failed-text", !r.ok);
   } catch (e) {
     where.textContent = "power " + p.action + " " + p.name + " failed: " + e.message;
+    where.classList.add("failed-text");
   }
   refresh();
 }
