@@ -147,8 +147,8 @@ pub(super) fn admin(
     }))
 }
 
-/// Warns of a short token and refuses one an HTTP header cannot carry; `at` is where it came
-/// from.
+/// Refuses an empty token and one an HTTP header cannot carry, and warns of a short one; `at`
+/// is where it came from.
 fn check_token(
     src: &Source,
     token: &Secret,
@@ -157,6 +157,12 @@ fn check_token(
     table: &Spanned<AdminToml>,
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
+    let at = at.map_or(table.span(), |s| s.span());
+    if token.expose().is_empty() {
+        // A forgotten variable or an empty file: no request could ever carry it, and the
+        // operator meant to set one.
+        return Err(src.err(at, format!("the {which} token is empty")));
+    }
     if token.expose().len() < MIN_TOKEN {
         warnings.push(format!(
             "the {which} token is shorter than {MIN_TOKEN} bytes: it can be guessed"
@@ -165,7 +171,7 @@ fn check_token(
     if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
         // An HTTP header carries visible ASCII only: another token could never be sent.
         return Err(src.err(
-            at.map_or(table.span(), |s| s.span()),
+            at,
             format!("the {which} token must be visible ASCII characters (no spaces)"),
         ));
     }
@@ -340,5 +346,22 @@ mod tests {
             assert!(e.starts_with(&format!("c.toml:{line}:")), "{admin}: {e}");
             assert!(e.contains(what), "{admin}: {e}");
         }
+    }
+
+    #[test]
+    fn an_empty_admin_token_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file with a line ending only, as `echo > token` writes.
+        std::fs::write(dir.path().join("empty"), "\n").unwrap();
+        let text = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"empty\"\n";
+        let e = load(text, dir.path()).err().expect("an empty token").0;
+        let line = line_of(text, "token_file");
+        assert!(e.starts_with(&format!("c.toml:{line}:")), "{e}");
+        assert!(e.contains("the admin token is empty"), "{e}");
+        // An environment variable set to nothing, the same.
+        std::env::set_var("IPMI_TO_METAL_TEST_EMPTY_ADMIN_TOKEN", "");
+        let text = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_env = \"IPMI_TO_METAL_TEST_EMPTY_ADMIN_TOKEN\"\n";
+        let e = load(text, dir.path()).err().expect("an empty token").0;
+        assert!(e.contains("the admin token is empty"), "{e}");
     }
 }
