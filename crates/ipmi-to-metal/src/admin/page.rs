@@ -1,6 +1,6 @@
-//! The status page: `/` (HTML), `/page.js` and `/page.css`, and the terminal of its live
-//! console, xterm.js (`/xterm.js`, `/xterm.css`, its licence at `/xterm-LICENSE.txt`): static
-//! files compiled into the program. xterm.js is vendored from npm (`@xterm/xterm`) under
+//! The status page: `/` (HTML), `/page.js`, `/live-console.js` and `/page.css`, and the
+//! terminal of its live console, xterm.js (`/xterm.js`, `/xterm.css`, its licence at
+//! `/xterm-LICENSE.txt`): static files compiled into the program. xterm.js is vendored from npm (`@xterm/xterm`) under
 //! `page/vendor/`, committed with its licence so that a build needs no network;
 //! `page/vendor/refresh-xterm.sh` fetches another version. No file comes from elsewhere (no
 //! CDN). They hold no data and are served without the token; the script asks for the token
@@ -22,6 +22,7 @@ pub const STATIC: &[&str] = &[
     "/",
     "/page.js",
     "/page.css",
+    "/live-console.js",
     "/xterm.js",
     "/xterm.css",
     "/xterm-LICENSE.txt",
@@ -31,6 +32,7 @@ pub const STATIC: &[&str] = &[
 const HTML: &str = include_str!("page/index.html");
 const JS: &str = include_str!("page/page.js");
 const CSS: &str = include_str!("page/page.css");
+const LIVE_CONSOLE_JS: &str = include_str!("page/live-console.js");
 const XTERM_JS: &str = include_str!("page/vendor/xterm.js");
 const XTERM_CSS: &str = include_str!("page/vendor/xterm.css");
 const XTERM_LICENSE: &str = include_str!("page/vendor/LICENSE-xterm");
@@ -43,6 +45,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/", "text/html; charset=utf-8", HTML),
     ("/page.js", "text/javascript; charset=utf-8", JS),
     ("/page.css", "text/css; charset=utf-8", CSS),
+    (
+        "/live-console.js",
+        "text/javascript; charset=utf-8",
+        LIVE_CONSOLE_JS,
+    ),
     ("/xterm.js", "text/javascript; charset=utf-8", XTERM_JS),
     ("/xterm.css", "text/css; charset=utf-8", XTERM_CSS),
     (

@@ -1,7 +1,7 @@
 // The status page of ipmi-to-metal: one table of every BMC, refreshed from GET /bmcs every few
 // seconds, with a filter and sortable columns; power actions (with a confirmation naming the
 // machine) where the token allows them; and per machine a details view: the live console
-// (xterm.js over a WebSocket), sensors, event log, last actions and the console log's end.
+// (live-console.js), sensors, event log, last actions and the console log's end.
 // The admin token is asked for once per tab (or taken from "#token=..." in the address, which
 // is then removed from it; "#filter=...&sort=-power" set the filter and the order), kept in
 // sessionStorage and sent as a bearer token (to the WebSocket in its first message: never in
@@ -392,122 +392,6 @@ function closeDetails() {
   closeTerminal();
   $("details").hidden = true;
   for (const row of rows.values()) row.tr.classList.remove("selected");
-}
-
-// ---- The live console ----
-
-let term = null;
-let ws = null;
-let typing = false;
-
-// xterm.js writes its colours and cell sizes into <style> elements, which the strict CSP of
-// this page refuses (no inline style). The elements it makes are inert <xterm-style> ones
-// instead (hidden by page.css), whose text is copied into constructed style sheets (which the
-// CSP allows) whenever it changes.
-const createElement = document.createElement.bind(document);
-document.createElement = (tag, options) =>
-  createElement(String(tag).toLowerCase() === "style" ? "xterm-style" : tag, options);
-const mirrored = new Map(); // <xterm-style> -> CSSStyleSheet
-const mirroredText = new WeakMap();
-function syncStyles() {
-  let changed = false;
-  for (const el of document.querySelectorAll("xterm-style")) {
-    let sheet = mirrored.get(el);
-    if (!sheet) {
-      sheet = new CSSStyleSheet();
-      mirrored.set(el, sheet);
-      changed = true;
-    }
-    if (mirroredText.get(sheet) !== el.textContent) {
-      sheet.replaceSync(el.textContent);
-      mirroredText.set(sheet, el.textContent);
-    }
-  }
-  for (const el of [...mirrored.keys()]) {
-    if (!el.isConnected) {
-      mirrored.delete(el);
-      changed = true;
-    }
-  }
-  if (changed) document.adoptedStyleSheets = [...mirrored.values()];
-}
-const isStyle = (n) => n && (n.nodeName === "XTERM-STYLE" || (n.parentNode && n.parentNode.nodeName === "XTERM-STYLE"));
-new MutationObserver((list) => {
-  if (list.some((m) => isStyle(m.target) || [...m.addedNodes, ...m.removedNodes].some(isStyle))) {
-    syncStyles();
-  }
-}).observe(document, { subtree: true, childList: true, characterData: true });
-
-function termStatus(text) {
-  $("term-status").textContent = text;
-}
-
-function setTyping(held) {
-  typing = held;
-  $("term-type").textContent = held ? "Stop typing" : "Type";
-  termStatus(held ? "typing (you hold the keyboard)" : "read-only");
-  if (held && term) term.focus();
-}
-
-function openTerminal(name) {
-  closeTerminal();
-  if (!window.Terminal) {
-    termStatus("the terminal did not load");
-    return;
-  }
-  const box = $("terminal");
-  const fontSize = box.clientWidth < 500 ? 11 : 13;
-  const cols = Math.max(40, Math.min(100, Math.floor((box.clientWidth - 8) / (fontSize * 0.6))));
-  term = new window.Terminal({ rows: 20, cols, fontSize, scrollback: 2000, convertEol: false });
-  term.open(box);
-  syncStyles();
-  term.onData((d) => {
-    if (typing && ws && ws.readyState === WebSocket.OPEN) ws.send(new TextEncoder().encode(d));
-  });
-  termStatus("connecting…");
-  const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/console-live");
-  ws = socket;
-  socket.binaryType = "arraybuffer";
-  // The token goes in the first message, never in the address.
-  socket.onopen = () => socket.send(JSON.stringify({ token: token(), bmc: name }));
-  socket.onmessage = (ev) => {
-    if (ws !== socket) return;
-    if (typeof ev.data !== "string") {
-      term.write(new Uint8Array(ev.data));
-      return;
-    }
-    const m = JSON.parse(ev.data);
-    if (m.type === "ready") {
-      $("term-type").hidden = !m.can_type;
-      setTyping(false);
-    } else if (m.type === "keyboard") {
-      setTyping(m.held);
-      if (m.error) termStatus("read-only: " + m.error);
-    } else if (m.type === "error") {
-      termStatus(m.error);
-    }
-  };
-  socket.onclose = () => {
-    if (ws !== socket) return;
-    $("term-type").hidden = true;
-    typing = false;
-    termStatus(($("term-status").textContent || "") + " (closed)");
-  };
-}
-
-function closeTerminal() {
-  if (ws) {
-    const old = ws;
-    ws = null;
-    old.close();
-  }
-  if (term) {
-    term.dispose();
-    term = null;
-  }
-  typing = false;
-  $("term-type").hidden = true;
-  termStatus("");
 }
 
 function start() {
