@@ -19,10 +19,14 @@ pub mod routing;
 mod sel;
 mod sensors;
 
-pub use audit::{AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower};
+pub use audit::{
+    AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower, AUDIT_REFUSED,
+    AUDIT_REFUSED_CC,
+};
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
-    Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
+    guid_from_uuid, Backend, BackendError, BackendResult, BootDevice, BootOverride, Console,
+    DiscreteKind, Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading,
+    SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
 pub use operator::{SelLine, SensorLine};

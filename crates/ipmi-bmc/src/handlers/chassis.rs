@@ -81,7 +81,8 @@ impl Bmc {
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
         let who = &asker.who;
-        let audit = Audit::start(self, asker, command, format!("power {action}"));
+        let mut audit = Audit::start(self, asker, command, format!("power {action}"));
+        audit.admit(Durability::Synced).await?;
         tracing::info!(action = %action, who = %who, "power action requested");
         let result = match self.backend.power(action, who).await {
             Ok(()) => {
@@ -128,7 +129,11 @@ impl Bmc {
             Some(0) => "identify off".to_string(),
             Some(s) => format!("identify {s} s"),
         };
-        let audit = Audit::start(self, &asker, ChassisIdentify::NAME, call);
+        let mut audit = Audit::start(self, &asker, ChassisIdentify::NAME, call);
+        audit
+            .admit(Durability::Written)
+            .await
+            .map_err(|(cc, _)| cc)?;
         let result = self
             .backend
             .identify(seconds, who)
@@ -177,7 +182,12 @@ impl Bmc {
                 let boot = requested_override(&flags).ok_or(CompletionCode::INVALID_FIELD)?;
                 let asker = self.asker(req);
                 let who = &asker.who;
-                let audit = Audit::start(self, &asker, SetSystemBootOptions::NAME, boot_call(boot));
+                let mut audit =
+                    Audit::start(self, &asker, SetSystemBootOptions::NAME, boot_call(boot));
+                audit
+                    .admit(Durability::Written)
+                    .await
+                    .map_err(|(cc, _)| cc)?;
                 let result = self
                     .backend
                     .set_boot_override(boot, who)

@@ -41,7 +41,7 @@ async fn list(State(state): State<AdminState>, role: Option<Extension<Role>>) ->
     let operator = role.is_some_and(|Extension(r)| r == Role::Operator);
     let you = json!({
         "act": operator,
-        "type": operator && state.auth.console_input,
+        "type": operator && state.auth().console_input,
     });
     Json(json!({ "bmcs": bmcs, "you": you }))
 }
@@ -82,6 +82,8 @@ fn bmc_json(v: &BmcView) -> Value {
         "last_error": status.last_error.as_ref().map(|(t, e)| json!({ "time": utc(*t), "error": e })),
         "sessions": v.sessions,
         "console_log": v.info.console_log.is_some(),
+        "console_log_failing": v.info.console_log_health.failing()
+            .map(|(since, error)| json!({ "since": utc(since), "error": error })),
     })
 }
 
@@ -154,7 +156,13 @@ async fn power(
             Json(json!({ "bmc": name, "action": action.name(), "outcome": "done" })).into_response()
         }
         Ok(Err((cc, why))) => (
-            failed_status(cc),
+            // Refused for the audit log, not by the BMC or its backend: the service cannot
+            // take power actions now.
+            if why.starts_with(ipmi_bmc::AUDIT_REFUSED) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                failed_status(cc)
+            },
             Json(
                 json!({ "bmc": name, "action": action.name(), "outcome": "failed",
                          "ccode": format!("0x{:02x}", cc.0), "error": why }),

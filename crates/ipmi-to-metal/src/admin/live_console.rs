@@ -186,14 +186,14 @@ async fn serve(mut socket: WebSocket, state: AdminState, peer: SocketAddr) {
         )
         .await;
     };
-    let Some(role) = state.auth.role(hello.token.as_bytes()) else {
+    let Some(role) = state.auth().role(hello.token.as_bytes()) else {
         return refuse(&mut socket, "the token was refused").await;
     };
     let name = hello.bmc;
     let Some(view) = state.fleet.view(&name) else {
         return refuse(&mut socket, &format!("no BMC {name:?}")).await;
     };
-    let can_type = role == Role::Operator && state.auth.console_input;
+    let can_type = role == Role::Operator && state.auth().console_input;
     tracing::info!(bmc = ?name, ?role, can_type, "live console opened");
     let mut output = view.console.subscribe();
     let ready = json!({ "type": "ready", "bmc": name, "can_type": can_type });
@@ -234,7 +234,8 @@ async fn serve(mut socket: WebSocket, state: AdminState, peer: SocketAddr) {
                         Ok(Control::Take) => take(&view, can_type, &mut keyboard, &who).await,
                         Ok(Control::Release) => {
                             if keyboard.take().is_some() {
-                                audit(&view, &who, "keyboard given back").await;
+                                // Given back either way: a failure is the sink's to log.
+                                let _ = audit(&view, &who, "keyboard given back").await;
                             }
                             json!({ "type": "keyboard", "held": false })
                         }
@@ -266,7 +267,7 @@ async fn serve(mut socket: WebSocket, state: AdminState, peer: SocketAddr) {
         }
     }
     if keyboard.take().is_some() {
-        audit(&view, &who, "keyboard given back (socket closed)").await;
+        let _ = audit(&view, &who, "keyboard given back (socket closed)").await;
     }
     tracing::info!(bmc = ?name, "live console closed");
 }
@@ -287,19 +288,30 @@ async fn take(
         return json!({ "type": "keyboard", "held": false, "error": why });
     }
     match view.console.take_keyboard() {
-        Ok(k) => {
-            *keyboard = Some(k);
-            audit(view, who, "keyboard taken").await;
-            json!({ "type": "keyboard", "held": true })
-        }
+        // Typed keys change the machine: no keyboard unless its taking is on record.
+        Ok(k) => match audit(view, who, "keyboard taken").await {
+            Ok(()) => {
+                *keyboard = Some(k);
+                json!({ "type": "keyboard", "held": true })
+            }
+            Err(e) => {
+                let why = format!("the audit log cannot be written: {e}");
+                json!({ "type": "keyboard", "held": false, "error": why })
+            }
+        },
         Err(busy) => json!({ "type": "keyboard", "held": false, "error": busy.to_string() }),
     }
 }
 
-async fn audit(view: &crate::runtime::BmcView, who: &Requester, call: &str) {
+/// Audits `call`; an error if the record could not be written where the audit fails closed.
+async fn audit(view: &crate::runtime::BmcView, who: &Requester, call: &str) -> Result<(), String> {
     tracing::info!(who = %who, call, "live console");
-    if let Some(sink) = view.bmc.audit_sink() {
-        let record = crate::audit::done_record(who.clone(), "live console", call.to_string());
-        sink.record(record, ipmi_bmc::Durability::Written).await;
+    let Some(sink) = view.bmc.audit_sink() else {
+        return Ok(());
+    };
+    let record = crate::audit::done_record(who.clone(), "live console", call.to_string());
+    match sink.record(record, ipmi_bmc::Durability::Written).await {
+        Err(e) if sink.fails_closed() => Err(e),
+        _ => Ok(()),
     }
 }

@@ -26,6 +26,7 @@
 mod bmcs;
 mod details;
 mod health;
+mod host;
 mod live_console;
 mod metrics;
 mod page;
@@ -53,13 +54,13 @@ pub struct AdminState {
     pub reloader: Option<Arc<Reloader>>,
     /// The audit log's file, for the status page's last actions (`None`: not in a file).
     pub audit_log: Option<std::path::PathBuf>,
-    /// The tokens and the open paths.
-    auth: Arc<Auth>,
+    /// The tokens, the open paths and the host names, swapped whole by a reload.
+    auth: Arc<std::sync::RwLock<Arc<Auth>>>,
     /// The live consoles open, against their limit.
     live: Arc<live_console::Sockets>,
 }
 
-/// The bearer tokens, and the paths served without them.
+/// The bearer tokens, the paths served without them, and the host names served.
 struct Auth {
     token: Secret,
     /// The read-only token, if there is one.
@@ -68,6 +69,8 @@ struct Auth {
     console_input: bool,
     /// Full paths (`/healthz`).
     open: Vec<String>,
+    /// What `Host` may say ([`host`]).
+    hosts: host::AllowedHosts,
 }
 
 /// What a request's token allows: everything, or to look ([`Role::Viewer`]: `GET` only, the
@@ -81,6 +84,16 @@ pub enum Role {
 }
 
 impl Auth {
+    fn new(config: &AdminConfig) -> Auth {
+        Auth {
+            token: config.token.clone(),
+            viewer: config.viewer_token.clone(),
+            console_input: config.console_input,
+            open: config.open.iter().map(|p| format!("/{p}")).collect(),
+            hosts: host::AllowedHosts::new(&config.hosts),
+        }
+    }
+
     /// The role of a token given, if it is one of ours (constant-time compares).
     fn role(&self, given: &[u8]) -> Option<Role> {
         let given = Secret::new(given);
@@ -101,18 +114,26 @@ impl AdminState {
             fleet,
             reloader: None,
             audit_log: None,
-            auth: Arc::new(Auth {
-                token: config.token.clone(),
-                viewer: config.viewer_token.clone(),
-                console_input: config.console_input,
-                open: config.open.iter().map(|p| format!("/{p}")).collect(),
-            }),
+            auth: Arc::new(std::sync::RwLock::new(Arc::new(Auth::new(config)))),
             live: Arc::default(),
         }
     }
+
+    /// Takes the token, open paths and host names of `config` (a reloaded `[admin]` table) for
+    /// every request from now on: the old token is refused at once.
+    pub fn update(&self, config: &AdminConfig) {
+        *self.auth.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Auth::new(config));
+        tracing::info!("admin: the token, open paths and host names of the reloaded [admin] table are in force");
+    }
+
+    /// The token, open paths and host names in force.
+    fn auth(&self) -> Arc<Auth> {
+        self.auth.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
-/// Every route of the admin server, behind the token check.
+/// Every route of the admin server, behind the token check, behind the `Host` check; every
+/// answer marked not to be cached nor sniffed.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .merge(health::routes())
@@ -127,13 +148,34 @@ pub fn router(state: AdminState) -> Router {
             state.clone(),
             require_token,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host::check_host,
+        ))
+        .layer(axum::middleware::map_response(no_store_no_sniff))
         .with_state(state)
+}
+
+/// Every answer, errors included: never stored by a browser or a proxy (they carry the fleet's
+/// state, the console's text, what a reload did), and never read as another type than the one
+/// it says (a console line that looks like HTML stays text).
+async fn no_store_no_sniff(mut answer: Response) -> Response {
+    let headers = answer.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    answer
 }
 
 /// Lets a request through if it carries a token (its [`Role`] in its extensions; the viewer's
 /// for `GET` only, 403 otherwise) or its path is open; 401 otherwise.
 async fn require_token(State(state): State<AdminState>, mut req: Request, next: Next) -> Response {
-    let auth = &state.auth;
+    let auth = state.auth();
     let path = req.uri().path();
     // The status page's static files hold no data: the script they make asks for the token;
     // the live console's socket takes the token in its first message.

@@ -1,7 +1,9 @@
 //! The `[admin]` table: the admin HTTP server (status page, admin API, health, metrics). Off
 //! unless `listen` is set; then a bearer token is required, from `token_env` or `token_file`
 //! (read straight into zeroized memory, as every other secret), and `open` names the paths served
-//! without it (only those in [`OPENABLE`]). A second, read-only token (`viewer_token_env` or
+//! without it (only those in [`OPENABLE`]); `hosts` names the host names requests may carry in
+//! `Host` besides addresses, localhost names and the machine's own name (against DNS
+//! rebinding: see `crate::admin`). A second, read-only token (`viewer_token_env` or
 //! `viewer_token_file`) may look at everything and change nothing; `console_input = true` lets
 //! the holder of the first token type into a console from the status page. `[admin.refresh_ms]`
 //! sets how often each backend kind's power state is read in the background for the page
@@ -13,6 +15,7 @@
 //! token_file = "admin-token"
 //! viewer_token_file = "viewer-token"
 //! open = ["healthz", "metrics"]
+//! hosts = ["shim.example.net"]
 //! console_input = true
 //! [admin.refresh_ms]
 //! sim = 1000
@@ -44,6 +47,9 @@ pub struct AdminConfig {
     pub refresh: super::RefreshIntervals,
     /// The paths served without the token (each one of [`OPENABLE`], without its `/`).
     pub open: Vec<String>,
+    /// Host names requests may name in `Host`, besides addresses, localhost names and the
+    /// machine's own name.
+    pub hosts: Vec<String>,
     /// What is weaker than it should be (a short token).
     pub warnings: Vec<String>,
 }
@@ -60,6 +66,8 @@ pub(super) struct AdminToml {
     token_file: Option<Spanned<String>>,
     #[serde(default)]
     open: Vec<Spanned<String>>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
     viewer_token_env: Option<Spanned<String>>,
     viewer_token_file: Option<Spanned<String>>,
     #[serde(default)]
@@ -85,6 +93,22 @@ pub(super) fn admin(
                     "open: unknown path {:?} (may be left open: {})",
                     p.get_ref(),
                     OPENABLE.join(", ")
+                ),
+            ));
+        }
+    }
+    for h in &t.hosts {
+        let name = h.get_ref();
+        let ok = !name.is_empty()
+            && name.len() <= 253
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !ok {
+            return Err(src.err(
+                h.span(),
+                format!(
+                    "hosts: {name:?} is not a host name (letters, digits, '-' and '.'; no port)"
                 ),
             ));
         }
@@ -143,6 +167,7 @@ pub(super) fn admin(
         console_input: t.console_input,
         refresh,
         open,
+        hosts: t.hosts.iter().map(|h| h.get_ref().clone()).collect(),
         warnings,
     }))
 }
@@ -263,6 +288,11 @@ mod tests {
                 "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"missing\"\n",
                 "token_file",
                 "cannot read",
+            ),
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nhosts = [\"a.example:9623\"]\n",
+                "\"a.example:9623",
+                "is not a host name",
             ),
             (
                 "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nport = 1\n",
