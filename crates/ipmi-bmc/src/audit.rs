@@ -109,6 +109,10 @@ pub struct KnownPower {
     pub state: PowerState,
     /// Since when it is known (the first read or action that showed it).
     pub since: SystemTime,
+    /// When it was last confirmed: by the background refresh ([`crate::Bmc::refresh_power`]),
+    /// or by the read or action that changed it (the reads of IPMI clients that find it
+    /// unchanged read no clock).
+    pub checked: SystemTime,
 }
 
 /// What the BMC shows of itself: for an operator's status page, never on a request's path.

@@ -13,6 +13,7 @@ pub mod backend;
 mod dispatch;
 pub mod events;
 mod handlers;
+mod operator;
 mod privilege_floor;
 pub mod routing;
 mod sel;
@@ -28,6 +29,7 @@ pub use backend::{
     SensorThresholds,
 };
 pub use dispatch::{commands, CommandInfo};
+pub use operator::{SelLine, SensorLine};
 pub use privilege_floor::privilege_floor;
 
 use ipmi_proto::cmd::chassis::BootFlags;

@@ -281,10 +281,22 @@ pub fn sol_record(
             ),
         )
     };
+    done_record(who, Some(privilege), command, call)
+}
+
+/// The record of something carried out beside the BMC model, at once (no duration): a SOL
+/// session attached or detached (at the SOL session's privilege), a browser taking a console's
+/// keyboard or giving it back (no IPMI privilege: the admin token's holder).
+pub fn done_record(
+    who: ipmi_bmc::Requester,
+    privilege: Option<ipmi_proto::types::Privilege>,
+    command: &'static str,
+    call: String,
+) -> ipmi_bmc::AuditRecord {
     AuditRecord {
         time: std::time::SystemTime::now(),
         who,
-        privilege: Some(privilege),
+        privilege,
         command: command.into(),
         call,
         outcome: AuditOutcome::Done,

@@ -41,6 +41,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub struct ConsoleLink {
     /// The task, or its state while it sleeps, and its wake-up.
     sleeper: Arc<Sleeper>,
+    /// The status page's live consoles of this BMC: output to them, the keyboard.
+    pub watch: Arc<crate::console_watch::ConsoleWatch>,
 }
 
 impl ConsoleLink {
@@ -194,6 +196,7 @@ pub fn spawn(
         audit: bmc.audit_sink().cloned(),
         bmc: bmc_name,
         attached_by: None,
+        watch: link.watch.clone(),
         runtime: tokio::runtime::Handle::current(),
         span: tracing::Span::current(),
     };
@@ -375,6 +378,8 @@ struct Pump {
     /// Who activated the instance attached now, and at which privilege, for the audit of its
     /// end.
     attached_by: Option<Box<(Requester, Privilege)>>,
+    /// The live consoles in browsers: output, and the console for their keyboard.
+    watch: Arc<crate::console_watch::ConsoleWatch>,
     /// Where the task runs again after sleeping, and in which span.
     runtime: tokio::runtime::Handle,
     span: tracing::Span,
@@ -436,6 +441,7 @@ impl Pump {
         match read {
             Read::Output(data) => self.output(&data),
             Read::Opened { console, again } => {
+                self.watch.set_console(Some(console.clone()));
                 self.console = Some(console);
                 if again {
                     self.mark("console open again");
@@ -444,6 +450,7 @@ impl Pump {
             Read::Unavailable(why) => self.mark(&format!("console unavailable: {why}")),
             Read::Lost(why) => {
                 self.console = None;
+                self.watch.set_console(None);
                 self.mark(&format!("console lost: {why}"));
             }
             Read::NoConsole => return false,
@@ -461,6 +468,7 @@ impl Pump {
         if let Some(l) = self.log.as_mut() {
             l.append(data);
         }
+        self.watch.output(data);
         if self.attached {
             let taken = self.server().sol_output(Instant::now(), data);
             if taken < data.len() {

@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod console;
 mod console_log;
+mod console_watch;
 mod discovery;
 #[cfg(test)]
 mod example_backend;
@@ -18,6 +19,7 @@ mod fake;
 mod kinds;
 mod logs;
 mod metered;
+mod power_refresh;
 mod private_file;
 mod reload;
 mod runtime;

@@ -36,6 +36,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         config.state.sel_capacity,
     );
     let admin_config = config.admin.clone();
+    let audit_file = match &config.audit {
+        crate::config::AuditTarget::File(path) => Some(path.clone()),
+        _ => None,
+    };
     let reloader = Arc::new(Reloader::start(fleet.clone(), factory.clone(), loaded).await?);
     // Reading the configuration left much of the heap free: give it back.
     crate::runtime::release_free_memory();
@@ -57,10 +61,15 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             let swapped = state.clone();
             reloader.on_admin_update(Box::new(move |c| swapped.update(c)));
             state.reloader = Some(reloader.clone());
+            state.audit_log = audit_file;
             Some(crate::admin::start(c, state, http_budget.clone()).await?)
         }
         None => None,
     };
+    // The status page's power states: read in the background only where a page shows them.
+    let refresh = admin_config
+        .as_ref()
+        .map(|c| crate::power_refresh::PowerRefresh::start(&fleet, c.refresh.clone()));
     let first = loop {
         match signals.next().await {
             Asked::Stop(s) => break s,
@@ -72,6 +81,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     // No admin action starts during the shutdown.
     if let Some(a) = admin {
         a.stop().await;
+    }
+    // No backend read starts during the shutdown.
+    if let Some(r) = refresh {
+        r.stop().await;
     }
     // No BMC starts or stops behind the shutdown's back: no more reloads, no discoveries.
     reloader.close().await;

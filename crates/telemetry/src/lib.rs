@@ -27,7 +27,7 @@ pub use events::{
     discovery, reload, ssh_master_started, unwatch_ssh_control_dir, watch_ssh_control_dir,
     DiscoveryStats, ReloadOutcome,
 };
-pub use files::{audit_write_failed, console_log_failing, console_log_failed};
+pub use files::{audit_write_failed, console_log_failed, console_log_failing};
 
 use families::{Family, Kind};
 use prometheus_client::collector::Collector;

@@ -98,9 +98,11 @@ impl Bmc {
                         st.last_on_by_ipmi = true;
                     }
                     if let Some(state) = expected_power(action) {
+                        let now = SystemTime::now();
                         st.known_power = Some(KnownPower {
                             state,
-                            since: SystemTime::now(),
+                            since: now,
+                            checked: now,
                         });
                     }
                 }

@@ -140,6 +140,9 @@ impl<R: RngCore> Ctx<'_, R> {
         if !config.enabled {
             return Err(payload_cc::PAYLOAD_DISABLED);
         }
+        if self.sol.taken_elsewhere() {
+            return Err(payload_cc::ALREADY_ACTIVE);
+        }
         if let Some(other) = self.sol.active_session() {
             if self.table.sessions.contains_key(&other) {
                 return Err(payload_cc::ALREADY_ACTIVE);

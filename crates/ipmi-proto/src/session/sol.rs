@@ -123,6 +123,9 @@ pub(crate) struct Sol {
     send: Vec<(SocketAddr, Vec<u8>)>,
     /// Something for the runtime to do.
     dirty: bool,
+    /// Someone else types into the console (the runtime's browser console): no instance may
+    /// be activated meanwhile, as if one were active in another session.
+    taken_elsewhere: bool,
 }
 
 /// Whether a session's cipher suite can encrypt, and authenticate, its packets.
@@ -187,6 +190,7 @@ impl Sol {
             events: Vec::new(),
             send: Vec::new(),
             dirty: false,
+            taken_elsewhere: false,
         }
     }
 
@@ -197,6 +201,21 @@ impl Sol {
     /// The session the instance runs in, if one is active.
     pub(crate) fn active_session(&self) -> Option<u32> {
         self.active.as_ref().map(|i| i.session_id)
+    }
+
+    /// Whether someone outside SOL types into the console now.
+    pub(crate) fn taken_elsewhere(&self) -> bool {
+        self.taken_elsewhere
+    }
+
+    /// Takes the console's keyboard for a writer outside SOL (`true`), or gives it back.
+    /// Refused (false) while an instance is active: one writer at a time.
+    pub(crate) fn take_elsewhere(&mut self, take: bool) -> bool {
+        if take && self.active.is_some() {
+            return false;
+        }
+        self.taken_elsewhere = take;
+        true
     }
 
     /// Whether the runtime has something to do ([`Sol::poll`]).

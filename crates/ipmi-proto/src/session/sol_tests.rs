@@ -423,3 +423,28 @@ fn ipmi15_sessions_have_no_payloads() {
     }
     assert_eq!(s.sol_room(), 0, "nothing activated");
 }
+
+/// The console's keyboard has one writer: a console typing outside SOL keeps an instance from
+/// being activated (0x80, as another session's would), and an active instance keeps the
+/// keyboard from being taken.
+#[test]
+fn the_keyboard_is_taken_by_sol_or_elsewhere_never_both() {
+    let mut s = server();
+    assert!(s.sol_take_keyboard(true));
+    let mut a = login(&mut s, 17, "admin", b"secret", 0x14);
+    assert_eq!(
+        a.activate(&mut s, ENC_AUTH).ccode.0,
+        0x80,
+        "taken elsewhere"
+    );
+    assert!(!s.sol_active());
+    assert!(s.sol_take_keyboard(false));
+    assert_eq!(a.activate(&mut s, ENC_AUTH).ccode, CompletionCode::OK);
+    assert!(s.sol_active());
+    assert!(
+        !s.sol_take_keyboard(true),
+        "refused while an instance is active"
+    );
+    // Giving it back is always allowed (the refused taker never had it).
+    assert!(s.sol_take_keyboard(false));
+}

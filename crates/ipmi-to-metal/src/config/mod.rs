@@ -23,6 +23,7 @@ mod field_names;
 mod fuzz_twin;
 mod lan;
 mod libvirt_discovery;
+mod refresh;
 mod routes;
 mod session;
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::{DiscoveryConfig, DiscoverySource};
+pub use refresh::RefreshIntervals;
 pub use state::{built_in as built_in_state, SelOnDamage, StateConfig};
 pub use warnings::grouped as grouped_warnings;
 

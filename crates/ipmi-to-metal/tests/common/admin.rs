@@ -9,6 +9,9 @@ use std::process::Command;
 /// The admin token of the test configurations (in the file `admin.token`).
 pub const ADMIN_TOKEN: &str = "test-admin-token-5f2a9c1e77";
 
+/// The read-only token of [`Served::start_admin`]'s configurations (in the file `viewer.token`).
+pub const VIEWER_TOKEN: &str = "test-viewer-token-0b7d33aa41";
+
 /// The `[audit]` table's body of [`Served::start`].
 pub const DEFAULT_AUDIT: &str = "log = \"audit.jsonl\"";
 
@@ -23,6 +26,20 @@ impl Served {
     /// with the admin server (healthz left open) and the audit log in a file.
     pub fn start(extra: &str, more: &str) -> Served {
         Served::start_custom(extra, more, DEFAULT_AUDIT, Rlimits::default())
+    }
+
+    /// [`Served::start`] with more keys in `[admin]` (`admin_more`); the file `viewer.token`
+    /// holds [`VIEWER_TOKEN`] for `viewer_token_file`.
+    pub fn start_admin(extra: &str, more: &str, admin_more: &str) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        Served::start_admin_in(
+            dir,
+            extra,
+            more,
+            DEFAULT_AUDIT,
+            Rlimits::default(),
+            admin_more,
+        )
     }
 
     /// [`Served::start`] with `audit` as the body of the `[audit]` table (the file `audit.jsonl`
@@ -40,11 +57,24 @@ impl Served {
         audit: &str,
         limits: Rlimits,
     ) -> Served {
+        Served::start_admin_in(dir, extra, more, audit, limits, "")
+    }
+
+    /// [`Served::start_in`] with more keys in `[admin]`.
+    fn start_admin_in(
+        dir: tempfile::TempDir,
+        extra: &str,
+        more: &str,
+        audit: &str,
+        limits: Rlimits,
+        admin_more: &str,
+    ) -> Served {
         let port = free_port();
         let admin_port = test_support::free_tcp_port();
         std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
+        std::fs::write(dir.path().join("viewer.token"), format!("{VIEWER_TOKEN}\n")).unwrap();
         let config = format!(
-            "{}\n{more}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n\n[audit]\n{audit}\n",
+            "{}\n{more}\n[audit]\n{audit}\n\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n{admin_more}\n",
             standard_config(port, extra)
         );
         let bmc = Bmc::start_in_limited(dir, port, &config, "info", limits);
