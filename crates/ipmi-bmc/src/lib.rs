@@ -13,6 +13,7 @@ pub mod backend;
 mod dispatch;
 pub mod events;
 mod handlers;
+pub mod media;
 mod privilege_floor;
 pub mod routing;
 mod sel;
@@ -21,8 +22,10 @@ mod sensors;
 pub use audit::{AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower};
 pub use backend::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
-    Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading, SensorThresholds,
+    Inventory, MediaInsert, MediaSlot, PowerAction, PowerState, Requester, SensorKind,
+    SensorReading, SensorThresholds, TransferProtocol,
 };
+pub use media::{MediaError, MediaSettings, MediaStatus};
 pub use dispatch::{commands, CommandInfo};
 pub use privilege_floor::privilege_floor;
 
@@ -137,6 +140,8 @@ pub struct Bmc {
     sensors: sensors::SensorModel,
     /// Where the records of state-changing requests go, if anywhere.
     audit: Option<Arc<dyn AuditSink>>,
+    /// Virtual media: settings, and the state once used.
+    media: media::MediaPart,
 }
 
 /// What the BMC remembers between requests.
@@ -187,6 +192,7 @@ impl Bmc {
             backend,
             state: Mutex::new(State::default()),
             audit: None,
+            media: media::MediaPart::default(),
         }
     }
 
