@@ -15,6 +15,7 @@ mod discovery;
 mod example_backend;
 mod factory;
 mod fake;
+mod ipxe;
 mod kinds;
 mod logs;
 mod metered;
@@ -171,6 +172,7 @@ fn main() -> ExitCode {
                     state: config::built_in_state(listen),
                     admin: None,
                     audit: config::default_audit_target(),
+                    ipxe: None,
                 }),
             };
             let rt = match runtime_or_exit(true) {

@@ -21,6 +21,7 @@ mod document;
 mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
+pub mod ipxe;
 mod lan;
 mod routes;
 mod session;
@@ -38,6 +39,7 @@ pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::DiscoveryConfig;
+pub use ipxe::IpxeConfig;
 pub use state::{built_in as built_in_state, StateConfig};
 
 use crate::kinds::KINDS;
@@ -61,6 +63,8 @@ pub struct Config {
     pub admin: Option<AdminConfig>,
     /// Where the audit log goes (`[audit]`).
     pub audit: AuditTarget,
+    /// The iPXE script endpoint, if `[ipxe]` is there.
+    pub ipxe: Option<IpxeConfig>,
 }
 
 impl Config {
@@ -81,8 +85,13 @@ impl Config {
             .admin
             .iter()
             .flat_map(|a| a.warnings.iter().map(|w| ("admin".to_string(), w)));
+        let ipxe = self
+            .ipxe
+            .iter()
+            .flat_map(|i| i.warnings.iter().map(|w| ("ipxe".to_string(), w)));
         bmcs.chain(discoveries)
             .chain(admin)
+            .chain(ipxe)
             .map(|(who, w)| (who, w.as_str()))
             .collect()
     }
@@ -99,6 +108,7 @@ struct FileToml {
     sel_capacity: Option<Spanned<u32>>,
     admin: Option<Spanned<admin::AdminToml>>,
     audit: Option<audit::AuditToml>,
+    ipxe: Option<Spanned<ipxe::IpxeToml>>,
 }
 
 /// Reads and validates a configuration file.
@@ -216,6 +226,7 @@ fn parse_with(
         state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
+        ipxe: ipxe::ipxe(&src, parsed.ipxe.as_ref())?,
     })
 }
 
