@@ -15,8 +15,6 @@ use std::sync::Arc;
 
 /// A running endpoint; dropping it leaves it running until the process ends.
 pub struct IpxeServer {
-    /// Where it listens (the port chosen if the configuration said 0).
-    pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -48,7 +46,7 @@ pub async fn start(config: &IpxeConfig, fleet: Arc<Fleet>) -> std::io::Result<Ip
         }
     });
     tracing::info!(listen = %addr, public_url = %config.public_url, "iPXE endpoint listening");
-    Ok(IpxeServer { addr, task })
+    Ok(IpxeServer { task })
 }
 
 /// `/ipxe/NAME/SECRET` split, NAME percent-decoded.

@@ -72,7 +72,7 @@ fn bmc_json(v: &BmcView) -> Value {
 }
 
 /// An error answer: status and `{"error": ...}`.
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
@@ -83,7 +83,7 @@ struct PowerBody {
 }
 
 /// The HTTP status of a power action the BMC model refused or the backend failed.
-fn failed_status(cc: CompletionCode) -> StatusCode {
+pub(super) fn failed_status(cc: CompletionCode) -> StatusCode {
     match cc {
         CompletionCode::NODE_BUSY => StatusCode::SERVICE_UNAVAILABLE,
         CompletionCode::TIMEOUT => StatusCode::GATEWAY_TIMEOUT,

@@ -25,6 +25,7 @@
 
 mod bmcs;
 mod health;
+mod media;
 mod metrics;
 mod page;
 mod reload;
@@ -80,6 +81,7 @@ pub fn router(state: AdminState) -> Router {
         .merge(health::routes())
         .merge(reload::routes())
         .merge(bmcs::routes())
+        .merge(media::routes())
         .merge(page::routes())
         .merge(metrics::routes())
         // One line per submodule above this one.
