@@ -10,31 +10,6 @@ use common::metal::*;
 use common::*;
 use serde_json::Value;
 
-/// Starts a configuration (its `[[bmc]]` tables in `bmcs`, listening first on `port`) with the
-/// admin server and the audit log.
-fn served(port: u16, bmcs: &str) -> Served {
-    let admin_port = test_support::free_tcp_port();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
-    let config = format!(
-        "{bmcs}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\n\n[audit]\nlog = \"audit.jsonl\"\n"
-    );
-    let bmc = Bmc::start_in(dir, port, &config);
-    let served = Served { bmc, admin_port };
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", admin_port)).is_ok()),
-        "{}",
-        served.bmc.server_log()
-    );
-    served
-}
-
-fn media(s: &Served, name: &str, slot: &str, action: &str, body: &str) -> (u16, Value) {
-    let path = format!("/bmcs/{name}/media/{slot}/{action}");
-    let (status, text) = s.http("POST", &path, Some(ADMIN_TOKEN), body);
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 fn cd(s: &Served, name: &str) -> Value {
     let all = s.get_json(&format!("/bmcs/{name}/media"));
     all["slots"]
@@ -55,7 +30,7 @@ const IMAGE: &str = "http://192.0.2.10/images/agent.iso";
 #[test]
 fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
     let s = Served::start("", "");
-    let (status, body) = media(&s, "node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
     assert_eq!(status, 200, "{body}");
     let slot = cd(&s, "node1");
     assert_eq!(slot["inserted"], true);
@@ -95,11 +70,11 @@ fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
     let admin_port = s.admin_port;
     let bmc = s.bmc.kill9_and_restart();
     let s = Served { bmc, admin_port };
-    assert!(eventually(20, || std::net::TcpStream::connect(("127.0.0.1", admin_port)).is_ok()));
+    s.wait_admin();
     let slot = cd(&s, "node1");
     assert_eq!((slot["inserted"].clone(), slot["image"].clone()), (Value::Bool(true), Value::from(IMAGE)));
 
-    let (status, body) = media(&s, "node1", "Cd", "eject", "");
+    let (status, body) = s.media("node1", "Cd", "eject", "");
     assert_eq!(status, 200, "{body}");
     let slot = cd(&s, "node1");
     assert_eq!(slot["inserted"], false);
@@ -119,11 +94,11 @@ fn bad_media_requests_get_the_right_answer() {
         (r#"{"image": "http://h/${x}.iso"}"#, "${"),
         (r#"{"image": "https://h/a.iso", "transfer_protocol": "HTTP"}"#, "does not match"),
     ] {
-        let (status, answer) = media(&s, "node1", "Cd", "insert", body);
+        let (status, answer) = s.media("node1", "Cd", "insert", body);
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(answer.to_string().contains(why), "{body}: {answer}");
     }
-    assert_eq!(media(&s, "node1", "Floppy", "insert", r#"{"image": "http://h/a.iso"}"#).0, 404);
+    assert_eq!(s.media("node1", "Floppy", "insert", r#"{"image": "http://h/a.iso"}"#).0, 404);
     assert_eq!(cd(&s, "node1")["inserted"], false);
 }
 
@@ -152,11 +127,11 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     dev.ipxe_script_url = Some("https://boot.example.net/original.ipxe".into());
     let fake = FakeMetal::start(vec![dev]);
     let (port, ipxe_port) = (free_port(), test_support::free_tcp_port());
-    let s = served(port, &metal_config(&fake, port, ipxe_port));
+    let s = Served::start_bmcs(port, &metal_config(&fake, port, ipxe_port));
     // Before any insert: no secret, every path 404 with an empty body.
     assert_eq!(fetch(ipxe_port, "/ipxe/node1/00"), (404, String::new()));
 
-    let (status, body) = media(&s, "node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
     assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
     let d = fake.device(1);
     assert!(d.always_pxe);
@@ -187,14 +162,14 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     assert_eq!(fake.device(1).ipxe_script_url.as_deref(), Some(url.as_str()));
 
     // A new insert rotates the secret: the old URL answers nothing.
-    let (status, _) = media(&s, "node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, _) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
     assert_eq!(status, 200);
     let url2 = fake.device(1).ipxe_script_url.unwrap();
     assert_ne!(url2, url);
     assert_eq!(fetch(ipxe_port, &path), (404, String::new()));
 
     // Eject: the device's own settings are back.
-    let (status, body) = media(&s, "node1", "Cd", "eject", "");
+    let (status, body) = s.media("node1", "Cd", "eject", "");
     assert_eq!(status, 200, "{body}");
     let d = fake.device(1);
     assert!(!d.always_pxe);
@@ -211,8 +186,8 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
 fn a_disk_boot_puts_the_metal_device_back_and_cd_points_it_at_the_endpoint_again() {
     let fake = FakeMetal::start(vec![device(1, "active", &[])]);
     let (port, ipxe_port) = (free_port(), test_support::free_tcp_port());
-    let s = served(port, &metal_config(&fake, port, ipxe_port));
-    let (status, _) = media(&s, "node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let s = Served::start_bmcs(port, &metal_config(&fake, port, ipxe_port));
+    let (status, _) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
     assert_eq!(status, 200);
     let url = fake.device(1).ipxe_script_url.unwrap();
     admin(&s.bmc, "chassis bootdev disk");
@@ -241,9 +216,9 @@ fn backends_without_media_offer_no_slot() {
         fake.url(),
         device_id(1)
     );
-    let s = served(port, &config_with_backend(port, "metal", &section));
+    let s = Served::start_bmcs(port, &config_with_backend(port, "metal", &section));
     assert_eq!(s.get_json("/bmcs/node1/media")["slots"], serde_json::json!([]));
-    let (status, body) = media(&s, "node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
     assert_eq!(status, 501, "{body}");
     assert!(fake.device(1).ipxe_script_url.is_none());
 }
