@@ -1,5 +1,5 @@
 //! The configuration loader (`config::parse_all` of the ipmi-to-metal binary) fed arbitrary text
-//! and mutated copies of the README's example configurations. Properties: it does not panic, and
+//! and mutated copies of the guide's example configurations. Properties: it does not panic, and
 //! every error it returns names the file, a line and a column inside the text
 //! (`fuzz.toml:LINE:COL: message`), as its documentation promises.
 //!
@@ -126,16 +126,32 @@ pub fn check_error(text: &str, e: &ConfigError) {
     );
 }
 
-/// The README's example configurations (its `toml` code blocks), made loadable here: secrets
-/// from `*_env` read from the scratch directory instead, absolute paths made relative to it, and
-/// the fragments that show one backend's table completed into a `[[bmc]]` with a user.
+/// The guide's pages that hold example configurations.
+const GUIDE: &[&str] = &[
+    include_str!("../README.md"),
+    include_str!("../docs/getting-started.md"),
+    include_str!("../docs/backend-sim.md"),
+    include_str!("../docs/console.md"),
+    include_str!("../docs/backend-metal.md"),
+    include_str!("../docs/backend-redfish.md"),
+    include_str!("../docs/backend-ssh-command.md"),
+    include_str!("../docs/routing.md"),
+    include_str!("../docs/backend-ipmi.md"),
+    include_str!("../docs/backend-http.md"),
+    include_str!("../docs/operations.md"),
+    include_str!("../docs/deployment.md"),
+];
+
+/// The guide's example configurations (the `toml` code blocks of the README and its pages under
+/// `docs/`), made loadable here: secrets from `*_env` read from the scratch directory instead,
+/// absolute paths made relative to it, and the fragments that show one backend's table completed
+/// into a `[[bmc]]` with a user.
 pub fn examples() -> &'static [String] {
     static EXAMPLES: OnceLock<Vec<String>> = OnceLock::new();
     EXAMPLES.get_or_init(|| {
-        let readme = include_str!("../README.md");
         let mut out = Vec::new();
         let mut block: Option<String> = None;
-        for line in readme.lines() {
+        for line in GUIDE.iter().flat_map(|page| page.lines()) {
             match (&mut block, line.trim_start()) {
                 (None, "```toml") => block = Some(String::new()),
                 (Some(b), "```") => {
@@ -153,7 +169,7 @@ pub fn examples() -> &'static [String] {
                 (None, _) => {}
             }
         }
-        assert!(out.len() >= 6, "the README's example configurations");
+        assert!(out.len() >= 6, "the guide's example configurations");
         out
     })
 }
@@ -301,7 +317,7 @@ const VALUES: &[&str] = &[
 ];
 
 /// Applies line edits to `base`, three bytes `[op, a, b]` each: delete line `a`; duplicate line
-/// `a` after line `b`; uncomment line `a` (a README example's optional setting); give line `a`
+/// `a` after line `b`; uncomment line `a` (a guide example's optional setting); give line `a`
 /// value `b` of [`VALUES`]; insert line `b` of [`LINES`] before line `a`; swap lines `a` and
 /// `b`; cut line `a` after `b` bytes; or append `[[bmc]]` copies of the whole example under
 /// another name and address (`b` even) or the same (cross-BMC checks).

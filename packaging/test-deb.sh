@@ -66,7 +66,9 @@ for f in /usr/bin/ipmi-to-metal \
     /usr/share/bash-completion/completions/ipmi-to-metal \
     /usr/share/zsh/vendor-completions/_ipmi-to-metal \
     /usr/share/fish/vendor_completions.d/ipmi-to-metal.fish \
-    /usr/share/doc/ipmi-to-metal/README.md; do
+    /usr/share/doc/ipmi-to-metal/README.md \
+    /usr/share/doc/ipmi-to-metal/docs/README.md \
+    /usr/share/doc/ipmi-to-metal/docs/getting-started.md; do
     check "installs $f" test -s "$f"
 done
 check "the unit is the one in packaging/" cmp packaging/ipmi-to-metal.service /usr/lib/systemd/system/ipmi-to-metal.service

@@ -5,7 +5,7 @@
 //! type and its handler. From that one declaration come the (NetFn, Cmd) match, the privilege
 //! check (the type's [`Command::PRIVILEGE`]), the decoding of the body into the type's
 //! [`Command::Request`] handed to the handler, and the listing [`commands`] from which the
-//! README's command table is checked. A handler cannot be paired with another command's
+//! guide's command table (docs/ipmi-commands.md) is checked. A handler cannot be paired with another command's
 //! privilege or body: the type is named only once. Declaring a command twice leaves an
 //! unreachable match arm, which the lint (denied in CI) reports.
 

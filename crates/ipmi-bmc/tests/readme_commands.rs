@@ -1,4 +1,4 @@
-//! The README's "Supported IPMI commands" table is derived from the dispatch table: every command
+//! The guide's "Supported IPMI commands" table (docs/ipmi-commands.md) is derived from the dispatch table: every command
 //! the BMC model answers has its row, with the NetFn, Cmd, name, section and privilege its
 //! command file declares, and no row names a command the model does not answer. The notes column
 //! is hand-written, and so are the rows of the session-layer commands, which ipmi-proto answers
@@ -77,13 +77,13 @@ fn row(cells: &[String]) -> String {
     format!("| {} |", cells.join(" | "))
 }
 
-/// The rows of the table under `## Supported IPMI commands`, with their line numbers, after
+/// The rows of the table under `# Supported IPMI commands`, with their line numbers, after
 /// checking its header.
 fn table(readme: &str) -> Vec<(usize, Vec<String>)> {
     let mut lines = readme
         .lines()
         .enumerate()
-        .skip_while(|(_, l)| l.trim() != "## Supported IPMI commands")
+        .skip_while(|(_, l)| l.trim() != "# Supported IPMI commands")
         .skip_while(|(_, l)| !l.starts_with('|'))
         .take_while(|(_, l)| l.starts_with('|'))
         .map(|(i, l)| {
@@ -95,19 +95,19 @@ fn table(readme: &str) -> Vec<(usize, Vec<String>)> {
         });
     let header = lines
         .next()
-        .expect("the README has a Supported IPMI commands table");
+        .expect("docs/ipmi-commands.md has a Supported IPMI commands table");
     assert_eq!(
         header.1, HEADER,
-        "README line {}: the table's header",
+        "docs/ipmi-commands.md line {}: the table's header",
         header.0
     );
     lines.skip(1).collect()
 }
 
 #[test]
-fn readme_command_table_lists_every_dispatched_command() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
-    let readme = std::fs::read_to_string(path).expect("read the README");
+fn the_guide_command_table_lists_every_dispatched_command() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ipmi-commands.md");
+    let readme = std::fs::read_to_string(path).expect("read docs/ipmi-commands.md");
     let rows = table(&readme);
     let mut problems = Vec::new();
     for c in commands() {
@@ -119,13 +119,13 @@ fn readme_command_table_lists_every_dispatched_command() {
         match found.as_slice() {
             [] => problems.push(format!("missing row: {} (notes) |", row(&want))),
             [(line, r)] if r.len() != HEADER.len() || r[..4] != want => problems.push(format!(
-                "README line {line}: {}\n    should begin {}",
+                "docs/ipmi-commands.md line {line}: {}\n    should begin {}",
                 row(r),
                 row(&want)
             )),
             [_] => {}
             [(line, _), ..] => problems.push(format!(
-                "README line {line}: {} has {} rows",
+                "docs/ipmi-commands.md line {line}: {} has {} rows",
                 row(&want[..2]),
                 found.len()
             )),
@@ -134,7 +134,7 @@ fn readme_command_table_lists_every_dispatched_command() {
     for (line, r) in &rows {
         if r.len() != HEADER.len() {
             problems.push(format!(
-                "README line {line}: {} has {} cells",
+                "docs/ipmi-commands.md line {line}: {} has {} cells",
                 row(r),
                 r.len()
             ));
@@ -144,14 +144,14 @@ fn readme_command_table_lists_every_dispatched_command() {
         let session = SESSION_LAYER_ROWS.iter().any(|k| r[..2] == k[..]);
         if !dispatched && !session {
             problems.push(format!(
-                "README line {line}: {} is neither a dispatched command nor a session-layer row",
+                "docs/ipmi-commands.md line {line}: {} is neither a dispatched command nor a session-layer row",
                 row(r)
             ));
         }
     }
     assert!(
         problems.is_empty(),
-        "the README's command table differs from ipmi_bmc::commands():\n{}",
+        "the command table of docs/ipmi-commands.md differs from ipmi_bmc::commands():\n{}",
         problems.join("\n")
     );
 }

@@ -100,8 +100,9 @@ pub enum Command {
     /// Serve every BMC of a configuration file; without one, a single simulated BMC.
     #[command(after_long_help = format!("Signals: {SIGNALS}"))]
     Serve {
-        /// The TOML configuration file (see the README's "Configuration"). Errors name the
-        /// file, line and column, and nothing starts (exit status 2).
+        /// The TOML configuration file (see docs/getting-started.md, and every key in
+        /// docs/config-reference.md). Errors name the file, line and column, and nothing starts
+        /// (exit status 2).
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Without --config: the address of the simulated BMC (user admin, password from
@@ -208,7 +209,7 @@ pub fn man_page(out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        ".SH SEE ALSO\n\\fBipmitool\\fR(1), \\fBipmipower\\fR(8), and the README of ipmi\\-to\\-metal."
+        ".SH SEE ALSO\n\\fBipmitool\\fR(1), \\fBipmipower\\fR(8), and the guide of ipmi\\-to\\-metal (its README and docs/)."
     )?;
     man.render_version_section(out)
 }

@@ -52,11 +52,13 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             f.expire(Instant::now());
         }
     });
+    // One budget for every HTTP server of the process (each takes a clone).
+    let http_budget = http_connection_budget(&fleet);
     let admin = match &admin_config {
         Some(c) => {
             let mut state = crate::admin::AdminState::new(c, fleet.clone());
             state.reloader = Some(reloader.clone());
-            Some(crate::admin::start(c, state).await?)
+            Some(crate::admin::start(c, state, http_budget.clone()).await?)
         }
         None => None,
     };
@@ -105,6 +107,26 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             }
         }
     }
+}
+
+/// Descriptors kept for the rest of the process when the HTTP servers' connection budget is
+/// derived: a reload, a discovery's listing, the backends' own connections and children...
+const DESCRIPTORS_RESERVED: usize = 256;
+/// ...and, for each BMC served, its console log and its backend's connections or pipes.
+const DESCRIPTORS_PER_BMC: usize = 4;
+
+/// The connections every HTTP server of the process may hold together, derived from the soft
+/// `RLIMIT_NOFILE` once the descriptors open now (the BMCs' sockets, the SEL, the audit log) and
+/// those the fleet will need are set aside (see [`http_server::ConnectionBudget::from_descriptors`]).
+fn http_connection_budget(fleet: &Fleet) -> http_server::ConnectionBudget {
+    let reserve = DESCRIPTORS_RESERVED + DESCRIPTORS_PER_BMC * fleet.names().len();
+    let budget = http_server::ConnectionBudget::from_descriptors(reserve);
+    tracing::info!(
+        connections = budget.size(),
+        nofile = http_server::soft_nofile(),
+        "HTTP connection budget"
+    );
+    budget
 }
 
 /// The backends' shutdown steps, a few seconds for all.

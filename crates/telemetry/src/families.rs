@@ -1,6 +1,6 @@
 //! Every metric family: its name, type, labels and help, in the order they are rendered. The one
-//! list: the collector writes each family's descriptor from it, and the README's table of
-//! metrics is checked against it.
+//! list: the collector writes each family's descriptor from it, and the table of
+//! metrics in docs/operations.md is checked against it.
 
 /// The prefix of every family's name.
 pub const PREFIX: &str = "ipmi_to_metal";

@@ -5,12 +5,14 @@
 //! [`IpmiSim`], OpenIPMI's `ipmi_sim` started as a real BMC in a throwaway directory, and
 //! [`Sshd`], OpenSSH's server with throwaway keys, and [`providers`], fakes of the power APIs
 //! the http backend's presets speak (Hetzner Robot, Latitude.sh, Scaleway Elastic Metal) and of
-//! a made-up one; [`netboot`], an HTTP server with Range requests and a custom-iPXE provider,
-//! and [`qemu`], a QEMU virtual machine that netboots on the user-mode network.
+//! a made-up one; [`libvirt`], libvirtd with throwaway QEMU domains that really boot;
+//! [`netboot`], an HTTP server with Range requests and a custom-iPXE provider; and [`qemu`], a
+//! QEMU virtual machine that netboots on the user-mode network.
 
 #![warn(missing_docs)]
 
 mod ipmi_sim;
+pub mod libvirt;
 pub mod netboot;
 pub mod providers;
 pub mod qemu;

@@ -137,8 +137,13 @@ pub struct AdminServer {
 /// How long a stop waits for the requests in progress (then it drops them).
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// Binds the admin server's socket and serves `state` on it until stopped.
-pub async fn start(config: &AdminConfig, state: AdminState) -> std::io::Result<AdminServer> {
+/// Binds the admin server's socket and serves `state` on it until stopped, within the
+/// [`http_server::Limits`] over `budget` (the process's HTTP connections).
+pub async fn start(
+    config: &AdminConfig,
+    state: AdminState,
+    budget: http_server::ConnectionBudget,
+) -> std::io::Result<AdminServer> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {
@@ -149,14 +154,17 @@ pub async fn start(config: &AdminConfig, state: AdminState) -> std::io::Result<A
         })?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let limits = http_server::Limits::new(budget);
+    let task = tokio::spawn(http_server::serve(
+        "admin",
+        listener,
+        None,
+        router(state),
+        limits,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let server = AdminServer { stop, task, addr };
     tracing::info!(listen = %server.addr, "admin server listening");
     Ok(server)

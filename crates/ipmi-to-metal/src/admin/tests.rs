@@ -19,7 +19,13 @@ fn config(open: &[&str]) -> AdminConfig {
 async fn server(open: &[&str]) -> AdminServer {
     let c = config(open);
     let fleet = Arc::new(Fleet::new(Arc::new(Mutex::new(BackendFactory::default()))));
-    start(&c, AdminState::new(&c, fleet)).await.unwrap()
+    start(
+        &c,
+        AdminState::new(&c, fleet),
+        http_server::ConnectionBudget::new(16),
+    )
+    .await
+    .unwrap()
 }
 
 /// Status line and whole response of a GET with an optional `Authorization` header value.

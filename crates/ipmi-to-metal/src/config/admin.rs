@@ -87,6 +87,16 @@ pub(super) fn admin(
                 "[admin] with listen needs a bearer token: token_env or token_file",
             )
         })?;
+    let token_span = t
+        .token_file
+        .as_ref()
+        .or(t.token_env.as_ref())
+        .map_or(table.span(), |s| s.span());
+    if token.expose().is_empty() {
+        // A forgotten variable or an empty file: no request could ever carry it, and the
+        // operator meant to set one.
+        return Err(src.err(token_span, "the admin token is empty"));
+    }
     let mut warnings = Vec::new();
     if token.expose().len() < MIN_TOKEN {
         warnings.push(format!(
@@ -94,14 +104,9 @@ pub(super) fn admin(
         ));
     }
     if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
-        let span = t
-            .token_file
-            .as_ref()
-            .or(t.token_env.as_ref())
-            .map_or(table.span(), |s| s.span());
         // An HTTP header carries visible ASCII only: another token could never be sent.
         return Err(src.err(
-            span,
+            token_span,
             "the admin token must be visible ASCII characters (no spaces)",
         ));
     }
@@ -227,5 +232,22 @@ mod tests {
         .unwrap()
         .0;
         assert!(e.contains("visible ASCII"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_admin_token_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file with a line ending only, as `echo > token` writes.
+        std::fs::write(dir.path().join("empty"), "\n").unwrap();
+        let text = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"empty\"\n";
+        let e = load(text, dir.path()).err().expect("an empty token").0;
+        let line = line_of(text, "token_file");
+        assert!(e.starts_with(&format!("c.toml:{line}:")), "{e}");
+        assert!(e.contains("the admin token is empty"), "{e}");
+        // An environment variable set to nothing, the same.
+        std::env::set_var("IPMI_TO_METAL_TEST_EMPTY_ADMIN_TOKEN", "");
+        let text = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_env = \"IPMI_TO_METAL_TEST_EMPTY_ADMIN_TOKEN\"\n";
+        let e = load(text, dir.path()).err().expect("an empty token").0;
+        assert!(e.contains("the admin token is empty"), "{e}");
     }
 }

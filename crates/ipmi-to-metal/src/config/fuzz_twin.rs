@@ -1,6 +1,6 @@
 //! The proptest twin of the cargo-fuzz target `config_loader` (fuzz/fuzz_targets): the same
 //! harness, `fuzz/config_harness.rs`, included by path, on stable in CI. It feeds the loader
-//! TOML-ish text (table headers, known keys, values of every type) and the README's example
+//! TOML-ish text (table headers, known keys, values of every type) and the guide's example
 //! configurations with line edits, and replays the committed corpus. See docs/fuzzing.md.
 
 #[path = "../../../../fuzz/config_harness.rs"]
@@ -123,7 +123,7 @@ fn readme_examples_with_line_edits() {
     run_cases(1500, input, |dir, b| harness::run(dir, &b));
 }
 
-/// The README's examples, made loadable as the harness does, load: the mutations start from
+/// The guide's examples, made loadable as the harness does, load: the mutations start from
 /// configurations that get past every check.
 #[test]
 fn readme_examples_load() {

@@ -150,15 +150,15 @@ mod tests {
         drop(session);
     }
 
-    /// The README's table of metrics names every reason a login fails for (the `reason` label
-    /// of `ipmi_to_metal_logins_failed_total`), in order, and no other.
+    /// The guide's table of metrics (docs/operations.md) names every reason a login fails for
+    /// (the `reason` label of `ipmi_to_metal_logins_failed_total`), in order, and no other.
     #[test]
-    fn the_readme_lists_every_login_failure_reason() {
-        let readme = include_str!("../../../../README.md");
+    fn the_guide_lists_every_login_failure_reason() {
+        let readme = include_str!("../../../../docs/operations.md");
         let row = readme
             .lines()
             .find(|l| l.starts_with("| `ipmi_to_metal_logins_failed_total` |"))
-            .expect("the README's metrics table has a row for failed logins");
+            .expect("the metrics table of docs/operations.md has a row for failed logins");
         let what = row.trim_end_matches('|').rsplit('|').next().unwrap();
         let listed: Vec<&str> = what.split('`').skip(1).step_by(2).collect();
         let reasons: Vec<&str> = LoginFailure::ALL.iter().map(|w| w.name()).collect();

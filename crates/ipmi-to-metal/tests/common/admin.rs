@@ -19,6 +19,11 @@ impl Served {
     /// The standard test BMC (`extra` in its `[[bmc]]` table, `more` after it: other BMCs)
     /// with the admin server (healthz left open) and the audit log in a file.
     pub fn start(extra: &str, more: &str) -> Served {
+        Served::start_nofile(extra, more, None)
+    }
+
+    /// [`Served::start`] with the server's soft `RLIMIT_NOFILE` set to `soft_nofile`, if given.
+    pub fn start_nofile(extra: &str, more: &str, soft_nofile: Option<u64>) -> Served {
         let port = free_port();
         let admin_port = test_support::free_tcp_port();
         let dir = tempfile::tempdir().unwrap();
@@ -27,7 +32,7 @@ impl Served {
             "{}\n{more}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n\n[audit]\nlog = \"audit.jsonl\"\n",
             standard_config(port, extra)
         );
-        let bmc = Bmc::start_in(dir, port, &config);
+        let bmc = Bmc::start_in_nofile(dir, port, &config, "info", soft_nofile);
         let served = Served { bmc, admin_port };
         if !eventually(20, || TcpStream::connect(("127.0.0.1", admin_port)).is_ok()) {
             panic!(

@@ -132,14 +132,18 @@ query = {{ site = "{{site}}" }}
     )
 }
 
-/// The README's override that maps a next-boot-only PXE to Robot's rescue system.
+/// The guide's override (docs/backend-http.md) that maps a next-boot-only PXE to Robot's rescue
+/// system.
 pub fn readme_rescue_override() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-        .expect("README.md");
+    let readme = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/backend-http.md"
+    ))
+    .expect("docs/backend-http.md");
     let block = readme
         .split("```toml\n# added to a hetzner-robot [bmc.http]\n")
         .nth(1)
         .and_then(|b| b.split("```").next())
-        .expect("the README has the rescue override");
+        .expect("docs/backend-http.md has the rescue override");
     block.to_string()
 }

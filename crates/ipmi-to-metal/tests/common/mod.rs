@@ -120,11 +120,44 @@ impl Bmc {
     }
 
     fn start_in_logging(dir: tempfile::TempDir, port: u16, config: &str, log_filter: &str) -> Bmc {
+        Bmc::start_in_nofile(dir, port, config, log_filter, None)
+    }
+
+    /// [`Bmc::start_in`] with the server's soft `RLIMIT_NOFILE` set to `soft_nofile` (as a
+    /// shell's `ulimit -Sn` would), if given.
+    pub fn start_in_nofile(
+        dir: tempfile::TempDir,
+        port: u16,
+        config: &str,
+        log_filter: &str,
+        soft_nofile: Option<u64>,
+    ) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
         let log = dir.path().join("server.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"));
+        if let Some(soft) = soft_nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec, only getrlimit and setrlimit (async-signal-safe).
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut limit = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    limit.rlim_cur = soft.min(limit.rlim_max);
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd
             .args(["serve", "--config"])
             .arg(&path)
             .env("TEST_VIEWER_PASSWORD", VIEWER_PASSWORD)
