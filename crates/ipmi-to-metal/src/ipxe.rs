@@ -13,20 +13,28 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// A running endpoint; dropping it leaves it running until the process ends.
+/// A running endpoint.
 pub struct IpxeServer {
-    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl IpxeServer {
-    /// Stops serving.
+    /// Stops taking connections and drops those open (a script is a few hundred bytes: none
+    /// is worth waiting for at a shutdown).
     pub fn stop(self) {
+        let _ = self.stop.send(());
         self.task.abort();
     }
 }
 
-/// Binds the endpoint's socket and serves the fleet's scripts on it.
-pub async fn start(config: &IpxeConfig, fleet: Arc<Fleet>) -> std::io::Result<IpxeServer> {
+/// Binds the endpoint's socket and serves the fleet's scripts on it, with the hardened HTTP
+/// server's limits over `budget` (the process's HTTP connections).
+pub async fn start(
+    config: &IpxeConfig,
+    fleet: Arc<Fleet>,
+    budget: http_server::ConnectionBudget,
+) -> std::io::Result<IpxeServer> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {
@@ -36,17 +44,20 @@ pub async fn start(config: &IpxeConfig, fleet: Arc<Fleet>) -> std::io::Result<Ip
             )
         })?;
     let addr = listener.local_addr()?;
-    let app = axum::Router::new()
-        .fallback(script)
-        .with_state(fleet)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "ipxe endpoint failed");
-        }
-    });
+    let app = axum::Router::new().fallback(script).with_state(fleet);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(http_server::serve(
+        "ipxe",
+        listener,
+        None,
+        app,
+        http_server::Limits::new(budget),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     tracing::info!(listen = %addr, public_url = %config.public_url, "iPXE endpoint listening");
-    Ok(IpxeServer { task })
+    Ok(IpxeServer { stop, task })
 }
 
 /// `/ipxe/NAME/SECRET` split, NAME percent-decoded.

@@ -63,7 +63,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         None => None,
     };
     let ipxe = match &ipxe_config {
-        Some(c) => Some(crate::ipxe::start(c, fleet.clone()).await?),
+        Some(c) => Some(crate::ipxe::start(c, fleet.clone(), http_budget.clone()).await?),
         None => None,
     };
     let first = loop {

@@ -5,6 +5,9 @@
 //! the eject). The endpoint answers what is asked now and nothing to a wrong secret.
 
 mod common;
+#[allow(dead_code)]
+#[path = "redfish/services.rs"]
+mod services;
 use common::admin::*;
 use common::metal::*;
 use common::*;
@@ -221,4 +224,28 @@ fn backends_without_media_offer_no_slot() {
     let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
     assert_eq!(status, 501, "{body}");
     assert!(fake.device(1).ipxe_script_url.is_none());
+}
+
+#[test]
+fn the_redfish_backend_passes_media_through_to_the_managers_virtual_cd() {
+    let service = services::FakeRedfish::start();
+    let port = free_port();
+    let s = Served::start_bmcs(
+        port,
+        &config_with_backend(port, "redfish", &services::section(&service.url(), "")),
+    );
+    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
+    assert_eq!(service.fake.system().media, (Some(IMAGE.to_string()), true));
+    // bootdev cdrom: the service's override is Cd, once; the reset boots the CD.
+    admin(&s.bmc, "chassis bootdev cdrom");
+    let v = service.fake.system();
+    assert_eq!((v.boot_target.as_str(), v.boot_enabled.as_str()), ("Cd", "Once"));
+    admin(&s.bmc, "chassis power reset");
+    assert!(eventually(10, || service.fake.system().cd_boots == 1));
+    let (status, body) = s.media("node1", "Cd", "eject", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(service.fake.system().media.1, false);
+    let log = s.bmc.server_log();
+    assert!(log.contains("virtual media inserted in the Redfish service"), "{log}");
 }
