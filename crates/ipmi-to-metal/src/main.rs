@@ -124,6 +124,12 @@ fn main() -> ExitCode {
                         a.listen
                     );
                 }
+                if let Some(i) = &c.ipxe {
+                    println!(
+                        "ipxe: listen {} public_url {} (virtual media scripts)",
+                        i.listen, i.public_url
+                    );
+                }
                 match &c.audit {
                     config::AuditTarget::Off => println!("audit: off"),
                     config::AuditTarget::Stdout => println!("audit: standard output"),
