@@ -44,7 +44,10 @@ impl RedfishBackend {
         if let Some(c) = model::link(&s, "VirtualMedia") {
             return Ok(Some(c));
         }
-        let Some(manager) = model::links(s.pointer("/Links/ManagedBy")).into_iter().next() else {
+        let Some(manager) = model::links(s.pointer("/Links/ManagedBy"))
+            .into_iter()
+            .next()
+        else {
             return Ok(None);
         };
         let m = self.client.get(&manager, deadline).await?.json()?;

@@ -24,7 +24,12 @@ pub(crate) struct Media {
 }
 
 /// Answers the virtual media paths; `None` for any other.
-pub(crate) fn route(w: &mut World, method: &Method, path: &str, body: Option<&Value>) -> Option<Answer> {
+pub(crate) fn route(
+    w: &mut World,
+    method: &Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<Answer> {
     let get = *method == Method::GET;
     let post = *method == Method::POST;
     Some(match path {
@@ -37,7 +42,11 @@ pub(crate) fn route(w: &mut World, method: &Method, path: &str, body: Option<&Va
         p if post && p == format!("{CD}/Actions/VirtualMedia.InsertMedia") => insert(w, body),
         p if post && p == format!("{CD}/Actions/VirtualMedia.EjectMedia") => {
             if !w.media.inserted {
-                return Some(error(StatusCode::BAD_REQUEST, "ActionNotSupported", "no medium inserted"));
+                return Some(error(
+                    StatusCode::BAD_REQUEST,
+                    "ActionNotSupported",
+                    "no medium inserted",
+                ));
             }
             w.media.inserted = false;
             status(StatusCode::NO_CONTENT)
@@ -71,7 +80,11 @@ fn cd(m: &Media) -> Value {
 fn insert(w: &mut World, body: Option<&Value>) -> Answer {
     let body = body.cloned().unwrap_or(Value::Null);
     let Some(image) = body.get("Image").and_then(Value::as_str) else {
-        return error(StatusCode::BAD_REQUEST, "PropertyMissing", "Image is required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "PropertyMissing",
+            "Image is required",
+        );
     };
     let protocol = match body.get("TransferProtocolType") {
         None => None,
@@ -86,8 +99,14 @@ fn insert(w: &mut World, body: Option<&Value>) -> Answer {
     };
     w.media = Media {
         image: Some(image.to_string()),
-        inserted: body.get("Inserted").and_then(Value::as_bool).unwrap_or(true),
-        write_protected: body.get("WriteProtected").and_then(Value::as_bool).unwrap_or(true),
+        inserted: body
+            .get("Inserted")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        write_protected: body
+            .get("WriteProtected")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
         protocol,
     };
     status(StatusCode::NO_CONTENT)

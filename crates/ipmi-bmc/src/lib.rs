@@ -25,8 +25,8 @@ pub use backend::{
     Inventory, MediaInsert, MediaSlot, PowerAction, PowerState, Requester, SensorKind,
     SensorReading, SensorThresholds, TransferProtocol,
 };
-pub use media::{MediaError, MediaSettings, MediaStatus};
 pub use dispatch::{commands, CommandInfo};
+pub use media::{MediaError, MediaSettings, MediaStatus};
 pub use privilege_floor::privilege_floor;
 
 use ipmi_proto::cmd::chassis::BootFlags;

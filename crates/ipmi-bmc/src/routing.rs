@@ -4,8 +4,8 @@
 //! off hard when the graceful way has not brought it down by the deadline.
 
 use crate::backend::{
-    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, MediaInsert,
-    MediaSlot, PowerAction, PowerState, Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, MediaInsert, MediaSlot,
+    PowerAction, PowerState, Requester, SensorReading,
 };
 use async_trait::async_trait;
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
@@ -332,7 +332,10 @@ impl Backend for Router {
         ipxe_url: Option<&str>,
         who: &Requester,
     ) -> BackendResult<()> {
-        self.0.media().insert_media(slot, media, ipxe_url, who).await
+        self.0
+            .media()
+            .insert_media(slot, media, ipxe_url, who)
+            .await
     }
 
     async fn eject_media(&self, slot: MediaSlot, who: &Requester) -> BackendResult<()> {

@@ -137,7 +137,13 @@ mod tests {
             parse_path("/ipxe/rack%201%2Fn/abc"),
             Some(("rack 1/n".to_string(), "abc"))
         );
-        for bad in ["/ipxe/n", "/ipxe/n/", "/ipxe/n/a/b", "/x/n/a", "/ipxe/%zz/a"] {
+        for bad in [
+            "/ipxe/n",
+            "/ipxe/n/",
+            "/ipxe/n/a/b",
+            "/x/n/a",
+            "/ipxe/%zz/a",
+        ] {
             assert_eq!(parse_path(bad), None, "{bad}");
         }
     }

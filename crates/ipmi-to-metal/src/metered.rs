@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, MediaInsert,
-    MediaSlot, PowerAction, PowerState, Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, MediaInsert, MediaSlot,
+    PowerAction, PowerState, Requester, SensorReading,
 };
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use std::sync::Arc;

@@ -25,7 +25,8 @@ fn cd(s: &Served, name: &str) -> Value {
 }
 
 fn console(s: &Served) -> String {
-    s.http("GET", "/bmcs/node1/console", Some(ADMIN_TOKEN), "").1
+    s.http("GET", "/bmcs/node1/console", Some(ADMIN_TOKEN), "")
+        .1
 }
 
 const IMAGE: &str = "http://192.0.2.10/images/agent.iso";
@@ -33,7 +34,12 @@ const IMAGE: &str = "http://192.0.2.10/images/agent.iso";
 #[test]
 fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
     let s = Served::start("", "");
-    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, body) = s.media(
+        "node1",
+        "Cd",
+        "insert",
+        &format!("{{\"image\": \"{IMAGE}\"}}"),
+    );
     assert_eq!(status, 200, "{body}");
     let slot = cd(&s, "node1");
     assert_eq!(slot["inserted"], true);
@@ -42,17 +48,27 @@ fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
     assert_eq!(slot["transfer_protocol"], "HTTP");
     assert_eq!(slot["write_protected"], true);
     // The sim has a USB stick too.
-    assert!(s.get_json("/bmcs/node1/media").to_string().contains("UsbStick"));
+    assert!(s
+        .get_json("/bmcs/node1/media")
+        .to_string()
+        .contains("UsbStick"));
 
     assert!(admin(&s.bmc, "chassis bootdev cdrom").contains("Set Boot Device to cdrom"));
     admin(&s.bmc, "chassis power reset");
     let booted = format!("Booting from virtual media CD {IMAGE}");
-    assert!(eventually(10, || console(&s).contains(&booted)), "{}", console(&s));
+    assert!(
+        eventually(10, || console(&s).contains(&booted)),
+        "{}",
+        console(&s)
+    );
     // Next boot only: the next reset boots the disk.
     assert!(eventually(5, || admin(&s.bmc, "chassis bootparam get 5")
         .contains("Boot Flag Invalid")));
     admin(&s.bmc, "chassis power reset");
-    assert!(eventually(10, || console(&s).matches("Booting from disk").count() >= 1));
+    assert!(eventually(10, || console(&s)
+        .matches("Booting from disk")
+        .count()
+        >= 1));
     assert_eq!(console(&s).matches(&booted).count(), 1);
 
     // Audited with who asked, recorded in the SEL.
@@ -69,13 +85,19 @@ fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
     // The state file: private, and it survives kill -9.
     let file = s.bmc.dir.path().join("bmc.toml.state/media/node1.json");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let admin_port = s.admin_port;
     let bmc = s.bmc.kill9_and_restart();
     let s = Served { bmc, admin_port };
     s.wait_admin();
     let slot = cd(&s, "node1");
-    assert_eq!((slot["inserted"].clone(), slot["image"].clone()), (Value::Bool(true), Value::from(IMAGE)));
+    assert_eq!(
+        (slot["inserted"].clone(), slot["image"].clone()),
+        (Value::Bool(true), Value::from(IMAGE))
+    );
 
     let (status, body) = s.media("node1", "Cd", "eject", "");
     assert_eq!(status, 200, "{body}");
@@ -85,7 +107,11 @@ fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
     // After the eject, bootdev cdrom boots no image.
     admin(&s.bmc, "chassis bootdev cdrom");
     admin(&s.bmc, "chassis power reset");
-    assert!(eventually(10, || console(&s).contains("Booting from cdrom")), "{}", console(&s));
+    assert!(
+        eventually(10, || console(&s).contains("Booting from cdrom")),
+        "{}",
+        console(&s)
+    );
 }
 
 #[test]
@@ -95,13 +121,25 @@ fn bad_media_requests_get_the_right_answer() {
         (r#"{"image": "ftp://192.0.2.1/a.iso"}"#, "transfer_protocol"),
         (r#"{"image": "http://h/a b.iso"}"#, "space"),
         (r#"{"image": "http://h/${x}.iso"}"#, "${"),
-        (r#"{"image": "https://h/a.iso", "transfer_protocol": "HTTP"}"#, "does not match"),
+        (
+            r#"{"image": "https://h/a.iso", "transfer_protocol": "HTTP"}"#,
+            "does not match",
+        ),
     ] {
         let (status, answer) = s.media("node1", "Cd", "insert", body);
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(answer.to_string().contains(why), "{body}: {answer}");
     }
-    assert_eq!(s.media("node1", "Floppy", "insert", r#"{"image": "http://h/a.iso"}"#).0, 404);
+    assert_eq!(
+        s.media(
+            "node1",
+            "Floppy",
+            "insert",
+            r#"{"image": "http://h/a.iso"}"#
+        )
+        .0,
+        404
+    );
     assert_eq!(cd(&s, "node1")["inserted"], false);
 }
 
@@ -134,7 +172,12 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     // Before any insert: no secret, every path 404 with an empty body.
     assert_eq!(fetch(ipxe_port, "/ipxe/node1/00"), (404, String::new()));
 
-    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, body) = s.media(
+        "node1",
+        "Cd",
+        "insert",
+        &format!("{{\"image\": \"{IMAGE}\"}}"),
+    );
     assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
     let d = fake.device(1);
     assert!(d.always_pxe);
@@ -142,11 +185,17 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     let prefix = format!("http://127.0.0.1:{ipxe_port}/ipxe/node1/");
     let secret = url.strip_prefix(&prefix).unwrap_or_else(|| panic!("{url}"));
     assert_eq!(secret.len(), 64);
-    let path = url.strip_prefix(&format!("http://127.0.0.1:{ipxe_port}")).unwrap().to_string();
+    let path = url
+        .strip_prefix(&format!("http://127.0.0.1:{ipxe_port}"))
+        .unwrap()
+        .to_string();
     // Nothing asked yet: the script leaves iPXE (the disk boots).
     let (status, script) = fetch(ipxe_port, &path);
     assert_eq!(status, 200);
-    assert!(script.starts_with("#!ipxe\n") && script.ends_with("\nexit\n"), "{script}");
+    assert!(
+        script.starts_with("#!ipxe\n") && script.ends_with("\nexit\n"),
+        "{script}"
+    );
     // A wrong secret, an unknown BMC, another path: the same empty 404.
     let wrong = format!("/ipxe/node1/{}", "0".repeat(64));
     for p in [wrong.as_str(), "/ipxe/node9/abc", "/", "/ipxe/node1"] {
@@ -157,15 +206,26 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     assert!(admin(&s.bmc, "chassis bootdev cdrom").contains("cdrom"));
     assert!(admin(&s.bmc, "chassis bootparam get 5").contains("Force Boot from CD/DVD"));
     let (_, script) = fetch(ipxe_port, &path);
-    assert!(script.contains(&format!("\nsanboot --no-describe {IMAGE} ")), "{script}");
+    assert!(
+        script.contains(&format!("\nsanboot --no-describe {IMAGE} ")),
+        "{script}"
+    );
     let (_, script) = fetch(ipxe_port, &path);
     assert!(script.ends_with("\nexit\n"), "used once: {script}");
     assert!(admin(&s.bmc, "chassis bootparam get 5").contains("Boot Flag Invalid"));
     // The device still netboots the endpoint (which now says exit).
-    assert_eq!(fake.device(1).ipxe_script_url.as_deref(), Some(url.as_str()));
+    assert_eq!(
+        fake.device(1).ipxe_script_url.as_deref(),
+        Some(url.as_str())
+    );
 
     // A new insert rotates the secret: the old URL answers nothing.
-    let (status, _) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, _) = s.media(
+        "node1",
+        "Cd",
+        "insert",
+        &format!("{{\"image\": \"{IMAGE}\"}}"),
+    );
     assert_eq!(status, 200);
     let url2 = fake.device(1).ipxe_script_url.unwrap();
     assert_ne!(url2, url);
@@ -176,7 +236,10 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     assert_eq!(status, 200, "{body}");
     let d = fake.device(1);
     assert!(!d.always_pxe);
-    assert_eq!(d.ipxe_script_url.as_deref(), Some("https://boot.example.net/original.ipxe"));
+    assert_eq!(
+        d.ipxe_script_url.as_deref(),
+        Some("https://boot.example.net/original.ipxe")
+    );
 
     // The secret is in no log line.
     let log = s.bmc.server_log();
@@ -190,7 +253,12 @@ fn a_disk_boot_puts_the_metal_device_back_and_cd_points_it_at_the_endpoint_again
     let fake = FakeMetal::start(vec![device(1, "active", &[])]);
     let (port, ipxe_port) = (free_port(), test_support::free_tcp_port());
     let s = Served::start_bmcs(port, &metal_config(&fake, port, ipxe_port));
-    let (status, _) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, _) = s.media(
+        "node1",
+        "Cd",
+        "insert",
+        &format!("{{\"image\": \"{IMAGE}\"}}"),
+    );
     assert_eq!(status, 200);
     let url = fake.device(1).ipxe_script_url.unwrap();
     admin(&s.bmc, "chassis bootdev disk");
@@ -201,10 +269,17 @@ fn a_disk_boot_puts_the_metal_device_back_and_cd_points_it_at_the_endpoint_again
     let d = fake.device(1);
     assert!(d.always_pxe);
     assert_eq!(d.ipxe_script_url.as_deref(), Some(url.as_str()));
-    let path = url.split_once(&format!(":{ipxe_port}")).unwrap().1.to_string();
+    let path = url
+        .split_once(&format!(":{ipxe_port}"))
+        .unwrap()
+        .1
+        .to_string();
     for _ in 0..2 {
         let (_, script) = fetch(ipxe_port, &path);
-        assert!(script.contains("sanboot --no-describe"), "persistent: {script}");
+        assert!(
+            script.contains("sanboot --no-describe"),
+            "persistent: {script}"
+        );
     }
     fake.check_spec();
 }
@@ -220,8 +295,16 @@ fn backends_without_media_offer_no_slot() {
         device_id(1)
     );
     let s = Served::start_bmcs(port, &config_with_backend(port, "metal", &section));
-    assert_eq!(s.get_json("/bmcs/node1/media")["slots"], serde_json::json!([]));
-    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    assert_eq!(
+        s.get_json("/bmcs/node1/media")["slots"],
+        serde_json::json!([])
+    );
+    let (status, body) = s.media(
+        "node1",
+        "Cd",
+        "insert",
+        &format!("{{\"image\": \"{IMAGE}\"}}"),
+    );
     assert_eq!(status, 501, "{body}");
     assert!(fake.device(1).ipxe_script_url.is_none());
 }
@@ -234,18 +317,29 @@ fn the_redfish_backend_passes_media_through_to_the_managers_virtual_cd() {
         port,
         &config_with_backend(port, "redfish", &services::section(&service.url(), "")),
     );
-    let (status, body) = s.media("node1", "Cd", "insert", &format!("{{\"image\": \"{IMAGE}\"}}"));
+    let (status, body) = s.media(
+        "node1",
+        "Cd",
+        "insert",
+        &format!("{{\"image\": \"{IMAGE}\"}}"),
+    );
     assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
     assert_eq!(service.fake.system().media, (Some(IMAGE.to_string()), true));
     // bootdev cdrom: the service's override is Cd, once; the reset boots the CD.
     admin(&s.bmc, "chassis bootdev cdrom");
     let v = service.fake.system();
-    assert_eq!((v.boot_target.as_str(), v.boot_enabled.as_str()), ("Cd", "Once"));
+    assert_eq!(
+        (v.boot_target.as_str(), v.boot_enabled.as_str()),
+        ("Cd", "Once")
+    );
     admin(&s.bmc, "chassis power reset");
     assert!(eventually(10, || service.fake.system().cd_boots == 1));
     let (status, body) = s.media("node1", "Cd", "eject", "");
     assert_eq!(status, 200, "{body}");
-    assert_eq!(service.fake.system().media.1, false);
+    assert!(!service.fake.system().media.1);
     let log = s.bmc.server_log();
-    assert!(log.contains("virtual media inserted in the Redfish service"), "{log}");
+    assert!(
+        log.contains("virtual media inserted in the Redfish service"),
+        "{log}"
+    );
 }

@@ -72,32 +72,62 @@ fn a_qemu_vm_sanboots_the_inserted_iso_and_not_after_the_eject() {
     // Power on: nothing inserted, the provider's netboot exits and the disk boots.
     assert!(admin(&s.bmc, "chassis power on").contains("Up/On"));
     let (seen, text) = vm.wait_serial(0, DISK_MARKER, 120);
-    assert!(seen, "the disk did not boot:\n{text}\n{}", s.bmc.server_log());
+    assert!(
+        seen,
+        "the disk did not boot:\n{text}\n{}",
+        s.bmc.server_log()
+    );
     assert!(admin(&s.bmc, "chassis power status").contains("is on"));
 
     let image = net.guest_url("/files/ipxe.iso");
-    let (status, body) = s.media("vm1", "Cd", "insert", &format!("{{\"image\": \"{image}\"}}"));
+    let (status, body) = s.media(
+        "vm1",
+        "Cd",
+        "insert",
+        &format!("{{\"image\": \"{image}\"}}"),
+    );
     assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
-    let custom = net.custom_ipxe("vm1").expect("the provider got the script URL");
-    assert!(custom.starts_with(&format!("http://10.0.2.2:{ipxe_port}/ipxe/vm1/")), "{custom}");
+    let custom = net
+        .custom_ipxe("vm1")
+        .expect("the provider got the script URL");
+    assert!(
+        custom.starts_with(&format!("http://10.0.2.2:{ipxe_port}/ipxe/vm1/")),
+        "{custom}"
+    );
 
     // bootdev cdrom and a reset: the VM fetches its script and sanboots the ISO.
     assert!(admin(&s.bmc, "chassis bootdev cdrom").contains("cdrom"));
-    assert_eq!(net.boot_device("vm1").as_deref(), Some("pxe"), "the provider netboots it");
+    assert_eq!(
+        net.boot_device("vm1").as_deref(),
+        Some("pxe"),
+        "the provider netboots it"
+    );
     let from = vm.serial_text().len();
     assert!(admin(&s.bmc, "chassis power reset").contains("Reset"));
     let (seen, text) = vm.wait_serial(from, "iPXE ISO boot image", 180);
-    assert!(seen, "the ISO did not boot:\n{text}\n{}", s.bmc.server_log());
-    assert!(text.contains("ipmi-to-metal: booting virtual media CD"), "{text}");
+    assert!(
+        seen,
+        "the ISO did not boot:\n{text}\n{}",
+        s.bmc.server_log()
+    );
+    assert!(
+        text.contains("ipmi-to-metal: booting virtual media CD"),
+        "{text}"
+    );
     assert!(text.contains("Booting from SAN device"), "{text}");
     let ranged = net
         .requests()
         .iter()
         .filter(|r| r.path == "/files/ipxe.iso" && r.range.is_some() && r.status == 206)
         .count();
-    assert!(ranged > 0, "sanboot read the ISO with Range requests: {:?}", net.requests());
+    assert!(
+        ranged > 0,
+        "sanboot read the ISO with Range requests: {:?}",
+        net.requests()
+    );
     // Next boot only: used by that fetch.
-    assert!(eventually(10, || admin(&s.bmc, "chassis bootparam get 5").contains("Boot Flag Invalid")));
+    assert!(eventually(10, || admin(&s.bmc, "chassis bootparam get 5")
+        .contains("Boot Flag Invalid")));
 
     // Eject, and bootdev cdrom again: the next boot does not sanboot, it boots the disk.
     let (status, body) = s.media("vm1", "Cd", "eject", "");

@@ -154,7 +154,13 @@ async fn handle(world: &Mutex<World>, req: Request<Body>) -> Response<Body> {
     resp
 }
 
-fn route(w: &mut World, method: &Method, path: &str, range: Option<&str>, body: &[u8]) -> Response<Body> {
+fn route(
+    w: &mut World,
+    method: &Method,
+    path: &str,
+    range: Option<&str>,
+    body: &[u8],
+) -> Response<Body> {
     if let Some(name) = path.strip_prefix("/files/") {
         let Some(data) = w.files.get(name) else {
             return answer(StatusCode::NOT_FOUND, "");
@@ -221,13 +227,20 @@ fn file(data: &[u8], range: Option<&str>, head: bool) -> Response<Body> {
                 (len.checked_sub(n)?, len.checked_sub(1)?)
             }
             (a, "") => (a.parse().ok()?, len.checked_sub(1)?),
-            (a, b) => (a.parse().ok()?, b.parse::<usize>().ok()?.min(len.checked_sub(1)?)),
+            (a, b) => (
+                a.parse().ok()?,
+                b.parse::<usize>().ok()?.min(len.checked_sub(1)?),
+            ),
         };
         (a <= b && b < len).then_some((a, b))
     });
     match parsed {
         Some((a, b)) => {
-            let body = if head { Vec::new() } else { data[a..=b].to_vec() };
+            let body = if head {
+                Vec::new()
+            } else {
+                data[a..=b].to_vec()
+            };
             builder
                 .status(StatusCode::PARTIAL_CONTENT)
                 .header(header::CONTENT_RANGE, format!("bytes {a}-{b}/{len}"))
@@ -255,9 +268,18 @@ mod tests {
         assert_eq!(r.headers()[header::CONTENT_RANGE], "bytes 10-19/100");
         let b = to_bytes(r.into_body(), 1000).await.unwrap();
         assert_eq!(&b[..], &data[10..20]);
-        assert_eq!(file(&data, Some("bytes=-5"), false).headers()[header::CONTENT_RANGE], "bytes 95-99/100");
-        assert_eq!(file(&data, Some("bytes=90-"), false).headers()[header::CONTENT_LENGTH], "10");
+        assert_eq!(
+            file(&data, Some("bytes=-5"), false).headers()[header::CONTENT_RANGE],
+            "bytes 95-99/100"
+        );
+        assert_eq!(
+            file(&data, Some("bytes=90-"), false).headers()[header::CONTENT_LENGTH],
+            "10"
+        );
         assert_eq!(file(&data, Some("bytes=100-"), false).status(), 416);
-        assert_eq!(file(&data, None, true).headers()[header::CONTENT_LENGTH], "100");
+        assert_eq!(
+            file(&data, None, true).headers()[header::CONTENT_LENGTH],
+            "100"
+        );
     }
 }

@@ -116,7 +116,8 @@ impl QemuVm {
 
     /// Whether the machine runs now.
     pub fn running(&self) -> bool {
-        self.qemu_pid().is_some_and(|p| unsafe { libc::kill(p, 0) } == 0)
+        self.qemu_pid()
+            .is_some_and(|p| unsafe { libc::kill(p, 0) } == 0)
     }
 
     fn qemu_pid(&self) -> Option<i32> {

@@ -236,7 +236,8 @@ impl Bmc {
         };
         let held = match through_endpoint {
             Some(pending) => Ok(pending.then_some(BootOverride {
-                device: BootDevice::from_selector(flags.device_selector()).unwrap_or(BootDevice::Cdrom),
+                device: BootDevice::from_selector(flags.device_selector())
+                    .unwrap_or(BootDevice::Cdrom),
                 persistent: flags.persistent(),
                 efi: flags.efi(),
             })),

@@ -197,7 +197,10 @@ impl Bmc {
     /// The script URL with `secret`.
     fn script_url(&self, secret: &str) -> Option<String> {
         let base = self.ipxe_base()?.trim_end_matches('/');
-        Some(format!("{base}{}", script_path(&self.settings.name, secret)))
+        Some(format!(
+            "{base}{}",
+            script_path(&self.settings.name, secret)
+        ))
     }
 
     /// The machine's iPXE script URL now, if the endpoint is configured and a secret was made
@@ -453,7 +456,11 @@ impl Bmc {
                 tracing::warn!("the next-boot-only request used by this fetch may be answered again after a restart");
             }
         }
-        tracing::info!(answer = script.name(), used_once = used, "iPXE script fetched");
+        tracing::info!(
+            answer = script.name(),
+            used_once = used,
+            "iPXE script fetched"
+        );
         Some(script)
     }
 

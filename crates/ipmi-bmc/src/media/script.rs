@@ -101,7 +101,9 @@ impl Script {
                  echo ipmi-to-metal: could not boot {url}\n\
                  exit 1\n"
             ),
-            Script::Exit => "#!ipxe\necho ipmi-to-metal: no virtual media boot asked\nexit\n".into(),
+            Script::Exit => {
+                "#!ipxe\necho ipmi-to-metal: no virtual media boot asked\nexit\n".into()
+            }
         }
     }
 }

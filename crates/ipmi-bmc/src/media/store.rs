@@ -106,9 +106,8 @@ pub(crate) fn file_of(dir: &Path, name: &str) -> PathBuf {
 /// Reads the state in `path`; a missing file is the empty state.
 pub(crate) fn load(path: &Path) -> std::io::Result<MediaFile> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{e}"))
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{e}"))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MediaFile::default()),
         Err(e) => Err(e),
     }

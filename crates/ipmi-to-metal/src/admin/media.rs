@@ -73,7 +73,10 @@ async fn act(
         return error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"));
     };
     let Some(slot) = MediaSlot::from_id(&slot) else {
-        return error(StatusCode::NOT_FOUND, format!("no slot {slot:?} (Cd, UsbStick)"));
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no slot {slot:?} (Cd, UsbStick)"),
+        );
     };
     let who = Requester {
         user: API_USER.into(),

@@ -102,7 +102,9 @@ fn is_private(host: &str) -> bool {
     match host.parse::<IpAddr>() {
         Ok(IpAddr::V4(a)) => a.is_loopback() || a.is_private() || a.is_link_local(),
         Ok(IpAddr::V6(a)) => {
-            a.is_loopback() || (a.segments()[0] & 0xfe00) == 0xfc00 || (a.segments()[0] & 0xffc0) == 0xfe80
+            a.is_loopback()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80
         }
         Err(_) => false,
     }
@@ -115,7 +117,10 @@ mod tests {
     #[test]
     fn base_urls() {
         assert_eq!(base_host("http://10.0.2.2:8081").unwrap(), "10.0.2.2");
-        assert_eq!(base_host("https://boot.example.com").unwrap(), "boot.example.com");
+        assert_eq!(
+            base_host("https://boot.example.com").unwrap(),
+            "boot.example.com"
+        );
         assert_eq!(base_host("http://[fd00::1]:80").unwrap(), "fd00::1");
         for bad in ["ftp://h", "http://", "http://h/path", "http://u@h", "h:80"] {
             assert!(base_host(bad).is_err(), "{bad}");

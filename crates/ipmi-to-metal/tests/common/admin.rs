@@ -60,16 +60,30 @@ impl Served {
 
     /// Waits until the admin server listens.
     pub fn wait_admin(&self) {
-        if !eventually(20, || TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok()) {
-            panic!("the admin server did not listen; log:\n{}", self.bmc.server_log());
+        if !eventually(20, || {
+            TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok()
+        }) {
+            panic!(
+                "the admin server did not listen; log:\n{}",
+                self.bmc.server_log()
+            );
         }
     }
 
     /// `POST /bmcs/NAME/media/SLOT/ACTION` (virtual media insert or eject): status and body.
-    pub fn media(&self, name: &str, slot: &str, action: &str, body: &str) -> (u16, serde_json::Value) {
+    pub fn media(
+        &self,
+        name: &str,
+        slot: &str,
+        action: &str,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
         let path = format!("/bmcs/{name}/media/{slot}/{action}");
         let (status, text) = self.http("POST", &path, Some(ADMIN_TOKEN), body);
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// A request to the admin server: status and body.
