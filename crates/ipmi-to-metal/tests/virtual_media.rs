@@ -143,17 +143,20 @@ fn bad_media_requests_get_the_right_answer() {
     assert_eq!(cd(&s, "node1")["inserted"], false);
 }
 
-/// The metal device `n` of `fake` behind BMC node1 on `port`, with the iPXE endpoint on
-/// `ipxe_port`.
-fn metal_config(fake: &FakeMetal, port: u16, ipxe_port: u16) -> String {
-    let section = format!(
+/// The `[bmc.metal]` table of device 1 of `fake`.
+fn metal_section(fake: &FakeMetal) -> String {
+    format!(
         "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\ncache_ms = 200\n",
         fake.url(),
         device_id(1)
-    );
+    )
+}
+
+/// BMC node1 on `port` for device 1 of `fake`, with the iPXE endpoint on `ipxe_port`.
+fn metal_config(fake: &FakeMetal, port: u16, ipxe_port: u16) -> String {
     format!(
         "{}\n[ipxe]\nlisten = \"127.0.0.1:{ipxe_port}\"\npublic_url = \"http://127.0.0.1:{ipxe_port}\"\n",
-        config_with_backend(port, "metal", &section)
+        config_with_backend(port, "metal", &metal_section(fake))
     )
 }
 
@@ -289,12 +292,10 @@ fn backends_without_media_offer_no_slot() {
     let fake = FakeMetal::start(vec![device(1, "active", &[])]);
     let port = free_port();
     // Metal without the endpoint configured: it cannot boot an image.
-    let section = format!(
-        "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\n",
-        fake.url(),
-        device_id(1)
+    let s = Served::start_bmcs(
+        port,
+        &config_with_backend(port, "metal", &metal_section(&fake)),
     );
-    let s = Served::start_bmcs(port, &config_with_backend(port, "metal", &section));
     assert_eq!(
         s.get_json("/bmcs/node1/media")["slots"],
         serde_json::json!([])

@@ -17,6 +17,7 @@ pub mod netboot;
 pub mod providers;
 pub mod qemu;
 mod sshd;
+pub mod thread_server;
 
 pub use ipmi_sim::{IpmiSim, SimSensor, SIM_GUID, SIM_PASSWORD, SIM_PSU, SIM_SENSORS, SIM_USER};
 pub use sshd::Sshd;

@@ -43,8 +43,7 @@ pub struct NetbootServer {
     /// Its port on 127.0.0.1.
     pub port: u16,
     world: Arc<Mutex<World>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: crate::thread_server::ThreadServer,
 }
 
 impl NetbootServer {
@@ -54,36 +53,16 @@ impl NetbootServer {
             files: files.into_iter().collect(),
             ..World::default()
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("address").port();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let w = world.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app = axum::Router::new().fallback(move |req: Request<Body>| {
-                    let w = w.clone();
-                    async move { handle(&w, req).await }
-                });
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
+        let app = axum::Router::new().fallback(move |req: Request<Body>| {
+            let w = w.clone();
+            async move { handle(&w, req).await }
         });
+        let server = crate::thread_server::ThreadServer::start(app);
         NetbootServer {
-            port,
+            port: server.port,
             world,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -111,17 +90,6 @@ impl NetbootServer {
     /// The boot device last asked for machine `m`.
     pub fn boot_device(&self, m: &str) -> Option<String> {
         self.world.lock().unwrap().boot.get(m).cloned()
-    }
-}
-
-impl Drop for NetbootServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
