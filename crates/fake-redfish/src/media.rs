@@ -10,7 +10,7 @@ use crate::World;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// The collection under the manager.
+/// The collection under the manager (its `VirtualMedia` link, which `logs` serves).
 pub(crate) const COLLECTION: &str = "/redfish/v1/Managers/bmc/VirtualMedia";
 const CD: &str = "/redfish/v1/Managers/bmc/VirtualMedia/Cd";
 
