@@ -132,25 +132,7 @@ fi
 
 if command -v cc >/dev/null; then
     echo "== 3. the floor: a do-nothing blocking UDP echo server (C), 4 closed-loop clients"
-    cat > "$dir/echo.c" <<'C'
-#include <arpa/inet.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-int main(int argc, char **argv) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1])),
-                            .sin_addr.s_addr = htonl(0x7f000001)};
-    if (bind(s, (struct sockaddr *)&a, sizeof a)) return 1;
-    char buf[1500];
-    for (;;) {
-        struct sockaddr_in p;
-        socklen_t pl = sizeof p;
-        ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&p, &pl);
-        if (n > 0) sendto(s, buf, n, 0, (struct sockaddr *)&p, pl);
-    }
-}
-C
-    cc -O2 -o "$dir/echo" "$dir/echo.c"
+    cc -O2 -o "$dir/echo" bench/echo.c
     "$dir/echo" 16271 &
     srv=$!
     pids="$pids $srv"

@@ -9,6 +9,14 @@
 //! durable ([`Durability::Synced`]), the others until it is written. The same record becomes the
 //! BMC's last action in its [`BmcStatus`].
 //!
+//! A power action is also recorded before it is carried out ([`AuditOutcome::Asked`], durable):
+//! a sink that fails closed ([`AuditSink::fails_closed`], the default) thus never lets one be
+//! carried out unrecorded. If that record cannot be written, the action is refused with
+//! [`AUDIT_REFUSED_CC`] (0xD5, "cannot execute in the present state": the state is the audit
+//! log's) and an error that starts with [`AUDIT_REFUSED`]; the other state-changing requests are
+//! refused the same way while the sink says its writes fail ([`AuditSink::failing`]). A refused
+//! request's record is still handed to the sink: the first one written ends the refusals.
+//!
 //! Read-only requests never come here: they cost nothing more than before.
 
 use crate::{PowerAction, PowerState, Requester};
@@ -36,9 +44,17 @@ pub struct AuditRecord {
     pub duration: Duration,
 }
 
+/// The completion code of a request refused because its audit record cannot be written.
+pub const AUDIT_REFUSED_CC: CompletionCode = CompletionCode::INVALID_STATE;
+
+/// How the error of a request refused because its audit record cannot be written begins.
+pub const AUDIT_REFUSED: &str = "refused: the audit log cannot be written";
+
 /// How an audited request ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuditOutcome {
+    /// Asked, not yet carried out: the record a power action leaves before its backend call.
+    Asked,
     /// Carried out.
     Done,
     /// Not carried out: the completion code the client got, and why.
@@ -67,13 +83,23 @@ pub enum Durability {
 }
 
 /// Where the audit records go. [`AuditSink::record`] returns once the record has gone as far as
-/// `durability` asks (or could not: the sink says so in its own log; the request has been
-/// carried out either way). It must not block the thread it is called on: it is awaited on the
-/// runtime's workers.
+/// `durability` asks, or why it could not (the sink says so in its own log as well). It must not
+/// block the thread it is called on: it is awaited on the runtime's workers.
 #[async_trait]
 pub trait AuditSink: Send + Sync {
     /// Writes one record.
-    async fn record(&self, record: AuditRecord, durability: Durability);
+    async fn record(&self, record: AuditRecord, durability: Durability) -> Result<(), String>;
+
+    /// Whether requests are refused when their records cannot be written (the default), rather
+    /// than carried out unrecorded.
+    fn fails_closed(&self) -> bool {
+        true
+    }
+
+    /// Why the last write failed, while writes fail (`None` once one succeeds).
+    fn failing(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The power state as last known: seen by a read, or expected after an action carried out.
@@ -150,6 +176,48 @@ impl<'a> Audit<'a> {
         }
     }
 
+    /// Whether the request may be carried out as far as the audit goes: a power action
+    /// (`Synced`) once its [`AuditOutcome::Asked`] record is durable, the others while the sink's
+    /// writes do not fail; always, where the sink fails open. Refused: the record is completed
+    /// as refused (and handed to the sink, whose first success ends the refusals), and the
+    /// completion code and error to answer with are returned.
+    pub(crate) async fn admit(
+        &mut self,
+        durability: Durability,
+    ) -> Result<(), (CompletionCode, String)> {
+        let (Some(sink), Some(record)) = (self.bmc.audit.clone(), self.record.as_ref()) else {
+            return Ok(());
+        };
+        let failed = if durability == Durability::Synced {
+            let mut asked = record.clone();
+            asked.outcome = AuditOutcome::Asked;
+            sink.record(asked, Durability::Synced).await.err()
+        } else {
+            sink.failing()
+        };
+        let Some(why) = failed.filter(|_| sink.fails_closed()) else {
+            return Ok(());
+        };
+        let error = format!("{AUDIT_REFUSED}: {why}");
+        tracing::error!(
+            command = %record.command,
+            call = %record.call,
+            who = %record.who,
+            "{error}"
+        );
+        let mut r = self.record.take().expect("checked above");
+        r.outcome = AuditOutcome::Failed {
+            ccode: AUDIT_REFUSED_CC,
+            error: error.clone(),
+        };
+        r.duration = self.started.elapsed();
+        self.bmc.state().last_action = Some(Box::new(r.clone()));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { sink.record(r, Durability::Written).await });
+        }
+        Err((AUDIT_REFUSED_CC, error))
+    }
+
     /// Completes the record with `outcome`, makes it the BMC's last action, and returns once the
     /// sink has it as far as `durability` asks.
     pub(crate) async fn finish(mut self, outcome: AuditOutcome, durability: Durability) {
@@ -160,7 +228,8 @@ impl<'a> Audit<'a> {
         r.duration = self.started.elapsed();
         self.bmc.state().last_action = Some(Box::new(r.clone()));
         if let Some(sink) = &self.bmc.audit {
-            sink.record(r, durability).await;
+            // The sink logs a failure; the request was carried out (or not) either way.
+            let _ = sink.record(r, durability).await;
         }
     }
 

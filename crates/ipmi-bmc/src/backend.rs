@@ -348,6 +348,22 @@ pub struct Inventory {
     pub guid: Option<[u8; 16]>,
 }
 
+/// A UUID in its text form (`0f0c3a4e-1111-4a5e-9d7e-000000000001`) as an IPMI GUID, for
+/// [`Inventory::guid`]: wire order is the text's bytes reversed, so that clients show the UUID
+/// as the provider writes it. `None` if it is not 32 hex digits (dashes aside).
+pub fn guid_from_uuid(uuid: &str) -> Option<[u8; 16]> {
+    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    out.reverse();
+    Some(out)
+}
+
 /// Why a backend operation failed; each maps to the completion code the client receives.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {

@@ -19,11 +19,14 @@ pub mod routing;
 mod sel;
 mod sensors;
 
-pub use audit::{AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower};
+pub use audit::{
+    AuditOutcome, AuditRecord, AuditSink, BmcStatus, Durability, KnownPower, AUDIT_REFUSED,
+    AUDIT_REFUSED_CC,
+};
 pub use backend::{
-    Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, DiscreteKind,
-    Inventory, MediaInsert, MediaSlot, PowerAction, PowerState, Requester, SensorKind,
-    SensorReading, SensorThresholds, TransferProtocol,
+    guid_from_uuid, Backend, BackendError, BackendResult, BootDevice, BootOverride, Console,
+    DiscreteKind, Inventory, MediaInsert, MediaSlot, PowerAction, PowerState, Requester,
+    SensorKind, SensorReading, SensorThresholds, TransferProtocol,
 };
 pub use dispatch::{commands, CommandInfo};
 pub use media::{MediaError, MediaSettings, MediaStatus};

@@ -10,6 +10,12 @@
 //! kernel (it survives `kill -9`) or, for a power action, on disk (it survives a crash), before
 //! the client is answered.
 //!
+//! A batch that cannot be written whole is cut off the file (truncated back to where it began),
+//! so that the next record never continues half a line; its records are reported lost to their
+//! requests, counted (`ipmi_to_metal_audit_write_failures_total`), and the log is failing until
+//! a write succeeds: the BMC model refuses power actions meanwhile (it fails closed), unless
+//! `[audit] fail_open = true`. `/healthz` says so.
+//!
 //! ```json
 //! {"time":"2026-11-26T01:02:03.456Z","bmc":"node1","client":"192.0.2.7:52113","user":"admin",
 //!  "privilege":"administrator","command":"Chassis Control","call":"power on","outcome":"done",
@@ -17,27 +23,32 @@
 //! ```
 //!
 //! (one line in the file); a request that failed has `"outcome":"failed"`, its completion code
-//! (`"ccode":"0xd5"`) and `"error"`.
+//! (`"ccode":"0xd5"`) and `"error"`; a power action has a record `"outcome":"asked"` before it
+//! is carried out (without `duration_ms`), durable before the backend is called.
 
 use crate::config::AuditTarget;
 use async_trait::async_trait;
 use ipmi_bmc::{AuditOutcome, AuditRecord, AuditSink, Durability};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// A line for the writer thread, and whom to tell once it is as far as asked.
+/// A line for the writer thread, and whom to tell once it is as far as asked (or why not).
 struct Job {
     line: Vec<u8>,
     sync: bool,
-    done: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Sender<Result<(), String>>>,
 }
 
 /// The audit log's writer: cheap to share; its thread ends when the last clone is dropped.
 pub struct AuditLog {
     tx: mpsc::Sender<Job>,
+    /// Why the last write failed, while writes fail (shared with the writer thread).
+    failing: Arc<Mutex<Option<String>>>,
+    /// `[audit] fail_open`: requests go on when their records cannot be written.
+    fail_open: bool,
 }
 
 /// Where the writer thread writes.
@@ -48,8 +59,9 @@ enum Out {
 
 impl AuditLog {
     /// Opens the audit log (creating the file, private to the user, and its directory), and
-    /// starts its writer thread. `None` if the target is off.
-    pub fn open(target: &AuditTarget) -> std::io::Result<Option<AuditLog>> {
+    /// starts its writer thread. `None` if the target is off. `fail_open`: the requests whose
+    /// records cannot be written are carried out anyway (else refused).
+    pub fn open(target: &AuditTarget, fail_open: bool) -> std::io::Result<Option<AuditLog>> {
         let out = match target {
             AuditTarget::Off => return Ok(None),
             AuditTarget::Stdout => Out::Stdout,
@@ -68,34 +80,54 @@ impl AuditLog {
             Out::Stdout => tracing::info!("audit log on standard output"),
         }
         let (tx, rx) = mpsc::channel::<Job>();
+        let failing = Arc::new(Mutex::new(None));
+        let shared = failing.clone();
         std::thread::Builder::new()
             .name("audit-log".into())
-            .spawn(move || write_loop(out, rx))?;
-        Ok(Some(AuditLog { tx }))
+            .spawn(move || write_loop(out, rx, &shared))?;
+        Ok(Some(AuditLog {
+            tx,
+            failing,
+            fail_open,
+        }))
     }
 
-    /// Hands a line to the writer thread and waits until it is written (and synced if `sync`).
-    pub async fn write_line(&self, line: Vec<u8>, sync: bool) {
+    /// Hands a line to the writer thread and waits until it is written (and synced if `sync`),
+    /// or why it could not be.
+    pub async fn write_line(&self, line: Vec<u8>, sync: bool) -> Result<(), String> {
         let (done, written) = oneshot::channel();
         let job = Job {
             line,
             sync,
             done: Some(done),
         };
+        let stopped = || "the audit log's writer has stopped".to_string();
         if self.tx.send(job).is_err() {
-            tracing::error!("the audit log's writer has stopped: record lost");
-            return;
+            tracing::error!("{}: record lost", stopped());
+            return Err(stopped());
         }
-        let _ = written.await;
+        written.await.unwrap_or_else(|_| Err(stopped()))
     }
 }
 
 #[async_trait]
 impl AuditSink for AuditLog {
-    async fn record(&self, record: AuditRecord, durability: Durability) {
+    async fn record(&self, record: AuditRecord, durability: Durability) -> Result<(), String> {
         self.write_line(json_line(&record), durability == Durability::Synced)
             .await
     }
+
+    fn fails_closed(&self) -> bool {
+        !self.fail_open
+    }
+
+    fn failing(&self) -> Option<String> {
+        lock(&self.failing).clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The JSON line of a record (with its newline).
@@ -115,35 +147,36 @@ pub fn json(r: &AuditRecord) -> serde_json::Value {
         "privilege": r.privilege.map(|p| p.name()),
         "command": r.command,
         "call": r.call,
-        "outcome": if r.outcome.is_done() { "done" } else { "failed" },
+        "outcome": match r.outcome {
+            AuditOutcome::Asked => "asked",
+            AuditOutcome::Done => "done",
+            AuditOutcome::Failed { .. } => "failed",
+        },
         "duration_ms": (r.duration.as_secs_f64() * 1e6).round() / 1e3,
     });
-    if let AuditOutcome::Failed { ccode, error } = &r.outcome {
-        v["ccode"] = format!("0x{:02x}", ccode.0).into();
-        v["error"] = error.clone().into();
+    match &r.outcome {
+        AuditOutcome::Failed { ccode, error } => {
+            v["ccode"] = format!("0x{:02x}", ccode.0).into();
+            v["error"] = error.clone().into();
+        }
+        // Not carried out yet: no duration.
+        AuditOutcome::Asked => drop(v.as_object_mut().map(|o| o.remove("duration_ms"))),
+        AuditOutcome::Done => {}
     }
     v
 }
 
-/// Opens `path` for appending, creating it (mode 0600) and its directory (0700).
+/// Opens `path` for appending, creating it (mode 0600) and its directory (0700); never
+/// through a symbolic link (see [`crate::private_file`]).
 fn open_append(path: &Path) -> std::io::Result<File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)?;
-    }
-    let mut o = OpenOptions::new();
-    o.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
+    crate::private_file::create_parent(path)?;
+    crate::private_file::open_append(path)
 }
 
 /// The writer thread: writes each batch of queued lines at once, syncs if one asks, then
-/// acknowledges them. Ends when every sender is gone.
-fn write_loop(mut out: Out, rx: mpsc::Receiver<Job>) {
+/// acknowledges them (or tells them why not, and keeps it in `failing` until a write
+/// succeeds). Ends when every sender is gone.
+fn write_loop(mut out: Out, rx: mpsc::Receiver<Job>, failing: &Mutex<Option<String>>) {
     let mut batch: Vec<Job> = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     while let Ok(first) = rx.recv() {
@@ -154,12 +187,31 @@ fn write_loop(mut out: Out, rx: mpsc::Receiver<Job>) {
             buf.extend_from_slice(&j.line);
         }
         let sync = batch.iter().any(|j| j.sync);
-        if let Err(e) = out.write(&buf, sync) {
-            tracing::error!(error = %e, records = batch.len(), "audit log write failed");
+        let result = out.write(&buf, sync).map_err(|e| e.to_string());
+        let mut now = lock(failing);
+        match &result {
+            Err(e) => {
+                telemetry::audit_write_failed(batch.len() as u64);
+                // Every record's content is in the error line: not in the file, not lost.
+                for j in &batch {
+                    tracing::error!(
+                        error = %e,
+                        record = ?String::from_utf8_lossy(j.line.trim_ascii_end()),
+                        "audit log write failed: record not in the audit log"
+                    );
+                }
+                *now = Some(e.clone());
+            }
+            Ok(()) if now.is_some() => {
+                tracing::warn!("the audit log is written again");
+                *now = None;
+            }
+            Ok(()) => {}
         }
+        drop(now);
         for j in batch.drain(..) {
             if let Some(done) = j.done {
-                let _ = done.send(());
+                let _ = done.send(result.clone());
             }
         }
     }
@@ -169,7 +221,7 @@ impl Out {
     fn write(&mut self, buf: &[u8], sync: bool) -> std::io::Result<()> {
         match self {
             Out::File { file, path } => {
-                file.write_all(buf)?;
+                append_whole(file, buf)?;
                 if sync {
                     file.sync_data().map_err(|e| {
                         std::io::Error::new(e.kind(), format!("sync {}: {e}", path.display()))
@@ -190,6 +242,20 @@ impl Out {
             }
         }
     }
+}
+
+/// Appends `buf` to `file` whole or not at all: a write cut short (a full disk) is cut off
+/// again, so that the next record starts a line of its own.
+fn append_whole(file: &mut File, buf: &[u8]) -> std::io::Result<()> {
+    let before = file.metadata()?.len();
+    file.write_all(buf).inspect_err(|_| {
+        // Nothing to cut where the file has no length (a device such as /dev/full).
+        if file.metadata().is_ok_and(|m| m.len() > before) {
+            if let Err(e) = file.set_len(before) {
+                tracing::error!(error = %e, "cannot cut a partial audit record off the file");
+            }
+        }
+    })
 }
 
 /// The record of a SOL session attached to (`activated`) or detached from a BMC's console: the
@@ -274,18 +340,50 @@ mod tests {
     async fn written_before_the_acknowledgement() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/audit.jsonl");
-        let log = AuditLog::open(&AuditTarget::File(path.clone()))
+        let log = AuditLog::open(&AuditTarget::File(path.clone()), false)
             .unwrap()
             .unwrap();
         log.record(record(AuditOutcome::Done), Durability::Synced)
-            .await;
+            .await
+            .unwrap();
         log.record(record(AuditOutcome::Done), Durability::Written)
-            .await;
+            .await
+            .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "private to the user: {mode:o}");
-        assert!(AuditLog::open(&AuditTarget::Off).unwrap().is_none());
+        assert!(AuditLog::open(&AuditTarget::Off, false).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_log_that_cannot_be_written_says_so_until_it_can() {
+        let log = AuditLog::open(&AuditTarget::File("/dev/full".into()), false)
+            .unwrap()
+            .unwrap();
+        assert!(log.fails_closed());
+        assert_eq!(log.failing(), None);
+        let e = log
+            .record(record(AuditOutcome::Done), Durability::Synced)
+            .await
+            .unwrap_err();
+        assert!(e.contains("No space left on device"), "{e}");
+        assert_eq!(log.failing(), Some(e));
+        let open = AuditLog::open(&AuditTarget::File("/dev/null".into()), true)
+            .unwrap()
+            .unwrap();
+        assert!(!open.fails_closed());
+        open.record(record(AuditOutcome::Done), Durability::Written)
+            .await
+            .unwrap();
+        assert_eq!(open.failing(), None);
+    }
+
+    #[test]
+    fn an_asked_record_has_no_duration() {
+        let v = json(&record(AuditOutcome::Asked));
+        assert_eq!(v["outcome"], "asked");
+        assert!(v.get("duration_ms").is_none(), "{v}");
     }
 }

@@ -165,14 +165,14 @@ pub fn spawn(
     server: Arc<Mutex<Server>>,
     socket: Arc<UdpSocket>,
     settings: ConsoleSettings,
-    log_path: Option<PathBuf>,
+    log: Option<(PathBuf, Arc<crate::console_log::ConsoleLogHealth>)>,
     link: &ConsoleLink,
 ) -> ConsoleTask {
     let name = bmc.settings().name.as_str();
     // One copy of the name, shared by the pump and the source (10,000 idle BMCs keep them).
     let bmc_name: Arc<str> = name.into();
     // Nothing on disk yet: the log is created at the console's first output.
-    let log = log_path.map(|p| ConsoleLog::at_first_output(p, &settings));
+    let log = log.map(|(p, health)| ConsoleLog::at_first_output(p, &settings, health));
     let source = Box::new(Source {
         backend: bmc.backend().clone(),
         bmc: bmc_name.clone(),
@@ -479,7 +479,8 @@ impl Pump {
     async fn audit_sol(&self, who: Requester, activated: bool, why: Option<&str>) {
         if let Some(sink) = &self.audit {
             let record = crate::audit::sol_record(who, activated, why);
-            sink.record(record, ipmi_bmc::Durability::Written).await;
+            // A failure is the sink's to log; SOL goes on (the session layer carries it out).
+            let _ = sink.record(record, ipmi_bmc::Durability::Written).await;
         }
     }
 

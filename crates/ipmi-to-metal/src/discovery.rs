@@ -1,11 +1,14 @@
-//! Metal discovery at run time: list the project's devices with the tag, start a BMC for each
-//! new one, stop the BMCs of devices that are gone, again every `refresh_s`. Each device keeps
-//! its address across restarts: the assignments are kept in a small JSON state file. A reload
-//! that changes a discovery stops it and starts its successor, which takes its BMCs over.
+//! Discovery at run time: list the machines of the source (the Metal project's devices with
+//! the tag, or the libvirt host's domains the filter selects), start a BMC for each new one,
+//! stop the BMCs of those that are gone, again every `refresh_s`. Each machine keeps its
+//! address across restarts: the assignments are kept in a small JSON state file. A reload that
+//! changes a discovery stops it and starts its successor, which takes its BMCs over.
 
-use crate::config::DiscoveryConfig;
+use crate::config::{DiscoveryConfig, DiscoverySource};
 use crate::runtime::Fleet;
-use backend_metal::api::{Device, MetalApi};
+use backend_config::Resources;
+use backend_libvirt::hypervisor::Hypervisor;
+use backend_metal::api::MetalApi;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -66,14 +69,14 @@ impl Assignments {
         Some(addr)
     }
 
-    /// Writes the state file if anything changed (to a temporary file, then renamed).
+    /// Writes the state file if anything changed (to a temporary file, private to the user,
+    /// then renamed).
     pub fn save(&mut self) {
         if !self.changed {
             return;
         }
-        let tmp = self.path.with_extension("tmp");
         let text = serde_json::to_string_pretty(&self.map).expect("a map of strings serializes");
-        let result = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.path));
+        let result = crate::private_file::replace(&self.path, text.as_bytes());
         match result {
             Ok(()) => self.changed = false,
             Err(e) => {
@@ -83,23 +86,88 @@ impl Assignments {
     }
 }
 
-/// A discovered device and the BMC it gets.
-pub struct Planned {
-    /// The BMC's name: the host name, or with the short id if another BMC has that name.
+/// A machine a listing found.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// Its stable identity (device id, domain UUID): the key of its address and its BMC.
+    pub id: String,
+    /// The name its BMC wants (host name, domain name); empty: its id.
     pub name: String,
-    /// The device UUID.
+}
+
+/// What a discovery lists its machines with.
+pub enum Lister {
+    /// The Metal API client of the discovery's account.
+    Metal(Arc<MetalApi>),
+    /// The connection of the discovery's libvirt URI (shared with its BMCs).
+    Libvirt(Arc<Hypervisor>),
+}
+
+impl Lister {
+    /// The lister of `d`, from the process's shared parts.
+    pub fn of(shared: &mut Resources, d: &DiscoveryConfig) -> Lister {
+        match &d.source {
+            DiscoverySource::Metal(m) => {
+                Lister::Metal(backend_metal::config::api(shared, &m.metal))
+            }
+            DiscoverySource::Libvirt(l) => {
+                Lister::Libvirt(backend_libvirt::config::hypervisor(shared, &l.uri))
+            }
+        }
+    }
+
+    /// The machines of the source now (within about `budget` for a Metal project's pages).
+    pub async fn list(&self, d: &DiscoveryConfig, budget: Duration) -> Result<Vec<Found>, String> {
+        match (self, &d.source) {
+            (Lister::Metal(api), DiscoverySource::Metal(m)) => {
+                let deadline = tokio::time::Instant::now() + budget;
+                let devices = api
+                    .project_devices(&m.project_id, &m.tag, m.per_page, deadline)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(devices
+                    .into_iter()
+                    .filter(|dev| dev.state.as_deref() != Some("deleted"))
+                    .map(|dev| Found {
+                        name: dev.hostname.unwrap_or_default(),
+                        id: dev.id,
+                    })
+                    .collect())
+            }
+            (Lister::Libvirt(hv), DiscoverySource::Libvirt(l)) => {
+                let domains = backend_libvirt::discover::list(hv, &l.filter, l.deadline)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(domains
+                    .into_iter()
+                    .map(|d| Found {
+                        id: d.uuid,
+                        name: d.name,
+                    })
+                    .collect())
+            }
+            _ => Err("the discovery's lister is not of its source".into()),
+        }
+    }
+}
+
+/// A discovered machine and the BMC it gets.
+pub struct Planned {
+    /// The BMC's name: the machine's name, or with the short id if another BMC has that name.
+    pub name: String,
+    /// The machine's id (device UUID, domain UUID).
     pub device_id: String,
     /// Its address, or `None` if the pool is exhausted.
     pub addr: Option<SocketAddr>,
 }
 
-/// The BMCs for those of `devices` that are live and in the discovery's shard: those already
-/// served (`serving`, device id to name) keep their names; new ones avoid the names in `taken`
-/// and those. Another shard's devices count as absent, so their old addresses (from before a
-/// change of the shard count) are reclaimed when the pool is full.
+/// The BMCs for those of `devices` that are in the discovery's shard: those already served
+/// (`serving`, id to name) keep their names; new ones avoid the names in `taken` and those.
+/// Another shard's machines count as absent, so their old addresses (from before a change of
+/// the shard count) are reclaimed when the pool is full.
 pub fn plan(
     d: &DiscoveryConfig,
-    devices: &[Device],
+    devices: &[Found],
     assignments: &mut Assignments,
     taken: &HashSet<String>,
     serving: &HashMap<String, String>,
@@ -107,14 +175,10 @@ pub fn plan(
     let mut names = taken.clone();
     names.extend(serving.values().cloned());
     let mut out = Vec::new();
-    let live = |dev: &&Device| {
-        !dev.id.is_empty() && dev.state.as_deref() != Some("deleted") && d.shard.owns(&dev.id)
-    };
+    let live = |dev: &&Found| !dev.id.is_empty() && d.shard.owns(&dev.id);
     let present: HashSet<&str> = devices.iter().filter(live).map(|d| d.id.as_str()).collect();
     for dev in devices.iter().filter(live) {
-        let base = dev
-            .hostname
-            .clone()
+        let base = Some(dev.name.clone())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| dev.id.clone());
         let name = if let Some(n) = serving.get(&dev.id) {
@@ -164,30 +228,30 @@ impl Discovery {
     }
 }
 
-/// Starts one discovery, listing the project with `api`, in `span`. It takes over `inherited`
+/// Starts one discovery, listing its source with `lister`, in `span`. It takes over `inherited`
 /// (device id → BMC name: the BMCs of the discovery it replaces), which keep serving as they
 /// are until its first listing; that restarts them with its settings, or stops those whose
 /// device it does not serve.
 pub fn spawn(
     fleet: Arc<Fleet>,
-    api: Arc<MetalApi>,
+    lister: Lister,
     d: DiscoveryConfig,
     inherited: HashMap<String, String>,
     span: tracing::Span,
 ) -> Discovery {
     let stale: HashSet<String> = inherited.keys().cloned().collect();
     let mine = Arc::new(Mutex::new(Some(inherited)));
-    let task = tokio::spawn(run(fleet, api, d, mine.clone(), stale).instrument(span));
+    let task = tokio::spawn(run(fleet, lister, d, mine.clone(), stale).instrument(span));
     Discovery {
         task: task.abort_handle(),
         mine,
     }
 }
 
-/// Lists the project every `refresh` and applies each listing, until stopped.
+/// Lists the source every `refresh` and applies each listing, until stopped.
 async fn run(
     fleet: Arc<Fleet>,
-    api: Arc<MetalApi>,
+    lister: Lister,
     d: DiscoveryConfig,
     mine: Arc<Mutex<Option<HashMap<String, String>>>>,
     mut stale: HashSet<String>,
@@ -195,11 +259,7 @@ async fn run(
     let mut assignments = Assignments::load(&d.state_file);
     let metrics = telemetry::discovery(&d.name);
     loop {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        match api
-            .project_devices(&d.project_id, &d.tag, d.per_page, deadline)
-            .await
-        {
+        match lister.list(&d, Duration::from_secs(120)).await {
             Ok(devices) => {
                 let _changing = fleet.lock_membership().await;
                 let mut held = mine.lock().unwrap_or_else(|e| e.into_inner());
@@ -210,7 +270,7 @@ async fn run(
             }
             Err(e) => {
                 metrics.failed();
-                tracing::warn!(error = %e, "cannot list the project's devices; keeping the BMCs as they are")
+                tracing::warn!(error = %e, "cannot list the machines; keeping the BMCs as they are")
             }
         }
         tokio::time::sleep(d.refresh).await;
@@ -222,7 +282,7 @@ async fn run(
 fn apply(
     fleet: &Fleet,
     d: &DiscoveryConfig,
-    devices: &[Device],
+    devices: &[Found],
     assignments: &mut Assignments,
     mine: &mut HashMap<String, String>,
     stale: &mut HashSet<String>,
@@ -241,7 +301,7 @@ fn apply(
         fleet.stop(&name);
         mine.remove(&dev);
         stale.remove(&dev);
-        tracing::info!(bmc = %name, device = %dev, "device gone (untagged or deleted): BMC stopped");
+        tracing::info!(bmc = %name, device = %dev, "device gone (untagged, deleted, or its domain undefined): BMC stopped");
     }
     for p in &planned {
         let restart = stale.contains(&p.device_id);

@@ -17,6 +17,7 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &backend_command::config::CommandKind,
     &backend_http::config::HttpKind,
     &backend_redfish::config::RedfishKind,
+    &backend_libvirt::config::LibvirtKind,
     #[cfg(test)]
     &crate::example_backend::ExampleKind,
 ];

@@ -19,6 +19,7 @@ mod ipxe;
 mod kinds;
 mod logs;
 mod metered;
+mod private_file;
 mod reload;
 mod runtime;
 mod serve;
@@ -137,11 +138,9 @@ fn main() -> ExitCode {
                 }
                 for d in &c.discovery {
                     println!(
-                        "discovery {}: project {} tag {:?} at {}, {} addresses from {}, users {}, state {}, shard {}",
+                        "discovery {}: {}, {} addresses from {}, users {}, state {}, shard {}",
                         d.name,
-                        d.project_id,
-                        d.tag,
-                        d.metal.api_url,
+                        d.describe(),
                         d.pool.len(),
                         d.pool[0],
                         d.server.users.len(),
@@ -178,6 +177,7 @@ fn main() -> ExitCode {
                     state: config::built_in_state(listen),
                     admin: None,
                     audit: config::default_audit_target(),
+                    audit_fail_open: false,
                     ipxe: None,
                 }),
             };
@@ -250,9 +250,8 @@ fn list(c: config::Config) -> ExitCode {
         c.bmcs.iter().map(|b| b.settings.name.clone()).collect();
     let mut factory = factory::BackendFactory::default();
     for d in &c.discovery {
-        let api = backend_metal::config::api(factory.shared(), &d.metal);
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        let devices = rt.block_on(api.project_devices(&d.project_id, &d.tag, d.per_page, deadline));
+        let lister = discovery::Lister::of(factory.shared(), d);
+        let devices = rt.block_on(lister.list(d, std::time::Duration::from_secs(60)));
         match devices {
             Ok(devices) => {
                 let mut a = discovery::Assignments::load(&d.state_file);
@@ -263,19 +262,25 @@ fn list(c: config::Config) -> ExitCode {
                     String::new()
                 };
                 for p in discovery::plan(d, &devices, &mut a, &taken, &none) {
+                    let kind = match &d.source {
+                        config::DiscoverySource::Metal(m) => {
+                            format!("metal (discovery {}, tag {:?}{shard})", d.name, m.tag)
+                        }
+                        config::DiscoverySource::Libvirt(l) => {
+                            format!("libvirt (discovery {}, {}{shard})", d.name, l.describe())
+                        }
+                    };
                     println!(
-                        "{:<24} {:<38} {:<22} metal (discovery {}, tag {:?}{shard})",
+                        "{:<24} {:<38} {:<22} {kind}",
                         p.name,
                         p.device_id,
                         p.addr.map_or("(pool exhausted)".into(), |a| a.to_string()),
-                        d.name,
-                        d.tag
                     );
                     taken.insert(p.name);
                 }
             }
             Err(e) => {
-                eprintln!("discovery {}: cannot list the devices: {e}", d.name);
+                eprintln!("discovery {}: cannot list the machines: {e}", d.name);
                 status = ExitCode::FAILURE;
             }
         }

@@ -146,6 +146,13 @@ impl Fleet {
         let _ = self.audit.set(sink);
     }
 
+    /// Why the audit log's writes fail, while they do, and whether requests are refused
+    /// meanwhile (it fails closed).
+    pub fn audit_failing(&self) -> Option<(String, bool)> {
+        let sink = self.audit.get()?;
+        sink.failing().map(|why| (why, sink.fails_closed()))
+    }
+
     /// Keeps the console log of every BMC started from now on in `dir` (unless its own
     /// `[bmc.console] log` says otherwise).
     pub fn keep_console_logs_in(&self, dir: std::path::PathBuf) {
@@ -495,7 +502,7 @@ mod spans;
 mod status;
 mod swap;
 
-pub use process::{raise_open_file_limit, release_free_memory};
+pub use process::{files_needed, raise_open_file_limit, release_free_memory};
 pub use status::BmcView;
 pub use swap::Ready;
 

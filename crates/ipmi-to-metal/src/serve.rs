@@ -32,7 +32,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         dir: config.state.sel_path.parent().map(|d| d.join("media")),
         ipxe_base: config.ipxe.as_ref().map(|i| i.public_url.clone()),
     });
-    if let Some(log) = crate::audit::AuditLog::open(&config.audit)? {
+    if let Some(log) = crate::audit::AuditLog::open(&config.audit, config.audit_fail_open)? {
         fleet.keep_audit_in(Arc::new(log));
     }
     fleet.keep_sel_in(
@@ -57,6 +57,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     let admin = match &admin_config {
         Some(c) => {
             let mut state = crate::admin::AdminState::new(c, fleet.clone());
+            // A reload swaps the token (a rotated token file): the old one is refused at once.
+            // (Taken before the state holds the reloader, which would hold it back.)
+            let swapped = state.clone();
+            reloader.on_admin_update(Box::new(move |c| swapped.update(c)));
             state.reloader = Some(reloader.clone());
             Some(crate::admin::start(c, state, http_budget.clone()).await?)
         }
@@ -109,17 +113,14 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     }
 }
 
-/// Descriptors kept for the rest of the process when the HTTP servers' connection budget is
-/// derived: a reload, a discovery's listing, the backends' own connections and children...
-const DESCRIPTORS_RESERVED: usize = 256;
-/// ...and, for each BMC served, its console log and its backend's connections or pipes.
-const DESCRIPTORS_PER_BMC: usize = 4;
-
 /// The connections every HTTP server of the process may hold together, derived from the soft
 /// `RLIMIT_NOFILE` once the descriptors open now (the BMCs' sockets, the SEL, the audit log) and
-/// those the fleet will need are set aside (see [`http_server::ConnectionBudget::from_descriptors`]).
+/// those the fleet needs ([`crate::runtime::files_needed`]: its console logs, the backends'
+/// connections and programs, a reload) are set aside (see
+/// [`http_server::ConnectionBudget::from_descriptors`]).
 fn http_connection_budget(fleet: &Fleet) -> http_server::ConnectionBudget {
-    let reserve = DESCRIPTORS_RESERVED + DESCRIPTORS_PER_BMC * fleet.names().len();
+    let needed = crate::runtime::files_needed(fleet.names().len());
+    let reserve = usize::try_from(needed).unwrap_or(usize::MAX);
     let budget = http_server::ConnectionBudget::from_descriptors(reserve);
     tracing::info!(
         connections = budget.size(),

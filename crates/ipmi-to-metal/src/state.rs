@@ -8,17 +8,21 @@ use sel_store::SelStore;
 pub fn open_sel(state: &StateConfig) -> std::io::Result<SelStore> {
     let path = &state.sel_path;
     if let Some(dir) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(|e| {
+        crate::private_file::create_dir(dir).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
                 format!("cannot create the state directory {}: {e}", dir.display()),
             )
         })?;
     }
+    // Created private to the user before the database library opens it (it would create it
+    // with the umask's mode, world-readable under the usual 022).
+    crate::private_file::ensure(path).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot create the SEL database {}: {e}", path.display()),
+        )
+    })?;
     let store = SelStore::open(path).map_err(|e| {
         std::io::Error::other(format!(
             "cannot open the SEL database {}: {e}",

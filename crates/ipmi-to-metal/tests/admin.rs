@@ -67,14 +67,8 @@ fn bmcs_show_ipmitool_actions_and_power_is_audited_like_ipmi() {
     assert_eq!(b["power"]["state"], "off");
     assert_eq!(b["last_action"]["user"], "admin-api");
     // Refused by the machine (a cycle needs it on): the failure is shown and audited.
-    let (status, body) = s.http(
-        "POST",
-        "/bmcs/node1/power",
-        Some(ADMIN_TOKEN),
-        r#"{"action":"cycle"}"#,
-    );
-    assert_eq!(status, 409, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, v) = s.power("node1", "cycle");
+    assert_eq!(status, 409, "{v}");
     assert_eq!(
         (v["outcome"].as_str(), v["ccode"].as_str()),
         (Some("failed"), Some("0xd5"))
@@ -112,13 +106,17 @@ fn bmcs_show_ipmitool_actions_and_power_is_audited_like_ipmi() {
     assert_eq!(
         summary,
         [
+            expect("admin", "power off", "asked"),
             expect("admin", "power off", "done"),
+            expect("admin", "power on", "asked"),
             expect("admin", "power on", "done"),
+            expect("admin-api", "power off", "asked"),
             expect("admin-api", "power off", "done"),
+            expect("admin-api", "power cycle", "asked"),
             expect("admin-api", "power cycle", "failed"),
         ]
     );
-    let api = &records[2];
+    let api = &records[5];
     assert_eq!(api["command"], "admin API power");
     assert!(api["privilege"].is_null());
     assert!(api["client"].as_str().unwrap().starts_with("127.0.0.1:"));

@@ -19,7 +19,7 @@ const SOFT_NOFILE: u64 = 1024;
 /// The Slowloris connections: more than the server's soft limit, as in the proof (today's
 /// server held them all, and had no descriptor left for `/healthz` or a reload).
 const SLOW_CONNECTIONS: usize = 1100;
-/// What the server keeps for the rest of the process (`DESCRIPTORS_RESERVED` in serve.rs).
+/// What the server keeps for the rest of the process (`SPARE_FILES` in runtime/process.rs).
 const RESERVED: usize = 256;
 
 fn open_fds(pid: u32) -> usize {
@@ -115,7 +115,11 @@ fn last_count(report: &str, field: &str) -> usize {
 
 #[test]
 fn eleven_hundred_slow_connections_leave_healthz_ipmi_and_reload_working() {
-    let served = Served::start_nofile("", "", Some(SOFT_NOFILE));
+    let limits = Rlimits {
+        nofile: Some(SOFT_NOFILE),
+        ..Rlimits::default()
+    };
+    let served = Served::start_custom("", "", DEFAULT_AUDIT, limits);
     let pid = served.bmc.pid();
     let url = format!("http://127.0.0.1:{}/healthz", served.admin_port);
     let report = served.bmc.dir.path().join("slowhttptest.txt");
@@ -205,5 +209,45 @@ fn long_partial_headers_hold_a_bounded_amount_of_memory() {
     assert!(
         matches!(&health, Ok(t) if t.starts_with("HTTP/1.1 200")),
         "{health:?}"
+    );
+}
+
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Threads")
+}
+
+#[test]
+fn a_burst_of_scrapes_is_rendered_on_one_thread_at_a_time() {
+    // A fleet of 50 BMCs, so that a rendering takes a while.
+    let more: String = (2..=50)
+        .map(|i| {
+            standard_config(free_port(), "")
+                .replace("name = \"node1\"", &format!("name = \"node{i}\""))
+        })
+        .collect();
+    let served = Served::start("", &more);
+    let pid = served.bmc.pid();
+    let before = threads(pid);
+    let port = served.admin_port;
+    let scrapes: Vec<_> = (0..200)
+        .map(|_| {
+            std::thread::spawn(move || {
+                common::prometheus::http_get(port, "/metrics", Some(ADMIN_TOKEN)).0
+            })
+        })
+        .collect();
+    for s in scrapes {
+        assert_eq!(s.join().unwrap(), 200);
+    }
+    // Blocking threads stay 10 s after their work: as many as ran at once.
+    let after = threads(pid);
+    assert!(
+        after <= before + 2,
+        "{before} threads before 200 scrapes at once, {after} after"
     );
 }

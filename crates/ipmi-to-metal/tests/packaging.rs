@@ -77,6 +77,38 @@ fn the_packaged_unit_and_example_configuration_fit_the_program() {
     assert_eq!(key("KillMode"), "mixed");
     // A configuration error exits 2 (checked above): not worth restarting.
     assert_eq!(key("RestartPreventExitStatus"), "2");
+    // A failure at every start (a panic: 101) is not restarted for ever.
+    let burst: u32 = key("StartLimitBurst").parse().unwrap();
+    let interval: u32 = key("StartLimitIntervalSec").parse().unwrap();
+    let restart: u32 = key("RestartSec").trim_end_matches('s').parse().unwrap();
+    assert!(
+        burst * restart < interval,
+        "{burst} starts every {restart} s fit in {interval} s"
+    );
+    // Bounds on descriptors, memory and tasks.
+    let nofile: u64 = key("LimitNOFILE").parse().unwrap();
+    assert!(nofile >= 16384, "LimitNOFILE={nofile}");
+    assert!(
+        unit.contains("\nMemoryMax=") && unit.contains("\nTasksMax="),
+        "{unit}"
+    );
+    // systemd's own check of the unit as written (the package test checks it installed), with
+    // the program built here in place of the packaged one.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("ipmi-to-metal.service");
+    let here = unit.replace(
+        "/usr/bin/ipmi-to-metal",
+        env!("CARGO_BIN_EXE_ipmi-to-metal"),
+    );
+    std::fs::write(&copy, here).unwrap();
+    let verify = run(Command::new(require("systemd-analyze", "systemd"))
+        .args(["verify", "--man=no"])
+        .arg(&copy));
+    assert!(
+        verify.ok && verify.all().trim().is_empty(),
+        "systemd-analyze verify: {}",
+        verify.all()
+    );
     let sysusers = std::fs::read_to_string(repo("packaging/ipmi-to-metal.sysusers")).unwrap();
     assert!(sysusers.contains("u ipmi-to-metal - "), "{sysusers}");
     assert_eq!(key("User"), "ipmi-to-metal");

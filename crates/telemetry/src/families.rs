@@ -93,6 +93,12 @@ families! {
         "How long backend calls took, by backend kind and operation";
     CONSOLE_BYTES: "console_bytes", Counter, ["backend", "direction"],
         "Serial console bytes carried, from the machine (output) and to it (input)";
+    AUDIT_WRITE_FAILURES: "audit_write_failures", Counter, [],
+        "Audit records that could not be written (each request refused, unless [audit] fail_open)";
+    CONSOLE_LOG_FAILURES: "console_log_failures", Counter, [],
+        "Console log files that could not be opened, reopened or written (each retried with a backoff)";
+    CONSOLE_LOGS_FAILING: "console_logs_failing", Gauge, [],
+        "Console logs not written now: their file cannot be opened (retried with a backoff)";
     API_CACHE_LOOKUPS: "api_cache_lookups", Counter, ["api", "result"],
         "Reads of a backend API's state: answered from the cache (hit) or asking the API (miss)";
     API_RATE_LIMITED: "api_rate_limited", Counter, ["api"],

@@ -18,6 +18,7 @@ mod apis;
 pub mod calls;
 mod events;
 pub mod families;
+mod files;
 pub mod requests;
 pub mod sessions;
 
@@ -26,6 +27,7 @@ pub use events::{
     discovery, reload, ssh_master_started, unwatch_ssh_control_dir, watch_ssh_control_dir,
     DiscoveryStats, ReloadOutcome,
 };
+pub use files::{audit_write_failed, console_log_failing, console_log_failed};
 
 use families::{Family, Kind};
 use prometheus_client::collector::Collector;
@@ -154,6 +156,15 @@ impl Collector for Everything {
                     .and_then(|()| s.counter(&[backend, "input"], inp));
             });
             r
+        })?;
+        family(enc, &AUDIT_WRITE_FAILURES, |s| {
+            s.counter(&[], files::audit_write_failures())
+        })?;
+        family(enc, &CONSOLE_LOG_FAILURES, |s| {
+            s.counter(&[], files::console_log_failures())
+        })?;
+        family(enc, &CONSOLE_LOGS_FAILING, |s| {
+            s.gauge(&[], files::console_logs_failing())
         })?;
         api_families(enc)?;
         let (ok, failed) = events::ssh_master_starts();

@@ -42,9 +42,16 @@ const START_LOCK: &str = "/tmp/ipmi-to-metal-tests-libvirt-start.lock";
 /// Held shared by every domain, exclusively while libvirtd is stopped on purpose.
 const USE_LOCK: &str = "/tmp/ipmi-to-metal-tests-libvirt-use.lock";
 
-/// x86 real-mode code of a one-sector MBR (loaded at 0x7C00): print the NUL-terminated text that
-/// follows it at 0x7C17 to COM1, then halt.
-const MBR_CODE: &str = "31c08ed8fcbe177cbaf803ac84c07403eeebf8faf4ebfd";
+/// x86 real-mode code of a one-sector MBR (loaded at 0x7C00): point the NMI vector at a handler
+/// that prints [`NMI_MARKER`] to COM1, print the NUL-terminated text that follows the code (at
+/// 0x7C3D) to COM1, then halt (woken only by NMIs). From GNU as (`.code16`): xor ax,ax; mov
+/// ds,ax; movw $nmi,0x8; movw $0,0xa; cld; mov $msg,si; call print; halt: cli; hlt; jmp halt+1;
+/// nmi: mov $nmimsg,si; call print; iret; print: mov $0x3f8,dx; 1: lodsb; test al,al; jz 2f;
+/// out al,dx; jmp 1b; 2: ret; nmimsg: .asciz.
+const MBR_CODE: &str = "31c08ed8c70608001b7cc7060a000000fcbe3d7ce80b00faf4ebfdbe2e7ce80100cfbaf803ac84c07403eeebf8c34e4d492d52454345495645440d0a00";
+
+/// What the marker disk's boot sector prints on COM1 at each NMI (IPMI's diagnostic interrupt).
+pub const NMI_MARKER: &str = "NMI-RECEIVED";
 
 fn answers(socket: &str) -> bool {
     UnixStream::connect(socket).is_ok()
@@ -82,6 +89,7 @@ fn wait_for_socket(socket: &str, what: &str) {
 /// Panics (never skips) without root or the Debian packages `libvirt-daemon-system` and
 /// `qemu-system-x86`.
 pub fn ensure_libvirtd() {
+    kvm_as_udev_leaves_it();
     if answers(VIRTLOGD_SOCKET) && answers(LIBVIRTD_SOCKET) {
         return;
     }
@@ -104,6 +112,34 @@ pub fn ensure_libvirtd() {
         let ok = Command::new(&libvirtd).arg("-d").status();
         assert!(ok.is_ok_and(|s| s.success()), "libvirtd -d failed");
         wait_for_socket(LIBVIRTD_SOCKET, "libvirtd");
+    }
+}
+
+/// Gives `/dev/kvm` to group `kvm` (mode 0660), as udev does on a Debian machine, where a
+/// machine without udev (a container, a micro-VM) leaves it root's only. Otherwise libvirtd
+/// finds KVM in the QEMU it probes (as root) but not usable by QEMU's user, throws its
+/// capabilities cache away at every call that needs it and probes QEMU again: seconds per
+/// call, tens of seconds under load. The tests' domains are TCG either way.
+fn kvm_as_udev_leaves_it() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = std::fs::metadata("/dev/kvm") else {
+        return;
+    };
+    if meta.mode() & 0o060 == 0o060 {
+        return;
+    }
+    let Ok(group) = std::fs::read_to_string("/etc/group") else {
+        return;
+    };
+    let gid = group.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next() == Some("kvm")).then(|| f.nth(1)?.parse::<u32>().ok())?
+    });
+    let Some(gid) = gid else { return };
+    // SAFETY: chown of a path with a valid C string; only the group changes.
+    let rc = unsafe { libc::chown(c"/dev/kvm".as_ptr(), u32::MAX, gid) };
+    if rc == 0 {
+        let _ = std::fs::set_permissions("/dev/kvm", std::fs::Permissions::from_mode(0o660));
     }
 }
 
@@ -148,7 +184,8 @@ pub struct DomainConfig {
     /// `<os><boot dev=...>` in order (`hd`, `network`, `cdrom`); empty: `hd`.
     pub boot: Vec<String>,
     /// A bootable disk whose boot sector prints this text on the serial port and halts (SeaBIOS
-    /// then shows `Booting from Hard Disk...` and the text). `None`: an empty disk.
+    /// then shows `Booting from Hard Disk...` and the text), printing [`NMI_MARKER`] at each
+    /// NMI. `None`: an empty disk.
     pub disk_marker: Option<String>,
     /// The boot file QEMU's user-mode DHCP offers (e.g. [`BootScript::url`]): iPXE fetches and
     /// runs it when the domain netboots.
@@ -279,7 +316,13 @@ impl Domain {
                 return from + at + text.len();
             }
             if Instant::now() >= deadline {
-                let tail: String = log.get(from..).unwrap_or("").chars().rev().take(1500).collect();
+                let tail: String = log
+                    .get(from..)
+                    .unwrap_or("")
+                    .chars()
+                    .rev()
+                    .take(1500)
+                    .collect();
                 let tail: String = tail.chars().rev().collect();
                 panic!(
                     "{text:?} not on the serial console of {} after {timeout:?}; state {:?}; log after byte {from}:\n{tail}",

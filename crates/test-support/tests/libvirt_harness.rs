@@ -18,7 +18,9 @@ fn a_domain_boots_its_marker_disk_then_netboots_and_is_undefined_when_dropped() 
     assert_eq!(domain.state(), "running");
     assert_eq!(script.fetches(), 0, "a disk boot fetched the boot script");
     domain.virsh(&["destroy"]).expect("destroy");
-    let xml = domain.inactive_xml().replace("<boot dev='hd'/>", "<boot dev='network'/>");
+    let xml = domain
+        .inactive_xml()
+        .replace("<boot dev='hd'/>", "<boot dev='network'/>");
     let path = std::env::temp_dir().join(format!("{}.xml", domain.name()));
     std::fs::write(&path, xml).expect("xml");
     virsh(&["define", path.to_str().expect("path")]).expect("redefine");

@@ -81,7 +81,8 @@ impl Bmc {
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
         let who = &asker.who;
-        let audit = Audit::start(self, asker, command, format!("power {action}"));
+        let mut audit = Audit::start(self, asker, command, format!("power {action}"));
+        audit.admit(Durability::Synced).await?;
         tracing::info!(action = %action, who = %who, "power action requested");
         let result = match self.backend.power(action, who).await {
             Ok(()) => {
@@ -126,7 +127,11 @@ impl Bmc {
             Some(0) => "identify off".to_string(),
             Some(s) => format!("identify {s} s"),
         };
-        let audit = Audit::start(self, &asker, ChassisIdentify::NAME, call);
+        let mut audit = Audit::start(self, &asker, ChassisIdentify::NAME, call);
+        audit
+            .admit(Durability::Written)
+            .await
+            .map_err(|(cc, _)| cc)?;
         let result = self
             .backend
             .identify(seconds, who)
@@ -192,7 +197,8 @@ impl Bmc {
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
         let who = &asker.who;
-        let audit = Audit::start(self, asker, command, boot_call(boot));
+        let mut audit = Audit::start(self, asker, command, boot_call(boot));
+        audit.admit(Durability::Written).await?;
         let result = self.carry_boot(boot, who).await;
         audit.finish_with(&result, Durability::Written).await;
         result?;

@@ -31,7 +31,7 @@ impl Bmc {
         // Commands that change something are audited and logged with who asked, like power
         // actions; reads cost nothing more.
         let asker = (need >= Privilege::Operator).then(|| self.asker(req));
-        let audit = asker.as_ref().map(|a| {
+        let mut audit = asker.as_ref().map(|a| {
             let call = format!(
                 "relay netfn 0x{:02x} cmd 0x{:02x} ({} bytes)",
                 req.netfn.0,
@@ -40,6 +40,15 @@ impl Bmc {
             );
             Audit::start(self, a, command_name(req), call)
         });
+        // A power action relayed is as durable as one carried out here.
+        let durability = if (req.netfn, req.cmd) == (ChassisControl::NETFN, ChassisControl::CMD) {
+            Durability::Synced
+        } else {
+            Durability::Written
+        };
+        if let Some(audit) = audit.as_mut() {
+            audit.admit(durability).await.map_err(|(cc, _)| cc)?;
+        }
         let who = match &asker {
             Some(a) => a.who.clone(),
             None => self.requester(req),
@@ -60,13 +69,6 @@ impl Bmc {
             Err(e) => Err((self.backend_failed("relay", &e), e.to_string())),
         };
         if let Some(audit) = audit {
-            // A power action relayed is as durable as one carried out here.
-            let durability = if (req.netfn, req.cmd) == (ChassisControl::NETFN, ChassisControl::CMD)
-            {
-                Durability::Synced
-            } else {
-                Durability::Written
-            };
             audit.finish_with(&result, durability).await;
         }
         result.map_err(|(cc, _)| cc)

@@ -196,7 +196,11 @@ impl Bmc {
         call: String,
         change: impl std::future::Future<Output = Result<T, CompletionCode>>,
     ) -> Result<T, CompletionCode> {
-        let audit = Audit::start(self, &self.asker(req), command, call);
+        let mut audit = Audit::start(self, &self.asker(req), command, call);
+        audit
+            .admit(Durability::Written)
+            .await
+            .map_err(|(cc, _)| cc)?;
         let result = change
             .await
             .map_err(|cc| (cc, format!("completion code {cc}")));

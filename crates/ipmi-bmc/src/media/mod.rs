@@ -268,7 +268,8 @@ impl Bmc {
             privilege: None,
         };
         let call = format!("insert media {slot} {:?}", shown(&media.image));
-        let audit = Audit::start(self, &asker, "InsertMedia", call);
+        let mut audit = Audit::start(self, &asker, "InsertMedia", call);
+        audit.admit(Durability::Written).await?;
         let cell = self.media_cell();
         let io = cell.io.lock().await;
         let secret = script::new_secret();
@@ -313,7 +314,8 @@ impl Bmc {
             user_id: None,
             privilege: None,
         };
-        let audit = Audit::start(self, &asker, "EjectMedia", format!("eject media {slot}"));
+        let mut audit = Audit::start(self, &asker, "EjectMedia", format!("eject media {slot}"));
+        audit.admit(Durability::Written).await?;
         let cell = self.media_cell();
         let io = cell.io.lock().await;
         let result = async {
@@ -378,7 +380,8 @@ impl Bmc {
             privilege: None,
         };
         let call = format!("set http boot {:?}", shown(uri));
-        let audit = Audit::start(self, &asker, "HttpBoot", call);
+        let mut audit = Audit::start(self, &asker, "HttpBoot", call);
+        audit.admit(Durability::Written).await?;
         let cell = self.media_cell();
         let io = cell.io.lock().await;
         let result = async {

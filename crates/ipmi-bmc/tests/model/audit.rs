@@ -1,6 +1,7 @@
 //! The audit of state-changing requests: one record each, after the backend call, with who
-//! asked and how it ended; none for reads; power actions durable before the answer; the status
-//! the records and the reads leave.
+//! asked and how it ended (and one before, for a power action); none for reads; power actions
+//! durable before the answer; refused while the records cannot be written (unless the sink fails
+//! open); the status the records and the reads leave.
 
 use super::*;
 use async_trait::async_trait;
@@ -12,14 +13,26 @@ use machine::TestMachine;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Keeps every record with the durability asked.
+/// Keeps every record with the durability asked; or, while `broken` says why, keeps none.
 #[derive(Default)]
-struct Recorded(Mutex<Vec<(AuditRecord, Durability)>>);
+struct Recorded(Mutex<Vec<(AuditRecord, Durability)>>, Mutex<Option<String>>, bool);
 
 #[async_trait]
 impl AuditSink for Recorded {
-    async fn record(&self, record: AuditRecord, durability: Durability) {
+    async fn record(&self, record: AuditRecord, durability: Durability) -> Result<(), String> {
+        if let Some(why) = self.1.lock().unwrap().clone() {
+            return Err(why);
+        }
         self.0.lock().unwrap().push((record, durability));
+        Ok(())
+    }
+
+    fn fails_closed(&self) -> bool {
+        !self.2
+    }
+
+    fn failing(&self) -> Option<String> {
+        self.1.lock().unwrap().clone()
     }
 }
 
@@ -48,8 +61,13 @@ async fn one_record_per_change_and_none_for_reads() {
 
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[0x00]).await, ok(&[]));
     let records = sink.take();
-    assert_eq!(records.len(), 1, "{records:?}");
-    let (r, durability) = &records[0];
+    assert_eq!(records.len(), 2, "{records:?}");
+    // Asked (durably) before it is carried out, then done.
+    let (asked, durability) = &records[0];
+    assert_eq!(*durability, Durability::Synced);
+    assert_eq!(asked.outcome, AuditOutcome::Asked);
+    assert_eq!(asked.call, "power off");
+    let (r, durability) = &records[1];
     assert_eq!(*durability, Durability::Synced, "power actions are synced");
     assert_eq!(r.command, "Chassis Control");
     assert_eq!(r.call, "power off");
@@ -105,8 +123,9 @@ async fn a_failed_action_is_recorded_with_its_error() {
     let r = admin(&bmc, NetFn::CHASSIS, 0x02, &[0x02]).await;
     assert_eq!(r.ccode, CompletionCode::INVALID_STATE);
     let records = sink.take();
-    assert_eq!(records.len(), 1);
-    match &records[0].0.outcome {
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].0.outcome, AuditOutcome::Asked);
+    match &records[1].0.outcome {
         AuditOutcome::Failed { ccode, error } => {
             assert_eq!(*ccode, CompletionCode::INVALID_STATE);
             assert!(error.contains("needs the machine on"), "{error}");
@@ -136,8 +155,8 @@ async fn power_for_the_admin_api_is_audited_without_a_session() {
         .unwrap();
     assert_eq!(machine.power_now(), PowerState::Off);
     let records = sink.take();
-    assert_eq!(records.len(), 1);
-    let (r, d) = &records[0];
+    assert_eq!(records.len(), 2);
+    let (r, d) = &records[1];
     assert_eq!(
         (r.who.clone(), r.privilege, *d),
         (who, None, Durability::Synced)
@@ -184,17 +203,81 @@ async fn a_request_abandoned_at_its_deadline_is_still_recorded() {
     )
     .await;
     assert!(abandoned.is_err());
-    // Written from a task of its own.
+    // Written from a task of its own, after the record of the action asked.
     for _ in 0..100 {
-        if !sink.0.lock().unwrap().is_empty() {
+        if sink.0.lock().unwrap().len() >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let records = sink.take();
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0].0.call, "power reset");
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].0.outcome, AuditOutcome::Asked);
+    assert_eq!(records[1].0.call, "power reset");
     assert!(
-        matches!(&records[0].0.outcome, AuditOutcome::Failed { ccode, .. } if *ccode == CompletionCode::TIMEOUT)
+        matches!(&records[1].0.outcome, AuditOutcome::Failed { ccode, .. } if *ccode == CompletionCode::TIMEOUT)
     );
+}
+
+#[tokio::test]
+async fn nothing_is_carried_out_unrecorded_while_the_records_cannot_be_written() {
+    let (bmc, machine, sink) = audited(TestMachine::new());
+    *sink.1.lock().unwrap() = Some("No space left on device".into());
+    // A power action: its first record cannot be written, the machine is left alone (off).
+    let r = admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await;
+    assert_eq!(r.ccode, ipmi_bmc::AUDIT_REFUSED_CC);
+    assert_eq!(machine.power_now(), PowerState::Off);
+    // Identify, the boot device: refused as well while the sink says its writes fail.
+    assert_eq!(
+        admin(&bmc, NetFn::CHASSIS, 0x04, &[5]).await.ccode,
+        ipmi_bmc::AUDIT_REFUSED_CC
+    );
+    let status = bmc.status();
+    let last = status.last_action.unwrap();
+    match &last.outcome {
+        AuditOutcome::Failed { ccode, error } => {
+            assert_eq!(*ccode, ipmi_bmc::AUDIT_REFUSED_CC);
+            assert!(error.starts_with(ipmi_bmc::AUDIT_REFUSED), "{error}");
+            assert!(error.contains("No space left on device"), "{error}");
+        }
+        o => panic!("{o:?}"),
+    }
+    // The admin API's power action: the same error.
+    let who = Requester {
+        user: "admin-api".into(),
+        peer: "10.1.2.3:4567".parse().unwrap(),
+        bmc: "node1".into(),
+    };
+    let (cc, error) = bmc
+        .power_for(PowerAction::On, who, "admin API power")
+        .await
+        .unwrap_err();
+    assert_eq!(cc, ipmi_bmc::AUDIT_REFUSED_CC);
+    assert!(error.starts_with(ipmi_bmc::AUDIT_REFUSED), "{error}");
+    assert_eq!(machine.power_now(), PowerState::Off);
+    // Writable again: the next action goes through, recorded.
+    *sink.1.lock().unwrap() = None;
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await, ok(&[]));
+    assert_eq!(machine.power_now(), PowerState::On);
+    let calls: Vec<_> = sink
+        .take()
+        .into_iter()
+        .filter(|(r, _)| r.outcome.is_done())
+        .map(|(r, _)| r.call)
+        .collect();
+    assert_eq!(calls, ["power on"]);
+}
+
+#[tokio::test]
+async fn a_sink_that_fails_open_lets_actions_through_unrecorded() {
+    let machine = Arc::new(TestMachine::new());
+    let sink = Arc::new(Recorded(
+        Mutex::default(),
+        Mutex::new(Some("No space left on device".into())),
+        true,
+    ));
+    let bmc = Bmc::new(settings(), machine.clone()).with_audit(sink.clone());
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await, ok(&[]));
+    assert_eq!(machine.power_now(), PowerState::On);
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x04, &[5]).await, ok(&[]));
 }

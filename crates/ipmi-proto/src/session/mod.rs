@@ -17,6 +17,7 @@ pub mod cipher_suite;
 pub mod client;
 pub mod client15;
 pub mod config;
+mod id_map;
 mod lazy_rng;
 mod limiter;
 mod log_budget;

@@ -20,6 +20,7 @@
 //! flood from spoofed addresses cannot have a real console's logins counted as failures.
 
 use super::cipher_suite::CipherSuite;
+use super::id_map::IdMap;
 use crate::crypto::rakp::Exchange;
 use crate::types::Privilege;
 use crate::wire::ipmi15::AuthType;
@@ -120,7 +121,8 @@ pub(crate) struct Abandoned {
 /// The logins in progress by (temporary) BMC session ID, and which each address started.
 #[derive(Default)]
 pub(crate) struct PendingLogins {
-    by_id: HashMap<u32, Pending>,
+    /// (Drawn by the BMC: see [`IdMap`].)
+    by_id: IdMap<Pending>,
     /// The IDs of each address's logins, oldest first.
     by_source: HashMap<IpAddr, VecDeque<u32>>,
     /// Logins pushed out by the bounds, for the metrics.

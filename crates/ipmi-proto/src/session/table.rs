@@ -3,6 +3,7 @@
 
 use super::cipher_suite::{CipherSuite, IntegrityAlgorithm};
 use super::config::ServerConfig;
+use super::id_map::IdMap;
 use super::limiter::LoginLimiter;
 use super::log_budget::LogBudget;
 use super::pending::{Abandoned, Pending, PendingLogins};
@@ -14,7 +15,6 @@ use crate::wire::ipmi15::AuthType;
 use crate::wire::ipmi20::PayloadType;
 use crate::wire::message;
 use rand::RngCore;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -129,7 +129,7 @@ impl Session {
 #[derive(Default)]
 pub(crate) struct SessionTable {
     /// Active sessions by the BMC's session ID.
-    pub(crate) sessions: HashMap<u32, Session>,
+    pub(crate) sessions: IdMap<Session>,
     /// Logins in progress by the (temporary) BMC session ID.
     pub(crate) pending: PendingLogins,
     /// Failed logins per address and user name.

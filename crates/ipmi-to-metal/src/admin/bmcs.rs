@@ -68,6 +68,8 @@ fn bmc_json(v: &BmcView) -> Value {
         "last_error": status.last_error.as_ref().map(|(t, e)| json!({ "time": utc(*t), "error": e })),
         "sessions": v.sessions,
         "console_log": v.info.console_log.is_some(),
+        "console_log_failing": v.info.console_log_health.failing()
+            .map(|(since, error)| json!({ "since": utc(since), "error": error })),
     })
 }
 
@@ -135,7 +137,13 @@ async fn power(
             Json(json!({ "bmc": name, "action": action.name(), "outcome": "done" })).into_response()
         }
         Ok(Err((cc, why))) => (
-            failed_status(cc),
+            // Refused for the audit log, not by the BMC or its backend: the service cannot
+            // take power actions now.
+            if why.starts_with(ipmi_bmc::AUDIT_REFUSED) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                failed_status(cc)
+            },
             Json(
                 json!({ "bmc": name, "action": action.name(), "outcome": "failed",
                          "ccode": format!("0x{:02x}", cc.0), "error": why }),

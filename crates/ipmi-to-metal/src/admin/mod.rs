@@ -25,6 +25,7 @@
 
 mod bmcs;
 mod health;
+mod host;
 mod media;
 mod metrics;
 mod page;
@@ -50,15 +51,27 @@ pub struct AdminState {
     pub fleet: Arc<Fleet>,
     /// Reloads the configuration (`POST /reload`); `None` where there is none to reload.
     pub reloader: Option<Arc<Reloader>>,
-    /// The token and the open paths.
-    auth: Arc<Auth>,
+    /// The token, the open paths and the host names, swapped whole by a reload.
+    auth: Arc<std::sync::RwLock<Arc<Auth>>>,
 }
 
-/// The bearer token, and the paths served without it.
+/// The bearer token, the paths served without it, and the host names served.
 struct Auth {
     token: Secret,
     /// Full paths (`/healthz`).
     open: Vec<String>,
+    /// What `Host` may say ([`host`]).
+    hosts: host::AllowedHosts,
+}
+
+impl Auth {
+    fn new(config: &AdminConfig) -> Auth {
+        Auth {
+            token: config.token.clone(),
+            open: config.open.iter().map(|p| format!("/{p}")).collect(),
+            hosts: host::AllowedHosts::new(&config.hosts),
+        }
+    }
 }
 
 impl AdminState {
@@ -67,15 +80,25 @@ impl AdminState {
         AdminState {
             fleet,
             reloader: None,
-            auth: Arc::new(Auth {
-                token: config.token.clone(),
-                open: config.open.iter().map(|p| format!("/{p}")).collect(),
-            }),
+            auth: Arc::new(std::sync::RwLock::new(Arc::new(Auth::new(config)))),
         }
+    }
+
+    /// Takes the token, open paths and host names of `config` (a reloaded `[admin]` table) for
+    /// every request from now on: the old token is refused at once.
+    pub fn update(&self, config: &AdminConfig) {
+        *self.auth.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Auth::new(config));
+        tracing::info!("admin: the token, open paths and host names of the reloaded [admin] table are in force");
+    }
+
+    /// The token, open paths and host names in force.
+    fn auth(&self) -> Arc<Auth> {
+        self.auth.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
-/// Every route of the admin server, behind the token check.
+/// Every route of the admin server, behind the token check, behind the `Host` check; every
+/// answer marked not to be cached nor sniffed.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .merge(health::routes())
@@ -89,12 +112,33 @@ pub fn router(state: AdminState) -> Router {
             state.clone(),
             require_token,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host::check_host,
+        ))
+        .layer(axum::middleware::map_response(no_store_no_sniff))
         .with_state(state)
+}
+
+/// Every answer, errors included: never stored by a browser or a proxy (they carry the fleet's
+/// state, the console's text, what a reload did), and never read as another type than the one
+/// it says (a console line that looks like HTML stays text).
+async fn no_store_no_sniff(mut answer: Response) -> Response {
+    let headers = answer.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    answer
 }
 
 /// Lets a request through if its path is open or it carries the token; 401 otherwise.
 async fn require_token(State(state): State<AdminState>, req: Request, next: Next) -> Response {
-    let auth = &state.auth;
+    let auth = state.auth();
     let path = req.uri().path();
     // The status page's static files hold no data: the script they make asks for the token.
     let open = page::STATIC.contains(&path) || auth.open.iter().any(|p| p == path);

@@ -12,6 +12,7 @@ fn config(open: &[&str]) -> AdminConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         token: Secret::new(TOKEN),
         open: open.iter().map(|s| s.to_string()).collect(),
+        hosts: Vec::new(),
         warnings: Vec::new(),
     }
 }
@@ -34,7 +35,7 @@ async fn get(addr: SocketAddr, path: &str, authorization: Option<&str>) -> (u16,
     let auth = authorization
         .map(|a| format!("Authorization: {a}\r\n"))
         .unwrap_or_default();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();

@@ -1,13 +1,16 @@
 //! The `[admin]` table: the admin HTTP server (status page, admin API, health, metrics). Off
 //! unless `listen` is set; then a bearer token is required, from `token_env` or `token_file`
 //! (read straight into zeroized memory, as every other secret), and `open` names the paths served
-//! without it (only those in [`OPENABLE`]).
+//! without it (only those in [`OPENABLE`]); `hosts` names the host names requests may carry in
+//! `Host` besides addresses, localhost names and the machine's own name (against DNS
+//! rebinding: see `crate::admin`).
 //!
 //! ```toml
 //! [admin]
 //! listen = "127.0.0.1:9623"
 //! token_file = "admin-token"
 //! open = ["healthz", "metrics"]
+//! hosts = ["shim.example.net"]
 //! ```
 
 use backend_config::{secret_from, ConfigError, Source};
@@ -29,6 +32,9 @@ pub struct AdminConfig {
     pub token: Secret,
     /// The paths served without the token (each one of [`OPENABLE`], without its `/`).
     pub open: Vec<String>,
+    /// Host names requests may name in `Host`, besides addresses, localhost names and the
+    /// machine's own name.
+    pub hosts: Vec<String>,
     /// What is weaker than it should be (a short token).
     pub warnings: Vec<String>,
 }
@@ -45,6 +51,8 @@ pub(super) struct AdminToml {
     token_file: Option<Spanned<String>>,
     #[serde(default)]
     open: Vec<Spanned<String>>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
 }
 
 /// The admin server's settings, `None` (off) unless `listen` is set. `span` is the table's.
@@ -64,6 +72,22 @@ pub(super) fn admin(
                     "open: unknown path {:?} (may be left open: {})",
                     p.get_ref(),
                     OPENABLE.join(", ")
+                ),
+            ));
+        }
+    }
+    for h in &t.hosts {
+        let name = h.get_ref();
+        let ok = !name.is_empty()
+            && name.len() <= 253
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !ok {
+            return Err(src.err(
+                h.span(),
+                format!(
+                    "hosts: {name:?} is not a host name (letters, digits, '-' and '.'; no port)"
                 ),
             ));
         }
@@ -122,6 +146,7 @@ pub(super) fn admin(
         listen: addr,
         token,
         open,
+        hosts: t.hosts.iter().map(|h| h.get_ref().clone()).collect(),
         warnings,
     }))
 }
@@ -190,6 +215,11 @@ mod tests {
                 "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"missing\"\n",
                 "token_file",
                 "cannot read",
+            ),
+            (
+                "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nhosts = [\"a.example:9623\"]\n",
+                "\"a.example:9623",
+                "is not a host name",
             ),
             (
                 "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\nport = 1\n",

@@ -3,9 +3,14 @@
 //! configuration file). Without the table: `$LOGS_DIRECTORY/audit.jsonl` when `LOGS_DIRECTORY`
 //! is set (systemd's `LogsDirectory=`), else off.
 //!
+//! The log fails closed: a power action whose record cannot be written is refused (see
+//! `crate::audit`). `fail_open = true` carries it out anyway, for those who put availability
+//! before the record.
+//!
 //! ```toml
 //! [audit]
 //! log = "/var/log/ipmi-to-metal/audit.jsonl"
+//! fail_open = false
 //! ```
 
 use backend_config::{ConfigError, Source};
@@ -28,7 +33,10 @@ pub enum AuditTarget {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditToml {
-    log: Spanned<String>,
+    log: Option<Spanned<String>>,
+    /// Requests go on when their records cannot be written.
+    #[serde(default)]
+    pub(super) fail_open: bool,
 }
 
 /// The file name in `$LOGS_DIRECTORY` when no `[audit]` table says otherwise.
@@ -36,11 +44,11 @@ const DEFAULT_FILE: &str = "audit.jsonl";
 
 /// Where the audit log goes, from the table or the default.
 pub(super) fn audit(src: &Source, table: Option<&AuditToml>) -> Result<AuditTarget, ConfigError> {
-    let Some(t) = table else {
+    let Some(log) = table.and_then(|t| t.log.as_ref()) else {
         return Ok(default_target());
     };
-    Ok(match t.log.get_ref().trim() {
-        "" => return Err(src.err(t.log.span(), "log: give a file, \"stdout\" or \"off\"")),
+    Ok(match log.get_ref().trim() {
+        "" => return Err(src.err(log.span(), "log: give a file, \"stdout\" or \"off\"")),
         "off" => AuditTarget::Off,
         "stdout" => AuditTarget::Stdout,
         path => AuditTarget::File(src.path(path)),
@@ -82,6 +90,9 @@ mod tests {
         );
         let e = load("[audit]\nlog = \"\"\n").err().unwrap().0;
         assert!(e.starts_with("c.toml:10:7: log: give a file"), "{e}");
+        let c = load("[audit]\nlog = \"stdout\"\nfail_open = true\n").unwrap();
+        assert!(c.audit_fail_open);
+        assert!(!load("[audit]\nlog = \"stdout\"\n").unwrap().audit_fail_open);
         let e = load("[audit]\npath = \"x\"\n").err().unwrap().0;
         assert!(e.starts_with("c.toml:10:1:"), "{e}");
         assert!(e.contains("unknown field"), "{e}");

@@ -49,6 +49,8 @@ impl Default for ConsoleSettings {
 
 /// The most `replay_kib`: what the SOL output buffer holds.
 const MAX_REPLAY_KIB: u32 = 64;
+/// The largest `log_max_kib`: 16 GiB in one file (and no wrapping when counted in bytes).
+const MAX_LOG_KIB: u64 = 16 * 1024 * 1024;
 
 /// The console settings and the SOL configuration of a BMC listening on `port`.
 pub(super) fn console(
@@ -82,8 +84,12 @@ pub(super) fn console(
         None => None,
     };
     let log_max_bytes = match &t.log_max_kib {
-        Some(k) if *k.get_ref() < 4 => {
-            return Err(src.err(k.span(), "log_max_kib must be at least 4"))
+        // Bounded: in bytes it must not wrap (a huge value would become a tiny size).
+        Some(k) if !(4..=MAX_LOG_KIB).contains(k.get_ref()) => {
+            return Err(src.err(
+                k.span(),
+                format!("log_max_kib must be 4 to {MAX_LOG_KIB} (16 GiB)"),
+            ))
         }
         Some(k) => k.get_ref() * 1024,
         None => d.log_max_bytes,

@@ -84,56 +84,79 @@ struct DiscoveryFields {
     users: Vec<Spanned<UserToml>>,
 }
 
+/// A `listen` pool as written: `IP:FIRST-LAST` or a list of `IP:PORT`.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Pool {
+pub(super) enum Pool {
     Range(String),
     List(Vec<String>),
 }
 
-/// A discovery, validated.
+/// A discovery, validated: what it lists (its source) and what every BMC it starts shares.
 #[derive(Clone)]
 pub struct DiscoveryConfig {
     /// For logs and `list`.
     pub name: String,
-    /// The project whose devices are served.
-    pub project_id: String,
-    /// Only devices with this tag.
-    pub tag: String,
-    /// Devices per page when listing.
-    pub per_page: u32,
+    /// What it lists, and the backend each machine it finds gets.
+    pub source: DiscoverySource,
     /// The addresses the BMCs get, in order.
     pub pool: Vec<SocketAddr>,
-    /// Where each device's address is kept across restarts.
+    /// Where each machine's address is kept across restarts.
     pub state_file: PathBuf,
-    /// The devices of the project this process serves.
+    /// The machines this process serves.
     pub shard: Shard,
-    /// How often the project is listed again.
+    /// How often the source is listed again.
     pub refresh: Duration,
-    /// Endpoint, token and call policy; the device id is filled in per device.
-    pub metal: MetalSettings,
     /// Users, cipher suites and limits shared by every discovered BMC.
     pub server: ServerConfig,
     /// What in its settings is weaker than the defaults (for every BMC it starts).
     pub warnings: Vec<String>,
 }
 
+/// What a discovery lists.
+#[derive(Clone)]
+pub enum DiscoverySource {
+    /// `[[metal_discovery]]`: the devices of a Metal project with a tag.
+    Metal(MetalSource),
+    /// `[[libvirt_discovery]]`: the domains of a libvirt host ([`super::libvirt_discovery`]).
+    Libvirt(super::libvirt_discovery::LibvirtSource),
+}
+
+/// The Metal project and tag of a `[[metal_discovery]]`.
+#[derive(Clone)]
+pub struct MetalSource {
+    /// The project whose devices are served.
+    pub project_id: String,
+    /// Only devices with this tag.
+    pub tag: String,
+    /// Devices per page when listing.
+    pub per_page: u32,
+    /// Endpoint, token and call policy; the device id is filled in per device.
+    pub metal: MetalSettings,
+}
+
 impl DiscoveryConfig {
-    /// The BMC of one discovered device.
-    pub fn bmc(&self, name: &str, device_id: &str, listen: SocketAddr) -> BmcConfig {
+    /// The BMC of one discovered machine (`id`: its device id or domain UUID).
+    pub fn bmc(&self, name: &str, id: &str, listen: SocketAddr) -> BmcConfig {
         let mut server = ServerConfig {
             guid: derived_guid(name),
             ..self.server.clone()
         };
         // Serial over LAN runs on the BMC's own port.
         server.sol.port = listen.port();
-        let mut metal = self.metal.clone();
-        metal.device.device_id = device_id.to_string();
+        let backend = match &self.source {
+            DiscoverySource::Metal(m) => {
+                let mut metal = m.metal.clone();
+                metal.device.device_id = id.to_string();
+                BackendConfig::of::<MetalKind>(metal)
+            }
+            DiscoverySource::Libvirt(l) => l.backend(id),
+        };
         BmcConfig {
             settings: BmcSettings::from_server(name, &server, default_lan(name, &listen)),
             server,
             listen,
-            backend: BackendConfig::of::<MetalKind>(metal),
+            backend,
             extra: Vec::new(),
             routes: None,
             // Said once for the discovery at start, not again for every device.
@@ -141,12 +164,31 @@ impl DiscoveryConfig {
             console: Default::default(),
         }
     }
+
+    /// Its table's name (`metal_discovery`, `libvirt_discovery`), for messages.
+    pub fn table(&self) -> &'static str {
+        match &self.source {
+            DiscoverySource::Metal(_) => "metal_discovery",
+            DiscoverySource::Libvirt(_) => "libvirt_discovery",
+        }
+    }
+
+    /// What it lists, for `check-config` and `list`.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            DiscoverySource::Metal(m) => format!(
+                "project {} tag {:?} at {}",
+                m.project_id, m.tag, m.metal.api_url
+            ),
+            DiscoverySource::Libvirt(l) => l.describe(),
+        }
+    }
 }
 
 /// The most addresses a pool may hold.
 const MAX_POOL: usize = 65_536;
 
-fn pool(src: &Source, p: &Spanned<Pool>) -> Result<Vec<SocketAddr>, ConfigError> {
+pub(super) fn pool(src: &Source, p: &Spanned<Pool>) -> Result<Vec<SocketAddr>, ConfigError> {
     let bad = |what: &str| src.err(p.span(), what.to_string());
     match p.get_ref() {
         Pool::Range(r) => {
@@ -193,8 +235,91 @@ fn pool(src: &Source, p: &Spanned<Pool>) -> Result<Vec<SocketAddr>, ConfigError>
     }
 }
 
-/// Discovery `index` of the file; `state_dir` is the state directory if one was chosen (the
-/// `state_dir` key or `$STATE_DIRECTORY`), where the state file then goes by default.
+/// What every kind of discovery table has besides its source: name, pool, state file, shard,
+/// refresh, users and session settings.
+pub(super) struct Common<'a> {
+    /// The table's name in messages (`metal_discovery`).
+    pub table: &'static str,
+    /// Its place in its list (for the default name).
+    pub index: usize,
+    /// The table's span.
+    pub span: std::ops::Range<usize>,
+    pub name: Option<&'a String>,
+    pub listen: &'a Spanned<Pool>,
+    pub state_file: Option<&'a String>,
+    pub refresh_s: Option<u64>,
+    /// The refresh when `refresh_s` is not given.
+    pub default_refresh_s: u64,
+    pub shard: Option<&'a Spanned<String>>,
+    pub users: &'a [Spanned<UserToml>],
+    pub session: &'a SessionToml,
+    /// The state directory if one was chosen (the `state_dir` key or `$STATE_DIRECTORY`),
+    /// where the state file then goes by default.
+    pub state_dir: Option<&'a Path>,
+}
+
+/// The discovery of `c` with `source` (its warnings added to the session's).
+pub(super) fn common(
+    src: &Source,
+    c: Common,
+    source: DiscoverySource,
+    source_warnings: Vec<String>,
+) -> Result<DiscoveryConfig, ConfigError> {
+    let name = c
+        .name
+        .cloned()
+        .unwrap_or_else(|| format!("discovery-{}", c.index + 1));
+    let users = users(
+        src,
+        c.span.clone(),
+        &format!("{} {name:?}", c.table),
+        &format!("[[{}.users]]", c.table),
+        c.users,
+    )?;
+    // The metal discovery's state file keeps its name from before there were other kinds.
+    let suffix = match source {
+        DiscoverySource::Metal(_) => "devices",
+        DiscoverySource::Libvirt(_) => "domains",
+    };
+    let beside_config = || {
+        src.path(&format!(
+            "{}.{name}.{suffix}.json",
+            Path::new(src.file())
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "ipmi-to-metal".into())
+        ))
+    };
+    let state_file = match (c.state_file, c.state_dir) {
+        (Some(f), _) => src.path(f),
+        // One kept beside the configuration from before is kept there: a new file would give
+        // every device a new address.
+        (None, Some(dir)) => Some(dir.join(format!("{name}.{suffix}.json")))
+            .filter(|new| new.exists() || !beside_config().exists())
+            .unwrap_or_else(beside_config),
+        (None, None) => beside_config(),
+    };
+    let shard = match c.shard {
+        Some(s) => Shard::parse(s.get_ref()).map_err(|e| src.err(s.span(), e))?,
+        None => Shard::default(),
+    };
+    let pool = pool(src, c.listen)?;
+    let (server, mut warnings) = session::server_config(src, c.span, c.session, users)?;
+    warnings.extend(source_warnings);
+    Ok(DiscoveryConfig {
+        name,
+        source,
+        pool,
+        state_file,
+        shard,
+        refresh: Duration::from_secs(c.refresh_s.unwrap_or(c.default_refresh_s).max(1)),
+        server,
+        warnings,
+    })
+}
+
+/// Discovery `index` of the file's `[[metal_discovery]]` tables; `state_dir` is the state
+/// directory if one was chosen.
 pub(super) fn discovery(
     src: &Source,
     index: usize,
@@ -214,10 +339,6 @@ pub(super) fn discovery(
         t.token_file.as_ref(),
         t.token.as_ref(),
     )?;
-    let name = t
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("discovery-{}", index + 1));
     let project_id = t.project_id.get_ref().trim().to_lowercase();
     if backend_metal::guid_of(&project_id).is_none() {
         return Err(src.err(t.project_id.span(), "project_id must be the project's UUID"));
@@ -228,36 +349,6 @@ pub(super) fn discovery(
             "tag must not be empty: it selects the devices",
         ));
     }
-    let users = users(
-        src,
-        span.clone(),
-        &format!("metal_discovery {name:?}"),
-        "[[metal_discovery.users]]",
-        &t.users,
-    )?;
-    let beside_config = || {
-        src.path(&format!(
-            "{}.{name}.devices.json",
-            Path::new(src.file())
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "ipmi-to-metal".into())
-        ))
-    };
-    let state_file = match (&t.state_file, state_dir) {
-        (Some(f), _) => src.path(f),
-        // One kept beside the configuration from before is kept there: a new file would give
-        // every device a new address.
-        (None, Some(dir)) => Some(dir.join(format!("{name}.devices.json")))
-            .filter(|new| new.exists() || !beside_config().exists())
-            .unwrap_or_else(beside_config),
-        (None, None) => beside_config(),
-    };
-    let shard = match &t.shard {
-        Some(s) => Shard::parse(s.get_ref()).map_err(|e| src.err(s.span(), e))?,
-        None => Shard::default(),
-    };
-    let pool = pool(src, &t.listen)?;
     let metal = MetalSettings {
         api_url: access.api_url,
         token: access.token,
@@ -274,19 +365,26 @@ pub(super) fn discovery(
         "[[metal_discovery]]",
         span.clone(),
     )?;
-    let (server, mut warnings) = session::server_config(src, span, session, users)?;
-    warnings.extend(backend_config::BackendSettings::warnings(&metal));
-    Ok(DiscoveryConfig {
-        name,
+    let warnings = backend_config::BackendSettings::warnings(&metal);
+    let source = DiscoverySource::Metal(MetalSource {
         project_id,
         tag: t.tag.get_ref().trim().to_string(),
         per_page: t.per_page.unwrap_or(100).clamp(1, 1000),
-        pool,
-        state_file,
-        shard,
-        refresh: Duration::from_secs(t.refresh_s.unwrap_or(60).max(1)),
         metal,
-        server,
-        warnings,
-    })
+    });
+    let c = Common {
+        table: "metal_discovery",
+        index,
+        span,
+        name: t.name.as_ref(),
+        listen: &t.listen,
+        state_file: t.state_file.as_ref(),
+        refresh_s: t.refresh_s,
+        default_refresh_s: 60,
+        shard: t.shard.as_ref(),
+        users: &t.users,
+        session,
+        state_dir,
+    };
+    common(src, c, source, warnings)
 }

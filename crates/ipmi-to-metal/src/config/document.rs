@@ -29,6 +29,9 @@ use serde::Deserialize;
 use std::ops::Range;
 use toml::Spanned;
 
+/// The arrays of tables whose tables have session settings: the BMCs and the discoveries.
+const LISTS: [&str; 3] = ["bmc", "metal_discovery", "libvirt_discovery"];
+
 /// Parts are cut at the first `[[bmc]]` line past this many bytes of text.
 const PART_BYTES: usize = 64 * 1024;
 
@@ -51,7 +54,7 @@ pub(super) fn read_in_small_parts(src: &Source, part_bytes: usize) -> Result<Rea
 pub(super) fn read_whole(src: &Source) -> Result<Read, ConfigError> {
     let doc = ImDocument::parse(src.text()).map_err(|e| src.document_err(&e.into()))?;
     let mut root = doc.into_table();
-    if !listed(&root, "bmc") || !listed(&root, "metal_discovery") {
+    if !LISTS.iter().all(|l| listed(&root, l)) {
         return read_pass_by_pass(src);
     }
     let bmcs = root.get("bmc").and_then(Item::as_array_of_tables);
@@ -60,7 +63,7 @@ pub(super) fn read_whole(src: &Source) -> Result<Read, ConfigError> {
     let lists: Vec<String> = root
         .iter()
         .map(|(k, _)| k)
-        .filter(|k| *k == "bmc" || *k == "metal_discovery")
+        .filter(|k| LISTS.contains(k))
         .map(str::to_string)
         .collect();
     for list in &lists {
@@ -68,7 +71,7 @@ pub(super) fn read_whole(src: &Source) -> Result<Read, ConfigError> {
             .as_array_of_tables_mut()
             .expect("checked above");
         for table in tables.iter_mut() {
-            read.split(list == "bmc", table);
+            read.split(list, table);
         }
     }
     let own = from_table::<FileToml>(root);
@@ -107,16 +110,25 @@ fn read_in_parts(src: &Source, part_bytes: usize) -> Option<Read> {
         return None;
     }
     let mut root = ImDocument::parse(&text[head.clone()]).ok()?.into_table();
-    if root.contains_key("bmc") || !listed(&root, "metal_discovery") {
+    if root.contains_key("bmc") || !LISTS.iter().all(|l| listed(&root, l)) {
         return None;
     }
     let mut read = Passes::new(expected);
-    if let Some(tables) = root
-        .get_mut("metal_discovery")
-        .and_then(Item::as_array_of_tables_mut)
-    {
-        for table in tables.iter_mut() {
-            read.split(false, table);
+    // The discoveries' session settings, in the order the file has the lists.
+    let lists: Vec<String> = root
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| LISTS.contains(k))
+        .map(str::to_string)
+        .collect();
+    for list in &lists {
+        if let Some(tables) = root
+            .get_mut(list.as_str())
+            .and_then(Item::as_array_of_tables_mut)
+        {
+            for table in tables.iter_mut() {
+                read.split(list, table);
+            }
         }
     }
     let mut own = from_table::<FileToml>(root).ok()?;
@@ -129,7 +141,7 @@ fn read_in_parts(src: &Source, part_bytes: usize) -> Option<Read> {
         }
         let tables = root["bmc"].as_array_of_tables_mut()?;
         for table in tables.iter_mut() {
-            read.split(true, table);
+            read.split("bmc", table);
         }
         let found = from_table::<Bmcs>(root).ok()?.bmc;
         bases.extend(std::iter::repeat_n(part.start, found.len()));
@@ -190,6 +202,7 @@ impl Passes {
             sessions: Pass::new(FileSessions {
                 bmc: Vec::with_capacity(bmcs),
                 metal_discovery: Vec::new(),
+                libvirt_discovery: Vec::new(),
             }),
             by_kind: KINDS
                 .iter()
@@ -198,9 +211,10 @@ impl Passes {
         }
     }
 
-    /// Moves a `[[bmc]]` (if `bmc`) or `[[metal_discovery]]` table's parts out to their passes:
-    /// each kind's entry to the kind, the session keys to the session pass.
-    fn split(&mut self, bmc: bool, table: &mut toml_edit::Table) {
+    /// Moves a table of list `list` (one of [`LISTS`]) out to its passes: a `[[bmc]]`'s each
+    /// kind's entry to the kind, and every table's session keys to the session pass.
+    fn split(&mut self, list: &str, table: &mut toml_edit::Table) {
+        let bmc = list == "bmc";
         if bmc {
             for (kind, pass) in KINDS.iter().zip(&mut self.by_kind) {
                 let entry = table.remove_entry(kind.name());
@@ -220,10 +234,10 @@ impl Passes {
             }
         }
         self.sessions.read(|s| {
-            let list = if bmc {
-                &mut s.bmc
-            } else {
-                &mut s.metal_discovery
+            let list = match list {
+                "bmc" => &mut s.bmc,
+                "metal_discovery" => &mut s.metal_discovery,
+                _ => &mut s.libvirt_discovery,
             };
             list.push(from_table::<SessionToml>(own)?);
             Ok(())

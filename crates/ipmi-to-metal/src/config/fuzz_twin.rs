@@ -37,6 +37,9 @@ fn line() -> impl Strategy<Value = String> {
         "[bmc.routes]",
         "[[metal_discovery]]",
         "[[metal_discovery.users]]",
+        "[bmc.libvirt]",
+        "[[libvirt_discovery]]",
+        "[[libvirt_discovery.users]]",
         "[bmc]",
         "[[bmc.sim]]",
         "[admin]",
@@ -348,11 +351,11 @@ fn whole_file_errors_name_a_place_and_say_something() {
     for (text, expect) in [
         (
             "",
-            "t.toml:1:1: no [[bmc]] or [[metal_discovery]] table: nothing to serve",
+            "t.toml:1:1: no [[bmc]], [[metal_discovery]] or [[libvirt_discovery]] table: nothing to serve",
         ),
         (
             "# nothing\n",
-            "t.toml:1:1: no [[bmc]] or [[metal_discovery]] table: nothing to serve",
+            "t.toml:1:1: no [[bmc]], [[metal_discovery]] or [[libvirt_discovery]] table: nothing to serve",
         ),
         ("\r", "t.toml:1:1: invalid TOML"),
     ] {

@@ -23,6 +23,7 @@ mod field_names;
 mod fuzz_twin;
 pub mod ipxe;
 mod lan;
+mod libvirt_discovery;
 mod routes;
 mod session;
 #[cfg(test)]
@@ -38,7 +39,7 @@ pub use audit::{default_target as default_audit_target, AuditTarget};
 pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
-pub use discovery::DiscoveryConfig;
+pub use discovery::{DiscoveryConfig, DiscoverySource};
 pub use ipxe::IpxeConfig;
 pub use state::{built_in as built_in_state, StateConfig};
 
@@ -63,6 +64,8 @@ pub struct Config {
     pub admin: Option<AdminConfig>,
     /// Where the audit log goes (`[audit]`).
     pub audit: AuditTarget,
+    /// `[audit] fail_open`: requests whose records cannot be written are carried out anyway.
+    pub audit_fail_open: bool,
     /// The iPXE script endpoint, if `[ipxe]` is there.
     pub ipxe: Option<IpxeConfig>,
 }
@@ -104,6 +107,8 @@ struct FileToml {
     bmc: Vec<Spanned<bmc::BmcToml>>,
     #[serde(default)]
     metal_discovery: Vec<Spanned<discovery::DiscoveryToml>>,
+    #[serde(default)]
+    libvirt_discovery: Vec<Spanned<libvirt_discovery::LibvirtDiscoveryToml>>,
     state_dir: Option<Spanned<String>>,
     sel_capacity: Option<Spanned<u32>>,
     admin: Option<Spanned<admin::AdminToml>>,
@@ -147,11 +152,14 @@ fn parse_with(
         bases,
     } = read(&src)?;
     let (state_dir, sel_capacity) = (parsed.state_dir.clone(), parsed.sel_capacity.clone());
-    if parsed.bmc.is_empty() && parsed.metal_discovery.is_empty() {
+    if parsed.bmc.is_empty()
+        && parsed.metal_discovery.is_empty()
+        && parsed.libvirt_discovery.is_empty()
+    {
         // About the whole file: at its start, so that it too reads FILE:LINE:COL.
         return Err(src.err(
             0..0,
-            "no [[bmc]] or [[metal_discovery]] table: nothing to serve",
+            "no [[bmc]], [[metal_discovery]] or [[libvirt_discovery]] table: nothing to serve",
         ));
     }
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
@@ -192,31 +200,50 @@ fn parse_with(
     // Addresses of the pools so far, by discovery (the static ones are in `listens`).
     let mut pooled: HashMap<SocketAddr, String> = HashMap::new();
     let state_dir_chosen = state::chosen_dir(&src, state_dir.as_ref());
-    let found = parsed.metal_discovery.iter().zip(&sessions.metal_discovery);
-    for (i, (d, session)) in found.enumerate() {
-        let c = discovery::discovery(&src, i, d, session, state_dir_chosen.as_deref())?;
-        if discoveries.iter().any(|o| o.name == c.name) {
+    let metal = parsed.metal_discovery.iter().zip(&sessions.metal_discovery);
+    let metal = metal.enumerate().map(|(i, (d, session))| {
+        (
+            d.span(),
+            discovery::discovery(&src, i, d, session, state_dir_chosen.as_deref()),
+        )
+    });
+    let libvirt = parsed
+        .libvirt_discovery
+        .iter()
+        .zip(&sessions.libvirt_discovery);
+    let libvirt = libvirt.enumerate().map(|(i, (d, session))| {
+        (
+            d.span(),
+            libvirt_discovery::discovery(&src, i, d, session, state_dir_chosen.as_deref()),
+        )
+    });
+    for (span, c) in metal.chain(libvirt) {
+        let c = c?;
+        if let Some(o) = discoveries.iter().find(|o| o.name == c.name) {
             return Err(src.err(
-                d.span(),
+                span,
                 format!(
-                    "duplicate metal_discovery name {:?} (it names the state file)",
-                    c.name
+                    "duplicate {} name {:?} (it names the state file; {} {:?} has it)",
+                    c.table(),
+                    c.name,
+                    o.table(),
+                    o.name
                 ),
             ));
         }
         for addr in &c.pool {
             let by = match (listens.get(addr), pooled.get(addr)) {
                 (Some(bmc), _) => Some(format!("bmc {bmc:?}")),
-                (None, Some(other)) => Some(format!("metal_discovery {other:?}")),
+                (None, Some(other)) => Some(other.clone()),
                 (None, None) => None,
             };
             if let Some(by) = by {
                 return Err(src.err(
-                    d.span(),
+                    span,
                     format!("the listen pool includes {addr}, already used by {by}"),
                 ));
             }
-            pooled.insert(*addr, c.name.clone());
+            pooled.insert(*addr, format!("{} {:?}", c.table(), c.name));
         }
         discoveries.push(c);
     }
@@ -226,6 +253,7 @@ fn parse_with(
         state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
+        audit_fail_open: parsed.audit.as_ref().is_some_and(|a| a.fail_open),
         ipxe: ipxe::ipxe(&src, parsed.ipxe.as_ref())?,
     })
 }

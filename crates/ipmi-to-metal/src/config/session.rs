@@ -55,6 +55,8 @@ pub(super) struct FileSessions {
     pub(super) bmc: Vec<SessionToml>,
     #[serde(default)]
     pub(super) metal_discovery: Vec<SessionToml>,
+    #[serde(default)]
+    pub(super) libvirt_discovery: Vec<SessionToml>,
 }
 
 /// The session layer's configuration of a BMC with `users` (its GUID left for the caller), and

@@ -576,6 +576,11 @@ fn console_table_sets_sol_and_the_log() {
     );
     let e = err(&format!("{GOOD}\n[bmc.console]\nreplay_kib = 65\n"));
     assert!(e.contains("replay_kib must be 0 to 64"), "{e}");
+    // In bytes, 2^54 KiB would wrap to 0: refused, as anything beyond 16 GiB.
+    for huge in ["18014398509481984", "16777217"] {
+        let e = err(&format!("{GOOD}\n[bmc.console]\nlog_max_kib = {huge}\n"));
+        assert!(e.contains("log_max_kib must be 4 to 16777216"), "{e}");
+    }
     let e = err(&format!("{GOOD}\n[bmc.console]\nlogfile = \"x\"\n"));
     assert!(e.contains("unknown field `logfile`"), "{e}");
 }

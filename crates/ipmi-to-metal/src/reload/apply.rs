@@ -192,18 +192,18 @@ pub(super) fn apply(
     Ok(out)
 }
 
-/// Starts a discovery with its Metal API client from the factory (shared with the BMCs of the
-/// same account), taking `inherited` over.
+/// Starts a discovery with its lister from the factory (shared with the BMCs of the same
+/// account or libvirt URI), taking `inherited` over.
 pub(super) fn start_discovery(
     fleet: &Arc<Fleet>,
     factory: &Arc<Mutex<BackendFactory>>,
     d: crate::config::DiscoveryConfig,
     inherited: HashMap<String, String>,
 ) -> Discovery {
-    let api = {
+    let lister = {
         let mut factory = factory.lock().unwrap_or_else(|e| e.into_inner());
-        backend_metal::config::api(factory.shared(), &d.metal)
+        crate::discovery::Lister::of(factory.shared(), &d)
     };
     let span = tracing::info_span!("discovery", name = %d.name);
-    crate::discovery::spawn(fleet.clone(), api, d, inherited, span)
+    crate::discovery::spawn(fleet.clone(), lister, d, inherited, span)
 }

@@ -31,7 +31,7 @@ pub type Digest = [u8; 32];
 pub struct Fingerprints {
     /// One per `[[bmc]]`.
     pub bmcs: Vec<Digest>,
-    /// One per `[[metal_discovery]]`.
+    /// One per `[[metal_discovery]]`, then one per `[[libvirt_discovery]]`.
     pub discoveries: Vec<Digest>,
     /// Every other top-level key (`state_dir`, `sel_capacity`, `[admin]`...), which apply at
     /// start only.
@@ -73,10 +73,12 @@ pub fn of_text(text: &str, dir: &Path) -> Fingerprints {
         }
     };
     let bmcs = each("bmc");
-    let discoveries = each("metal_discovery");
+    // In the order the loader lists them: the Metal discoveries, then the libvirt ones.
+    let mut discoveries = each("metal_discovery");
+    discoveries.extend(each("libvirt_discovery"));
     let others = top
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "bmc" | "metal_discovery"))
+        .filter(|(k, _)| !matches!(k.as_str(), "bmc" | "metal_discovery" | "libvirt_discovery"))
         .map(|(k, v)| (k.clone(), files.digest(v)))
         .collect();
     Fingerprints {

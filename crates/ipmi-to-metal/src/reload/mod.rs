@@ -96,6 +96,10 @@ pub struct ReloadOutcome {
     pub discoveries: DiscoveryChanges,
     /// Top-level settings that changed but apply only when the process starts again.
     pub needs_restart: Vec<String>,
+    /// Whether the admin server's token, open paths and host names were swapped for the
+    /// `[admin]` table's new ones (a rotated token file).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub admin_updated: bool,
 }
 
 /// What a reload changed of the discoveries, by name.
@@ -114,12 +118,13 @@ pub struct DiscoveryChanges {
 impl ReloadOutcome {
     /// Whether anything changed.
     pub fn changed(&self) -> bool {
-        !(self.started.is_empty()
-            && self.stopped.is_empty()
-            && self.restarted.is_empty()
-            && self.discoveries.started.is_empty()
-            && self.discoveries.stopped.is_empty()
-            && self.discoveries.restarted.is_empty())
+        self.admin_updated
+            || !(self.started.is_empty()
+                && self.stopped.is_empty()
+                && self.restarted.is_empty()
+                && self.discoveries.started.is_empty()
+                && self.discoveries.stopped.is_empty()
+                && self.discoveries.restarted.is_empty())
     }
 }
 
@@ -184,13 +189,20 @@ struct InForceNow {
     /// The top-level settings the process started with, until it starts again.
     others: BTreeMap<String, Digest>,
     state: StateConfig,
+    /// Where the admin server listens, if it runs: it stays there until the process restarts.
+    admin_listen: Option<std::net::SocketAddr>,
 }
+
+/// What takes a new `[admin]` table for the admin server in force (set by `serve`).
+pub type AdminUpdate = Box<dyn Fn(&config::AdminConfig) + Send + Sync>;
 
 /// Reloads the configuration: the one way in for the signal and the admin API.
 pub struct Reloader {
     fleet: Arc<Fleet>,
     factory: Arc<Mutex<BackendFactory>>,
     path: Option<PathBuf>,
+    /// Swaps the admin server's token (and open paths, host names) on reload.
+    admin_update: Mutex<Option<AdminUpdate>>,
     /// Held for a whole reload, so that reloads run one at a time; `None` once closed.
     in_force: tokio::sync::Mutex<Option<InForceNow>>,
 }
@@ -208,11 +220,13 @@ impl Reloader {
             discoveries: HashMap::new(),
             others: loaded.fingerprints.others.clone(),
             state: loaded.config.state.clone(),
+            admin_listen: loaded.config.admin.as_ref().map(|a| a.listen),
         };
         let r = Reloader {
             fleet,
             factory,
             path: loaded.path.clone(),
+            admin_update: Mutex::new(None),
             in_force: tokio::sync::Mutex::new(None),
         };
         r.apply(&mut now, loaded, false)
@@ -220,6 +234,12 @@ impl Reloader {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         *r.in_force.lock().await = Some(now);
         Ok(r)
+    }
+
+    /// Makes every reload that changes the `[admin]` table (its server staying where it
+    /// listens) hand it to `update`, which swaps the token, open paths and host names in force.
+    pub fn on_admin_update(&self, update: AdminUpdate) {
+        *self.admin_update.lock().unwrap_or_else(|e| e.into_inner()) = Some(update);
     }
 
     /// Reads the file again and applies it, or refuses it and keeps the configuration in
@@ -273,9 +293,12 @@ impl Reloader {
                     .collect(),
                 others: &now.others,
                 state: &now.state,
+                admin_listen: now.admin_listen,
             };
             plan::plan(&compared, config, fingerprints)
         };
+        let mut plan = plan;
+        let admin = plan.admin.take();
         let bmcs = plan.bmcs.clone();
         crate::runtime::raise_open_file_limit(sockets);
         let out = apply::apply(
@@ -286,6 +309,18 @@ impl Reloader {
             reloading,
         )?;
         now.bmcs = bmcs;
+        let mut out = out;
+        if let Some((admin, digest)) = admin {
+            // Applied with the rest: a reload refused above swaps nothing.
+            let update = self.admin_update.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(update) = update.as_ref() {
+                update(&admin);
+                now.others.insert("admin".into(), digest);
+                out.admin_updated = true;
+            } else {
+                out.needs_restart.push("admin".into());
+            }
+        }
         Ok(out)
     }
 
@@ -323,6 +358,7 @@ fn record(trigger: &str, result: &Result<ReloadOutcome, ReloadError>) {
                 discoveries_started = ?o.discoveries.started,
                 discoveries_stopped = ?o.discoveries.stopped,
                 discoveries_restarted = ?o.discoveries.restarted,
+                admin_updated = o.admin_updated,
                 "configuration reloaded"
             );
             if !o.needs_restart.is_empty() {

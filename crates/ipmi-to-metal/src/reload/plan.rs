@@ -3,7 +3,7 @@
 //! the discoveries, and which top-level settings would need a restart of the process.
 
 use super::fingerprint::{Digest, Fingerprints};
-use crate::config::{BmcConfig, Config, DiscoveryConfig, StateConfig};
+use crate::config::{AdminConfig, BmcConfig, Config, DiscoveryConfig, StateConfig};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -25,6 +25,8 @@ pub struct InForce<'a> {
     pub others: &'a BTreeMap<String, Digest>,
     /// The state directory and SEL capacity the process started with.
     pub state: &'a StateConfig,
+    /// Where the admin server listens, if it runs.
+    pub admin_listen: Option<std::net::SocketAddr>,
 }
 
 /// Whether a discovery starts or restarts.
@@ -57,6 +59,9 @@ pub struct Plan {
     pub keep: Vec<String>,
     /// The top-level settings that changed but apply at start only.
     pub needs_restart: Vec<String>,
+    /// The `[admin]` table changed but its server stays where it listens: its token, open paths
+    /// and host names are swapped in, with the table's new digest.
+    pub admin: Option<(AdminConfig, Digest)>,
 }
 
 /// The plan that takes `now` to `config` (whose digests are `fp`, table by table).
@@ -66,8 +71,18 @@ pub fn plan(now: &InForce, config: Config, fp: Fingerprints) -> Plan {
     keys.sort();
     keys.dedup();
     for k in keys {
-        if now.others.get(k) != fp.others.get(k) {
-            p.needs_restart.push(k.clone());
+        if now.others.get(k) == fp.others.get(k) {
+            continue;
+        }
+        // A new token (a rotated token file) is taken at once; a server to move, start or stop
+        // needs the process to start again.
+        let new_admin = config.admin.as_ref();
+        let stays = now.admin_listen.is_some() && now.admin_listen == new_admin.map(|a| a.listen);
+        match (k.as_str(), new_admin, fp.others.get(k)) {
+            ("admin", Some(admin), Some(digest)) if stays => {
+                p.admin = Some((admin.clone(), *digest));
+            }
+            _ => p.needs_restart.push(k.clone()),
         }
     }
     // A state directory given by the environment ($STATE_DIRECTORY) is no key, but the same.
@@ -171,6 +186,7 @@ mod tests {
             discoveries: [("rack", &rack)].into_iter().collect(),
             others: &fp.others,
             state: &c.state,
+            admin_listen: None,
         };
         // b changes, c goes, d comes; the discovery stays.
         let (c2, fp2) = read(&format!(

@@ -11,10 +11,15 @@ const FILES_PER_BMC: u64 = 2;
 /// processes, the runtime's own).
 const SPARE_FILES: u64 = 256;
 
+/// The open files `bmcs` BMCs need, with the spare for the rest of the process.
+pub fn files_needed(bmcs: usize) -> u64 {
+    bmcs as u64 * FILES_PER_BMC + SPARE_FILES
+}
+
 /// Raises the soft limit on open files to the hard limit if the files of `bmcs` BMCs (plus some
 /// spare) would not fit under it, and says so; warns if even the hard limit is too low.
 pub fn raise_open_file_limit(bmcs: usize) {
-    let needed = bmcs as u64 * FILES_PER_BMC + SPARE_FILES;
+    let needed = files_needed(bmcs);
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -21,6 +21,8 @@ pub struct BmcInfo {
     pub routes: Vec<(&'static str, Vec<String>)>,
     /// Its console log, and how many rotated files it keeps.
     pub console_log: Option<(PathBuf, u32)>,
+    /// Whether its console log is written now (shared with its console task).
+    pub console_log_health: Arc<crate::console_log::ConsoleLogHealth>,
 }
 
 impl BmcInfo {
@@ -44,6 +46,7 @@ impl BmcInfo {
             backends,
             routes,
             console_log: log.map(|p| (p, c.console.log_keep)),
+            console_log_health: Arc::default(),
         }
     }
 }

@@ -119,7 +119,7 @@ impl Fleet {
                 r.running.server.clone(),
                 r.running.socket.get_ref().clone(),
                 r.console,
-                r.log_path,
+                r.log_path.map(|p| (p, r.info.console_log_health.clone())),
                 &r.running.console,
             )
         });

@@ -9,6 +9,9 @@ use std::process::Command;
 /// The admin token of the test configurations (in the file `admin.token`).
 pub const ADMIN_TOKEN: &str = "test-admin-token-5f2a9c1e77";
 
+/// The `[audit]` table's body of [`Served::start`].
+pub const DEFAULT_AUDIT: &str = "log = \"audit.jsonl\"";
+
 /// A served BMC with the admin server on `admin_port` and the audit log in `audit.jsonl`.
 pub struct Served {
     pub bmc: Bmc,
@@ -19,20 +22,32 @@ impl Served {
     /// The standard test BMC (`extra` in its `[[bmc]]` table, `more` after it: other BMCs)
     /// with the admin server (healthz left open) and the audit log in a file.
     pub fn start(extra: &str, more: &str) -> Served {
-        Served::start_nofile(extra, more, None)
+        Served::start_custom(extra, more, DEFAULT_AUDIT, Rlimits::default())
     }
 
-    /// [`Served::start`] with the server's soft `RLIMIT_NOFILE` set to `soft_nofile`, if given.
-    pub fn start_nofile(extra: &str, more: &str, soft_nofile: Option<u64>) -> Served {
+    /// [`Served::start`] with `audit` as the body of the `[audit]` table (the file `audit.jsonl`
+    /// in [`DEFAULT_AUDIT`]), in a directory that may hold files already, and the server's soft
+    /// resource limits set as `limits` says.
+    pub fn start_custom(extra: &str, more: &str, audit: &str, limits: Rlimits) -> Served {
+        Served::start_in(tempfile::tempdir().unwrap(), extra, more, audit, limits)
+    }
+
+    /// [`Served::start_custom`] in `dir`.
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        extra: &str,
+        more: &str,
+        audit: &str,
+        limits: Rlimits,
+    ) -> Served {
         let port = free_port();
         let admin_port = test_support::free_tcp_port();
-        let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
         let config = format!(
-            "{}\n{more}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n\n[audit]\nlog = \"audit.jsonl\"\n",
+            "{}\n{more}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n\n[audit]\n{audit}\n",
             standard_config(port, extra)
         );
-        let bmc = Bmc::start_in_nofile(dir, port, &config, "info", soft_nofile);
+        let bmc = Bmc::start_in_limited(dir, port, &config, "info", limits);
         let served = Served { bmc, admin_port };
         if !eventually(20, || TcpStream::connect(("127.0.0.1", admin_port)).is_ok()) {
             panic!(
@@ -108,6 +123,35 @@ impl Served {
             .find(|b| b["name"] == name)
             .unwrap_or_else(|| panic!("no {name} in {all}"))
             .clone()
+    }
+
+    /// `POST /bmcs/NAME/power` with the token: the status and the answer as JSON.
+    pub fn power(&self, name: &str, action: &str) -> (u16, serde_json::Value) {
+        let path = format!("/bmcs/{name}/power");
+        let body = format!(r#"{{"action":"{action}"}}"#);
+        let (status, answer) = self.http("POST", &path, Some(ADMIN_TOKEN), &body);
+        let v = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        (status, v)
+    }
+
+    /// The standard test BMC keeping its console log at `log` (relative to `dir`, which may hold
+    /// files already).
+    pub fn start_with_console_log(dir: tempfile::TempDir, log: &str) -> Served {
+        let extra = format!("[bmc.console]\nlog = {log:?}\n");
+        Served::start_in(dir, &extra, "", DEFAULT_AUDIT, Rlimits::default())
+    }
+
+    /// Resets node1 (the sim prints its boot text) and waits until `GET /bmcs` says its console
+    /// log fails: its `console_log_failing` (`since`, `error`).
+    pub fn console_log_failing_after_reset(&self) -> serde_json::Value {
+        super::admin(&self.bmc, "chassis power reset");
+        assert!(
+            eventually(20, || !self.bmc_json("node1")["console_log_failing"]
+                .is_null()),
+            "{}",
+            self.get_json("/bmcs")
+        );
+        self.bmc_json("node1")["console_log_failing"].clone()
     }
 
     /// The audit log's records so far.

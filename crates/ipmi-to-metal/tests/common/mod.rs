@@ -9,8 +9,10 @@ pub mod http;
 pub mod hwmon;
 pub mod metal;
 pub mod prometheus;
+mod rlimits;
 pub mod tty;
 
+pub use rlimits::Rlimits;
 use std::io::Write;
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -120,41 +122,28 @@ impl Bmc {
     }
 
     fn start_in_logging(dir: tempfile::TempDir, port: u16, config: &str, log_filter: &str) -> Bmc {
-        Bmc::start_in_nofile(dir, port, config, log_filter, None)
+        Bmc::start_in_limited(dir, port, config, log_filter, Rlimits::default())
     }
 
-    /// [`Bmc::start_in`] with the server's soft `RLIMIT_NOFILE` set to `soft_nofile` (as a
-    /// shell's `ulimit -Sn` would), if given.
-    pub fn start_in_nofile(
+    /// [`Bmc::start_in`] with the server's soft resource limits set as `limits` says.
+    pub fn start_in_limited(
         dir: tempfile::TempDir,
         port: u16,
         config: &str,
         log_filter: &str,
-        soft_nofile: Option<u64>,
+        limits: Rlimits,
     ) -> Bmc {
         std::fs::write(dir.path().join("admin.pass"), format!("{ADMIN_PASSWORD}\n")).unwrap();
         let path = dir.path().join("bmc.toml");
         std::fs::write(&path, config).unwrap();
         let log = dir.path().join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"));
-        if let Some(soft) = soft_nofile {
+        if limits != Rlimits::default() {
             use std::os::unix::process::CommandExt;
-            // SAFETY: between fork and exec, only getrlimit and setrlimit (async-signal-safe).
+            // SAFETY: between fork and exec, only getrlimit, setrlimit and signal
+            // (async-signal-safe).
             unsafe {
-                cmd.pre_exec(move || {
-                    let mut limit = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    limit.rlim_cur = soft.min(limit.rlim_max);
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
+                cmd.pre_exec(move || limits.apply());
             }
         }
         let child = cmd
@@ -398,6 +387,19 @@ pub fn admin_run(bmc: &Bmc, args: &str) -> Run {
 /// [`admin_run`], asserting success; its stdout.
 pub fn admin(bmc: &Bmc, args: &str) -> String {
     admin_run(bmc, args).out()
+}
+
+/// Asserts that the BMC's one SOL instance is taken: the administrator's `sol activate` is
+/// refused.
+pub fn assert_sol_taken(bmc: &Bmc) {
+    let second = admin_run(bmc, "sol activate");
+    assert!(
+        second
+            .all()
+            .contains("SOL payload already active on another session"),
+        "{}",
+        second.all()
+    );
 }
 
 /// A FreeIPMI tool with the given user's credentials from a configuration file.
