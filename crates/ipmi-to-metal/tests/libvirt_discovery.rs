@@ -32,10 +32,7 @@ fn domain(name: &str) -> Domain {
 
 #[test]
 fn matching_domains_get_bmcs_that_follow_the_host() {
-    let served: Vec<Domain> = ["lab-a", "lab-b", "lab-c"]
-        .iter()
-        .map(|n| domain(n))
-        .collect();
+    let served: Vec<Domain> = ["lab-a", "lab-b", "lab-c"].iter().map(|n| domain(n)).collect();
     let other = domain("web-1");
     let pool: Vec<String> = (0..4)
         .map(|_| format!("\"127.0.0.1:{}\"", free_port()))
