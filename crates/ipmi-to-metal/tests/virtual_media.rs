@@ -31,15 +31,20 @@ fn console(s: &Served) -> String {
 
 const IMAGE: &str = "http://192.0.2.10/images/agent.iso";
 
-#[test]
-fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
-    let s = Served::start("", "");
-    let (status, body) = s.media(
+/// Inserts [`IMAGE`] into node1's CD through the admin API: status and body.
+fn insert_cd(s: &Served) -> (u16, Value) {
+    s.media(
         "node1",
         "Cd",
         "insert",
         &format!("{{\"image\": \"{IMAGE}\"}}"),
-    );
+    )
+}
+
+#[test]
+fn the_sim_boots_the_inserted_cd_once_and_keeps_it_across_kill_9() {
+    let s = Served::start("", "");
+    let (status, body) = insert_cd(&s);
     assert_eq!(status, 200, "{body}");
     let slot = cd(&s, "node1");
     assert_eq!(slot["inserted"], true);
@@ -175,12 +180,7 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     // Before any insert: no secret, every path 404 with an empty body.
     assert_eq!(fetch(ipxe_port, "/ipxe/node1/00"), (404, String::new()));
 
-    let (status, body) = s.media(
-        "node1",
-        "Cd",
-        "insert",
-        &format!("{{\"image\": \"{IMAGE}\"}}"),
-    );
+    let (status, body) = insert_cd(&s);
     assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
     let d = fake.device(1);
     assert!(d.always_pxe);
@@ -223,12 +223,7 @@ fn a_metal_device_netboots_the_endpoint_and_the_eject_puts_it_back() {
     );
 
     // A new insert rotates the secret: the old URL answers nothing.
-    let (status, _) = s.media(
-        "node1",
-        "Cd",
-        "insert",
-        &format!("{{\"image\": \"{IMAGE}\"}}"),
-    );
+    let (status, _) = insert_cd(&s);
     assert_eq!(status, 200);
     let url2 = fake.device(1).ipxe_script_url.unwrap();
     assert_ne!(url2, url);
@@ -256,12 +251,7 @@ fn a_disk_boot_puts_the_metal_device_back_and_cd_points_it_at_the_endpoint_again
     let fake = FakeMetal::start(vec![device(1, "active", &[])]);
     let (port, ipxe_port) = (free_port(), test_support::free_tcp_port());
     let s = Served::start_bmcs(port, &metal_config(&fake, port, ipxe_port));
-    let (status, _) = s.media(
-        "node1",
-        "Cd",
-        "insert",
-        &format!("{{\"image\": \"{IMAGE}\"}}"),
-    );
+    let (status, _) = insert_cd(&s);
     assert_eq!(status, 200);
     let url = fake.device(1).ipxe_script_url.unwrap();
     admin(&s.bmc, "chassis bootdev disk");
@@ -300,12 +290,7 @@ fn backends_without_media_offer_no_slot() {
         s.get_json("/bmcs/node1/media")["slots"],
         serde_json::json!([])
     );
-    let (status, body) = s.media(
-        "node1",
-        "Cd",
-        "insert",
-        &format!("{{\"image\": \"{IMAGE}\"}}"),
-    );
+    let (status, body) = insert_cd(&s);
     assert_eq!(status, 501, "{body}");
     assert!(fake.device(1).ipxe_script_url.is_none());
 }
@@ -318,12 +303,7 @@ fn the_redfish_backend_passes_media_through_to_the_managers_virtual_cd() {
         port,
         &config_with_backend(port, "redfish", &services::section(&service.url(), "")),
     );
-    let (status, body) = s.media(
-        "node1",
-        "Cd",
-        "insert",
-        &format!("{{\"image\": \"{IMAGE}\"}}"),
-    );
+    let (status, body) = insert_cd(&s);
     assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
     assert_eq!(service.fake.system().media, (Some(IMAGE.to_string()), true));
     // bootdev cdrom: the service's override is Cd, once; the reset boots the CD.

@@ -209,7 +209,10 @@ path = "/servers/{server_id}/ipxe"
     vars.insert("image_url".into(), Value::Text("http://i/a.iso".into()));
     vars.insert("ipxe_url".into(), Value::Text("http://e/ipxe/n/s".into()));
     let r = s.config.ops[&Op::InsertMedia].request(&vars);
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("PUT", "/servers/7/ipxe"));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("PUT", "/servers/7/ipxe")
+    );
     assert_eq!(
         r.body,
         Body::Json(serde_json::json!({"url": "http://e/ipxe/n/s", "iso": "http://i/a.iso"}))
@@ -217,10 +220,18 @@ path = "/servers/{server_id}/ipxe"
     // Media operations are optional: their absence is no gap.
     assert!(!s.describe().contains("insert_media"), "{}", s.describe());
     for (body, want) in [
-        ("base_url = \"https://x\"\n[http.on]\npath = \"/on/{image_url}\"\n", "the placeholder {image_url} has no value"),
-        ("base_url = \"https://x\"\nvars = { ipxe_url = \"x\" }\n[http.on]\npath = \"/on\"\n", "cannot be a variable's name"),
+        (
+            "base_url = \"https://x\"\n[http.on]\npath = \"/on/{image_url}\"\n",
+            "the placeholder {image_url} has no value",
+        ),
+        (
+            "base_url = \"https://x\"\nvars = { ipxe_url = \"x\" }\n[http.on]\npath = \"/on\"\n",
+            "cannot be a variable's name",
+        ),
     ] {
-        let e = load(body).err().unwrap_or_else(|| panic!("accepted:\n{body}"));
+        let e = load(body)
+            .err()
+            .unwrap_or_else(|| panic!("accepted:\n{body}"));
         assert!(e.contains(want), "{body}\n=> {e}");
     }
 }
