@@ -256,11 +256,7 @@ impl Bmc {
         who: Requester,
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
-        let asker = audit::Asker {
-            who,
-            user_id: None,
-            privilege: None,
-        };
+        let asker = audit::Asker::outside(who);
         self.power_action(action, &asker, command).await
     }
 

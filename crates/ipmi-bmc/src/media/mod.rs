@@ -262,11 +262,7 @@ impl Bmc {
                 media.protocol.name()
             )));
         }
-        let asker = Asker {
-            who,
-            user_id: None,
-            privilege: None,
-        };
+        let asker = Asker::outside(who);
         let call = format!("insert media {slot} {:?}", shown(&media.image));
         let mut audit = Audit::start(self, &asker, "InsertMedia", call);
         audit.admit(Durability::Written).await?;
@@ -309,11 +305,7 @@ impl Bmc {
         if !self.media_slots().contains(&slot) {
             return Err(MediaError::NotOffered);
         }
-        let asker = Asker {
-            who,
-            user_id: None,
-            privilege: None,
-        };
+        let asker = Asker::outside(who);
         let mut audit = Audit::start(self, &asker, "EjectMedia", format!("eject media {slot}"));
         audit.admit(Durability::Written).await?;
         let cell = self.media_cell();
@@ -352,11 +344,7 @@ impl Bmc {
         who: Requester,
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
-        let asker = Asker {
-            who,
-            user_id: None,
-            privilege: None,
-        };
+        let asker = Asker::outside(who);
         self.boot_action(boot, &asker, command).await?;
         self.state().boot_flags = crate::handlers::boot_flags_of(boot);
         Ok(())
@@ -374,11 +362,7 @@ impl Bmc {
             return Err(MediaError::NotOffered);
         }
         script::check_url(uri, "HttpBootUri").map_err(MediaError::Invalid)?;
-        let asker = Asker {
-            who,
-            user_id: None,
-            privilege: None,
-        };
+        let asker = Asker::outside(who);
         let call = format!("set http boot {:?}", shown(uri));
         let mut audit = Audit::start(self, &asker, "HttpBoot", call);
         audit.admit(Durability::Written).await?;
