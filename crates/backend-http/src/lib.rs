@@ -14,6 +14,9 @@
 //!   that is off, succeed without a request.
 //! - **Boot**: the `boot` request, with the device (mapped to the provider's word), persistence
 //!   and EFI as placeholders; `boot_clear` (if given) when the override is cleared.
+//! - **Virtual media**: `insert_media` with the image URL (`{image_url}`) and the machine's
+//!   script URL on the shim's iPXE endpoint (`{ipxe_url}`), for a provider that boots an ISO
+//!   or a custom iPXE URL; `eject_media`. With both, the machine has a virtual CD.
 //! - **Absent operations** answer "not supported" (0xC1), which makes a route try its next
 //!   backend: a provider without a power status call (Hetzner Robot) has it routed elsewhere
 //!   (`power_status = "ssh"`), or, by choice, answered from the last action (`assumed_power`).
@@ -35,7 +38,8 @@ use async_trait::async_trait;
 use cache::StatusCache;
 use client::HttpApi;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootOverride, PowerAction, PowerState, Requester,
+    Backend, BackendError, BackendResult, BootOverride, MediaInsert, MediaSlot, PowerAction,
+    PowerState, Requester,
 };
 use ipmi_proto::types::CompletionCode;
 use placeholder::{Value, Vars};
@@ -274,6 +278,42 @@ impl Backend for SharedHttpBackend {
             asked: boot,
             used: false,
         };
+        Ok(())
+    }
+
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        let ops = &self.0.config.ops;
+        if ops.contains_key(&Op::InsertMedia) && ops.contains_key(&Op::EjectMedia) {
+            &[MediaSlot::Cd]
+        } else {
+            &[]
+        }
+    }
+
+    async fn insert_media(
+        &self,
+        _slot: MediaSlot,
+        media: &MediaInsert,
+        ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        let b = &self.0;
+        let mut vars = b.config.vars.clone();
+        vars.insert("image_url".into(), Value::Text(media.image.clone()));
+        let ipxe = ipxe_url.unwrap_or_default().to_string();
+        vars.insert("ipxe_url".into(), Value::Text(ipxe));
+        b.send(Op::InsertMedia, &vars, b.deadline()).await?;
+        tracing::info!(%who, "virtual media inserted through the API");
+        Ok(())
+    }
+
+    async fn eject_media(&self, _slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        let b = &self.0;
+        let mut vars = b.config.vars.clone();
+        vars.insert("image_url".into(), Value::Text(String::new()));
+        vars.insert("ipxe_url".into(), Value::Text(String::new()));
+        b.send(Op::EjectMedia, &vars, b.deadline()).await?;
+        tracing::info!(%who, "virtual media ejected through the API");
         Ok(())
     }
 

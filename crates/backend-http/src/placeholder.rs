@@ -31,6 +31,10 @@ pub type Vars = BTreeMap<String, Value>;
 /// The names only boot requests know.
 pub const BOOT_VARS: [&str; 3] = ["boot_device", "persistent", "efi"];
 
+/// The names only virtual media requests know: the image URL, and the machine's script URL on
+/// the shim's iPXE endpoint (empty where no endpoint is configured).
+pub const MEDIA_VARS: [&str; 2] = ["image_url", "ipxe_url"];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Piece {
     Literal(String),

@@ -16,6 +16,7 @@
 //! - **SEL**: the system's (or its manager's) LogService, as IPMI records ([`sel_map`]), with
 //!   the shim's records of the actions it carried out; the SEL commands are answered by the
 //!   backend ([`sel`]), as the ipmi backend relays them to the BMC behind.
+//! - **Virtual media**: the service's own `VirtualMedia` CD ([`media`]).
 //! - Task monitors (202 with a `Location`) are followed to the end within the deadline.
 
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ pub mod config;
 pub mod errors;
 pub mod links;
 pub mod log_service;
+pub mod media;
 pub mod model;
 pub mod sel;
 pub mod sel_map;
@@ -34,8 +36,8 @@ use async_trait::async_trait;
 use client::{RedfishClient, Reply};
 use errors::ApiError;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootOverride, Inventory, PowerAction, PowerState,
-    Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootOverride, Inventory, MediaInsert, MediaSlot,
+    PowerAction, PowerState, Requester, SensorReading,
 };
 use ipmi_proto::cmd::storage::SelRecord;
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
@@ -432,6 +434,25 @@ pub struct SharedRedfishBackend(pub Arc<RedfishBackend>);
 impl Backend for SharedRedfishBackend {
     fn kind(&self) -> &'static str {
         "redfish"
+    }
+
+    /// The service's CD (whether it has one is known at the first insert: not supported if not).
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        &[MediaSlot::Cd]
+    }
+
+    async fn insert_media(
+        &self,
+        slot: MediaSlot,
+        media: &MediaInsert,
+        _ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        self.0.insert_media(slot, media, who).await
+    }
+
+    async fn eject_media(&self, slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        self.0.eject_media(slot, who).await
     }
 
     async fn power_state(&self) -> BackendResult<PowerState> {

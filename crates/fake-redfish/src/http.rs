@@ -150,6 +150,9 @@ fn route(
     if let Some(a) = logs::route(w, method, path, query) {
         return a;
     }
+    if let Some(a) = crate::media::route(w, method, path, body) {
+        return a;
+    }
     match path {
         "/redfish/v1" if get => ok(service_root()),
         "/redfish/v1/SessionService" if get => ok(json!({

@@ -147,6 +147,18 @@ pub(crate) struct Asker {
     pub privilege: Option<Privilege>,
 }
 
+impl Asker {
+    /// A caller outside IPMI (the admin API, virtual media callers): no user ID, no session
+    /// privilege.
+    pub(crate) fn outside(who: Requester) -> Asker {
+        Asker {
+            who,
+            user_id: None,
+            privilege: None,
+        }
+    }
+}
+
 /// The record of one audited request in progress. [`Audit::finish`] completes it with its
 /// outcome and waits for the sink; dropped unfinished (the request abandoned at its deadline),
 /// it is completed as abandoned and written without waiting, so that no state-changing request

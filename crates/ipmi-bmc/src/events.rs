@@ -31,6 +31,8 @@ pub mod sensor {
     pub const EVENT_LOG: u8 = 0xe7;
     /// Management Subsystem Health (type 0x28): the backend became unreachable, or came back.
     pub const BACKEND_HEALTH: u8 = 0xe8;
+    /// Slot / Connector (type 0x21): a virtual medium inserted (asserted) or ejected.
+    pub const VIRTUAL_MEDIA: u8 = 0xe9;
 }
 
 /// One of the BMC's event-only sensors, as the SDR repository describes it (an event-only
@@ -49,7 +51,7 @@ pub(crate) struct EventSensor {
 }
 
 /// The event-only sensors, in sensor number order.
-pub(crate) const EVENT_SENSORS: [EventSensor; 9] = {
+pub(crate) const EVENT_SENSORS: [EventSensor; 10] = {
     use ipmi_proto::sdr::entity::*;
     const fn s(number: u8, sensor_type: u8, entity: u8, name: &'static str) -> EventSensor {
         EventSensor {
@@ -79,6 +81,7 @@ pub(crate) const EVENT_SENSORS: [EventSensor; 9] = {
             MANAGEMENT_MODULE,
             "Backend Access",
         ),
+        s(sensor::VIRTUAL_MEDIA, 0x21, SYSTEM_BOARD, "Virtual Media"),
     ]
 };
 
@@ -104,6 +107,8 @@ pub(crate) enum Event {
     Backend(bool),
     /// The SEL was cleared.
     Cleared,
+    /// A virtual medium was inserted (`true`) or ejected.
+    Media(bool),
 }
 
 impl Event {
@@ -133,6 +138,8 @@ impl Event {
             Event::PowerSeen(PowerState::Off) => (0x22, ACPI_POWER_STATE, 0x05, false, None),
             Event::Backend(back) => (0x28, BACKEND_HEALTH, 0x01, back, None),
             Event::Cleared => (0x10, EVENT_LOG, 0x02, false, None),
+            // "Device installed/attached", deasserted when ejected.
+            Event::Media(inserted) => (0x21, VIRTUAL_MEDIA, 0x02, !inserted, None),
         }
     }
 
@@ -176,13 +183,15 @@ impl Event {
                 "Management Subsystem Health: Controller access degraded or unavailable, deasserted"
             }
             Event::Cleared => "Event Logging Disabled: Log area reset/cleared",
+            Event::Media(true) => "Slot/Connector: Device installed/attached asserted",
+            Event::Media(false) => "Slot/Connector: Device installed/attached deasserted",
         }
     }
 }
 
 /// Every event the BMC logs, one of each description (the boot device set to another device
 /// than PXE is described as [`Event::Boot`] with none).
-const ALL_EVENTS: [Event; 15] = [
+const ALL_EVENTS: [Event; 17] = [
     Event::Power(PowerAction::Off),
     Event::Power(PowerAction::Cycle),
     Event::Power(PowerAction::On),
@@ -202,6 +211,8 @@ const ALL_EVENTS: [Event; 15] = [
     Event::Backend(false),
     Event::Backend(true),
     Event::Cleared,
+    Event::Media(true),
+    Event::Media(false),
 ];
 
 /// What a SEL record says, as ipmitool names it: the description of the event this BMC logs

@@ -16,6 +16,7 @@ mod discovery;
 mod example_backend;
 mod factory;
 mod fake;
+mod ipxe;
 mod kinds;
 mod logs;
 mod metered;
@@ -126,6 +127,12 @@ fn main() -> ExitCode {
                         a.listen
                     );
                 }
+                if let Some(i) = &c.ipxe {
+                    println!(
+                        "ipxe: listen {} public_url {} (virtual media scripts)",
+                        i.listen, i.public_url
+                    );
+                }
                 match &c.audit {
                     config::AuditTarget::Off => println!("audit: off"),
                     config::AuditTarget::Stdout => println!("audit: standard output"),
@@ -173,6 +180,7 @@ fn main() -> ExitCode {
                     admin: None,
                     audit: config::default_audit_target(),
                     audit_fail_open: false,
+                    ipxe: None,
                 }),
             };
             let rt = match runtime_or_exit(true) {

@@ -28,6 +28,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     if let Some(dir) = config.state.sel_path.parent() {
         fleet.keep_console_logs_in(dir.join("console"));
     }
+    fleet.keep_media_as(ipmi_bmc::MediaSettings {
+        dir: config.state.sel_path.parent().map(|d| d.join("media")),
+        ipxe_base: config.ipxe.as_ref().map(|i| i.public_url.clone()),
+    });
     if let Some(log) = crate::audit::AuditLog::open(&config.audit, config.audit_fail_open)? {
         fleet.keep_audit_in(Arc::new(log));
     }
@@ -40,6 +44,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         crate::config::AuditTarget::File(path) => Some(path.clone()),
         _ => None,
     };
+    let ipxe_config = config.ipxe.clone();
     let reloader = Arc::new(Reloader::start(fleet.clone(), factory.clone(), loaded).await?);
     // Reading the configuration left much of the heap free: give it back.
     crate::runtime::release_free_memory();
@@ -70,6 +75,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     let refresh = admin_config
         .as_ref()
         .map(|c| crate::power_refresh::PowerRefresh::start(&fleet, c.refresh.clone()));
+    let ipxe = match &ipxe_config {
+        Some(c) => Some(crate::ipxe::start(c, fleet.clone(), http_budget.clone()).await?),
+        None => None,
+    };
     let first = loop {
         match signals.next().await {
             Asked::Stop(s) => break s,
@@ -85,6 +94,9 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     // No backend read starts during the shutdown.
     if let Some(r) = refresh {
         r.stop().await;
+    }
+    if let Some(i) = ipxe {
+        i.stop();
     }
     // No BMC starts or stops behind the shutdown's back: no more reloads, no discoveries.
     reloader.close().await;

@@ -2,7 +2,7 @@
 //! that turns it into a [`Template`].
 
 use crate::codes::Codes;
-use crate::placeholder::{Json, Text, Value, Vars, BOOT_VARS};
+use crate::placeholder::{Json, Text, Value, Vars, BOOT_VARS, MEDIA_VARS};
 use crate::template::{BodyTemplate, Op, Other, StatusRead, Template};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -185,7 +185,8 @@ pub(super) fn template(
     };
     for name in t.names() {
         let boot = op.is_boot() && BOOT_VARS.contains(&name);
-        if !boot && !vars.contains_key(name) {
+        let media = op.is_media() && MEDIA_VARS.contains(&name);
+        if !boot && !media && !vars.contains_key(name) {
             let hint = if name == "server_id" {
                 "set server_id".to_string()
             } else {

@@ -223,3 +223,51 @@ fn dot_segments_in_paths_are_refused_at_load_and_at_run_time() {
         assert!(e.contains("has a . or .. segment"), "{e}");
     }
 }
+
+#[test]
+fn media_templates_take_the_image_and_script_urls_and_only_they() {
+    let s = load(
+        r#"base_url = "https://x"
+server_id = "7"
+[http.on]
+path = "/on"
+[http.insert_media]
+method = "PUT"
+path = "/servers/{server_id}/ipxe"
+json = { url = "{ipxe_url}", iso = "{image_url}" }
+[http.eject_media]
+method = "DELETE"
+path = "/servers/{server_id}/ipxe"
+"#,
+    )
+    .unwrap();
+    let mut vars = s.config.vars.clone();
+    vars.insert("image_url".into(), Value::Text("http://i/a.iso".into()));
+    vars.insert("ipxe_url".into(), Value::Text("http://e/ipxe/n/s".into()));
+    let r = s.config.ops[&Op::InsertMedia].request(&vars).unwrap();
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("PUT", "/servers/7/ipxe")
+    );
+    assert_eq!(
+        r.body,
+        Body::Json(serde_json::json!({"url": "http://e/ipxe/n/s", "iso": "http://i/a.iso"}))
+    );
+    // Media operations are optional: their absence is no gap.
+    assert!(!s.describe().contains("insert_media"), "{}", s.describe());
+    for (body, want) in [
+        (
+            "base_url = \"https://x\"\n[http.on]\npath = \"/on/{image_url}\"\n",
+            "the placeholder {image_url} has no value",
+        ),
+        (
+            "base_url = \"https://x\"\nvars = { ipxe_url = \"x\" }\n[http.on]\npath = \"/on\"\n",
+            "cannot be a variable's name",
+        ),
+    ] {
+        let e = load(body)
+            .err()
+            .unwrap_or_else(|| panic!("accepted:\n{body}"));
+        assert!(e.contains(want), "{body}\n=> {e}");
+    }
+}

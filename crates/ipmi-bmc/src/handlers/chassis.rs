@@ -180,28 +180,33 @@ impl Bmc {
             boot_param::BOOT_FLAGS => {
                 let flags = BootFlags::parse(&r.data).map_err(CompletionCode::from)?;
                 let boot = requested_override(&flags).ok_or(CompletionCode::INVALID_FIELD)?;
-                let asker = self.asker(req);
-                let who = &asker.who;
-                let mut audit =
-                    Audit::start(self, &asker, SetSystemBootOptions::NAME, boot_call(boot));
-                audit
-                    .admit(Durability::Written)
+                self.boot_action(boot, &self.asker(req), SetSystemBootOptions::NAME)
                     .await
                     .map_err(|(cc, _)| cc)?;
-                let result = self
-                    .backend
-                    .set_boot_override(boot, who)
-                    .await
-                    .map_err(|e| (self.backend_failed("set boot device", &e), e.to_string()));
-                audit.finish_with(&result, Durability::Written).await;
-                result.map_err(|(cc, _)| cc)?;
-                tracing::info!(boot = ?boot, who = %who, "boot override set");
-                self.record_for(Event::Boot(boot), Some(&asker)).await;
                 self.state().boot_flags = flags;
             }
             _ => return Err(CompletionCode(PARAMETER_NOT_SUPPORTED)),
         }
         Ok(Vec::new())
+    }
+
+    /// Sets (`Some`) or clears the boot override for `asker` (audited as `command`, recorded
+    /// in the SEL), with what virtual media changes ([`Bmc::carry_boot`]).
+    pub(crate) async fn boot_action(
+        &self,
+        boot: Option<BootOverride>,
+        asker: &Asker,
+        command: &'static str,
+    ) -> Result<(), (CompletionCode, String)> {
+        let who = &asker.who;
+        let mut audit = Audit::start(self, asker, command, boot_call(boot));
+        audit.admit(Durability::Written).await?;
+        let result = self.carry_boot(boot, who).await;
+        audit.finish_with(&result, Durability::Written).await;
+        result?;
+        tracing::info!(boot = ?boot, who = %who, "boot override set");
+        self.record_for(Event::Boot(boot), Some(asker)).await;
+        Ok(())
     }
 
     pub(crate) async fn get_boot_option(&self, r: BootOptionsRequest) -> Outcome {
@@ -229,7 +234,24 @@ impl Bmc {
         if !pending_once && !self.backend.boot_read_back() {
             return flags;
         }
-        match self.backend.boot_override().await {
+        let cd = [BootDevice::Cdrom, BootDevice::RemoteCdrom]
+            .iter()
+            .any(|d| d.selector() == flags.device_selector());
+        // A boot from the CD through the iPXE endpoint: the model knows whether it was used.
+        let through_endpoint = match cd {
+            true => self.endpoint_cd_boot_pending(),
+            false => None,
+        };
+        let held = match through_endpoint {
+            Some(pending) => Ok(pending.then_some(BootOverride {
+                device: BootDevice::from_selector(flags.device_selector())
+                    .unwrap_or(BootDevice::Cdrom),
+                persistent: flags.persistent(),
+                efi: flags.efi(),
+            })),
+            None => self.backend.boot_override().await,
+        };
+        match held {
             Ok(None) if flags.valid() && flags.device_selector() != 0 => {
                 let mut st = self.state();
                 // Only clear what we read: a Set that raced with us wins.
@@ -271,6 +293,14 @@ pub(crate) fn boot_call(boot: Option<BootOverride>) -> String {
             },
             if b.efi { "efi" } else { "legacy" }
         ),
+    }
+}
+
+/// The boot flags that ask for `boot` (valid, or cleared for `None`).
+pub(crate) fn boot_flags_of(boot: Option<BootOverride>) -> BootFlags {
+    match boot {
+        Some(b) => BootFlags::new(true, b.persistent, b.efi, b.device.selector()),
+        None => BootFlags::default(),
     }
 }
 

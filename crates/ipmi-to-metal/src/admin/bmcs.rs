@@ -104,7 +104,7 @@ struct PowerBody {
 }
 
 /// The HTTP status of a power action the BMC model refused or the backend failed.
-fn failed_status(cc: CompletionCode) -> StatusCode {
+pub(super) fn failed_status(cc: CompletionCode) -> StatusCode {
     match cc {
         CompletionCode::NODE_BUSY => StatusCode::SERVICE_UNAVAILABLE,
         CompletionCode::TIMEOUT => StatusCode::GATEWAY_TIMEOUT,

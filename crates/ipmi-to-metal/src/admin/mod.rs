@@ -28,6 +28,7 @@ mod details;
 mod health;
 mod host;
 mod live_console;
+mod media;
 mod metrics;
 mod page;
 mod reload;
@@ -139,6 +140,7 @@ pub fn router(state: AdminState) -> Router {
         .merge(health::routes())
         .merge(reload::routes())
         .merge(bmcs::routes())
+        .merge(media::routes())
         .merge(page::routes())
         .merge(metrics::routes())
         .merge(details::routes())

@@ -21,6 +21,7 @@ mod document;
 mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
+pub mod ipxe;
 mod lan;
 mod libvirt_discovery;
 mod refresh;
@@ -40,6 +41,7 @@ pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::{DiscoveryConfig, DiscoverySource};
+pub use ipxe::IpxeConfig;
 pub use refresh::RefreshIntervals;
 pub use state::{built_in as built_in_state, SelOnDamage, StateConfig};
 pub use warnings::grouped as grouped_warnings;
@@ -67,6 +69,8 @@ pub struct Config {
     pub audit: AuditTarget,
     /// `[audit] fail_open`: requests whose records cannot be written are carried out anyway.
     pub audit_fail_open: bool,
+    /// The iPXE script endpoint, if `[ipxe]` is there.
+    pub ipxe: Option<IpxeConfig>,
 }
 
 impl Config {
@@ -87,8 +91,13 @@ impl Config {
             .admin
             .iter()
             .flat_map(|a| a.warnings.iter().map(|w| ("admin".to_string(), w)));
+        let ipxe = self
+            .ipxe
+            .iter()
+            .flat_map(|i| i.warnings.iter().map(|w| ("ipxe".to_string(), w)));
         bmcs.chain(discoveries)
             .chain(admin)
+            .chain(ipxe)
             .map(|(who, w)| (who, w.as_str()))
             .collect()
     }
@@ -108,6 +117,7 @@ struct FileToml {
     sel_on_damage: Option<Spanned<String>>,
     admin: Option<Spanned<admin::AdminToml>>,
     audit: Option<audit::AuditToml>,
+    ipxe: Option<Spanned<ipxe::IpxeToml>>,
 }
 
 /// Reads and validates a configuration file.
@@ -253,6 +263,7 @@ fn parse_with(
         admin: admin::admin(&src, parsed.admin.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
         audit_fail_open: parsed.audit.as_ref().is_some_and(|a| a.fail_open),
+        ipxe: ipxe::ipxe(&src, parsed.ipxe.as_ref())?,
     })
 }
 

@@ -88,6 +88,49 @@ impl Served {
         served
     }
 
+    /// The BMCs of `bmcs` (`[[bmc]]` tables and top-level tables, the first listening on
+    /// `port`) with the admin server (nothing left open) and the audit log in a file.
+    pub fn start_bmcs(port: u16, bmcs: &str) -> Served {
+        let admin_port = test_support::free_tcp_port();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
+        let config = format!(
+            "{bmcs}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\n\n[audit]\nlog = \"audit.jsonl\"\n"
+        );
+        let bmc = Bmc::start_in(dir, port, &config);
+        let served = Served { bmc, admin_port };
+        served.wait_admin();
+        served
+    }
+
+    /// Waits until the admin server listens.
+    pub fn wait_admin(&self) {
+        if !eventually(20, || {
+            TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok()
+        }) {
+            panic!(
+                "the admin server did not listen; log:\n{}",
+                self.bmc.server_log()
+            );
+        }
+    }
+
+    /// `POST /bmcs/NAME/media/SLOT/ACTION` (virtual media insert or eject): status and body.
+    pub fn media(
+        &self,
+        name: &str,
+        slot: &str,
+        action: &str,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        let path = format!("/bmcs/{name}/media/{slot}/{action}");
+        let (status, text) = self.http("POST", &path, Some(ADMIN_TOKEN), body);
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// A request to the admin server: status and body.
     pub fn http(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
         http(self.admin_port, method, path, token, body)
