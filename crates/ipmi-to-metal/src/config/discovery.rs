@@ -126,8 +126,8 @@ pub struct DiscoveryConfig {
 pub enum DiscoverySource {
     /// `[[metal_discovery]]`: the devices of a Metal project with a tag.
     Metal(MetalSource),
-    /// `[[libvirt_discovery]]`: the domains of a libvirt host ([`super::libvirt_discovery`]).
-    Libvirt(super::libvirt_discovery::LibvirtSource),
+    /// `[[libvirt_discovery]]`: the domains of a libvirt host ([`super::libvirt_discovery`], [`super::libvirt_source`]).
+    Libvirt(super::libvirt_source::LibvirtSource),
 }
 
 /// The Metal project and tag of a `[[metal_discovery]]`.

@@ -19,16 +19,15 @@
 
 use super::discovery::{common, Common, DiscoveryConfig, DiscoverySource, Pool};
 use super::field_names::field_names;
+use super::libvirt_source::LibvirtSource;
 use super::session::{self, SessionToml};
 use super::users::UserToml;
-use backend_config::{BackendConfig, ConfigError, Source};
-use backend_libvirt::config::{self as lv, LibvirtKind};
+use backend_config::{ConfigError, Source};
+use backend_libvirt::config as lv;
 use backend_libvirt::discover::{glob_regex, Filter};
-use backend_libvirt::LibvirtConfig;
 use serde::{Deserialize, Deserializer};
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::Duration;
 use toml::Spanned;
 
 /// A `[[libvirt_discovery]]` table: its own fields; the session settings in it are read by
@@ -70,35 +69,6 @@ struct Fields {
     shard: Option<Spanned<String>>,
     #[serde(default)]
     users: Vec<Spanned<UserToml>>,
-}
-
-/// The host and filter of a `[[libvirt_discovery]]`.
-#[derive(Clone)]
-pub struct LibvirtSource {
-    /// The libvirt URI.
-    pub uri: String,
-    /// Which domains.
-    pub filter: Filter,
-    /// The filter as written, for `list`.
-    pub written: String,
-    /// Every call's deadline (listing and each BMC's).
-    pub deadline: Duration,
-}
-
-impl LibvirtSource {
-    /// The backend of the domain with this UUID.
-    pub fn backend(&self, uuid: &str) -> BackendConfig {
-        BackendConfig::of::<LibvirtKind>(LibvirtConfig {
-            uri: self.uri.clone(),
-            domain: uuid.to_string(),
-            deadline: self.deadline,
-        })
-    }
-
-    /// What it lists.
-    pub fn describe(&self) -> String {
-        format!("domains {} at {}", self.written, self.uri)
-    }
 }
 
 /// Discovery `index` of the file's `[[libvirt_discovery]]` tables.

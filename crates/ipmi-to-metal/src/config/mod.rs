@@ -24,6 +24,7 @@ mod fuzz_twin;
 pub mod ipxe;
 mod lan;
 mod libvirt_discovery;
+mod libvirt_source;
 mod refresh;
 mod routes;
 mod session;
