@@ -19,8 +19,28 @@ BIN=${IPMI_TO_METAL:-$ROOT/target/release/ipmi-to-metal}
 VENV=${VBMC_VENV:-/tmp/vbmc-venv}
 URI=qemu:///system
 PASS=bench-pass-7f3a91
-BASE=16230   # ipmi-to-metal's pool: BASE .. BASE+N-1
-VPORT=17230  # virtualbmc's BMC
+# ipmi-to-metal's pool BASE .. BASE+N-1 and virtualbmc's port VPORT: N + 1 free UDP ports in a
+# row on loopback (other processes on a shared machine hold some).
+BASE=${BASE:-$(python3 - "$N" <<'PY'
+import socket, sys
+n = int(sys.argv[1]) + 1
+for base in range(21000, 60000, 97):
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", p))
+            socks.append(s)
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+PY
+)}
+VPORT=$((BASE + N))
 [ -x "$BIN" ] || { echo "build first: cargo build --release (or set IPMI_TO_METAL)" >&2; exit 1; }
 [ -x "$VENV/bin/vbmc" ] || { echo "virtualbmc missing: python3 -m venv $VENV && $VENV/bin/pip install virtualbmc" >&2; exit 1; }
 command -v ipmitool >/dev/null || { echo "ipmitool missing" >&2; exit 1; }
@@ -129,10 +149,12 @@ until IPMI_PASSWORD=$PASS ipmitool -I lanplus -H 127.0.0.1 -p $last -U admin -E 
 done
 # Every BMC asked once (each opens its session state, its console...).
 p=$BASE
+failed=0
 while [ $p -le $last ]; do
-    IPMI_PASSWORD=$PASS ipmitool -I lanplus -H 127.0.0.1 -p $p -U admin -E chassis power status >/dev/null
+    IPMI_PASSWORD=$PASS ipmitool -I lanplus -H 127.0.0.1 -p $p -U admin -E chassis power status >/dev/null 2>&1 || failed=$((failed + 1))
     p=$((p + 1))
 done
+echo "ipmi-to-metal: $N BMCs asked once, $failed did not answer"
 measure "ipmi-to-metal" $BASE "$ITM"
 echo "ipmi-to-metal, $N domains: VmRSS $(rss $ITM) kB, VmHWM $(hwm $ITM) kB"
 

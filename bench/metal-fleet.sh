@@ -16,12 +16,8 @@ dir=$(mktemp -d)
 pids=""
 trap 'kill $pids 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
 project=0f0c3a4e-1111-4a5e-9d7e-000000000000
-python3 - "$n" "$project" > "$dir/devices.json" <<'PY'
-import json, sys
-n, project = int(sys.argv[1]), sys.argv[2]
-print(json.dumps([{"id": f"6e2b7f4c-3c1a-4a5e-9d7e-{i:012d}", "hostname": f"node-{i}",
-                   "project_id": project, "tags": ["ipmi"]} for i in range(n)]))
-PY
+. bench/fake-devices.sh
+fake_devices "$n" "$project" > "$dir/devices.json"
 $bin fake-metal --listen 127.0.0.1:18080 --devices "$dir/devices.json" >/dev/null &
 pids="$pids $!"
 last=$((20000 + n - 1))

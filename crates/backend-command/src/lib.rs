@@ -216,7 +216,7 @@ impl CommandBackend {
                 match f.code {
                     Some(0) => Ok(f.stdout),
                     code => {
-                        tracing::warn!(op = op.name(), program, ?code, stderr = %why, "program failed");
+                        tracing::warn!(op = op.name(), program, ?code, stderr = ?why, "program failed");
                         Err(match code {
                             Some(3) => BackendError::InvalidState(why),
                             Some(4) => BackendError::Busy(why),

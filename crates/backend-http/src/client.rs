@@ -244,7 +244,7 @@ impl HttpApi {
                         return Ok(a.body);
                     }
                     let message = error_message(&a.body);
-                    tracing::warn!(request = %what, status = a.status, error = %message, ccode = format_args!("{cc:#04x}"), "API error");
+                    tracing::warn!(request = %what, status = a.status, error = ?message, ccode = format_args!("{cc:#04x}"), "API error");
                     let err = codes::error_of(cc, format!("{what}: HTTP {}: {message}", a.status));
                     if cc == codes::BUSY {
                         self.rate_gate.limited();
@@ -284,13 +284,13 @@ impl HttpApi {
             };
             match retry_in {
                 Some(wait) if Instant::now() + wait < deadline => {
-                    tracing::info!(request = %what, error = %err, retry_in = ?wait, "API call failed: retrying");
+                    tracing::info!(request = %what, error = ?err.to_string(), retry_in = ?wait, "API call failed: retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
                 _ => {
                     if !idempotent && matches!(err, BackendError::Timeout(_)) {
-                        tracing::warn!(request = %what, error = %err, "not retried: the request may have been carried out");
+                        tracing::warn!(request = %what, error = ?err.to_string(), "not retried: the request may have been carried out");
                     }
                     return Err(err);
                 }

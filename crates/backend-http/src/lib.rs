@@ -14,6 +14,9 @@
 //!   that is off, succeed without a request.
 //! - **Boot**: the `boot` request, with the device (mapped to the provider's word), persistence
 //!   and EFI as placeholders; `boot_clear` (if given) when the override is cleared.
+//! - **Virtual media**: `insert_media` with the image URL (`{image_url}`) and the machine's
+//!   script URL on the shim's iPXE endpoint (`{ipxe_url}`), for a provider that boots an ISO
+//!   or a custom iPXE URL; `eject_media`. With both, the machine has a virtual CD.
 //! - **Absent operations** answer "not supported" (0xC1), which makes a route try its next
 //!   backend: a provider without a power status call (Hetzner Robot) has it routed elsewhere
 //!   (`power_status = "ssh"`), or, by choice, answered from the last action (`assumed_power`).
@@ -35,7 +38,8 @@ use async_trait::async_trait;
 use cache::StatusCache;
 use client::HttpApi;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootOverride, PowerAction, PowerState, Requester,
+    Backend, BackendError, BackendResult, BootOverride, MediaInsert, MediaSlot, PowerAction,
+    PowerState, Requester,
 };
 use ipmi_proto::types::CompletionCode;
 use placeholder::{Value, Vars};
@@ -101,7 +105,11 @@ impl HttpBackend {
     /// Sends `op`'s request with `vars`; the answer's body.
     async fn send(&self, op: Op, vars: &Vars, deadline: Instant) -> BackendResult<Vec<u8>> {
         let t = self.template(op)?;
-        self.api.call(&t.request(vars), &t.codes, deadline).await
+        let request = t.request(vars).map_err(|e| {
+            tracing::warn!(operation = ?op, error = ?e, "request refused");
+            BackendError::Failed(e)
+        })?;
+        self.api.call(&request, &t.codes, deadline).await
     }
 
     /// The power state read through the API (not the assumed one).
@@ -114,7 +122,7 @@ impl HttpBackend {
                     .await?;
                 let read = t.status.as_ref().expect("power_status has its reading");
                 read.read(&body).map_err(|e| {
-                    tracing::warn!(error = %e, "cannot read the power state from the API's answer");
+                    tracing::warn!(error = ?e.to_string(), "cannot read the power state from the API's answer");
                     BackendError::Failed(e)
                 })
             })
@@ -239,7 +247,7 @@ impl Backend for SharedHttpBackend {
                 tracing::info!(%action, "the http backend has no request for this operation")
             }
             Err(e) => {
-                tracing::warn!(%action, %who, error = %e, "power action through the API failed")
+                tracing::warn!(%action, %who, error = ?e.to_string(), "power action through the API failed")
             }
         }
         r.map(|_| ())
@@ -270,6 +278,42 @@ impl Backend for SharedHttpBackend {
             asked: boot,
             used: false,
         };
+        Ok(())
+    }
+
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        let ops = &self.0.config.ops;
+        if ops.contains_key(&Op::InsertMedia) && ops.contains_key(&Op::EjectMedia) {
+            &[MediaSlot::Cd]
+        } else {
+            &[]
+        }
+    }
+
+    async fn insert_media(
+        &self,
+        _slot: MediaSlot,
+        media: &MediaInsert,
+        ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        let b = &self.0;
+        let mut vars = b.config.vars.clone();
+        vars.insert("image_url".into(), Value::Text(media.image.clone()));
+        let ipxe = ipxe_url.unwrap_or_default().to_string();
+        vars.insert("ipxe_url".into(), Value::Text(ipxe));
+        b.send(Op::InsertMedia, &vars, b.deadline()).await?;
+        tracing::info!(%who, "virtual media inserted through the API");
+        Ok(())
+    }
+
+    async fn eject_media(&self, _slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        let b = &self.0;
+        let mut vars = b.config.vars.clone();
+        vars.insert("image_url".into(), Value::Text(String::new()));
+        vars.insert("ipxe_url".into(), Value::Text(String::new()));
+        b.send(Op::EjectMedia, &vars, b.deadline()).await?;
+        tracing::info!(%who, "virtual media ejected through the API");
         Ok(())
     }
 

@@ -31,6 +31,10 @@ pub type Vars = BTreeMap<String, Value>;
 /// The names only boot requests know.
 pub const BOOT_VARS: [&str; 3] = ["boot_device", "persistent", "efi"];
 
+/// The names only virtual media requests know: the image URL, and the machine's script URL on
+/// the shim's iPXE endpoint (empty where no endpoint is configured).
+pub const MEDIA_VARS: [&str; 2] = ["image_url", "ipxe_url"];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Piece {
     Literal(String),
@@ -184,17 +188,7 @@ impl Json {
     }
 }
 
-/// Percent-encodes a value for one path segment: everything but RFC 3986's unreserved
-/// characters, so that a value cannot add a segment (`/`), a query (`?`) or go up (`..` stays
-/// literal but inside one segment).
-pub fn path_segment(s: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
-}
+pub use http_support::paths::path_segment;
 
 #[cfg(test)]
 mod tests {

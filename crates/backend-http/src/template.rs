@@ -30,11 +30,15 @@ pub enum Op {
     Boot,
     /// Clear the boot override.
     BootClear,
+    /// Insert a virtual medium (its variables: `image_url`, `ipxe_url`).
+    InsertMedia,
+    /// Eject the virtual medium.
+    EjectMedia,
 }
 
 impl Op {
     /// Every operation, in the order of the README.
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 11] = [
         Op::PowerStatus,
         Op::On,
         Op::Off,
@@ -44,6 +48,8 @@ impl Op {
         Op::Diag,
         Op::Boot,
         Op::BootClear,
+        Op::InsertMedia,
+        Op::EjectMedia,
     ];
 
     /// Its table's name.
@@ -58,12 +64,19 @@ impl Op {
             Op::Diag => "diag",
             Op::Boot => "boot",
             Op::BootClear => "boot_clear",
+            Op::InsertMedia => "insert_media",
+            Op::EjectMedia => "eject_media",
         }
     }
 
     /// The operation named `name`.
     pub fn by_name(name: &str) -> Option<Op> {
         Op::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// Whether it is a virtual media operation (optional: its absence is no gap to report).
+    pub fn is_media(self) -> bool {
+        matches!(self, Op::InsertMedia | Op::EjectMedia)
     }
 
     /// Whether its templates may use the boot variables.
@@ -190,11 +203,21 @@ impl Template {
         n
     }
 
-    /// The request, with `vars` in the placeholders.
-    pub fn request(&self, vars: &Vars) -> Request {
-        Request {
+    /// The request, with `vars` in the placeholders; refused if its path has a `.` or `..`
+    /// segment (plain or percent-encoded), which would take the request to another resource
+    /// (`server_id = ".."` in `/servers/{server_id}/reboot` reboots through `/reboot`): checked
+    /// here, on every request, whatever the values' origin, as well as when the configuration
+    /// is loaded.
+    pub fn request(&self, vars: &Vars) -> Result<Request, String> {
+        let path = self.path.expand(vars, path_segment);
+        if http_support::paths::has_dot_segment(&path) {
+            return Err(format!(
+                "the request path {path:?} has a . or .. segment: not sent"
+            ));
+        }
+        Ok(Request {
             method: self.method.clone(),
-            path: self.path.expand(vars, path_segment),
+            path,
             query: self
                 .query
                 .iter()
@@ -209,7 +232,7 @@ impl Template {
                         .collect(),
                 ),
             },
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! A console exists only while the domain runs, but the BMC's console is opened once and kept:
 //! [`LibvirtConsole`] attaches to the domain's console whenever the domain runs (at once when
-//! this BMC powers it on, within [`ATTACH_POLL`] when something else does) and reads it on a
+//! this BMC powers it on or a power status read finds it on, within [`ATTACH_POLL`] otherwise) and reads it on a
 //! thread of its own (a blocking stream read); when the domain stops, the stream ends and it
 //! waits to attach again. Keys typed while the domain is off are dropped, as a serial line
 //! with nothing on it would.
@@ -18,8 +18,9 @@ use tokio::sync::{mpsc, Notify};
 use virt::connect::Connect;
 use virt::stream::Stream;
 
-/// How often a console waiting for its domain to run looks again.
-pub const ATTACH_POLL: Duration = Duration::from_secs(2);
+/// How often a console waiting for its domain to run looks again (one libvirt call per shut-off
+/// domain each time). It looks at once when this BMC powers the domain on or reads it on.
+pub const ATTACH_POLL: Duration = Duration::from_secs(10);
 
 /// The console of one domain.
 pub struct LibvirtConsole {
@@ -46,9 +47,19 @@ struct Attached {
 
 impl Drop for Attached {
     fn drop(&mut self) {
-        // Ends the reader thread's blocking read.
+        // Ends the reader thread's blocking read; an abort may wait on libvirtd, so off the
+        // async runtime's threads.
         if let Some(s) = self.stream.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = s.abort();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn_blocking(move || {
+                        let _ = s.abort();
+                    });
+                }
+                Err(_) => {
+                    let _ = s.abort();
+                }
+            }
         }
     }
 }

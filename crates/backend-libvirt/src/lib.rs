@@ -221,7 +221,14 @@ impl Backend for LibvirtBackend {
                 state(dom)
             })
             .await?;
-        power_of(s).ok_or_else(|| BackendError::Failed("the domain has no state".into()))
+        let power =
+            power_of(s).ok_or_else(|| BackendError::Failed("the domain has no state".into()))?;
+        if power == PowerState::On {
+            // Started by someone else, perhaps: the console attaches now rather than at its
+            // next look.
+            self.powered.notify_waiters();
+        }
+        Ok(power)
     }
 
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {

@@ -9,6 +9,7 @@
 //! nowhere else: not in a URL, an error or a log line. Answers are read up to a size limit
 //! ([`MAX_DEVICE_BODY`], [`MAX_LIST_BODY`]): past it the call fails, whatever the endpoint sends.
 
+use http_support::paths::{is_dot_segment, path_segment};
 use http_support::{header_u64, rate_limit_wait, read_capped, RateGate};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -216,18 +217,30 @@ impl MetalApi {
         self.base == base.trim_end_matches('/') && self.token.as_str() == token
     }
 
+    /// The URL of `/devices/{id}` plus `rest`: the id percent-encoded as one path segment, and
+    /// refused if it is empty or a dot segment (`..` would make `/devices/..` the API's root).
+    /// Device ids come from the configuration or from a project's listing (the API itself).
+    fn device_url(&self, id: &str, rest: &str) -> Result<String, ApiError> {
+        if id.is_empty() || is_dot_segment(id) {
+            return Err(ApiError::Decode(format!(
+                "{id:?} is not a device id: not sent"
+            )));
+        }
+        Ok(format!("{}/devices/{}{rest}", self.base, path_segment(id)))
+    }
+
     /// `GET /devices/{id}`.
     pub async fn device(&self, id: &str, deadline: Instant) -> Result<Device, ApiError> {
-        let url = format!("{}/devices/{id}", self.base);
+        let url = self.device_url(id, "")?;
         let body = self
             .call(reqwest::Method::GET, &url, None, MAX_DEVICE_BODY, deadline)
             .await?;
-        decode(&body)
+        parse_device(&body)
     }
 
     /// `POST /devices/{id}/actions` with `{"type": action}`.
     pub async fn action(&self, id: &str, action: &str, deadline: Instant) -> Result<(), ApiError> {
-        let url = format!("{}/devices/{id}/actions", self.base);
+        let url = self.device_url(id, "/actions")?;
         let body = serde_json::json!({ "type": action });
         self.call(
             reqwest::Method::POST,
@@ -247,7 +260,7 @@ impl MetalApi {
         update: &DeviceUpdate,
         deadline: Instant,
     ) -> Result<Device, ApiError> {
-        let url = format!("{}/devices/{id}", self.base);
+        let url = self.device_url(id, "")?;
         let body = serde_json::to_value(update).map_err(|e| ApiError::Decode(e.to_string()))?;
         let out = self
             .call(
@@ -258,32 +271,40 @@ impl MetalApi {
                 deadline,
             )
             .await?;
-        decode(&out)
+        parse_device(&out)
     }
 
-    /// Every device of a project with `tag`, following the pages (`GET /projects/{id}/devices`).
+    /// Every device of a project with `tag`, following the pages (`GET /projects/{id}/devices`),
+    /// at most `max_devices` of them: a listing with more is an error (a partial list would
+    /// make the devices after it look gone), so that what one listing holds stays bounded.
     pub async fn project_devices(
         &self,
         project: &str,
         tag: &str,
-        per_page: u32,
+        (per_page, max_devices): (u32, usize),
         deadline: Instant,
     ) -> Result<Vec<Device>, ApiError> {
         let mut out = Vec::new();
         let mut page = 1u64;
         loop {
             let url = format!(
-                "{}/projects/{project}/devices?tag={}&page={page}&per_page={per_page}",
+                "{}/projects/{}/devices?tag={}&page={page}&per_page={per_page}",
                 self.base,
-                encode_query(tag)
+                path_segment(project),
+                path_segment(tag)
             );
             let body = self
                 .call(reqwest::Method::GET, &url, None, MAX_LIST_BODY, deadline)
                 .await?;
-            let list: DeviceList = decode(&body)?;
-            let n = list.devices.len();
-            out.extend(list.devices);
-            let last = list.meta.and_then(|m| m.last_page).unwrap_or(page);
+            let (devices, last) = parse_page(&body)?;
+            let n = devices.len();
+            if out.len() + n > max_devices {
+                return Err(ApiError::Decode(format!(
+                    "the listing holds more than max_devices = {max_devices} devices: refused (raise max_devices if the project is that large)"
+                )));
+            }
+            out.extend(devices);
+            let last = last.unwrap_or(page);
             if page >= last || n == 0 {
                 return Ok(out);
             }
@@ -350,7 +371,7 @@ impl MetalApi {
             };
             match retry_in {
                 Some(wait) if attempt < self.policy.retries && Instant::now() + wait < deadline => {
-                    tracing::info!(url = %path_of(url), error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), retry_in = ?wait, "Metal API call failed: retrying");
+                    tracing::info!(url = %path_of(url), error = ?result.as_ref().err().map(ToString::to_string).unwrap_or_default(), retry_in = ?wait, "Metal API call failed: retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -405,7 +426,7 @@ impl MetalApi {
         // the status decides the error whatever the body.
         let bytes = read_limited(resp, MAX_ERROR_BODY).await.unwrap_or_default();
         let message = error_message(&bytes);
-        tracing::warn!(method = %method, url = %path_of(url), status = status.as_u16(), error = %message, "Metal API error");
+        tracing::warn!(method = %method, url = %path_of(url), status = status.as_u16(), error = ?message, "Metal API error");
         Err(match status.as_u16() {
             401 | 403 => ApiError::Unauthorized {
                 status: status.as_u16(),
@@ -438,6 +459,17 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
+/// A device as the API answers it (`GET /devices/{id}`, `PUT /devices/{id}`).
+pub fn parse_device(bytes: &[u8]) -> Result<Device, ApiError> {
+    decode(bytes)
+}
+
+/// One page of a project's listing: its devices and the last page's number, if given.
+pub fn parse_page(bytes: &[u8]) -> Result<(Vec<Device>, Option<u64>), ApiError> {
+    let list: DeviceList = decode(bytes)?;
+    Ok((list.devices, list.meta.and_then(|m| m.last_page)))
+}
+
 fn transport(e: reqwest::Error) -> ApiError {
     let timeout = e.is_timeout();
     let connect = e.is_connect();
@@ -453,7 +485,7 @@ fn transport(e: reqwest::Error) -> ApiError {
 }
 
 /// The API's `error` or `errors` message, or the start of the body.
-fn error_message(bytes: &[u8]) -> String {
+pub fn error_message(bytes: &[u8]) -> String {
     match serde_json::from_slice::<ErrorBody>(bytes) {
         Ok(ErrorBody { error: Some(e), .. }) => e,
         Ok(ErrorBody {
@@ -470,17 +502,6 @@ fn path_of(url: &str) -> &str {
         .unwrap_or(url)
 }
 
-fn encode_query(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,6 +515,25 @@ mod tests {
             path_of("https://api.equinix.com/metal/v1/devices/x"),
             "/metal/v1/devices/x"
         );
-        assert_eq!(encode_query("ipmi to-metal/x"), "ipmi%20to-metal%2Fx");
+        assert_eq!(path_segment("ipmi to-metal/x"), "ipmi%20to-metal%2Fx");
+    }
+
+    /// Issue 19 (found by reading): a device id goes into the URL as one segment, and a dot
+    /// segment is no device id (`/devices/..` would be the API's root).
+    #[test]
+    fn device_ids_are_one_encoded_segment() {
+        let api = MetalApi::new(
+            reqwest::Client::new(),
+            "https://api.example/metal/v1",
+            Zeroizing::new("t".into()),
+            Policy::default(),
+        );
+        assert_eq!(
+            api.device_url("a/b?c", "/actions").unwrap(),
+            "https://api.example/metal/v1/devices/a%2Fb%3Fc/actions"
+        );
+        for bad in ["", ".", "..", "%2e%2E"] {
+            assert!(api.device_url(bad, "").is_err(), "{bad:?}");
+        }
     }
 }

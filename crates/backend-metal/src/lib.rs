@@ -14,6 +14,8 @@
 //! - **Boot**: PXE sets `always_pxe` (and `ipxe_script_url` when configured) with `PUT
 //!   /devices/{id}`; disk or no override clears it. A next-boot-only PXE is cleared again once the
 //!   device has booted: it went through a power on or reboot and is `active` again.
+//! - **Virtual media** ([`media`]): the device netboots the shim's iPXE endpoint while a
+//!   medium is in; what it had before is put back at the eject.
 //! - **Identity**: hostname, plan, id, facility and metro for FRU 0; the device id as the system
 //!   GUID.
 //! - **Sensors**: the device's state as two discrete sensors ([`device_sensors`]): its ACPI
@@ -24,6 +26,7 @@
 pub mod api;
 pub mod cache;
 pub mod config;
+pub mod media;
 pub mod sos;
 
 use api::{ApiError, Device, DeviceUpdate, MetalApi};
@@ -378,6 +381,18 @@ impl Backend for SharedMetalBackend {
         Ok(self.0.boot.lock().expect("boot lock").asked)
     }
 
+    fn boots_ipxe(&self) -> bool {
+        true
+    }
+
+    async fn boot_ipxe(&self, url: &str, who: &Requester) -> BackendResult<String> {
+        self.0.boot_ipxe(url, who).await
+    }
+
+    async fn restore_boot(&self, note: &str, who: &Requester) -> BackendResult<()> {
+        self.0.restore_boot(note, who).await
+    }
+
     async fn sensors(&self) -> BackendResult<Vec<SensorReading>> {
         let d = self.0.device(self.0.deadline()).await?;
         Ok(device_sensors(d.state.as_deref().unwrap_or("")))
@@ -485,5 +500,8 @@ mod tests {
         assert_eq!(g[0], 0xef);
         assert_eq!(g[15], 0x01);
         assert_eq!(guid_of("nope"), None);
+        // Found by the metal_json fuzz target: a multibyte character used to panic.
+        assert_eq!(guid_of("0123456789abcdef0123456789abcde\u{e9}"), None);
+        assert_eq!(guid_of("\u{fffd}123456789abcdef0123456789abcd"), None);
     }
 }

@@ -76,7 +76,7 @@ impl SosConfig {
             &user,
             &host,
         ]);
-        tracing::info!(%host, %user, port = self.port, "console over SOS");
+        tracing::info!(?host, ?user, port = self.port, "console over SOS");
         Ok(Box::new(backend_command::console::ProcessConsole::spawn(
             cmd,
             "ssh (SOS)",

@@ -87,7 +87,7 @@ async fn an_answer_past_the_limit_is_an_error_and_the_next_call_works() {
         1,
     );
     let e = api
-        .project_devices(PROJECT, "ipmi", 100, deadline())
+        .project_devices(PROJECT, "ipmi", (100, 10_000), deadline())
         .await
         .unwrap_err();
     assert!(matches!(e, ApiError::TooLarge { .. }), "{e:?}");
@@ -97,8 +97,26 @@ async fn an_answer_past_the_limit_is_an_error_and_the_next_call_works() {
 async fn a_page_of_a_thousand_devices_fits() {
     let (_fake, api) = fake_and_client(1000).await;
     let devices = api
-        .project_devices(PROJECT, "ipmi", 1000, deadline())
+        .project_devices(PROJECT, "ipmi", (1000, 10_000), deadline())
         .await
         .unwrap();
     assert_eq!(devices.len(), 1000);
+}
+
+/// Issue 19, defect 7: the devices of one listing are capped (`max_devices`): a project with
+/// more is refused as a whole (a partial list would make the devices after it look gone),
+/// after reading no more than the page that went over.
+#[tokio::test]
+async fn a_listing_over_max_devices_is_refused() {
+    let (_fake, api) = fake_and_client(1000).await;
+    let e = api
+        .project_devices(PROJECT, "ipmi", (100, 250), deadline())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("more than max_devices = 250"), "{e}");
+    let all = api
+        .project_devices(PROJECT, "ipmi", (100, 1000), deadline())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1000);
 }

@@ -17,6 +17,9 @@
 //! - The password and the token go in headers only (marked sensitive), never in a URL, an
 //!   error or a log line; no redirect is followed (it would carry them along); an answer of
 //!   more than [`MAX_BODY`] bytes is refused.
+//! - **Links**: every path the client requests passes [`crate::links::service_url`] (a path
+//!   on the configured origin, nothing else), so the login and the token go to this service
+//!   only, wherever its links point.
 
 use crate::errors::{error_message, transport, ApiError};
 use http_support::{header_u64, rate_limit_wait, read_capped, RateGate};
@@ -237,7 +240,13 @@ impl RedfishClient {
         else {
             return;
         };
-        let url = format!("{}{location}", self.origin);
+        let url = match crate::links::service_url(&self.origin, &location) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(service = %self.origin, error = %e, "the Redfish session is not deleted");
+                return;
+            }
+        };
         let sent = self
             .http
             .delete(url)
@@ -291,7 +300,7 @@ impl RedfishClient {
                     // saw this session refused) and repeat the call, which was refused unseen.
                     logged_in_again = true;
                     self.forget_session(*login);
-                    tracing::info!(service = %self.origin, %path, "Redfish session refused (401): logging in again");
+                    tracing::info!(service = %self.origin, ?path, "Redfish session refused (401): logging in again");
                     continue;
                 }
             }
@@ -309,7 +318,7 @@ impl RedfishClient {
                 };
             match retry_in {
                 Some(wait) if attempt < self.policy.retries && Instant::now() + wait < deadline => {
-                    tracing::info!(service = %self.origin, %path, error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), retry_in = ?wait, "Redfish call failed: retrying");
+                    tracing::info!(service = %self.origin, ?path, error = ?result.as_ref().err().map(ToString::to_string).unwrap_or_default(), retry_in = ?wait, "Redfish call failed: retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -498,7 +507,10 @@ impl RedfishClient {
         cred: &Cred,
         timeout: Duration,
     ) -> Result<Exchange, ApiError> {
-        let url = format!("{}{path}", self.origin);
+        // Every request goes through here: the one place a link from the service is checked.
+        let url = crate::links::service_url(&self.origin, path).inspect_err(|e| {
+            tracing::warn!(service = %self.origin, %method, error = %e, "Redfish link refused");
+        })?;
         let mut req = self
             .http
             .request(method.clone(), url)
@@ -539,7 +551,7 @@ impl RedfishClient {
             });
         }
         let message = error_message(&bytes);
-        tracing::warn!(service = %self.origin, %method, %path, status, error = %message, "Redfish error");
+        tracing::warn!(service = %self.origin, %method, ?path, status, error = ?message, "Redfish error");
         Err(match status {
             401 => ApiError::Unauthorized(message),
             404 => ApiError::NotFound(message),
@@ -556,13 +568,7 @@ impl RedfishClient {
     /// A `Location` as a path of this service; one that points elsewhere is dropped (the
     /// credentials go to this service only).
     fn path_of(&self, location: &str) -> Option<String> {
-        if location.starts_with('/') {
-            return Some(location.to_string());
-        }
-        location
-            .strip_prefix(&self.origin)
-            .filter(|p| p.starts_with('/'))
-            .map(str::to_string)
+        crate::links::service_path(&self.origin, location).ok()
     }
 }
 

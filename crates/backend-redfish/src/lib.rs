@@ -16,6 +16,7 @@
 //! - **SEL**: the system's (or its manager's) LogService, as IPMI records ([`sel_map`]), with
 //!   the shim's records of the actions it carried out; the SEL commands are answered by the
 //!   backend ([`sel`]), as the ipmi backend relays them to the BMC behind.
+//! - **Virtual media**: the service's own `VirtualMedia` CD ([`media`]).
 //! - Task monitors (202 with a `Location`) are followed to the end within the deadline.
 
 #![warn(missing_docs)]
@@ -23,7 +24,9 @@
 pub mod client;
 pub mod config;
 pub mod errors;
+pub mod links;
 pub mod log_service;
+pub mod media;
 pub mod model;
 pub mod sel;
 pub mod sel_map;
@@ -33,8 +36,8 @@ use async_trait::async_trait;
 use client::{RedfishClient, Reply};
 use errors::ApiError;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootOverride, Inventory, PowerAction, PowerState,
-    Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootOverride, Inventory, MediaInsert, MediaSlot,
+    PowerAction, PowerState, Requester, SensorReading,
 };
 use ipmi_proto::cmd::storage::SelRecord;
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
@@ -161,7 +164,7 @@ impl RedfishBackend {
                 )));
             }
         };
-        tracing::info!(service = %self.client.origin(), system = %path, "Redfish system found");
+        tracing::info!(service = %self.client.origin(), system = ?path, "Redfish system found");
         *self.found.lock().expect("found lock") = Some(Found {
             system: path.clone(),
             reset_types: None,
@@ -226,7 +229,7 @@ impl RedfishBackend {
             }
             (None, None) => None,
         };
-        tracing::info!(system = %s.path, reset_types = ?types, "reset types offered");
+        tracing::info!(system = ?s.path, reset_types = ?types, "reset types offered");
         if let Some(f) = self.found.lock().expect("found lock").as_mut() {
             f.reset_types = Some(types.clone());
         }
@@ -246,7 +249,7 @@ impl RedfishBackend {
         self.system.invalidate();
         let reply = result.map_err(|e| match e {
             ApiError::Refused { status: 501, message } => {
-                tracing::warn!(reset_type, error = %message, "the service does not implement this reset type");
+                tracing::warn!(reset_type, error = ?message, "the service does not implement this reset type");
                 BackendError::Completion(NOT_OFFERED)
             }
             e => backend_error(e),
@@ -320,7 +323,7 @@ impl RedfishBackend {
                     Ok(s) if s.power() == Some(PowerState::Off) => s,
                     Ok(_) => continue,
                     Err(e) => {
-                        tracing::warn!(error = %e, "power cycle: cannot read the power state");
+                        tracing::warn!(error = ?e.to_string(), "power cycle: cannot read the power state");
                         continue;
                     }
                 };
@@ -431,6 +434,25 @@ pub struct SharedRedfishBackend(pub Arc<RedfishBackend>);
 impl Backend for SharedRedfishBackend {
     fn kind(&self) -> &'static str {
         "redfish"
+    }
+
+    /// The service's CD (whether it has one is known at the first insert: not supported if not).
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        &[MediaSlot::Cd]
+    }
+
+    async fn insert_media(
+        &self,
+        slot: MediaSlot,
+        media: &MediaInsert,
+        _ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        self.0.insert_media(slot, media, who).await
+    }
+
+    async fn eject_media(&self, slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        self.0.eject_media(slot, who).await
     }
 
     async fn power_state(&self) -> BackendResult<PowerState> {

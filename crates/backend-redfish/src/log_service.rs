@@ -114,12 +114,7 @@ impl LogService {
 /// A `Members@odata.nextLink` as a path of the service at `origin`, if it is one.
 fn next_link(v: &Value, origin: &str) -> Option<String> {
     let link = v.get("Members@odata.nextLink")?.as_str()?;
-    if link.starts_with('/') {
-        return Some(link.to_string());
-    }
-    link.strip_prefix(origin)
-        .filter(|p| p.starts_with('/'))
-        .map(str::to_string)
+    crate::links::service_path(origin, link).ok()
 }
 
 impl RedfishBackend {
@@ -190,10 +185,10 @@ impl RedfishBackend {
         let chosen = found.into_iter().min_by_key(|(r, _)| *r).map(|(_, s)| s);
         match &chosen {
             Some(l) => {
-                tracing::info!(log = %l.path, clear = l.clear.is_some(), "Redfish log read as the SEL")
+                tracing::info!(log = ?l.path, clear = l.clear.is_some(), "Redfish log read as the SEL")
             }
             None => {
-                tracing::info!(system = %s.path, "the Redfish service has no event log: the SEL holds the shim's records only")
+                tracing::info!(system = ?s.path, "the Redfish service has no event log: the SEL holds the shim's records only")
             }
         }
         Ok(chosen)
@@ -212,7 +207,7 @@ impl RedfishBackend {
         let mut linked = 0;
         while let Some(path) = page.take() {
             if pages == MAX_PAGES || entries.len() >= MAX_READ {
-                tracing::warn!(log = %log.path, read = entries.len(), "the Redfish log has more entries than are read: the rest is left out");
+                tracing::warn!(log = ?log.path, read = entries.len(), "the Redfish log has more entries than are read: the rest is left out");
                 break;
             }
             pages += 1;

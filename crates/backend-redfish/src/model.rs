@@ -244,19 +244,8 @@ pub fn boot_patch(boot: Option<BootOverride>, target: &str, with_mode: bool) -> 
 }
 
 /// The UUID as an IPMI GUID (wire order: the text's bytes reversed, so that clients show the
-/// UUID as the service writes it).
-pub fn guid_of(uuid: &str) -> Option<[u8; 16]> {
-    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    out.reverse();
-    Some(out)
-}
+/// UUID as the service writes it); see [`ipmi_bmc::guid_from_uuid`].
+pub use ipmi_bmc::guid_from_uuid as guid_of;
 
 #[cfg(test)]
 mod tests {

@@ -375,7 +375,7 @@ impl RedfishBackend {
         let log = self.sel_log(deadline).await.map_err(backend_error)?;
         if let Some(log) = &log {
             if log.clear.is_none() {
-                tracing::warn!(log = %log.path, "the Redfish log has no LogService.ClearLog action: SEL not cleared");
+                tracing::warn!(log = ?log.path, "the Redfish log has no LogService.ClearLog action: SEL not cleared");
                 return Err(BackendError::Completion(NOT_OFFERED));
             }
             let r = self.clear_log(log, deadline).await;

@@ -28,7 +28,7 @@ mod sensors;
 use async_trait::async_trait;
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootDevice, BootOverride, Console, Inventory,
-    PowerAction, PowerState, Requester, SensorReading,
+    MediaInsert, MediaSlot, PowerAction, PowerState, Requester, SensorReading,
 };
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,6 +80,9 @@ pub(crate) struct State {
     /// due ([`ipmi_bmc::Console::park`]).
     parked: Option<std::task::Waker>,
     boot_override: Option<BootOverride>,
+    /// The image URLs in the virtual CD and USB stick.
+    cd: Option<String>,
+    usb: Option<String>,
     boots: Vec<Boot>,
     nmis: u32,
     /// The machine's heat (0 cold .. 1 hot) at a moment; it follows the power state since.
@@ -120,6 +123,8 @@ impl SimBackend {
                 screen: console::Screen::new(&name),
                 parked: None,
                 boot_override: None,
+                cd: None,
+                usb: None,
                 boots: Vec::new(),
                 nmis: 0,
                 heat: (now, heat),
@@ -246,6 +251,29 @@ impl Backend for SimBackend {
         Ok(st.boot_override)
     }
 
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        &[MediaSlot::Cd, MediaSlot::UsbStick]
+    }
+
+    async fn insert_media(
+        &self,
+        slot: MediaSlot,
+        media: &MediaInsert,
+        _ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        tracing::info!(%slot, image = ?media.image, user = %who.user, "sim: virtual media inserted");
+        let mut st = self.lock();
+        *media_of(&mut st, slot) = Some(media.image.clone());
+        Ok(())
+    }
+
+    async fn eject_media(&self, slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        tracing::info!(%slot, user = %who.user, "sim: virtual media ejected");
+        *media_of(&mut self.lock(), slot) = None;
+        Ok(())
+    }
+
     async fn identify(&self, seconds: Option<u8>, who: &Requester) -> BackendResult<()> {
         tracing::info!(?seconds, user = %who.user, "sim: identify light");
         Ok(())
@@ -315,12 +343,30 @@ fn boot(st: &mut State, at: Instant) {
         st.boot_override = None;
     }
     st.boots.push(boot);
-    st.screen.boot(at, boot.device.name(), boot.efi);
+    // From the virtual CD when asked and one is in: the console names the image it booted.
+    let media = match boot.device {
+        BootDevice::Cdrom | BootDevice::RemoteCdrom => st.cd.clone(),
+        _ => None,
+    };
+    match media {
+        Some(url) => st
+            .screen
+            .boot(at, &format!("virtual media CD {url}"), boot.efi),
+        None => st.screen.boot(at, boot.device.name(), boot.efi),
+    }
     tracing::info!(
         device = boot.device.name(),
         efi = boot.efi,
         "sim: machine booted"
     );
+}
+
+/// The image of the virtual medium in `slot`.
+fn media_of(st: &mut State, slot: MediaSlot) -> &mut Option<String> {
+    match slot {
+        MediaSlot::Cd => &mut st.cd,
+        MediaSlot::UsbStick => &mut st.usb,
+    }
 }
 
 /// Changes the power state at `at`, keeping the heat continuous across the change.

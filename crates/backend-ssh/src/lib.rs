@@ -345,11 +345,11 @@ impl SshBackend {
                 BackendError::Failed(format!("host key of {target} unknown or changed"))
             }
             SshError::Unreachable(m) | SshError::Dropped(m, _) => {
-                tracing::warn!(host = %target, operation = what, error = %m, "host unreachable over SSH");
+                tracing::warn!(host = %target, operation = what, error = ?m, "host unreachable over SSH");
                 BackendError::Timeout(format!("{target} unreachable: {m}"))
             }
             SshError::Auth(m) => {
-                tracing::warn!(host = %target, operation = what, error = %m, "SSH login refused");
+                tracing::warn!(host = %target, operation = what, error = ?m, "SSH login refused");
                 BackendError::Failed(format!("SSH login to {target} refused"))
             }
             SshError::Timeout => {
@@ -357,11 +357,11 @@ impl SshBackend {
                 BackendError::Timeout(format!("command on {target} timed out"))
             }
             SshError::Exit(code, m) => {
-                tracing::warn!(host = %target, operation = what, ?code, stderr = %m, "command on the host failed");
+                tracing::warn!(host = %target, operation = what, ?code, stderr = ?m, "command on the host failed");
                 BackendError::Failed(format!("command on {target} exited with {code:?}"))
             }
             SshError::Spawn(m) => {
-                tracing::error!(operation = what, error = %m, "cannot run ssh");
+                tracing::error!(operation = what, error = ?m, "cannot run ssh");
                 BackendError::Failed(format!("cannot run ssh: {m}"))
             }
         }
@@ -439,7 +439,7 @@ impl Backend for SshBackend {
             Err(SshError::Unreachable(m)) | Err(SshError::Dropped(m, _)) => {
                 match self.config.unreachable {
                     Unreachable::Off => {
-                        tracing::debug!(host = %self.target(), error = %m, "host does not answer: power off");
+                        tracing::debug!(host = %self.target(), error = ?m, "host does not answer: power off");
                         Ok(PowerState::Off)
                     }
                     Unreachable::Unknown => {
@@ -488,7 +488,7 @@ impl Backend for SshBackend {
                             | PowerAction::Soft
                     ) =>
                 {
-                    tracing::info!(error = %m, "connection closed by the shutdown");
+                    tracing::info!(error = ?m, "connection closed by the shutdown");
                     Ok(())
                 }
                 Err(e) => Err(self.error("power", e)),

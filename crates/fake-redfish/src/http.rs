@@ -94,6 +94,19 @@ async fn handle(
         body: logged,
         status: answer.status.as_u16(),
     });
+    let mut answer = answer;
+    if let Some((prefix, keys)) = &w.link_prefix {
+        if let Some(b) = answer.body.as_mut() {
+            prefix_links(b, prefix, keys);
+        }
+        if keys.iter().any(|k| k == "Location") {
+            for (k, v) in answer.headers.iter_mut() {
+                if *k == header::LOCATION {
+                    *v = format!("{prefix}{v}");
+                }
+            }
+        }
+    }
     drop(w);
     let mut resp = match answer.body {
         Some(b) => (answer.status, axum::Json(b)).into_response(),
@@ -109,6 +122,22 @@ async fn handle(
     resp
 }
 
+/// Puts `prefix` before every string under one of `keys`, anywhere in `v`.
+fn prefix_links(v: &mut Value, prefix: &str, keys: &[String]) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::String(s) if keys.contains(k) => *s = format!("{prefix}{s}"),
+                    _ => prefix_links(x, prefix, keys),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| prefix_links(x, prefix, keys)),
+        _ => {}
+    }
+}
+
 fn route(
     fake: &Fake,
     w: &mut World,
@@ -119,6 +148,9 @@ fn route(
 ) -> Answer {
     let get = method == Method::GET;
     if let Some(a) = logs::route(w, method, path, query) {
+        return a;
+    }
+    if let Some(a) = crate::media::route(w, method, path, body) {
         return a;
     }
     match path {

@@ -16,6 +16,8 @@
 //! - a next-boot-only override (`Once`) is consumed by the next boot.
 //! - **logs** ([`logs`]): the system's event log and SEL (entries newest first, paged), its
 //!   manager's journal; `LogService.ClearLog` empties the SEL.
+//! - **hostile links** for the tests ([`Fake::point_links_at`]).
+//! - **virtual media** ([`media`]): the manager's CD, with `InsertMedia` and `EjectMedia`.
 //! - **faults** for the tests: 5xx answers ([`Fake::fail_next`], [`Fake::set_down`]), task
 //!   monitors that never end ([`Fake::stall_tasks`]), a 429 ([`Fake::rate_limit_next`]).
 //!
@@ -24,6 +26,7 @@
 mod answer;
 mod http;
 pub mod logs;
+mod media;
 
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -93,6 +96,10 @@ pub struct SystemView {
     pub sel_entries: usize,
     /// `LogService.ClearLog`s of the SEL carried out.
     pub log_clears: u32,
+    /// The virtual CD's image and whether it is inserted.
+    pub media: (Option<String>, bool),
+    /// Boots from the virtual CD (override target `Cd` with a medium in).
+    pub cd_boots: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,12 +137,17 @@ struct World {
     /// The SEL's entries (LogEntry JSON), oldest first.
     sel: Vec<serde_json::Value>,
     log_clears: u32,
+    /// The manager's virtual CD.
+    media: media::Media,
+    cd_boots: u32,
     /// See [`Fake::fail_next`]: (method or any, status), used in order.
     faults: VecDeque<(Option<String>, u16)>,
     /// See [`Fake::set_down`].
     down: Option<u16>,
     /// See [`Fake::stall_tasks`].
     stall_tasks: bool,
+    /// See [`Fake::point_links_at`]: the prefix, and the JSON keys (and `Location`) it goes on.
+    link_prefix: Option<(String, Vec<String>)>,
 }
 
 impl World {
@@ -165,6 +177,9 @@ impl World {
         self.boots += 1;
         if self.boot_enabled != "Disabled" && self.boot_target == "Pxe" {
             self.pxe_boots += 1;
+        }
+        if self.boot_enabled != "Disabled" && self.boot_target == "Cd" && self.media.inserted {
+            self.cd_boots += 1;
         }
         if self.boot_enabled == "Once" {
             self.boot_enabled = "Disabled".into();
@@ -218,9 +233,12 @@ impl Fake {
                 exchanges: Vec::new(),
                 sel: logs::seed(),
                 log_clears: 0,
+                media: media::Media::default(),
+                cd_boots: 0,
                 faults: VecDeque::new(),
                 down: None,
                 stall_tasks: false,
+                link_prefix: None,
             }),
         })
     }
@@ -254,6 +272,8 @@ impl Fake {
             etag: format!("\"{}\"", w.etag),
             sel_entries: w.sel.len(),
             log_clears: w.log_clears,
+            media: (w.media.image.clone(), w.media.inserted),
+            cd_boots: w.cd_boots,
         }
     }
 
@@ -312,6 +332,15 @@ impl Fake {
     /// Answers the next request 429 with `Retry-After: secs`.
     pub fn rate_limit_next(&self, secs: u64) {
         self.world().rate_limit = Some(secs);
+    }
+
+    /// Puts `prefix` before every link the fake sends under one of `keys` (JSON keys such as
+    /// `@odata.id`, `target`, `@Redfish.ActionInfo`; `Location` for that header), as a hostile
+    /// or broken service would: `@127.0.0.1:PORT` turns `https://bmc` + link into another
+    /// host. Links sent under other keys stay as they are.
+    pub fn point_links_at(&self, prefix: &str, keys: &[&str]) {
+        self.world().link_prefix =
+            Some((prefix.into(), keys.iter().map(|k| k.to_string()).collect()));
     }
 
     /// Every exchange so far.

@@ -144,6 +144,7 @@ pub(crate) fn route(
             "@odata.id": MANAGER, "@odata.type": "#Manager.v1_19_0.Manager",
             "Id": "bmc", "Name": "Manager", "ManagerType": "BMC",
             "LogServices": {"@odata.id": MANAGER_LOGS},
+            "VirtualMedia": {"@odata.id": format!("{MANAGER}/VirtualMedia")},
             "Links": {"ManagerForServers": [{"@odata.id": "/redfish/v1/Systems/system"}]}
         })),
         MANAGER_LOGS if get => ok(collection(

@@ -207,8 +207,12 @@ impl Connection {
             max_body_bytes: limits.max_body_bytes,
         };
         let io = TokioIo::new(SendDeadline::new(io, limits.send_timeout));
-        let conn =
-            http.serve_connection(io, hyper::service::service_fn(move |req| service.call(req)));
+        // Upgrades (the admin server's live console is a WebSocket) take the connection over
+        // once answered: it leaves this server's limits, and the handler that takes it keeps
+        // its own (the admin server bounds its sockets and ends them at its stop).
+        let conn = http
+            .serve_connection(io, hyper::service::service_fn(move |req| service.call(req)))
+            .with_upgrades();
         tokio::pin!(conn);
         let mut closed = self.closed.clone();
         let shut = async move {

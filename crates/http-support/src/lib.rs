@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod paths;
 mod single_flight;
 
 pub use single_flight::SingleFlight;

@@ -134,6 +134,10 @@ pub struct KnownPower {
     pub state: PowerState,
     /// Since when it is known (the first read or action that showed it).
     pub since: SystemTime,
+    /// When it was last confirmed: by the background refresh ([`crate::Bmc::refresh_power`]),
+    /// or by the read or action that changed it (the reads of IPMI clients that find it
+    /// unchanged read no clock).
+    pub checked: SystemTime,
 }
 
 /// What the BMC shows of itself: for an operator's status page, never on a request's path.
@@ -172,6 +176,19 @@ pub struct Asker {
     pub privilege: Option<Privilege>,
     /// The front-end the request came through.
     pub protocol: Protocol,
+}
+
+impl Asker {
+    /// A caller of the admin API (its power and virtual media actions): no user ID, no session
+    /// privilege.
+    pub(crate) fn outside(who: Requester) -> Asker {
+        Asker {
+            who,
+            user_id: None,
+            privilege: None,
+            protocol: Protocol::AdminApi,
+        }
+    }
 }
 
 /// The record of one audited request in progress. [`Audit::finish`] completes it with its

@@ -379,7 +379,8 @@ pub struct Inventory {
 
 /// A UUID in its text form (`0f0c3a4e-1111-4a5e-9d7e-000000000001`) as an IPMI GUID, for
 /// [`Inventory::guid`]: wire order is the text's bytes reversed, so that clients show the UUID
-/// as the provider writes it. `None` if it is not 32 hex digits (dashes aside).
+/// as the provider writes it. `None` if it is not 32 hex digits (dashes aside); no
+/// text panics (a multibyte character is no hex digit).
 pub fn guid_from_uuid(uuid: &str) -> Option<[u8; 16]> {
     let hex: String = uuid.chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 {
@@ -502,6 +503,49 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// The virtual media slots this backend carries out itself (the machine's own virtual CD,
+    /// a provider's "boot this ISO" call): [`Backend::insert_media`] and
+    /// [`Backend::eject_media`] then work for them. Empty (the default): none.
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        &[]
+    }
+
+    /// Inserts `media` into `slot` (one of [`Backend::media_slots`]). `ipxe_url` is the
+    /// machine's iPXE script URL on the shim's endpoint, if one is configured: for a provider
+    /// whose machines netboot a custom iPXE URL, that is what to give it.
+    async fn insert_media(
+        &self,
+        _slot: MediaSlot,
+        _media: &MediaInsert,
+        _ipxe_url: Option<&str>,
+        _who: &Requester,
+    ) -> BackendResult<()> {
+        Err(BackendError::NotSupported)
+    }
+
+    /// Ejects the medium of `slot`.
+    async fn eject_media(&self, _slot: MediaSlot, _who: &Requester) -> BackendResult<()> {
+        Err(BackendError::NotSupported)
+    }
+
+    /// Whether the machine can be made to netboot an iPXE script URL ([`Backend::boot_ipxe`]):
+    /// then the BMC model offers a virtual CD through the shim's iPXE endpoint.
+    fn boots_ipxe(&self) -> bool {
+        false
+    }
+
+    /// Makes every boot of the machine from now on netboot the iPXE script at `url`. Returns a
+    /// note of what it replaced (opaque to the caller, who keeps it durably and gives it back
+    /// to [`Backend::restore_boot`]).
+    async fn boot_ipxe(&self, _url: &str, _who: &Requester) -> BackendResult<String> {
+        Err(BackendError::NotSupported)
+    }
+
+    /// Puts back what [`Backend::boot_ipxe`] replaced, from its note.
+    async fn restore_boot(&self, _note: &str, _who: &Requester) -> BackendResult<()> {
+        Err(BackendError::NotSupported)
+    }
+
     /// Relays a request that [`Backend::relays`] allows; returns the completion code and data
     /// of the answer.
     async fn relay(
@@ -513,6 +557,79 @@ pub trait Backend: Send + Sync {
     ) -> BackendResult<(CompletionCode, Vec<u8>)> {
         Err(BackendError::NotSupported)
     }
+}
+
+/// A virtual media slot (Redfish `MediaTypes`: what the slot takes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MediaSlot {
+    /// A virtual CD/DVD drive (Redfish `CD`).
+    Cd,
+    /// A virtual USB stick (Redfish `USBStick`).
+    UsbStick,
+}
+
+impl MediaSlot {
+    /// The slot's Redfish resource ID and name in logs (`Cd`, `UsbStick`).
+    pub const fn id(self) -> &'static str {
+        match self {
+            MediaSlot::Cd => "Cd",
+            MediaSlot::UsbStick => "UsbStick",
+        }
+    }
+
+    /// The slot whose [`MediaSlot::id`] is `id`.
+    pub fn from_id(id: &str) -> Option<MediaSlot> {
+        [MediaSlot::Cd, MediaSlot::UsbStick]
+            .into_iter()
+            .find(|s| s.id() == id)
+    }
+}
+
+impl fmt::Display for MediaSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// How the image of a virtual medium is fetched (Redfish `TransferProtocolType`): the ones a
+/// machine booting through iPXE, or a BMC behind, can fetch an image with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransferProtocol {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+impl TransferProtocol {
+    /// The Redfish value (`HTTP`, `HTTPS`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            TransferProtocol::Http => "HTTP",
+            TransferProtocol::Https => "HTTPS",
+        }
+    }
+
+    /// The protocol of an image URL, from its scheme.
+    pub fn of_url(url: &str) -> Option<TransferProtocol> {
+        let scheme = url.split_once("://")?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "http" => Some(TransferProtocol::Http),
+            "https" => Some(TransferProtocol::Https),
+            _ => None,
+        }
+    }
+}
+
+/// A medium to insert, as the client asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaInsert {
+    /// The image URL.
+    pub image: String,
+    /// Whether the medium is write-protected (a CD always is).
+    pub write_protected: bool,
+    /// How the image is fetched.
+    pub protocol: TransferProtocol,
 }
 
 /// A connection to a machine's serial console, which Serial over LAN and the console log carry.

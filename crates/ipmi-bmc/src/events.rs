@@ -31,6 +31,8 @@ pub mod sensor {
     pub const EVENT_LOG: u8 = 0xe7;
     /// Management Subsystem Health (type 0x28): the backend became unreachable, or came back.
     pub const BACKEND_HEALTH: u8 = 0xe8;
+    /// Slot / Connector (type 0x21): a virtual medium inserted (asserted) or ejected.
+    pub const VIRTUAL_MEDIA: u8 = 0xe9;
 }
 
 /// One of the BMC's event-only sensors, as the SDR repository describes it (an event-only
@@ -49,7 +51,7 @@ pub(crate) struct EventSensor {
 }
 
 /// The event-only sensors, in sensor number order.
-pub(crate) const EVENT_SENSORS: [EventSensor; 9] = {
+pub(crate) const EVENT_SENSORS: [EventSensor; 10] = {
     use ipmi_proto::sdr::entity::*;
     const fn s(number: u8, sensor_type: u8, entity: u8, name: &'static str) -> EventSensor {
         EventSensor {
@@ -79,6 +81,7 @@ pub(crate) const EVENT_SENSORS: [EventSensor; 9] = {
             MANAGEMENT_MODULE,
             "Backend Access",
         ),
+        s(sensor::VIRTUAL_MEDIA, 0x21, SYSTEM_BOARD, "Virtual Media"),
     ]
 };
 
@@ -104,6 +107,8 @@ pub(crate) enum Event {
     Backend(bool),
     /// The SEL was cleared.
     Cleared,
+    /// A virtual medium was inserted (`true`) or ejected.
+    Media(bool),
 }
 
 impl Event {
@@ -133,6 +138,8 @@ impl Event {
             Event::PowerSeen(PowerState::Off) => (0x22, ACPI_POWER_STATE, 0x05, false, None),
             Event::Backend(back) => (0x28, BACKEND_HEALTH, 0x01, back, None),
             Event::Cleared => (0x10, EVENT_LOG, 0x02, false, None),
+            // "Device installed/attached", deasserted when ejected.
+            Event::Media(inserted) => (0x21, VIRTUAL_MEDIA, 0x02, !inserted, None),
         }
     }
 
@@ -176,8 +183,64 @@ impl Event {
                 "Management Subsystem Health: Controller access degraded or unavailable, deasserted"
             }
             Event::Cleared => "Event Logging Disabled: Log area reset/cleared",
+            Event::Media(true) => "Slot/Connector: Device installed/attached asserted",
+            Event::Media(false) => "Slot/Connector: Device installed/attached deasserted",
         }
     }
+}
+
+/// Every event the BMC logs, one of each description (the boot device set to another device
+/// than PXE is described as [`Event::Boot`] with none).
+const ALL_EVENTS: [Event; 17] = [
+    Event::Power(PowerAction::Off),
+    Event::Power(PowerAction::Cycle),
+    Event::Power(PowerAction::On),
+    Event::Power(PowerAction::Reset),
+    Event::Power(PowerAction::Diag),
+    Event::Power(PowerAction::Soft),
+    Event::Boot(Some(BootOverride {
+        device: crate::BootDevice::Pxe,
+        persistent: false,
+        efi: false,
+    })),
+    Event::Boot(None),
+    Event::Identify(true),
+    Event::Identify(false),
+    Event::PowerSeen(PowerState::On),
+    Event::PowerSeen(PowerState::Off),
+    Event::Backend(false),
+    Event::Backend(true),
+    Event::Cleared,
+    Event::Media(true),
+    Event::Media(false),
+];
+
+/// What a SEL record says, as ipmitool names it: the description of the event this BMC logs
+/// with its sensor, offset and direction, else the sensor type, number and offset (a record a
+/// client added), with the user ID that asked if the record carries one.
+pub(crate) fn describe_record(r: &SelRecord) -> String {
+    let Some(e) = r.system_event_fields() else {
+        return format!("OEM record type 0x{:02x}", r.record_type());
+    };
+    let offset = e.data[0] & 0x0f;
+    let known = ALL_EVENTS.iter().find(|ev| {
+        let (sensor_type, number, off, deasserted, _) = ev.fields();
+        (sensor_type, number, off, deasserted)
+            == (e.sensor_type, e.sensor_number, offset, e.deasserted)
+    });
+    let mut text = match known {
+        Some(ev) => ev.describe().to_string(),
+        None => format!(
+            "sensor type 0x{:02x} #0x{:02x}: offset {offset}{}",
+            e.sensor_type,
+            e.sensor_number,
+            if e.deasserted { ", deasserted" } else { "" }
+        ),
+    };
+    if known.is_some() && e.data[0] & DATA3_OEM != 0 {
+        text.push_str(&format!(" (user ID {})", e.data[2]));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -188,24 +251,7 @@ mod tests {
     /// Every record names a sensor of [`EVENT_SENSORS`], with that sensor's type.
     #[test]
     fn every_event_has_its_event_only_sensor() {
-        let pxe = BootOverride {
-            device: BootDevice::Pxe,
-            persistent: false,
-            efi: false,
-        };
-        let mut events = vec![
-            Event::Boot(Some(pxe)),
-            Event::Boot(None),
-            Event::Identify(true),
-            Event::Identify(false),
-            Event::PowerSeen(PowerState::On),
-            Event::PowerSeen(PowerState::Off),
-            Event::Backend(false),
-            Event::Backend(true),
-            Event::Cleared,
-        ];
-        use PowerAction::*;
-        events.extend([Off, On, Cycle, Reset, Diag, Soft].map(Event::Power));
+        let events = ALL_EVENTS;
         for e in events {
             let f = e.record(None).system_event_fields().unwrap();
             let s = EVENT_SENSORS
@@ -217,6 +263,29 @@ mod tests {
         let names: std::collections::HashSet<_> = EVENT_SENSORS.iter().map(|s| s.name).collect();
         assert_eq!(names.len(), EVENT_SENSORS.len());
         assert!(EVENT_SENSORS.iter().all(|s| s.name.len() <= 16));
+    }
+
+    /// Each record the BMC writes reads back as its own description; another reads as its
+    /// fields.
+    #[test]
+    fn records_read_back_as_their_description() {
+        for e in ALL_EVENTS {
+            assert_eq!(describe_record(&e.record(None)), e.describe(), "{e:?}");
+        }
+        let by_user = describe_record(&Event::Power(PowerAction::Cycle).record(Some(2)));
+        assert_eq!(by_user, "Power Unit: Power cycle (user ID 2)");
+        let other = SelRecord::system_event(&SystemEvent {
+            generator: [0x41, 0],
+            sensor_type: 0x01,
+            sensor_number: 0x30,
+            deasserted: true,
+            event_type: 0x01,
+            data: [0x02, 0xff, 0xff],
+        });
+        assert_eq!(
+            describe_record(&other),
+            "sensor type 0x01 #0x30: offset 2, deasserted"
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub mod backend;
 mod dispatch;
 pub mod events;
 mod handlers;
+pub mod media;
 mod operations;
+mod operator;
 mod privilege_floor;
 pub mod routing;
 mod sel;
@@ -25,11 +27,13 @@ pub use audit::{
 };
 pub use backend::{
     guid_from_uuid, Backend, BackendError, BackendResult, BootDevice, BootOverride, Console,
-    DiscreteKind, Inventory, PowerAction, PowerState, Requester, SensorKind, SensorReading,
-    SensorThresholds,
+    DiscreteKind, Inventory, MediaInsert, MediaSlot, PowerAction, PowerState, Requester,
+    SensorKind, SensorReading, SensorThresholds, TransferProtocol,
 };
 pub use dispatch::{commands, CommandInfo};
+pub use media::{MediaError, MediaSettings, MediaStatus};
 pub use operations::Refusal;
+pub use operator::{SelLine, SensorLine};
 pub use privilege_floor::privilege_floor;
 
 use ipmi_proto::cmd::chassis::BootFlags;
@@ -143,6 +147,8 @@ pub struct Bmc {
     sensors: sensors::SensorModel,
     /// Where the records of state-changing requests go, if anywhere.
     audit: Option<Arc<dyn AuditSink>>,
+    /// Virtual media: settings, and the state once used.
+    media: media::MediaPart,
 }
 
 /// What the BMC remembers between requests.
@@ -195,6 +201,7 @@ impl Bmc {
             backend,
             state: Mutex::new(State::default()),
             audit: None,
+            media: media::MediaPart::default(),
         }
     }
 
@@ -255,12 +262,7 @@ impl Bmc {
         who: Requester,
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
-        let asker = audit::Asker {
-            who,
-            user_id: None,
-            privilege: None,
-            protocol: Protocol::AdminApi,
-        };
+        let asker = audit::Asker::outside(who);
         self.power_action(action, &asker, command).await
     }
 

@@ -4,8 +4,8 @@
 //! off hard when the graceful way has not brought it down by the deadline.
 
 use crate::backend::{
-    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, PowerAction,
-    PowerState, Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, MediaInsert, MediaSlot,
+    PowerAction, PowerState, Requester, SensorReading,
 };
 use async_trait::async_trait;
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
@@ -43,11 +43,13 @@ pub enum Operation {
     Console,
     /// Commands relayed whole.
     Relay,
+    /// Virtual media: insert, eject, and netbooting the iPXE endpoint.
+    Media,
 }
 
 impl Operation {
     /// Every operation, in the order `check-config` prints them.
-    pub const ALL: [Operation; 13] = [
+    pub const ALL: [Operation; 14] = [
         Operation::PowerStatus,
         Operation::On,
         Operation::Off,
@@ -61,6 +63,7 @@ impl Operation {
         Operation::Inventory,
         Operation::Console,
         Operation::Relay,
+        Operation::Media,
     ];
 
     /// The key in `[bmc.routes]`.
@@ -79,6 +82,7 @@ impl Operation {
             Operation::Inventory => "inventory",
             Operation::Console => "console",
             Operation::Relay => "relay",
+            Operation::Media => "media",
         }
     }
 
@@ -186,12 +190,18 @@ impl Inner {
             .collect()
     }
 
+    /// The backend of virtual media: the first of its route (a medium lives in one place,
+    /// so there is no falling back to another).
+    fn media(&self) -> &Arc<dyn Backend> {
+        self.chain(Operation::Media)[0].1
+    }
+
     fn failed(&self, op: Operation, name: &str, e: &BackendError, more: bool) {
         if more && *e == BackendError::NotSupported {
             // A backend that cannot do it at all (declared absent): routing past it is the plan.
             tracing::debug!(operation = %op, backend = name, "not supported: trying the next of the route");
         } else if more {
-            tracing::warn!(operation = %op, backend = name, error = %e, "backend failed: trying the next of the route");
+            tracing::warn!(operation = %op, backend = name, error = ?e.to_string(), "backend failed: trying the next of the route");
         }
     }
 
@@ -258,7 +268,7 @@ impl Backend for Router {
                         match b.power(PowerAction::Off, &who).await {
                             Ok(()) => return,
                             Err(e) => {
-                                tracing::warn!(bmc = %inner.bmc, backend = name, error = %e, "hard power off failed")
+                                tracing::warn!(bmc = %inner.bmc, backend = name, error = ?e.to_string(), "hard power off failed")
                             }
                         }
                     }
@@ -266,7 +276,7 @@ impl Backend for Router {
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(backend = first, error = %e, "soft off failed: powering off hard");
+                tracing::warn!(backend = first, error = ?e.to_string(), "soft off failed: powering off hard");
                 let mut last = e;
                 for (_, b) in chain.iter().skip(graceful + 1) {
                     match b.power(PowerAction::Off, who).await {
@@ -309,6 +319,39 @@ impl Backend for Router {
 
     fn boot_read_back(&self) -> bool {
         self.0.chain(Operation::Boot)[0].1.boot_read_back()
+    }
+
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        self.0.media().media_slots()
+    }
+
+    async fn insert_media(
+        &self,
+        slot: MediaSlot,
+        media: &MediaInsert,
+        ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        self.0
+            .media()
+            .insert_media(slot, media, ipxe_url, who)
+            .await
+    }
+
+    async fn eject_media(&self, slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        self.0.media().eject_media(slot, who).await
+    }
+
+    fn boots_ipxe(&self) -> bool {
+        self.0.media().boots_ipxe()
+    }
+
+    async fn boot_ipxe(&self, url: &str, who: &Requester) -> BackendResult<String> {
+        self.0.media().boot_ipxe(url, who).await
+    }
+
+    async fn restore_boot(&self, note: &str, who: &Requester) -> BackendResult<()> {
+        self.0.media().restore_boot(note, who).await
     }
 
     fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {

@@ -201,9 +201,11 @@ impl Bmc {
                     let changed = st.last_power.replace(*p).is_some_and(|was| was != *p);
                     // For the status: no clock read unless the state known changes.
                     if st.known_power.is_none_or(|k| k.state != *p) {
+                        let now = SystemTime::now();
                         st.known_power = Some(KnownPower {
                             state: *p,
-                            since: SystemTime::now(),
+                            since: now,
+                            checked: now,
                         });
                     }
                     let back = std::mem::replace(&mut st.backend_down, false);
@@ -228,7 +230,7 @@ impl Bmc {
     pub(crate) fn sel_failed(&self, e: &StoreError) -> CompletionCode {
         match e {
             StoreError::Full => CompletionCode::OUT_OF_SPACE,
-            StoreError::Database(_) => {
+            StoreError::Database(_) | StoreError::Damaged(_) => {
                 tracing::error!(error = %e, "SEL database failed");
                 CompletionCode::UNSPECIFIED
             }

@@ -259,10 +259,12 @@ fn append_whole(file: &mut File, buf: &[u8]) -> std::io::Result<()> {
     })
 }
 
-/// The record of a SOL session attached to (`activated`) or detached from a BMC's console: the
-/// session layer carries SOL out, so the console task records it.
+/// The record of a SOL session attached to (`activated`) or detached from a BMC's console, by
+/// `who` in a session at `privilege`: the session layer carries SOL out, so the console task
+/// records it.
 pub fn sol_record(
     who: ipmi_bmc::Requester,
+    privilege: ipmi_proto::types::Privilege,
     activated: bool,
     why: Option<&str>,
 ) -> ipmi_bmc::AuditRecord {
@@ -280,11 +282,30 @@ pub fn sol_record(
             ),
         )
     };
+    done_record(
+        who,
+        ipmi_bmc::Protocol::Ipmi,
+        Some(privilege),
+        command,
+        call,
+    )
+}
+
+/// The record of something carried out beside the BMC model, at once (no duration): a SOL
+/// session attached or detached (at the SOL session's privilege), a browser taking a console's
+/// keyboard or giving it back (no IPMI privilege: the admin token's holder).
+pub fn done_record(
+    who: ipmi_bmc::Requester,
+    protocol: ipmi_bmc::Protocol,
+    privilege: Option<ipmi_proto::types::Privilege>,
+    command: &'static str,
+    call: String,
+) -> ipmi_bmc::AuditRecord {
     AuditRecord {
         time: std::time::SystemTime::now(),
         who,
-        protocol: ipmi_bmc::Protocol::Ipmi,
-        privilege: None,
+        protocol,
+        privilege,
         command: command.into(),
         call,
         outcome: AuditOutcome::Done,

@@ -18,6 +18,7 @@ use crate::config::ConsoleSettings;
 use crate::console_log::ConsoleLog;
 use ipmi_bmc::{AuditSink, Backend, Bmc, Console, Requester};
 use ipmi_proto::session::{Server, SolEvent};
+use ipmi_proto::types::Privilege;
 use std::future::Future;
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub struct ConsoleLink {
     /// The task, or its state while it sleeps, and its wake-up.
     sleeper: Arc<Sleeper>,
+    /// The status page's live consoles of this BMC: output to them, the keyboard.
+    pub watch: Arc<crate::console_watch::ConsoleWatch>,
 }
 
 impl ConsoleLink {
@@ -193,6 +196,7 @@ pub fn spawn(
         audit: bmc.audit_sink().cloned(),
         bmc: bmc_name,
         attached_by: None,
+        watch: link.watch.clone(),
         runtime: tokio::runtime::Handle::current(),
         span: tracing::Span::current(),
     };
@@ -371,8 +375,11 @@ struct Pump {
     audit: Option<Arc<dyn AuditSink>>,
     /// The BMC's name, for the audit.
     bmc: Arc<str>,
-    /// Who activated the instance attached now, for the audit of its end.
-    attached_by: Option<Box<Requester>>,
+    /// Who activated the instance attached now, and at which privilege, for the audit of its
+    /// end.
+    attached_by: Option<Box<(Requester, Privilege)>>,
+    /// The live consoles in browsers: output, and the console for their keyboard.
+    watch: Arc<crate::console_watch::ConsoleWatch>,
     /// Where the task runs again after sleeping, and in which span.
     runtime: tokio::runtime::Handle,
     span: tracing::Span,
@@ -434,6 +441,7 @@ impl Pump {
         match read {
             Read::Output(data) => self.output(&data),
             Read::Opened { console, again } => {
+                self.watch.set_console(Some(console.clone()));
                 self.console = Some(console);
                 if again {
                     self.mark("console open again");
@@ -442,6 +450,7 @@ impl Pump {
             Read::Unavailable(why) => self.mark(&format!("console unavailable: {why}")),
             Read::Lost(why) => {
                 self.console = None;
+                self.watch.set_console(None);
                 self.mark(&format!("console lost: {why}"));
             }
             Read::NoConsole => return false,
@@ -459,6 +468,7 @@ impl Pump {
         if let Some(l) = self.log.as_mut() {
             l.append(data);
         }
+        self.watch.output(data);
         if self.attached {
             let taken = self.server().sol_output(Instant::now(), data);
             if taken < data.len() {
@@ -475,10 +485,16 @@ impl Pump {
         self.replay.drain(..taken);
     }
 
-    /// Audits a SOL instance attached to the console (`activated`) or detached from it.
-    async fn audit_sol(&self, who: Requester, activated: bool, why: Option<&str>) {
+    /// Audits a SOL instance attached to the console (`activated`) or detached from it, by
+    /// `who` at `privilege`.
+    async fn audit_sol(
+        &self,
+        (who, privilege): (Requester, Privilege),
+        activated: bool,
+        why: Option<&str>,
+    ) {
         if let Some(sink) = &self.audit {
-            let record = crate::audit::sol_record(who, activated, why);
+            let record = crate::audit::sol_record(who, privilege, activated, why);
             // A failure is the sink's to log; SOL goes on (the session layer carries it out).
             let _ = sink.record(record, ipmi_bmc::Durability::Written).await;
         }
@@ -494,25 +510,49 @@ impl Pump {
         }
         for e in &poll.events {
             match e {
-                SolEvent::Activated { user, peer } => {
-                    tracing::info!(%user, %peer, "SOL session attached to the console");
+                SolEvent::Activated {
+                    user,
+                    peer,
+                    privilege,
+                } => {
+                    tracing::info!(?user, %peer, %privilege, "SOL session attached to the console");
                     let who = Requester {
                         user: user.clone(),
                         peer: *peer,
                         bmc: self.bmc.to_string(),
                     };
-                    self.audit_sol(who.clone(), true, None).await;
-                    self.attached_by = Some(Box::new(who));
+                    self.audit_sol((who.clone(), *privilege), true, None).await;
+                    self.attached_by = Some(Box::new((who, *privilege)));
                     self.attached = true;
                     self.replay = match (&self.log, self.replay_bytes) {
                         (Some(l), n) if n > 0 => l.tail(n),
                         _ => Vec::new(),
                     };
                 }
-                SolEvent::Deactivated(why) => {
+                SolEvent::Deactivated { why, by } => {
                     tracing::info!(why, "SOL session detached from the console");
-                    if let Some(who) = self.attached_by.take() {
-                        self.audit_sol(*who, false, Some(why)).await;
+                    if let Some(owner) = self.attached_by.take() {
+                        let (owner, owner_privilege) = *owner;
+                        match by {
+                            // Another session ended it: the record is that session's act, and
+                            // names whose session it ended.
+                            Some(b) => {
+                                let why = format!(
+                                    "{why}; the SOL session of user {:?} from {} at {} privilege ended",
+                                    owner.user, owner.peer, owner_privilege
+                                );
+                                let who = Requester {
+                                    user: b.user.clone(),
+                                    peer: b.peer,
+                                    bmc: self.bmc.to_string(),
+                                };
+                                self.audit_sol((who, b.privilege), false, Some(&why)).await;
+                            }
+                            None => {
+                                self.audit_sol((owner, owner_privilege), false, Some(why))
+                                    .await
+                            }
+                        }
                     }
                     self.attached = false;
                     self.replay.clear();

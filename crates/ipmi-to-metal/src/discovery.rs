@@ -122,7 +122,7 @@ impl Lister {
             (Lister::Metal(api), DiscoverySource::Metal(m)) => {
                 let deadline = tokio::time::Instant::now() + budget;
                 let devices = api
-                    .project_devices(&m.project_id, &m.tag, m.per_page, deadline)
+                    .project_devices(&m.project_id, &m.tag, (m.per_page, m.max_devices), deadline)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(devices
@@ -175,11 +175,11 @@ pub fn plan(
     let mut names = taken.clone();
     names.extend(serving.values().cloned());
     let mut out = Vec::new();
-    let live = |dev: &&Found| !dev.id.is_empty() && d.shard.owns(&dev.id);
+    let live = |dev: &&Found| safe_name(&dev.id) && d.shard.owns(&dev.id);
     let present: HashSet<&str> = devices.iter().filter(live).map(|d| d.id.as_str()).collect();
     for dev in devices.iter().filter(live) {
         let base = Some(dev.name.clone())
-            .filter(|h| !h.is_empty())
+            .filter(|h| safe_name(h))
             .unwrap_or_else(|| dev.id.clone());
         let name = if let Some(n) = serving.get(&dev.id) {
             n.clone()
@@ -196,6 +196,19 @@ pub fn plan(
         });
     }
     out
+}
+
+/// Whether a device's id or host name (which the Metal API gives) may name a BMC: it becomes
+/// part of file names (the console log `console/NAME.log`), of log lines and of URLs (the
+/// device id). Letters, digits, `-`, `_` and `.`, not starting with a dot, at most 253
+/// characters (a DNS name's length); a device whose id is not is not served, a host name that
+/// is not gives way to the device id.
+pub fn safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A running discovery, as its owner holds it.
@@ -265,15 +278,85 @@ async fn run(
                 let mut held = mine.lock().unwrap_or_else(|e| e.into_inner());
                 // Stopped while listing: its BMCs are someone else's now.
                 let Some(mine) = held.as_mut() else { return };
-                let served = apply(&fleet, &d, &devices, &mut assignments, mine, &mut stale);
-                metrics.listed(devices.len(), served);
+                let applied = apply(&fleet, &d, &devices, &mut assignments, mine, &mut stale);
+                metrics.listed(devices.len(), applied.planned);
+                metrics.unserved(applied.unserved.len() + applied.failed.len());
+                applied.log(devices.len());
             }
             Err(e) => {
                 metrics.failed();
-                tracing::warn!(error = %e, "cannot list the machines; keeping the BMCs as they are")
+                tracing::warn!(error = ?e.to_string(), "cannot list the machines; keeping the BMCs as they are")
             }
         }
         tokio::time::sleep(d.refresh).await;
+    }
+}
+
+/// How many device ids a summary line names, of each kind.
+const NAMED_IN_SUMMARY: usize = 5;
+
+/// What one listing did: said in one summary line ([`Applied::log`]), however many devices it
+/// held, and counted in the discovery's metrics.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Devices of this shard in the listing.
+    pub planned: usize,
+    /// BMCs started.
+    pub started: usize,
+    /// BMCs restarted with new settings.
+    pub restarted: usize,
+    /// BMCs stopped (their devices gone).
+    pub stopped: usize,
+    /// Devices not served: no free address in the pool (device ids).
+    pub unserved: Vec<String>,
+    /// Devices whose BMC could not be started or restarted (device id, error).
+    pub failed: Vec<(String, String)>,
+}
+
+impl Applied {
+    /// One line for the listing: a warning when a device is not served, at debug level when
+    /// nothing changed (every `refresh_s`), else at info level. Each change of one BMC has its
+    /// own line as well; a device that stays unserved has none, listing after listing.
+    fn log(&self, listed: usize) {
+        let first = |v: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+            v.take(NAMED_IN_SUMMARY).cloned().collect()
+        };
+        let unserved = first(&mut self.unserved.iter());
+        let failed = first(&mut self.failed.iter().map(|(d, _)| d));
+        let first_error = self.failed.first().map(|(_, e)| e.as_str());
+        let changed = self.started + self.restarted + self.stopped > 0;
+        if !self.unserved.is_empty() || !self.failed.is_empty() {
+            tracing::warn!(
+                listed,
+                served = self
+                    .planned
+                    .saturating_sub(self.unserved.len() + self.failed.len()),
+                started = self.started,
+                restarted = self.restarted,
+                stopped = self.stopped,
+                no_free_address = self.unserved.len(),
+                ?unserved,
+                failed = self.failed.len(),
+                failed_devices = ?failed,
+                ?first_error,
+                "discovery listing applied: some devices are not served (no free address in the listen pool, or their BMC failed to start)"
+            );
+        } else if changed {
+            tracing::info!(
+                listed,
+                served = self.planned,
+                started = self.started,
+                restarted = self.restarted,
+                stopped = self.stopped,
+                "discovery listing applied"
+            );
+        } else {
+            tracing::debug!(
+                listed,
+                served = self.planned,
+                "discovery listing applied: no change"
+            );
+        }
     }
 }
 
@@ -286,7 +369,8 @@ fn apply(
     assignments: &mut Assignments,
     mine: &mut HashMap<String, String>,
     stale: &mut HashSet<String>,
-) -> usize {
+) -> Applied {
+    let mut applied = Applied::default();
     // Our own BMCs' names are among these; `plan` keeps them for their devices.
     let taken: HashSet<String> = fleet.names().into_iter().collect();
     let planned = plan(d, devices, assignments, &taken, mine);
@@ -301,7 +385,8 @@ fn apply(
         fleet.stop(&name);
         mine.remove(&dev);
         stale.remove(&dev);
-        tracing::info!(bmc = %name, device = %dev, "device gone (untagged, deleted, or its domain undefined): BMC stopped");
+        applied.stopped += 1;
+        tracing::info!(bmc = ?name, device = ?dev, "device gone (untagged, deleted, or its domain undefined): BMC stopped");
     }
     for p in &planned {
         let restart = stale.contains(&p.device_id);
@@ -309,7 +394,8 @@ fn apply(
             continue;
         }
         let Some(addr) = p.addr else {
-            tracing::warn!(device = %p.device_id, "no free address left in the listen pool: device not served");
+            // Counted and summed up once per listing (not a line per device and listing).
+            applied.unserved.push(p.device_id.clone());
             if restart {
                 fleet.stop(&p.name);
                 mine.remove(&p.device_id);
@@ -321,33 +407,58 @@ fn apply(
         if restart {
             match fleet.restart(c) {
                 Ok(()) => {
-                    tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "BMC restarted with the discovery's new settings");
+                    applied.restarted += 1;
+                    tracing::info!(bmc = ?p.name, device = ?p.device_id, %addr, "BMC restarted with the discovery's new settings");
                     stale.remove(&p.device_id);
                 }
                 Err(e) => {
-                    tracing::warn!(device = %p.device_id, error = %e, "cannot restart the BMC with the discovery's new settings: it keeps its old ones until the next listing")
+                    applied.failed.push((p.device_id.clone(), e.to_string()));
+                    tracing::debug!(device = ?p.device_id, error = %e, "cannot restart the BMC with the discovery's new settings: it keeps its old ones until the next listing")
                 }
             }
             continue;
         }
         match fleet.start(c) {
             Ok(()) => {
-                tracing::info!(bmc = %p.name, device = %p.device_id, %addr, "device discovered: BMC started");
+                applied.started += 1;
+                tracing::info!(bmc = ?p.name, device = ?p.device_id, %addr, "device discovered: BMC started");
                 mine.insert(p.device_id.clone(), p.name.clone());
             }
             Err(e) => {
-                tracing::warn!(device = %p.device_id, error = %e, "cannot start the BMC of a discovered device")
+                applied.failed.push((p.device_id.clone(), e.to_string()));
+                tracing::debug!(device = ?p.device_id, error = %e, "cannot start the BMC of a discovered device")
             }
         }
     }
     assignments.save();
-    tracing::debug!(devices = planned.len(), "discovery refreshed");
-    planned.len()
+    applied.planned = planned.len();
+    applied
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 19 (found by reading): names from the Metal API go into file paths.
+    #[test]
+    fn only_plain_names_from_the_api_name_a_bmc() {
+        for ok in ["node-1", "a.b_c", "8f1a0c2e-7d4b-4c1e-9a55-0123456789ab"] {
+            assert!(safe_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../etc/cron.d/x",
+            "a/b",
+            "x\nFORGED",
+            "é",
+            ".hidden",
+        ] {
+            assert!(!safe_name(bad), "{bad:?}");
+        }
+        assert!(!safe_name(&"a".repeat(254)));
+    }
 
     #[test]
     fn addresses_are_kept_and_reclaimed_only_when_the_pool_is_full() {

@@ -11,6 +11,13 @@
 //! The event's fields sit beside the time, level and target; each span's fields are under its
 //! name in `spans` (tracing-subscriber's own JSON format puts a span's name and its fields in
 //! one object, where the `bmc` span's `name` field and the span's name would collide).
+//!
+//! **Escaping**: values from the network or an upstream API are logged with `?` (quoted and
+//! escaped) at their call sites. The text format also escapes every control character of every
+//! message and field value ([`EscapedText`]), whatever its call site says: a user name
+//! `x\nFORGED: ok` in a RAKP 1 or an ANSI escape in a Redfish error message cannot start a
+//! line of its own or move the cursor, even where a call site (of this project or of a library)
+//! formats with `%`. The JSON format escapes them by being JSON.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -31,11 +38,44 @@ pub fn init(format: crate::cli::LogFormat) {
     match format {
         crate::cli::LogFormat::Text => logs
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .fmt_fields(escaped_fields())
             .init(),
         crate::cli::LogFormat::Json => logs
             .fmt_fields(JsonFields::new())
             .event_format(JsonLines)
             .init(),
+    }
+}
+
+/// The text format's fields: `name=value` separated by spaces, the message first and bare, as
+/// tracing-subscriber's default, with every control character escaped ([`EscapedText`]).
+pub fn escaped_fields() -> impl for<'w> FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            write!(w, "{}", EscapedText(&text))
+        } else {
+            write!(w, "{}={}", field, EscapedText(&text))
+        }
+    })
+    .delimited(" ")
+}
+
+/// Text with its control characters (newline, carriage return, escape...) written as Rust
+/// escapes (`\n`, `\r`, `\u{1b}`), so that it stays on one line and cannot drive a terminal.
+pub struct EscapedText<'a>(pub &'a str);
+
+impl fmt::Display for EscapedText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -133,6 +173,33 @@ mod tests {
     use super::*;
 
     use crate::captured_log::Captured;
+
+    /// Issue 19, defect 9: a value with a newline or an ANSI escape, logged with `%` (the
+    /// mistake the call sites must not make), stays on its line in the text format.
+    #[test]
+    fn text_lines_escape_control_characters_whatever_the_call_site() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .fmt_fields(escaped_fields())
+            .finish();
+        let name = "x\nFORGED: ok\u{1b}[2J";
+        tracing::subscriber::with_default(subscriber, || {
+            let _s = tracing::info_span!("request", user = %name).entered();
+            tracing::warn!(user = %name, n = 3, "login failed: {name}");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            text.contains("login failed: x\\nFORGED: ok\\u{1b}[2J")
+                && text.contains("user=x\\nFORGED")
+                && text.contains(" n=3"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn text_times_are_utc_with_microseconds() {

@@ -10,14 +10,17 @@ mod cli;
 mod config;
 mod console;
 mod console_log;
+mod console_watch;
 mod discovery;
 #[cfg(test)]
 mod example_backend;
 mod factory;
 mod fake;
+mod ipxe;
 mod kinds;
 mod logs;
 mod metered;
+mod power_refresh;
 mod private_file;
 mod redfish;
 mod reload;
@@ -78,7 +81,7 @@ fn main() -> ExitCode {
         },
         Command::CheckConfig { config } => match config::load(&config) {
             Ok(c) => {
-                for (who, warning) in c.warnings() {
+                for (who, warning) in config::grouped_warnings(&c.warnings()) {
                     eprintln!("warning: {who}: weakened setting: {warning}");
                 }
                 for b in &c.bmcs {
@@ -139,6 +142,12 @@ fn main() -> ExitCode {
                         r.listen, r.max_sessions, r.session_timeout
                     );
                 }
+                if let Some(i) = &c.ipxe {
+                    println!(
+                        "ipxe: listen {} public_url {} (virtual media scripts)",
+                        i.listen, i.public_url
+                    );
+                }
                 match &c.audit {
                     config::AuditTarget::Off => println!("audit: off"),
                     config::AuditTarget::Stdout => println!("audit: standard output"),
@@ -187,6 +196,7 @@ fn main() -> ExitCode {
                     redfish: None,
                     audit: config::default_audit_target(),
                     audit_fail_open: false,
+                    ipxe: None,
                 }),
             };
             let rt = match runtime_or_exit(true) {

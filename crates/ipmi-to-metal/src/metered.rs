@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, PowerAction,
-    PowerState, Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootOverride, Console, Inventory, MediaInsert, MediaSlot,
+    PowerAction, PowerState, Requester, SensorReading,
 };
 use ipmi_proto::types::{CompletionCode, NetFn, Privilege};
 use std::sync::Arc;
@@ -120,6 +120,44 @@ impl Backend for Metered {
         let start = Instant::now();
         let r = self.inner.add_sel_entry(record, who).await;
         self.count(Operation::AddSelEntry, start, r)
+    }
+
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        self.inner.media_slots()
+    }
+
+    async fn insert_media(
+        &self,
+        slot: MediaSlot,
+        media: &MediaInsert,
+        ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        let start = Instant::now();
+        let r = self.inner.insert_media(slot, media, ipxe_url, who).await;
+        self.count(Operation::Media, start, r)
+    }
+
+    async fn eject_media(&self, slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        let start = Instant::now();
+        let r = self.inner.eject_media(slot, who).await;
+        self.count(Operation::Media, start, r)
+    }
+
+    fn boots_ipxe(&self) -> bool {
+        self.inner.boots_ipxe()
+    }
+
+    async fn boot_ipxe(&self, url: &str, who: &Requester) -> BackendResult<String> {
+        let start = Instant::now();
+        let r = self.inner.boot_ipxe(url, who).await;
+        self.count(Operation::Media, start, r)
+    }
+
+    async fn restore_boot(&self, note: &str, who: &Requester) -> BackendResult<()> {
+        let start = Instant::now();
+        let r = self.inner.restore_boot(note, who).await;
+        self.count(Operation::Media, start, r)
     }
 
     fn relays(&self, netfn: NetFn, cmd: u8) -> Option<Privilege> {

@@ -74,6 +74,8 @@ pub struct Fleet {
     sel: std::sync::OnceLock<(sel_store::SelStore, u16)>,
     /// Where the console logs go by default (`NAME.log` in it).
     console_logs: std::sync::OnceLock<std::path::PathBuf>,
+    /// Where the virtual media state goes, and the iPXE endpoint's public URL.
+    media: std::sync::OnceLock<ipmi_bmc::MediaSettings>,
     /// Held by whoever changes which BMCs are served beyond one start or stop: a discovery
     /// applying a listing, a reload applying a configuration ([`Fleet::lock_membership`]).
     membership: tokio::sync::Mutex<()>,
@@ -132,6 +134,7 @@ impl Fleet {
             factory,
             sel: std::sync::OnceLock::new(),
             console_logs: std::sync::OnceLock::new(),
+            media: std::sync::OnceLock::new(),
             membership: tokio::sync::Mutex::new(()),
             audit: std::sync::OnceLock::new(),
             retired: Mutex::default(),
@@ -154,6 +157,11 @@ impl Fleet {
     /// `[bmc.console] log` says otherwise).
     pub fn keep_console_logs_in(&self, dir: std::path::PathBuf) {
         let _ = self.console_logs.set(dir);
+    }
+
+    /// Keeps the virtual media state of every BMC started from now on as `settings` say.
+    pub fn keep_media_as(&self, settings: ipmi_bmc::MediaSettings) {
+        let _ = self.media.set(settings);
     }
 
     /// Keeps every BMC started from now on's SEL in `store`, `capacity` records each.

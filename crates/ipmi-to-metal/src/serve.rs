@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// takes the backends' shutdown steps (Redfish sessions deleted).
 pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Ending> {
     let config = &loaded.config;
-    for (who, warning) in config.warnings() {
+    for (who, warning) in crate::config::grouped_warnings(&config.warnings()) {
         tracing::warn!(config = %who, "weakened setting: {warning}");
     }
     let factory = Arc::new(Mutex::new(BackendFactory::default()));
@@ -28,6 +28,10 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     if let Some(dir) = config.state.sel_path.parent() {
         fleet.keep_console_logs_in(dir.join("console"));
     }
+    fleet.keep_media_as(ipmi_bmc::MediaSettings {
+        dir: config.state.sel_path.parent().map(|d| d.join("media")),
+        ipxe_base: config.ipxe.as_ref().map(|i| i.public_url.clone()),
+    });
     if let Some(log) = crate::audit::AuditLog::open(&config.audit, config.audit_fail_open)? {
         fleet.keep_audit_in(Arc::new(log));
     }
@@ -43,6 +47,11 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
+    let audit_file = match &config.audit {
+        crate::config::AuditTarget::File(path) => Some(path.clone()),
+        _ => None,
+    };
+    let ipxe_config = config.ipxe.clone();
     let reloader = Arc::new(Reloader::start(fleet.clone(), factory.clone(), loaded).await?);
     // Reading the configuration left much of the heap free: give it back.
     crate::runtime::release_free_memory();
@@ -64,6 +73,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             let swapped = state.clone();
             reloader.on_admin_update(Box::new(move |c| swapped.update(c)));
             state.reloader = Some(reloader.clone());
+            state.audit_log = audit_file;
             Some(crate::admin::start(c, state, http_budget.clone()).await?)
         }
         None => None,
@@ -73,6 +83,14 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
             let dir = config_state_dir.clone();
             Some(crate::redfish::start(c, fleet.clone(), &dir, http_budget.clone()).await?)
         }
+        None => None,
+    };
+    // The status page's power states: read in the background only where a page shows them.
+    let refresh = admin_config
+        .as_ref()
+        .map(|c| crate::power_refresh::PowerRefresh::start(&fleet, c.refresh.clone()));
+    let ipxe = match &ipxe_config {
+        Some(c) => Some(crate::ipxe::start(c, fleet.clone(), http_budget.clone()).await?),
         None => None,
     };
     let first = loop {
@@ -89,6 +107,13 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
     // No admin action starts during the shutdown.
     if let Some(a) = admin {
         a.stop().await;
+    }
+    // No backend read starts during the shutdown.
+    if let Some(r) = refresh {
+        r.stop().await;
+    }
+    if let Some(i) = ipxe {
+        i.stop();
     }
     // No BMC starts or stops behind the shutdown's back: no more reloads, no discoveries.
     reloader.close().await;

@@ -194,7 +194,7 @@ fn the_status_page_in_headless_chromium() {
     );
     assert!(at2.unwrap() < at1.unwrap(), "{dom}");
     assert!(
-        dom.contains("<th data-key=\"name\" class=\"desc\">"),
+        dom.contains("<th data-key=\"name\" class=\"name desc\">"),
         "{dom}"
     );
 

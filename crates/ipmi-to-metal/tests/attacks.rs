@@ -411,6 +411,11 @@ fn forged_and_replayed_session_packets_get_no_answer() {
 /// RAKP 1, then RAKP 3 keyed with the guess. `Err` with RAKP 2's status if the BMC refused
 /// before, else RAKP 4's status.
 fn guess(sock: &UdpSocket, password: &[u8]) -> Result<Status, Status> {
+    guess_as(sock, b"admin", password)
+}
+
+/// [`guess`] as `user`.
+fn guess_as(sock: &UdpSocket, user: &[u8], password: &[u8]) -> Result<Status, Status> {
     let mut rng = rand::rngs::StdRng::from_entropy();
     let mut buf = [0u8; 512];
     let mut exchange = |out: &[u8]| {
@@ -430,7 +435,7 @@ fn guess(sock: &UdpSocket, password: &[u8]) -> Result<Status, Status> {
         bmc_session_id: open.bmc_session_id,
         console_random,
         role: 0x14,
-        username: b"admin".to_vec(),
+        username: user.to_vec(),
     }
     .emit(&mut p);
     let rakp2 = Rakp2::parse(&exchange(&v20(PayloadType::RAKP1, 0, false, &p))).unwrap();
@@ -444,7 +449,7 @@ fn guess(sock: &UdpSocket, password: &[u8]) -> Result<Status, Status> {
         bmc_random: rakp2.bmc_random,
         bmc_guid: rakp2.bmc_guid,
         role: 0x14,
-        username: b"admin".to_vec(),
+        username: user.to_vec(),
     };
     let mut p = Vec::new();
     Rakp3 {
@@ -456,6 +461,25 @@ fn guess(sock: &UdpSocket, password: &[u8]) -> Result<Status, Status> {
     .emit(&mut p);
     let rakp4 = Rakp4::parse(&exchange(&v20(PayloadType::RAKP3, 0, false, &p))).unwrap();
     Ok(rakp4.status)
+}
+
+/// Issue 19, defect 9: a user name with a newline, sent in a RAKP 1 by anyone who can send a
+/// datagram, stays inside its log line (escaped) instead of writing a line of its own.
+#[test]
+fn a_user_name_with_a_newline_forges_no_log_line() {
+    let bmc = Bmc::start();
+    let sock = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+    sock.connect(("127.0.0.1", bmc.port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let refused = guess_as(&sock, b"x\nFORGED: ok\x1b[2J", b"whatever");
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(eventually(5, || bmc.server_log().contains("unknown user")));
+    let log = bmc.server_log();
+    assert!(
+        !log.lines().any(|l| l.starts_with("FORGED")) && !log.contains('\x1b'),
+        "{log}"
+    );
+    assert!(log.contains(r#"x\nFORGED: ok"#), "{log}");
 }
 
 /// Guessing admin's password from 127.0.0.2 is locked out after five failures, the right

@@ -157,3 +157,51 @@ fn tagged_devices_get_bmcs_that_follow_the_project() {
     );
     fake.check_spec();
 }
+
+/// Issue 19, defect 7: devices without a free address are said once per listing (one summary
+/// line naming a few, not a warning per device and listing) and counted in
+/// `discovery_devices{state="unserved"}`.
+#[test]
+fn devices_left_without_an_address_are_one_line_per_listing_and_a_metric() {
+    let fake = FakeMetal::start((1..=6).map(|n| device(n, "active", &["ipmi"])).collect());
+    let pool: Vec<String> = (0..2)
+        .map(|_| format!("\"127.0.0.1:{}\"", free_port()))
+        .collect();
+    let (port, admin_port) = (free_port(), test_support::free_tcp_port());
+    let config = format!(
+        "{}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.pass\"\nopen = [\"metrics\"]\n\n[[metal_discovery]]\nname = \"metal\"\napi_url = \"{}\"\nallow_http = true\nproject_id = \"{PROJECT}\"\ntag = \"ipmi\"\ntoken_env = \"TEST_METAL_TOKEN\"\nlisten = [{}]\nrefresh_s = 1\n[[metal_discovery.users]]\nname = \"admin\"\npassword_file = \"admin.pass\"\nprivilege = \"administrator\"\n",
+        standard_config(port, ""),
+        fake.url(),
+        pool.join(", ")
+    );
+    let bmc = Bmc::start_config(port, &config);
+    let summaries = || {
+        bmc.server_log()
+            .matches("discovery listing applied: some devices are not served")
+            .count()
+    };
+    assert!(eventually(20, || summaries() >= 3), "{}", bmc.server_log());
+    let log = bmc.server_log();
+    // Two served; the four others only ever in the listings' summary lines (at most five
+    // named in each), never a line each per listing.
+    assert_eq!(state(&bmc).len(), 2);
+    assert!(
+        log.contains("no_free_address=4") && log.contains("started=2"),
+        "{log}"
+    );
+    let ids: Vec<String> = (1..=6).map(device_id).collect();
+    for line in log
+        .lines()
+        .filter(|l| ids.iter().any(|id| l.contains(id.as_str())))
+    {
+        assert!(
+            line.contains("discovery listing applied") || line.contains("device discovered"),
+            "{line}"
+        );
+    }
+    let metrics = common::admin::http(admin_port, "GET", "/metrics", None, "").1;
+    assert!(
+        metrics.contains("discovery_devices{discovery=\"metal\",state=\"unserved\"} 4"),
+        "{metrics}"
+    );
+}

@@ -21,8 +21,10 @@ fn admin_table(open: &str) -> Admin {
     let token = dir.path().join("admin-token");
     std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
     let port = test_support::free_tcp_port();
+    // The status page's background power refresh off: these tests count the backend calls that
+    // ipmitool's requests make, and nothing else may call.
     let table = format!(
-        "[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\nopen = [{open}]\n\n",
+        "[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\nopen = [{open}]\n[admin.refresh_ms]\nsim = 0\nmetal = 0\n\n",
         token.display()
     );
     Admin {

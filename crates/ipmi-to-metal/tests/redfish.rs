@@ -7,6 +7,8 @@
 mod common;
 #[path = "redfish/faults.rs"]
 mod faults;
+#[path = "redfish/links.rs"]
+mod links;
 #[path = "redfish/sel.rs"]
 mod sel;
 #[path = "redfish/services.rs"]

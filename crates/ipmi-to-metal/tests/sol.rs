@@ -78,7 +78,7 @@ fn sol_info_and_set_round_trip_and_the_sol_privilege() {
         ("Enabled", "true"),
         ("Force Encryption", "true"),
         ("Force Authentication", "true"),
-        ("Privilege Level", "USER"),
+        ("Privilege Level", "OPERATOR"),
         ("Character Accumulate Level (ms)", "50"),
         ("Character Send Threshold", "200"),
         ("Retry Count", "7"),
@@ -102,6 +102,7 @@ fn sol_info_and_set_round_trip_and_the_sol_privilege() {
     ] {
         admin(&bmc, &format!("sol set {set} 1"));
     }
+
     let info = sol_info(&bmc);
     for (name, want) in [
         ("Retry Count", "3"),
@@ -116,7 +117,16 @@ fn sol_info_and_set_round_trip_and_the_sol_privilege() {
     ] {
         assert_eq!(field(&info, name), want, "{name}");
     }
-    // SOL now needs operator: the user-level account is refused, and may not change SOL.
+    // The SOL privilege is the configuration's (`[bmc.console] privilege`): another one is
+    // refused as read only, so that nothing set at run time is lost (or kept) at a restart.
+    let lower = admin_run(&bmc, "sol set privilege-level user 1 noguard");
+    assert!(
+        !lower.ok && lower.all().contains("read-only"),
+        "{}",
+        lower.all()
+    );
+    assert_eq!(field(&sol_info(&bmc), "Privilege Level"), "OPERATOR");
+    // SOL needs operator: the user-level account is refused, and may not change SOL.
     let viewer = |args: &str| {
         ipmitool(
             &bmc,

@@ -155,7 +155,7 @@ fn metal_source_is_the_sos_console_of_the_devices_facility() {
     tty.wait_for("sos-42", 20);
     assert!(
         bmc.server_log()
-            .contains("console over SOS host=localhost user=root"),
+            .contains(r#"console over SOS host="localhost" user="root""#),
         "{}",
         bmc.server_log()
     );

@@ -59,6 +59,29 @@ pub enum StoreError {
     /// The database failed (I/O error, corruption, already open by another process).
     #[error("SEL database: {0}")]
     Database(Box<redb::Error>),
+    /// The database file is damaged: redb found it corrupt, or failed on it (a panic inside
+    /// redb, caught). Opening it again gives the same; only moving it aside helps.
+    #[error("the SEL database is damaged: {0}")]
+    Damaged(String),
+}
+
+impl StoreError {
+    /// Whether the error means the file is damaged (rather than, say, held by another process
+    /// or unreadable for lack of permission).
+    pub fn is_damage(&self) -> bool {
+        match self {
+            StoreError::Damaged(_) => true,
+            StoreError::Database(e) => match e.as_ref() {
+                redb::Error::Corrupted(_) | redb::Error::RepairAborted => true,
+                redb::Error::Io(io) => matches!(
+                    io.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+                ),
+                _ => false,
+            },
+            StoreError::Full => false,
+        }
+    }
 }
 
 /// Each of redb's error types becomes [`StoreError::Database`] (boxed: it is large).
@@ -124,10 +147,26 @@ pub struct SelStore {
 }
 
 impl SelStore {
-    /// Opens (or creates) the database file. Fails if another process has it open.
+    /// Opens (or creates) the database file and checks every page of it (redb's integrity
+    /// check, with the checksums). Fails if another process has it open, and with an error
+    /// whose [`StoreError::is_damage`] holds if the file is damaged: redb panics on some damage
+    /// (a file cut short, pages overwritten), and that panic is caught here and returned as
+    /// [`StoreError::Damaged`], so that no damaged file can take the process down.
     pub fn open(path: &Path) -> Result<SelStore, StoreError> {
-        let db = Database::create(path)?;
-        SelStore::init(db)
+        let opened = std::panic::catch_unwind(|| -> Result<SelStore, StoreError> {
+            let mut db = Database::create(path)?;
+            // Ok(false): damage redb repaired (a crash mid-commit); Err: beyond repair.
+            db.check_integrity()?;
+            SelStore::init(db)
+        });
+        opened.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "redb failed on it".into());
+            Err(StoreError::Damaged(what))
+        })
     }
 
     /// A database in memory only, for tests and for BMCs given no state directory: nothing

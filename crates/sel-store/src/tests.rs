@@ -152,3 +152,49 @@ fn everything_is_found_again_after_reopening_the_file() {
     assert_eq!(log.time_offset().unwrap(), 3600);
     assert_eq!(log.append(record(6), 10).unwrap(), 5);
 }
+
+/// A database of two BMCs' logs in `dir`, closed: its path.
+fn written_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("sel.redb");
+    let store = SelStore::open(&path).unwrap();
+    for bmc in ["node1", "node2"] {
+        let log = store.log(bmc, 512);
+        for i in 0..300u32 {
+            log.append(record(i as u8), i).unwrap();
+        }
+    }
+    drop(store);
+    path
+}
+
+/// Issue 19, defect 5: a file cut to its first 4 KiB or to half, or with bytes flipped in its
+/// pages, is an error that says "damaged" (redb's own panics caught), never a panic.
+#[test]
+fn damaged_files_are_errors_not_panics() {
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 3] = [
+        ("cut to 4 KiB", |b| b.truncate(4096)),
+        ("cut to half", |b| b.truncate(b.len() / 2)),
+        ("bytes flipped in every page", |b| {
+            for page in (4096..b.len()).step_by(4096) {
+                for i in (page..(page + 4096).min(b.len())).step_by(61) {
+                    b[i] ^= 0x5a;
+                }
+            }
+        }),
+    ];
+    for (what, damage) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written_file(dir.path());
+        let mut bytes = std::fs::read(&path).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&path, &bytes).unwrap();
+        let opened = std::panic::catch_unwind(|| SelStore::open(&path));
+        let err = match opened {
+            Ok(Ok(_)) => panic!("{what}: the damaged file opened"),
+            Ok(Err(e)) => e,
+            Err(_) => panic!("{what}: the panic was not caught"),
+        };
+        assert!(err.is_damage(), "{what}: {err}");
+    }
+}

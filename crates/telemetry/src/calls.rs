@@ -29,11 +29,13 @@ pub enum Operation {
     AddSelEntry,
     /// Relaying a command to the BMC behind.
     Relay,
+    /// Virtual media: insert, eject, netbooting the iPXE endpoint and restoring the boot.
+    Media,
 }
 
 impl Operation {
     /// Every operation, in label order.
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::PowerState,
         Operation::Power,
         Operation::SetBoot,
@@ -44,6 +46,7 @@ impl Operation {
         Operation::Console,
         Operation::AddSelEntry,
         Operation::Relay,
+        Operation::Media,
     ];
 
     /// The `operation` label.
@@ -59,6 +62,7 @@ impl Operation {
             Operation::Console => "console",
             Operation::AddSelEntry => "add_sel_entry",
             Operation::Relay => "relay",
+            Operation::Media => "media",
         }
     }
 }

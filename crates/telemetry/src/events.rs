@@ -68,6 +68,7 @@ pub struct DiscoveryStats {
     runs_failed: AtomicU64,
     listed: AtomicU64,
     served: AtomicU64,
+    unserved: AtomicU64,
 }
 
 impl DiscoveryStats {
@@ -76,6 +77,12 @@ impl DiscoveryStats {
         self.runs_ok.fetch_add(1, Ordering::Relaxed);
         self.listed.store(listed as u64, Ordering::Relaxed);
         self.served.store(served as u64, Ordering::Relaxed);
+    }
+
+    /// Of the last run's devices, `n` not served (no free address in the pool, or their BMC
+    /// failed to start): the count the summary log line gives, for an alert.
+    pub fn unserved(&self, n: usize) {
+        self.unserved.store(n as u64, Ordering::Relaxed);
     }
 
     /// A run that could not list the devices.
@@ -98,13 +105,14 @@ pub fn discovery(name: &str) -> Arc<DiscoveryStats> {
         runs_failed: AtomicU64::new(0),
         listed: AtomicU64::new(0),
         served: AtomicU64::new(0),
+        unserved: AtomicU64::new(0),
     });
     all.push(d.clone());
     d
 }
 
-/// Per discovery: (name, runs ok, runs failed, devices listed, devices served).
-pub(crate) fn each_discovery(mut f: impl FnMut(&str, u64, u64, u64, u64)) {
+/// Per discovery: name and [runs ok, runs failed, devices listed, served, not served].
+pub(crate) fn each_discovery(mut f: impl FnMut(&str, [u64; 5])) {
     let all: Vec<_> = DISCOVERIES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -112,10 +120,13 @@ pub(crate) fn each_discovery(mut f: impl FnMut(&str, u64, u64, u64, u64)) {
     for d in all {
         f(
             &d.name,
-            d.runs_ok.load(Ordering::Relaxed),
-            d.runs_failed.load(Ordering::Relaxed),
-            d.listed.load(Ordering::Relaxed),
-            d.served.load(Ordering::Relaxed),
+            [
+                d.runs_ok.load(Ordering::Relaxed),
+                d.runs_failed.load(Ordering::Relaxed),
+                d.listed.load(Ordering::Relaxed),
+                d.served.load(Ordering::Relaxed),
+                d.unserved.load(Ordering::Relaxed),
+            ],
         );
     }
 }

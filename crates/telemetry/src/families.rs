@@ -112,7 +112,7 @@ families! {
     DISCOVERY_RUNS: "discovery_runs", Counter, ["discovery", "outcome"],
         "Discovery runs (listings of the project's devices), by outcome";
     DISCOVERY_DEVICES: "discovery_devices", Gauge, ["discovery", "state"],
-        "Devices the last successful discovery run listed, and those of them served by this shard";
+        "Devices the last successful discovery run listed, those of them served by this shard, and those of its devices not served (no free address in the pool, or a BMC that failed to start)";
     REDFISH_HTTP_REQUESTS: "redfish_http_requests", Counter, ["route", "method", "status"],
         "Requests the Redfish service answered, by route pattern, method and HTTP status";
     CONFIG_RELOADS: "config_reloads", Counter, ["outcome"],

@@ -259,20 +259,20 @@ fn api_families(enc: &mut DescriptorEncoder) -> fmt::Result {
 fn discovery_families(enc: &mut DescriptorEncoder) -> fmt::Result {
     use families::*;
     let mut all = Vec::new();
-    events::each_discovery(|name, ok, failed, listed, served| {
-        all.push((name.to_string(), ok, failed, listed, served))
-    });
+    events::each_discovery(|name, counts| all.push((name.to_string(), counts)));
     family(enc, &DISCOVERY_RUNS, |s| {
-        all.iter().try_for_each(|(name, ok, failed, _, _)| {
+        all.iter().try_for_each(|(name, [ok, failed, ..])| {
             s.counter(&[name, "ok"], *ok)?;
             s.counter(&[name, "failed"], *failed)
         })
     })?;
     family(enc, &DISCOVERY_DEVICES, |s| {
-        all.iter().try_for_each(|(name, _, _, listed, served)| {
-            s.gauge(&[name, "listed"], *listed)?;
-            s.gauge(&[name, "served"], *served)
-        })
+        all.iter()
+            .try_for_each(|(name, [_, _, listed, served, unserved])| {
+                s.gauge(&[name, "listed"], *listed)?;
+                s.gauge(&[name, "served"], *served)?;
+                s.gauge(&[name, "unserved"], *unserved)
+            })
     })
 }
 

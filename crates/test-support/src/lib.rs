@@ -5,16 +5,21 @@
 //! [`IpmiSim`], OpenIPMI's `ipmi_sim` started as a real BMC in a throwaway directory, and
 //! [`Sshd`], OpenSSH's server with throwaway keys, and [`providers`], fakes of the power APIs
 //! the http backend's presets speak (Hetzner Robot, Latitude.sh, Scaleway Elastic Metal) and of
-//! a made-up one, [`libvirt`], libvirtd with throwaway QEMU domains that really boot, and
-//! [`Ironic`], OpenStack Ironic standalone, shared by a test binary's tests.
+//! a made-up one; [`libvirt`], libvirtd with throwaway QEMU domains that really boot;
+//! [`Ironic`], OpenStack Ironic standalone, shared by a test binary's tests; [`netboot`], an
+//! HTTP server with Range requests and a custom-iPXE provider; and [`qemu`], a QEMU virtual
+//! machine that netboots on the user-mode network.
 
 #![warn(missing_docs)]
 
 mod ipmi_sim;
 mod ironic;
 pub mod libvirt;
+pub mod netboot;
 pub mod providers;
+pub mod qemu;
 mod sshd;
+pub mod thread_server;
 
 pub use ipmi_sim::{IpmiSim, SimSensor, SIM_GUID, SIM_PASSWORD, SIM_PSU, SIM_SENSORS, SIM_USER};
 pub use ironic::{ironic_venv, Ironic};

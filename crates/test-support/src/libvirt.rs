@@ -43,12 +43,14 @@ const START_LOCK: &str = "/tmp/ipmi-to-metal-tests-libvirt-start.lock";
 const USE_LOCK: &str = "/tmp/ipmi-to-metal-tests-libvirt-use.lock";
 
 /// x86 real-mode code of a one-sector MBR (loaded at 0x7C00): point the NMI vector at a handler
-/// that prints [`NMI_MARKER`] to COM1, print the NUL-terminated text that follows the code (at
-/// 0x7C3D) to COM1, then halt (woken only by NMIs). From GNU as (`.code16`): xor ax,ax; mov
-/// ds,ax; movw $nmi,0x8; movw $0,0xa; cld; mov $msg,si; call print; halt: cli; hlt; jmp halt+1;
-/// nmi: mov $nmimsg,si; call print; iret; print: mov $0x3f8,dx; 1: lodsb; test al,al; jz 2f;
-/// out al,dx; jmp 1b; 2: ret; nmimsg: .asciz.
-const MBR_CODE: &str = "31c08ed8c70608001b7cc7060a000000fcbe3d7ce80b00faf4ebfdbe2e7ce80100cfbaf803ac84c07403eeebf8c34e4d492d52454345495645440d0a00";
+/// that prints [`NMI_MARKER`] to COM1, wait 0.2 s (BIOS int 15h, AH=86h: SeaBIOS's serial copy
+/// of its own "Booting from Hard Disk..." may still be coming, and would cut the text in two),
+/// print the NUL-terminated text that follows the code (at 0x7C47) to COM1, then halt (woken
+/// only by NMIs). From GNU as (`.code16`): xor ax,ax; mov ds,ax; movw $nmi,0x8; movw $0,0xa;
+/// sti; mov $0x86,ah; mov $3,cx; xor dx,dx; int $0x15; cld; mov $msg,si; call print; halt: cli;
+/// hlt; jmp halt+1; nmi: mov $nmimsg,si; call print; iret; print: mov $0x3f8,dx; 1: lodsb;
+/// test al,al; jz 2f; out al,dx; jmp 1b; 2: ret; nmimsg: .asciz.
+const MBR_CODE: &str = "31c08ed8c7060800257cc7060a000000fbb486b9030031d2cd15fcbe477ce80b00faf4ebfdbe387ce80100cfbaf803ac84c07403eeebf8c34e4d492d52454345495645440d0a00";
 
 /// What the marker disk's boot sector prints on COM1 at each NMI (IPMI's diagnostic interrupt).
 pub const NMI_MARKER: &str = "NMI-RECEIVED";
@@ -392,7 +394,7 @@ fn disk_image(marker: Option<&str>) -> Vec<u8> {
             .step_by(2)
             .map(|i| u8::from_str_radix(&MBR_CODE[i..i + 2], 16).expect("hex"))
             .collect();
-        let text = format!("{marker}\r\n\0");
+        let text = format!("\r\n{marker}\r\n\0");
         assert!(code.len() + text.len() <= 446, "marker too long");
         image[..code.len()].copy_from_slice(&code);
         image[code.len()..code.len() + text.len()].copy_from_slice(text.as_bytes());

@@ -3,7 +3,7 @@
 
 use super::HttpToml;
 use crate::client::Auth;
-use crate::placeholder::{Value, Vars, BOOT_VARS};
+use crate::placeholder::{Value, Vars, BOOT_VARS, MEDIA_VARS};
 use backend_config::{secret_from, ConfigError, Source, Spanned};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -97,9 +97,10 @@ pub(super) fn vars(
         for (k, val) in v {
             if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 || BOOT_VARS.contains(&k.as_str())
+                || MEDIA_VARS.contains(&k.as_str())
                 || k == "server_id"
             {
-                return Err(src.err(at.clone(), format!("vars: {k:?} cannot be a variable's name (letters, digits and _; not server_id or a boot variable)")));
+                return Err(src.err(at.clone(), format!("vars: {k:?} cannot be a variable's name (letters, digits and _; not server_id, a boot or a media variable)")));
             }
             vars.insert(k.clone(), Value::Text(val.clone()));
         }

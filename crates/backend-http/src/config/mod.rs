@@ -77,6 +77,8 @@ pub struct HttpToml {
     diag: Option<Spanned<TemplateToml>>,
     boot: Option<Spanned<TemplateToml>>,
     boot_clear: Option<Spanned<TemplateToml>>,
+    insert_media: Option<Spanned<TemplateToml>>,
+    eject_media: Option<Spanned<TemplateToml>>,
 }
 
 impl HttpToml {
@@ -91,6 +93,8 @@ impl HttpToml {
             Op::Diag => self.diag.as_ref(),
             Op::Boot => self.boot.as_ref(),
             Op::BootClear => self.boot_clear.as_ref(),
+            Op::InsertMedia => self.insert_media.as_ref(),
+            Op::EjectMedia => self.eject_media.as_ref(),
         }
     }
 }
@@ -365,7 +369,7 @@ impl BackendSettings for HttpSettings {
     fn describe(&self) -> String {
         let absent: Vec<&str> = Op::ALL
             .into_iter()
-            .filter(|o| *o != Op::BootClear && !self.config.ops.contains_key(o))
+            .filter(|o| *o != Op::BootClear && !o.is_media() && !self.config.ops.contains_key(o))
             .filter(|o| !(*o == Op::PowerStatus && self.config.assumed_power))
             .map(Op::name)
             .collect();

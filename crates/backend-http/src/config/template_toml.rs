@@ -2,7 +2,7 @@
 //! that turns it into a [`Template`].
 
 use crate::codes::Codes;
-use crate::placeholder::{Json, Text, Vars, BOOT_VARS};
+use crate::placeholder::{Json, Text, Value, Vars, BOOT_VARS, MEDIA_VARS};
 use crate::template::{BodyTemplate, Op, Other, StatusRead, Template};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -185,13 +185,40 @@ pub(super) fn template(
     };
     for name in t.names() {
         let boot = op.is_boot() && BOOT_VARS.contains(&name);
-        if !boot && !vars.contains_key(name) {
+        let media = op.is_media() && MEDIA_VARS.contains(&name);
+        if !boot && !media && !vars.contains_key(name) {
             let hint = if name == "server_id" {
                 "set server_id".to_string()
             } else {
                 format!("set it in vars = {{ {name} = \"...\" }}")
             };
             return Err(format!("the placeholder {{{name}}} has no value: {hint}"));
+        }
+    }
+    // A `.` or `..` segment (in the text or from a value) takes the request elsewhere: refused
+    // here, and again on every request (`Template::request`). Boot variables are checked with
+    // each value they can take.
+    let mut boot_values: Vec<Vars> = vec![vars.clone()];
+    if op.is_boot() {
+        let devices: Vec<String> = match &t.devices {
+            Some(d) => d.values().cloned().collect(),
+            None => Vec::new(),
+        };
+        boot_values = devices
+            .into_iter()
+            .map(|d| {
+                let mut v = vars.clone();
+                v.insert("boot_device".into(), Value::Text(d));
+                v
+            })
+            .chain(std::iter::once(vars.clone()))
+            .collect();
+    }
+    for v in &boot_values {
+        if let Err(e) = t.request(v) {
+            return Err(format!(
+                "{e} (a value, or the path itself, makes a . or .. segment; a value that goes into a path must not be . or .., plain or percent-encoded)"
+            ));
         }
     }
     Ok(t)

@@ -19,7 +19,7 @@ fn load(body: &str) -> Result<HttpSettings, String> {
 }
 
 fn request(s: &HttpSettings, op: Op) -> (String, String, Body) {
-    let r = s.config.ops[&op].request(&s.config.vars);
+    let r = s.config.ops[&op].request(&s.config.vars).unwrap();
     (r.method.to_string(), r.path, r.body)
 }
 
@@ -143,7 +143,9 @@ devices = {{ pxe = "network", disk = "local", none = "local" }}
     ))
     .unwrap();
     assert_eq!(s.base_url, "https://power.example.net/api");
-    let r = s.config.ops[&Op::PowerStatus].request(&s.config.vars);
+    let r = s.config.ops[&Op::PowerStatus]
+        .request(&s.config.vars)
+        .unwrap();
     assert_eq!(r.path, "/machines/m%207");
     assert_eq!(r.query, [("site".to_string(), "ams".to_string())]);
     assert_eq!(s.config.ops[&Op::PowerStatus].codes.of(404), 0xCB);
@@ -185,5 +187,87 @@ fn mistakes_are_refused_with_what_to_do() {
         assert!(e.contains(want), "{body}\n=> {e}\n(wanted {want:?})");
         assert!(e.starts_with("t.toml:"), "{e}");
         assert!(!e.contains("s3cret-value"), "{e}");
+    }
+}
+
+/// Issue 19, defect 8: a value `.` or `..` (plain or percent-encoded) that goes into a path
+/// would take the request to another resource (`/servers/../reboot` is `/reboot`): refused
+/// when the configuration is loaded, and again when the request is made from values that did
+/// not come from the file.
+#[test]
+fn dot_segments_in_paths_are_refused_at_load_and_at_run_time() {
+    let api = |server_id: &str, path: &str| {
+        format!("base_url = \"https://x\"\nauth = \"none\"\nserver_id = \"{server_id}\"\n[http.cycle]\nmethod = \"POST\"\npath = \"{path}\"\n")
+    };
+    for bad in ["..", ".", "%2e%2E", "%2E", ".%2e", "%252e%252e"] {
+        let e = load(&api(bad, "/servers/{server_id}/reboot"))
+            .err()
+            .unwrap_or_else(|| panic!("server_id {bad:?} accepted"));
+        assert!(e.contains("has a . or .. segment"), "{bad}: {e}");
+    }
+    let e = load(&api("1", "/servers/../{server_id}")).err().unwrap();
+    assert!(e.contains("has a . or .. segment"), "{e}");
+    // Dots inside a segment are a name like any other.
+    let ok = load(&api("a..b", "/servers/{server_id}/reboot")).unwrap();
+    assert_eq!(request(&ok, Op::Cycle).1, "/servers/a..b/reboot");
+    // A value from elsewhere than the file (discovery) goes through the same check.
+    let mut s = load(&api("7", "/servers/{server_id}/reboot")).unwrap();
+    for bad in ["..", "%2e%2e"] {
+        s.config.vars.insert(
+            "server_id".into(),
+            crate::placeholder::Value::Text(bad.into()),
+        );
+        let e = s.config.ops[&Op::Cycle]
+            .request(&s.config.vars)
+            .unwrap_err();
+        assert!(e.contains("has a . or .. segment"), "{e}");
+    }
+}
+
+#[test]
+fn media_templates_take_the_image_and_script_urls_and_only_they() {
+    let s = load(
+        r#"base_url = "https://x"
+server_id = "7"
+[http.on]
+path = "/on"
+[http.insert_media]
+method = "PUT"
+path = "/servers/{server_id}/ipxe"
+json = { url = "{ipxe_url}", iso = "{image_url}" }
+[http.eject_media]
+method = "DELETE"
+path = "/servers/{server_id}/ipxe"
+"#,
+    )
+    .unwrap();
+    let mut vars = s.config.vars.clone();
+    vars.insert("image_url".into(), Value::Text("http://i/a.iso".into()));
+    vars.insert("ipxe_url".into(), Value::Text("http://e/ipxe/n/s".into()));
+    let r = s.config.ops[&Op::InsertMedia].request(&vars).unwrap();
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("PUT", "/servers/7/ipxe")
+    );
+    assert_eq!(
+        r.body,
+        Body::Json(serde_json::json!({"url": "http://e/ipxe/n/s", "iso": "http://i/a.iso"}))
+    );
+    // Media operations are optional: their absence is no gap.
+    assert!(!s.describe().contains("insert_media"), "{}", s.describe());
+    for (body, want) in [
+        (
+            "base_url = \"https://x\"\n[http.on]\npath = \"/on/{image_url}\"\n",
+            "the placeholder {image_url} has no value",
+        ),
+        (
+            "base_url = \"https://x\"\nvars = { ipxe_url = \"x\" }\n[http.on]\npath = \"/on\"\n",
+            "cannot be a variable's name",
+        ),
+    ] {
+        let e = load(body)
+            .err()
+            .unwrap_or_else(|| panic!("accepted:\n{body}"));
+        assert!(e.contains(want), "{body}\n=> {e}");
     }
 }

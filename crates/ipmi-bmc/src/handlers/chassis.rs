@@ -102,9 +102,11 @@ impl Bmc {
                         st.last_on_by_ipmi = true;
                     }
                     if let Some(state) = expected_power(action) {
+                        let now = SystemTime::now();
                         st.known_power = Some(KnownPower {
                             state,
-                            since: SystemTime::now(),
+                            since: now,
+                            checked: now,
                         });
                     }
                 }
@@ -222,11 +224,7 @@ impl Bmc {
         let who = &asker.who;
         let mut audit = Audit::start(self, asker, command, boot_call(boot));
         audit.admit(Durability::Written).await?;
-        let result = self
-            .backend
-            .set_boot_override(boot, who)
-            .await
-            .map_err(|e| (self.backend_failed("set boot device", &e), e.to_string()));
+        let result = self.carry_boot(boot, who).await;
         audit.finish_with(&result, Durability::Written).await;
         result?;
         tracing::info!(boot = ?boot, who = %who, "boot override set");
@@ -260,7 +258,24 @@ impl Bmc {
         if !pending_once && !self.backend.boot_read_back() {
             return flags;
         }
-        match self.backend.boot_override().await {
+        let cd = [BootDevice::Cdrom, BootDevice::RemoteCdrom]
+            .iter()
+            .any(|d| d.selector() == flags.device_selector());
+        // A boot from the CD through the iPXE endpoint: the model knows whether it was used.
+        let through_endpoint = match cd {
+            true => self.endpoint_cd_boot_pending(),
+            false => None,
+        };
+        let held = match through_endpoint {
+            Some(pending) => Ok(pending.then_some(BootOverride {
+                device: BootDevice::from_selector(flags.device_selector())
+                    .unwrap_or(BootDevice::Cdrom),
+                persistent: flags.persistent(),
+                efi: flags.efi(),
+            })),
+            None => self.backend.boot_override().await,
+        };
+        match held {
             Ok(None) if flags.valid() && flags.device_selector() != 0 => {
                 let mut st = self.state();
                 // Only clear what we read: a Set that raced with us wins.
@@ -272,7 +287,7 @@ impl Bmc {
             Ok(None) => flags,
             Ok(Some(held)) => with_override(flags, held),
             Err(e) => {
-                tracing::warn!(error = %e, "could not read the pending boot override; reporting it as set");
+                tracing::warn!(error = ?e.to_string(), "could not read the pending boot override; reporting it as set");
                 flags
             }
         }
@@ -281,7 +296,7 @@ impl Bmc {
     /// Logs a backend failure and returns the completion code the client gets.
     pub(crate) fn backend_failed(&self, what: &str, e: &crate::BackendError) -> CompletionCode {
         let cc = e.completion_code();
-        tracing::warn!(operation = what, error = %e, ccode = %cc, "backend operation failed");
+        tracing::warn!(operation = what, error = ?e.to_string(), ccode = %cc, "backend operation failed");
         // For the status; a failure path only.
         self.state().last_error = Some((SystemTime::now(), format!("{what}: {e}")));
         cc
@@ -302,6 +317,14 @@ pub(crate) fn boot_call(boot: Option<BootOverride>) -> String {
             },
             if b.efi { "efi" } else { "legacy" }
         ),
+    }
+}
+
+/// The boot flags that ask for `boot` (valid, or cleared for `None`).
+pub(crate) fn boot_flags_of(boot: Option<BootOverride>) -> BootFlags {
+    match boot {
+        Some(b) => BootFlags::new(true, b.persistent, b.efi, b.device.selector()),
+        None => BootFlags::default(),
     }
 }
 

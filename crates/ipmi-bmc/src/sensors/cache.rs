@@ -74,7 +74,7 @@ impl ReadingCache {
         match (&result, previous.map(|p| p.result.is_ok())) {
             (Err(BackendError::NotSupported), _) => {}
             (Err(e), None | Some(true)) => {
-                tracing::warn!(bmc, backend = backend.kind(), error = %e, "sensor readings unavailable")
+                tracing::warn!(bmc, backend = backend.kind(), error = ?e.to_string(), "sensor readings unavailable")
             }
             (Ok(_), Some(false)) => {
                 tracing::info!(

@@ -141,7 +141,7 @@ impl Repository {
                     n
                 }
                 None => {
-                    tracing::warn!(sensor = %r.name, "more than {MAX_SENSORS} sensors: left out of the SDR repository");
+                    tracing::warn!(sensor = ?r.name, "more than {MAX_SENSORS} sensors: left out of the SDR repository");
                     continue;
                 }
             };
@@ -453,9 +453,9 @@ mod tests {
         // Three sensors, the FRU and MC locators, then the event-only records.
         assert_eq!(r.record(5).unwrap().0[3], 0x12);
         let (last, end) = r.record(LAST_RECORD).unwrap();
-        assert_eq!((last[3], last[7], end), (0x03, 0xe8, LAST_RECORD));
+        assert_eq!((last[3], last[7], end), (0x03, 0xe9, LAST_RECORD));
         assert_eq!(r.sizes().0, 5 + EVENT_SENSORS.len());
-        assert!(r.record(15).is_none());
+        assert!(r.record(16).is_none());
         let names = unique_names(
             [
                 "a very long sensor name 1",

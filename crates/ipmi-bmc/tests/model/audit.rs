@@ -15,34 +15,34 @@ use std::time::Duration;
 
 /// Keeps every record with the durability asked; or, while `broken` says why, keeps none.
 #[derive(Default)]
-struct Recorded(
-    Mutex<Vec<(AuditRecord, Durability)>>,
-    Mutex<Option<String>>,
-    bool,
-);
+struct Recorded {
+    records: Mutex<Vec<(AuditRecord, Durability)>>,
+    broken: Mutex<Option<String>>,
+    fail_open: bool,
+}
 
 #[async_trait]
 impl AuditSink for Recorded {
     async fn record(&self, record: AuditRecord, durability: Durability) -> Result<(), String> {
-        if let Some(why) = self.1.lock().unwrap().clone() {
+        if let Some(why) = self.broken.lock().unwrap().clone() {
             return Err(why);
         }
-        self.0.lock().unwrap().push((record, durability));
+        self.records.lock().unwrap().push((record, durability));
         Ok(())
     }
 
     fn fails_closed(&self) -> bool {
-        !self.2
+        !self.fail_open
     }
 
     fn failing(&self) -> Option<String> {
-        self.1.lock().unwrap().clone()
+        self.broken.lock().unwrap().clone()
     }
 }
 
 impl Recorded {
     fn take(&self) -> Vec<(AuditRecord, Durability)> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        std::mem::take(&mut *self.records.lock().unwrap())
     }
 }
 
@@ -209,7 +209,7 @@ async fn a_request_abandoned_at_its_deadline_is_still_recorded() {
     assert!(abandoned.is_err());
     // Written from a task of its own, after the record of the action asked.
     for _ in 0..100 {
-        if sink.0.lock().unwrap().len() >= 2 {
+        if sink.records.lock().unwrap().len() >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -226,7 +226,7 @@ async fn a_request_abandoned_at_its_deadline_is_still_recorded() {
 #[tokio::test]
 async fn nothing_is_carried_out_unrecorded_while_the_records_cannot_be_written() {
     let (bmc, machine, sink) = audited(TestMachine::new());
-    *sink.1.lock().unwrap() = Some("No space left on device".into());
+    *sink.broken.lock().unwrap() = Some("No space left on device".into());
     // A power action: its first record cannot be written, the machine is left alone (off).
     let r = admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await;
     assert_eq!(r.ccode, ipmi_bmc::AUDIT_REFUSED_CC);
@@ -260,7 +260,7 @@ async fn nothing_is_carried_out_unrecorded_while_the_records_cannot_be_written()
     assert!(error.starts_with(ipmi_bmc::AUDIT_REFUSED), "{error}");
     assert_eq!(machine.power_now(), PowerState::Off);
     // Writable again: the next action goes through, recorded.
-    *sink.1.lock().unwrap() = None;
+    *sink.broken.lock().unwrap() = None;
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await, ok(&[]));
     assert_eq!(machine.power_now(), PowerState::On);
     let calls: Vec<_> = sink
@@ -275,11 +275,11 @@ async fn nothing_is_carried_out_unrecorded_while_the_records_cannot_be_written()
 #[tokio::test]
 async fn a_sink_that_fails_open_lets_actions_through_unrecorded() {
     let machine = Arc::new(TestMachine::new());
-    let sink = Arc::new(Recorded(
-        Mutex::default(),
-        Mutex::new(Some("No space left on device".into())),
-        true,
-    ));
+    let sink = Arc::new(Recorded {
+        broken: Mutex::new(Some("No space left on device".into())),
+        fail_open: true,
+        ..Recorded::default()
+    });
     let bmc = Bmc::new(settings(), machine.clone()).with_audit(sink.clone());
     assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[0x01]).await, ok(&[]));
     assert_eq!(machine.power_now(), PowerState::On);

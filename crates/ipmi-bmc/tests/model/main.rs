@@ -4,6 +4,7 @@
 
 mod audit;
 mod machine;
+mod media;
 mod refusal;
 mod sel;
 mod sensors;

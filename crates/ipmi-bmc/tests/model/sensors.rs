@@ -110,14 +110,14 @@ async fn the_repository_describes_the_machines_sensors() {
     let i = info(&bmc).await;
     assert_eq!(
         (i.version, i.record_count, i.operations),
-        (0x51, 8 + 9, 0x03)
+        (0x51, 8 + 10, 0x03)
     );
     let records = walk(&bmc, NetFn::STORAGE, 0x23).await;
     let types: Vec<u8> = records.iter().map(Record::record_type).collect();
     assert_eq!(types[..8], [1, 1, 1, 1, 2, 2, 0x11, 0x12]);
     // Then an event-only record for each sensor the SEL's own records name, so that clients
     // name them in `sel elist`: E0h, the power unit, first.
-    assert_eq!(types[8..], [3; 9]);
+    assert_eq!(types[8..], [3; 10]);
     match &records[8] {
         Record::EventOnly(e) => {
             assert_eq!((e.owner_id, e.number, e.sensor_type), (0x20, 0xe0, 0x09));
@@ -171,7 +171,7 @@ async fn the_repository_describes_the_machines_sensors() {
     assert_eq!(dev.data[2..], i.addition_timestamp.to_le_bytes());
     assert_eq!(
         user(&bmc, NetFn::SENSOR_EVENT, 0x20, &[1]).await.data[0],
-        17
+        18
     );
     // Get Device ID says the BMC is a sensor and SDR repository device.
     assert_eq!(admin(&bmc, NetFn::APP, 0x01, &[]).await.data[5], 0x8f);
@@ -216,7 +216,7 @@ async fn partial_reads_need_the_reservation_and_fit_one_answer() {
         (fru.ccode, fru.data.len()),
         (CompletionCode::OK, 2 + 5 + 11 + 11)
     );
-    assert_eq!(get(res, 18, 0, 5).await.ccode, CompletionCode::NOT_PRESENT);
+    assert_eq!(get(res, 19, 0, 5).await.ccode, CompletionCode::NOT_PRESENT);
     // Reading past the end of a record gives what is left.
     assert_eq!(get(res, 7, 25, 16).await.data.len(), 2 + 2);
     // A change of the set of sensors cancels the reservation and moves the timestamp.
@@ -421,7 +421,7 @@ async fn dcmi_power_statistics_over_the_readings_taken() {
 #[tokio::test]
 async fn without_sensors_the_repository_has_the_locators_and_dcmi_is_absent() {
     let (bmc, _) = setup(TestMachine::new());
-    assert_eq!(info(&bmc).await.record_count, 2 + 9);
+    assert_eq!(info(&bmc).await.record_count, 2 + 10);
     let types: Vec<u8> = walk(&bmc, NetFn::STORAGE, 0x23)
         .await
         .iter()
@@ -431,7 +431,7 @@ async fn without_sensors_the_repository_has_the_locators_and_dcmi_is_absent() {
         types[..2],
         [record_type::FRU_LOCATOR, record_type::MC_LOCATOR]
     );
-    assert_eq!(types[2..], [record_type::EVENT_ONLY_SENSOR; 9]);
+    assert_eq!(types[2..], [record_type::EVENT_ONLY_SENSOR; 10]);
     assert_eq!(
         user(&bmc, NetFn::SENSOR_EVENT, 0x2d, &[1]).await.ccode,
         CompletionCode::NOT_PRESENT
@@ -457,5 +457,5 @@ async fn relayed_sensor_commands_bypass_the_repository() {
     );
     assert_eq!(machine.sensor_reads(), 0);
     // What it does not relay is the model's.
-    assert_eq!(info(&bmc).await.record_count, 8 + 9);
+    assert_eq!(info(&bmc).await.record_count, 8 + 10);
 }

@@ -42,7 +42,7 @@ pub(crate) fn session_challenge(
     if table.limiter.locked(peer.ip(), name, now) {
         table.stats.fail(LoginFailure::LockedOut);
         if table.log_budget.allow(now) {
-            tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login refused: too many failed logins");
+            tracing::warn!(peer = %peer, user = ?String::from_utf8_lossy(name), "login refused: too many failed logins");
         }
         return Err(CompletionCode::NODE_BUSY);
     }
@@ -57,7 +57,7 @@ pub(crate) fn session_challenge(
             tracing::warn!(peer = %peer, "too many failed logins from this address: locked out for {:?}", config.login_policy.lockout);
         }
         if table.log_budget.allow(now) {
-            tracing::warn!(peer = %peer, user = %String::from_utf8_lossy(name), "login failed: unknown user (IPMI 1.5)");
+            tracing::warn!(peer = %peer, user = ?String::from_utf8_lossy(name), "login failed: unknown user (IPMI 1.5)");
         }
         return Err(if name.is_empty() {
             session_cc::NULL_USER_DISABLED

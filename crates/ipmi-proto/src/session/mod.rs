@@ -43,7 +43,7 @@ pub use client::{Client, ClientConfig, ClientError, ClientEvent, Interface};
 pub use client15::Client15;
 pub use config::{AuthTypes, LoginPolicy, ServerConfig, User};
 pub use server::Server;
-pub use sol::{SolEvent, SolPoll};
+pub use sol::{SolEvent, SolPoll, SolSession};
 pub use sol_config::SolConfig;
 pub use stats::{LoginFailure, ServerStats};
 

@@ -8,7 +8,7 @@
 //! before activating its own), and the console it ran for is told.
 
 use super::config::ServerConfig;
-use super::sol::{suite_can, Sol, MAX_CHARS};
+use super::sol::{suite_can, Sol, SolSession, MAX_CHARS};
 use super::table::{Protocol, SessionTable};
 use crate::cmd::app::{
     payload_cc, ActivatePayload, ActivatePayloadRequest, ActivatePayloadResponse,
@@ -140,6 +140,9 @@ impl<R: RngCore> Ctx<'_, R> {
         if !config.enabled {
             return Err(payload_cc::PAYLOAD_DISABLED);
         }
+        if self.sol.taken_elsewhere() {
+            return Err(payload_cc::ALREADY_ACTIVE);
+        }
         if let Some(other) = self.sol.active_session() {
             if self.table.sessions.contains_key(&other) {
                 return Err(payload_cc::ALREADY_ACTIVE);
@@ -176,6 +179,9 @@ impl<R: RngCore> Ctx<'_, R> {
         })
     }
 
+    /// Deactivate Payload: by the session that runs SOL, or by another session with at least
+    /// that session's privilege (a `user` session cannot take an administrator's console
+    /// over: 0xD4). The event names who ended whose session, for the audit.
     fn deactivate(&mut self, r: &DeactivatePayloadRequest) -> Result<Empty, CompletionCode> {
         self.sol_instance(r.payload_type, r.instance)?;
         let Some(owner) = self.sol.active_session() else {
@@ -183,18 +189,22 @@ impl<R: RngCore> Ctx<'_, R> {
         };
         if owner == self.id {
             self.sol
-                .deactivate("deactivated by its session", None, self.rng);
-        } else {
-            let who = self
-                .table
-                .sessions
-                .get(&self.id)
-                .map(|s| s.user_name.clone());
-            tracing::info!(by = ?who, "SOL deactivated by another session");
-            let s = self.table.sessions.get_mut(&owner);
-            self.sol
-                .deactivate("deactivated by another session", s, self.rng);
+                .deactivate("deactivated by its session", (None, None), self.rng);
+            return Ok(Empty);
         }
+        let by = self.table.sessions.get(&self.id).map(|s| SolSession {
+            user: s.user_name.clone(),
+            peer: s.peer,
+            privilege: s.privilege,
+        });
+        let owner_privilege = self.table.sessions.get(&owner).map(|s| s.privilege);
+        if owner_privilege > by.as_ref().map(|b| b.privilege) {
+            tracing::warn!(by = ?by.as_ref().map(|b| &b.user), privilege = ?by.as_ref().map(|b| b.privilege), owner_privilege = ?owner_privilege, "SOL deactivation refused: the SOL session has a higher privilege");
+            return Err(CompletionCode::INSUFFICIENT_PRIVILEGE);
+        }
+        let s = self.table.sessions.get_mut(&owner);
+        self.sol
+            .deactivate("deactivated by another session", (s, by), self.rng);
         Ok(Empty)
     }
 

@@ -222,7 +222,7 @@ pub(crate) fn rakp1(
             tracing::warn!(peer = %peer, "too many failed logins from this address: locked out for {:?}", policy.lockout);
         }
         if table.log_budget.allow(now) {
-            tracing::warn!(peer = %peer, user = %name, "login failed: unknown user");
+            tracing::warn!(peer = %peer, user = ?name, "login failed: unknown user");
         }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_NAME);
@@ -234,7 +234,7 @@ pub(crate) fn rakp1(
     if privilege > user.privilege || privilege > max_privilege {
         table.stats.fail(LoginFailure::Privilege);
         if table.log_budget.allow(now) {
-            tracing::warn!(peer = %peer, user = %name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
+            tracing::warn!(peer = %peer, user = ?name, requested = %privilege, limit = %user.privilege, "login refused: privilege above the user's limit");
         }
         table.pending.remove(&bmc_id);
         return rakp2_error(rng, tag, console_id, Status::UNAUTHORIZED_ROLE);
@@ -355,7 +355,7 @@ fn locked_out(
 ) -> Action {
     table.stats.fail(LoginFailure::LockedOut);
     if table.log_budget.allow(now) {
-        tracing::warn!(peer = %peer, user = %name, "login refused: too many failed logins");
+        tracing::warn!(peer = %peer, user = ?name, "login refused: too many failed logins");
     }
     table.drop_pending(bmc_id, now, config);
     rakp2_error(rng, tag, console_id, Status::INSUFFICIENT_RESOURCES)

@@ -164,6 +164,19 @@ impl Server {
         self.sol.room()
     }
 
+    /// Whether a SOL instance is active (a remote console is attached to the console).
+    pub fn sol_active(&self) -> bool {
+        self.sol.active_session().is_some()
+    }
+
+    /// Takes the console's keyboard for a writer outside SOL (`true`: a console in a browser),
+    /// or gives it back (`false`). While taken, Activate Payload answers 0x80 (already active),
+    /// as for an instance of another session; taking it while an instance is active is
+    /// refused (false). One writer at a time, whichever way it types.
+    pub fn sol_take_keyboard(&mut self, take: bool) -> bool {
+        self.sol.take_elsewhere(take)
+    }
+
     /// Console output for the active SOL instance; returns how much was taken.
     pub fn sol_output(&mut self, now: Instant, data: &[u8]) -> usize {
         self.sol.output(now, data)

@@ -19,6 +19,7 @@ use super::seal::{open_v20_as, seal_v20_as, Keys};
 use super::seqwin;
 use super::sol_config::{SolConfig, SolParameters};
 use super::table::{Protocol, Session, SessionTable};
+use crate::types::Privilege;
 use crate::wire::ipmi20::{self, PayloadType};
 use crate::wire::sol::{self as wire, next_seq, op, status};
 use rand::RngCore;
@@ -34,6 +35,17 @@ pub const OUTPUT_BUFFER: usize = 64 * 1024;
 /// The characters from the remote console held for the machine's console at most.
 pub const INPUT_BUFFER: usize = 4096;
 
+/// A session that activated or deactivated SOL, for the audit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SolSession {
+    /// The session's user.
+    pub user: String,
+    /// The remote console's address.
+    pub peer: SocketAddr,
+    /// The session's privilege when it acted.
+    pub privilege: Privilege,
+}
+
 /// Something that happened to the SOL instance, for the runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SolEvent {
@@ -43,9 +55,17 @@ pub enum SolEvent {
         user: String,
         /// The remote console's address.
         peer: SocketAddr,
+        /// The session's privilege.
+        privilege: Privilege,
     },
-    /// The instance ended (why, for the log).
-    Deactivated(&'static str),
+    /// The instance ended.
+    Deactivated {
+        /// Why, for the log.
+        why: &'static str,
+        /// The other session that ended it (Deactivate Payload from another session), if one
+        /// did: the audit names who ended whose console.
+        by: Option<SolSession>,
+    },
     /// The remote console asked for a break on the serial line.
     Break,
 }
@@ -103,6 +123,9 @@ pub(crate) struct Sol {
     send: Vec<(SocketAddr, Vec<u8>)>,
     /// Something for the runtime to do.
     dirty: bool,
+    /// Someone else types into the console (the runtime's browser console): no instance may
+    /// be activated meanwhile, as if one were active in another session.
+    taken_elsewhere: bool,
 }
 
 /// Whether a session's cipher suite can encrypt, and authenticate, its packets.
@@ -167,6 +190,7 @@ impl Sol {
             events: Vec::new(),
             send: Vec::new(),
             dirty: false,
+            taken_elsewhere: false,
         }
     }
 
@@ -177,6 +201,21 @@ impl Sol {
     /// The session the instance runs in, if one is active.
     pub(crate) fn active_session(&self) -> Option<u32> {
         self.active.as_ref().map(|i| i.session_id)
+    }
+
+    /// Whether someone outside SOL types into the console now.
+    pub(crate) fn taken_elsewhere(&self) -> bool {
+        self.taken_elsewhere
+    }
+
+    /// Takes the console's keyboard for a writer outside SOL (`true`), or gives it back.
+    /// Refused (false) while an instance is active: one writer at a time.
+    pub(crate) fn take_elsewhere(&mut self, take: bool) -> bool {
+        if take && self.active.is_some() {
+            return false;
+        }
+        self.taken_elsewhere = take;
+        true
     }
 
     /// Whether the runtime has something to do ([`Sol::poll`]).
@@ -203,18 +242,19 @@ impl Sol {
         self.events.push(SolEvent::Activated {
             user: s.user_name.clone(),
             peer: s.peer,
+            privilege: s.privilege,
         });
         self.dirty = true;
-        tracing::info!(user = %s.user_name, peer = %s.peer, encrypted = protection.0, authenticated = protection.1, "SOL activated");
+        tracing::info!(user = ?s.user_name, peer = %s.peer, privilege = %s.privilege, encrypted = protection.0, authenticated = protection.1, "SOL activated");
     }
 
     /// Ends the instance. If `notify` holds the session it ran in (deactivated by another
-    /// session), its console is told: a last packet with "SOL deactivating", then an empty
-    /// datagram, on which ipmitool ends with "SOL session closed by BMC".
+    /// session, `by`), its console is told: a last packet with "SOL deactivating", then an
+    /// empty datagram, on which ipmitool ends with "SOL session closed by BMC".
     pub(crate) fn deactivate(
         &mut self,
         why: &'static str,
-        notify: Option<&mut Session>,
+        (notify, by): (Option<&mut Session>, Option<SolSession>),
         rng: &mut impl RngCore,
     ) {
         let Some(i) = self.active.take() else {
@@ -232,16 +272,21 @@ impl Sol {
             }
         }
         self.input.clear();
-        self.events.push(SolEvent::Deactivated(why));
         self.dirty = true;
-        tracing::info!(peer = %i.peer, why, "SOL deactivated");
+        match &by {
+            Some(b) => {
+                tracing::info!(peer = %i.peer, why, by = ?b.user, by_peer = %b.peer, by_privilege = %b.privilege, "SOL deactivated")
+            }
+            None => tracing::info!(peer = %i.peer, why, "SOL deactivated"),
+        }
+        self.events.push(SolEvent::Deactivated { why, by });
     }
 
     /// Ends the instance if its session is gone (closed or timed out).
     pub(crate) fn forget_missing(&mut self, table: &SessionTable, rng: &mut impl RngCore) {
         if let Some(id) = self.active_session() {
             if !table.sessions.contains_key(&id) {
-                self.deactivate("its session ended", None, rng);
+                self.deactivate("its session ended", (None, None), rng);
             }
         }
     }

@@ -28,6 +28,9 @@ pub struct SolConfig {
     /// the console asks.
     pub force_authentication: bool,
     /// Parameter 2, bits 3:0: the session privilege needed to activate (and deactivate) SOL.
+    /// It comes from the configuration only: Set SOL Configuration Parameters may rewrite
+    /// parameter 2's other bits, but a different privilege is refused as read only (0x82), so
+    /// that what the configuration file says is what holds, before and after a restart.
     pub privilege: Privilege,
     /// Parameter 3, byte 1: characters are held this long (5 ms units, at least 1) before a
     /// packet is sent with fewer than the threshold.
@@ -52,7 +55,9 @@ impl Default for SolConfig {
             enabled: true,
             force_encryption: true,
             force_authentication: true,
-            privilege: Privilege::User,
+            // The console gives what power control gives (a reboot from the keyboard, the boot
+            // menus, a root shell left open): operator, like Chassis Control.
+            privilege: Privilege::Operator,
             accumulate_interval: 10,
             send_threshold: 200,
             retry_count: 7,
@@ -144,9 +149,11 @@ impl SolParameters {
                 let level = Privilege::from_u8(data[0] & 0x0f)
                     .filter(|l| *l >= Privilege::User)
                     .ok_or(CompletionCode::INVALID_FIELD)?;
+                if level != c.privilege {
+                    return Err(READ_ONLY_PARAMETER);
+                }
                 c.force_encryption = data[0] & 0x80 != 0;
                 c.force_authentication = data[0] & 0x40 != 0;
-                c.privilege = level;
             }
             p::ACCUMULATE => {
                 if data[0] == 0 || data[1] == 0 {
@@ -178,7 +185,7 @@ mod tests {
     #[test]
     fn every_parameter_reads_back_as_set() {
         let mut s = SolParameters::new(SolConfig::default());
-        assert_eq!(s.get(p::AUTHENTICATION, 1), Ok(vec![0xc2]));
+        assert_eq!(s.get(p::AUTHENTICATION, 1), Ok(vec![0xc3]));
         assert_eq!(s.get(p::PAYLOAD_PORT, 1), Ok(vec![0x6f, 0x02]));
         for (sel, data) in [
             (p::ENABLE, vec![0]),
@@ -213,6 +220,16 @@ mod tests {
             s.set(p::AUTHENTICATION, &[0x01]),
             Err(CompletionCode::INVALID_FIELD)
         );
+        // Issue 19, defect 6: the SOL privilege is the configuration's (no lower, no higher
+        // at run time, nothing to lose at a restart).
+        for other in [0xc2, 0xc4, 0x02] {
+            assert_eq!(
+                s.set(p::AUTHENTICATION, &[other]),
+                Err(READ_ONLY_PARAMETER),
+                "{other:#x}"
+            );
+        }
+        assert_eq!(s.config.privilege, Privilege::Operator);
         assert_eq!(
             s.set(p::ACCUMULATE, &[0, 1]),
             Err(CompletionCode::INVALID_FIELD)

@@ -140,7 +140,7 @@ fn one_instance_activated_refused_twice_and_taken_over() {
     let last = a.sol_from(&poll.send[0].1);
     assert!(last.has(status::DEACTIVATING));
     assert!(poll.send[1].1.is_empty());
-    assert!(matches!(&poll.events[..], [SolEvent::Deactivated(_)]));
+    assert!(matches!(&poll.events[..], [SolEvent::Deactivated { .. }]));
     assert_eq!(
         b.ask(&mut s, NetFn::APP, 0x49, &[1, 1, 0, 0, 0, 0]).ccode.0,
         0x80
@@ -388,7 +388,7 @@ fn session_timeout_ends_sol() {
     assert_eq!(s.sol_room(), 0);
     assert!(matches!(
         &s.sol_poll(Instant::now()).events[..],
-        [SolEvent::Deactivated(_)]
+        [SolEvent::Deactivated { .. }]
     ));
 }
 
@@ -422,4 +422,29 @@ fn ipmi15_sessions_have_no_payloads() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(s.sol_room(), 0, "nothing activated");
+}
+
+/// The console's keyboard has one writer: a console typing outside SOL keeps an instance from
+/// being activated (0x80, as another session's would), and an active instance keeps the
+/// keyboard from being taken.
+#[test]
+fn the_keyboard_is_taken_by_sol_or_elsewhere_never_both() {
+    let mut s = server();
+    assert!(s.sol_take_keyboard(true));
+    let mut a = login(&mut s, 17, "admin", b"secret", 0x14);
+    assert_eq!(
+        a.activate(&mut s, ENC_AUTH).ccode.0,
+        0x80,
+        "taken elsewhere"
+    );
+    assert!(!s.sol_active());
+    assert!(s.sol_take_keyboard(false));
+    assert_eq!(a.activate(&mut s, ENC_AUTH).ccode, CompletionCode::OK);
+    assert!(s.sol_active());
+    assert!(
+        !s.sol_take_keyboard(true),
+        "refused while an instance is active"
+    );
+    // Giving it back is always allowed (the refused taker never had it).
+    assert!(s.sol_take_keyboard(false));
 }

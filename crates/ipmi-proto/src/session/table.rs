@@ -199,10 +199,10 @@ impl SessionTable {
         let locks = self.limiter.fail(a.peer.ip(), &a.user, now, policy);
         let user = String::from_utf8_lossy(&a.user);
         if locks && self.log_budget.allow(now) {
-            tracing::warn!(peer = %a.peer, user = %user, "too many failed logins: locked out for {:?}", policy.lockout);
+            tracing::warn!(peer = %a.peer, user = ?user, "too many failed logins: locked out for {:?}", policy.lockout);
         }
         if self.log_budget.allow(now) {
-            tracing::warn!(peer = %a.peer, user = %user, how = a.how, "login failed: abandoned after RAKP 2 (wrong password at the client?)");
+            tracing::warn!(peer = %a.peer, user = ?user, how = a.how, "login failed: abandoned after RAKP 2 (wrong password at the client?)");
         }
     }
 

@@ -2,15 +2,17 @@
 //! and what it is doing), `POST /bmcs/{name}/power` (a power action carried out by the BMC
 //! model as an IPMI client's would be: through the route's backends, recorded in the SEL, and
 //! audited with the HTTP client's address and the user `admin-api`), and
-//! `GET /bmcs/{name}/console?kib=N` (the end of the console log, as text).
+//! `GET /bmcs/{name}/console?kib=N` (the end of the console log, as text). A BMC's power state
+//! says when it was last confirmed (`checked`, and `age_s` seconds ago): the background refresh
+//! ([`crate::power_refresh`]) keeps it recent.
 
-use super::AdminState;
+use super::{AdminState, Role};
 use crate::runtime::BmcView;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use ipmi_bmc::{PowerAction, PowerState, Requester};
 use ipmi_proto::types::CompletionCode;
 use serde::Deserialize;
@@ -32,9 +34,16 @@ pub fn routes() -> Router<AdminState> {
         .route("/bmcs/:name/console", get(console))
 }
 
-async fn list(State(state): State<AdminState>) -> Json<Value> {
+/// Every BMC, and what the token asking may do (`you`: `act` for power actions, `type` for
+/// typing into a live console), for the page to offer only that.
+async fn list(State(state): State<AdminState>, role: Option<Extension<Role>>) -> Json<Value> {
     let bmcs: Vec<Value> = state.fleet.views().iter().map(bmc_json).collect();
-    Json(json!({ "bmcs": bmcs }))
+    let operator = role.is_some_and(|Extension(r)| r == Role::Operator);
+    let you = json!({
+        "act": operator,
+        "type": operator && state.auth().console_input,
+    });
+    Json(json!({ "bmcs": bmcs, "you": you }))
 }
 
 fn power_name(p: PowerState) -> &'static str {
@@ -62,7 +71,12 @@ fn bmc_json(v: &BmcView) -> Value {
             .map(|(kind, describe)| json!({ "kind": kind, "describe": describe }))
             .collect::<Vec<_>>(),
         "routes": routes,
-        "power": status.power.map(|p| json!({ "state": power_name(p.state), "since": utc(p.since) })),
+        "power": status.power.map(|p| json!({
+            "state": power_name(p.state),
+            "since": utc(p.since),
+            "checked": utc(p.checked),
+            "age_s": p.checked.elapsed().map_or(0, |d| d.as_secs()),
+        })),
         "backend_down": status.backend_down,
         "last_action": status.last_action.as_ref().map(crate::audit::json),
         "last_error": status.last_error.as_ref().map(|(t, e)| json!({ "time": utc(*t), "error": e })),
@@ -73,8 +87,13 @@ fn bmc_json(v: &BmcView) -> Value {
     })
 }
 
+/// The answer for a BMC not served: 404.
+pub(super) fn not_found(name: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"))
+}
+
 /// An error answer: status and `{"error": ...}`.
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
@@ -85,7 +104,7 @@ struct PowerBody {
 }
 
 /// The HTTP status of a power action the BMC model refused or the backend failed.
-fn failed_status(cc: CompletionCode) -> StatusCode {
+pub(super) fn failed_status(cc: CompletionCode) -> StatusCode {
     match cc {
         CompletionCode::NODE_BUSY => StatusCode::SERVICE_UNAVAILABLE,
         CompletionCode::TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
@@ -102,7 +121,7 @@ async fn power(
     body: Result<Json<PowerBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Some(view) = state.fleet.view(&name) else {
-        return error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"));
+        return not_found(&name);
     };
     let body = match body {
         Ok(Json(b)) => b,
@@ -168,7 +187,7 @@ async fn console(
     Query(q): Query<ConsoleQuery>,
 ) -> Response {
     let Some(view) = state.fleet.view(&name) else {
-        return error(StatusCode::NOT_FOUND, format!("no BMC {name:?}"));
+        return not_found(&name);
     };
     let Some((path, keep)) = view.info.console_log.clone() else {
         return error(

@@ -24,8 +24,11 @@
 //! or by the caller before [`start`]).
 
 mod bmcs;
+mod details;
 mod health;
 mod host;
+mod live_console;
+mod media;
 mod metrics;
 mod page;
 mod reload;
@@ -50,25 +53,57 @@ pub struct AdminState {
     pub fleet: Arc<Fleet>,
     /// Reloads the configuration (`POST /reload`); `None` where there is none to reload.
     pub reloader: Option<Arc<Reloader>>,
-    /// The token, the open paths and the host names, swapped whole by a reload.
+    /// The audit log's file, for the status page's last actions (`None`: not in a file).
+    pub audit_log: Option<std::path::PathBuf>,
+    /// The tokens, the open paths and the host names, swapped whole by a reload.
     auth: Arc<std::sync::RwLock<Arc<Auth>>>,
+    /// The live consoles open, against their limit.
+    live: Arc<live_console::Sockets>,
 }
 
-/// The bearer token, the paths served without it, and the host names served.
+/// The bearer tokens, the paths served without them, and the host names served.
 struct Auth {
     token: Secret,
+    /// The read-only token, if there is one.
+    viewer: Option<Secret>,
+    /// Whether the operator may type into a console from the page.
+    console_input: bool,
     /// Full paths (`/healthz`).
     open: Vec<String>,
     /// What `Host` may say ([`host`]).
     hosts: host::AllowedHosts,
 }
 
+/// What a request's token allows: everything, or to look ([`Role::Viewer`]: `GET` only, the
+/// live console without typing). Handlers find it in the request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The admin token.
+    Operator,
+    /// The viewer token.
+    Viewer,
+}
+
 impl Auth {
     fn new(config: &AdminConfig) -> Auth {
         Auth {
             token: config.token.clone(),
+            viewer: config.viewer_token.clone(),
+            console_input: config.console_input,
             open: config.open.iter().map(|p| format!("/{p}")).collect(),
             hosts: host::AllowedHosts::new(&config.hosts),
+        }
+    }
+
+    /// The role of a token given, if it is one of ours (constant-time compares).
+    fn role(&self, given: &[u8]) -> Option<Role> {
+        let given = Secret::new(given);
+        if given == self.token {
+            Some(Role::Operator)
+        } else if self.viewer.as_ref().is_some_and(|v| given == *v) {
+            Some(Role::Viewer)
+        } else {
+            None
         }
     }
 }
@@ -79,7 +114,9 @@ impl AdminState {
         AdminState {
             fleet,
             reloader: None,
+            audit_log: None,
             auth: Arc::new(std::sync::RwLock::new(Arc::new(Auth::new(config)))),
+            live: Arc::default(),
         }
     }
 
@@ -103,8 +140,11 @@ pub fn router(state: AdminState) -> Router {
         .merge(health::routes())
         .merge(reload::routes())
         .merge(bmcs::routes())
+        .merge(media::routes())
         .merge(page::routes())
         .merge(metrics::routes())
+        .merge(details::routes())
+        .merge(live_console::routes())
         // One line per submodule above this one.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -134,14 +174,30 @@ async fn no_store_no_sniff(mut answer: Response) -> Response {
     answer
 }
 
-/// Lets a request through if its path is open or it carries the token; 401 otherwise.
-async fn require_token(State(state): State<AdminState>, req: Request, next: Next) -> Response {
+/// Lets a request through if it carries a token (its [`Role`] in its extensions; the viewer's
+/// for `GET` only, 403 otherwise) or its path is open; 401 otherwise.
+async fn require_token(State(state): State<AdminState>, mut req: Request, next: Next) -> Response {
     let auth = state.auth();
     let path = req.uri().path();
-    // The status page's static files hold no data: the script they make asks for the token.
-    let open = page::STATIC.contains(&path) || auth.open.iter().any(|p| p == path);
-    if open || bearer_ok(&req, &auth.token) {
-        return next.run(req).await;
+    // The status page's static files hold no data: the script they make asks for the token;
+    // the live console's socket takes the token in its first message.
+    let open = page::STATIC.contains(&path)
+        || path == live_console::PATH
+        || auth.open.iter().any(|p| p == path);
+    match bearer(&req).and_then(|t| auth.role(t)) {
+        Some(Role::Viewer) if req.method() != axum::http::Method::GET => {
+            return (
+                StatusCode::FORBIDDEN,
+                "the viewer token may look, not act\n",
+            )
+                .into_response()
+        }
+        Some(role) => {
+            req.extensions_mut().insert(role);
+            return next.run(req).await;
+        }
+        None if open => return next.run(req).await,
+        None => {}
     }
     (
         StatusCode::UNAUTHORIZED,
@@ -151,21 +207,14 @@ async fn require_token(State(state): State<AdminState>, req: Request, next: Next
         .into_response()
 }
 
-/// Whether the request's `Authorization: Bearer` token is `token` (constant-time compare).
-fn bearer_ok(req: &Request, token: &Secret) -> bool {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return false;
-    };
-    let value = value.as_bytes();
+/// The request's `Authorization: Bearer` token, if it has one.
+fn bearer(req: &Request) -> Option<&[u8]> {
+    let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
     // The scheme is case-insensitive (RFC 9110 section 11.1).
-    let Some(given) = value
+    value
         .get(..7)
         .filter(|s| s.eq_ignore_ascii_case(b"bearer "))
         .map(|_| &value[7..])
-    else {
-        return false;
-    };
-    Secret::new(given) == *token
 }
 
 /// A running admin server; [`AdminServer::stop`] ends it.
@@ -174,6 +223,8 @@ pub struct AdminServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Where it listens (the port chosen if the configuration said 0).
     pub addr: SocketAddr,
+    /// The live consoles, ended by the stop (their sockets outlive the server's task).
+    live: Arc<live_console::Sockets>,
 }
 
 /// How long a stop waits for the requests in progress (then it drops them).
@@ -196,6 +247,7 @@ pub async fn start(
         })?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let live = state.live.clone();
     let limits = http_server::Limits::new(budget);
     let task = tokio::spawn(http_server::serve(
         "admin",
@@ -207,7 +259,12 @@ pub async fn start(
             let _ = stopped.await;
         },
     ));
-    let server = AdminServer { stop, task, addr };
+    let server = AdminServer {
+        stop,
+        task,
+        addr,
+        live,
+    };
     tracing::info!(listen = %server.addr, "admin server listening");
     Ok(server)
 }
@@ -215,6 +272,7 @@ pub async fn start(
 impl AdminServer {
     /// Stops taking connections and waits up to [`STOP_GRACE`] for the requests in progress.
     pub async fn stop(self) {
+        self.live.close();
         let _ = self.stop.send(());
         let abort = self.task.abort_handle();
         match tokio::time::timeout(STOP_GRACE, self.task).await {

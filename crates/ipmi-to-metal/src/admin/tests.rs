@@ -11,6 +11,9 @@ fn config(open: &[&str]) -> AdminConfig {
     AdminConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         token: Secret::new(TOKEN),
+        viewer_token: None,
+        console_input: false,
+        refresh: Default::default(),
         open: open.iter().map(|s| s.to_string()).collect(),
         hosts: Vec::new(),
         warnings: Vec::new(),

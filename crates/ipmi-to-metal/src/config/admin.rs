@@ -3,14 +3,23 @@
 //! (read straight into zeroized memory, as every other secret), and `open` names the paths served
 //! without it (only those in [`OPENABLE`]); `hosts` names the host names requests may carry in
 //! `Host` besides addresses, localhost names and the machine's own name (against DNS
-//! rebinding: see `crate::admin`).
+//! rebinding: see `crate::admin`). A second, read-only token (`viewer_token_env` or
+//! `viewer_token_file`) may look at everything and change nothing; `console_input = true` lets
+//! the holder of the first token type into a console from the status page. `[admin.refresh_ms]`
+//! sets how often each backend kind's power state is read in the background for the page
+//! (the `power_refresh` module; 0: never).
 //!
 //! ```toml
 //! [admin]
 //! listen = "127.0.0.1:9623"
 //! token_file = "admin-token"
+//! viewer_token_file = "viewer-token"
 //! open = ["healthz", "metrics"]
 //! hosts = ["shim.example.net"]
+//! console_input = true
+//! [admin.refresh_ms]
+//! sim = 1000
+//! metal = 60000
 //! ```
 
 use backend_config::{secret_from, ConfigError, Source};
@@ -28,8 +37,14 @@ pub const OPENABLE: &[&str] = &["healthz", "metrics"];
 pub struct AdminConfig {
     /// Where it listens (TCP).
     pub listen: SocketAddr,
-    /// The bearer token every request but the open ones must carry.
+    /// The bearer token every request but the open ones must carry: it may do everything.
     pub token: Secret,
+    /// A read-only token: every `GET`, the live console without typing, no action.
+    pub viewer_token: Option<Secret>,
+    /// Whether the holder of [`AdminConfig::token`] may type into a console from the page.
+    pub console_input: bool,
+    /// How often the power state of each backend kind is read in the background.
+    pub refresh: super::RefreshIntervals,
     /// The paths served without the token (each one of [`OPENABLE`], without its `/`).
     pub open: Vec<String>,
     /// Host names requests may name in `Host`, besides addresses, localhost names and the
@@ -53,6 +68,12 @@ pub(super) struct AdminToml {
     open: Vec<Spanned<String>>,
     #[serde(default)]
     hosts: Vec<Spanned<String>>,
+    viewer_token_env: Option<Spanned<String>>,
+    viewer_token_file: Option<Spanned<String>>,
+    #[serde(default)]
+    console_input: bool,
+    #[serde(default)]
+    refresh_ms: std::collections::BTreeMap<String, Spanned<u64>>,
 }
 
 /// The TCP address of an HTTP server's `listen` key (`example` in the error).
@@ -120,29 +141,26 @@ pub(super) fn admin(
                 "[admin] with listen needs a bearer token: token_env or token_file",
             )
         })?;
-    let token_span = t
-        .token_file
-        .as_ref()
-        .or(t.token_env.as_ref())
-        .map_or(table.span(), |s| s.span());
-    if token.expose().is_empty() {
-        // A forgotten variable or an empty file: no request could ever carry it, and the
-        // operator meant to set one.
-        return Err(src.err(token_span, "the admin token is empty"));
-    }
     let mut warnings = Vec::new();
-    if token.expose().len() < MIN_TOKEN {
-        warnings.push(format!(
-            "the admin token is shorter than {MIN_TOKEN} bytes: it can be guessed"
-        ));
+    let (env, file) = (t.token_env.as_ref(), t.token_file.as_ref());
+    check_token(src, &token, "admin", env.or(file), table, &mut warnings)?;
+    let viewer_token = secret_from(
+        src,
+        "viewer_token",
+        t.viewer_token_env.as_ref(),
+        t.viewer_token_file.as_ref(),
+    )?;
+    if let Some(v) = &viewer_token {
+        let at = t.viewer_token_env.as_ref().or(t.viewer_token_file.as_ref());
+        check_token(src, v, "viewer", at, table, &mut warnings)?;
+        if *v == token {
+            return Err(src.err(
+                at.map_or(table.span(), |s| s.span()),
+                "the viewer token is the admin token: it would allow everything",
+            ));
+        }
     }
-    if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
-        // An HTTP header carries visible ASCII only: another token could never be sent.
-        return Err(src.err(
-            token_span,
-            "the admin token must be visible ASCII characters (no spaces)",
-        ));
-    }
+    let refresh = refresh_intervals(src, &t.refresh_ms)?;
     let mut open: Vec<String> = t.open.iter().map(|p| p.get_ref().clone()).collect();
     open.dedup();
     if !addr.ip().is_loopback() && !open.is_empty() {
@@ -154,10 +172,65 @@ pub(super) fn admin(
     Ok(Some(AdminConfig {
         listen: addr,
         token,
+        viewer_token,
+        console_input: t.console_input,
+        refresh,
         open,
         hosts: t.hosts.iter().map(|h| h.get_ref().clone()).collect(),
         warnings,
     }))
+}
+
+/// Refuses an empty token and one an HTTP header cannot carry, and warns of a short one; `at`
+/// is where it came from.
+fn check_token(
+    src: &Source,
+    token: &Secret,
+    which: &str,
+    at: Option<&Spanned<String>>,
+    table: &Spanned<AdminToml>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let at = at.map_or(table.span(), |s| s.span());
+    if token.expose().is_empty() {
+        // A forgotten variable or an empty file: no request could ever carry it, and the
+        // operator meant to set one.
+        return Err(src.err(at, format!("the {which} token is empty")));
+    }
+    if token.expose().len() < MIN_TOKEN {
+        warnings.push(format!(
+            "the {which} token is shorter than {MIN_TOKEN} bytes: it can be guessed"
+        ));
+    }
+    if !token.expose().iter().all(|b| b.is_ascii_graphic()) {
+        // An HTTP header carries visible ASCII only: another token could never be sent.
+        return Err(src.err(
+            at,
+            format!("the {which} token must be visible ASCII characters (no spaces)"),
+        ));
+    }
+    Ok(())
+}
+
+/// `[admin.refresh_ms]`: each key a backend kind, each value milliseconds (0: never).
+fn refresh_intervals(
+    src: &Source,
+    table: &std::collections::BTreeMap<String, Spanned<u64>>,
+) -> Result<super::RefreshIntervals, ConfigError> {
+    let mut intervals = super::RefreshIntervals::default();
+    for (kind, ms) in table {
+        let Some(k) = crate::kinds::by_name(kind) else {
+            return Err(src.err(
+                ms.span(),
+                format!(
+                    "refresh_ms: unknown backend kind {kind:?} (available: {})",
+                    crate::kinds::names().join(", ")
+                ),
+            ));
+        };
+        intervals.set(k.name(), std::time::Duration::from_millis(*ms.get_ref()));
+    }
+    Ok(intervals)
 }
 
 #[cfg(test)]
@@ -271,6 +344,47 @@ mod tests {
         .unwrap()
         .0;
         assert!(e.contains("visible ASCII"), "{e}");
+    }
+
+    #[test]
+    fn viewer_token_console_input_and_refresh_intervals() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tok"), "0123456789abcdefXYZ\n").unwrap();
+        std::fs::write(dir.path().join("view"), "viewer-0123456789abc\n").unwrap();
+        let base = "[admin]\nlisten = \"127.0.0.1:9623\"\ntoken_file = \"tok\"\n";
+        let a = load(base, dir.path()).unwrap().admin.unwrap();
+        assert!(a.viewer_token.is_none() && !a.console_input);
+        let defaults = crate::config::RefreshIntervals::default();
+        assert_eq!(a.refresh, defaults);
+        let text = format!("{base}viewer_token_file = \"view\"\nconsole_input = true\n[admin.refresh_ms]\nsim = 250\nmetal = 0\n");
+        let a = load(&text, dir.path()).unwrap().admin.unwrap();
+        assert_eq!(a.viewer_token.unwrap().expose(), b"viewer-0123456789abc");
+        assert!(a.console_input);
+        assert_eq!(
+            a.refresh.of("sim"),
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(a.refresh.of("metal"), None, "0: never");
+        assert_eq!(a.refresh.of("redfish"), defaults.of("redfish"));
+
+        let cases = [
+            (
+                format!("{base}[admin.refresh_ms]\nsimm = 1\n"),
+                "simm",
+                "unknown backend kind \"simm\" (available: sim, metal",
+            ),
+            (
+                format!("{base}viewer_token_file = \"tok\"\n"),
+                "viewer_token_file",
+                "the viewer token is the admin token",
+            ),
+        ];
+        for (admin, at, what) in &cases {
+            let e = load(admin, dir.path()).err().expect(admin).0;
+            let line = line_of(admin, at);
+            assert!(e.starts_with(&format!("c.toml:{line}:")), "{admin}: {e}");
+            assert!(e.contains(what), "{admin}: {e}");
+        }
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! A BMC's serial console (`[bmc.console]`): Serial over LAN's settings and the console log.
+//! A BMC's serial console (`[bmc.console]`): Serial over LAN's settings (`enabled`,
+//! `bit_rate`, `privilege`: the session privilege SOL needs, operator unless set) and the
+//! console log.
 
 use backend_config::{ConfigError, Source};
 use ipmi_proto::session::sol_config::bit_rate_code;
@@ -18,6 +20,7 @@ pub(crate) struct ConsoleToml {
     timestamps: Option<bool>,
     replay_kib: Option<Spanned<u32>>,
     bit_rate: Option<Spanned<u32>>,
+    privilege: Option<Spanned<String>>,
 }
 
 /// The console of one BMC.
@@ -76,6 +79,24 @@ pub(super) fn console(
         (sol.non_volatile_bit_rate, sol.volatile_bit_rate) = (code, code);
     }
     sol.enabled = t.enabled.unwrap_or(sol.enabled);
+    // The session privilege SOL needs (default operator: see `SolConfig`). Callback cannot
+    // run SOL; user is the operator's explicit choice for a console anyone may watch.
+    if let Some(p) = &t.privilege {
+        sol.privilege = ipmi_proto::types::Privilege::from_name(p.get_ref())
+            .filter(|l| {
+                use ipmi_proto::types::Privilege::{Administrator, User};
+                (User..=Administrator).contains(l)
+            })
+            .ok_or_else(|| {
+                src.err(
+                    p.span(),
+                    format!(
+                        "bad privilege {:?}: expected user, operator or administrator",
+                        p.get_ref()
+                    ),
+                )
+            })?;
+    }
     let log = match &t.log {
         Some(l) if l.get_ref().trim().is_empty() => {
             return Err(src.err(l.span(), "log must not be empty"))

@@ -9,6 +9,7 @@
 //! listen = "127.0.0.1:7000-7099"          # a port range, or a list of addresses
 //! # api_url, allow_http, ipxe_script_url, refresh_s = 60, state_file = "FILE.toml.devices.json",
 //! # cache_ms, timeout_ms, retries, deadline_ms, per_page = 100, name = "discovery-1",
+//! # max_devices = 10000                   # a listing with more is refused (BMCs kept as they are)
 //! # shard = "0/1"                         # "INDEX/COUNT" or "auto" (see crate::shard)
 //! # and the session settings of a [[bmc]]: cipher_suites, ipmi15, auth_types, max_sessions,
 //! # session_timeout, kg_env or kg_file, login_max_failures, login_lockout
@@ -59,6 +60,12 @@ impl<'de> Deserialize<'de> for DiscoveryToml {
     }
 }
 
+/// Devices per listing unless `max_devices` says otherwise: a large fleet for one process, and
+/// about 20 MB of device JSON at most (a Metal device is 1 to 2 KiB).
+const DEFAULT_MAX_DEVICES: usize = 10_000;
+/// The largest `max_devices`.
+const MAX_MAX_DEVICES: u32 = 100_000;
+
 /// The fields of a `[[metal_discovery]]` other than the session settings.
 #[derive(Deserialize)]
 struct DiscoveryFields {
@@ -74,6 +81,7 @@ struct DiscoveryFields {
     state_file: Option<String>,
     refresh_s: Option<u64>,
     per_page: Option<u32>,
+    max_devices: Option<Spanned<u32>>,
     ipxe_script_url: Option<Spanned<String>>,
     cache_ms: Option<u64>,
     timeout_ms: Option<u64>,
@@ -118,8 +126,8 @@ pub struct DiscoveryConfig {
 pub enum DiscoverySource {
     /// `[[metal_discovery]]`: the devices of a Metal project with a tag.
     Metal(MetalSource),
-    /// `[[libvirt_discovery]]`: the domains of a libvirt host ([`super::libvirt_discovery`]).
-    Libvirt(super::libvirt_discovery::LibvirtSource),
+    /// `[[libvirt_discovery]]`: the domains of a libvirt host ([`super::libvirt_discovery`], [`super::libvirt_source`]).
+    Libvirt(super::libvirt_source::LibvirtSource),
 }
 
 /// The Metal project and tag of a `[[metal_discovery]]`.
@@ -131,6 +139,9 @@ pub struct MetalSource {
     pub tag: String,
     /// Devices per page when listing.
     pub per_page: u32,
+    /// The most devices one listing may hold (the whole listing, every shard's): a listing
+    /// with more is refused, as a partial one would make the devices after it look gone.
+    pub max_devices: usize,
     /// Endpoint, token and call policy; the device id is filled in per device.
     pub metal: MetalSettings,
 }
@@ -366,10 +377,21 @@ pub(super) fn discovery(
         span.clone(),
     )?;
     let warnings = backend_config::BackendSettings::warnings(&metal);
+    let max_devices = match &t.max_devices {
+        None => DEFAULT_MAX_DEVICES,
+        Some(m) if (1..=MAX_MAX_DEVICES).contains(m.get_ref()) => *m.get_ref() as usize,
+        Some(m) => {
+            return Err(src.err(
+                m.span(),
+                format!("max_devices must be 1 to {MAX_MAX_DEVICES}"),
+            ))
+        }
+    };
     let source = DiscoverySource::Metal(MetalSource {
         project_id,
         tag: t.tag.get_ref().trim().to_string(),
         per_page: t.per_page.unwrap_or(100).clamp(1, 1000),
+        max_devices,
         metal,
     });
     let c = Common {

@@ -75,6 +75,8 @@ fn line() -> impl Strategy<Value = String> {
         "soft",
         "state_dir",
         "sel_capacity",
+        "sel_on_damage",
+        "max_devices",
         "open",
         "log",
         "token_env",

@@ -19,16 +19,15 @@
 
 use super::discovery::{common, Common, DiscoveryConfig, DiscoverySource, Pool};
 use super::field_names::field_names;
+use super::libvirt_source::LibvirtSource;
 use super::session::{self, SessionToml};
 use super::users::UserToml;
-use backend_config::{BackendConfig, ConfigError, Source};
-use backend_libvirt::config::{self as lv, LibvirtKind};
+use backend_config::{ConfigError, Source};
+use backend_libvirt::config as lv;
 use backend_libvirt::discover::{glob_regex, Filter};
-use backend_libvirt::LibvirtConfig;
 use serde::{Deserialize, Deserializer};
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::Duration;
 use toml::Spanned;
 
 /// A `[[libvirt_discovery]]` table: its own fields; the session settings in it are read by
@@ -70,35 +69,6 @@ struct Fields {
     shard: Option<Spanned<String>>,
     #[serde(default)]
     users: Vec<Spanned<UserToml>>,
-}
-
-/// The host and filter of a `[[libvirt_discovery]]`.
-#[derive(Clone)]
-pub struct LibvirtSource {
-    /// The libvirt URI.
-    pub uri: String,
-    /// Which domains.
-    pub filter: Filter,
-    /// The filter as written, for `list`.
-    pub written: String,
-    /// Every call's deadline (listing and each BMC's).
-    pub deadline: Duration,
-}
-
-impl LibvirtSource {
-    /// The backend of the domain with this UUID.
-    pub fn backend(&self, uuid: &str) -> BackendConfig {
-        BackendConfig::of::<LibvirtKind>(LibvirtConfig {
-            uri: self.uri.clone(),
-            domain: uuid.to_string(),
-            deadline: self.deadline,
-        })
-    }
-
-    /// What it lists.
-    pub fn describe(&self) -> String {
-        format!("domains {} at {}", self.written, self.uri)
-    }
 }
 
 /// Discovery `index` of the file's `[[libvirt_discovery]]` tables.
@@ -170,4 +140,46 @@ pub(super) fn discovery(
         state_dir,
     };
     common(src, c, source, Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_all, DiscoverySource};
+    use std::path::Path;
+
+    fn discovery(extra: &str) -> Result<super::super::Config, String> {
+        let text = format!(
+            "[[libvirt_discovery]]\nlisten = \"127.0.0.1:6230-6239\"\n{extra}\n[[libvirt_discovery.users]]\nname = \"admin\"\npassword = \"long-enough-pw\"\nprivilege = \"administrator\"\n"
+        );
+        parse_all("t.toml", &text, Path::new("/nonexistent")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_filter_is_required_and_read() {
+        let e = discovery("").err().expect("no filter");
+        assert!(e.contains("needs names, name_regex or metadata"), "{e}");
+        let e = discovery("names = \"a*\"\nname_regex = \"b\"")
+            .err()
+            .expect("both");
+        assert!(e.contains("not both"), "{e}");
+        let e = discovery("name_regex = \"(\"").err().expect("bad regex");
+        assert!(e.contains("name_regex"), "{e}");
+        let c = discovery("names = \"lab-*\"\nmetadata = \"ipmi\"").unwrap();
+        let d = &c.discovery[0];
+        assert_eq!(d.pool.len(), 10);
+        assert_eq!(
+            d.state_file.file_name().unwrap(),
+            "t.toml.discovery-1.domains.json"
+        );
+        let DiscoverySource::Libvirt(l) = &d.source else {
+            panic!("a libvirt discovery");
+        };
+        assert_eq!(l.uri, "qemu:///system");
+        assert!(l.filter.name.is_match("lab-7") && !l.filter.name.is_match("web-1"));
+        assert_eq!(l.filter.metadata, Some((None, "ipmi".to_string())));
+        assert_eq!(
+            d.describe(),
+            "domains named \"lab-*\" and with metadata <ipmi> at qemu:///system"
+        );
+    }
 }

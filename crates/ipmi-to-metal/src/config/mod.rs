@@ -21,9 +21,12 @@ mod document;
 mod field_names;
 #[cfg(test)]
 mod fuzz_twin;
+pub mod ipxe;
 mod lan;
 mod libvirt_discovery;
+mod libvirt_source;
 pub mod redfish;
+mod refresh;
 mod routes;
 mod session;
 #[cfg(test)]
@@ -40,8 +43,11 @@ pub use backend_config::ConfigError;
 pub use bmc::BmcConfig;
 pub use console::ConsoleSettings;
 pub use discovery::{DiscoveryConfig, DiscoverySource};
+pub use ipxe::IpxeConfig;
 pub use redfish::RedfishConfig;
-pub use state::{built_in as built_in_state, StateConfig};
+pub use refresh::RefreshIntervals;
+pub use state::{built_in as built_in_state, SelOnDamage, StateConfig};
+pub use warnings::grouped as grouped_warnings;
 
 use crate::kinds::KINDS;
 use backend_config::tables::Table;
@@ -68,6 +74,8 @@ pub struct Config {
     pub audit: AuditTarget,
     /// `[audit] fail_open`: requests whose records cannot be written are carried out anyway.
     pub audit_fail_open: bool,
+    /// The iPXE script endpoint, if `[ipxe]` is there.
+    pub ipxe: Option<IpxeConfig>,
 }
 
 impl Config {
@@ -92,9 +100,14 @@ impl Config {
             .redfish
             .iter()
             .flat_map(|r| r.warnings.iter().map(|w| ("redfish".to_string(), w)));
+        let ipxe = self
+            .ipxe
+            .iter()
+            .flat_map(|i| i.warnings.iter().map(|w| ("ipxe".to_string(), w)));
         bmcs.chain(discoveries)
             .chain(admin)
             .chain(redfish)
+            .chain(ipxe)
             .map(|(who, w)| (who, w.as_str()))
             .collect()
     }
@@ -111,9 +124,11 @@ struct FileToml {
     libvirt_discovery: Vec<Spanned<libvirt_discovery::LibvirtDiscoveryToml>>,
     state_dir: Option<Spanned<String>>,
     sel_capacity: Option<Spanned<u32>>,
+    sel_on_damage: Option<Spanned<String>>,
     admin: Option<Spanned<admin::AdminToml>>,
     redfish: Option<Spanned<redfish::RedfishToml>>,
     audit: Option<audit::AuditToml>,
+    ipxe: Option<Spanned<ipxe::IpxeToml>>,
 }
 
 /// Reads and validates a configuration file.
@@ -250,11 +265,17 @@ fn parse_with(
     Ok(Config {
         bmcs: out,
         discovery: discoveries,
-        state: state::state(&src, state_dir.as_ref(), sel_capacity.as_ref())?,
+        state: state::state(
+            &src,
+            state_dir.as_ref(),
+            sel_capacity.as_ref(),
+            parsed.sel_on_damage.as_ref(),
+        )?,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
         redfish: redfish::redfish(&src, parsed.redfish.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
         audit_fail_open: parsed.audit.as_ref().is_some_and(|a| a.fail_open),
+        ipxe: ipxe::ipxe(&src, parsed.ipxe.as_ref())?,
     })
 }
 

@@ -34,6 +34,7 @@ pub(crate) struct RoutesToml {
     inventory: Option<Spanned<RouteValue>>,
     console: Option<Spanned<RouteValue>>,
     relay: Option<Spanned<RouteValue>>,
+    media: Option<Spanned<RouteValue>>,
     soft_deadline_s: Option<u64>,
 }
 
@@ -96,6 +97,7 @@ pub(super) fn routes(
         (Operation::Inventory, &t.inventory),
         (Operation::Console, &t.console),
         (Operation::Relay, &t.relay),
+        (Operation::Media, &t.media),
     ];
     for (op, v) in each {
         if let Some(v) = v {

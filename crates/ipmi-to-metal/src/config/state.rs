@@ -1,5 +1,5 @@
-//! Where the process keeps what must outlive it: the top-level `state_dir` and `sel_capacity`
-//! keys. The System Event Log of every BMC lives in one database file there (`sel.redb`).
+//! Where the process keeps what must outlive it: the top-level `state_dir`, `sel_capacity`
+//! and `sel_on_damage` keys. The System Event Log of every BMC lives in one database file there (`sel.redb`).
 //!
 //! `state_dir` defaults to `$STATE_DIRECTORY` (what systemd's `StateDirectory=` sets) if set,
 //! else to `FILE.state` beside the configuration file `FILE`; a relative `state_dir` is relative
@@ -25,6 +25,19 @@ pub struct StateConfig {
     pub sel_path: PathBuf,
     /// Records per BMC (Add SEL Entry answers 0xC4 beyond that).
     pub sel_capacity: u16,
+    /// What to do when the SEL database is damaged (`sel_on_damage`).
+    pub on_damage: SelOnDamage,
+}
+
+/// What the process does at start when its SEL database file is damaged (the top-level key
+/// `sel_on_damage`; see `crate::state`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SelOnDamage {
+    /// `"refuse"` (the default): do not start; the error names the file and what to do.
+    #[default]
+    Refuse,
+    /// `"move-aside"`: rename the file `sel.redb.damaged-TIME` and start with an empty SEL.
+    MoveAside,
 }
 
 /// The SEL database's file name in the state directory.
@@ -52,6 +65,7 @@ pub(crate) fn state(
     src: &Source,
     state_dir: Option<&Spanned<String>>,
     sel_capacity: Option<&Spanned<u32>>,
+    on_damage: Option<&Spanned<String>>,
 ) -> Result<StateConfig, ConfigError> {
     let dir = match state_dir {
         Some(d) if d.get_ref().trim().is_empty() => {
@@ -81,9 +95,20 @@ pub(crate) fn state(
                 )
             })?,
     };
+    let on_damage = match on_damage.map(|d| (d, d.get_ref().as_str())) {
+        None | Some((_, "refuse")) => SelOnDamage::Refuse,
+        Some((_, "move-aside")) => SelOnDamage::MoveAside,
+        Some((d, _)) => {
+            return Err(src.err(
+                d.span(),
+                "sel_on_damage must be \"refuse\" or \"move-aside\"",
+            ))
+        }
+    };
     Ok(StateConfig {
         sel_path: dir.join(SEL_FILE),
         sel_capacity,
+        on_damage,
     })
 }
 
@@ -103,5 +128,6 @@ pub fn built_in(listen: SocketAddr) -> StateConfig {
             listen.to_string().replace([':', '[', ']'], "_")
         )),
         sel_capacity: sel_store::DEFAULT_CAPACITY,
+        on_damage: SelOnDamage::Refuse,
     }
 }

@@ -1,6 +1,7 @@
 //! What in a configuration is weaker than the defaults, one sentence each saying what it
-//! exposes: logged as warnings when the process starts (one line per BMC or discovery and
-//! setting) and printed by `check-config`. The defaults themselves give none.
+//! exposes: logged as warnings when the process starts and printed by `check-config`, one line
+//! per distinct warning with the places that share it counted ([`grouped`]). The defaults
+//! themselves give none.
 
 use ipmi_proto::session::ServerConfig;
 use ipmi_proto::wire::ipmi15::AuthType;
@@ -56,4 +57,67 @@ pub(super) fn of_session(server: &ServerConfig, ipmi15_asked: bool) -> Vec<Strin
         }
     }
     out
+}
+
+/// How many of the places that share a warning it names.
+const NAMED_PLACES: usize = 3;
+
+/// `warnings` (whose, what) with each distinct warning once: whose is the one place, or
+/// `N places: A, B, C and N-3 more` for a warning many share (10,000 BMCs whose users have the
+/// same short password give one line, not 10,000). In the order each warning first came.
+pub fn grouped(warnings: &[(String, &str)]) -> Vec<(String, String)> {
+    let mut order: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (who, what) in warnings {
+        let i = *index.entry(what).or_insert_with(|| {
+            order.push((what, Vec::new()));
+            order.len() - 1
+        });
+        order[i].1.push(who);
+    }
+    order
+        .into_iter()
+        .map(|(what, whos)| {
+            let who = match whos.len() {
+                1 => whos[0].to_string(),
+                n => {
+                    let named = whos[..n.min(NAMED_PLACES)].join(", ");
+                    let more = n.saturating_sub(NAMED_PLACES);
+                    let more = if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    };
+                    format!("{n} places: {named}{more}")
+                }
+            };
+            (who, what.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 19, defect 7: one line per distinct warning, with a count and a few names.
+    #[test]
+    fn a_warning_many_share_is_said_once_with_a_count() {
+        let short = "user \"admin\": password shorter than 12 characters";
+        let mut all: Vec<(String, &str)> = (0..10_000)
+            .map(|i| (format!("bmc \"node{i}\""), short))
+            .collect();
+        all.insert(1, ("bmc \"odd\"".into(), "cipher suite 0 is enabled"));
+        let g = super::grouped(&all);
+        assert_eq!(g.len(), 2, "{g:?}");
+        assert_eq!(
+            g[0],
+            (
+                "10000 places: bmc \"node0\", bmc \"node1\", bmc \"node2\" and 9997 more".into(),
+                short.to_string()
+            )
+        );
+        assert_eq!(
+            g[1],
+            ("bmc \"odd\"".into(), "cipher suite 0 is enabled".into())
+        );
+    }
 }

@@ -137,17 +137,27 @@ pub(super) fn apply(
         inherited.insert(name.to_string(), bmcs);
     }
     let mut committed = HashSet::new();
+    let mut weakened: Vec<(String, String)> = Vec::new();
     for (r, warnings) in ready {
         let name = r.name().to_string();
-        for w in warnings {
-            tracing::warn!(config = %format!("bmc {name:?}"), "weakened setting: {w}");
-        }
+        weakened.extend(
+            warnings
+                .iter()
+                .map(|w| (format!("bmc {name:?}"), w.to_string())),
+        );
         if fleet.commit(r) && restarting.contains(&name) {
             out.restarted.push(name.clone());
         } else {
             out.started.push(name.clone());
         }
         committed.insert(name);
+    }
+    let weakened: Vec<(String, &str)> = weakened
+        .iter()
+        .map(|(a, b)| (a.clone(), b.as_str()))
+        .collect();
+    for (who, w) in crate::config::grouped_warnings(&weakened) {
+        tracing::warn!(config = %who, "weakened setting: {w}");
     }
     for name in to_stop {
         if !committed.contains(&name) && fleet.stop(&name) {

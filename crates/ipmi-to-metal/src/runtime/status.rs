@@ -61,26 +61,40 @@ pub struct BmcView {
     pub bmc: Arc<Bmc>,
     /// Sessions open now.
     pub sessions: usize,
+    /// Its console, for the status page's live console.
+    pub console: crate::console_watch::LiveConsole,
 }
 
 impl Fleet {
     /// Every BMC served, by name.
     pub fn views(&self) -> Vec<BmcView> {
-        // The fleet's lock only while copying the entries out, each server's lock only for its
-        // count: requests wait for neither longer than that.
-        let entries: Vec<(String, Arc<super::Running>, Arc<BmcInfo>)> = self
-            .bmcs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(n, e)| (n.clone(), e.running.clone(), e.info.clone()))
-            .collect();
-        let mut views: Vec<BmcView> = entries
+        let mut views: Vec<BmcView> = self
+            .entries()
             .into_iter()
             .map(|(name, running, info)| view(name, &running, info))
             .collect();
         views.sort_by(|a, b| a.name.cmp(&b.name));
         views
+    }
+
+    /// Every BMC served: name, model and what its configuration says, in no order (for the
+    /// background power refresh: no session count read).
+    pub fn models(&self) -> Vec<(String, Arc<Bmc>, Arc<BmcInfo>)> {
+        self.entries()
+            .into_iter()
+            .map(|(name, running, info)| (name, running.bmc.clone(), info))
+            .collect()
+    }
+
+    /// The entries copied out: the fleet's lock only while copying them (requests wait for it
+    /// no longer than that).
+    fn entries(&self) -> Vec<(String, Arc<super::Running>, Arc<BmcInfo>)> {
+        self.bmcs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(n, e)| (n.clone(), e.running.clone(), e.info.clone()))
+            .collect()
     }
 
     /// The BMC served under `name`.
@@ -100,5 +114,9 @@ fn view(name: String, running: &super::Running, info: Arc<BmcInfo>) -> BmcView {
         info,
         bmc: running.bmc.clone(),
         sessions: running.server().active_sessions(),
+        console: crate::console_watch::LiveConsole {
+            watch: running.console.watch.clone(),
+            server: running.server.clone(),
+        },
     }
 }

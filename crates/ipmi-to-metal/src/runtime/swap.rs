@@ -80,6 +80,10 @@ impl Fleet {
             }
             None => Bmc::new(c.settings, backend),
         };
+        let bmc = match self.media.get() {
+            Some(m) => bmc.with_media(m.clone()),
+            None => bmc,
+        };
         let bmc = match self.audit.get() {
             Some(sink) => bmc.with_audit(sink.clone()),
             None => bmc,

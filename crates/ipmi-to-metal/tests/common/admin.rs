@@ -9,6 +9,9 @@ use std::process::Command;
 /// The admin token of the test configurations (in the file `admin.token`).
 pub const ADMIN_TOKEN: &str = "test-admin-token-5f2a9c1e77";
 
+/// The read-only token of [`Served::start_admin`]'s configurations (in the file `viewer.token`).
+pub const VIEWER_TOKEN: &str = "test-viewer-token-0b7d33aa41";
+
 /// The `[audit]` table's body of [`Served::start`].
 pub const DEFAULT_AUDIT: &str = "log = \"audit.jsonl\"";
 
@@ -23,6 +26,20 @@ impl Served {
     /// with the admin server (healthz left open) and the audit log in a file.
     pub fn start(extra: &str, more: &str) -> Served {
         Served::start_custom(extra, more, DEFAULT_AUDIT, Rlimits::default())
+    }
+
+    /// [`Served::start`] with more keys in `[admin]` (`admin_more`); the file `viewer.token`
+    /// holds [`VIEWER_TOKEN`] for `viewer_token_file`.
+    pub fn start_admin(extra: &str, more: &str, admin_more: &str) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        Served::start_admin_in(
+            dir,
+            extra,
+            more,
+            DEFAULT_AUDIT,
+            Rlimits::default(),
+            admin_more,
+        )
     }
 
     /// [`Served::start`] with `audit` as the body of the `[audit]` table (the file `audit.jsonl`
@@ -40,11 +57,24 @@ impl Served {
         audit: &str,
         limits: Rlimits,
     ) -> Served {
+        Served::start_admin_in(dir, extra, more, audit, limits, "")
+    }
+
+    /// [`Served::start_in`] with more keys in `[admin]`.
+    fn start_admin_in(
+        dir: tempfile::TempDir,
+        extra: &str,
+        more: &str,
+        audit: &str,
+        limits: Rlimits,
+        admin_more: &str,
+    ) -> Served {
         let port = free_port();
         let admin_port = test_support::free_tcp_port();
         std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
+        std::fs::write(dir.path().join("viewer.token"), format!("{VIEWER_TOKEN}\n")).unwrap();
         let config = format!(
-            "{}\n{more}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n\n[audit]\n{audit}\n",
+            "{}\n{more}\n[audit]\n{audit}\n\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\nopen = [\"healthz\"]\n{admin_more}\n",
             standard_config(port, extra)
         );
         let bmc = Bmc::start_in_limited(dir, port, &config, "info", limits);
@@ -56,6 +86,49 @@ impl Served {
             );
         }
         served
+    }
+
+    /// The BMCs of `bmcs` (`[[bmc]]` tables and top-level tables, the first listening on
+    /// `port`) with the admin server (nothing left open) and the audit log in a file.
+    pub fn start_bmcs(port: u16, bmcs: &str) -> Served {
+        let admin_port = test_support::free_tcp_port();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
+        let config = format!(
+            "{bmcs}\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_file = \"admin.token\"\n\n[audit]\nlog = \"audit.jsonl\"\n"
+        );
+        let bmc = Bmc::start_in(dir, port, &config);
+        let served = Served { bmc, admin_port };
+        served.wait_admin();
+        served
+    }
+
+    /// Waits until the admin server listens.
+    pub fn wait_admin(&self) {
+        if !eventually(20, || {
+            TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok()
+        }) {
+            panic!(
+                "the admin server did not listen; log:\n{}",
+                self.bmc.server_log()
+            );
+        }
+    }
+
+    /// `POST /bmcs/NAME/media/SLOT/ACTION` (virtual media insert or eject): status and body.
+    pub fn media(
+        &self,
+        name: &str,
+        slot: &str,
+        action: &str,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        let path = format!("/bmcs/{name}/media/{slot}/{action}");
+        let (status, text) = self.http("POST", &path, Some(ADMIN_TOKEN), body);
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// A request to the admin server: status and body.

@@ -171,8 +171,7 @@ pub struct ProviderFake {
     state: Arc<Mutex<State>>,
     /// Its port on 127.0.0.1.
     pub port: u16,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: crate::thread_server::ThreadServer,
 }
 
 impl ProviderFake {
@@ -188,32 +187,14 @@ impl ProviderFake {
             violations: Vec::new(),
             faults: VecDeque::new(),
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("address").port();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app = axum::Router::new()
-                    .fallback(move |req: Request<Body>| handle(served.clone(), req));
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
-        });
+        let app =
+            axum::Router::new().fallback(move |req: Request<Body>| handle(served.clone(), req));
+        let server = crate::thread_server::ThreadServer::start(app);
         ProviderFake {
             state,
-            port,
-            stop: Some(stop),
-            thread: Some(thread),
+            port: server.port,
+            _server: server,
         }
     }
 
@@ -276,17 +257,6 @@ impl ProviderFake {
             .expect("fake lock")
             .faults
             .push_back((method.map(str::to_string), fault));
-    }
-}
-
-impl Drop for ProviderFake {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

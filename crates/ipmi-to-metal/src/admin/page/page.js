@@ -1,18 +1,24 @@
 // The status page of ipmi-to-metal: one table of every BMC, refreshed from GET /bmcs every few
-// seconds, with a filter and sortable columns, and the console tail of one BMC on demand.
+// seconds, with a filter and sortable columns; power actions (with a confirmation naming the
+// machine) where the token allows them; and per machine a details view: the live console
+// (live-console.js), sensors, event log, last actions and the console log's end.
 // The admin token is asked for once per tab (or taken from "#token=..." in the address, which
-// is then removed from it; "#filter=...&sort=-power" set the filter and the order), kept in sessionStorage and sent as a bearer token; data is written
-// into the page as text only.
+// is then removed from it; "#filter=...&sort=-power" set the filter and the order), kept in
+// sessionStorage and sent as a bearer token (to the WebSocket in its first message: never in
+// an address). Data is written into the page as text only, never as HTML.
 "use strict";
 
 const REFRESH_MS = 3000;
 const KEY = "ipmi-to-metal-token";
+const ACTIONS = ["on", "off", "cycle", "reset", "soft"];
 const $ = (id) => document.getElementById(id);
 
 let rows = new Map(); // name -> { tr, cells, values }
 let sort = { key: "name", dir: 1 };
-let consoleOf = null;
+let you = { act: false, type: false };
+let detailsOf = null;
 let timer = null;
+let fetchedAt = Date.now();
 
 function token() {
   return sessionStorage.getItem(KEY);
@@ -39,18 +45,21 @@ function fromFragment() {
   }
 }
 
-async function api(path) {
-  const r = await fetch(path, {
+async function api(path, options) {
+  const r = await fetch(path, Object.assign({
     headers: { Authorization: "Bearer " + token() },
     cache: "no-store",
-  });
+  }, options || {}));
   if (r.status === 401) {
     throw Object.assign(new Error("the token was refused"), { unauthorized: true });
   }
-  if (!r.ok) {
-    throw new Error(path + ": HTTP " + r.status);
-  }
   return r;
+}
+
+async function apiJson(path) {
+  const r = await api(path);
+  if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+  return r.json();
 }
 
 function showLogin(message) {
@@ -68,6 +77,19 @@ function showMain() {
   $("logout").hidden = false;
 }
 
+// "12 s", "3 min", "2 h", "4 d".
+function ago(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return s + " s";
+  if (s < 5400) return Math.round(s / 60) + " min";
+  if (s < 172800) return Math.round(s / 3600) + " h";
+  return Math.round(s / 86400) + " d";
+}
+
+function sinceIso(iso) {
+  return (Date.now() - Date.parse(iso)) / 1000;
+}
+
 // What each column shows of a BMC, as text, and what it sorts by.
 function values(b) {
   const a = b.last_action;
@@ -78,6 +100,8 @@ function values(b) {
     address: b.address,
     backend: b.backends.map((x) => x.kind).join(", "),
     power: power,
+    age: b.power ? b.power.age_s : null,
+    checked: b.power ? b.power.checked : "",
     action: a ? a.call + (a.outcome === "done" ? "" : " (failed: " + (a.error || a.ccode) + ")") : "",
     user: a ? a.user + " from " + a.client : "",
     when: a ? a.time : "",
@@ -88,13 +112,34 @@ function values(b) {
   };
 }
 
-const COLUMNS = ["name", "address", "backend", "power", "action", "user", "when", "error", "sessions"];
+const COLUMNS = ["name", "power", "action", "when", "user", "error", "backend", "address", "sessions"];
+
+function actionSelect(name) {
+  const select = document.createElement("select");
+  select.setAttribute("aria-label", "power action for " + name);
+  const none = document.createElement("option");
+  none.value = "";
+  none.textContent = "power…";
+  select.appendChild(none);
+  for (const a of ACTIONS) {
+    const o = document.createElement("option");
+    o.value = a;
+    o.textContent = a;
+    select.appendChild(o);
+  }
+  select.addEventListener("change", () => {
+    const a = select.value;
+    select.value = "";
+    if (a) confirmAction(name, a);
+  });
+  return select;
+}
 
 function newRow(name) {
   const tr = document.createElement("tr");
   tr.dataset.bmc = name;
   const cells = {};
-  for (const c of COLUMNS) {
+  for (const c of COLUMNS.concat(["act"])) {
     const td = document.createElement("td");
     td.className = c;
     tr.appendChild(td);
@@ -102,9 +147,21 @@ function newRow(name) {
   }
   const button = document.createElement("button");
   button.type = "button";
-  button.addEventListener("click", () => openConsole(name));
+  button.title = "details, live console";
+  button.addEventListener("click", () => openDetails(name));
   cells.name.appendChild(button);
+  const state = document.createElement("span");
+  const age = document.createElement("span");
+  age.className = "age";
+  cells.power.append(state, age);
+  cells.act.appendChild(actionSelect(name));
   return { tr, cells, values: {} };
+}
+
+// The age of a state: as the server said, plus the time since it said it.
+function ageText(v) {
+  if (v.age === null) return "";
+  return " · " + ago(v.age + (Date.now() - fetchedAt) / 1000);
 }
 
 function update(row, v) {
@@ -112,14 +169,19 @@ function update(row, v) {
     if (row.values[c] === v[c]) continue;
     if (c === "name") {
       row.cells.name.firstChild.textContent = v.name;
-    } else {
+    } else if (c === "power") {
+      row.cells.power.firstChild.textContent = v.power;
+    } else if (c !== "when") {
       row.cells[c].textContent = v[c];
     }
+    row.cells[c].title = v[c];
   }
-  row.cells.name.firstChild.disabled = !v.console;
-  row.cells.name.firstChild.title = v.console ? "show the console log" : "no console log";
+  row.cells.when.textContent = v.when ? ago(sinceIso(v.when)) + " ago" : "";
+  row.cells.power.lastChild.textContent = ageText(v);
+  row.cells.power.title = v.checked ? v.power + ", confirmed " + v.checked : v.power;
   row.cells.power.className = "power power-" + v.power;
   row.tr.classList.toggle("failed", !!v.failed);
+  row.tr.classList.toggle("selected", detailsOf === v.name);
   row.values = v;
 }
 
@@ -176,15 +238,18 @@ function arrange() {
 async function refresh() {
   clearTimeout(timer);
   try {
-    const r = await api("/bmcs");
-    const data = await r.json();
+    const data = await apiJson("/bmcs");
+    fetchedAt = Date.now();
+    you = data.you || you;
+    document.body.classList.toggle("can-act", !!you.act);
     showMain();
     render(data.bmcs);
     $("error").textContent = "";
-    if (consoleOf) await loadConsole();
+    if (detailsOf) await loadDetails();
   } catch (e) {
     if (e.unauthorized) {
       sessionStorage.removeItem(KEY);
+      closeDetails();
       showLogin(e.message);
       return;
     }
@@ -193,23 +258,140 @@ async function refresh() {
   timer = setTimeout(refresh, REFRESH_MS);
 }
 
-async function loadConsole() {
-  const name = consoleOf;
-  const r = await api("/bmcs/" + encodeURIComponent(name) + "/console?kib=64");
-  const text = await r.text();
-  if (consoleOf !== name) return;
-  const pre = $("console-text");
-  const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-  pre.textContent = text || "(empty)";
-  if (atEnd) pre.scrollTop = pre.scrollHeight;
+// ---- Power actions ----
+
+let pending = null;
+
+function confirmAction(name, action) {
+  pending = { name, action };
+  $("confirm-text").textContent = "Power " + action + " " + name + "?";
+  $("confirm-ok").textContent = "Power " + action + " " + name;
+  $("confirm").showModal();
 }
 
-function openConsole(name) {
-  consoleOf = name;
-  $("console-name").textContent = name;
-  $("console-text").textContent = "loading…";
-  $("console").hidden = false;
-  loadConsole().catch((e) => ($("console-text").textContent = "cannot read: " + e.message));
+async function doAction() {
+  const p = pending;
+  pending = null;
+  $("confirm").close();
+  if (!p) return;
+  const where = detailsOf === p.name ? $("details-error") : $("notice");
+  where.textContent = "power " + p.action + " " + p.name + "…";
+  where.classList.remove("failed-text");
+  try {
+    const r = await api("/bmcs/" + encodeURIComponent(p.name) + "/power", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + token(), "Content-Type": "application/json" },
+      body: JSON.stringify({ action: p.action }),
+    });
+    const answer = await r.json().catch(() => ({}));
+    where.textContent = r.ok
+      ? "power " + p.action + " " + p.name + ": done"
+      : "power " + p.action + " " + p.name + " failed: " + (answer.error || "HTTP " + r.status);
+    where.classList.toggle("failed-text", !r.ok);
+  } catch (e) {
+    where.textContent = "power " + p.action + " " + p.name + " failed: " + e.message;
+    where.classList.add("failed-text");
+  }
+  refresh();
+}
+
+// ---- Details ----
+
+function cells(tr, texts) {
+  for (const t of texts) {
+    const td = document.createElement("td");
+    td.textContent = t;
+    td.title = t;
+    tr.appendChild(td);
+  }
+}
+
+function fill(id, items, texts, empty) {
+  const tbody = document.querySelector("#" + id + " tbody");
+  const columns = document.querySelectorAll("#" + id + " th").length;
+  tbody.replaceChildren();
+  for (const item of items) {
+    const tr = document.createElement("tr");
+    cells(tr, texts(item));
+    tbody.appendChild(tr);
+  }
+  if (!items.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = columns;
+    td.className = "muted";
+    td.textContent = empty;
+    tr.appendChild(td);
+    tbody.appendChild(tr);
+  }
+}
+
+function reading(s) {
+  if (s.value !== null && s.value !== undefined) return Number(s.value.toFixed(2)) + " " + s.unit;
+  if (s.states) return s.kind + ": states " + s.states;
+  return "no reading";
+}
+
+async function loadDetails() {
+  const name = detailsOf;
+  const base = "/bmcs/" + encodeURIComponent(name);
+  const [sensors, sel, audit] = await Promise.all([
+    apiJson(base + "/sensors"),
+    apiJson(base + "/sel?n=50"),
+    apiJson(base + "/audit?n=20"),
+  ]);
+  if (detailsOf !== name) return;
+  const row = rows.get(name);
+  if (row) {
+    $("details-power").textContent = row.values.power + ageText(row.values);
+    $("details-power").className = "power power-" + row.values.power;
+  }
+  fill("sensors", sensors.sensors, (s) => [String(s.number), s.name, reading(s)], sensors.error || "no sensors");
+  fill("sel", sel.entries, (e) => [String(e.id), e.time.replace("T", " ").replace(/\.\d+Z$/, ""), e.text], "empty");
+  fill("audit", audit.records, (r) => [
+    r.time.replace("T", " ").replace(/\.\d+Z$/, ""), r.call, r.user + " from " + r.client,
+    r.outcome + (r.error ? ": " + r.error : ""),
+  ], audit.error || "none");
+  if (row && row.values.console && $("log-box").open) {
+    const r = await api(base + "/console?kib=64");
+    const text = await r.text();
+    if (detailsOf !== name) return;
+    const pre = $("console-text");
+    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.textContent = text || "(empty)";
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  }
+}
+
+function openDetails(name) {
+  detailsOf = name;
+  $("details-name").textContent = name;
+  $("details-error").textContent = "";
+  $("console-text").textContent = "";
+  const actions = $("details-actions");
+  actions.replaceChildren();
+  if (you.act) {
+    for (const a of ACTIONS) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = a;
+      b.dataset.action = a;
+      b.addEventListener("click", () => confirmAction(name, a));
+      actions.appendChild(b);
+    }
+  }
+  $("details").hidden = false;
+  for (const [n, row] of rows) row.tr.classList.toggle("selected", n === name);
+  openTerminal(name);
+  loadDetails().catch((e) => ($("details-error").textContent = "cannot read: " + e.message));
+  $("details").scrollIntoView({ block: "start" });
+}
+
+function closeDetails() {
+  detailsOf = null;
+  closeTerminal();
+  $("details").hidden = true;
+  for (const row of rows.values()) row.tr.classList.remove("selected");
 }
 
 function start() {
@@ -223,25 +405,32 @@ function start() {
   $("logout").addEventListener("click", () => {
     sessionStorage.removeItem(KEY);
     clearTimeout(timer);
+    closeDetails();
     rows.forEach((r) => r.tr.remove());
     rows = new Map();
     showLogin("");
   });
   $("filter").addEventListener("input", arrange);
-  $("console-close").addEventListener("click", () => {
-    consoleOf = null;
-    $("console").hidden = true;
+  $("details-close").addEventListener("click", closeDetails);
+  $("log-box").addEventListener("toggle", () => detailsOf && loadDetails().catch(() => {}));
+  $("confirm-ok").addEventListener("click", doAction);
+  $("confirm-cancel").addEventListener("click", () => {
+    pending = null;
+    $("confirm").close();
   });
-  for (const th of document.querySelectorAll("#bmcs th")) {
+  $("term-type").addEventListener("click", () => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: typing ? "release" : "take" }));
+  });
+  for (const th of document.querySelectorAll("#bmcs th[data-key]")) {
     th.addEventListener("click", () => {
       const key = th.dataset.key;
       sort = { key, dir: sort.key === key ? -sort.dir : 1 };
-      for (const h of document.querySelectorAll("#bmcs th")) h.className = "";
-      th.className = sort.dir > 0 ? "asc" : "desc";
+      for (const h of document.querySelectorAll("#bmcs th[data-key]")) h.classList.remove("asc", "desc");
+      th.classList.add(sort.dir > 0 ? "asc" : "desc");
       arrange();
     });
   }
-  document.querySelector('#bmcs th[data-key="' + sort.key + '"]').className = sort.dir > 0 ? "asc" : "desc";
+  document.querySelector('#bmcs th[data-key="' + sort.key + '"]').classList.add(sort.dir > 0 ? "asc" : "desc");
   if (token()) {
     refresh();
   } else {

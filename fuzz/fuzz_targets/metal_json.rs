@@ -1,0 +1,9 @@
+//! What an upstream API sends, through the backend's parsers: see `fuzz/upstream/metal.rs`.
+#![no_main]
+
+#[path = "../upstream/metal.rs"]
+mod harness;
+#[path = "../upstream/json_gen.rs"]
+mod json_gen;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::run(data));
