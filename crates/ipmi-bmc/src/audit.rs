@@ -179,14 +179,14 @@ pub struct Asker {
 }
 
 impl Asker {
-    /// A caller of the admin API (its power and virtual media actions): no user ID, no session
-    /// privilege.
-    pub(crate) fn outside(who: Requester) -> Asker {
+    /// A caller with no account of the BMC's through `protocol` (the admin API's power and
+    /// virtual media actions): no user ID, no session privilege.
+    pub fn outside(who: Requester, protocol: Protocol) -> Asker {
         Asker {
             who,
             user_id: None,
             privilege: None,
-            protocol: Protocol::AdminApi,
+            protocol,
         }
     }
 }

@@ -262,7 +262,7 @@ impl Bmc {
         who: Requester,
         command: &'static str,
     ) -> Result<(), (CompletionCode, String)> {
-        let asker = audit::Asker::outside(who);
+        let asker = audit::Asker::outside(who, Protocol::AdminApi);
         self.power_action(action, &asker, command).await
     }
 

@@ -320,14 +320,6 @@ pub(crate) fn boot_call(boot: Option<BootOverride>) -> String {
     }
 }
 
-/// The boot flags that ask for `boot` (valid, or cleared for `None`).
-pub(crate) fn boot_flags_of(boot: Option<BootOverride>) -> BootFlags {
-    match boot {
-        Some(b) => BootFlags::new(true, b.persistent, b.efi, b.device.selector()),
-        None => BootFlags::default(),
-    }
-}
-
 /// The boot override that boot flags ask for (`None`: none), or `None` for a device selector
 /// that names no device.
 pub(crate) fn requested_override(flags: &BootFlags) -> Option<Option<BootOverride>> {

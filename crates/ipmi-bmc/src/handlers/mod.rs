@@ -2,7 +2,6 @@
 
 mod app;
 mod chassis;
-pub(crate) use chassis::boot_flags_of;
 mod dcmi;
 mod fru;
 mod relay;

@@ -244,13 +244,13 @@ impl Bmc {
         })
     }
 
-    /// Inserts `media` into `slot` for `who` (audited, recorded in the SEL, on disk before it
+    /// Inserts `media` into `slot` for `asker` (audited, recorded in the SEL, on disk before it
     /// returns). The script URL's secret changes: the old URL answers nothing from now on.
     pub async fn insert_media(
         &self,
         slot: MediaSlot,
         media: MediaInsert,
-        who: Requester,
+        asker: &Asker,
     ) -> Result<(), MediaError> {
         if !self.media_slots().contains(&slot) {
             return Err(MediaError::NotOffered);
@@ -262,9 +262,8 @@ impl Bmc {
                 media.protocol.name()
             )));
         }
-        let asker = Asker::outside(who);
         let call = format!("insert media {slot} {:?}", shown(&media.image));
-        let mut audit = Audit::start(self, &asker, "InsertMedia", call);
+        let mut audit = Audit::start(self, asker, "InsertMedia", call);
         audit.admit(Durability::Written).await?;
         let cell = self.media_cell();
         let io = cell.io.lock().await;
@@ -294,19 +293,18 @@ impl Bmc {
         audit.finish_with(&result, Durability::Written).await;
         result?;
         tracing::info!(%slot, image = ?shown(&media.image), who = %asker.who, "virtual media inserted");
-        self.record_for(Event::Media(true), Some(&asker)).await;
+        self.record_for(Event::Media(true), Some(asker)).await;
         Ok(())
     }
 
-    /// Ejects the medium of `slot` for `who` (audited, recorded in the SEL). Where the machine
+    /// Ejects the medium of `slot` for `asker` (audited, recorded in the SEL). Where the machine
     /// netboots the endpoint, what its boot settings were before the insert is put back, and a
     /// boot from the CD asked for is dropped.
-    pub async fn eject_media(&self, slot: MediaSlot, who: Requester) -> Result<(), MediaError> {
+    pub async fn eject_media(&self, slot: MediaSlot, asker: &Asker) -> Result<(), MediaError> {
         if !self.media_slots().contains(&slot) {
             return Err(MediaError::NotOffered);
         }
-        let asker = Asker::outside(who);
-        let mut audit = Audit::start(self, &asker, "EjectMedia", format!("eject media {slot}"));
+        let mut audit = Audit::start(self, asker, "EjectMedia", format!("eject media {slot}"));
         audit.admit(Durability::Written).await?;
         let cell = self.media_cell();
         let io = cell.io.lock().await;
@@ -332,21 +330,8 @@ impl Bmc {
         audit.finish_with(&result, Durability::Written).await;
         result?;
         tracing::info!(%slot, who = %asker.who, "virtual media ejected");
-        self.record_for(Event::Media(false), Some(&asker)).await;
+        self.record_for(Event::Media(false), Some(asker)).await;
         Ok(())
-    }
-
-    /// Sets (`Some`) or clears the boot override for a caller outside IPMI (the Redfish
-    /// front-end), as Set System Boot Options does: `Cdrom` with a medium in the CD boots it.
-    pub async fn set_boot_for(
-        &self,
-        boot: Option<BootOverride>,
-        who: Requester,
-        command: &'static str,
-    ) -> Result<(), (CompletionCode, String)> {
-        let asker = Asker::outside(who);
-        self.boot_as(boot, crate::handlers::boot_flags_of(boot), &asker, command)
-            .await
     }
 
     /// Asks for an HTTP boot of `uri` (an EFI binary or an iPXE script: Redfish `UefiHttp` with
@@ -355,15 +340,14 @@ impl Bmc {
         &self,
         uri: &str,
         persistent: bool,
-        who: Requester,
+        asker: &Asker,
     ) -> Result<(), MediaError> {
         if !self.http_boot_offered() {
             return Err(MediaError::NotOffered);
         }
         script::check_url(uri, "HttpBootUri").map_err(MediaError::Invalid)?;
-        let asker = Asker::outside(who);
         let call = format!("set http boot {:?}", shown(uri));
-        let mut audit = Audit::start(self, &asker, "HttpBoot", call);
+        let mut audit = Audit::start(self, asker, "HttpBoot", call);
         audit.admit(Durability::Written).await?;
         let cell = self.media_cell();
         let io = cell.io.lock().await;

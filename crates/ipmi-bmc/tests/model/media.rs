@@ -7,8 +7,8 @@ use super::{admin, settings};
 use async_trait::async_trait;
 use ipmi_bmc::media::Script;
 use ipmi_bmc::{
-    Backend, BackendResult, Bmc, BootOverride, MediaInsert, MediaSettings, MediaSlot, PowerAction,
-    PowerState, Requester, TransferProtocol,
+    Asker, Backend, BackendResult, Bmc, BootOverride, MediaInsert, MediaSettings, MediaSlot,
+    PowerAction, PowerState, Protocol, Requester, TransferProtocol,
 };
 use ipmi_proto::types::{CompletionCode, NetFn};
 use std::sync::{Arc, Mutex};
@@ -52,12 +52,15 @@ impl Backend for Netbooting {
     }
 }
 
-fn who() -> Requester {
-    Requester {
-        user: "redfish".into(),
-        peer: "127.0.0.1:1".parse().unwrap(),
-        bmc: "node1".into(),
-    }
+fn asker() -> Asker {
+    Asker::outside(
+        Requester {
+            user: "redfish".into(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            bmc: "node1".into(),
+        },
+        Protocol::Redfish,
+    )
 }
 
 fn bmc(dir: &std::path::Path, machine: &Arc<Netbooting>) -> Bmc {
@@ -87,7 +90,7 @@ async fn a_netbooting_machine_gets_the_endpoint_and_its_settings_back() {
         write_protected: true,
         protocol: TransferProtocol::Http,
     };
-    b.insert_media(MediaSlot::Cd, media.clone(), who())
+    b.insert_media(MediaSlot::Cd, media.clone(), &asker())
         .await
         .unwrap();
     let url = b.ipxe_url().unwrap();
@@ -115,7 +118,9 @@ async fn a_netbooting_machine_gets_the_endpoint_and_its_settings_back() {
     );
 
     // A new insert installs the new URL; the note kept is the first one's.
-    b.insert_media(MediaSlot::Cd, media, who()).await.unwrap();
+    b.insert_media(MediaSlot::Cd, media, &asker())
+        .await
+        .unwrap();
     let secret2 = secret_of(&b.ipxe_url().unwrap());
     assert_ne!(secret2, secret);
     assert_eq!(
@@ -125,7 +130,7 @@ async fn a_netbooting_machine_gets_the_endpoint_and_its_settings_back() {
     );
 
     // An HTTP boot through the endpoint, next boot only.
-    b.set_http_boot("http://10.0.2.2:9000/shim.efi", false, who())
+    b.set_http_boot("http://10.0.2.2:9000/shim.efi", false, &asker())
         .await
         .unwrap();
     assert_eq!(
@@ -145,7 +150,7 @@ async fn a_netbooting_machine_gets_the_endpoint_and_its_settings_back() {
         Some(secret2.clone())
     );
 
-    again.eject_media(MediaSlot::Cd, who()).await.unwrap();
+    again.eject_media(MediaSlot::Cd, &asker()).await.unwrap();
     assert!(!again.media_status(MediaSlot::Cd).unwrap().inserted);
     let calls = machine.calls.lock().unwrap().clone();
     let kinds: Vec<&str> = calls.iter().map(|c| c.split(' ').next().unwrap()).collect();
@@ -171,7 +176,9 @@ async fn a_disk_boot_puts_the_settings_back_before_the_backend_boots_the_disk() 
         write_protected: true,
         protocol: TransferProtocol::Http,
     };
-    b.insert_media(MediaSlot::Cd, media, who()).await.unwrap();
+    b.insert_media(MediaSlot::Cd, media, &asker())
+        .await
+        .unwrap();
     // Boot flags: disk, persistent.
     let flags = [0x05, 0xc0, 0x08, 0, 0, 0];
     assert!(admin(&b, NetFn::CHASSIS, 0x08, &flags).await.ccode == CompletionCode::OK);

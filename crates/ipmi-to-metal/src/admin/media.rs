@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ipmi_bmc::{Bmc, MediaError, MediaInsert, MediaSlot, Requester, TransferProtocol};
+use ipmi_bmc::{
+    Asker, Bmc, MediaError, MediaInsert, MediaSlot, Protocol, Requester, TransferProtocol,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -78,11 +80,14 @@ async fn act(
             format!("no slot {slot:?} (Cd, UsbStick)"),
         );
     };
-    let who = Requester {
-        user: API_USER.into(),
-        peer: client,
-        bmc: name.clone(),
-    };
+    let asker = Asker::outside(
+        Requester {
+            user: API_USER.into(),
+            peer: client,
+            bmc: name.clone(),
+        },
+        Protocol::AdminApi,
+    );
     let span = tracing::info_span!(parent: None, "admin", bmc = %name, %client);
     let done = match action.as_str() {
         "insert" => {
@@ -106,11 +111,11 @@ async fn act(
                 write_protected: b.write_protected,
                 protocol,
             };
-            let call = view.bmc.insert_media(slot, media, who);
+            let call = view.bmc.insert_media(slot, media, &asker);
             timed(tracing::Instrument::instrument(call, span)).await
         }
         "eject" => {
-            let call = view.bmc.eject_media(slot, who);
+            let call = view.bmc.eject_media(slot, &asker);
             timed(tracing::Instrument::instrument(call, span)).await
         }
         other => {

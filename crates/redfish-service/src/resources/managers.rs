@@ -53,7 +53,17 @@ pub(crate) async fn serve(ctx: &Ctx<'_>, name: &str, page: Page) -> Response {
     let uri = format!("/redfish/v1/Managers/{name}");
     let body = match page {
         Page::Collection => unreachable!("answered above"),
-        Page::Manager => manager(name, &bmc),
+        Page::Manager => {
+            let mut m = manager(name, &bmc);
+            if !bmc.media_slots().is_empty() {
+                let media = super::virtual_media::collection_uri(
+                    super::virtual_media::Parent::Manager,
+                    name,
+                );
+                m["VirtualMedia"] = json!({ "@odata.id": media });
+            }
+            m
+        }
         Page::Interfaces => reply::collection(
             "#EthernetInterfaceCollection.EthernetInterfaceCollection",
             &format!("{uri}/EthernetInterfaces"),

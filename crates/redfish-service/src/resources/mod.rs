@@ -12,6 +12,7 @@ pub(crate) mod managers;
 pub(crate) mod service_root;
 pub(crate) mod session_service;
 pub(crate) mod systems;
+pub(crate) mod virtual_media;
 
 /// What a route serves, by family.
 pub(crate) enum Page {
@@ -22,6 +23,7 @@ pub(crate) enum Page {
     Chassis(chassis::Page),
     Sessions(session_service::Page),
     Accounts(accounts::Page),
+    Media(virtual_media::Page),
 }
 
 /// The route of a path (without its trailing `/`), if it names a resource.
@@ -34,7 +36,8 @@ pub(crate) fn route(path: &str) -> Option<Route> {
     if segs.iter().any(|s| s.is_empty()) {
         return None;
     }
-    systems::route(&segs)
+    virtual_media::route(&segs)
+        .or_else(|| systems::route(&segs))
         .or_else(|| managers::route(&segs))
         .or_else(|| log_service::route(&segs))
         .or_else(|| chassis::route(&segs))
@@ -53,6 +56,7 @@ pub(crate) async fn serve(ctx: &Ctx<'_>, route: Route) -> Response {
         Page::Chassis(p) => chassis::serve(ctx, &bmc, p).await,
         Page::Sessions(p) => session_service::serve(ctx, p),
         Page::Accounts(p) => accounts::serve(ctx, p),
+        Page::Media(p) => virtual_media::serve(ctx, &bmc, p).await,
     }
 }
 

@@ -33,6 +33,8 @@ const TARGETS: &[&str] = &[
     "Floppy",
     "RemoteDrive",
 ];
+/// The boot target of an HTTP boot (with `HttpBootUri`), where the backend can chain one.
+const UEFI_HTTP: &str = "UefiHttp";
 const ENABLED: &[&str] = &["Disabled", "Once", "Continuous"];
 const MODES: &[&str] = &["Legacy", "UEFI"];
 
@@ -128,6 +130,16 @@ pub(crate) async fn system(name: &str, bmc: &Bmc) -> Value {
             b.device.redfish_target().unwrap_or("None"),
         ),
     };
+    let http_boot = bmc.http_boot();
+    let target = if http_boot.is_some() {
+        "UefiHttp"
+    } else {
+        target
+    };
+    let mut targets = TARGETS.to_vec();
+    if bmc.http_boot_offered() {
+        targets.push(UEFI_HTTP);
+    }
     let lit = bmc.identify_on();
     let mut v = json!({
         "@odata.type": "#ComputerSystem.v1_13_0.ComputerSystem",
@@ -150,7 +162,7 @@ pub(crate) async fn system(name: &str, bmc: &Bmc) -> Value {
             "BootSourceOverrideEnabled": enabled,
             "BootSourceOverrideEnabled@Redfish.AllowableValues": ENABLED,
             "BootSourceOverrideTarget": target,
-            "BootSourceOverrideTarget@Redfish.AllowableValues": TARGETS,
+            "BootSourceOverrideTarget@Redfish.AllowableValues": targets,
             "BootSourceOverrideMode": if efi { "UEFI" } else { "Legacy" },
             "BootSourceOverrideMode@Redfish.AllowableValues": MODES,
         },
@@ -168,6 +180,14 @@ pub(crate) async fn system(name: &str, bmc: &Bmc) -> Value {
     });
     if let Some(p) = power {
         v["PowerState"] = p.into();
+    }
+    if bmc.http_boot_offered() {
+        v["Boot"]["HttpBootUri"] = http_boot.into();
+    }
+    if !bmc.media_slots().is_empty() {
+        let media =
+            super::virtual_media::collection_uri(super::virtual_media::Parent::System, name);
+        v["VirtualMedia"] = json!({ "@odata.id": media });
     }
     v
 }
@@ -286,20 +306,53 @@ async fn set_boot(
             "BootSourceOverrideTarget",
             "BootSourceOverrideEnabled",
             "BootSourceOverrideMode",
+            "HttpBootUri",
         ]
         .contains(&key.as_str())
         {
             return Some(super::actions::unknown_property(key));
         }
     }
+    let mut targets = TARGETS.to_vec();
+    if bmc.http_boot_offered() {
+        targets.push(UEFI_HTTP);
+    }
     let (target, enabled, mode) = match (
-        pick(boot, "BootSourceOverrideTarget", TARGETS),
+        pick(boot, "BootSourceOverrideTarget", &targets),
         pick(boot, "BootSourceOverrideEnabled", ENABLED),
         pick(boot, "BootSourceOverrideMode", MODES),
     ) {
         (Ok(t), Ok(e), Ok(m)) => (t, e, m),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return Some(r),
     };
+    let uri = boot.get("HttpBootUri");
+    if target == Some(UEFI_HTTP) || (target.is_none() && uri.is_some_and(Value::is_string)) {
+        let Some(uri) = uri
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or(bmc.http_boot())
+        else {
+            return Some(reply::error(
+                StatusCode::BAD_REQUEST,
+                "PropertyMissing",
+                "The property HttpBootUri is a required property and must be included in the request.",
+                &["HttpBootUri"],
+            ));
+        };
+        let persistent = enabled == Some("Continuous");
+        return match bmc.set_http_boot(&uri, persistent, asker).await {
+            Ok(()) => None,
+            Err(ipmi_bmc::MediaError::Invalid(why)) => {
+                Some(reply::not_in_list("HttpBootUri", &why))
+            }
+            Err(ipmi_bmc::MediaError::NotOffered) => {
+                Some(reply::not_in_list("BootSourceOverrideTarget", UEFI_HTTP))
+            }
+            Err(ipmi_bmc::MediaError::Failed { ccode, error }) => {
+                Some(reply::model_failed(ccode, &error))
+            }
+        };
+    }
     let now = bmc.boot_override_now().await;
     let efi = match mode {
         Some(m) => m == "UEFI",
