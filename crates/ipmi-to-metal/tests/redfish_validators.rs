@@ -153,7 +153,7 @@ fn dmtf_protocol_validator_passes_every_assertion_over_tls() {
 }
 
 #[test]
-fn ironic_interop_profile_passes_but_for_virtual_media() {
+fn ironic_interop_profile_passes_in_full() {
     let ca = TestCa::new();
     let (_s, port) = start_tls(&ca);
     let logs = tempfile::tempdir().unwrap();
@@ -168,7 +168,7 @@ fn ironic_interop_profile_passes_but_for_virtual_media() {
         .arg(logs.path())
         .arg(profile));
     let (pass, _, fail) = summary(&out.stdout);
-    // The one failure: the VirtualMedia resource, which this service does not have yet.
+    // Every requirement, VirtualMedia (the sim's CD and USB stick) included.
     let report: String = walk(logs.path())
         .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "html"))
@@ -176,7 +176,7 @@ fn ironic_interop_profile_passes_but_for_virtual_media() {
         .collect();
     let text = strip_tags(&report);
     assert!(
-        pass > 40 && fail == 1 && text.contains("VirtualMedia Required Resource Error"),
+        pass > 40 && fail == 0 && !text.contains("VirtualMedia Required Resource Error"),
         "{}\n{}",
         out.stdout,
         text.split("FAIL").next().unwrap_or_default()

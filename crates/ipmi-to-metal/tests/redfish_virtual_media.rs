@@ -1,0 +1,159 @@
+//! The Redfish front-end of virtual media with Ironic's `sushy`: the redfish-virtual-media
+//! sequence as Ironic runs it (eject, insert with `inserted=True, write_protected=True`, boot
+//! `Cd` Once, reset) against the simulator, whose console names the image it booted; the
+//! resources under the Manager and the System alike, ETags, the audit as Redfish, the SEL; and a
+//! backend without media offering no member.
+
+mod common;
+#[allow(dead_code)]
+#[path = "redfish_service/serve.rs"]
+mod serve;
+#[allow(dead_code)]
+#[path = "redfish/services.rs"]
+mod services;
+use common::admin::*;
+use common::*;
+use serde_json::Value;
+use serve::*;
+use std::process::Command;
+
+const IMAGE: &str = "http://192.0.2.10/images/ironic-agent.iso";
+
+fn console(s: &Served) -> String {
+    s.http("GET", "/bmcs/node1/console", Some(ADMIN_TOKEN), "")
+        .1
+}
+
+fn get(port: u16, path: &str) -> (u16, String, Value) {
+    let (status, head, body) = curl(&format!("{}{path}", base(port)), &["-u", ADMIN_BASIC]);
+    (status, head, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn sushy_inserts_the_cd_boots_it_once_and_the_sim_console_shows_the_image() {
+    let python = require_python_module("sushy");
+    let (s, port) = start(true, "");
+    let pw = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pw.path(), ADMIN_PASSWORD).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sushy_vmedia.py");
+    for _ in 0..2 {
+        // Twice: the second run finds the CD inserted and ejects it first, as Ironic does.
+        let out = run(Command::new(&python)
+            .arg(script)
+            .arg(base(port))
+            .arg("admin")
+            .arg(pw.path())
+            .arg("/redfish/v1/Systems/node1")
+            .arg(IMAGE));
+        assert!(
+            out.ok,
+            "sushy failed:\n{}\n{}\nlog:\n{}",
+            out.stdout,
+            out.stderr,
+            s.bmc.server_log()
+        );
+        assert_eq!(
+            out.stdout.lines().collect::<Vec<_>>(),
+            [
+                "inserted /redfish/v1/Systems/node1/VirtualMedia/Cd",
+                "booting cd"
+            ],
+            "{}",
+            out.stdout
+        );
+    }
+    let booted = format!("Booting from virtual media CD {IMAGE}");
+    assert!(
+        eventually(10, || console(&s).matches(&booted).count() == 2),
+        "{}",
+        console(&s)
+    );
+    // Once: the boot override is gone after that boot.
+    let (_, _, system) = get(port, "/redfish/v1/Systems/node1");
+    assert_eq!(system["Boot"]["BootSourceOverrideEnabled"], "Disabled", "{system}");
+
+    // The same slot under the Manager.
+    let (status, _, cd) = get(port, "/redfish/v1/Managers/node1/VirtualMedia/Cd");
+    assert_eq!(status, 200, "{cd}");
+    assert_eq!(cd["Image"], IMAGE);
+    assert_eq!(cd["Inserted"], true);
+    assert_eq!(cd["WriteProtected"], true);
+    assert_eq!(cd["ConnectedVia"], "URI");
+    assert_eq!(cd["TransferProtocolType"], "HTTP");
+    let (_, _, members) = get(port, "/redfish/v1/Managers/node1/VirtualMedia");
+    assert_eq!(members["Members@odata.count"], 2, "{members}");
+
+    // Audited as Redfish requests of the user admin; in the SEL.
+    let audit = s.audit();
+    let inserts: Vec<&Value> = audit
+        .iter()
+        .filter(|r| r["command"] == "InsertMedia")
+        .collect();
+    assert_eq!(inserts.len(), 2, "{audit:?}");
+    assert_eq!(inserts[0]["user"], "admin", "{}", inserts[0]);
+    assert!(
+        inserts[0].to_string().to_lowercase().contains("redfish"),
+        "{}",
+        inserts[0]
+    );
+    assert!(audit.iter().any(|r| r["command"] == "EjectMedia"));
+    assert!(admin(&s.bmc, "sel elist").contains("Virtual Media"));
+}
+
+#[test]
+fn patch_with_a_stale_etag_is_refused_and_image_null_ejects() {
+    let (s, port) = start(true, "");
+    let uri = format!("{}/redfish/v1/Systems/node1/VirtualMedia/Cd", base(port));
+    let (_, head, _) = get(port, "/redfish/v1/Systems/node1/VirtualMedia/Cd");
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an ETag")
+        .trim()
+        .to_string();
+    let patch = |body: &str, tag: &str| {
+        curl(
+            &uri,
+            &[
+                "-u",
+                ADMIN_BASIC,
+                "-X",
+                "PATCH",
+                "-H",
+                "Content-Type: application/json",
+                "-H",
+                &format!("If-Match: {tag}"),
+                "-d",
+                body,
+            ],
+        )
+    };
+    let (status, _, body) = patch(&format!("{{\"Image\": \"{IMAGE}\"}}"), &etag);
+    assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
+    assert!(body.contains("\"Inserted\":true"), "{body}");
+    // The old ETag is stale now.
+    let (status, _, body) = patch("{\"Image\": null}", &etag);
+    assert_eq!(status, 412, "{body}");
+    let (status, _, body) = patch("{\"Image\": null}", "*");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"Inserted\":false"), "{body}");
+    // A non-HTTP image is refused.
+    let (status, _, body) = curl(
+        &format!("{uri}/Actions/VirtualMedia.InsertMedia"),
+        &[
+            "-u",
+            ADMIN_BASIC,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            "{\"Image\": \"nfs://192.0.2.1/a.iso\"}",
+        ],
+    );
+    assert_eq!(status, 400, "{body}");
+    // A viewer may read but not eject.
+    let (status, _, _) = curl(
+        &format!("{uri}/Actions/VirtualMedia.EjectMedia"),
+        &["-u", &format!("viewer:{VIEWER_PASSWORD}"), "-X", "POST", "-d", "{}"],
+    );
+    assert!(status == 401 || status == 403, "{status}");
+}
