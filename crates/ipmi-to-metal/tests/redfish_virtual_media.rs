@@ -26,7 +26,11 @@ fn console(s: &Served) -> String {
 
 fn get(port: u16, path: &str) -> (u16, String, Value) {
     let (status, head, body) = curl(&format!("{}{path}", base(port)), &["-u", ADMIN_BASIC]);
-    (status, head, serde_json::from_str(&body).unwrap_or(Value::Null))
+    (
+        status,
+        head,
+        serde_json::from_str(&body).unwrap_or(Value::Null),
+    )
 }
 
 #[test]
@@ -70,7 +74,10 @@ fn sushy_inserts_the_cd_boots_it_once_and_the_sim_console_shows_the_image() {
     );
     // Once: the boot override is gone after that boot.
     let (_, _, system) = get(port, "/redfish/v1/Systems/node1");
-    assert_eq!(system["Boot"]["BootSourceOverrideEnabled"], "Disabled", "{system}");
+    assert_eq!(
+        system["Boot"]["BootSourceOverrideEnabled"], "Disabled",
+        "{system}"
+    );
 
     // The same slot under the Manager.
     let (status, _, cd) = get(port, "/redfish/v1/Managers/node1/VirtualMedia/Cd");
@@ -104,13 +111,9 @@ fn sushy_inserts_the_cd_boots_it_once_and_the_sim_console_shows_the_image() {
 fn patch_with_a_stale_etag_is_refused_and_image_null_ejects() {
     let (s, port) = start(true, "");
     let uri = format!("{}/redfish/v1/Systems/node1/VirtualMedia/Cd", base(port));
-    let (_, head, _) = get(port, "/redfish/v1/Systems/node1/VirtualMedia/Cd");
-    let etag = head
-        .lines()
-        .find_map(|l| l.strip_prefix("etag: "))
-        .expect("an ETag")
-        .trim()
-        .to_string();
+    let (_, head, cd) = get(port, "/redfish/v1/Systems/node1/VirtualMedia/Cd");
+    assert!(head.contains("etag: "), "{head}");
+    let etag = cd["@odata.etag"].as_str().expect("an ETag").to_string();
     let patch = |body: &str, tag: &str| {
         curl(
             &uri,
@@ -153,7 +156,14 @@ fn patch_with_a_stale_etag_is_refused_and_image_null_ejects() {
     // A viewer may read but not eject.
     let (status, _, _) = curl(
         &format!("{uri}/Actions/VirtualMedia.EjectMedia"),
-        &["-u", &format!("viewer:{VIEWER_PASSWORD}"), "-X", "POST", "-d", "{}"],
+        &[
+            "-u",
+            &format!("viewer:{VIEWER_PASSWORD}"),
+            "-X",
+            "POST",
+            "-d",
+            "{}",
+        ],
     );
     assert!(status == 401 || status == 403, "{status}");
 }
