@@ -167,3 +167,55 @@ fn patch_with_a_stale_etag_is_refused_and_image_null_ejects() {
     );
     assert!(status == 401 || status == 403, "{status}");
 }
+
+#[test]
+fn a_backend_without_media_has_no_member_and_no_link() {
+    use common::metal::*;
+    let fake = FakeMetal::start(vec![device(1, "active", &[])]);
+    let port = free_port();
+    let rf = test_support::free_tcp_port();
+    // Metal without the iPXE endpoint configured: it cannot boot an image.
+    let metal = format!(
+        "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\n",
+        fake.url(),
+        device_id(1)
+    );
+    let config = format!(
+        "{}\n[redfish]\nlisten = \"127.0.0.1:{rf}\"\nallow_http = true\n",
+        config_with_backend(port, "metal", &metal)
+    );
+    let s = Served::start_bmcs(port, &config);
+    assert!(
+        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", rf))
+            .is_ok()),
+        "{}",
+        s.bmc.server_log()
+    );
+    let (status, _, members) = get(rf, "/redfish/v1/Managers/node1/VirtualMedia");
+    assert_eq!(status, 200, "{members}");
+    assert_eq!(members["Members"], serde_json::json!([]));
+    let (_, _, system) = get(rf, "/redfish/v1/Systems/node1");
+    assert!(system.get("VirtualMedia").is_none(), "{system}");
+    assert!(
+        !system["Boot"]["BootSourceOverrideTarget@Redfish.AllowableValues"]
+            .to_string()
+            .contains("UefiHttp"),
+        "{system}"
+    );
+    let (status, _, _) = get(rf, "/redfish/v1/Managers/node1/VirtualMedia/Cd");
+    assert_eq!(status, 404);
+    let (status, _, body) = curl(
+        &format!(
+            "{}/redfish/v1/Systems/node1/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia",
+            base(rf)
+        ),
+        &[
+            "-u",
+            ADMIN_BASIC,
+            "-d",
+            &format!("{{\"Image\": \"{IMAGE}\"}}"),
+        ],
+    );
+    assert_eq!(status, 404, "{body}");
+    assert!(fake.device(1).ipxe_script_url.is_none());
+}
