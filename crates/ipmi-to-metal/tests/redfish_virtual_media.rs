@@ -219,3 +219,72 @@ fn a_backend_without_media_has_no_member_and_no_link() {
     assert_eq!(status, 404, "{body}");
     assert!(fake.device(1).ipxe_script_url.is_none());
 }
+
+#[test]
+fn uefi_http_boot_points_a_netbooting_machine_at_the_endpoint_which_chains_the_uri() {
+    use common::metal::*;
+    let fake = FakeMetal::start(vec![device(1, "active", &[])]);
+    let (port, rf, ipxe) = (
+        free_port(),
+        test_support::free_tcp_port(),
+        test_support::free_tcp_port(),
+    );
+    let metal = format!(
+        "[bmc.metal]\napi_url = \"{}\"\nallow_http = true\ndevice_id = \"{}\"\ntoken_env = \"TEST_METAL_TOKEN\"\n",
+        fake.url(),
+        device_id(1)
+    );
+    let config = format!(
+        "{}\n[ipxe]\nlisten = \"127.0.0.1:{ipxe}\"\npublic_url = \"http://127.0.0.1:{ipxe}\"\n[redfish]\nlisten = \"127.0.0.1:{rf}\"\nallow_http = true\n",
+        config_with_backend(port, "metal", &metal)
+    );
+    let s = Served::start_bmcs(port, &config);
+    assert!(
+        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", rf))
+            .is_ok()),
+        "{}",
+        s.bmc.server_log()
+    );
+    let (_, _, system) = get(rf, "/redfish/v1/Systems/node1");
+    assert!(
+        system["Boot"]["BootSourceOverrideTarget@Redfish.AllowableValues"]
+            .to_string()
+            .contains("UefiHttp"),
+        "{system}"
+    );
+    assert!(system["VirtualMedia"]["@odata.id"].is_string(), "{system}");
+    let shim = "http://10.0.2.2:9000/shim.efi";
+    let (status, _, body) = curl(
+        &format!("{}/redfish/v1/Systems/node1", base(rf)),
+        &[
+            "-u",
+            ADMIN_BASIC,
+            "-X",
+            "PATCH",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &format!("{{\"Boot\": {{\"BootSourceOverrideTarget\": \"UefiHttp\", \"BootSourceOverrideEnabled\": \"Once\", \"HttpBootUri\": \"{shim}\"}}}}"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}\n{}", s.bmc.server_log());
+    let (_, _, system) = get(rf, "/redfish/v1/Systems/node1");
+    assert_eq!(
+        system["Boot"]["BootSourceOverrideTarget"], "UefiHttp",
+        "{system}"
+    );
+    assert_eq!(system["Boot"]["HttpBootUri"], shim, "{system}");
+    // The machine netboots the endpoint, whose script chains the URI.
+    let url = fake
+        .device(1)
+        .ipxe_script_url
+        .clone()
+        .expect("pointed at the endpoint");
+    let path = url
+        .strip_prefix(&format!("http://127.0.0.1:{ipxe}"))
+        .unwrap_or_else(|| panic!("{url}"))
+        .to_string();
+    let (status, script) = http(ipxe, "GET", &path, None, "");
+    assert_eq!(status, 200);
+    assert!(script.contains(shim), "{script}");
+}

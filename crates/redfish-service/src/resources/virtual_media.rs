@@ -28,66 +28,44 @@ pub(crate) enum Parent {
     System,
 }
 
+/// The route patterns: under a Manager, then under a System; each the collection, a slot, its
+/// InsertMedia and its EjectMedia.
+const PATTERNS: [[&str; 4]; 2] = [
+    [
+        "/redfish/v1/Managers/{id}/VirtualMedia",
+        "/redfish/v1/Managers/{id}/VirtualMedia/{slot}",
+        "/redfish/v1/Managers/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.InsertMedia",
+        "/redfish/v1/Managers/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.EjectMedia",
+    ],
+    [
+        "/redfish/v1/Systems/{id}/VirtualMedia",
+        "/redfish/v1/Systems/{id}/VirtualMedia/{slot}",
+        "/redfish/v1/Systems/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.InsertMedia",
+        "/redfish/v1/Systems/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.EjectMedia",
+    ],
+];
+
 /// The routes of this family.
 pub(crate) fn route(segs: &[&str]) -> Option<Route> {
-    let page = Family::Media;
     let (parent, id, rest) = match segs {
         ["Managers", id, "VirtualMedia", rest @ ..] => (Parent::Manager, id, rest),
         ["Systems", id, "VirtualMedia", rest @ ..] => (Parent::System, id, rest),
         _ => return None,
     };
     let slot = |s: &str| MediaSlot::from_id(s);
-    match (parent, rest) {
-        (Parent::Manager, []) => on_bmc(
-            "/redfish/v1/Managers/{id}/VirtualMedia",
-            GET,
-            id,
-            page(Page::Collection(parent)),
-        ),
-        (Parent::System, []) => on_bmc(
-            "/redfish/v1/Systems/{id}/VirtualMedia",
-            GET,
-            id,
-            page(Page::Collection(parent)),
-        ),
-        (Parent::Manager, [s]) => on_bmc(
-            "/redfish/v1/Managers/{id}/VirtualMedia/{slot}",
-            GET_PATCH,
-            id,
-            page(Page::Slot(parent, slot(s)?)),
-        ),
-        (Parent::System, [s]) => on_bmc(
-            "/redfish/v1/Systems/{id}/VirtualMedia/{slot}",
-            GET_PATCH,
-            id,
-            page(Page::Slot(parent, slot(s)?)),
-        ),
-        (Parent::Manager, [s, "Actions", "VirtualMedia.InsertMedia"]) => on_bmc(
-            "/redfish/v1/Managers/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.InsertMedia",
-            POST,
-            id,
-            page(Page::Insert(parent, slot(s)?)),
-        ),
-        (Parent::System, [s, "Actions", "VirtualMedia.InsertMedia"]) => on_bmc(
-            "/redfish/v1/Systems/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.InsertMedia",
-            POST,
-            id,
-            page(Page::Insert(parent, slot(s)?)),
-        ),
-        (Parent::Manager, [s, "Actions", "VirtualMedia.EjectMedia"]) => on_bmc(
-            "/redfish/v1/Managers/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.EjectMedia",
-            POST,
-            id,
-            page(Page::Eject(parent, slot(s)?)),
-        ),
-        (Parent::System, [s, "Actions", "VirtualMedia.EjectMedia"]) => on_bmc(
-            "/redfish/v1/Systems/{id}/VirtualMedia/{slot}/Actions/VirtualMedia.EjectMedia",
-            POST,
-            id,
-            page(Page::Eject(parent, slot(s)?)),
-        ),
-        _ => None,
-    }
+    let (which, allow, page) = match rest {
+        [] => (0, GET, Page::Collection(parent)),
+        [s] => (1, GET_PATCH, Page::Slot(parent, slot(s)?)),
+        [s, "Actions", "VirtualMedia.InsertMedia"] => (2, POST, Page::Insert(parent, slot(s)?)),
+        [s, "Actions", "VirtualMedia.EjectMedia"] => (3, POST, Page::Eject(parent, slot(s)?)),
+        _ => return None,
+    };
+    on_bmc(
+        PATTERNS[parent as usize][which],
+        allow,
+        id,
+        Family::Media(page),
+    )
 }
 
 /// The collection's URI of BMC `name` under `parent`.
