@@ -5,6 +5,8 @@
 //! the shim's iPXE endpoint. After an insert of Debian's `ipxe.iso` (served with Range
 //! requests), `chassis bootdev cdrom` and a reset, the VM fetches its script and `sanboot`s the
 //! ISO, as its serial console shows; after the eject, the next boot does not: it boots its disk.
+//! And the same machine booted by Ironic's redfish-virtual-media sequence with `sushy` through
+//! the shim's Redfish service.
 
 mod common;
 use common::admin::*;
@@ -57,6 +59,72 @@ public_url = "http://10.0.2.2:{ipxe_port}"
 "#,
         command = vm.command_table(),
     )
+}
+
+/// [`config`] with a Redfish service on `rf` too.
+fn config_with_redfish(
+    port: u16,
+    vm: &QemuVm,
+    net: &NetbootServer,
+    ipxe_port: u16,
+    rf: u16,
+) -> String {
+    format!(
+        "{}\n[redfish]\nlisten = \"127.0.0.1:{rf}\"\nallow_http = true\n",
+        config(port, vm, net, ipxe_port)
+    )
+}
+
+#[test]
+fn sushy_boots_a_qemu_vm_from_the_inserted_iso_as_ironic_does() {
+    let python = require_python_module("sushy");
+    let iso = std::fs::read("/usr/lib/ipxe/ipxe.iso").unwrap_or_else(|e| {
+        panic!("/usr/lib/ipxe/ipxe.iso: {e}: install the Debian package ipxe (.ci/run does); this test does not skip itself")
+    });
+    let net = NetbootServer::start(vec![("ipxe.iso".into(), iso)]);
+    let vm = QemuVm::new(&net.guest_url("/provider/vm1/boot.ipxe"));
+    let (port, ipxe_port, rf) = (
+        free_port(),
+        test_support::free_tcp_port(),
+        test_support::free_tcp_port(),
+    );
+    let s = Served::start_bmcs(port, &config_with_redfish(port, &vm, &net, ipxe_port, rf));
+    assert!(
+        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", rf))
+            .is_ok()),
+        "{}",
+        s.bmc.server_log()
+    );
+    let pw = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pw.path(), ADMIN_PASSWORD).unwrap();
+    let image = net.guest_url("/files/ipxe.iso");
+    let out = run(std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/sushy_vmedia.py"
+        ))
+        .arg(format!("http://127.0.0.1:{rf}"))
+        .arg("admin")
+        .arg(pw.path())
+        .arg("/redfish/v1/Systems/vm1")
+        .arg(&image));
+    assert!(
+        out.ok,
+        "sushy failed:\n{}\n{}\nlog:\n{}",
+        out.stdout,
+        out.stderr,
+        s.bmc.server_log()
+    );
+    // The reset of a machine that is off powers it on; it sanboots the ISO.
+    let (seen, text) = vm.wait_serial(0, "iPXE ISO boot image", 180);
+    assert!(
+        seen,
+        "the ISO did not boot:\n{text}\n{}",
+        s.bmc.server_log()
+    );
+    assert!(text.contains("Booting from SAN device"), "{text}");
+    assert!(admin(&s.bmc, "chassis power off").contains("Down/Off"));
+    assert!(eventually(10, || !vm.running()));
 }
 
 #[test]
