@@ -432,7 +432,8 @@ fn ironic_redfish_node_drives_power_and_boot_device_through_the_redfish_service(
     let state = s.bmc.dir.path().join("bmc.toml.state");
     assert!(
         eventually(20, || state.join("redfish-cert.pem").exists()
-            && std::net::TcpStream::connect(("127.0.0.1", redfish_port)).is_ok()),
+            && std::net::TcpStream::connect(("127.0.0.1", redfish_port))
+                .is_ok()),
         "the Redfish service did not start; log:\n{}",
         s.bmc.server_log()
     );

@@ -217,7 +217,10 @@ impl Ironic {
         let started = Instant::now();
         loop {
             if let Some((status, body)) = get(api_port, "/v1/drivers") {
-                if status.contains(" 200") && body.contains("\"ipmi\"") && body.contains("\"redfish\"") {
+                if status.contains(" 200")
+                    && body.contains("\"ipmi\"")
+                    && body.contains("\"redfish\"")
+                {
                     break;
                 }
             }
