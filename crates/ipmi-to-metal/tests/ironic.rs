@@ -168,6 +168,35 @@ fn wait_sel(bmc: &Bmc, what: &str, n: usize) {
     assert!(ok, "the SEL has not {n} × {what:?}:\n{last}");
 }
 
+/// Sets the boot device through Ironic to persistent PXE, then to the disk for the next boot
+/// only; each is read back through Ironic and checked in the shim's boot flags.
+fn boot_device_pxe_then_disk(node: &Node, bmc: &Bmc) {
+    node.run(&["boot", "device", "set"], &["pxe", "--persistent"]);
+    let shown = node
+        .ironic
+        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
+    assert_eq!(shown["boot_device"], "pxe", "{shown}");
+    assert_eq!(shown["persistent"], true, "{shown}");
+    let flags = admin(bmc, "chassis bootparam get 5");
+    assert!(flags.contains("Force PXE"), "{flags}");
+    assert!(
+        flags.contains("Options apply to all future boots"),
+        "{flags}"
+    );
+    node.run(&["boot", "device", "set"], &["disk"]);
+    let shown = node
+        .ironic
+        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
+    assert_eq!(shown["boot_device"], "disk", "{shown}");
+    assert_eq!(shown["persistent"], false, "{shown}");
+    let flags = admin(bmc, "chassis bootparam get 5");
+    assert!(
+        flags.contains("Force Boot from default Hard-Drive"),
+        "{flags}"
+    );
+    assert!(flags.contains("Options apply to only next boot"), "{flags}");
+}
+
 #[test]
 fn ironic_deploys_a_node_and_drives_power_boot_device_and_nmi_of_a_sim_bmc() {
     let bmc = Bmc::start();
@@ -214,30 +243,7 @@ fn ironic_deploys_a_node_and_drives_power_boot_device_and_nmi_of_a_sim_bmc() {
     node.wait_for("power_state", "power on", 60);
 
     // The boot device, set and read back through Ironic, and as the machine holds it.
-    node.run(&["boot", "device", "set"], &["pxe", "--persistent"]);
-    let shown = node
-        .ironic
-        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
-    assert_eq!(shown["boot_device"], "pxe", "{shown}");
-    assert_eq!(shown["persistent"], true, "{shown}");
-    let flags = admin(&bmc, "chassis bootparam get 5");
-    assert!(flags.contains("Force PXE"), "{flags}");
-    assert!(
-        flags.contains("Options apply to all future boots"),
-        "{flags}"
-    );
-    node.run(&["boot", "device", "set"], &["disk"]);
-    let shown = node
-        .ironic
-        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
-    assert_eq!(shown["boot_device"], "disk", "{shown}");
-    assert_eq!(shown["persistent"], false, "{shown}");
-    let flags = admin(&bmc, "chassis bootparam get 5");
-    assert!(
-        flags.contains("Force Boot from default Hard-Drive"),
-        "{flags}"
-    );
-    assert!(flags.contains("Options apply to only next boot"), "{flags}");
+    boot_device_pxe_then_disk(&node, &bmc);
 
     // NMI: the machine gets a diagnostic interrupt, recorded with who asked.
     node.run(&["inject", "nmi"], &[]);
@@ -462,28 +468,7 @@ fn ironic_redfish_node_drives_power_and_boot_device_through_the_redfish_service(
     node.wait_for("power_state", "power on", 60);
     power("on");
 
-    node.run(&["boot", "device", "set"], &["pxe", "--persistent"]);
-    let shown = node
-        .ironic
-        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
-    assert_eq!(shown["boot_device"], "pxe", "{shown}");
-    assert_eq!(shown["persistent"], true, "{shown}");
-    let flags = admin(&s.bmc, "chassis bootparam get 5");
-    assert!(flags.contains("Force PXE"), "{flags}");
-    assert!(
-        flags.contains("Options apply to all future boots"),
-        "{flags}"
-    );
-    node.run(&["boot", "device", "set"], &["disk"]);
-    let shown = node
-        .ironic
-        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
-    assert_eq!(shown["boot_device"], "disk", "{shown}");
-    let flags = admin(&s.bmc, "chassis bootparam get 5");
-    assert!(
-        flags.contains("Force Boot from default Hard-Drive"),
-        "{flags}"
-    );
+    boot_device_pxe_then_disk(&node, &s.bmc);
 
     // Every power action came over Redfish, as the operator Ironic logs in as.
     let audit = s.audit();
