@@ -178,6 +178,10 @@ struct State {
     last_error: Option<(SystemTime, String)>,
     /// The power action the backend is carrying out now (Redfish's `PoweringOn`/`PoweringOff`).
     power_pending: Option<PowerAction>,
+    /// Counts the starts and ends of power actions: a power read during which it moved may have
+    /// seen the state from before the action, and must not replace what the action made known
+    /// (the background refresh and a client's status read race with actions).
+    power_epoch: u32,
 }
 
 impl Bmc {

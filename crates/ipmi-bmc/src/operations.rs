@@ -28,8 +28,22 @@ impl Drop for PowerPending<'_> {
 impl Bmc {
     /// Marks `action` in progress until the guard returned is dropped.
     pub(crate) fn power_pending(&self, action: PowerAction) -> PowerPending<'_> {
-        self.state().power_pending = Some(action);
+        let mut st = self.state();
+        st.power_pending = Some(action);
+        st.power_epoch = st.power_epoch.wrapping_add(1);
         PowerPending { bmc: self }
+    }
+
+    /// Reads the power state from the backend and takes note of it ([`Bmc::observe_power`]),
+    /// unless a power action started or ended while it was read: then what was read may be
+    /// the state from before the action, and only the caller gets it.
+    pub(crate) async fn read_power(&self) -> BackendResult<PowerState> {
+        let epoch = self.state().power_epoch;
+        let power = self.backend.power_state().await;
+        if self.state().power_epoch == epoch {
+            self.observe_power(&power).await;
+        }
+        power
     }
 
     /// The power action the backend is carrying out now, if any (a slow backend's on or off).
@@ -51,8 +65,7 @@ impl Bmc {
     /// The power state, read from the backend as Get Chassis Status reads it (a change seen
     /// is recorded in the SEL).
     pub async fn power_state(&self) -> BackendResult<PowerState> {
-        let power = self.backend.power_state().await;
-        self.observe_power(&power).await;
+        let power = self.read_power().await;
         if let Err(e) = &power {
             self.backend_failed("power status", e);
         }

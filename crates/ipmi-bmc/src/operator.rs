@@ -35,9 +35,8 @@ impl Bmc {
     /// Status does), logs a change in the SEL as such a read does, and stamps the state known
     /// as confirmed now.
     pub async fn refresh_power(&self) -> BackendResult<PowerState> {
-        let power = self.backend.power_state().await;
         let was_down = self.state().backend_down;
-        self.observe_power(&power).await;
+        let power = self.read_power().await;
         match &power {
             Ok(p) => {
                 let mut st = self.state();

@@ -3,8 +3,12 @@
 //! up: the node's `driver_info` is the how-to's. Each test has its own BMC and node; the tests
 //! share one Ironic ([`Ironic::shared`]). What Ironic reports is checked against the machine on
 //! the shim's side: its power state, boot flags and SEL, read with ipmitool as the administrator.
+//! A node of the `redfish` hardware type drives the shim's Redfish service over TLS, verifying
+//! the self-signed certificate the shim generated; the admin API and the audit log (protocol
+//! `redfish`) show what it did.
 
 mod common;
+use common::admin::Served;
 use common::*;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -33,11 +37,11 @@ fn driver_info(bmc: &Bmc) -> Vec<String> {
 }
 
 impl Node {
-    /// A node of the `ipmi` driver with `info` as its `driver_info` and `options` (more
-    /// `baremetal node create` arguments).
-    fn create_with(name: &str, info: &[String], options: &[&str]) -> Node {
+    /// A node of `driver` (a hardware type: `ipmi`, `redfish`) with `info` as its `driver_info`
+    /// and `options` (more `baremetal node create` arguments).
+    fn create_with(driver: &str, name: &str, info: &[String], options: &[&str]) -> Node {
         let ironic = Ironic::shared();
-        let mut args = vec!["node", "create", "--driver", "ipmi", "--name", name];
+        let mut args = vec!["node", "create", "--driver", driver, "--name", name];
         args.extend(options);
         for i in info {
             args.extend(["--driver-info", i.as_str()]);
@@ -60,7 +64,7 @@ impl Node {
             format!("deploy_kernel={kernel}"),
             format!("deploy_ramdisk={ramdisk}"),
         ]);
-        let node = Node::create_with(name, &info, &[]);
+        let node = Node::create_with("ipmi", name, &info, &[]);
         // What the ramdisk deploy boots (its PXE configuration names them).
         let kernel = format!("kernel={kernel}");
         let ramdisk = format!("ramdisk={ramdisk}");
@@ -164,6 +168,35 @@ fn wait_sel(bmc: &Bmc, what: &str, n: usize) {
     assert!(ok, "the SEL has not {n} × {what:?}:\n{last}");
 }
 
+/// Sets the boot device through Ironic to persistent PXE, then to the disk for the next boot
+/// only; each is read back through Ironic and checked in the shim's boot flags.
+fn boot_device_pxe_then_disk(node: &Node, bmc: &Bmc) {
+    node.run(&["boot", "device", "set"], &["pxe", "--persistent"]);
+    let shown = node
+        .ironic
+        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
+    assert_eq!(shown["boot_device"], "pxe", "{shown}");
+    assert_eq!(shown["persistent"], true, "{shown}");
+    let flags = admin(bmc, "chassis bootparam get 5");
+    assert!(flags.contains("Force PXE"), "{flags}");
+    assert!(
+        flags.contains("Options apply to all future boots"),
+        "{flags}"
+    );
+    node.run(&["boot", "device", "set"], &["disk"]);
+    let shown = node
+        .ironic
+        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
+    assert_eq!(shown["boot_device"], "disk", "{shown}");
+    assert_eq!(shown["persistent"], false, "{shown}");
+    let flags = admin(bmc, "chassis bootparam get 5");
+    assert!(
+        flags.contains("Force Boot from default Hard-Drive"),
+        "{flags}"
+    );
+    assert!(flags.contains("Options apply to only next boot"), "{flags}");
+}
+
 #[test]
 fn ironic_deploys_a_node_and_drives_power_boot_device_and_nmi_of_a_sim_bmc() {
     let bmc = Bmc::start();
@@ -210,30 +243,7 @@ fn ironic_deploys_a_node_and_drives_power_boot_device_and_nmi_of_a_sim_bmc() {
     node.wait_for("power_state", "power on", 60);
 
     // The boot device, set and read back through Ironic, and as the machine holds it.
-    node.run(&["boot", "device", "set"], &["pxe", "--persistent"]);
-    let shown = node
-        .ironic
-        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
-    assert_eq!(shown["boot_device"], "pxe", "{shown}");
-    assert_eq!(shown["persistent"], true, "{shown}");
-    let flags = admin(&bmc, "chassis bootparam get 5");
-    assert!(flags.contains("Force PXE"), "{flags}");
-    assert!(
-        flags.contains("Options apply to all future boots"),
-        "{flags}"
-    );
-    node.run(&["boot", "device", "set"], &["disk"]);
-    let shown = node
-        .ironic
-        .baremetal_json(&["node", "boot", "device", "show", &node.uuid]);
-    assert_eq!(shown["boot_device"], "disk", "{shown}");
-    assert_eq!(shown["persistent"], false, "{shown}");
-    let flags = admin(&bmc, "chassis bootparam get 5");
-    assert!(
-        flags.contains("Force Boot from default Hard-Drive"),
-        "{flags}"
-    );
-    assert!(flags.contains("Options apply to only next boot"), "{flags}");
+    boot_device_pxe_then_disk(&node, &bmc);
 
     // NMI: the machine gets a diagnostic interrupt, recorded with who asked.
     node.run(&["inject", "nmi"], &[]);
@@ -376,6 +386,7 @@ fn ironic_takes_the_driver_info_metal3_gives_for_an_ipmi_address() {
     // (pkg/hardwareutils/bmc/ipmi.go): the port as a string, the ipxe boot interface, no RAID.
     let bmc = Bmc::start();
     let node = Node::create_with(
+        "ipmi",
         "metal3-node-0",
         &driver_info(&bmc),
         &["--boot-interface", "ipxe", "--raid-interface", "no-raid"],
@@ -399,4 +410,75 @@ fn ironic_takes_the_driver_info_metal3_gives_for_an_ipmi_address() {
     let log = sel(&bmc);
     assert!(log.contains("User requested PXE boot"), "{log}");
     assert!(log.contains("Initiated by power up"), "{log}");
+}
+
+/// docs/howto-ironic.md's `driver_info` of a `redfish` node for the Redfish service on
+/// `redfish_port` of a shim whose state directory is `state`: `localhost`, a name the
+/// self-signed certificate holds, and that certificate as the CA to verify it with.
+fn redfish_driver_info(redfish_port: u16, state: &std::path::Path) -> Vec<String> {
+    vec![
+        format!("redfish_address=https://localhost:{redfish_port}"),
+        "redfish_system_id=/redfish/v1/Systems/node1".to_string(),
+        "redfish_username=operator".to_string(),
+        format!("redfish_password={OPERATOR_PASSWORD}"),
+        format!(
+            "redfish_verify_ca={}",
+            state.join("redfish-cert.pem").display()
+        ),
+    ]
+}
+
+#[test]
+fn ironic_redfish_node_drives_power_and_boot_device_through_the_redfish_service() {
+    let redfish_port = free_tcp_port();
+    let s = Served::start(
+        "",
+        &format!("[redfish]\nlisten = \"127.0.0.1:{redfish_port}\"\n"),
+    );
+    let state = s.bmc.dir.path().join("bmc.toml.state");
+    assert!(
+        eventually(20, || state.join("redfish-cert.pem").exists()
+            && std::net::TcpStream::connect(("127.0.0.1", redfish_port))
+                .is_ok()),
+        "the Redfish service did not start; log:\n{}",
+        s.bmc.server_log()
+    );
+    let node = Node::create_with(
+        "redfish",
+        "ironic-redfish",
+        &redfish_driver_info(redfish_port, &state),
+        &[],
+    );
+    node.assert_valid(&["power", "management"]);
+    node.run(&["manage"], &["--wait", "60"]);
+    let power = |state: &str| {
+        let shown = s.bmc_json("node1");
+        assert_eq!(shown["power"]["state"], state, "{shown}");
+    };
+
+    node.run(&["power", "off"], &[]);
+    node.wait_for("power_state", "power off", 60);
+    power("off");
+    node.run(&["power", "on"], &[]);
+    node.wait_for("power_state", "power on", 60);
+    power("on");
+    let ups = sel(&s.bmc).matches("Initiated by power up").count();
+    node.run(&["reboot"], &[]);
+    wait_sel(&s.bmc, "Initiated by power up", ups + 1);
+    node.wait_for("power_state", "power on", 60);
+    power("on");
+
+    boot_device_pxe_then_disk(&node, &s.bmc);
+
+    // Every power action came over Redfish, as the operator Ironic logs in as.
+    let audit = s.audit();
+    let actions: Vec<_> = audit
+        .iter()
+        .filter(|r| r["command"] == "Chassis Control" && r["outcome"] != "asked")
+        .collect();
+    assert!(actions.len() >= 3, "{audit:?}");
+    for r in &actions {
+        assert_eq!(r["protocol"], "redfish", "{r}");
+        assert_eq!(r["user"], "operator", "{r}");
+    }
 }

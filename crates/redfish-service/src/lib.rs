@@ -218,6 +218,14 @@ fn refused_up_front(parts: &axum::http::request::Parts) -> Option<Response> {
     None
 }
 
+/// The resource a request path names (a trailing `/` aside): its URI pattern
+/// (`/redfish/v1/Systems/{id}`), the methods it takes (HEAD wherever GET) and whether it is
+/// served without credentials. What docs/redfish-resources.md is checked against.
+pub fn resource(path: &str) -> Option<(&'static str, &'static [Method], bool)> {
+    let route = resources::route(path.trim_end_matches('/'))?;
+    Some((route.pattern, route.allow, route.public))
+}
+
 async fn handle(
     svc: &Service,
     method: Method,

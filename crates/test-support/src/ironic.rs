@@ -1,7 +1,8 @@
 //! OpenStack Ironic, run standalone the way its documentation describes for a single node without
 //! the rest of OpenStack: the single-process `ironic` command (API and conductor), sqlite,
-//! `auth_strategy = noauth`, `rpc_transport = none`, `dhcp_provider = none`, the `ipmi` hardware
-//! type with the `pxe` and `ipxe` boot interfaces, the `ramdisk` deploy interface, the
+//! `auth_strategy = noauth`, `rpc_transport = none`, `dhcp_provider = none`, the `ipmi` and
+//! `redfish` hardware types (the `redfish` power and management interfaces: sushy, a dependency of
+//! the `ironic` package) with the `pxe` and `ipxe` boot interfaces, the `ramdisk` deploy interface, the
 //! `ipmitool-socat` console and sensor data sent as log notifications. One Ironic is shared by
 //! the tests of a test binary ([`Ironic::shared`]); a watchdog stops it (its whole process group:
 //! the conductor's `socat` consoles too) and removes its directory once the test binary exits,
@@ -55,12 +56,12 @@ fn config(dir: &Path, api_port: u16) -> String {
 auth_strategy = noauth
 rpc_transport = none
 host = ipmi-to-metal-test
-enabled_hardware_types = ipmi
+enabled_hardware_types = ipmi,redfish
 enabled_boot_interfaces = pxe,ipxe
 default_boot_interface = pxe
 enabled_deploy_interfaces = ramdisk
-enabled_power_interfaces = ipmitool
-enabled_management_interfaces = ipmitool
+enabled_power_interfaces = ipmitool,redfish
+enabled_management_interfaces = ipmitool,redfish
 enabled_console_interfaces = ipmitool-socat,no-console
 default_console_interface = ipmitool-socat
 enabled_inspect_interfaces = no-inspect
@@ -212,11 +213,14 @@ impl Ironic {
             log,
             _processes: [ironic, watchdog],
         };
-        // Up when the API answers and the conductor has registered the ipmi hardware type.
+        // Up when the API answers and the conductor has registered both hardware types.
         let started = Instant::now();
         loop {
             if let Some((status, body)) = get(api_port, "/v1/drivers") {
-                if status.contains(" 200") && body.contains("\"ipmi\"") {
+                if status.contains(" 200")
+                    && body.contains("\"ipmi\"")
+                    && body.contains("\"redfish\"")
+                {
                     break;
                 }
             }

@@ -34,8 +34,7 @@ impl Bmc {
     }
 
     pub(crate) async fn chassis_status(&self) -> Outcome {
-        let power = self.backend.power_state().await;
-        self.observe_power(&power).await;
+        let power = self.read_power().await;
         let power = power.map_err(|e| self.backend_failed("power status", &e))?;
         let st = self.state();
         let identify = match st.identify_until {
@@ -92,6 +91,8 @@ impl Bmc {
             Ok(()) => {
                 {
                     let mut st = self.state();
+                    // A read that overlapped the action does not undo what it made known.
+                    st.power_epoch = st.power_epoch.wrapping_add(1);
                     // Only what came over IPMI counts for Get Chassis Status.
                     if asker.protocol == crate::Protocol::Ipmi
                         && matches!(

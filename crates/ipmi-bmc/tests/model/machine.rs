@@ -40,6 +40,8 @@ struct State {
     sensor_reads: u32,
     /// How long reading the sensors takes.
     sensor_delay: std::time::Duration,
+    /// How long a power state read takes to answer (with the state from when it began).
+    power_read_delay: std::time::Duration,
     /// The records added to the SEL of "its BMC" (Add SEL Entry behind).
     sel_added: Vec<[u8; 16]>,
 }
@@ -76,6 +78,7 @@ impl TestMachine {
                 sensors_fail: false,
                 sensor_reads: 0,
                 sensor_delay: std::time::Duration::ZERO,
+                power_read_delay: std::time::Duration::ZERO,
                 sel_added: Vec::new(),
             }),
         }
@@ -128,7 +131,12 @@ impl TestMachine {
         self.lock().sensors_fail = fail;
     }
 
-    /// Makes reading the sensors take this long.
+    /// Makes a power state read take `delay`, answering the state from when it began.
+    pub fn slow_power_reads(&self, delay: std::time::Duration) {
+        self.lock().power_read_delay = delay;
+    }
+
+    /// Makes reading the sensors take `delay`.
     pub fn slow_sensors(&self, delay: std::time::Duration) {
         self.lock().sensor_delay = delay;
     }
@@ -223,11 +231,16 @@ impl Backend for TestMachine {
     }
 
     async fn power_state(&self) -> BackendResult<PowerState> {
-        let st = self.lock();
-        if st.unreachable {
-            return Err(BackendError::Timeout("the machine does not answer".into()));
-        }
-        Ok(st.power)
+        let (power, delay) = {
+            let st = self.lock();
+            if st.unreachable {
+                return Err(BackendError::Timeout("the machine does not answer".into()));
+            }
+            (st.power, st.power_read_delay)
+        };
+        // The answer of a slow read is the state when it began.
+        tokio::time::sleep(delay).await;
+        Ok(power)
     }
 
     async fn power(&self, action: PowerAction, _who: &Requester) -> BackendResult<()> {

@@ -388,3 +388,31 @@ async fn a_relayed_boot_device_is_recorded() {
         (0x1d, sensor::SYSTEM_BOOT, 3, 0x01)
     );
 }
+
+/// A power read that began before an action and answers after it (the background refresh, or
+/// a client's status read, racing a power on) does not undo what the action made known: the
+/// status stays on, and no "power off seen" record enters the SEL.
+#[tokio::test]
+async fn a_power_read_overlapping_an_action_does_not_undo_it() {
+    let (bmc, machine) = setup(TestMachine::new());
+    // The machine is off and known to be: a first read notes it.
+    assert_eq!(bmc.refresh_power().await, Ok(PowerState::Off));
+    let before = records(&bmc).await.len();
+    machine.slow_power_reads(std::time::Duration::from_millis(300));
+    let bmc = Arc::new(bmc);
+    let reader = {
+        let bmc = bmc.clone();
+        tokio::spawn(async move { bmc.refresh_power().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    machine.slow_power_reads(std::time::Duration::ZERO);
+    assert_eq!(admin(&bmc, NetFn::CHASSIS, 0x02, &[1]).await, ok(&[]));
+    // The slow read answers the state from before the action.
+    assert_eq!(reader.await.unwrap(), Ok(PowerState::Off));
+    assert_eq!(bmc.status().power.map(|k| k.state), Some(PowerState::On));
+    // The action's own record only: nothing says the machine was seen going off.
+    assert_eq!(records(&bmc).await.len(), before + 1);
+    // A read after the action is taken as it comes.
+    assert_eq!(bmc.refresh_power().await, Ok(PowerState::On));
+    assert_eq!(bmc.status().power.map(|k| k.state), Some(PowerState::On));
+}
