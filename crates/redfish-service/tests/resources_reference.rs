@@ -33,8 +33,24 @@ fn const_str(text: &str, name: &str) -> Option<String> {
     Some(rest[start..end].to_string())
 }
 
+/// Every string literal of `const NAME: [...] = [...];` in `text` (a table of patterns).
+fn const_table(text: &str, name: &str) -> Option<Vec<String>> {
+    let at = text.find(&format!("const {name}: ["))?;
+    let body = &text[at..];
+    let body = &body[body.find("= [")?..];
+    let body = &body[..body.find("];")?];
+    Some(
+        body.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 /// The URI patterns the routes declare: the first argument of every `on_bmc(` and
-/// `on_service(` call, a string literal or a `&str` constant.
+/// `on_service(` call, a string literal, a `&str` constant, or an entry of a constant table
+/// of them (every pattern of the table counts).
 fn declared_patterns() -> Vec<String> {
     let text = sources();
     let mut out = Vec::new();
@@ -45,12 +61,19 @@ fn declared_patterns() -> Vec<String> {
             if first.contains(':') {
                 continue; // the helper's own definition
             }
-            let pattern = match first.strip_prefix('"') {
-                Some(lit) => lit.trim_end_matches('"').to_string(),
-                None => const_str(&text, first)
-                    .unwrap_or_else(|| panic!("a route names {first}, not a &str constant")),
-            };
-            out.push(pattern);
+            match first.strip_prefix('"') {
+                Some(lit) => out.push(lit.trim_end_matches('"').to_string()),
+                None if first.contains('[') => {
+                    let table = first.split('[').next().unwrap_or_default();
+                    out.extend(const_table(&text, table).unwrap_or_else(|| {
+                        panic!("a route names {first}, not an entry of a &str table")
+                    }));
+                }
+                None => out.push(
+                    const_str(&text, first)
+                        .unwrap_or_else(|| panic!("a route names {first}, not a &str constant")),
+                ),
+            }
         }
     }
     out.sort();
@@ -64,6 +87,7 @@ fn example(pattern: &str) -> String {
         .replace("{id}", "node1")
         .replace("{entry}", "1")
         .replace("{nic}", "1")
+        .replace("{slot}", "Cd")
         .replace("{file}", "ServiceRoot_v1.xml")
 }
 
