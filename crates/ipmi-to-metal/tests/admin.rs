@@ -175,9 +175,19 @@ fn the_status_page_in_headless_chromium() {
     assert!(!dom.contains(ADMIN_TOKEN));
 
     // An action done with ipmitool appears in the page.
+    // The sim takes 500 ms to power on, and the page's background refresh shows what it reads
+    // (off until then): the page is looked at again until the machine is on, a few seconds at
+    // most.
     admin(&s.bmc, "chassis power on");
-    let dom = chromium_dom(&url, 8000, s.bmc.dir.path());
-    let node1 = row(&dom, "node1");
+    let mut node1 = String::new();
+    for _ in 0..5 {
+        let dom = chromium_dom(&url, 8000, s.bmc.dir.path());
+        node1 = row(&dom, "node1");
+        if node1.contains("power-on") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
     assert!(node1.contains(">power on<"), "{node1}");
     assert!(node1.contains("power-on"), "{node1}");
 
