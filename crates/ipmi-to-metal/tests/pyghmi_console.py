@@ -26,9 +26,15 @@ import time
 from pyghmi.ipmi import console
 from pyghmi.ipmi.private import session
 
-# pyghmi runs its keepalive after up to MAX_IDLE (29) seconds of quiet; the SOL console's
-# keepalive is Get Payload Instance Info. A shorter idle time makes it run within the test.
-session.MAX_IDLE = 6
+# pyghmi runs its keepalive every MAX_IDLE (29) seconds at most (the console's own keepalive,
+# Get Payload Instance Info, is due whatever the traffic); `session` sets a shorter time so that
+# it runs within the test, `type` a longer one so that it does not run while keys are typed
+# through loss: pyghmi queues the SOL packets it sends while a keepalive awaits its answer
+# (Session.send_payload's pendingpayloads) and, when that answer was lost and came late, sends
+# the queued copies one per later IPMI answer, seconds later, under their old sequence numbers:
+# no BMC can tell such a copy from new keys (the 4-bit number has wrapped since), and the
+# console program gets the old keys again (seen as `p160.p065.p160.`).
+KEEPALIVE_IDLE = {"session": 6, "type": 3600}
 
 
 class CheckedConsole(console.Console):
@@ -134,6 +140,7 @@ def typing_steps(d, count):
 
 def main():
     host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    session.MAX_IDLE = KEEPALIVE_IDLE[mode]
     d = Driver(host, port)
     d.until("SOL established", lambda: d.console.connected, 30)
     print("established")
