@@ -218,7 +218,9 @@ impl Fake {
 
     fn record(&self, line: &serde_json::Value) {
         if let Some(f) = self.log.lock().expect("log lock").as_mut() {
-            let _ = writeln!(f, "{line}");
+            // One write of the whole line: `writeln!` on a File writes the value's pieces one
+            // syscall each, and a test reading the log meanwhile saw half a line.
+            let _ = f.write_all(format!("{line}\n").as_bytes());
         }
     }
 }
