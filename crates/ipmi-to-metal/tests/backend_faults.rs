@@ -104,14 +104,10 @@ fn hammer(port: u16, sessions: usize, total: usize) -> BTreeMap<u8, usize> {
 
 /// Warms the server up, measures it, sends `total` requests (all of which must fail with
 /// `expect`), and checks that it holds nothing more once they are answered.
-fn no_leak_after(
-    bmc: &Bmc,
-    sessions: usize,
-    total: usize,
-    expect: CompletionCode,
-    limit: Duration,
-) {
-    // The pools (worker threads, HTTP connections, allocator arenas) fill during the warm-up.
+fn no_leak_after(bmc: &Bmc, sessions: usize, total: usize, expect: CompletionCode) {
+    // No bound on the time (a loaded machine is slow): every request has its 2 s timeout and two
+    // retries in `hammer`, so a stalled server fails there. The pools (worker threads, HTTP
+    // connections, allocator arenas) fill during the warm-up.
     let warm = hammer(bmc.port, sessions, 1000.min(total / 10));
     assert_eq!(
         warm.keys().copied().collect::<Vec<_>>(),
@@ -127,11 +123,14 @@ fn no_leak_after(
         BTreeMap::from([(expect.0, total)]),
         "every request answered {expect:?}"
     );
-    assert!(took < limit, "{total} requests took {took:?}");
     // Idle threads of a blocking pool end within 10 s of their last task.
     let mut after = footprint(bmc.pid());
     let settle = Instant::now() + Duration::from_secs(15);
-    while (after.threads > before.threads || after.fds > before.fds || after.children > 0)
+    // The backend's HTTP pool may keep one more idle connection for each request that was in
+    // flight at once (a connection each, kept 90 s) than the warm-up left it: a leak of one
+    // descriptor per request or per failure would be thousands.
+    let fd_bound = before.fds + sessions;
+    while (after.threads > before.threads || after.fds > fd_bound || after.children > 0)
         && Instant::now() < settle
     {
         std::thread::sleep(Duration::from_millis(200));
@@ -143,8 +142,8 @@ fn no_leak_after(
         "threads: {before:?} -> {after:?}"
     );
     assert!(
-        after.fds <= before.fds,
-        "file descriptors: {before:?} -> {after:?}"
+        after.fds <= fd_bound,
+        "file descriptors: {before:?} -> {after:?} (at most {sessions} more)"
     );
     assert_eq!(after.children, 0, "child processes left: {after:?}");
     let grown = after.rss_kib.saturating_sub(before.rss_kib);
@@ -169,13 +168,7 @@ fn a_failing_metal_api_leaks_nothing_over_100000_requests() {
         ),
     );
     let bmc = Bmc::start_config(port, &config);
-    no_leak_after(
-        &bmc,
-        8,
-        100_000,
-        CompletionCode::UNSPECIFIED,
-        Duration::from_secs(240),
-    );
+    no_leak_after(&bmc, 8, 100_000, CompletionCode::UNSPECIFIED);
     // Concurrent reads of one device share a call; the API was asked all along.
     let calls = fake.fake.requests();
     eprintln!("Metal API calls: {calls}");
@@ -187,11 +180,5 @@ fn a_failing_command_leaks_no_process_over_2000_requests() {
     let port = free_port();
     let config = config_with_backend(port, "command", "[bmc.command]\nrun = [\"/bin/false\"]\n");
     let bmc = Bmc::start_config(port, &config);
-    no_leak_after(
-        &bmc,
-        4,
-        2_000,
-        CompletionCode::UNSPECIFIED,
-        Duration::from_secs(120),
-    );
+    no_leak_after(&bmc, 4, 2_000, CompletionCode::UNSPECIFIED);
 }

@@ -103,7 +103,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     domain.wait_state("running", Duration::from_secs(30));
     let after_script = serial(&domain, &bmc, "NETBOOT-SCRIPT-RAN", from);
     assert!(script.fetches() >= 1);
-    tty.wait_for("NETBOOT-SCRIPT-RAN", 60);
+    tty.wait_for("NETBOOT-SCRIPT-RAN", BOOT.as_secs());
     // The override was for one boot: the order is back to the disk.
     assert_eq!(first_boot_dev(&domain), "hd");
     let param = ok(&bmc, "chassis bootparam get 5");
@@ -135,7 +135,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     // then for the disk's boot marker), which is why the check is on the NMI's marker.
     ok(&bmc, "chassis power diag");
     serial(&domain, &bmc, NMI_MARKER, booted);
-    tty.wait_for(NMI_MARKER, 60);
+    tty.wait_for(NMI_MARKER, BOOT.as_secs());
     tty.line("");
     tty.type_text("~.");
     tty.wait_for("[exited", 10);
@@ -157,7 +157,7 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     console.wait_for("[SOL established]", 20);
     let diag = freeipmi(&bmc, "ipmipower", "admin", ADMIN_PASSWORD, &["--pulse"]);
     assert!(diag.all().contains("ok"), "{}", diag.all());
-    console.wait_for(NMI_MARKER, 30);
+    console.wait_for(NMI_MARKER, BOOT.as_secs());
     console.type_text("&.");
     console.wait_for("[exited 0]", 10);
 
