@@ -28,6 +28,8 @@ impl LibvirtSource {
             uri: self.uri.clone(),
             domain: uuid.to_string(),
             deadline: self.deadline,
+            // Discovered domains have the default virtual media settings.
+            media: backend_libvirt::media::MediaConfig::default(),
         })
     }
 
