@@ -24,6 +24,8 @@ mod fuzz_twin;
 pub mod ipxe;
 mod lan;
 mod libvirt_discovery;
+#[cfg(test)]
+mod libvirt_media_tests;
 mod libvirt_source;
 pub mod redfish;
 mod refresh;
