@@ -12,7 +12,7 @@
 //! ```
 
 use crate::hypervisor::Hypervisor;
-use crate::media::{MediaConfig, MAX_TIMEOUT};
+use crate::media::{MediaConfig, MAX_TIMEOUT, SPOOL_DIR};
 use crate::{LibvirtBackend, LibvirtConfig};
 use backend_config::{
     BackendSettings, BmcContext, ConfigError, Kind, LongestCall, Resources, Source, Spanned,
@@ -40,9 +40,17 @@ pub struct LibvirtToml {
     media_timeout_ms: Option<Spanned<u64>>,
 }
 
+/// The default virtual media settings, the images spooled in `state_dir`'s `libvirt-media`.
+pub fn default_media(state_dir: Option<&std::path::Path>) -> MediaConfig {
+    MediaConfig {
+        spool: state_dir.map(|d| d.join(SPOOL_DIR)),
+        ..MediaConfig::default()
+    }
+}
+
 /// The virtual media settings of a `[bmc.libvirt]` (the defaults where not given).
 fn media(cx: &BmcContext, t: &LibvirtToml) -> Result<MediaConfig, ConfigError> {
-    let mut m = MediaConfig::default();
+    let mut m = default_media(cx.state_dir);
     if let Some(p) = &t.media_pool {
         let name = p.get_ref().trim();
         if name.is_empty() || name.contains(['/', '\'', '"', '<', '&']) {

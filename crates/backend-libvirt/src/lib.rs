@@ -455,7 +455,8 @@ impl Backend for LibvirtBackend {
     ) -> BackendResult<()> {
         let c = self.config.clone();
         let until = tokio::time::Instant::now() + c.media.timeout;
-        let (file, size) = media::download(&media.image, c.media.max_bytes, until)
+        let spool = c.media.spool.as_deref();
+        let (file, size) = media::download(&media.image, c.media.max_bytes, spool, until)
             .await
             .map_err(|e| {
                 tracing::warn!(domain = ?c.domain, error = %e, "virtual media image not downloaded");

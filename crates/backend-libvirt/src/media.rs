@@ -3,7 +3,8 @@
 //! QEMU reads an HTTP image itself only with its curl block driver (Debian's
 //! `qemu-block-extra`, often absent), so the insert fetches the image: it is downloaded (plain
 //! HTTP or HTTPS only, at most `media_max_mb`, all within `media_timeout_ms`) into an anonymous
-//! temporary file (unlinked from the start: nothing is left behind, whatever happens), uploaded
+//! file in the state directory's `libvirt-media` (unlinked from the start: nothing is left
+//! behind, whatever happens; not the temporary directory, often a tmpfs: memory), uploaded
 //! into a new volume of a libvirt storage pool (`media_pool`, `default` unless said otherwise)
 //! through libvirt's stream API, and that volume's file becomes the medium of the domain's
 //! CD-ROM drive: in the persistent definition, and in the running domain too
@@ -18,14 +19,16 @@
 //!
 //! What it costs: the image's bytes cross the network once per insert into the shim and once
 //! into libvirtd (nothing for a local one but the copy), the pool holds one image per domain
-//! with a medium in (and two for a moment during a replacement), the temporary directory one
-//! image while it is uploaded; memory stays one 256 KiB buffer. The upload runs on a libvirt
+//! with a medium in (and two for a moment during a replacement), the state directory one image
+//! while it is uploaded; memory stays one 256 KiB buffer. The upload runs on a libvirt
 //! connection of its own (closed after), so that other calls for the domain do not wait
 //! behind it.
 
 use crate::cdrom_xml;
 use crate::hypervisor::{CallError, CallResult};
 use std::io::Read;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -45,7 +48,13 @@ pub struct MediaConfig {
     pub max_bytes: u64,
     /// The download and the upload of an image end by then.
     pub timeout: Duration,
+    /// The directory the image is spooled in while it is uploaded (`STATE_DIR/libvirt-media`);
+    /// `None`: the temporary directory.
+    pub spool: Option<PathBuf>,
 }
+
+/// The spool directory's name in the state directory.
+pub const SPOOL_DIR: &str = "libvirt-media";
 
 /// The pool when `media_pool` is not given (the one virt-install and virt-manager make).
 pub const DEFAULT_POOL: &str = "default";
@@ -63,6 +72,7 @@ impl Default for MediaConfig {
             pool: DEFAULT_POOL.to_string(),
             max_bytes: DEFAULT_MAX_MB << 20,
             timeout: DEFAULT_TIMEOUT,
+            spool: None,
         }
     }
 }
@@ -84,12 +94,28 @@ fn client() -> &'static reqwest::Client {
     })
 }
 
-/// Downloads the image at `url` into an anonymous temporary file by `until`; the file (at its
+/// An anonymous file (unlinked: gone with its last descriptor) in `spool` (made, mode 0700, if
+/// missing), else in the temporary directory.
+fn spool_file(spool: Option<&Path>) -> std::io::Result<std::fs::File> {
+    match spool {
+        Some(dir) => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+            tempfile::tempfile_in(dir)
+        }
+        None => tempfile::tempfile(),
+    }
+}
+
+/// Downloads the image at `url` into an anonymous file in `spool` by `until`; the file (at its
 /// start) and its size. Refuses other schemes than `http` and `https`, an image larger than
 /// `max_bytes`, an empty one. Errors never hold the URL (it may carry a password).
 pub async fn download(
     url: &str,
     max_bytes: u64,
+    spool: Option<&Path>,
     until: tokio::time::Instant,
 ) -> Result<(std::fs::File, u64), String> {
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
@@ -113,10 +139,10 @@ pub async fn download(
     if resp.content_length().is_some_and(|n| n > max_bytes) {
         return Err(too_big());
     }
-    let file = tempfile::tempfile().map_err(|e| format!("temporary file for the image: {e}"))?;
+    let file = spool_file(spool).map_err(|e| format!("spool file for the image: {e}"))?;
     let mut out = tokio::fs::File::from_std(
         file.try_clone()
-            .map_err(|e| format!("temporary file for the image: {e}"))?,
+            .map_err(|e| format!("spool file for the image: {e}"))?,
     );
     let mut size: u64 = 0;
     loop {
@@ -131,17 +157,17 @@ pub async fn download(
         }
         out.write_all(&chunk)
             .await
-            .map_err(|e| format!("temporary file for the image: {e}"))?;
+            .map_err(|e| format!("spool file for the image: {e}"))?;
     }
     out.flush()
         .await
-        .map_err(|e| format!("temporary file for the image: {e}"))?;
+        .map_err(|e| format!("spool file for the image: {e}"))?;
     if size == 0 {
         return Err("the image is empty".into());
     }
     // The clone shares the file offset: back to the start for the upload.
     let mut file = file;
-    std::io::Seek::rewind(&mut file).map_err(|e| format!("temporary file: {e}"))?;
+    std::io::Seek::rewind(&mut file).map_err(|e| format!("spool file: {e}"))?;
     Ok((file, size))
 }
 
@@ -235,7 +261,7 @@ fn upload(
         let n = match file.read(&mut buf) {
             Ok(0) => break None,
             Ok(n) => n,
-            Err(e) => break Some(CallError::other(format!("temporary file: {e}"))),
+            Err(e) => break Some(CallError::other(format!("spool file: {e}"))),
         };
         let mut at = 0;
         while at < n {

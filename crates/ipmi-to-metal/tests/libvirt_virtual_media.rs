@@ -120,6 +120,16 @@ fn a_libvirt_domain_boots_the_inserted_iso_from_its_cdrom_once() {
         cdrom_sources(&domain),
         [Some(volume.to_string_lossy().into_owned())]
     );
+    // The download was spooled in the state directory, in a file unlinked from the start.
+    let spool = s.bmc.dir.path().join("bmc.toml.state/libvirt-media");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&spool).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "nothing left in the spool"
+    );
     let text = serial(&domain, &s, ISO, from);
     assert!(text.contains("Booting from DVD/CD"), "{text}");
     assert!(!text.contains(DISK), "{text}");

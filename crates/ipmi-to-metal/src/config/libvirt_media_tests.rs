@@ -2,11 +2,10 @@
 //! they are written.
 
 use super::*;
-use backend_libvirt::media::MediaConfig;
 use backend_libvirt::LibvirtConfig;
 use std::time::Duration;
 
-fn libvirt(keys: &str) -> Result<MediaConfig, String> {
+fn libvirt(keys: &str) -> Result<backend_libvirt::media::MediaConfig, String> {
     let text = format!(
         "[[bmc]]\nname = \"vm1\"\nlisten = \"127.0.0.1:6230\"\nbackend = \"libvirt\"\n\n[bmc.libvirt]\ndomain = \"vm1\"\n{keys}\n[[bmc.users]]\nname = \"admin\"\npassword = \"password\"\nprivilege = \"administrator\"\n"
     );
@@ -17,24 +16,24 @@ fn libvirt(keys: &str) -> Result<MediaConfig, String> {
 
 #[test]
 fn media_keys_are_read_with_their_defaults() {
-    assert_eq!(libvirt("").unwrap(), MediaConfig::default());
+    let m = libvirt("").unwrap();
     assert_eq!(
-        libvirt("").unwrap(),
-        MediaConfig {
-            pool: "default".into(),
-            max_bytes: 4700 << 20,
-            timeout: Duration::from_millis(9000),
-        }
+        (m.pool.as_str(), m.max_bytes, m.timeout),
+        ("default", 4700 << 20, Duration::from_millis(9000))
+    );
+    // The image is spooled in the state directory (FILE.state beside the file by default).
+    let spool = m.spool.expect("a spool directory");
+    assert!(
+        spool.ends_with("t.toml.state/libvirt-media")
+            || std::env::var_os("STATE_DIRECTORY").is_some(),
+        "{}",
+        spool.display()
     );
     let m =
         libvirt("media_pool = \"isos\"\nmedia_max_mb = 10\nmedia_timeout_ms = 25000\n").unwrap();
     assert_eq!(
-        m,
-        MediaConfig {
-            pool: "isos".into(),
-            max_bytes: 10 << 20,
-            timeout: Duration::from_secs(25),
-        }
+        (m.pool.as_str(), m.max_bytes, m.timeout),
+        ("isos", 10 << 20, Duration::from_secs(25))
     );
 }
 
