@@ -217,6 +217,15 @@ impl LibvirtBackend {
     }
 }
 
+/// Sets its flag when dropped.
+struct AbandonOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The result of a blocking media job, or a timeout at `until` (plus a moment for the job's own
 /// check of it); a job still running then ends by itself (its work undone where it can be).
 async fn blocking_within(
@@ -465,8 +474,13 @@ impl Backend for LibvirtBackend {
         let (uri, domain, pool) = (c.uri.clone(), c.domain.clone(), c.media.pool.clone());
         let until_std =
             std::time::Instant::now() + until.duration_since(tokio::time::Instant::now());
+        // Set when this future ends or is dropped (its client stopped waiting, or the time is
+        // up): a job still running then stops before it changes the drive, rather than put in
+        // a medium the BMC's state would not know of.
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _abandon = AbandonOnDrop(abandoned.clone());
         let job = tokio::task::spawn_blocking(move || {
-            media::insert(&uri, &domain, &pool, file, size, until_std)
+            media::insert(&uri, &domain, &pool, file, size, until_std, &abandoned)
         });
         let r = blocking_within(job, until, &c).await;
         tracing::info!(domain = ?c.domain, pool = ?c.media.pool, size, %who, ok = r.is_ok(), "virtual media inserted into the domain's CD-ROM");

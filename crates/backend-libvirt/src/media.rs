@@ -29,6 +29,7 @@ use crate::hypervisor::{CallError, CallResult};
 use std::io::Read;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -191,7 +192,8 @@ fn pool_of(conn: &Connect, name: &str) -> CallResult<StoragePool> {
 
 /// Blocking, on a connection of its own to `uri`: uploads `file` (`size` bytes) into a new
 /// volume of `pool`, makes it the medium of `domain`'s CD-ROM drive, and deletes the volumes of
-/// its earlier media. Gives up by `until` (the new volume deleted).
+/// its earlier media. Gives up by `until`, or once `abandoned` is set (the caller stopped
+/// waiting), before the drive is changed: the new volume deleted.
 pub fn insert(
     uri: &str,
     domain: &str,
@@ -199,6 +201,7 @@ pub fn insert(
     mut file: std::fs::File,
     size: u64,
     until: Instant,
+    abandoned: &AtomicBool,
 ) -> CallResult<()> {
     let conn = Connect::open(Some(uri)).map_err(CallError::from)?;
     let dom = crate::lookup(&conn, domain)?;
@@ -215,7 +218,10 @@ pub fn insert(
         0,
     )
     .map_err(CallError::from)?;
-    let put = upload(&conn, &vol, &mut file, size, until).and_then(|()| {
+    let put = upload(&conn, &vol, &mut file, size, until, abandoned).and_then(|()| {
+        if abandoned.load(Ordering::Relaxed) {
+            return Err(CallError::other("the insert was abandoned by its client"));
+        }
         let path = vol.path().map_err(CallError::from)?;
         set_medium(&conn, &dom, Some(&path))
     });
@@ -247,12 +253,16 @@ fn upload(
     file: &mut std::fs::File,
     size: u64,
     until: Instant,
+    abandoned: &AtomicBool,
 ) -> CallResult<()> {
     let stream = Stream::new(conn, 0).map_err(CallError::from)?;
     vol.upload(&stream, 0, size, 0).map_err(CallError::from)?;
     let mut buf = vec![0u8; 256 << 10];
     let mut sent: u64 = 0;
     let failed = loop {
+        if abandoned.load(Ordering::Relaxed) {
+            break Some(CallError::other("the insert was abandoned by its client"));
+        }
         if Instant::now() >= until {
             break Some(CallError::other(
                 "the image was not uploaded to libvirt within media_timeout_ms",
