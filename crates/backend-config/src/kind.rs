@@ -28,6 +28,8 @@ pub struct BmcContext<'a> {
     pub name: &'a str,
     /// Where its `[[bmc]]` table is (errors about the whole table point there).
     pub span: Range<usize>,
+    /// The process's state directory, for a backend that keeps files of its own there.
+    pub state_dir: Option<&'a std::path::Path>,
 }
 
 /// The longest one call of a backend can take with its settings, and the setting that decides it.

@@ -6,9 +6,13 @@
 //! domain = "vm1"                 # its name or UUID
 //! # uri = "qemu:///system"       # or qemu+ssh://user@host/system, qemu+tls://host/system
 //! # deadline_ms = 8000           # every call ends by then (0xC3)
+//! # media_pool = "default"       # the storage pool the virtual media images go to
+//! # media_max_mb = 4700          # the largest image taken
+//! # media_timeout_ms = 9000       # an insert's download and upload end by then
 //! ```
 
 use crate::hypervisor::Hypervisor;
+use crate::media::{MediaConfig, MAX_TIMEOUT, SPOOL_DIR};
 use crate::{LibvirtBackend, LibvirtConfig};
 use backend_config::{
     BackendSettings, BmcContext, ConfigError, Kind, LongestCall, Resources, Source, Spanned,
@@ -31,6 +35,50 @@ pub struct LibvirtToml {
     uri: Option<Spanned<String>>,
     domain: Spanned<String>,
     deadline_ms: Option<Spanned<u64>>,
+    media_pool: Option<Spanned<String>>,
+    media_max_mb: Option<Spanned<u64>>,
+    media_timeout_ms: Option<Spanned<u64>>,
+}
+
+/// The default virtual media settings, the images spooled in `state_dir`'s `libvirt-media`.
+pub fn default_media(state_dir: Option<&std::path::Path>) -> MediaConfig {
+    MediaConfig {
+        spool: state_dir.map(|d| d.join(SPOOL_DIR)),
+        ..MediaConfig::default()
+    }
+}
+
+/// The virtual media settings of a `[bmc.libvirt]` (the defaults where not given).
+fn media(cx: &BmcContext, t: &LibvirtToml) -> Result<MediaConfig, ConfigError> {
+    let mut m = default_media(cx.state_dir);
+    if let Some(p) = &t.media_pool {
+        let name = p.get_ref().trim();
+        if name.is_empty() || name.contains(['/', '\'', '"', '<', '&']) {
+            return Err(cx
+                .src
+                .err(p.span(), "media_pool must be a libvirt storage pool's name"));
+        }
+        m.pool = name.to_string();
+    }
+    if let Some(mb) = &t.media_max_mb {
+        if *mb.get_ref() == 0 || *mb.get_ref() > 1 << 20 {
+            return Err(cx
+                .src
+                .err(mb.span(), "media_max_mb must be 1 to 1048576 (MiB)"));
+        }
+        m.max_bytes = mb.get_ref() << 20;
+    }
+    if let Some(ms) = &t.media_timeout_ms {
+        let d = Duration::from_millis(*ms.get_ref());
+        if d < Duration::from_secs(1) || d > MAX_TIMEOUT {
+            return Err(cx.src.err(
+                ms.span(),
+                format!("media_timeout_ms must be 1000 to {} (the Redfish service answers an action within 30 s; the admin API waits 10 s)", MAX_TIMEOUT.as_millis()),
+            ));
+        }
+        m.timeout = d;
+    }
+    Ok(m)
 }
 
 /// The libvirt backend kind.
@@ -93,6 +141,7 @@ impl Kind for LibvirtKind {
             uri: uri(cx.src, t.uri.as_ref())?,
             domain,
             deadline: deadline(t.deadline_ms.as_ref()),
+            media: media(cx, t)?,
         })
     }
 

@@ -22,6 +22,10 @@
 //! domain has started with it. UEFI or BIOS is the domain's own (`<os firmware='efi'>` or a
 //! pflash loader): read back, never changed.
 //!
+//! Virtual media ([`media`]): a CD, its medium downloaded and uploaded into a storage pool's
+//! volume that becomes the medium of the domain's CD-ROM drive; the boot device CD/DVD then
+//! boots it, as any boot device.
+//!
 //! FRU 0 and the GUID come from the domain (name, UUID, SMBIOS `<sysinfo>`); the console is the
 //! domain's serial console ([`console`]). Sensors: one, the ACPI power state of the domain (S0,
 //! S3 or S5), which libvirt knows exactly; its statistics (CPU time, balloon memory, block and
@@ -31,17 +35,19 @@
 
 #![warn(missing_docs)]
 
+pub mod cdrom_xml;
 pub mod config;
 pub mod console;
 pub mod discover;
 pub mod domain_xml;
 pub mod hypervisor;
+pub mod media;
 
 use async_trait::async_trait;
 use hypervisor::{CallError, CallResult, ErrorKind, Hypervisor};
 use ipmi_bmc::{
-    Backend, BackendError, BackendResult, BootOverride, DiscreteKind, Inventory, PowerAction,
-    PowerState, Requester, SensorReading,
+    Backend, BackendError, BackendResult, BootOverride, DiscreteKind, Inventory, MediaInsert,
+    MediaSlot, PowerAction, PowerState, Requester, SensorReading,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,6 +65,8 @@ pub struct LibvirtConfig {
     pub domain: String,
     /// Every operation ends by then (0xC3 otherwise).
     pub deadline: Duration,
+    /// Where the images of virtual media go, and their limits.
+    pub media: media::MediaConfig,
 }
 
 /// A next-boot-only boot device waiting for the domain to start with it.
@@ -121,7 +129,7 @@ fn xml(dom: &Domain, flags: sys::virDomainXMLFlags) -> CallResult<String> {
 const INACTIVE: sys::virDomainXMLFlags = sys::VIR_DOMAIN_XML_INACTIVE;
 /// The persistent definition with its secrets (passwords of graphics consoles...), which
 /// writing it back must keep.
-const INACTIVE_SECURE: sys::virDomainXMLFlags =
+pub(crate) const INACTIVE_SECURE: sys::virDomainXMLFlags =
     sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_SECURE;
 
 /// Writes the boot order `devs` into the persistent definition.
@@ -135,9 +143,15 @@ fn define_boot_order(conn: &Connect, dom: &Domain, devs: &[String]) -> CallResul
 /// Writes back the order a next-boot-only device replaced if the domain has started since it
 /// was set (and the order is still the one written for it).
 fn settle_once(conn: &Connect, dom: &Domain, once: &Mutex<Option<Once>>) -> CallResult<()> {
+    settle(conn, dom, once, false)
+}
+
+/// [`settle_once`]; `reset`: the domain has just been reset (QEMU kept, so its ID too) with
+/// the order it runs with, which is the next-boot-only one: that boot used it.
+fn settle(conn: &Connect, dom: &Domain, once: &Mutex<Option<Once>>, reset: bool) -> CallResult<()> {
     let pending = once.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let Some(p) = pending else { return Ok(()) };
-    let started = dom.is_active().map_err(CallError::from)? && dom.id() != p.set_while;
+    let started = dom.is_active().map_err(CallError::from)? && (reset || dom.id() != p.set_while);
     if !started {
         return Ok(());
     }
@@ -203,6 +217,34 @@ impl LibvirtBackend {
     }
 }
 
+/// Sets its flag when dropped.
+struct AbandonOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The result of a blocking media job, or a timeout at `until` (plus a moment for the job's own
+/// check of it); a job still running then ends by itself (its work undone where it can be).
+async fn blocking_within(
+    job: tokio::task::JoinHandle<CallResult<()>>,
+    until: tokio::time::Instant,
+    c: &LibvirtConfig,
+) -> BackendResult<()> {
+    match tokio::time::timeout_at(until + Duration::from_millis(500), job).await {
+        Ok(Ok(r)) => r.map_err(|e| e.into_backend(&c.uri)),
+        Ok(Err(e)) => Err(BackendError::Failed(format!(
+            "virtual media job failed: {e}"
+        ))),
+        Err(_) => Err(BackendError::Timeout(format!(
+            "libvirt at {} did not finish the virtual media change in time",
+            c.uri
+        ))),
+    }
+}
+
 /// How long a power action may take before the client is told it was accepted (it goes on, and
 /// its outcome is logged): a start or a destroy + create can take seconds on a busy host, longer
 /// than clients wait for an answer to Chassis Control.
@@ -261,14 +303,19 @@ impl Backend for LibvirtBackend {
                     kind: ErrorKind::InvalidState,
                 }),
                 PowerAction::Reset => {
-                    let live = domain_xml::boot_order(&xml(dom, 0)?);
-                    let next = domain_xml::boot_order(&xml(dom, INACTIVE)?);
-                    if live.map_err(CallError::other)? != next.map_err(CallError::other)? {
-                        // QEMU keeps the boot order it started with across a reset.
+                    let (live, next) = (xml(dom, 0)?, xml(dom, INACTIVE)?);
+                    let order = |x: &str| domain_xml::boot_order(x).map_err(CallError::other);
+                    let cds = |x: &str| cdrom_xml::cdroms(x).map_err(CallError::other);
+                    if order(&live)? != order(&next)? || cds(&live)? != cds(&next)? {
+                        // QEMU keeps the boot order it started with across a reset, and a
+                        // CD-ROM drive added to the definition comes with a new start only.
                         tolerate_state(dom.destroy().map_err(CallError::from))?;
                         start(dom)
                     } else {
-                        dom.reset().map_err(CallError::from)
+                        // The order it runs with is the definition's: a next-boot-only device
+                        // written there is used by this boot.
+                        dom.reset().map_err(CallError::from)?;
+                        settle(conn, dom, once, true)
                     }
                 }
                 PowerAction::Diag => inject_nmi(dom),
@@ -402,6 +449,51 @@ impl Backend for LibvirtBackend {
             DiscreteKind::AcpiPowerState,
             Some(1 << offset),
         )])
+    }
+
+    fn media_slots(&self) -> &'static [MediaSlot] {
+        &[MediaSlot::Cd]
+    }
+
+    async fn insert_media(
+        &self,
+        _slot: MediaSlot,
+        media: &MediaInsert,
+        _ipxe_url: Option<&str>,
+        who: &Requester,
+    ) -> BackendResult<()> {
+        let c = self.config.clone();
+        let until = tokio::time::Instant::now() + c.media.timeout;
+        let spool = c.media.spool.as_deref();
+        let (file, size) = media::download(&media.image, c.media.max_bytes, spool, until)
+            .await
+            .map_err(|e| {
+                tracing::warn!(domain = ?c.domain, error = %e, "virtual media image not downloaded");
+                BackendError::Failed(e)
+            })?;
+        let (uri, domain, pool) = (c.uri.clone(), c.domain.clone(), c.media.pool.clone());
+        let until_std =
+            std::time::Instant::now() + until.duration_since(tokio::time::Instant::now());
+        // Set when this future ends or is dropped (its client stopped waiting, or the time is
+        // up): a job still running then stops before it changes the drive, rather than put in
+        // a medium the BMC's state would not know of.
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _abandon = AbandonOnDrop(abandoned.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            media::insert(&uri, &domain, &pool, file, size, until_std, &abandoned)
+        });
+        let r = blocking_within(job, until, &c).await;
+        tracing::info!(domain = ?c.domain, pool = ?c.media.pool, size, %who, ok = r.is_ok(), "virtual media inserted into the domain's CD-ROM");
+        r
+    }
+
+    async fn eject_media(&self, _slot: MediaSlot, who: &Requester) -> BackendResult<()> {
+        let c = self.config.clone();
+        let (uri, domain, pool) = (c.uri.clone(), c.domain.clone(), c.media.pool.clone());
+        let job = tokio::task::spawn_blocking(move || media::eject(&uri, &domain, &pool));
+        let r = blocking_within(job, tokio::time::Instant::now() + c.deadline, &c).await;
+        tracing::info!(domain = ?c.domain, %who, ok = r.is_ok(), "virtual media ejected from the domain's CD-ROM");
+        r
     }
 
     async fn console(&self, _who: &Requester) -> BackendResult<Box<dyn ipmi_bmc::Console>> {

@@ -7,7 +7,7 @@
 //! made for it, QEMU's user-mode network only (`<interface type='user'>`: the guest reaches the
 //! host's 127.0.0.1 as 10.0.2.2, nothing else) and the serial port logged to a file. Dropping the
 //! [`Domain`] destroys and undefines it. [`BootScript`] serves an iPXE script on loopback for a
-//! domain to netboot.
+//! domain to netboot; [`StoragePool`] gives a domain a storage pool of its own (virtual media).
 //!
 //! Missing daemons or QEMU make the test panic with the package to install: no test skips.
 //!
@@ -160,17 +160,28 @@ pub fn virsh(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Removes the test domains of test processes that are gone (a run killed before its guards ran).
+/// Whether a test object's name (`<prefix><pid>-...`) is of a test process that is gone.
+fn orphaned(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(TEST_DOMAIN_PREFIX) else {
+        return false;
+    };
+    let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+    pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Removes the test domains (and storage pools) of test processes that are gone (a run killed
+/// before its guards ran).
 fn remove_orphans() {
+    if let Ok(pools) = virsh(&["pool-list", "--name"]) {
+        for pool in pools.lines().filter(|p| orphaned(p)) {
+            let _ = virsh(&["pool-destroy", pool]);
+        }
+    }
     let Ok(names) = virsh(&["list", "--all", "--name"]) else {
         return;
     };
     for name in names.lines() {
-        let Some(rest) = name.strip_prefix(TEST_DOMAIN_PREFIX) else {
-            continue;
-        };
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+        if orphaned(name) {
             let _ = virsh(&["destroy", name]);
             let _ = virsh(&["undefine", "--nvram", name]);
         }
@@ -382,6 +393,61 @@ impl Drop for Domain {
         let _ = self.virsh(&["destroy"]);
         if let Err(e) = self.virsh(&["undefine", "--nvram"]) {
             eprintln!("could not undefine test domain {}: {e}", self.name);
+        }
+    }
+}
+
+/// A transient directory storage pool of the shared libvirtd (where the libvirt backend puts
+/// virtual media images), named after a test domain; destroyed when dropped, its directory
+/// (and the volumes in it) removed.
+pub struct StoragePool {
+    name: String,
+    dir: tempfile::TempDir,
+}
+
+impl StoragePool {
+    /// Creates and starts the pool of `domain` (whose guard keeps libvirtd's use lock).
+    pub fn create(domain: &Domain) -> StoragePool {
+        let name = format!("{}-pool", domain.name());
+        let dir = tempfile::tempdir().expect("temporary directory");
+        // QEMU runs as libvirt's own user: it must reach the volumes.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        let target = dir.path().to_str().expect("path");
+        virsh(&["pool-create-as", &name, "dir", "--target", target])
+            .unwrap_or_else(|e| panic!("virsh pool-create-as {name}: {e}"));
+        StoragePool { name, dir }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The names of the files in its directory (its volumes), sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .expect("read the pool's directory")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for StoragePool {
+    fn drop(&mut self) {
+        if let Err(e) = virsh(&["pool-destroy", &self.name]) {
+            eprintln!("could not destroy test storage pool {}: {e}", self.name);
         }
     }
 }

@@ -22,6 +22,7 @@ pub(super) fn backends(
     backend: Option<&Spanned<String>>,
     routes_toml: Option<&Spanned<RoutesToml>>,
     tables: &[(&dyn BackendKind, Option<&Table>)],
+    state_dir: Option<&std::path::Path>,
 ) -> Result<(BackendConfig, Vec<BackendConfig>, Option<RouteTable>), ConfigError> {
     let default = backend
         .map(|s| s.get_ref().clone())
@@ -59,6 +60,7 @@ pub(super) fn backends(
         src,
         name,
         span: span.clone(),
+        state_dir,
     };
     let mut configs = BTreeMap::new();
     for kind in &used {

@@ -92,14 +92,15 @@ impl<'de> Deserialize<'de> for BmcToml {
     }
 }
 
-/// Validates one `[[bmc]]`; `session` holds its session settings and `tables` each kind's
-/// table of it.
+/// Validates one `[[bmc]]`; `session` holds its session settings, `tables` each kind's
+/// table of it, `state_dir` the process's state directory.
 pub(super) fn bmc(
     src: &Source,
     span: Range<usize>,
     b: BmcFields,
     session: &SessionToml,
     tables: &[(&dyn BackendKind, Option<&Table>)],
+    state_dir: Option<&std::path::Path>,
 ) -> Result<BmcConfig, ConfigError> {
     let name = b.name.get_ref().trim().to_string();
     if name.is_empty() {
@@ -121,6 +122,7 @@ pub(super) fn bmc(
         b.backend.as_ref(),
         b.routes.as_deref(),
         tables,
+        state_dir,
     )?;
 
     let users = users::users(

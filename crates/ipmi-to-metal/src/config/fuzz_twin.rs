@@ -83,6 +83,9 @@ fn line() -> impl Strategy<Value = String> {
         "tag",
         "project_id",
         "refresh_s",
+        "media_pool",
+        "media_max_mb",
+        "media_timeout_ms",
         "x",
     ]);
     let value = prop_oneof![

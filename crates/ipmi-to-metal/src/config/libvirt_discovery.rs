@@ -78,6 +78,7 @@ pub(super) fn discovery(
     d: &Spanned<LibvirtDiscoveryToml>,
     session: &SessionToml,
     state_dir: Option<&Path>,
+    state_files: Option<&Path>,
 ) -> Result<DiscoveryConfig, ConfigError> {
     let span = d.span();
     let t = &d.get_ref().0;
@@ -124,6 +125,7 @@ pub(super) fn discovery(
         filter: Filter { name, metadata },
         written,
         deadline,
+        media: lv::default_media(state_files),
     });
     let c = Common {
         table: "libvirt_discovery",

@@ -19,6 +19,8 @@ pub struct LibvirtSource {
     pub written: String,
     /// Every call's deadline (listing and each BMC's).
     pub deadline: Duration,
+    /// The virtual media settings of its domains (the defaults).
+    pub media: backend_libvirt::media::MediaConfig,
 }
 
 impl LibvirtSource {
@@ -28,6 +30,7 @@ impl LibvirtSource {
             uri: self.uri.clone(),
             domain: uuid.to_string(),
             deadline: self.deadline,
+            media: self.media.clone(),
         })
     }
 

@@ -24,6 +24,8 @@ mod fuzz_twin;
 pub mod ipxe;
 mod lan;
 mod libvirt_discovery;
+#[cfg(test)]
+mod libvirt_media_tests;
 mod libvirt_source;
 pub mod redfish;
 mod refresh;
@@ -177,6 +179,14 @@ fn parse_with(
             "no [[bmc]], [[metal_discovery]] or [[libvirt_discovery]] table: nothing to serve",
         ));
     }
+    let state = state::state(
+        &src,
+        state_dir.as_ref(),
+        sel_capacity.as_ref(),
+        parsed.sel_on_damage.as_ref(),
+    )?;
+    // Where the process keeps its files (the SEL's directory), for backends that keep some.
+    let state_files = state.sel_path.parent().map(Path::to_path_buf);
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
     let mut names: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(parsed.bmc.len());
@@ -193,7 +203,7 @@ fn parse_with(
             .map(|(k, t)| (*k, t.get_mut(i).and_then(Option::take)))
             .collect();
         let own: Vec<_> = own.iter().map(|(k, t)| (*k, t.as_ref())).collect();
-        let c = bmc::bmc(&src, span, b, &session, &own)?;
+        let c = bmc::bmc(&src, span, b, &session, &own, state_files.as_deref())?;
         if !names.insert(c.settings.name.clone()) {
             return Err(src.err(
                 name_span,
@@ -229,7 +239,14 @@ fn parse_with(
     let libvirt = libvirt.enumerate().map(|(i, (d, session))| {
         (
             d.span(),
-            libvirt_discovery::discovery(&src, i, d, session, state_dir_chosen.as_deref()),
+            libvirt_discovery::discovery(
+                &src,
+                i,
+                d,
+                session,
+                state_dir_chosen.as_deref(),
+                state_files.as_deref(),
+            ),
         )
     });
     for (span, c) in metal.chain(libvirt) {
@@ -265,12 +282,7 @@ fn parse_with(
     Ok(Config {
         bmcs: out,
         discovery: discoveries,
-        state: state::state(
-            &src,
-            state_dir.as_ref(),
-            sel_capacity.as_ref(),
-            parsed.sel_on_damage.as_ref(),
-        )?,
+        state,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
         redfish: redfish::redfish(&src, parsed.redfish.as_ref())?,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
