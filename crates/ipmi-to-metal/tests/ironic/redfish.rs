@@ -135,7 +135,7 @@ fn ironic_deploys_a_redfish_virtual_media_node_from_an_iso_and_undeploys_it() {
     let (s, redfish_port, state) = served_with_redfish();
     // The how-to's node, which is what Metal3 creates for a `redfish-virtualmedia://` host with
     // a `live-iso` image: its driver_info plus `force_persistent_boot_device`, the ramdisk
-    // deploy and `instance_info/boot_iso`.
+    // deploy, `instance_info/boot_iso` and the boot mode (`bootMode: UEFI`, its default).
     let mut info = redfish_driver_info(redfish_port, &state);
     info.push("force_persistent_boot_device=Default".to_string());
     let node = Node::create_with(
@@ -147,6 +147,8 @@ fn ironic_deploys_a_redfish_virtual_media_node_from_an_iso_and_undeploys_it() {
             "redfish-virtual-media",
             "--deploy-interface",
             "ramdisk",
+            "--property",
+            "capabilities=boot_mode:uefi",
         ],
     );
     node.run(
@@ -193,6 +195,10 @@ fn ironic_deploys_a_redfish_virtual_media_node_from_an_iso_and_undeploys_it() {
     );
     assert_eq!(
         system["Boot"]["BootSourceOverrideEnabled"], "Continuous",
+        "{system:#}"
+    );
+    assert_eq!(
+        system["Boot"]["BootSourceOverrideMode"], "UEFI",
         "{system:#}"
     );
     let flags = admin(&s.bmc, "chassis bootparam get 5");
