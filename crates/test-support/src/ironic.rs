@@ -98,6 +98,8 @@ file_url_allowed_paths = {d}/images
 # (httpboot/redfish/boot-NODE.iso), and the URL that directory is served at.
 http_root = {d}/httpboot
 http_url = http://127.0.0.1:{http_port}
+# The cache of the ISOs it downloads (/var/lib/ironic/master_iso_images by default).
+iso_master_path = {d}/master_iso_images
 
 [pxe]
 tftp_root = {d}/tftpboot
