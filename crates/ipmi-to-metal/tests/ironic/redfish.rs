@@ -233,6 +233,25 @@ fn ironic_deploys_a_redfish_virtual_media_node_from_an_iso_and_undeploys_it() {
     assert_eq!(insert["protocol"], "redfish", "{insert}");
     assert_eq!(insert["user"], "operator", "{insert}");
     assert!(insert.to_string().contains(&published), "{insert}");
+    // The deploy as the shim carried it out, in order: off, insert, CD boot (persistent, EFI), on.
+    let calls: Vec<&str> = audit
+        .iter()
+        .filter(|r| r["outcome"] == "done")
+        .filter_map(|r| r["call"].as_str())
+        .collect();
+    let at = |want: &str| {
+        calls
+            .iter()
+            .rposition(|c| c.starts_with(want))
+            .unwrap_or_else(|| panic!("no {want:?} in {calls:#?}"))
+    };
+    let order = [
+        at("power off"),
+        at("insert media Cd"),
+        at("set boot override cdrom (persistent, efi)"),
+        at("power on"),
+    ];
+    assert!(order.is_sorted(), "{calls:#?}");
 
     // active -> deleting -> available (automated cleaning off: cleaning needs Ironic's agent,
     // which this ISO is not): the machine is powered off, the CD ejected, the ISO unpublished.
