@@ -3,12 +3,15 @@
 //! up: the node's `driver_info` is the how-to's. Each test has its own BMC and node; the tests
 //! share one Ironic ([`Ironic::shared`]). What Ironic reports is checked against the machine on
 //! the shim's side: its power state, boot flags and SEL, read with ipmitool as the administrator.
-//! A node of the `redfish` hardware type drives the shim's Redfish service over TLS, verifying
-//! the self-signed certificate the shim generated; the admin API and the audit log (protocol
-//! `redfish`) show what it did.
+//! Nodes of the `redfish` hardware type ([`redfish`]) drive the shim's Redfish service over
+//! TLS, verifying the self-signed certificate the shim generated: power and boot device, and a
+//! deploy with the `redfish-virtual-media` boot interface; the admin API, the Redfish resources,
+//! the SEL and the audit log (protocol `redfish`) show what it did.
 
 mod common;
-use common::admin::Served;
+/// The `redfish` hardware type's nodes, with the same shared Ironic.
+#[path = "ironic/redfish.rs"]
+mod redfish;
 use common::*;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -410,75 +413,4 @@ fn ironic_takes_the_driver_info_metal3_gives_for_an_ipmi_address() {
     let log = sel(&bmc);
     assert!(log.contains("User requested PXE boot"), "{log}");
     assert!(log.contains("Initiated by power up"), "{log}");
-}
-
-/// docs/howto-ironic.md's `driver_info` of a `redfish` node for the Redfish service on
-/// `redfish_port` of a shim whose state directory is `state`: `localhost`, a name the
-/// self-signed certificate holds, and that certificate as the CA to verify it with.
-fn redfish_driver_info(redfish_port: u16, state: &std::path::Path) -> Vec<String> {
-    vec![
-        format!("redfish_address=https://localhost:{redfish_port}"),
-        "redfish_system_id=/redfish/v1/Systems/node1".to_string(),
-        "redfish_username=operator".to_string(),
-        format!("redfish_password={OPERATOR_PASSWORD}"),
-        format!(
-            "redfish_verify_ca={}",
-            state.join("redfish-cert.pem").display()
-        ),
-    ]
-}
-
-#[test]
-fn ironic_redfish_node_drives_power_and_boot_device_through_the_redfish_service() {
-    let redfish_port = free_tcp_port();
-    let s = Served::start(
-        "",
-        &format!("[redfish]\nlisten = \"127.0.0.1:{redfish_port}\"\n"),
-    );
-    let state = s.bmc.dir.path().join("bmc.toml.state");
-    assert!(
-        eventually(20, || state.join("redfish-cert.pem").exists()
-            && std::net::TcpStream::connect(("127.0.0.1", redfish_port))
-                .is_ok()),
-        "the Redfish service did not start; log:\n{}",
-        s.bmc.server_log()
-    );
-    let node = Node::create_with(
-        "redfish",
-        "ironic-redfish",
-        &redfish_driver_info(redfish_port, &state),
-        &[],
-    );
-    node.assert_valid(&["power", "management"]);
-    node.run(&["manage"], &["--wait", "60"]);
-    let power = |state: &str| {
-        let shown = s.bmc_json("node1");
-        assert_eq!(shown["power"]["state"], state, "{shown}");
-    };
-
-    node.run(&["power", "off"], &[]);
-    node.wait_for("power_state", "power off", 60);
-    power("off");
-    node.run(&["power", "on"], &[]);
-    node.wait_for("power_state", "power on", 60);
-    power("on");
-    let ups = sel(&s.bmc).matches("Initiated by power up").count();
-    node.run(&["reboot"], &[]);
-    wait_sel(&s.bmc, "Initiated by power up", ups + 1);
-    node.wait_for("power_state", "power on", 60);
-    power("on");
-
-    boot_device_pxe_then_disk(&node, &s.bmc);
-
-    // Every power action came over Redfish, as the operator Ironic logs in as.
-    let audit = s.audit();
-    let actions: Vec<_> = audit
-        .iter()
-        .filter(|r| r["command"] == "Chassis Control" && r["outcome"] != "asked")
-        .collect();
-    assert!(actions.len() >= 3, "{audit:?}");
-    for r in &actions {
-        assert_eq!(r["protocol"], "redfish", "{r}");
-        assert_eq!(r["user"], "operator", "{r}");
-    }
 }

@@ -2,8 +2,11 @@
 //! the rest of OpenStack: the single-process `ironic` command (API and conductor), sqlite,
 //! `auth_strategy = noauth`, `rpc_transport = none`, `dhcp_provider = none`, the `ipmi` and
 //! `redfish` hardware types (the `redfish` power and management interfaces: sushy, a dependency of
-//! the `ironic` package) with the `pxe` and `ipxe` boot interfaces, the `ramdisk` deploy interface, the
-//! `ipmitool-socat` console and sensor data sent as log notifications. One Ironic is shared by
+//! the `ironic` package) with the `pxe`, `ipxe` and `redfish-virtual-media` boot interfaces, the
+//! `ramdisk` deploy interface, the `ipmitool-socat` console and sensor data sent as log
+//! notifications. Its HTTP root (`[deploy] http_root`, where the `redfish-virtual-media` boot
+//! interface publishes the ISO a BMC is to insert) is served on loopback by a server of the test
+//! process ([`Ironic::http_url`]). One Ironic is shared by
 //! the tests of a test binary ([`Ironic::shared`]); a watchdog stops it (its whole process group:
 //! the conductor's `socat` consoles too) and removes its directory once the test binary exits,
 //! however it exits.
@@ -23,11 +26,15 @@ use std::time::{Duration, Instant};
 pub struct Ironic {
     /// Its API endpoint (`http://127.0.0.1:PORT`).
     pub url: String,
+    /// Its `[deploy] http_url`: where its HTTP root is served (`http://127.0.0.1:PORT`).
+    pub http_url: String,
     venv: PathBuf,
     dir: PathBuf,
     log: PathBuf,
     /// Never waited for: the watchdog ends both after this process.
     _processes: [Child; 2],
+    /// Serves `[deploy] http_root` (with Range requests, as a BMC reading an ISO may ask).
+    _http_root: crate::thread_server::ThreadServer,
 }
 
 /// The virtualenv Ironic is installed in, or a panic that says how to install it.
@@ -49,7 +56,7 @@ pub fn ironic_venv() -> PathBuf {
 }
 
 /// The configuration: every port and path in `dir`.
-fn config(dir: &Path, api_port: u16) -> String {
+fn config(dir: &Path, api_port: u16, http_port: u16) -> String {
     let d = dir.display();
     format!(
         r#"[DEFAULT]
@@ -57,7 +64,7 @@ auth_strategy = noauth
 rpc_transport = none
 host = ipmi-to-metal-test
 enabled_hardware_types = ipmi,redfish
-enabled_boot_interfaces = pxe,ipxe
+enabled_boot_interfaces = pxe,ipxe,redfish-virtual-media
 default_boot_interface = pxe
 enabled_deploy_interfaces = ramdisk
 enabled_power_interfaces = ipmitool,redfish
@@ -87,8 +94,12 @@ automated_clean = false
 file_url_allowed_paths = {d}/images
 
 [deploy]
+# Where the redfish-virtual-media boot interface publishes the ISO it has the BMC insert
+# (httpboot/redfish/boot-NODE.iso), and the URL that directory is served at.
 http_root = {d}/httpboot
-http_url = http://127.0.0.1:{api_port}/unused
+http_url = http://127.0.0.1:{http_port}
+# The cache of the ISOs it downloads (/var/lib/ironic/master_iso_images by default).
+iso_master_path = {d}/master_iso_images
 
 [pxe]
 tftp_root = {d}/tftpboot
@@ -156,8 +167,9 @@ impl Ironic {
         std::fs::write(dir.join("images/kernel"), "not a kernel").unwrap();
         std::fs::write(dir.join("images/ramdisk"), "not a ramdisk").unwrap();
         let api_port = free_tcp_port();
+        let http_root = serve_directory(dir.join("httpboot"));
         let conf = dir.join("ironic.conf");
-        std::fs::write(&conf, config(&dir, api_port)).unwrap();
+        std::fs::write(&conf, config(&dir, api_port, http_root.port)).unwrap();
         let log = dir.join("ironic.log");
         let path = format!(
             "{}:{}",
@@ -208,10 +220,12 @@ impl Ironic {
             .expect("start the watchdog");
         let ironic_ = Ironic {
             url: format!("http://127.0.0.1:{api_port}"),
+            http_url: format!("http://127.0.0.1:{}", http_root.port),
             venv,
             dir,
             log,
             _processes: [ironic, watchdog],
+            _http_root: http_root,
         };
         // Up when the API answers and the conductor has registered both hardware types.
         let started = Instant::now();
@@ -281,6 +295,40 @@ impl Ironic {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// Serves the files under `root` (`GET` and `HEAD`, Range requests too) on a loopback port, as
+/// the web server an Ironic conductor's `[deploy] http_root` needs; a path with `..` or a file
+/// that is not there gets 404.
+fn serve_directory(root: PathBuf) -> crate::thread_server::ThreadServer {
+    use axum::http::{header, Method, Request, StatusCode};
+    let app = axum::Router::new().fallback(move |req: Request<axum::body::Body>| {
+        let root = root.clone();
+        async move {
+            let path = req.uri().path().trim_start_matches('/').to_string();
+            let range = req
+                .headers()
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let safe = !path.split('/').any(|c| c == ".." || c.is_empty());
+            let data = if safe && matches!(*req.method(), Method::GET | Method::HEAD) {
+                std::fs::read(root.join(&path)).ok()
+            } else {
+                None
+            };
+            match data {
+                Some(data) => {
+                    crate::netboot::file(&data, range.as_deref(), req.method() == Method::HEAD)
+                }
+                None => axum::http::Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .body(axum::body::Body::empty())
+                    .expect("response"),
+            }
+        }
+    });
+    crate::thread_server::ThreadServer::start(app)
 }
 
 /// The last `n` lines of `text`, without the (long) sensor data notifications.

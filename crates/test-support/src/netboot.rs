@@ -175,8 +175,8 @@ fn route(
     }
 }
 
-/// A file, whole or the one range asked.
-fn file(data: &[u8], range: Option<&str>, head: bool) -> Response<Body> {
+/// A file, whole or the one range asked (`head`: without its body).
+pub(crate) fn file(data: &[u8], range: Option<&str>, head: bool) -> Response<Body> {
     let len = data.len();
     let builder = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
