@@ -8,7 +8,7 @@
 //! waits to attach again. Keys typed while the domain is off are dropped, as a serial line
 //! with nothing on it would.
 
-use crate::hypervisor::{CallError, Hypervisor};
+use crate::hypervisor::{CallError, ErrorKind, Hypervisor};
 use crate::lookup;
 use async_trait::async_trait;
 use ipmi_bmc::{BackendError, BackendResult, Console};
@@ -111,6 +111,10 @@ impl LibvirtConsole {
         });
         let (conn, stream) = match tokio::time::timeout(self.deadline, open).await {
             Ok(Ok(Ok(opened))) => opened,
+            // The domain stopped between the look and the open (a reset's destroy and create):
+            // as if it were off, so that the console is opened again as soon as this BMC powers
+            // it on, not after the caller's backoff (output printed meanwhile was missed).
+            Ok(Ok(Err(e))) if e.kind == ErrorKind::InvalidState => return Ok(None),
             Ok(Ok(Err(e))) => return Err(e.into_backend(self.hv.uri())),
             Ok(Err(e)) => return Err(BackendError::Failed(format!("console open: {e}"))),
             Err(_) => return Err(BackendError::Timeout("console open".into())),

@@ -339,6 +339,9 @@ impl Backend for LibvirtBackend {
             );
             if r.is_ok() && starts {
                 powered.notify_waiters();
+                // And a permit for a console that is about to wait: one whose open failed while
+                // the reset had the domain down may not be waiting yet.
+                powered.notify_one();
             }
             r
         });
