@@ -259,7 +259,7 @@ mod tests {
         let body = json!({
             "@odata.id": "/redfish/v1/Systems/node-1",
             "Name": "node-1",
-            "Boot": { "BootSourceOverrideTarget": "Pxe", "List": ["a".repeat(5000), "b".into()] },
+            "Boot": { "BootSourceOverrideTarget": "Pxe", "List": ["a".repeat(5000), "b".to_string()] },
             "PowerState": "On",
         });
         let mut h = std::collections::hash_map::DefaultHasher::new();
