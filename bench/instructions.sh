@@ -15,10 +15,10 @@ cd "$(dirname "$0")/.."
 mode=${1:-}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-# The benchmarks, as "PACKAGE BENCH" (each a gungraun library benchmark). A per-Redfish-GET
-# case goes in the Redfish service's crate (benches/instructions.rs, calling its handler in
-# memory) and its line here; then `bench/instructions.sh --update` records its baseline.
-for b in "ipmi-proto instructions"; do
+# The benchmarks, as "PACKAGE BENCH" (each a gungraun library benchmark): the session layer's
+# cases, and one Redfish GET of a ComputerSystem through the service's router. A new one: its
+# line here, then `bench/instructions.sh --update` records its baseline.
+for b in "ipmi-proto instructions" "redfish-service instructions"; do
     # shellcheck disable=SC2086
     set -- $b
     cargo bench -q -p "$1" --bench "$2" -- --output-format=json >> "$out"

@@ -200,7 +200,7 @@ impl Bmc {
     ) -> Self {
         Bmc {
             sel: sel::Sel::new(log),
-            sensors: sensors::SensorModel::new(&settings.name),
+            sensors: sensors::SensorModel::new(),
             settings,
             backend,
             state: Mutex::new(State::default()),

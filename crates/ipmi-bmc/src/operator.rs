@@ -63,7 +63,7 @@ impl Bmc {
         if let Err(e) = &snapshot.result {
             return Err(e.to_string());
         }
-        let st = self.sensors.state();
+        let st = self.sensors.state(&self.settings.name);
         Ok(st
             .repository
             .sensors()

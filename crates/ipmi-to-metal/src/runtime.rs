@@ -75,7 +75,8 @@ pub struct Fleet {
     /// Where the console logs go by default (`NAME.log` in it).
     console_logs: std::sync::OnceLock<std::path::PathBuf>,
     /// Where the virtual media state goes, and the iPXE endpoint's public URL.
-    media: std::sync::OnceLock<ipmi_bmc::MediaSettings>,
+    /// Shared by every BMC (one copy, not one a BMC).
+    media: std::sync::OnceLock<Arc<ipmi_bmc::MediaSettings>>,
     /// Held by whoever changes which BMCs are served beyond one start or stop: a discovery
     /// applying a listing, a reload applying a configuration ([`Fleet::lock_membership`]).
     membership: tokio::sync::Mutex<()>,
@@ -161,7 +162,7 @@ impl Fleet {
 
     /// Keeps the virtual media state of every BMC started from now on as `settings` say.
     pub fn keep_media_as(&self, settings: ipmi_bmc::MediaSettings) {
-        let _ = self.media.set(settings);
+        let _ = self.media.set(Arc::new(settings));
     }
 
     /// Keeps every BMC started from now on's SEL in `store`, `capacity` records each.

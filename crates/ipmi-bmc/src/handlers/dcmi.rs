@@ -37,7 +37,7 @@ impl Bmc {
 
     /// Whether the repository has a power sensor.
     fn reports_power(&self) -> bool {
-        let st = self.sensors.state();
+        let st = self.sensors.state(&self.settings.name);
         st.repository
             .sensors()
             .iter()
@@ -128,7 +128,7 @@ impl Bmc {
             .and_then(|r| system_power(r))
             .and_then(|p| p.value)
             .filter(|w| w.is_finite());
-        let figures = now.and_then(|_| self.sensors.state().power.figures());
+        let figures = now.and_then(|_| self.sensors.state(&self.settings.name).power.figures());
         let watts = |w: f64| w.round().clamp(0.0, f64::from(u16::MAX)) as u16;
         ok(match figures {
             Some(f) => PowerReading {

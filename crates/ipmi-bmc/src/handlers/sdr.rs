@@ -16,12 +16,12 @@ pub(crate) const MAX_SDR_READ: usize = 32;
 impl Bmc {
     pub(crate) async fn sdr_repository_info(&self) -> Outcome {
         self.sensor_snapshot().await;
-        ok(self.sensors.state().repository.info())
+        ok(self.sensors.state(&self.settings.name).repository.info())
     }
 
     pub(crate) async fn sdr_allocation_info(&self) -> Outcome {
         self.sensor_snapshot().await;
-        let (records, longest) = self.sensors.state().repository.sizes();
+        let (records, longest) = self.sensors.state(&self.settings.name).repository.sizes();
         // One unit per record, as large as the longest; the repository is built, not
         // written, so nothing is free.
         ok(SdrAllocationInfo {
@@ -35,12 +35,17 @@ impl Bmc {
 
     pub(crate) async fn reserve_sdr(&self, who: Reserver) -> Outcome {
         self.sensor_snapshot().await;
-        ok(ReservationId(self.sensors.state().repository.reserve(who)))
+        ok(ReservationId(
+            self.sensors
+                .state(&self.settings.name)
+                .repository
+                .reserve(who),
+        ))
     }
 
     pub(crate) async fn get_sdr(&self, who: Reserver, r: GetSdrRequest) -> Outcome {
         self.sensor_snapshot().await;
-        let st = self.sensors.state();
+        let st = self.sensors.state(&self.settings.name);
         let repository = &st.repository;
         // A reservation is needed to read a record in parts (a non-zero offset).
         if r.offset != 0 && !repository.reserved(who, r.reservation) {
@@ -70,7 +75,7 @@ impl Bmc {
 
     pub(crate) async fn device_sdr_info(&self, r: DeviceSdrInfoRequest) -> Outcome {
         self.sensor_snapshot().await;
-        let st = self.sensors.state();
+        let st = self.sensors.state(&self.settings.name);
         let count = if r.sdr_count == Some(true) {
             st.repository.sizes().0
         } else {

@@ -32,7 +32,7 @@ impl Bmc {
         let snapshot = self.sensor_snapshot().await;
         let def = self
             .sensors
-            .state()
+            .state(&self.settings.name)
             .repository
             .sensor(number)
             .cloned()

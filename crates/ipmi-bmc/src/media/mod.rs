@@ -29,7 +29,7 @@ use crate::events::Event;
 use crate::{BackendError, Bmc, BootDevice, BootOverride, Durability, Requester};
 use ipmi_proto::types::CompletionCode;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use store::{HttpBoot, MediaBoot, MediaFile};
 
 /// Where a BMC keeps its virtual media state, and how its machine reaches the iPXE endpoint.
@@ -97,7 +97,7 @@ impl From<(CompletionCode, String)> for MediaError {
 /// needed (most BMCs never use it: it costs them two words).
 #[derive(Default)]
 pub(crate) struct MediaPart {
-    settings: Option<Box<MediaSettings>>,
+    settings: Option<Arc<MediaSettings>>,
     cell: OnceLock<Box<Cell>>,
 }
 
@@ -155,8 +155,9 @@ fn shown(url: &str) -> String {
 impl Bmc {
     /// Keeps this BMC's virtual media state as `settings` say (without: in memory, and no
     /// iPXE endpoint).
-    pub fn with_media(mut self, settings: MediaSettings) -> Self {
-        self.media.settings = Some(Box::new(settings));
+    /// Every BMC of a process has the same settings: they are shared, not copied.
+    pub fn with_media(mut self, settings: impl Into<Arc<MediaSettings>>) -> Self {
+        self.media.settings = Some(settings.into());
         self
     }
 

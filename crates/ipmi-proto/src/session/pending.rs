@@ -118,9 +118,98 @@ pub(crate) struct Abandoned {
     pub(crate) how: &'static str,
 }
 
+/// The logins in progress of one BMC ([`Logins`]), made at its first login: most BMCs of a
+/// large fleet have none, and the tables and counters are 120 bytes in each (boxed, 8 until
+/// then; the once-a-second expiry has nothing to walk either).
+#[derive(Default)]
+pub(crate) struct PendingLogins(Option<Box<Logins>>);
+
+impl PendingLogins {
+    /// The logins, made now if there were none yet.
+    fn made(&mut self) -> &mut Logins {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    /// See [`Logins::get`].
+    pub(crate) fn get(&self, id: &u32) -> Option<&Pending> {
+        self.0.as_ref()?.get(id)
+    }
+
+    /// See [`Logins::get_mut`].
+    pub(crate) fn get_mut(&mut self, id: &u32) -> Option<&mut Pending> {
+        self.0.as_mut()?.get_mut(id)
+    }
+
+    /// See [`Logins::contains_key`].
+    pub(crate) fn contains_key(&self, id: &u32) -> bool {
+        self.0.as_ref().is_some_and(|l| l.contains_key(id))
+    }
+
+    /// See [`Logins::len`].
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |l| l.len())
+    }
+
+    /// See [`Logins::remove`].
+    pub(crate) fn remove(&mut self, id: &u32) -> Option<Pending> {
+        self.0.as_mut()?.remove(id)
+    }
+
+    /// See [`Logins::insert`].
+    pub(crate) fn insert(&mut self, id: u32, p: Pending) {
+        self.made().insert(id, p);
+    }
+
+    /// See [`Logins::start_over`].
+    pub(crate) fn start_over(&mut self, id: u32) {
+        if let Some(l) = self.0.as_mut() {
+            l.start_over(id);
+        }
+    }
+
+    /// See [`Logins::started_again`].
+    pub(crate) fn started_again(&mut self, peer: SocketAddr, user: &[u8], keep: u32) {
+        if let Some(l) = self.0.as_mut() {
+            l.started_again(peer, user, keep);
+        }
+    }
+
+    /// See [`Logins::take_abandoned`].
+    pub(crate) fn take_abandoned(&mut self) -> Vec<Abandoned> {
+        self.0
+            .as_mut()
+            .map(|l| l.take_abandoned())
+            .unwrap_or_default()
+    }
+
+    /// See [`Logins::evicted`].
+    pub(crate) fn evicted(&self) -> u64 {
+        self.0.as_ref().map_or(0, |l| l.evicted())
+    }
+
+    /// See [`Logins::expired`].
+    pub(crate) fn expired(&self) -> u64 {
+        self.0.as_ref().map_or(0, |l| l.expired())
+    }
+
+    /// See [`Logins::expire`].
+    pub(crate) fn expire(&mut self, now: Instant) {
+        if let Some(l) = self.0.as_mut() {
+            l.expire(now);
+        }
+    }
+
+    /// See [`Logins::of`].
+    #[cfg(test)]
+    pub(crate) fn of(&self, ip: IpAddr) -> usize {
+        self.0.as_ref().map_or(0, |l| l.of(ip))
+    }
+}
+
 /// The logins in progress by (temporary) BMC session ID, and which each address started.
 #[derive(Default)]
-pub(crate) struct PendingLogins {
+struct Logins {
     /// (Drawn by the BMC: see [`IdMap`].)
     by_id: IdMap<Pending>,
     /// The IDs of each address's logins, oldest first.
@@ -129,11 +218,11 @@ pub(crate) struct PendingLogins {
     evicted: u64,
     /// Logins that timed out, for the metrics.
     expired: u64,
-    /// Logins dropped here after RAKP 2, not yet taken by [`PendingLogins::take_abandoned`].
+    /// Logins dropped here after RAKP 2, not yet taken by [`Logins::take_abandoned`].
     abandoned: Vec<Abandoned>,
 }
 
-impl PendingLogins {
+impl Logins {
     /// The login in progress with this ID.
     pub(crate) fn get(&self, id: &u32) -> Option<&Pending> {
         self.by_id.get(id)
@@ -170,8 +259,8 @@ impl PendingLogins {
 
     /// Adds a login under a fresh ID, first making room: past its address's share, one of that
     /// address's logins goes; past the limit, [`EVICT_SHARE`] logins go, each one of the address
-    /// then holding the most logins not yet sent RAKP 2 (see [`PendingLogins::rank`] and
-    /// [`PendingLogins::drop_one_of`]).
+    /// then holding the most logins not yet sent RAKP 2 (see [`Logins::rank`] and
+    /// [`Logins::drop_one_of`]).
     pub(crate) fn insert(&mut self, id: u32, p: Pending) {
         let ip = p.peer.ip();
         let own = self.by_source.get(&ip).map_or(0, VecDeque::len);
@@ -279,7 +368,7 @@ impl PendingLogins {
     }
 
     /// Drops logins down to [`EVICT_SHARE`] below the limit, each time one of the address that
-    /// comes first by [`PendingLogins::rank`]. A share at once, so that the addresses are ranked
+    /// comes first by [`Logins::rank`]. A share at once, so that the addresses are ranked
     /// once per that many new logins, not for every one.
     fn make_room(&mut self) {
         let target = PENDING_LIMIT - EVICT_SHARE;
@@ -393,8 +482,13 @@ mod tests {
         let (least, most) = (shares.iter().min(), shares.iter().max());
         assert!(most.unwrap() - least.unwrap() <= 1, "{shares:?}");
         assert_eq!(
-            p.by_id.len(),
-            p.by_source.values().map(VecDeque::len).sum::<usize>()
+            p.0.as_ref().unwrap().by_id.len(),
+            p.0.as_ref()
+                .unwrap()
+                .by_source
+                .values()
+                .map(VecDeque::len)
+                .sum::<usize>()
         );
     }
 
@@ -459,6 +553,6 @@ mod tests {
         assert!(!p.contains_key(&1) && p.contains_key(&2));
         assert_eq!(p.of("127.0.0.1".parse().unwrap()), 1);
         p.expire(t0 + Duration::from_secs(51));
-        assert_eq!((p.len(), p.by_source.len()), (0, 0));
+        assert_eq!((p.len(), p.0.as_ref().unwrap().by_source.len()), (0, 0));
     }
 }

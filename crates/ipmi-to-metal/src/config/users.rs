@@ -39,7 +39,9 @@ pub(super) fn users(
     if list.len() > 62 {
         return Err(src.err(span, "at most 62 users per BMC"));
     }
-    let mut users = Vec::new();
+    // Sized exactly: the list is kept for the BMC's life (a pushed Vec would hold room for
+    // four users, 170 bytes more for the usual one, in each of 10,000 BMCs).
+    let mut users = Vec::with_capacity(list.len());
     for (i, u) in list.iter().enumerate() {
         let uspan = u.span();
         let u = u.get_ref();

@@ -299,7 +299,9 @@ impl Reloader {
         };
         let mut plan = plan;
         let admin = plan.admin.take();
-        let bmcs = plan.bmcs.clone();
+        // Taken, not copied: at start the map holds every BMC of the file, and a copy of it
+        // would be held with all the BMCs being made (100 bytes a BMC at the peak).
+        let bmcs = std::mem::take(&mut plan.bmcs);
         crate::runtime::raise_open_file_limit(sockets);
         let out = apply::apply(
             &self.fleet,
