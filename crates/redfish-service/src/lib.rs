@@ -38,6 +38,8 @@ use std::time::Duration;
 
 /// The largest request body taken (a PATCH or an action is a few hundred bytes).
 pub const MAX_BODY: usize = 64 * 1024;
+/// The largest `$levels` of an `$expand` ([`query`]; the service root's `ExpandQuery.MaxLevels`).
+pub const MAX_EXPAND_LEVELS: u32 = 3;
 /// The URI prefix of every resource.
 pub const V1: &str = "/redfish/v1";
 

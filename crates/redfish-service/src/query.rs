@@ -19,8 +19,9 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-/// The largest `$levels` taken (advertised as `ExpandQuery.MaxLevels`).
-pub const MAX_LEVELS: u32 = 3;
+/// The largest `$levels` taken (advertised as `ExpandQuery.MaxLevels`; at the crate's root,
+/// where the service root reads it too).
+pub const MAX_LEVELS: u32 = crate::MAX_EXPAND_LEVELS;
 /// The most resources one expansion reads (past that: 507).
 pub const MAX_EXPANDED: usize = 64;
 /// The largest expanded resource read (every resource of the service is far smaller).

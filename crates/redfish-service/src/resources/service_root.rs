@@ -119,7 +119,7 @@ fn root(ctx: &Ctx<'_>) -> serde_json::Value {
                 "Levels": true,
                 "Links": true,
                 "NoLinks": true,
-                "MaxLevels": crate::query::MAX_LEVELS,
+                "MaxLevels": crate::MAX_EXPAND_LEVELS,
             },
             "FilterQuery": false,
             "OnlyMemberQuery": false,
