@@ -259,11 +259,13 @@ fn ironic_deploys_a_node_and_drives_power_boot_device_and_nmi_of_a_sim_bmc() {
     );
 }
 
-/// The sensor data notification of `uuid` in Ironic's log, if one was sent.
-fn sensor_data(log: &str, uuid: &str) -> Option<Value> {
+/// The last sensor data notification of `uuid` (a node of the hardware type `driver`: `ipmi`,
+/// `redfish`) in Ironic's log, if one was sent.
+fn sensor_data(log: &str, driver: &str, uuid: &str) -> Option<Value> {
+    let event = format!("oslo.messaging.notification.hardware.{driver}.metrics");
     log.lines()
         .rev()
-        .filter(|l| l.contains("oslo.messaging.notification.hardware.ipmi.metrics"))
+        .filter(|l| l.contains(&event))
         .filter(|l| l.contains(uuid))
         .filter_map(|l| l.split_once("] {").map(|(_, json)| format!("{{{json}")))
         .find_map(|json| serde_json::from_str::<Value>(&json).ok())
@@ -275,7 +277,7 @@ fn ironic_sends_the_sensor_data_of_a_sim_bmc() {
     let node = Node::create(&bmc, "ironic-sensors", free_tcp_port());
     let mut data = None;
     let ok = eventually(60, || {
-        data = sensor_data(&node.ironic.log(), &node.uuid);
+        data = sensor_data(&node.ironic.log(), "ipmi", &node.uuid);
         data.is_some()
     });
     assert!(ok, "no sensor data for {} in Ironic's log", node.uuid);

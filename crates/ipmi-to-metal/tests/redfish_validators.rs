@@ -131,11 +131,23 @@ fn dmtf_protocol_validator_passes_every_assertion_over_tls() {
         .arg("--report-dir")
         .arg(reports.path()));
     let (pass, _, fail) = summary(&out.stdout);
-    let failed: String = std::fs::read_dir(reports.path())
+    let tsv: Vec<String> = std::fs::read_dir(reports.path())
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "tsv"))
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    // The root advertises `$expand`, so the query assertions run: a parameter without `$`
+    // ignored, an unknown `$` one refused with 501.
+    let query_passed = tsv
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter(|l| l.contains("Query parameter overview") && l.contains("\tPASS\t"))
+        .count();
+    eprintln!("protocol validator: {pass} pass, {fail} fail, {query_passed} query assertions pass");
+    assert!(query_passed >= 2, "{}", tsv.join("\n"));
+    let failed: String = tsv
+        .iter()
         .flat_map(|t| {
             t.lines()
                 .filter(|l| l.contains("\tFAIL\t"))

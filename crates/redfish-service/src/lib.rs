@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod fleet;
+pub mod query;
 pub mod reply;
 mod resources;
 pub mod roles;
@@ -37,6 +38,8 @@ use std::time::Duration;
 
 /// The largest request body taken (a PATCH or an action is a few hundred bytes).
 pub const MAX_BODY: usize = 64 * 1024;
+/// The largest `$levels` of an `$expand` ([`query`]; the service root's `ExpandQuery.MaxLevels`).
+pub const MAX_EXPAND_LEVELS: u32 = 3;
 /// The URI prefix of every resource.
 pub const V1: &str = "/redfish/v1";
 
@@ -164,9 +167,11 @@ async fn entry(
     let (pattern, mut response) = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => {
             let path = parts.uri.path().to_string();
-            match refused_up_front(&parts) {
-                Some(r) => ("unmatched", r),
-                None => handle(&svc, parts.method, parts.headers, body, peer, path).await,
+            match refused_up_front(&parts).map_or_else(|| query::parse(parts.uri.query()), Err) {
+                Err(r) => ("unmatched", r),
+                Ok(expand) => {
+                    handle(&svc, parts.method, parts.headers, body, peer, path, expand).await
+                }
             }
         }
         Err(_) => (
@@ -190,7 +195,7 @@ async fn entry(
 }
 
 /// The answer to a request the service refuses whatever it names: an OData version other than
-/// 4.0 (412), a `$` query parameter (none is supported: 501).
+/// 4.0 (412). (Query parameters: [`query`].)
 fn refused_up_front(parts: &axum::http::request::Parts) -> Option<Response> {
     if let Some(v) = parts.headers.get("odata-version") {
         if v.as_bytes() != b"4.0" {
@@ -201,19 +206,6 @@ fn refused_up_front(parts: &axum::http::request::Parts) -> Option<Response> {
                 &["OData-Version"],
             ));
         }
-    }
-    let query = parts.uri.query().unwrap_or_default();
-    if let Some(q) = query
-        .split('&')
-        .find(|q| q.starts_with('$') || q.starts_with("%24"))
-    {
-        let name = q.split('=').next().unwrap_or(q);
-        return Some(reply::error(
-            StatusCode::NOT_IMPLEMENTED,
-            "QueryNotSupported",
-            format!("The query parameter {name} is not supported by the service."),
-            &[name],
-        ));
     }
     None
 }
@@ -233,6 +225,7 @@ async fn handle(
     body: Bytes,
     peer: SocketAddr,
     path: String,
+    expand: Option<query::Expand>,
 ) -> (&'static str, Response) {
     let trimmed = path.trim_end_matches('/');
     let Some(route) = resources::route(trimmed) else {
@@ -253,15 +246,13 @@ async fn handle(
                 None => return (pattern, reply::unauthorized()),
             }
         };
-        let visible = match (&route.bmc, &who) {
-            (Some(b), Some(p)) => svc.in_scope(b) && p.grant(b).is_some(),
-            (Some(b), None) => svc.in_scope(b),
-            (None, _) => true,
-        };
-        if !visible {
+        if !visible(svc, &route, who.as_ref()) {
             return (pattern, reply::not_found(&path));
         }
-        let ctx = Ctx {
+        // An expanded answer is checked against `If-None-Match` once expanded.
+        let expand = expand.filter(|_| method == Method::GET || method == Method::HEAD);
+        let asked = expand.map(|_| headers.clone());
+        let mut ctx = Ctx {
             svc,
             method,
             headers,
@@ -270,10 +261,27 @@ async fn handle(
             path,
             who,
         };
-        resources::serve(&ctx, route).await
+        if expand.is_some() {
+            ctx.headers.remove(header::IF_NONE_MATCH);
+        }
+        let response = resources::serve(&ctx, route).await;
+        match (expand, asked) {
+            (Some(e), Some(asked)) => query::expand(&ctx, &asked, response, e).await,
+            _ => response,
+        }
     };
     reply::set(&mut response, header::ALLOW, &allow);
     (pattern, response)
+}
+
+/// Whether the resource `route` names is shown to `who` (`None`: a public route, or no
+/// credentials): what every request checks, and every resource an `$expand` reads.
+pub(crate) fn visible(svc: &Service, route: &Route, who: Option<&Principal>) -> bool {
+    match (&route.bmc, who) {
+        (Some(b), Some(p)) => svc.in_scope(b) && p.grant(b).is_some(),
+        (Some(b), None) => svc.in_scope(b),
+        (None, _) => true,
+    }
 }
 
 /// A GUID as a UUID string: the wire bytes reversed, as the redfish backend reads a UUID into

@@ -86,6 +86,101 @@ fn ironic_redfish_node_drives_power_and_boot_device_through_the_redfish_service(
     }
 }
 
+/// A number of a sensor of Ironic's notification (`reading`, `reading_celsius`).
+fn reading(sensor: &Value, field: &str) -> f64 {
+    sensor[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {field} in {sensor:#}"))
+}
+
+#[test]
+fn ironic_sends_the_sensor_data_of_a_redfish_node() {
+    let (s, redfish_port, state) = served_with_redfish();
+    let node = Node::create_with(
+        "redfish",
+        "ironic-redfish-sensors",
+        &redfish_driver_info(redfish_port, &state),
+        &[],
+    );
+    // Ironic 39 reads the sensors with one `GET Chassis/node1?$expand=.($levels=1)`: with the
+    // service's $expand, its notification carries the sim's fans, temperatures and supplies.
+    let mut data = None;
+    let ok = eventually(90, || {
+        data = super::sensor_data(&node.ironic.log(), "redfish", &node.uuid).filter(|d| {
+            d["payload"]["payload"]["Fan"]
+                .as_object()
+                .is_some_and(|f| !f.is_empty())
+        });
+        data.is_some()
+    });
+    assert!(
+        ok,
+        "no redfish sensor data with fans for {} in Ironic's log:\n{}\nshim log:\n{}",
+        node.uuid,
+        node.ironic
+            .log()
+            .lines()
+            .filter(|l| !l.contains("oslo.messaging.notification"))
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        s.bmc.server_log()
+    );
+    let data = data.unwrap();
+    let sensors = &data["payload"]["payload"];
+    assert_eq!(
+        data["payload"]["node_name"], "ironic-redfish-sensors",
+        "{data:#}"
+    );
+    // The same sensors as the service's Thermal and Power, keyed `MemberId@chassis`.
+    let thermal = redfish_get(redfish_port, &state, "/redfish/v1/Chassis/node1/Thermal");
+    let power = redfish_get(redfish_port, &state, "/redfish/v1/Chassis/node1/Power");
+    let fans = sensors["Fan"].as_object().expect("fans");
+    assert_eq!(
+        fans.len(),
+        thermal["Fans"].as_array().unwrap().len(),
+        "{sensors:#}"
+    );
+    for (name, fan) in fans {
+        assert!(name.ends_with("@node1"), "{name}");
+        assert!(reading(fan, "reading") > 0.0, "{fan:#}");
+        assert_eq!(fan["reading_units"], "RPM", "{fan:#}");
+    }
+    let temps = sensors["Temperature"].as_object().expect("temperatures");
+    assert_eq!(
+        temps.len(),
+        thermal["Temperatures"].as_array().unwrap().len(),
+        "{sensors:#}"
+    );
+    for t in temps.values() {
+        let c = reading(t, "reading_celsius");
+        assert!((1.0..120.0).contains(&c), "{t:#}");
+    }
+    let supplies = sensors["Power"].as_object().expect("power supplies");
+    assert!(!supplies.is_empty(), "{sensors:#}");
+    assert_eq!(
+        supplies.len(),
+        power["PowerSupplies"].as_array().unwrap().len(),
+        "{sensors:#}"
+    );
+    for (name, p) in supplies {
+        assert!(name.ends_with(":Power@node1"), "{name}");
+        assert!(
+            p["state"]
+                .as_str()
+                .is_some_and(|st| st.eq_ignore_ascii_case("enabled")),
+            "{p:#}"
+        );
+    }
+    // Sushy did not retry a refused query (it logs a warning per try, with the error's id).
+    let log = node.ironic.log();
+    assert!(
+        !log.lines().any(|l| l.contains("QueryNotSupported")),
+        "{log}"
+    );
+}
+
 /// Debian's `ipxe` package's bootable ISO: the image the virtual-media node is deployed with.
 const IPXE_ISO: &str = "/usr/lib/ipxe/ipxe.iso";
 

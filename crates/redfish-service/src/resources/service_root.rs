@@ -114,7 +114,13 @@ fn root(ctx: &Ctx<'_>) -> serde_json::Value {
         "Links": { "Sessions": { "@odata.id": "/redfish/v1/SessionService/Sessions" } },
         "ProtocolFeaturesSupported": {
             "ExcerptQuery": false,
-            "ExpandQuery": { "ExpandAll": false, "Levels": false, "Links": false, "NoLinks": false },
+            "ExpandQuery": {
+                "ExpandAll": true,
+                "Levels": true,
+                "Links": true,
+                "NoLinks": true,
+                "MaxLevels": crate::MAX_EXPAND_LEVELS,
+            },
             "FilterQuery": false,
             "OnlyMemberQuery": false,
             "SelectQuery": false,
