@@ -22,6 +22,7 @@ use tracing::Instrument;
 pub struct Ready {
     name: String,
     listen: SocketAddr,
+    redfish_listen: Option<SocketAddr>,
     users: usize,
     running: Arc<Running>,
     console: ConsoleSettings,
@@ -97,6 +98,7 @@ impl Fleet {
         Ok(Ready {
             name,
             listen: c.listen,
+            redfish_listen: c.redfish_listen,
             users,
             running,
             console: c.console,
@@ -129,6 +131,7 @@ impl Fleet {
             r.name,
             Box::new(Entry {
                 listen: r.listen,
+                redfish_listen: r.redfish_listen,
                 running: r.running,
                 info: r.info,
                 task,
@@ -136,6 +139,7 @@ impl Fleet {
                 span: r.span,
             }),
         );
+        self.changed.send_replace(());
         match old {
             Some(e) => {
                 e.task.abort();
@@ -165,6 +169,34 @@ impl Fleet {
             .iter()
             .map(|(name, e)| (e.listen, name.clone()))
             .collect()
+    }
+
+    /// The address of each BMC's own Redfish service, with its name: its `redfish_listen`, else
+    /// with `per_bmc_port` the IP address of its IPMI `listen` at that port. Addresses that
+    /// several BMCs would share (BMCs on one IP address) are left out: none of them gets one.
+    pub fn redfish_listens(&self, per_bmc_port: Option<u16>) -> HashMap<SocketAddr, String> {
+        let mut by_addr: HashMap<SocketAddr, Option<String>> = HashMap::new();
+        let bmcs = self.bmcs.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, e) in bmcs.iter() {
+            let addr = e
+                .redfish_listen
+                .or_else(|| per_bmc_port.map(|p| SocketAddr::new(e.listen.ip(), p)));
+            if let Some(addr) = addr {
+                by_addr
+                    .entry(addr)
+                    .and_modify(|shared| *shared = None)
+                    .or_insert_with(|| Some(name.clone()));
+            }
+        }
+        by_addr
+            .into_iter()
+            .filter_map(|(a, n)| n.map(|n| (a, n)))
+            .collect()
+    }
+
+    /// A receiver marked changed whenever a BMC starts, restarts or stops.
+    pub fn watch_changes(&self) -> tokio::sync::watch::Receiver<()> {
+        self.changed.subscribe()
     }
 
     /// Whether a BMC of that name is served.
