@@ -220,6 +220,13 @@ impl Backend for Router {
         self.0.power_state().await
     }
 
+    fn offers(&self, action: PowerAction) -> bool {
+        self.0
+            .chain(Operation::of(action))
+            .iter()
+            .any(|(_, b)| b.offers(action))
+    }
+
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
         use std::sync::atomic::Ordering;
         let generation = self.0.power_generation.fetch_add(1, Ordering::SeqCst) + 1;
