@@ -115,8 +115,12 @@ fn main() -> ExitCode {
                         }
                     }
                 }
+                let sync = match c.state.sync {
+                    sel_store::Sync::EveryCommit => "",
+                    sel_store::Sync::Written => ", each change written, fsync'd within 1 s",
+                };
                 println!(
-                    "state: SEL in {} ({} records per BMC)",
+                    "state: SEL in {} ({} records per BMC{sync})",
                     c.state.sel_path.display(),
                     c.state.sel_capacity
                 );

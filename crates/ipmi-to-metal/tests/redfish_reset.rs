@@ -143,3 +143,51 @@ fn a_backend_without_a_soft_off_is_not_offered_the_graceful_resets() {
         fake.machine(id).actions
     );
 }
+
+#[test]
+fn a_reset_acknowledged_with_sel_sync_written_is_in_the_sel_after_kill_9() {
+    let port = free_port();
+    let rf = test_support::free_tcp_port();
+    // Top-level keys before the tables.
+    let config = format!(
+        "sel_sync = \"written\"\n{}\n[redfish]\nlisten = \"127.0.0.1:{rf}\"\nallow_http = true\n",
+        standard_config(port, "")
+    );
+    let bmc = Bmc::start_config(port, &config);
+    assert!(eventually(20, || std::net::TcpStream::connect((
+        "127.0.0.1",
+        rf
+    ))
+    .is_ok()));
+    assert!(!admin(&bmc, "sel list").contains("Power off/down"));
+    let (status, _, body) = curl(
+        &format!(
+            "{}/redfish/v1/Systems/node1/Actions/ComputerSystem.Reset",
+            base(rf)
+        ),
+        &[
+            "-u",
+            ADMIN_BASIC,
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"ResetType":"ForceOff"}"#,
+        ],
+    );
+    assert_eq!(status, 204, "{body}");
+    // Killed at once: well within the second the background fsync may take.
+    let bmc = bmc.kill9_and_restart();
+    let sel = admin(&bmc, "sel list");
+    assert!(
+        sel.contains("Power off/down"),
+        "the acknowledged record is lost:\n{sel}\n{}",
+        bmc.server_log()
+    );
+    assert!(
+        bmc.server_log().contains("sel_sync = \\\"written\\\""),
+        "{}",
+        bmc.server_log()
+    );
+}

@@ -6,9 +6,11 @@
 //! against a fixed capacity; its clock offset and its last add and erase times are kept beside
 //! them.
 //!
-//! Every change is one write transaction committed with [`Durability::Immediate`] (written and
-//! fsync'd) before the call returns: what a caller has been told is in the log survives a crash
-//! of the process (`kill -9`) or of the machine.
+//! Every change is one write transaction committed with [`Durability::Immediate`] before the
+//! call returns: what a caller has been told is in the log survives a crash of the process
+//! (`kill -9`), and with [`Sync::EveryCommit`] (the default: each commit fsync'd) a crash of the
+//! machine too; with [`Sync::Written`] the commit is written to the kernel before it returns and
+//! fsync'd within a second ([`written`]), for many more changes a second.
 //!
 //! Records are 16 bytes whose first two are the record ID, least significant byte first (IPMI
 //! 2.0 section 32); the store assigns that ID and reads nothing else of the record.
@@ -18,6 +20,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod written;
 
 use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
 use std::path::Path;
@@ -140,6 +144,17 @@ pub struct Info {
     pub overflow: bool,
 }
 
+/// When a committed change reaches the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sync {
+    /// Each commit is fsync'd before it returns: it survives a power loss.
+    #[default]
+    EveryCommit,
+    /// Each commit is written to the kernel before it returns (it survives `kill -9` of the
+    /// process) and fsync'd by a background thread at most [`written::FLUSH`] later.
+    Written,
+}
+
 /// The database of a process: one file holding the log of every BMC.
 #[derive(Clone)]
 pub struct SelStore {
@@ -153,8 +168,25 @@ impl SelStore {
     /// (a file cut short, pages overwritten), and that panic is caught here and returned as
     /// [`StoreError::Damaged`], so that no damaged file can take the process down.
     pub fn open(path: &Path) -> Result<SelStore, StoreError> {
+        SelStore::open_with(path, Sync::EveryCommit)
+    }
+
+    /// [`SelStore::open`], its commits reaching the disk as `sync` says.
+    pub fn open_with(path: &Path, sync: Sync) -> Result<SelStore, StoreError> {
         let opened = std::panic::catch_unwind(|| -> Result<SelStore, StoreError> {
-            let mut db = Database::create(path)?;
+            let mut db = match sync {
+                Sync::EveryCommit => Database::create(path)?,
+                Sync::Written => {
+                    let file = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(path)
+                        .map_err(redb::StorageError::Io)?;
+                    Database::builder().create_with_backend(written::Written::new(file)?)?
+                }
+            };
             // Ok(false): damage redb repaired (a crash mid-commit); Err: beyond repair.
             db.check_integrity()?;
             SelStore::init(db)

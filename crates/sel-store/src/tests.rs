@@ -198,3 +198,20 @@ fn damaged_files_are_errors_not_panics() {
         assert!(err.is_damage(), "{what}: {err}");
     }
 }
+
+#[test]
+fn written_commits_are_read_back_after_a_reopen_and_the_file_stays_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sel.redb");
+    let store = SelStore::open_with(&path, Sync::Written).unwrap();
+    let log = store.log("node1", 16);
+    let id = log.append([0x55; RECORD_LEN], 1000).unwrap();
+    // One process per file, as with redb's own file backend.
+    assert!(SelStore::open_with(&path, Sync::Written).is_err());
+    drop((log, store));
+    let store = SelStore::open_with(&path, Sync::EveryCommit).unwrap();
+    let entries = store.log("node1", 16).entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].id, id);
+    assert_eq!(entries[0].record[2..], [0x55; RECORD_LEN][2..]);
+}

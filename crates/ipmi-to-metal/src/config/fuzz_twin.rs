@@ -76,6 +76,7 @@ fn line() -> impl Strategy<Value = String> {
         "state_dir",
         "sel_capacity",
         "sel_on_damage",
+        "sel_sync",
         "max_devices",
         "open",
         "log",
