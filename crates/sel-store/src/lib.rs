@@ -44,6 +44,15 @@ const META_LAST_ADD: &str = "last_add";
 const META_LAST_ERASE: &str = "last_erase";
 /// 1 once an append failed for lack of space, until the log is cleared.
 const META_OVERFLOW: &str = "overflow";
+/// The number of records, kept so that an append need not count them (a scan of up to the
+/// capacity); valid only while [`META_COUNT_SEQ`] and [`META_COUNT_ERASE`] hold the sequence
+/// number and the last erase time it was taken at, so that a change by a build that does not
+/// keep it (an older one) makes it count again.
+const META_COUNT: &str = "count";
+/// [`META_SEQ`] when [`META_COUNT`] was written.
+const META_COUNT_SEQ: &str = "count_seq";
+/// [`META_LAST_ERASE`] when [`META_COUNT`] was written.
+const META_COUNT_ERASE: &str = "count_erase";
 /// The SEL clock's offset from the system clock, in seconds (an i64 stored as its bits).
 const META_TIME_OFFSET: &str = "time_offset";
 
@@ -266,8 +275,8 @@ impl SelLog {
             let mut records = txn.open_table(RECORDS)?;
             let mut ids = txn.open_table(IDS)?;
             let mut meta = txn.open_table(META)?;
-            let count = records.range((bmc, 0)..=(bmc, u64::MAX))?.count();
-            if count >= usize::from(self.capacity) {
+            let count = count(&records, &meta, bmc)?;
+            if count >= u64::from(self.capacity) {
                 meta.insert((bmc, META_OVERFLOW), 1)?;
                 return Ok(None);
             }
@@ -283,6 +292,7 @@ impl SelLog {
             meta.insert((bmc, META_SEQ), seq)?;
             meta.insert((bmc, META_NEXT_ID), u64::from(id.wrapping_add(1)))?;
             meta.insert((bmc, META_LAST_ADD), u64::from(now))?;
+            set_count(&mut meta, bmc, count + 1)?;
             Ok(Some(id))
         })?;
         added.ok_or(StoreError::Full)
@@ -351,6 +361,7 @@ impl SelLog {
             let Some(seq) = locate(&records, &ids, bmc, at)? else {
                 return Ok(None);
             };
+            let before = count(&records, &meta, bmc)?;
             let Some(gone) = records.remove((bmc, seq))? else {
                 return Ok(None);
             };
@@ -358,6 +369,7 @@ impl SelLog {
             drop(gone);
             ids.remove((bmc, id))?;
             meta.insert((bmc, META_LAST_ERASE), u64::from(now))?;
+            set_count(&mut meta, bmc, before.saturating_sub(1))?;
             Ok(Some(id))
         })
     }
@@ -375,6 +387,7 @@ impl SelLog {
             meta.insert((bmc, META_NEXT_ID), 1)?;
             meta.insert((bmc, META_OVERFLOW), 0)?;
             meta.insert((bmc, META_LAST_ERASE), u64::from(now))?;
+            set_count(&mut meta, bmc, 0)?;
             Ok(())
         })
     }
@@ -386,7 +399,7 @@ impl SelLog {
             let txn = self.store.db.begin_read()?;
             let records = txn.open_table(RECORDS)?;
             let meta = txn.open_table(META)?;
-            let count = records.range((bmc, 0)..=(bmc, u64::MAX))?.count();
+            let count = count(&records, &meta, bmc)?;
             Ok(Info {
                 entries: u16::try_from(count).unwrap_or(u16::MAX),
                 capacity: self.capacity,
@@ -421,6 +434,42 @@ impl SelLog {
 }
 
 /// A per-BMC value.
+/// The number of records of `bmc`: [`META_COUNT`] if it is valid, else counted.
+fn count(
+    records: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    meta: &impl ReadableTable<(&'static str, &'static str), u64>,
+    bmc: &str,
+) -> Result<u64, StoreError> {
+    let kept = get(meta, bmc, META_COUNT)?;
+    let valid = get(meta, bmc, META_COUNT_SEQ)? == get(meta, bmc, META_SEQ)?
+        && get(meta, bmc, META_COUNT_ERASE)? == get(meta, bmc, META_LAST_ERASE)?;
+    match kept {
+        Some(n) if valid => Ok(n),
+        _ => Ok(records.range((bmc, 0)..=(bmc, u64::MAX))?.count() as u64),
+    }
+}
+
+/// Keeps `n` as the number of records of `bmc`, valid for the sequence number and erase time
+/// written in this transaction (so written after them).
+fn set_count(
+    meta: &mut redb::Table<(&'static str, &'static str), u64>,
+    bmc: &str,
+    n: u64,
+) -> Result<(), StoreError> {
+    let seq = get(meta, bmc, META_SEQ)?;
+    let erase = get(meta, bmc, META_LAST_ERASE)?;
+    meta.insert((bmc, META_COUNT), n)?;
+    match seq {
+        Some(s) => drop(meta.insert((bmc, META_COUNT_SEQ), s)?),
+        None => drop(meta.remove((bmc, META_COUNT_SEQ))?),
+    }
+    match erase {
+        Some(e) => drop(meta.insert((bmc, META_COUNT_ERASE), e)?),
+        None => drop(meta.remove((bmc, META_COUNT_ERASE))?),
+    }
+    Ok(())
+}
+
 fn get(
     meta: &impl ReadableTable<(&'static str, &'static str), u64>,
     bmc: &str,

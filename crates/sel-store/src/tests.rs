@@ -215,3 +215,36 @@ fn written_commits_are_read_back_after_a_reopen_and_the_file_stays_locked() {
     assert_eq!(entries[0].id, id);
     assert_eq!(entries[0].record[2..], [0x55; RECORD_LEN][2..]);
 }
+
+#[test]
+fn the_kept_count_follows_appends_deletes_clears_and_a_change_that_did_not_keep_it() {
+    let store = SelStore::in_memory().unwrap();
+    let log = store.log("node1", 4);
+    for tag in 1..=3 {
+        log.append(record(tag), 100).unwrap();
+    }
+    assert_eq!(log.info().unwrap().entries, 3);
+    log.delete(Position::First, 101).unwrap();
+    assert_eq!(log.info().unwrap().entries, 2);
+    log.append(record(4), 102).unwrap();
+    log.append(record(5), 102).unwrap();
+    assert!(matches!(log.append(record(6), 102), Err(StoreError::Full)));
+    assert_eq!(log.info().unwrap().entries, 4);
+    log.clear(103).unwrap();
+    assert_eq!(log.info().unwrap().entries, 0);
+    // A record added the way a build that keeps no count adds it: the count is taken again.
+    log.append(record(7), 104).unwrap();
+    store
+        .write(|txn| {
+            let mut records = txn.open_table(RECORDS)?;
+            let mut meta = txn.open_table(META)?;
+            records.insert(("node1", 100), &record(8)[..])?;
+            meta.insert(("node1", META_SEQ), 100)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(log.info().unwrap().entries, 2);
+    log.append(record(9), 105).unwrap();
+    assert_eq!(log.info().unwrap().entries, 3);
+    assert_eq!(log.entries().unwrap().len(), 3);
+}
