@@ -157,7 +157,7 @@ fn http_connection_budget(
     let bmcs = fleet.names().len();
     let listeners = match redfish {
         Some(r) if r.per_bmc_port.is_some() => bmcs,
-        Some(_) => fleet.redfish_listens(None).len(),
+        Some(_) => fleet.redfish_listens(None).own.len(),
         None => 0,
     };
     let needed = crate::runtime::files_needed(bmcs) + listeners as u64;

@@ -237,14 +237,29 @@ fn redfishtool_and_maas_on_own_addresses_and_a_reload_stops_and_starts_them() {
 #[test]
 fn per_bmc_port_serves_every_bmc_on_its_own_ip_address() {
     let port = test_support::free_tcp_port();
-    // node2 on 127.0.0.2: an address of its own, as each BMC of a real fleet has.
+    // node2 on 127.0.0.2: an address of its own, as each BMC of a real fleet has; node3 and
+    // node4 share 127.0.0.3.
+    let on = |name: &str, ip: &str| {
+        node2(&format!("{ip}:{}", free_port()), "").replacen("\"node2\"", &format!("\"{name}\""), 1)
+    };
     let more = format!(
-        "{}\n[redfish]\nallow_http = true\nper_bmc_port = {port}\n",
-        node2(&format!("127.0.0.2:{}", free_port()), "")
+        "{}\n{}\n{}\n[redfish]\nallow_http = true\nper_bmc_port = {port}\n",
+        on("node2", "127.0.0.2"),
+        on("node3", "127.0.0.3"),
+        on("node4", "127.0.0.3"),
     );
     let s = Served::start("", &more);
     listens("127.0.0.1", port, &s);
     listens("127.0.0.2", port, &s);
+    let warned = format!(
+        "bmcs node3, node4 would share 127.0.0.3:{port}: none of them has its own Redfish service"
+    );
+    assert!(
+        eventually(20, || s.bmc.server_log().contains(&warned)),
+        "{}",
+        s.bmc.server_log()
+    );
+    assert!(TcpStream::connect(("127.0.0.3", port)).is_err());
     assert_eq!(
         systems(&format!("http://127.0.0.1:{port}")),
         ["/redfish/v1/Systems/node1"]

@@ -25,6 +25,15 @@ pub(super) struct PerBmc {
 /// The services running, by address: the BMC's name and its server.
 type Running = HashMap<SocketAddr, (String, RedfishServer)>;
 
+/// What was logged already, so that it is said once.
+#[derive(Default)]
+struct Failed {
+    /// The addresses that could not be bound, with their BMC.
+    binds: HashSet<(SocketAddr, String)>,
+    /// The addresses several BMCs would share, with their names.
+    shared: HashMap<SocketAddr, Vec<String>>,
+}
+
 impl PerBmc {
     /// Starts the services of the BMCs served now (returning once they listen) and the task that
     /// follows the fleet's changes.
@@ -32,7 +41,7 @@ impl PerBmc {
         let mut changes = common.fleet.watch_changes();
         changes.mark_unchanged();
         let mut running = Running::new();
-        let mut failed = HashSet::new();
+        let mut failed = Failed::default();
         reconcile(&common, port, &mut running, &mut failed).await;
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -42,7 +51,7 @@ impl PerBmc {
                 tokio::select! {
                     _ = &mut stopped => break,
                     r = changes.changed() => if r.is_err() { break },
-                    _ = retry.tick(), if !failed.is_empty() => {}
+                    _ = retry.tick(), if !failed.binds.is_empty() => {}
                 }
                 reconcile(&common, port, &mut running, &mut failed).await;
             }
@@ -60,13 +69,15 @@ impl PerBmc {
 
 /// Stops the services that no BMC wants any more (a BMC gone, or moved to another address)
 /// and starts those missing.
-async fn reconcile(
-    common: &Common,
-    port: Option<u16>,
-    running: &mut Running,
-    failed: &mut HashSet<(SocketAddr, String)>,
-) {
-    let want = common.fleet.redfish_listens(port);
+async fn reconcile(common: &Common, port: Option<u16>, running: &mut Running, failed: &mut Failed) {
+    let listens = common.fleet.redfish_listens(port);
+    for (addr, names) in &listens.shared {
+        if failed.shared.get(addr) != Some(names) {
+            tracing::warn!(listen = %addr, "bmcs {} would share {addr}: none of them has its own Redfish service (give them redfish_listen)", names.join(", "));
+        }
+    }
+    failed.shared = listens.shared;
+    let want = listens.own;
     let gone: Vec<SocketAddr> = running
         .iter()
         .filter(|(addr, (name, _))| want.get(addr) != Some(name))
@@ -79,18 +90,20 @@ async fn reconcile(
     });
     // Stopped before anything is started: a BMC moved to an address another one left.
     stop_all(stopping).await;
-    failed.retain(|(addr, name)| want.get(addr) == Some(name));
+    failed
+        .binds
+        .retain(|(addr, name)| want.get(addr) == Some(name));
     for (addr, name) in want {
         if running.contains_key(&addr) {
             continue;
         }
         match common.serve(addr, Some(name.clone())).await {
             Ok(server) => {
-                failed.remove(&(addr, name.clone()));
+                failed.binds.remove(&(addr, name.clone()));
                 running.insert(addr, (name, server));
             }
             Err(e) => {
-                if failed.insert((addr, name.clone())) {
+                if failed.binds.insert((addr, name.clone())) {
                     tracing::warn!(bmc = %name, "its own Redfish service: {e} (tried again every {}s)", RETRY.as_secs());
                 }
             }
