@@ -1,8 +1,9 @@
 //! Each BMC's own Redfish service (`redfish_listen`, `[redfish] per_bmc_port`), with the real
 //! binary and real clients: Ironic's `sushy` over TLS (the aggregate service's certificate) and
 //! redfishtool against a BMC's own address, which lists exactly that one system; MAAS's raw
-//! HTTP power sequence against it; a reload that removes a BMC stops its service and one that
-//! adds it back starts it; `per_bmc_port` gives every BMC a service on its own IP address; and
+//! HTTP power sequence against it, and the HTTP server's limits there; a reload that removes a
+//! BMC stops its service and one that adds it back starts it; `per_bmc_port` gives every BMC a
+//! service on its own IP address (none to BMCs that share one, with a warning); and
 //! `check-config` shows the services and refuses a duplicate address with its file:line:col.
 
 mod common;
@@ -208,6 +209,36 @@ fn redfishtool_and_maas_on_own_addresses_and_a_reload_stops_and_starts_them() {
     assert_eq!(reset("On"), 204);
     assert!(eventually(10, || admin(&s.bmc, "chassis power status")
         .contains("is on")));
+
+    // The same hardened HTTP server: a stalled client costs its own connection only, a head
+    // over 16 KiB is refused (431), a body over 64 KiB too (413).
+    {
+        use std::io::{Read, Write};
+        let mut slow = TcpStream::connect(("127.0.0.1", own1)).unwrap();
+        slow.write_all(b"GET /redfish/v1/ HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let mut huge = TcpStream::connect(("127.0.0.1", own1)).unwrap();
+        let head = format!(
+            "GET /redfish/v1/ HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(20_000)
+        );
+        let _ = huge.write_all(head.as_bytes());
+        huge.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = huge.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+            "{answer}"
+        );
+        let big = "x".repeat(100_000);
+        assert_eq!(
+            curl(&system, &["-u", ADMIN_BASIC, "-X", "PATCH", "-d", &big]).0,
+            413
+        );
+        assert_eq!(systems(&base(own1)), ["/redfish/v1/Systems/node1"]);
+    }
 
     // A reload without node2 stops its service; one with it back starts it again.
     let path = s.bmc.dir.path().join("bmc.toml");
