@@ -6,7 +6,7 @@
 //! against a fixed capacity; its clock offset and its last add and erase times are kept beside
 //! them.
 //!
-//! Every change is one write transaction committed with [`Durability::Immediate`] before the
+//! Every change is one write transaction committed with [`redb::Durability::Immediate`] before the
 //! call returns: what a caller has been told is in the log survives a crash of the process
 //! (`kill -9`), and with [`Sync::EveryCommit`] (the default: each commit fsync'd) a crash of the
 //! machine too; with [`Sync::Written`] the commit is written to the kernel before it returns and
@@ -21,9 +21,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod group;
 pub mod written;
 
-use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -168,6 +169,8 @@ pub enum Sync {
 #[derive(Clone)]
 pub struct SelStore {
     db: Arc<Database>,
+    /// Changes asked for at once share a commit.
+    group: Arc<group::Group>,
 }
 
 impl SelStore {
@@ -219,7 +222,10 @@ impl SelStore {
 
     /// Creates the tables, so that readers always find them.
     fn init(db: Database) -> Result<SelStore, StoreError> {
-        let store = SelStore { db: Arc::new(db) };
+        let store = SelStore {
+            db: Arc::new(db),
+            group: Arc::default(),
+        };
         store.write(|txn| {
             txn.open_table(RECORDS)?;
             txn.open_table(IDS)?;
@@ -239,16 +245,20 @@ impl SelStore {
         }
     }
 
-    /// Runs `f` in a write transaction and commits it durably (fsync) before returning.
-    fn write<T>(
+    /// Runs `f` in a write transaction and commits it ([`redb::Durability::Immediate`]) before
+    /// returning; changes asked for by other threads meanwhile share the commit ([`group`]), so
+    /// `f` may run twice (once with its group, again alone if another change of the group
+    /// failed): it must only change the database.
+    fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+        f: impl Fn(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
-        let out = f(&txn)?;
-        txn.commit()?;
-        Ok(out)
+        let change: group::Change =
+            Box::new(move |txn| f(txn).map(|v| Box::new(v) as Box<dyn std::any::Any + Send>));
+        let out = self.group.write(&self.db, change)?;
+        Ok(*out
+            .downcast::<T>()
+            .expect("a change's result is of the type it returned"))
     }
 }
 
@@ -269,14 +279,16 @@ impl SelLog {
     /// Appends a record at SEL time `now`, giving it the next free record ID (written into its
     /// first two bytes), and returns that ID once committed. A full log refuses it with
     /// [`StoreError::Full`] and sets the overflow flag.
-    pub fn append(&self, mut record: [u8; RECORD_LEN], now: u32) -> Result<u16, StoreError> {
-        let bmc = self.bmc.as_str();
-        let added = self.store.write(|txn| {
+    pub fn append(&self, record: [u8; RECORD_LEN], now: u32) -> Result<u16, StoreError> {
+        let (bmc, capacity) = (self.bmc.clone(), self.capacity);
+        let added = self.store.write(move |txn| {
+            let mut record = record;
+            let bmc = bmc.as_str();
             let mut records = txn.open_table(RECORDS)?;
             let mut ids = txn.open_table(IDS)?;
             let mut meta = txn.open_table(META)?;
             let count = count(&records, &meta, bmc)?;
-            if count >= u64::from(self.capacity) {
+            if count >= u64::from(capacity) {
                 meta.insert((bmc, META_OVERFLOW), 1)?;
                 return Ok(None);
             }
@@ -353,8 +365,9 @@ impl SelLog {
     /// Deletes the record at `at` at SEL time `now`; returns its ID, or `None` if there is no
     /// such record.
     pub fn delete(&self, at: Position, now: u32) -> Result<Option<u16>, StoreError> {
-        let bmc = self.bmc.as_str();
-        self.store.write(|txn| {
+        let bmc = self.bmc.clone();
+        self.store.write(move |txn| {
+            let bmc = bmc.as_str();
             let mut records = txn.open_table(RECORDS)?;
             let mut ids = txn.open_table(IDS)?;
             let mut meta = txn.open_table(META)?;
@@ -377,8 +390,9 @@ impl SelLog {
     /// Erases every record at SEL time `now` and clears the overflow flag; record IDs start
     /// again from 1.
     pub fn clear(&self, now: u32) -> Result<(), StoreError> {
-        let bmc = self.bmc.as_str();
-        self.store.write(|txn| {
+        let bmc = self.bmc.clone();
+        self.store.write(move |txn| {
+            let bmc = bmc.as_str();
             let mut records = txn.open_table(RECORDS)?;
             let mut ids = txn.open_table(IDS)?;
             let mut meta = txn.open_table(META)?;
@@ -424,8 +438,9 @@ impl SelLog {
 
     /// Sets the SEL clock's offset from the system clock, in seconds.
     pub fn set_time_offset(&self, seconds: i64) -> Result<(), StoreError> {
-        let bmc = self.bmc.as_str();
-        self.store.write(|txn| {
+        let bmc = self.bmc.clone();
+        self.store.write(move |txn| {
+            let bmc = bmc.as_str();
             txn.open_table(META)?
                 .insert((bmc, META_TIME_OFFSET), seconds as u64)?;
             Ok(())

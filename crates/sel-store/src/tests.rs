@@ -248,3 +248,37 @@ fn the_kept_count_follows_appends_deletes_clears_and_a_change_that_did_not_keep_
     assert_eq!(log.info().unwrap().entries, 3);
     assert_eq!(log.entries().unwrap().len(), 3);
 }
+
+#[test]
+fn changes_asked_at_once_from_many_threads_are_each_committed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SelStore::open(&dir.path().join("sel.redb")).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let log = store.log(&format!("node{}", t % 2), 1000);
+            std::thread::spawn(move || {
+                (0..40)
+                    .map(|i| log.append(record(i as u8), 100).unwrap())
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<Vec<u16>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for node in 0..2 {
+        // The IDs the appends of one log returned: 160 different ones, as its entries hold.
+        let mut mine: Vec<u16> = ids
+            .iter_mut()
+            .enumerate()
+            .filter(|(t, _)| t % 2 == node)
+            .flat_map(|(_, v)| v.drain(..))
+            .collect();
+        mine.sort_unstable();
+        mine.dedup();
+        assert_eq!(mine.len(), 160);
+        let log = store.log(&format!("node{node}"), 1000);
+        let mut held: Vec<u16> = log.entries().unwrap().iter().map(|e| e.id).collect();
+        held.sort_unstable();
+        assert_eq!(held, mine);
+        assert_eq!(log.info().unwrap().entries, 160);
+    }
+}
