@@ -6,8 +6,9 @@
 //! against a fixed capacity; its clock offset and its last add and erase times are kept beside
 //! them.
 //!
-//! Every change is one write transaction committed with [`redb::Durability::Immediate`] before the
-//! call returns: what a caller has been told is in the log survives a crash of the process
+//! Every change is committed with [`redb::Durability::Immediate`] before the call returns (the
+//! changes asked for by several threads while a commit runs share the next one: a group
+//! commit): what a caller has been told is in the log survives a crash of the process
 //! (`kill -9`), and with [`Sync::EveryCommit`] (the default: each commit fsync'd) a crash of the
 //! machine too; with [`Sync::Written`] the commit is written to the kernel before it returns and
 //! fsync'd within a second ([`written`]), for many more changes a second.
