@@ -8,7 +8,9 @@
 # Both plain HTTP (TLS would measure the handshake library, not the service); the shim with a
 # session token (X-Auth-Token: one look-up), the emulator without authentication (its only
 # scheme, htpasswd with bcrypt, costs a bcrypt per request). The shim's reset is the full
-# power path: backend call, SEL record written to its database, audit off.
+# power path: backend call, SEL record written to its database, audit off. Two shims run: one
+# with the default `sel_sync = "fsync"` (each SEL record fsync'd before the answer), one with
+# `sel_sync = "written"` (written to the kernel before the answer, fsync'd within 1 s).
 #
 # Usage: bench/redfish-vs-sushy.sh [N] [C] [D] [FIRST_PORT]   (1000 8 10 3000)
 # BIN=path runs another build of the shim.
@@ -32,19 +34,29 @@ cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rport=$(free_port)
+wport=$(free_port)
 sport=$(free_port)
 
-# The shim: N sim BMCs and the Redfish service.
-i=0
-while [ "$i" -lt "$n" ]; do
-    printf '[[bmc]]\nname = "sim-%d"\nlisten = "127.0.0.1:%d"\nbackend = "sim"\n[bmc.sim]\ntransition_ms = 0\n[[bmc.users]]\nname = "admin"\npassword_env = "IPMI_PASSWORD"\nprivilege = "administrator"\n\n' \
-        "$i" $((first + i))
-    i=$((i + 1))
-done > "$dir/fleet.toml"
-printf '[redfish]\nlisten = "127.0.0.1:%d"\nallow_http = true\nmax_sessions = 16\n' "$rport" >> "$dir/fleet.toml"
+# The shims: N sim BMCs and the Redfish service each; $1: the Redfish port, $2: the first IPMI
+# port, $3: the file, $4: top-level keys.
+fleet() {
+    printf '%s\n' "$4" > "$3"
+    i=0
+    while [ "$i" -lt "$n" ]; do
+        printf '[[bmc]]\nname = "sim-%d"\nlisten = "127.0.0.1:%d"\nbackend = "sim"\n[bmc.sim]\ntransition_ms = 0\n[[bmc.users]]\nname = "admin"\npassword_env = "IPMI_PASSWORD"\nprivilege = "administrator"\n\n' \
+            "$i" $(($2 + i))
+        i=$((i + 1))
+    done >> "$3"
+    printf '[redfish]\nlisten = "127.0.0.1:%d"\nallow_http = true\nmax_sessions = 16\n' "$1" >> "$3"
+}
+fleet "$rport" "$first" "$dir/fleet.toml" ""
+mkdir -p "$dir/written"
+fleet "$wport" $((first + n)) "$dir/written/fleet.toml" 'sel_sync = "written"'
 "$BIN" serve --config "$dir/fleet.toml" >"$dir/shim.log" 2>&1 &
 shim=$!
 pids="$pids $shim"
+"$BIN" serve --config "$dir/written/fleet.toml" >"$dir/written/shim.log" 2>&1 &
+pids="$pids $!"
 
 # The emulator: N fake systems, on.
 python3 - "$n" > "$dir/sushy.conf" <<'PY'
@@ -60,21 +72,28 @@ pids="$pids $!"
 
 wait_http() { i=0; until curl -sf "http://127.0.0.1:$1/redfish/v1/" >/dev/null; do i=$((i + 1)); [ "$i" -lt 600 ] || { echo "no answer on $1" >&2; exit 1; }; sleep 0.1; done; }
 wait_http "$rport"
+wait_http "$wport"
 wait_http "$sport"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-token=$(curl -si -X POST "http://127.0.0.1:$rport/redfish/v1/SessionService/Sessions" \
-    -H 'Content-Type: application/json' \
-    -d "{\"UserName\":\"admin\",\"Password\":\"$IPMI_PASSWORD\"}" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-auth-token" {print $2}')
-[ -n "$token" ] || { echo "no session token" >&2; exit 1; }
+login() {
+    curl -si -X POST "http://127.0.0.1:$1/redfish/v1/SessionService/Sessions" \
+        -H 'Content-Type: application/json' \
+        -d "{\"UserName\":\"admin\",\"Password\":\"$IPMI_PASSWORD\"}" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-auth-token" {print $2}'
+}
+token=$(login "$rport")
+wtoken=$(login "$wport")
+[ -n "$token" ] && [ -n "$wtoken" ] || { echo "no session token" >&2; exit 1; }
 sushy_system=$(curl -s "http://127.0.0.1:$sport/redfish/v1/Systems" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Members"][0]["@odata.id"])')
 mid=$((n / 2))
 before=$(rss "$shim")
-echo "== $n systems each; $c keep-alive connections, $d s per run; $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "== $n systems each; $c keep-alive connections, $d s per run; $(nproc) CPUs; uptime: $(uptime)"
 echo "shim VmRSS with $n BMCs and the Redfish service: $before kB ($((before / n)) kB per system)"
 run() { printf '%-36s ' "$1"; shift; "$LOAD" "$@"; }
 run "shim GET /Systems/sim-$mid" "127.0.0.1:$rport" GET "/redfish/v1/Systems/sim-$mid" "$c" "$d" "" "X-Auth-Token: $token"
 run "sushy-emulator GET $sushy_system" "127.0.0.1:$sport" GET "$sushy_system" "$c" "$d"
 run "shim POST Reset On" "127.0.0.1:$rport" POST "/redfish/v1/Systems/sim-$mid/Actions/ComputerSystem.Reset" "$c" "$d" '{"ResetType":"On"}' "X-Auth-Token: $token"
+run "shim (sel_sync written) POST Reset On" "127.0.0.1:$wport" POST "/redfish/v1/Systems/sim-$mid/Actions/ComputerSystem.Reset" "$c" "$d" '{"ResetType":"On"}' "X-Auth-Token: $wtoken"
 run "sushy-emulator POST Reset On" "127.0.0.1:$sport" POST "$sushy_system/Actions/ComputerSystem.Reset" "$c" "$d" '{"ResetType":"On"}'
+echo "uptime: $(uptime)"
 after=$(rss "$shim")
 echo "shim VmRSS after the runs: $after kB (+$((after - before)) kB)"

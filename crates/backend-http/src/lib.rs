@@ -143,14 +143,7 @@ impl HttpBackend {
     }
 
     async fn power_action(&self, action: PowerAction) -> BackendResult<bool> {
-        let op = match action {
-            PowerAction::On => Op::On,
-            PowerAction::Off => Op::Off,
-            PowerAction::Cycle => Op::Cycle,
-            PowerAction::Reset => Op::Reset,
-            PowerAction::Soft => Op::Soft,
-            PowerAction::Diag => Op::Diag,
-        };
+        let op = power_op(action);
         self.template(op)?;
         // One deadline for the whole action, the status read included.
         let deadline = self.deadline();
@@ -234,6 +227,10 @@ impl Backend for SharedHttpBackend {
             return Ok(*b.assumed.lock().expect("assumed lock"));
         }
         Err(BackendError::NotSupported)
+    }
+
+    fn offers(&self, action: PowerAction) -> bool {
+        self.0.config.ops.contains_key(&power_op(action))
     }
 
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
@@ -324,5 +321,17 @@ impl Backend for SharedHttpBackend {
         }
         let s = b.boot.lock().expect("boot lock");
         Ok(if s.used { None } else { s.asked })
+    }
+}
+
+/// The request of a power action.
+fn power_op(action: PowerAction) -> Op {
+    match action {
+        PowerAction::On => Op::On,
+        PowerAction::Off => Op::Off,
+        PowerAction::Cycle => Op::Cycle,
+        PowerAction::Reset => Op::Reset,
+        PowerAction::Soft => Op::Soft,
+        PowerAction::Diag => Op::Diag,
     }
 }

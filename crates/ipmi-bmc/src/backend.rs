@@ -450,6 +450,13 @@ pub trait Backend: Send + Sync {
     /// Carries out a power action. Returns once the action is accepted, not necessarily done.
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()>;
 
+    /// Whether [`Backend::power`] can carry `action` out as the backend is configured (what a
+    /// Redfish client is offered as a reset type): true unless the backend knows it cannot (an
+    /// http preset without that request), so that an action it fails at says why.
+    fn offers(&self, _action: PowerAction) -> bool {
+        true
+    }
+
     /// Sets (`Some`) or clears (`None`) the boot override.
     async fn set_boot_override(
         &self,

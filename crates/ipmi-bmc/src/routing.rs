@@ -220,6 +220,13 @@ impl Backend for Router {
         self.0.power_state().await
     }
 
+    fn offers(&self, action: PowerAction) -> bool {
+        self.0
+            .chain(Operation::of(action))
+            .iter()
+            .any(|(_, b)| b.offers(action))
+    }
+
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
         use std::sync::atomic::Ordering;
         let generation = self.0.power_generation.fetch_add(1, Ordering::SeqCst) + 1;
@@ -394,6 +401,9 @@ mod tests {
             self.calls.lock().unwrap().push("status".into());
             Ok(PowerState::On)
         }
+        fn offers(&self, action: PowerAction) -> bool {
+            !self.lacks.contains(&action.name())
+        }
         async fn power(&self, action: PowerAction, _: &Requester) -> BackendResult<()> {
             if self.lacks.contains(&action.name()) {
                 return Err(BackendError::NotSupported);
@@ -464,5 +474,29 @@ mod tests {
             ["off"],
             "off is not routed: the default"
         );
+    }
+
+    #[test]
+    fn an_operation_is_offered_if_a_backend_of_its_route_offers_it() {
+        let stub = |lacks: Vec<&'static str>| {
+            Arc::new(Stub {
+                lacks,
+                calls: Arc::default(),
+            }) as Arc<dyn Backend>
+        };
+        let backends: BTreeMap<String, Arc<dyn Backend>> = BTreeMap::from([
+            ("a".to_string(), stub(vec!["soft", "diag"])),
+            ("b".to_string(), stub(vec!["diag"])),
+        ]);
+        let table = RouteTable {
+            default: "a".into(),
+            routes: BTreeMap::from([(Operation::Soft, vec!["a".to_string(), "b".to_string()])]),
+            soft_deadline: Duration::from_secs(60),
+        };
+        let r = Router::new("n", table, backends).unwrap();
+        // Soft: b, second in its route, has one; diag: the default, a, has none.
+        assert!(r.offers(PowerAction::Soft));
+        assert!(r.offers(PowerAction::On));
+        assert!(!r.offers(PowerAction::Diag));
     }
 }

@@ -92,6 +92,9 @@ fn main() -> ExitCode {
                         b.backend.describe(),
                         b.server.users.len()
                     );
+                    if let Some(r) = b.redfish_listen {
+                        println!("  redfish {r} (this BMC's own Redfish service)");
+                    }
                     for e in &b.extra {
                         println!("  also {}", e.describe());
                     }
@@ -112,8 +115,12 @@ fn main() -> ExitCode {
                         }
                     }
                 }
+                let sync = match c.state.sync {
+                    sel_store::Sync::EveryCommit => "",
+                    sel_store::Sync::Written => ", each change written, fsync'd within 1 s",
+                };
                 println!(
-                    "state: SEL in {} ({} records per BMC)",
+                    "state: SEL in {} ({} records per BMC{sync})",
                     c.state.sel_path.display(),
                     c.state.sel_capacity
                 );
@@ -137,9 +144,17 @@ fn main() -> ExitCode {
                         }
                     };
                     let scheme = if r.allow_http { "http" } else { "https" };
+                    let at = match r.listen {
+                        Some(l) => format!("{scheme}://{l}/redfish/v1"),
+                        None => "no aggregate service".to_string(),
+                    };
+                    let own = match r.per_bmc_port {
+                        Some(p) => format!("; each BMC's own on its IP address, port {p}"),
+                        None => String::new(),
+                    };
                     println!(
-                        "redfish: {scheme}://{}/redfish/v1 ({tls}; sessions: {} at most, {} s idle)",
-                        r.listen, r.max_sessions, r.session_timeout
+                        "redfish: {at} ({tls}; sessions: {} at most, {} s idle{own})",
+                        r.max_sessions, r.session_timeout
                     );
                 }
                 if let Some(i) = &c.ipxe {

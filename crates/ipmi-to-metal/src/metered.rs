@@ -60,6 +60,10 @@ impl Backend for Metered {
         self.count(Operation::PowerState, start, r)
     }
 
+    fn offers(&self, action: PowerAction) -> bool {
+        self.inner.offers(action)
+    }
+
     async fn power(&self, action: PowerAction, who: &Requester) -> BackendResult<()> {
         let start = Instant::now();
         let r = self.inner.power(action, who).await;

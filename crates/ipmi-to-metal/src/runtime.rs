@@ -85,6 +85,8 @@ pub struct Fleet {
     /// The session-layer counts of the BMCs no longer served, by class, so that the metrics'
     /// counters never go back when a BMC stops.
     retired: Mutex<Vec<(&'static str, ServerStats)>>,
+    /// Told whenever a BMC starts, restarts or stops (the BMCs' own Redfish services follow).
+    changed: tokio::sync::watch::Sender<()>,
 }
 
 /// How long a shutdown waits, once the requests in flight are answered, for clients to close
@@ -119,6 +121,8 @@ pub struct Drained {
 struct Entry {
     /// The address it was configured to serve on.
     listen: SocketAddr,
+    /// Where its own Redfish service listens, if configured.
+    redfish_listen: Option<SocketAddr>,
     running: Arc<Running>,
     /// What the configuration says of it, for the admin API.
     info: Arc<status::BmcInfo>,
@@ -139,6 +143,7 @@ impl Fleet {
             membership: tokio::sync::Mutex::new(()),
             audit: std::sync::OnceLock::new(),
             retired: Mutex::default(),
+            changed: tokio::sync::watch::Sender::new(()),
         }
     }
 
@@ -193,6 +198,7 @@ impl Fleet {
             .remove(name);
         match entry {
             Some(e) => {
+                self.changed.send_replace(());
                 e.task.abort();
                 e.console_task.abort();
                 self.retire(&e.running);

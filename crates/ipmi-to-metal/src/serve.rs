@@ -64,7 +64,7 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
         }
     });
     // One budget for every HTTP server of the process (each takes a clone).
-    let http_budget = http_connection_budget(&fleet);
+    let http_budget = http_connection_budget(&fleet, redfish_config.as_ref());
     let admin = match &admin_config {
         Some(c) => {
             let mut state = crate::admin::AdminState::new(c, fleet.clone());
@@ -148,8 +148,19 @@ pub async fn serve(loaded: Loaded, mut signals: Signals) -> std::io::Result<Endi
 /// those the fleet needs ([`crate::runtime::files_needed`]: its console logs, the backends'
 /// connections and programs, a reload) are set aside (see
 /// [`http_server::ConnectionBudget::from_descriptors`]).
-fn http_connection_budget(fleet: &Fleet) -> http_server::ConnectionBudget {
-    let needed = crate::runtime::files_needed(fleet.names().len());
+///
+/// With the BMCs' own Redfish services, each BMC's listening socket is set aside too.
+fn http_connection_budget(
+    fleet: &Fleet,
+    redfish: Option<&crate::config::RedfishConfig>,
+) -> http_server::ConnectionBudget {
+    let bmcs = fleet.names().len();
+    let listeners = match redfish {
+        Some(r) if r.per_bmc_port.is_some() => bmcs,
+        Some(_) => fleet.redfish_listens(None).own.len(),
+        None => 0,
+    };
+    let needed = crate::runtime::files_needed(bmcs) + listeners as u64;
     let reserve = usize::try_from(needed).unwrap_or(usize::MAX);
     let budget = http_server::ConnectionBudget::from_descriptors(reserve);
     tracing::info!(

@@ -31,7 +31,7 @@ pub fn open_sel(state: &StateConfig) -> std::io::Result<SelStore> {
             format!("cannot create the SEL database {}: {e}", path.display()),
         )
     })?;
-    let store = match open_quietly(path) {
+    let store = match open_quietly(path, state.sync) {
         Ok(s) => s,
         Err(e) if e.is_damage() => match state.on_damage {
             SelOnDamage::Refuse => {
@@ -52,12 +52,18 @@ pub fn open_sel(state: &StateConfig) -> std::io::Result<SelStore> {
                     "the SEL database is damaged: moved aside (sel_on_damage = \"move-aside\"); \
                      every BMC starts with an EMPTY SEL"
                 );
-                open_quietly(path).map_err(|e| cannot_open(path, &e))?
+                open_quietly(path, state.sync).map_err(|e| cannot_open(path, &e))?
             }
         },
         Err(e) => return Err(cannot_open(path, &e)),
     };
-    tracing::info!(path = %path.display(), capacity = state.sel_capacity, "SEL database open");
+    let sync = match state.sync {
+        sel_store::Sync::EveryCommit => "each change fsync'd",
+        sel_store::Sync::Written => {
+            "each change written, fsync'd within 1 s (sel_sync = \"written\")"
+        }
+    };
+    tracing::info!(path = %path.display(), capacity = state.sel_capacity, sync, "SEL database open");
     Ok(store)
 }
 
@@ -71,10 +77,10 @@ fn cannot_open(path: &Path, e: &StoreError) -> std::io::Error {
 /// [`SelStore::open`] without the panic hook's message for a panic of redb on a damaged file:
 /// [`SelStore::open`] catches it and returns it as an error, which the caller reports with the
 /// file's name. (Only at start, before any BMC runs; the hook is put back at once.)
-fn open_quietly(path: &Path) -> Result<SelStore, StoreError> {
+fn open_quietly(path: &Path, sync: sel_store::Sync) -> Result<SelStore, StoreError> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let opened = SelStore::open(path);
+    let opened = SelStore::open_with(path, sync);
     std::panic::set_hook(hook);
     opened
 }

@@ -394,7 +394,13 @@ fn every_toml_example_in_the_readme_and_the_guide_passes_check_config() {
                 "{stdout}"
             );
         }
-        if on("docs/redfish.md") && block.contains("\n[redfish]\n") {
+        if on("docs/redfish.md") && block.contains("\nredfish_listen = ") {
+            assert!(
+                stdout.contains("  redfish 10.0.7.7:443 (this BMC's own Redfish service)")
+                    && stdout.contains("redfish: no aggregate service (TLS, self-signed"),
+                "{stdout}"
+            );
+        } else if on("docs/redfish.md") && block.contains("\n[redfish]\n") {
             assert!(
                 stdout.contains("redfish: https://127.0.0.1:8443/redfish/v1 (TLS, self-signed certificate in the state directory; sessions: 64 at most, 1800 s idle)"),
                 "{stdout}"

@@ -6,9 +6,12 @@
 //! against a fixed capacity; its clock offset and its last add and erase times are kept beside
 //! them.
 //!
-//! Every change is one write transaction committed with [`Durability::Immediate`] (written and
-//! fsync'd) before the call returns: what a caller has been told is in the log survives a crash
-//! of the process (`kill -9`) or of the machine.
+//! Every change is committed with [`redb::Durability::Immediate`] before the call returns (the
+//! changes asked for by several threads while a commit runs share the next one: a group
+//! commit): what a caller has been told is in the log survives a crash of the process
+//! (`kill -9`), and with [`Sync::EveryCommit`] (the default: each commit fsync'd) a crash of the
+//! machine too; with [`Sync::Written`] the commit is written to the kernel before it returns and
+//! fsync'd within a second ([`written`]), for many more changes a second.
 //!
 //! Records are 16 bytes whose first two are the record ID, least significant byte first (IPMI
 //! 2.0 section 32); the store assigns that ID and reads nothing else of the record.
@@ -19,7 +22,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
+mod group;
+pub mod written;
+
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -40,6 +46,15 @@ const META_LAST_ADD: &str = "last_add";
 const META_LAST_ERASE: &str = "last_erase";
 /// 1 once an append failed for lack of space, until the log is cleared.
 const META_OVERFLOW: &str = "overflow";
+/// The number of records, kept so that an append need not count them (a scan of up to the
+/// capacity); valid only while [`META_COUNT_SEQ`] and [`META_COUNT_ERASE`] hold the sequence
+/// number and the last erase time it was taken at, so that a change by a build that does not
+/// keep it (an older one) makes it count again.
+const META_COUNT: &str = "count";
+/// [`META_SEQ`] when [`META_COUNT`] was written.
+const META_COUNT_SEQ: &str = "count_seq";
+/// [`META_LAST_ERASE`] when [`META_COUNT`] was written.
+const META_COUNT_ERASE: &str = "count_erase";
 /// The SEL clock's offset from the system clock, in seconds (an i64 stored as its bits).
 const META_TIME_OFFSET: &str = "time_offset";
 
@@ -140,10 +155,23 @@ pub struct Info {
     pub overflow: bool,
 }
 
+/// When a committed change reaches the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sync {
+    /// Each commit is fsync'd before it returns: it survives a power loss.
+    #[default]
+    EveryCommit,
+    /// Each commit is written to the kernel before it returns (it survives `kill -9` of the
+    /// process) and fsync'd by a background thread at most [`written::FLUSH`] later.
+    Written,
+}
+
 /// The database of a process: one file holding the log of every BMC.
 #[derive(Clone)]
 pub struct SelStore {
     db: Arc<Database>,
+    /// Changes asked for at once share a commit.
+    group: Arc<group::Group>,
 }
 
 impl SelStore {
@@ -153,8 +181,25 @@ impl SelStore {
     /// (a file cut short, pages overwritten), and that panic is caught here and returned as
     /// [`StoreError::Damaged`], so that no damaged file can take the process down.
     pub fn open(path: &Path) -> Result<SelStore, StoreError> {
+        SelStore::open_with(path, Sync::EveryCommit)
+    }
+
+    /// [`SelStore::open`], its commits reaching the disk as `sync` says.
+    pub fn open_with(path: &Path, sync: Sync) -> Result<SelStore, StoreError> {
         let opened = std::panic::catch_unwind(|| -> Result<SelStore, StoreError> {
-            let mut db = Database::create(path)?;
+            let mut db = match sync {
+                Sync::EveryCommit => Database::create(path)?,
+                Sync::Written => {
+                    let file = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(path)
+                        .map_err(redb::StorageError::Io)?;
+                    Database::builder().create_with_backend(written::Written::new(file)?)?
+                }
+            };
             // Ok(false): damage redb repaired (a crash mid-commit); Err: beyond repair.
             db.check_integrity()?;
             SelStore::init(db)
@@ -178,7 +223,10 @@ impl SelStore {
 
     /// Creates the tables, so that readers always find them.
     fn init(db: Database) -> Result<SelStore, StoreError> {
-        let store = SelStore { db: Arc::new(db) };
+        let store = SelStore {
+            db: Arc::new(db),
+            group: Arc::default(),
+        };
         store.write(|txn| {
             txn.open_table(RECORDS)?;
             txn.open_table(IDS)?;
@@ -198,16 +246,20 @@ impl SelStore {
         }
     }
 
-    /// Runs `f` in a write transaction and commits it durably (fsync) before returning.
-    fn write<T>(
+    /// Runs `f` in a write transaction and commits it ([`redb::Durability::Immediate`]) before
+    /// returning; changes asked for by other threads meanwhile share the commit ([`group`]), so
+    /// `f` may run twice (once with its group, again alone if another change of the group
+    /// failed): it must only change the database.
+    fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+        f: impl Fn(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
-        let out = f(&txn)?;
-        txn.commit()?;
-        Ok(out)
+        let change: group::Change =
+            Box::new(move |txn| f(txn).map(|v| Box::new(v) as Box<dyn std::any::Any + Send>));
+        let out = self.group.write(&self.db, change)?;
+        Ok(*out
+            .downcast::<T>()
+            .expect("a change's result is of the type it returned"))
     }
 }
 
@@ -228,14 +280,16 @@ impl SelLog {
     /// Appends a record at SEL time `now`, giving it the next free record ID (written into its
     /// first two bytes), and returns that ID once committed. A full log refuses it with
     /// [`StoreError::Full`] and sets the overflow flag.
-    pub fn append(&self, mut record: [u8; RECORD_LEN], now: u32) -> Result<u16, StoreError> {
-        let bmc = self.bmc.as_str();
-        let added = self.store.write(|txn| {
+    pub fn append(&self, record: [u8; RECORD_LEN], now: u32) -> Result<u16, StoreError> {
+        let (bmc, capacity) = (self.bmc.clone(), self.capacity);
+        let added = self.store.write(move |txn| {
+            let mut record = record;
+            let bmc = bmc.as_str();
             let mut records = txn.open_table(RECORDS)?;
             let mut ids = txn.open_table(IDS)?;
             let mut meta = txn.open_table(META)?;
-            let count = records.range((bmc, 0)..=(bmc, u64::MAX))?.count();
-            if count >= usize::from(self.capacity) {
+            let count = count(&records, &meta, bmc)?;
+            if count >= u64::from(capacity) {
                 meta.insert((bmc, META_OVERFLOW), 1)?;
                 return Ok(None);
             }
@@ -251,6 +305,7 @@ impl SelLog {
             meta.insert((bmc, META_SEQ), seq)?;
             meta.insert((bmc, META_NEXT_ID), u64::from(id.wrapping_add(1)))?;
             meta.insert((bmc, META_LAST_ADD), u64::from(now))?;
+            set_count(&mut meta, bmc, count + 1)?;
             Ok(Some(id))
         })?;
         added.ok_or(StoreError::Full)
@@ -311,14 +366,16 @@ impl SelLog {
     /// Deletes the record at `at` at SEL time `now`; returns its ID, or `None` if there is no
     /// such record.
     pub fn delete(&self, at: Position, now: u32) -> Result<Option<u16>, StoreError> {
-        let bmc = self.bmc.as_str();
-        self.store.write(|txn| {
+        let bmc = self.bmc.clone();
+        self.store.write(move |txn| {
+            let bmc = bmc.as_str();
             let mut records = txn.open_table(RECORDS)?;
             let mut ids = txn.open_table(IDS)?;
             let mut meta = txn.open_table(META)?;
             let Some(seq) = locate(&records, &ids, bmc, at)? else {
                 return Ok(None);
             };
+            let before = count(&records, &meta, bmc)?;
             let Some(gone) = records.remove((bmc, seq))? else {
                 return Ok(None);
             };
@@ -326,6 +383,7 @@ impl SelLog {
             drop(gone);
             ids.remove((bmc, id))?;
             meta.insert((bmc, META_LAST_ERASE), u64::from(now))?;
+            set_count(&mut meta, bmc, before.saturating_sub(1))?;
             Ok(Some(id))
         })
     }
@@ -333,8 +391,9 @@ impl SelLog {
     /// Erases every record at SEL time `now` and clears the overflow flag; record IDs start
     /// again from 1.
     pub fn clear(&self, now: u32) -> Result<(), StoreError> {
-        let bmc = self.bmc.as_str();
-        self.store.write(|txn| {
+        let bmc = self.bmc.clone();
+        self.store.write(move |txn| {
+            let bmc = bmc.as_str();
             let mut records = txn.open_table(RECORDS)?;
             let mut ids = txn.open_table(IDS)?;
             let mut meta = txn.open_table(META)?;
@@ -343,6 +402,7 @@ impl SelLog {
             meta.insert((bmc, META_NEXT_ID), 1)?;
             meta.insert((bmc, META_OVERFLOW), 0)?;
             meta.insert((bmc, META_LAST_ERASE), u64::from(now))?;
+            set_count(&mut meta, bmc, 0)?;
             Ok(())
         })
     }
@@ -354,7 +414,7 @@ impl SelLog {
             let txn = self.store.db.begin_read()?;
             let records = txn.open_table(RECORDS)?;
             let meta = txn.open_table(META)?;
-            let count = records.range((bmc, 0)..=(bmc, u64::MAX))?.count();
+            let count = count(&records, &meta, bmc)?;
             Ok(Info {
                 entries: u16::try_from(count).unwrap_or(u16::MAX),
                 capacity: self.capacity,
@@ -379,8 +439,9 @@ impl SelLog {
 
     /// Sets the SEL clock's offset from the system clock, in seconds.
     pub fn set_time_offset(&self, seconds: i64) -> Result<(), StoreError> {
-        let bmc = self.bmc.as_str();
-        self.store.write(|txn| {
+        let bmc = self.bmc.clone();
+        self.store.write(move |txn| {
+            let bmc = bmc.as_str();
             txn.open_table(META)?
                 .insert((bmc, META_TIME_OFFSET), seconds as u64)?;
             Ok(())
@@ -389,6 +450,42 @@ impl SelLog {
 }
 
 /// A per-BMC value.
+/// The number of records of `bmc`: [`META_COUNT`] if it is valid, else counted.
+fn count(
+    records: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    meta: &impl ReadableTable<(&'static str, &'static str), u64>,
+    bmc: &str,
+) -> Result<u64, StoreError> {
+    let kept = get(meta, bmc, META_COUNT)?;
+    let valid = get(meta, bmc, META_COUNT_SEQ)? == get(meta, bmc, META_SEQ)?
+        && get(meta, bmc, META_COUNT_ERASE)? == get(meta, bmc, META_LAST_ERASE)?;
+    match kept {
+        Some(n) if valid => Ok(n),
+        _ => Ok(records.range((bmc, 0)..=(bmc, u64::MAX))?.count() as u64),
+    }
+}
+
+/// Keeps `n` as the number of records of `bmc`, valid for the sequence number and erase time
+/// written in this transaction (so written after them).
+fn set_count(
+    meta: &mut redb::Table<(&'static str, &'static str), u64>,
+    bmc: &str,
+    n: u64,
+) -> Result<(), StoreError> {
+    let seq = get(meta, bmc, META_SEQ)?;
+    let erase = get(meta, bmc, META_LAST_ERASE)?;
+    meta.insert((bmc, META_COUNT), n)?;
+    match seq {
+        Some(s) => drop(meta.insert((bmc, META_COUNT_SEQ), s)?),
+        None => drop(meta.remove((bmc, META_COUNT_SEQ))?),
+    }
+    match erase {
+        Some(e) => drop(meta.insert((bmc, META_COUNT_ERASE), e)?),
+        None => drop(meta.remove((bmc, META_COUNT_ERASE))?),
+    }
+    Ok(())
+}
+
 fn get(
     meta: &impl ReadableTable<(&'static str, &'static str), u64>,
     bmc: &str,

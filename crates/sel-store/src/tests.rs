@@ -198,3 +198,87 @@ fn damaged_files_are_errors_not_panics() {
         assert!(err.is_damage(), "{what}: {err}");
     }
 }
+
+#[test]
+fn written_commits_are_read_back_after_a_reopen_and_the_file_stays_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sel.redb");
+    let store = SelStore::open_with(&path, Sync::Written).unwrap();
+    let log = store.log("node1", 16);
+    let id = log.append([0x55; RECORD_LEN], 1000).unwrap();
+    // One process per file, as with redb's own file backend.
+    assert!(SelStore::open_with(&path, Sync::Written).is_err());
+    drop((log, store));
+    let store = SelStore::open_with(&path, Sync::EveryCommit).unwrap();
+    let entries = store.log("node1", 16).entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].id, id);
+    assert_eq!(entries[0].record[2..], [0x55; RECORD_LEN][2..]);
+}
+
+#[test]
+fn the_kept_count_follows_appends_deletes_clears_and_a_change_that_did_not_keep_it() {
+    let store = SelStore::in_memory().unwrap();
+    let log = store.log("node1", 4);
+    for tag in 1..=3 {
+        log.append(record(tag), 100).unwrap();
+    }
+    assert_eq!(log.info().unwrap().entries, 3);
+    log.delete(Position::First, 101).unwrap();
+    assert_eq!(log.info().unwrap().entries, 2);
+    log.append(record(4), 102).unwrap();
+    log.append(record(5), 102).unwrap();
+    assert!(matches!(log.append(record(6), 102), Err(StoreError::Full)));
+    assert_eq!(log.info().unwrap().entries, 4);
+    log.clear(103).unwrap();
+    assert_eq!(log.info().unwrap().entries, 0);
+    // A record added the way a build that keeps no count adds it: the count is taken again.
+    log.append(record(7), 104).unwrap();
+    store
+        .write(|txn| {
+            let mut records = txn.open_table(RECORDS)?;
+            let mut meta = txn.open_table(META)?;
+            records.insert(("node1", 100), &record(8)[..])?;
+            meta.insert(("node1", META_SEQ), 100)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(log.info().unwrap().entries, 2);
+    log.append(record(9), 105).unwrap();
+    assert_eq!(log.info().unwrap().entries, 3);
+    assert_eq!(log.entries().unwrap().len(), 3);
+}
+
+#[test]
+fn changes_asked_at_once_from_many_threads_are_each_committed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SelStore::open(&dir.path().join("sel.redb")).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let log = store.log(&format!("node{}", t % 2), 1000);
+            std::thread::spawn(move || {
+                (0..40)
+                    .map(|i| log.append(record(i as u8), 100).unwrap())
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<Vec<u16>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for node in 0..2 {
+        // The IDs the appends of one log returned: 160 different ones, as its entries hold.
+        let mut mine: Vec<u16> = ids
+            .iter_mut()
+            .enumerate()
+            .filter(|(t, _)| t % 2 == node)
+            .flat_map(|(_, v)| v.drain(..))
+            .collect();
+        mine.sort_unstable();
+        mine.dedup();
+        assert_eq!(mine.len(), 160);
+        let log = store.log(&format!("node{node}"), 1000);
+        let mut held: Vec<u16> = log.entries().unwrap().iter().map(|e| e.id).collect();
+        held.sort_unstable();
+        assert_eq!(held, mine);
+        assert_eq!(log.info().unwrap().entries, 160);
+    }
+}

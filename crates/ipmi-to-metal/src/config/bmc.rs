@@ -31,6 +31,8 @@ pub struct BmcConfig {
     pub warnings: Vec<String>,
     /// The serial console: its log and what SOL replays (`[bmc.console]`).
     pub console: console::ConsoleSettings,
+    /// Where its own Redfish service listens (TCP), if `redfish_listen` is set.
+    pub redfish_listen: Option<SocketAddr>,
 }
 
 /// A `[[bmc]]` table: its own fields; the backend tables in it are read by their kinds.
@@ -48,6 +50,8 @@ pub(crate) struct BmcFields {
     #[serde(default)]
     pub(crate) users: Box<[Spanned<users::UserToml>]>,
     guid: Option<Spanned<String>>,
+    /// Where its own Redfish service (this one system) listens.
+    pub(crate) redfish_listen: Option<Spanned<String>>,
     // Boxed: most BMCs have none of these tables, and 10,000 BMCs' fields are held at once
     // until the whole file is read (inline, they were 1.2 KiB a BMC, the routes 700 bytes).
     pub(crate) lan: Option<Box<lan::LanToml>>,
@@ -60,7 +64,14 @@ pub(crate) struct BmcFields {
 pub(super) fn fields() -> &'static [&'static str] {
     static FIELDS: OnceLock<&'static [&'static str]> = OnceLock::new();
     FIELDS.get_or_init(|| {
-        let own = ["name", "listen", "backend", "users", "guid"];
+        let own = [
+            "name",
+            "listen",
+            "backend",
+            "users",
+            "guid",
+            "redfish_listen",
+        ];
         let all: Vec<&'static str> = own
             .into_iter()
             .chain(session::fields().iter().copied())
@@ -115,6 +126,18 @@ pub(super) fn bmc(
             ),
         )
     })?;
+    let redfish_listen = match &b.redfish_listen {
+        Some(r) => Some(r.get_ref().parse::<SocketAddr>().map_err(|_| {
+            src.err(
+                r.span(),
+                format!(
+                    "invalid redfish_listen address {:?}: expected IPv4:port or [IPv6]:port",
+                    r.get_ref()
+                ),
+            )
+        })?),
+        None => None,
+    };
     let (backend, extra, routes) = backend_set::backends(
         src,
         span.clone(),
@@ -166,5 +189,6 @@ pub(super) fn bmc(
         routes,
         warnings,
         console,
+        redfish_listen,
     })
 }

@@ -173,6 +173,8 @@ impl DiscoveryConfig {
             // Said once for the discovery at start, not again for every device.
             warnings: Vec::new(),
             console: Default::default(),
+            // A discovered BMC's own Redfish service comes from `[redfish] per_bmc_port`.
+            redfish_listen: None,
         }
     }
 

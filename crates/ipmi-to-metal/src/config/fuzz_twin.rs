@@ -44,6 +44,7 @@ fn line() -> impl Strategy<Value = String> {
         "[[bmc.sim]]",
         "[admin]",
         "[audit]",
+        "[redfish]",
     ])
     .prop_map(str::to_string);
     let key = prop::sample::select(vec![
@@ -61,6 +62,8 @@ fn line() -> impl Strategy<Value = String> {
         "session_timeout",
         "login_lockout",
         "guid",
+        "redfish_listen",
+        "per_bmc_port",
         "mac",
         "ip",
         "run",
@@ -76,6 +79,7 @@ fn line() -> impl Strategy<Value = String> {
         "state_dir",
         "sel_capacity",
         "sel_on_damage",
+        "sel_sync",
         "max_devices",
         "open",
         "log",

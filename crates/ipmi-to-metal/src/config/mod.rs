@@ -70,7 +70,8 @@ pub struct Config {
     pub state: StateConfig,
     /// The admin HTTP server, if `[admin] listen` is set.
     pub admin: Option<AdminConfig>,
-    /// The Redfish service, if `[redfish] listen` is set.
+    /// The Redfish services, if `[redfish] listen` or `per_bmc_port` or a BMC's
+    /// `redfish_listen` is set.
     pub redfish: Option<RedfishConfig>,
     /// Where the audit log goes (`[audit]`).
     pub audit: AuditTarget,
@@ -127,6 +128,7 @@ struct FileToml {
     state_dir: Option<Spanned<String>>,
     sel_capacity: Option<Spanned<u32>>,
     sel_on_damage: Option<Spanned<String>>,
+    sel_sync: Option<Spanned<String>>,
     admin: Option<Spanned<admin::AdminToml>>,
     redfish: Option<Spanned<redfish::RedfishToml>>,
     audit: Option<audit::AuditToml>,
@@ -184,10 +186,13 @@ fn parse_with(
         state_dir.as_ref(),
         sel_capacity.as_ref(),
         parsed.sel_on_damage.as_ref(),
+        parsed.sel_sync.as_ref(),
     )?;
     // Where the process keeps its files (the SEL's directory), for backends that keep some.
     let state_files = state.sel_path.parent().map(Path::to_path_buf);
     let mut listens: HashMap<SocketAddr, String> = HashMap::new();
+    // The BMCs' own Redfish services (TCP), by address.
+    let mut redfish_listens: HashMap<SocketAddr, String> = HashMap::new();
     let mut names: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(parsed.bmc.len());
     for (i, (b, base)) in parsed.bmc.into_iter().zip(bases).enumerate() {
@@ -195,6 +200,7 @@ fn parse_with(
         let span = b.span();
         let b = b.into_inner().0;
         let (name_span, listen_span) = (b.name.span(), b.listen.span());
+        let redfish_span = b.redfish_listen.as_ref().map(Spanned::span);
         // Each BMC's parts are let go once it is read.
         let session = std::mem::take(&mut sessions.bmc[i]);
         let own: Vec<_> = KINDS
@@ -219,8 +225,19 @@ fn parse_with(
                 ),
             ));
         }
+        if let (Some(addr), Some(span)) = (c.redfish_listen, redfish_span) {
+            if let Some(other) = redfish_listens.insert(addr, c.settings.name.clone()) {
+                return Err(src.err(
+                    span,
+                    format!(
+                        "duplicate redfish_listen address {addr} (already used by bmc {other:?})"
+                    ),
+                ));
+            }
+        }
         out.push(c);
     }
+    let redfish = redfish::redfish(&src, parsed.redfish.as_ref(), &redfish_listens)?;
     let mut discoveries: Vec<DiscoveryConfig> = Vec::new();
     // Addresses of the pools so far, by discovery (the static ones are in `listens`).
     let mut pooled: HashMap<SocketAddr, String> = HashMap::new();
@@ -284,7 +301,7 @@ fn parse_with(
         discovery: discoveries,
         state,
         admin: admin::admin(&src, parsed.admin.as_ref())?,
-        redfish: redfish::redfish(&src, parsed.redfish.as_ref())?,
+        redfish,
         audit: audit::audit(&src, parsed.audit.as_ref())?,
         audit_fail_open: parsed.audit.as_ref().is_some_and(|a| a.fail_open),
         ipxe: ipxe::ipxe(&src, parsed.ipxe.as_ref())?,

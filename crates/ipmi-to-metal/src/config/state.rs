@@ -1,5 +1,5 @@
-//! Where the process keeps what must outlive it: the top-level `state_dir`, `sel_capacity`
-//! and `sel_on_damage` keys. The System Event Log of every BMC lives in one database file there (`sel.redb`).
+//! Where the process keeps what must outlive it: the top-level `state_dir`, `sel_capacity`,
+//! `sel_on_damage` and `sel_sync` keys. The System Event Log of every BMC lives in one database file there (`sel.redb`).
 //!
 //! `state_dir` defaults to `$STATE_DIRECTORY` (what systemd's `StateDirectory=` sets) if set,
 //! else to `FILE.state` beside the configuration file `FILE`; a relative `state_dir` is relative
@@ -27,6 +27,8 @@ pub struct StateConfig {
     pub sel_capacity: u16,
     /// What to do when the SEL database is damaged (`sel_on_damage`).
     pub on_damage: SelOnDamage,
+    /// When a SEL change reaches the disk (`sel_sync`).
+    pub sync: sel_store::Sync,
 }
 
 /// What the process does at start when its SEL database file is damaged (the top-level key
@@ -66,6 +68,7 @@ pub(crate) fn state(
     state_dir: Option<&Spanned<String>>,
     sel_capacity: Option<&Spanned<u32>>,
     on_damage: Option<&Spanned<String>>,
+    sync: Option<&Spanned<String>>,
 ) -> Result<StateConfig, ConfigError> {
     let dir = match state_dir {
         Some(d) if d.get_ref().trim().is_empty() => {
@@ -105,10 +108,16 @@ pub(crate) fn state(
             ))
         }
     };
+    let sync = match sync.map(|d| (d, d.get_ref().as_str())) {
+        None | Some((_, "fsync")) => sel_store::Sync::EveryCommit,
+        Some((_, "written")) => sel_store::Sync::Written,
+        Some((d, _)) => return Err(src.err(d.span(), "sel_sync must be \"fsync\" or \"written\"")),
+    };
     Ok(StateConfig {
         sel_path: dir.join(SEL_FILE),
         sel_capacity,
         on_damage,
+        sync,
     })
 }
 
@@ -129,5 +138,6 @@ pub fn built_in(listen: SocketAddr) -> StateConfig {
         )),
         sel_capacity: sel_store::DEFAULT_CAPACITY,
         on_damage: SelOnDamage::Refuse,
+        sync: sel_store::Sync::EveryCommit,
     }
 }

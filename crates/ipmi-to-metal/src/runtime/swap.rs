@@ -17,11 +17,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::Instrument;
 
+/// Where the BMCs' own Redfish services listen ([`Fleet::redfish_listens`]).
+#[derive(Default)]
+pub struct RedfishListens {
+    /// The address of each one, with its BMC's name.
+    pub own: HashMap<SocketAddr, String>,
+    /// The addresses several BMCs would share (none of them gets one), with their names.
+    pub shared: HashMap<SocketAddr, Vec<String>>,
+}
+
 /// A BMC ready to serve: its socket bound or taken over, its backend built, nothing of it
 /// running yet. Dropping it closes its socket (a copy, if taken over) and drops its backend.
 pub struct Ready {
     name: String,
     listen: SocketAddr,
+    redfish_listen: Option<SocketAddr>,
     users: usize,
     running: Arc<Running>,
     console: ConsoleSettings,
@@ -97,6 +107,7 @@ impl Fleet {
         Ok(Ready {
             name,
             listen: c.listen,
+            redfish_listen: c.redfish_listen,
             users,
             running,
             console: c.console,
@@ -129,6 +140,7 @@ impl Fleet {
             r.name,
             Box::new(Entry {
                 listen: r.listen,
+                redfish_listen: r.redfish_listen,
                 running: r.running,
                 info: r.info,
                 task,
@@ -136,6 +148,7 @@ impl Fleet {
                 span: r.span,
             }),
         );
+        self.changed.send_replace(());
         match old {
             Some(e) => {
                 e.task.abort();
@@ -165,6 +178,38 @@ impl Fleet {
             .iter()
             .map(|(name, e)| (e.listen, name.clone()))
             .collect()
+    }
+
+    /// The address of each BMC's own Redfish service, with its name: its `redfish_listen`, else
+    /// with `per_bmc_port` the IP address of its IPMI `listen` at that port. Addresses that
+    /// several BMCs would share (BMCs on one IP address) are left out: none of them gets one;
+    /// they are the second part, with the names of the BMCs that share each.
+    pub fn redfish_listens(&self, per_bmc_port: Option<u16>) -> RedfishListens {
+        let mut by_addr: HashMap<SocketAddr, Vec<String>> = HashMap::new();
+        let bmcs = self.bmcs.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, e) in bmcs.iter() {
+            let addr = e
+                .redfish_listen
+                .or_else(|| per_bmc_port.map(|p| SocketAddr::new(e.listen.ip(), p)));
+            if let Some(addr) = addr {
+                by_addr.entry(addr).or_default().push(name.clone());
+            }
+        }
+        let mut out = RedfishListens::default();
+        for (addr, mut names) in by_addr {
+            if names.len() == 1 {
+                out.own.insert(addr, names.remove(0));
+            } else {
+                names.sort();
+                out.shared.insert(addr, names);
+            }
+        }
+        out
+    }
+
+    /// A receiver marked changed whenever a BMC starts, restarts or stops.
+    pub fn watch_changes(&self) -> tokio::sync::watch::Receiver<()> {
+        self.changed.subscribe()
     }
 
     /// Whether a BMC of that name is served.

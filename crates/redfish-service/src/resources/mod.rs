@@ -7,6 +7,7 @@ use axum::response::Response;
 pub(crate) mod accounts;
 pub(crate) mod actions;
 pub(crate) mod chassis;
+pub(crate) mod graceful_restart;
 pub(crate) mod log_service;
 pub(crate) mod managers;
 pub(crate) mod service_root;

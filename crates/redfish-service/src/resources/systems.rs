@@ -38,15 +38,31 @@ const UEFI_HTTP: &str = "UefiHttp";
 const ENABLED: &[&str] = &["Disabled", "Once", "Continuous"];
 const MODES: &[&str] = &["Legacy", "UEFI"];
 
-/// The reset types and the power actions they are.
-const RESETS: &[(&str, PowerAction)] = &[
-    ("On", PowerAction::On),
-    ("ForceOff", PowerAction::Off),
-    ("GracefulShutdown", PowerAction::Soft),
-    ("ForceRestart", PowerAction::Reset),
-    ("PowerCycle", PowerAction::Cycle),
-    ("Nmi", PowerAction::Diag),
+/// The reset types and the power actions they are (`None`: `GracefulRestart`, a soft off then
+/// an on: [`super::graceful_restart`]).
+const RESETS: &[(&str, Option<PowerAction>)] = &[
+    ("On", Some(PowerAction::On)),
+    ("ForceOff", Some(PowerAction::Off)),
+    ("GracefulShutdown", Some(PowerAction::Soft)),
+    ("GracefulRestart", None),
+    ("ForceRestart", Some(PowerAction::Reset)),
+    ("PowerCycle", Some(PowerAction::Cycle)),
+    ("Nmi", Some(PowerAction::Diag)),
 ];
+
+/// The reset types this BMC's backends and routes can carry out (`GracefulRestart`: a soft off
+/// and an on), in [`RESETS`]' order.
+fn resets(bmc: &Bmc) -> Vec<&'static str> {
+    let offers = |a: PowerAction| bmc.backend().offers(a);
+    RESETS
+        .iter()
+        .filter(|(_, a)| match a {
+            Some(a) => offers(*a),
+            None => offers(PowerAction::Soft) && offers(PowerAction::On),
+        })
+        .map(|(n, _)| *n)
+        .collect()
+}
 
 /// The routes of this family.
 pub(crate) fn route(segs: &[&str]) -> Option<Route> {
@@ -93,7 +109,7 @@ pub(crate) async fn serve(ctx: &Ctx<'_>, bmc_name: &str, page: Page) -> Response
         Page::Collection => unreachable!("answered above"),
         Page::System if ctx.method == axum::http::Method::PATCH => patch(ctx, bmc_name, &bmc).await,
         Page::System => reply::resource(&ctx.headers, system(bmc_name, &bmc).await),
-        Page::ResetActionInfo => reply::resource(&ctx.headers, reset_info(bmc_name)),
+        Page::ResetActionInfo => reply::resource(&ctx.headers, reset_info(bmc_name, &bmc)),
         Page::Reset => reset(ctx, bmc_name, &bmc).await,
     }
 }
@@ -170,7 +186,7 @@ pub(crate) async fn system(name: &str, bmc: &Bmc) -> Value {
             "#ComputerSystem.Reset": {
                 "target": format!("{uri}/Actions/ComputerSystem.Reset"),
                 "@Redfish.ActionInfo": format!("{uri}/ResetActionInfo"),
-                "ResetType@Redfish.AllowableValues": RESETS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+                "ResetType@Redfish.AllowableValues": resets(bmc),
             }
         },
         "Links": {
@@ -192,7 +208,7 @@ pub(crate) async fn system(name: &str, bmc: &Bmc) -> Value {
     v
 }
 
-fn reset_info(name: &str) -> Value {
+fn reset_info(name: &str, bmc: &Bmc) -> Value {
     json!({
         "@odata.type": "#ActionInfo.v1_1_2.ActionInfo",
         "@odata.id": format!("/redfish/v1/Systems/{name}/ResetActionInfo"),
@@ -202,7 +218,7 @@ fn reset_info(name: &str) -> Value {
             "Name": "ResetType",
             "Required": true,
             "DataType": "String",
-            "AllowableValues": RESETS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            "AllowableValues": resets(bmc),
         }],
     })
 }
@@ -224,13 +240,24 @@ async fn reset(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
         );
     };
     let kind = kind.as_str().unwrap_or_default();
-    let Some((_, action)) = RESETS.iter().find(|(n, _)| *n == kind) else {
+    let offered = resets(bmc).contains(&kind);
+    let Some((_, action)) = RESETS.iter().find(|(n, _)| offered && *n == kind) else {
         return reply::error(
             StatusCode::BAD_REQUEST,
             "ActionParameterValueNotInList",
             format!("The value '{kind}' for the parameter ResetType in the action ComputerSystem.Reset is not in the list of acceptable values."),
             &[kind, "ResetType", "ComputerSystem.Reset"],
         );
+    };
+    let asker = asker(ctx, name);
+    let Some(action) = action else {
+        let fleet = ctx.svc.fleet.clone();
+        return match super::graceful_restart::start(fleet, name, bmc, asker, ChassisControl::NAME)
+            .await
+        {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err((cc, why)) => reply::model_failed(cc, &why),
+        };
     };
     // A restart or a power cycle of a machine that is off brings it up, as on BMCs that speak
     // Redfish natively (IPMI's Chassis Control refuses them: 0xD5).
@@ -242,7 +269,6 @@ async fn reset(ctx: &Ctx<'_>, name: &str, bmc: &Bmc) -> Response {
         }
         a => *a,
     };
-    let asker = asker(ctx, name);
     match super::actions::deadline(bmc.power_as(action, &asker, ChassisControl::NAME)).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err((cc, why)) => reply::model_failed(cc, &why),
