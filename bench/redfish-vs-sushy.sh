@@ -9,8 +9,8 @@
 # session token (X-Auth-Token: one look-up), the emulator without authentication (its only
 # scheme, htpasswd with bcrypt, costs a bcrypt per request). The shim's reset is the full
 # power path: backend call, SEL record written to its database, audit off. Two shims run: one
-# with the default `sel_sync = "fsync"` (each SEL record fsync'd before the answer), one with
-# `sel_sync = "written"` (written to the kernel before the answer, fsync'd within 1 s).
+# with the default `sel_sync = "written"` (each SEL record written to the kernel before the
+# answer, fsync'd within 1 s), one with `sel_sync = "fsync"` (fsync'd before the answer).
 #
 # Usage: bench/redfish-vs-sushy.sh [N] [C] [D] [FIRST_PORT]   (1000 8 10 3000)
 # BIN=path runs another build of the shim.
@@ -50,12 +50,12 @@ fleet() {
     printf '[redfish]\nlisten = "127.0.0.1:%d"\nallow_http = true\nmax_sessions = 16\n' "$1" >> "$3"
 }
 fleet "$rport" "$first" "$dir/fleet.toml" ""
-mkdir -p "$dir/written"
-fleet "$wport" $((first + n)) "$dir/written/fleet.toml" 'sel_sync = "written"'
+mkdir -p "$dir/fsync"
+fleet "$wport" $((first + n)) "$dir/fsync/fleet.toml" 'sel_sync = "fsync"'
 "$BIN" serve --config "$dir/fleet.toml" >"$dir/shim.log" 2>&1 &
 shim=$!
 pids="$pids $shim"
-"$BIN" serve --config "$dir/written/fleet.toml" >"$dir/written/shim.log" 2>&1 &
+"$BIN" serve --config "$dir/fsync/fleet.toml" >"$dir/fsync/shim.log" 2>&1 &
 pids="$pids $!"
 
 # The emulator: N fake systems, on.
@@ -92,7 +92,7 @@ run() { printf '%-36s ' "$1"; shift; "$LOAD" "$@"; }
 run "shim GET /Systems/sim-$mid" "127.0.0.1:$rport" GET "/redfish/v1/Systems/sim-$mid" "$c" "$d" "" "X-Auth-Token: $token"
 run "sushy-emulator GET $sushy_system" "127.0.0.1:$sport" GET "$sushy_system" "$c" "$d"
 run "shim POST Reset On" "127.0.0.1:$rport" POST "/redfish/v1/Systems/sim-$mid/Actions/ComputerSystem.Reset" "$c" "$d" '{"ResetType":"On"}' "X-Auth-Token: $token"
-run "shim (sel_sync written) POST Reset On" "127.0.0.1:$wport" POST "/redfish/v1/Systems/sim-$mid/Actions/ComputerSystem.Reset" "$c" "$d" '{"ResetType":"On"}' "X-Auth-Token: $wtoken"
+run "shim (sel_sync fsync) POST Reset On" "127.0.0.1:$wport" POST "/redfish/v1/Systems/sim-$mid/Actions/ComputerSystem.Reset" "$c" "$d" '{"ResetType":"On"}' "X-Auth-Token: $wtoken"
 run "sushy-emulator POST Reset On" "127.0.0.1:$sport" POST "$sushy_system/Actions/ComputerSystem.Reset" "$c" "$d" '{"ResetType":"On"}'
 echo "uptime: $(uptime)"
 after=$(rss "$shim")

@@ -116,8 +116,9 @@ fn main() -> ExitCode {
                     }
                 }
                 let sync = match c.state.sync {
-                    sel_store::Sync::EveryCommit => "",
-                    sel_store::Sync::Written => ", each change written, fsync'd within 1 s",
+                    sel_store::Sync::EveryCommit => ", each change fsync'd before the answer",
+                    // The default (written, fsync'd within 1 s) goes without saying.
+                    sel_store::Sync::Written => "",
                 };
                 println!(
                     "state: SEL in {} ({} records per BMC{sync})",

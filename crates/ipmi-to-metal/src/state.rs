@@ -58,10 +58,8 @@ pub fn open_sel(state: &StateConfig) -> std::io::Result<SelStore> {
         Err(e) => return Err(cannot_open(path, &e)),
     };
     let sync = match state.sync {
-        sel_store::Sync::EveryCommit => "each change fsync'd",
-        sel_store::Sync::Written => {
-            "each change written, fsync'd within 1 s (sel_sync = \"written\")"
-        }
+        sel_store::Sync::EveryCommit => "each change fsync'd (sel_sync = \"fsync\")",
+        sel_store::Sync::Written => "each change written, fsync'd within 1 s",
     };
     tracing::info!(path = %path.display(), capacity = state.sel_capacity, sync, "SEL database open");
     Ok(store)

@@ -186,7 +186,8 @@ fn a_reset_acknowledged_with_sel_sync_written_is_in_the_sel_after_kill_9() {
         bmc.server_log()
     );
     assert!(
-        bmc.server_log().contains("sel_sync = \\\"written\\\""),
+        bmc.server_log()
+            .contains("each change written, fsync'd within 1 s"),
         "{}",
         bmc.server_log()
     );
