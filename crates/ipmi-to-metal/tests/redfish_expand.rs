@@ -15,7 +15,6 @@ use common::admin::*;
 use common::*;
 use serde_json::Value;
 use serve::*;
-use std::process::Command;
 
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
@@ -32,49 +31,36 @@ fn etag(head: &str) -> String {
 
 #[test]
 fn sushy_reads_chassis_sensors_in_one_expanded_get() {
-    let python = require_python_module("sushy");
     let (s, port) = start(false, "");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/redfish_service/sushy_sensors.py"
+    let out = sushy(
+        &s,
+        "sushy_sensors.py",
+        &format!("https://127.0.0.1:{port}"),
+        "viewer",
+        VIEWER_PASSWORD,
     );
-    let out = run(Command::new(python)
-        .arg(script)
-        .arg(format!("https://127.0.0.1:{port}"))
-        .args(["viewer", VIEWER_PASSWORD, "node1"]));
-    assert!(
-        out.ok,
-        "sushy failed:\n{}\n{}\nlog:\n{}",
-        out.stdout,
-        out.stderr,
-        s.bmc.server_log()
-    );
-    let rows: Vec<Vec<&str>> = out.stdout.lines().map(|l| l.split('|').collect()).collect();
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('|').collect()).collect();
     let of = |kind: &str| -> Vec<&Vec<&str>> { rows.iter().filter(|r| r[0] == kind).collect() };
     // The sim's fans spin (a reading in RPM), its temperatures read, its supplies are present.
     let fans = of("fan");
-    assert!(!fans.is_empty(), "{}", out.stdout);
+    assert!(!fans.is_empty(), "{}", out);
     for f in &fans {
-        assert!(f[1].starts_with("Fan "), "{}", out.stdout);
-        assert!(
-            f[2].parse::<i64>().is_ok_and(|rpm| rpm > 0),
-            "{}",
-            out.stdout
-        );
+        assert!(f[1].starts_with("Fan "), "{}", out);
+        assert!(f[2].parse::<i64>().is_ok_and(|rpm| rpm > 0), "{}", out);
         assert_eq!(f[3], "RPM");
         assert_eq!(f[4], "Enabled");
     }
     let temps = of("temperature");
-    assert!(temps.iter().any(|t| t[1] == "Inlet Temp"), "{}", out.stdout);
+    assert!(temps.iter().any(|t| t[1] == "Inlet Temp"), "{}", out);
     for t in &temps {
-        assert!(t[2].parse::<f64>().is_ok_and(|c| c > 0.0), "{}", out.stdout);
+        assert!(t[2].parse::<f64>().is_ok_and(|c| c > 0.0), "{}", out);
     }
     let supplies = of("power_supply");
-    assert!(!supplies.is_empty(), "{}", out.stdout);
+    assert!(!supplies.is_empty(), "{}", out);
     assert!(
         supplies.iter().all(|p| p[2] == "Enabled" && p[3] == "OK"),
         "{}",
-        out.stdout
+        out
     );
     // One request, answered at once: no retry, no Thermal or Power read of sushy's own.
     let requests: Vec<&str> = of("request").iter().map(|r| r[1]).collect();
@@ -82,7 +68,7 @@ fn sushy_reads_chassis_sensors_in_one_expanded_get() {
         requests,
         ["GET /redfish/v1/Chassis/node1?$expand=.($levels=1) 200"],
         "{}",
-        out.stdout
+        out
     );
 }
 

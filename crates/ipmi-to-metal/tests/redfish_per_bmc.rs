@@ -68,7 +68,6 @@ fn certificate(port: u16) -> String {
 
 #[test]
 fn sushy_drives_a_bmc_through_its_own_service_over_tls_with_the_aggregate_certificate() {
-    let python = require_python_module("sushy");
     let (aggregate, own1, own2) = (
         test_support::free_tcp_port(),
         test_support::free_tcp_port(),
@@ -85,21 +84,14 @@ fn sushy_drives_a_bmc_through_its_own_service_over_tls_with_the_aggregate_certif
     for port in [aggregate, own1, own2] {
         listens("127.0.0.1", port, &s);
     }
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/redfish_service/sushy_drive.py"
+    let out = sushy(
+        &s,
+        "sushy_drive.py",
+        &format!("https://127.0.0.1:{own1}"),
+        "admin",
+        ADMIN_PASSWORD,
     );
-    let out = run(Command::new(python)
-        .arg(script)
-        .arg(format!("https://127.0.0.1:{own1}"))
-        .args(["admin", ADMIN_PASSWORD, "node1"]));
-    assert!(
-        out.ok,
-        "sushy failed:\n{}\nlog:\n{}",
-        out.all(),
-        s.bmc.server_log()
-    );
-    let lines: Vec<&str> = out.stdout.lines().collect();
+    let lines: Vec<&str> = out.lines().collect();
     // The BMC's own service lists that one system, and sushy drives it as through the
     // aggregate service (the power, the boot override, the SEL, its session).
     assert_eq!(
@@ -114,7 +106,7 @@ fn sushy_drives_a_bmc_through_its_own_service_over_tls_with_the_aggregate_certif
             "boot Hdd Continuous UEFI",
         ],
         "{}",
-        out.stdout
+        out
     );
     assert!(admin(&s.bmc, "chassis bootparam get 5").contains("Force Boot from default Hard-Drive"));
     // The other BMC is not there, even for a user it has; it is at its own address.

@@ -11,33 +11,24 @@ mod serve;
 mod services;
 use common::*;
 use serve::*;
-use std::process::Command;
 use test_support::providers::{Latitude, ProviderFake};
 
 #[test]
 fn sushy_graceful_restart_soft_off_then_on_audited_and_in_the_sel() {
-    let python = require_python_module("sushy");
     let (s, port) = start(false, "");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/redfish_service/sushy_graceful.py"
+    let out = sushy(
+        &s,
+        "sushy_graceful.py",
+        &format!("https://127.0.0.1:{port}"),
+        "admin",
+        ADMIN_PASSWORD,
     );
-    let out = run(Command::new(python)
-        .arg(script)
-        .arg(format!("https://127.0.0.1:{port}"))
-        .args(["admin", ADMIN_PASSWORD, "node1"]));
-    assert!(
-        out.ok,
-        "sushy failed:\n{}\nlog:\n{}",
-        out.all(),
-        s.bmc.server_log()
-    );
-    let lines: Vec<&str> = out.stdout.lines().collect();
+    let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
         "allowed ForceOff ForceRestart GracefulRestart GracefulShutdown Nmi On PowerCycle",
         "{}",
-        out.stdout
+        out
     );
     assert_eq!(lines[1], "power On");
     // Off, then on again (the sim's soft off takes 300 ms).
@@ -45,7 +36,7 @@ fn sushy_graceful_restart_soft_off_then_on_audited_and_in_the_sel() {
     assert!(
         seen.contains(&"Off") && seen.last() == Some(&"On"),
         "{}",
-        out.stdout
+        out
     );
     assert!(admin(&s.bmc, "chassis power status").contains("is on"));
     // Audited as its twins are: a soft off, then an on, by admin over Redfish.

@@ -14,29 +14,19 @@ mod services;
 use common::admin::*;
 use common::*;
 use serve::*;
-use std::process::Command;
 use std::time::Duration;
 
 #[test]
 fn sushy_drives_power_boot_sel_and_sessions_over_tls() {
-    let python = require_python_module("sushy");
     let (s, port) = start(false, "");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/redfish_service/sushy_drive.py"
+    let out = sushy(
+        &s,
+        "sushy_drive.py",
+        &format!("https://127.0.0.1:{port}"),
+        "admin",
+        ADMIN_PASSWORD,
     );
-    let out = run(Command::new(python)
-        .arg(script)
-        .arg(format!("https://127.0.0.1:{port}"))
-        .args(["admin", ADMIN_PASSWORD, "node1"]));
-    assert!(
-        out.ok,
-        "sushy failed:\n{}\n{}\nlog:\n{}",
-        out.stdout,
-        out.stderr,
-        s.bmc.server_log()
-    );
-    let lines: Vec<&str> = out.stdout.lines().collect();
+    let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,
         [
@@ -55,12 +45,12 @@ fn sushy_drives_power_boot_sel_and_sessions_over_tls() {
             "sessions 1",
         ],
         "{}",
-        out.stdout
+        out
     );
     assert!(
         lines[7].starts_with("sel ") && lines[7] != "sel 0",
         "{}",
-        out.stdout
+        out
     );
     // The power actions are in the audit log as IPMI's would be, marked redfish.
     let audit = s.audit();

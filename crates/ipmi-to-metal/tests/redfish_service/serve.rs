@@ -34,6 +34,27 @@ pub fn curl(url: &str, args: &[&str]) -> (u16, String, String) {
     (status, head.to_ascii_lowercase(), body.to_string())
 }
 
+/// Runs `tests/redfish_service/SCRIPT` (a sushy driver) against the service at `url` as
+/// `user`; its standard output, or a panic with its output and the server's log.
+pub fn sushy(s: &Served, script: &str, url: &str, user: &str, password: &str) -> String {
+    let python = require_python_module("sushy");
+    let path = format!(
+        "{}/tests/redfish_service/{script}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = run(Command::new(python)
+        .arg(path)
+        .arg(url)
+        .args([user, password, "node1"]));
+    assert!(
+        out.ok,
+        "sushy failed:\n{}\nlog:\n{}",
+        out.all(),
+        s.bmc.server_log()
+    );
+    out.stdout
+}
+
 pub fn base(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
