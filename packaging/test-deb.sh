@@ -49,6 +49,8 @@ version=$(dpkg-deb -f "$deb" Version)
 # What the package declares.
 check "depends on systemd or a standalone systemd-sysusers" \
     sh -c "dpkg-deb -f '$deb' Depends | grep -q 'systemd | systemd-standalone-sysusers'"
+check "recommends libvirt0 (loaded by the libvirt backend's first call), not depends on it" \
+    sh -c "dpkg-deb -f '$deb' Recommends | grep -qx libvirt0 && ! dpkg-deb -f '$deb' Depends | grep -q libvirt"
 dpkg -i "$deb" >/dev/null
 ok "dpkg -i $(basename "$deb")"
 check "installed at version $version" \

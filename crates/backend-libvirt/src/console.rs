@@ -8,6 +8,7 @@
 //! waits to attach again. Keys typed while the domain is off are dropped, as a serial line
 //! with nothing on it would.
 
+use crate::ffi::{Connect, Stream, CONSOLE_FORCE};
 use crate::hypervisor::{CallError, ErrorKind, Hypervisor};
 use crate::lookup;
 use async_trait::async_trait;
@@ -15,8 +16,6 @@ use ipmi_bmc::{BackendError, BackendResult, Console};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
-use virt::connect::Connect;
-use virt::stream::Stream;
 
 /// How often a console waiting for its domain to run looks again (one libvirt call per shut-off
 /// domain each time). It looks at once when this BMC powers the domain on or reads it on.
@@ -100,12 +99,12 @@ impl LibvirtConsole {
         // socket between the threads waiting on it) while the guest printed.
         let (uri, domain) = (self.hv.uri().to_string(), self.domain.clone());
         let open = tokio::task::spawn_blocking(move || -> Result<(Connect, Stream), CallError> {
-            let conn = Connect::open(Some(&uri)).map_err(CallError::from)?;
+            let conn = Connect::open(&uri).map_err(CallError::from)?;
             let dom = lookup(&conn, &domain)?;
-            let stream = Stream::new(&conn, 0).map_err(CallError::from)?;
+            let stream = Stream::new(&conn).map_err(CallError::from)?;
             // FORCE: a console left open by an earlier attach of ours (or a virsh console) is
             // taken over, not refused.
-            dom.open_console(None, &stream, virt::sys::VIR_DOMAIN_CONSOLE_FORCE)
+            dom.open_console(&stream, CONSOLE_FORCE)
                 .map_err(CallError::from)?;
             Ok((conn, stream))
         });
@@ -140,7 +139,7 @@ fn read_stream(conn: Connect, stream: Stream, tx: mpsc::Sender<Vec<u8>>, domain:
     loop {
         match stream.recv(&mut buf) {
             Ok(n) if n > 0 => {
-                if tx.blocking_send(buf[..n as usize].to_vec()).is_err() {
+                if tx.blocking_send(buf[..n].to_vec()).is_err() {
                     break;
                 }
             }
@@ -222,7 +221,7 @@ async fn send(stream: SharedStream, data: Vec<u8>, deadline: Duration) -> Backen
         let mut at = 0;
         while at < data.len() {
             match s.send(&data[at..]) {
-                Ok(n) if n > 0 => at += n as usize,
+                Ok(n) if n > 0 => at += n,
                 Ok(_) => return Err("console stream closed".to_string()),
                 Err(e) => return Err(e.message().to_string()),
             }

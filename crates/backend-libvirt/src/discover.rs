@@ -49,7 +49,7 @@ pub async fn list(
     let filter = filter.clone();
     hv.call(deadline, move |conn| {
         let all = conn
-            .list_all_domains(virt::sys::VIR_CONNECT_LIST_DOMAINS_PERSISTENT)
+            .list_all_domains(crate::ffi::LIST_DOMAINS_PERSISTENT)
             .map_err(CallError::from)?;
         let mut out = Vec::new();
         for dom in all {
@@ -61,7 +61,7 @@ pub async fn list(
                 continue;
             }
             if let Some((ns, element)) = &filter.metadata {
-                let Ok(xml) = dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE) else {
+                let Ok(xml) = dom.xml_desc(crate::ffi::XML_INACTIVE) else {
                     continue;
                 };
                 if !domain_xml::has_metadata(&xml, ns.as_deref(), element) {

@@ -13,12 +13,11 @@
 //! connection is dropped and the call tried once more on a new one. Requests while libvirtd is
 //! down fail (0xFF, logged) until it answers again.
 
+use crate::ffi::{code, Connect, Error as VirtError, FROM_RPC};
 use ipmi_bmc::{BackendError, BackendResult};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use virt::connect::Connect;
-use virt::error::{Error as VirtError, ErrorDomain, ErrorNumber};
 
 /// The most libvirt calls in flight at once on one URI.
 pub const MAX_CALLS: usize = 16;
@@ -47,28 +46,17 @@ pub enum ErrorKind {
 
 impl From<VirtError> for CallError {
     fn from(e: VirtError) -> Self {
-        let code = e.code();
-        let from = e.domain();
-        let kind = if code.is_known_and(|c| {
-            matches!(
-                c,
-                ErrorNumber::SystemError
-                    | ErrorNumber::Rpc
-                    | ErrorNumber::NoConnect
-                    | ErrorNumber::InvalidConn
-            )
-        }) || from.is_known_and(|d| d == ErrorDomain::Rpc)
-        {
-            ErrorKind::Connection
-        } else if code.is_known_and(|c| c == ErrorNumber::OperationInvalid) {
-            ErrorKind::InvalidState
-        } else if code.is_known_and(|c| c == ErrorNumber::NoDomain) {
-            ErrorKind::NoDomain
-        } else {
-            ErrorKind::Other
+        let kind = match e.code {
+            code::SYSTEM_ERROR | code::RPC | code::NO_CONNECT | code::INVALID_CONN => {
+                ErrorKind::Connection
+            }
+            _ if e.domain == FROM_RPC => ErrorKind::Connection,
+            code::OPERATION_INVALID => ErrorKind::InvalidState,
+            code::NO_DOMAIN => ErrorKind::NoDomain,
+            _ => ErrorKind::Other,
         };
         CallError {
-            message: e.message().to_string(),
+            message: e.message,
             kind,
         }
     }
@@ -107,11 +95,8 @@ pub struct Hypervisor {
 
 impl Hypervisor {
     /// The hypervisor at `uri` (`qemu:///system`, `qemu+ssh://host/system`...); nothing is
-    /// opened before the first call.
+    /// opened (nor libvirt loaded) before the first call.
     pub fn new(uri: &str) -> Hypervisor {
-        // libvirt's default error handler prints every error on standard error; errors are
-        // returned to the caller and logged there instead.
-        virt::error::clear_error_callback();
         Hypervisor {
             uri: uri.to_string(),
             conn: Mutex::new(None),
@@ -178,7 +163,7 @@ impl Hypervisor {
             tracing::info!(uri = %self.uri, "libvirt connection no longer alive: connecting again");
             *kept = None;
         }
-        let c = Connect::open(Some(&self.uri)).map_err(|e| {
+        let c = Connect::open(&self.uri).map_err(|e| {
             let mut e = CallError::from(e);
             e.kind = ErrorKind::Connection;
             e
@@ -191,10 +176,7 @@ impl Hypervisor {
     /// Drops the kept connection if it is still `conn`.
     fn forget(&self, conn: &Connect) {
         let mut kept = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: the pointers are only compared.
-        let same = kept
-            .as_ref()
-            .is_some_and(|k| unsafe { k.as_ptr() == conn.as_ptr() });
+        let same = kept.as_ref().is_some_and(|k| k.same(conn));
         if same {
             *kept = None;
         }

@@ -1,7 +1,7 @@
 //! # backend-libvirt
 //!
-//! A libvirt domain as the machine behind a BMC, through the libvirt API itself (the `virt`
-//! crate: libvirt's own bindings), one connection per URI for the process ([`hypervisor`]).
+//! A libvirt domain as the machine behind a BMC, through the libvirt API itself (loaded at the
+//! first call: [`ffi`]), one connection per URI for the process ([`hypervisor`]).
 //!
 //! Power state, from the domain's state:
 //!
@@ -40,10 +40,12 @@ pub mod config;
 pub mod console;
 pub mod discover;
 pub mod domain_xml;
+pub mod ffi;
 pub mod hypervisor;
 pub mod media;
 
 use async_trait::async_trait;
+use ffi::{Connect, Domain, DomainState};
 use hypervisor::{CallError, CallResult, ErrorKind, Hypervisor};
 use ipmi_bmc::{
     Backend, BackendError, BackendResult, BootOverride, DiscreteKind, Inventory, MediaInsert,
@@ -52,9 +54,6 @@ use ipmi_bmc::{
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
-use virt::connect::Connect;
-use virt::domain::{Domain, DomainState};
-use virt::sys;
 
 /// Which domain, where, and how long a call may take.
 #[derive(Clone, Debug)]
@@ -101,12 +100,8 @@ pub fn lookup(conn: &Connect, id: &str) -> CallResult<Domain> {
 }
 
 fn state(dom: &Domain) -> CallResult<DomainState> {
-    match dom.info().map_err(CallError::from)?.state {
-        virt::enumutil::Enum::Known(s) => Ok(s),
-        virt::enumutil::Enum::Unknown(s) => {
-            Err(CallError::other(format!("unknown domain state {s}")))
-        }
-    }
+    let s = dom.state().map_err(CallError::from)?;
+    DomainState::from_raw(s).ok_or_else(|| CallError::other(format!("unknown domain state {s}")))
 }
 
 /// The power state of a libvirt state (see the crate's table).
@@ -122,15 +117,14 @@ pub fn power_of(state: DomainState) -> Option<PowerState> {
     }
 }
 
-fn xml(dom: &Domain, flags: sys::virDomainXMLFlags) -> CallResult<String> {
+fn xml(dom: &Domain, flags: u32) -> CallResult<String> {
     dom.xml_desc(flags).map_err(CallError::from)
 }
 
-const INACTIVE: sys::virDomainXMLFlags = sys::VIR_DOMAIN_XML_INACTIVE;
+const INACTIVE: u32 = ffi::XML_INACTIVE;
 /// The persistent definition with its secrets (passwords of graphics consoles...), which
 /// writing it back must keep.
-pub(crate) const INACTIVE_SECURE: sys::virDomainXMLFlags =
-    sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_SECURE;
+pub(crate) const INACTIVE_SECURE: u32 = ffi::XML_INACTIVE | ffi::XML_SECURE;
 
 /// Writes the boot order `devs` into the persistent definition.
 fn define_boot_order(conn: &Connect, dom: &Domain, devs: &[String]) -> CallResult<()> {
@@ -175,12 +169,7 @@ fn tolerate_state(r: CallResult<()>) -> CallResult<()> {
 }
 
 fn inject_nmi(dom: &Domain) -> CallResult<()> {
-    // SAFETY: a call on a domain pointer this `Domain` owns (the binding has no wrapper).
-    let rc = unsafe { sys::virDomainInjectNMI(dom.as_ptr(), 0) };
-    if rc < 0 {
-        return Err(CallError::from(virt::error::Error::last_error()));
-    }
-    Ok(())
+    dom.inject_nmi().map_err(CallError::from)
 }
 
 impl LibvirtBackend {

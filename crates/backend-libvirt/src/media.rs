@@ -25,6 +25,7 @@
 //! behind it.
 
 use crate::cdrom_xml;
+use crate::ffi::{self, Connect, Domain, StoragePool, StorageVol, Stream};
 use crate::hypervisor::{CallError, CallResult};
 use std::io::Read;
 use std::os::unix::fs::DirBuilderExt;
@@ -33,12 +34,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
-use virt::connect::Connect;
-use virt::domain::Domain;
-use virt::storage_pool::StoragePool;
-use virt::storage_vol::StorageVol;
-use virt::stream::Stream;
-use virt::sys;
 
 /// Where and how the images of inserted media go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,8 +167,8 @@ pub async fn download(
     Ok((file, size))
 }
 
-const LIVE: u32 = sys::VIR_DOMAIN_AFFECT_LIVE | sys::VIR_DOMAIN_DEVICE_MODIFY_FORCE;
-const CONFIG: u32 = sys::VIR_DOMAIN_AFFECT_CONFIG;
+const LIVE: u32 = ffi::AFFECT_LIVE | ffi::DEVICE_MODIFY_FORCE;
+const CONFIG: u32 = ffi::AFFECT_CONFIG;
 
 fn pool_of(conn: &Connect, name: &str) -> CallResult<StoragePool> {
     let pool = conn.lookup_storage_pool_by_name(name).map_err(|e| {
@@ -203,7 +198,7 @@ pub fn insert(
     until: Instant,
     abandoned: &AtomicBool,
 ) -> CallResult<()> {
-    let conn = Connect::open(Some(uri)).map_err(CallError::from)?;
+    let conn = Connect::open(uri).map_err(CallError::from)?;
     let dom = crate::lookup(&conn, domain)?;
     let pool = pool_of(&conn, pool)?;
     let prefix = volume_prefix(&dom.uuid_string().map_err(CallError::from)?);
@@ -212,12 +207,9 @@ pub fn insert(
         .unwrap_or_default()
         .as_nanos();
     let name = format!("{prefix}{stamp}.iso");
-    let vol = StorageVol::create_xml(
-        &pool,
-        &format!("<volume><name>{name}</name><capacity unit='bytes'>{size}</capacity><target><format type='raw'/></target></volume>"),
-        0,
-    )
-    .map_err(CallError::from)?;
+    let vol = pool
+        .create_volume(&format!("<volume><name>{name}</name><capacity unit='bytes'>{size}</capacity><target><format type='raw'/></target></volume>"))
+        .map_err(CallError::from)?;
     let put = upload(&conn, &vol, &mut file, size, until, abandoned).and_then(|()| {
         if abandoned.load(Ordering::Relaxed) {
             return Err(CallError::other("the insert was abandoned by its client"));
@@ -226,7 +218,7 @@ pub fn insert(
         set_medium(&conn, &dom, Some(&path))
     });
     if let Err(e) = put {
-        let _ = vol.delete(0);
+        let _ = vol.delete();
         return Err(e);
     }
     delete_volumes(&pool, &prefix, Some(&name));
@@ -236,7 +228,7 @@ pub fn insert(
 /// Blocking, on a connection of its own: empties `domain`'s CD-ROM drive and deletes the
 /// volumes of its media.
 pub fn eject(uri: &str, domain: &str, pool: &str) -> CallResult<()> {
-    let conn = Connect::open(Some(uri)).map_err(CallError::from)?;
+    let conn = Connect::open(uri).map_err(CallError::from)?;
     let dom = crate::lookup(&conn, domain)?;
     set_medium(&conn, &dom, None)?;
     let prefix = volume_prefix(&dom.uuid_string().map_err(CallError::from)?);
@@ -255,8 +247,8 @@ fn upload(
     until: Instant,
     abandoned: &AtomicBool,
 ) -> CallResult<()> {
-    let stream = Stream::new(conn, 0).map_err(CallError::from)?;
-    vol.upload(&stream, 0, size, 0).map_err(CallError::from)?;
+    let stream = Stream::new(conn).map_err(CallError::from)?;
+    vol.upload(&stream, 0, size).map_err(CallError::from)?;
     let mut buf = vec![0u8; 256 << 10];
     let mut sent: u64 = 0;
     let failed = loop {
@@ -276,7 +268,7 @@ fn upload(
         let mut at = 0;
         while at < n {
             match stream.send(&buf[at..n]) {
-                Ok(k) if k > 0 => at += k as usize,
+                Ok(k) if k > 0 => at += k,
                 Ok(_) => {
                     return Err(CallError::other("libvirt's upload stream took nothing"));
                 }
@@ -341,15 +333,13 @@ fn set_medium(conn: &Connect, dom: &Domain, file: Option<&str>) -> CallResult<()
 }
 
 fn delete_volumes(pool: &StoragePool, prefix: &str, keep: Option<&str>) {
-    let names = pool.list_volumes().unwrap_or_default();
-    for name in names
+    let volumes = pool.volumes().unwrap_or_default();
+    for (vol, name) in volumes
         .iter()
-        .filter(|n| n.starts_with(prefix) && Some(n.as_str()) != keep)
+        .filter_map(|v| Some((v, v.name().ok()?)))
+        .filter(|(_, n)| n.starts_with(prefix) && Some(n.as_str()) != keep)
     {
-        match pool
-            .lookup_storage_vol_by_name(name)
-            .and_then(|v| v.delete(0))
-        {
+        match vol.delete() {
             Ok(()) => tracing::info!(volume = %name, "virtual media volume deleted"),
             Err(e) => {
                 tracing::warn!(volume = %name, error = %e.message(), "virtual media volume not deleted")

@@ -231,6 +231,34 @@ fn power_boot_device_and_console_of_a_booting_domain() {
     assert!(log.contains("power action through libvirt"), "{log}");
 }
 
+/// Whether the process `pid` has libvirt's client library mapped.
+fn maps_libvirt(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .expect("the server's memory map")
+        .contains("/libvirt.so.0")
+}
+
+/// libvirt (and its ~50 libraries: 10.7 MB resident) is loaded by the first libvirt call, not
+/// at start: a fleet without a libvirt BMC never maps it.
+#[test]
+fn libvirt_is_loaded_by_the_first_libvirt_call_only() {
+    let sim = Bmc::start();
+    assert!(ok(&sim, "chassis power status").contains("Chassis Power is"));
+    assert!(!maps_libvirt(sim.pid()), "a sim-only server mapped libvirt");
+
+    let domain = Domain::define(&DomainConfig {
+        name: "lazy".into(),
+        ..DomainConfig::default()
+    });
+    let port = free_port();
+    let bmc = libvirt_bmc(port, &domain);
+    assert!(ok(&bmc, "chassis power status").contains("Chassis Power is off"));
+    assert!(
+        maps_libvirt(bmc.pid()),
+        "the libvirt call did not load libvirt"
+    );
+}
+
 #[test]
 fn fru_and_guid_come_from_the_domain() {
     let domain = Domain::define(&DomainConfig {
