@@ -25,6 +25,12 @@
 # costs the echo server is the floor of any server that answers each datagram with a system call
 # here: the goals are written as multiples of it.
 #
+# FLOOR_TOUCH_KB=n makes the echo client of (b) also write n KiB between datagrams (0 by
+# default): the floor of whole sessions under a client that empties the caches as ipmitool's own
+# work does, a process start and OpenSSL each time (4096 here: a core's L2 twice over;
+# docs/performance-sessions.md, "Fourth pass"). (a) is left as it is: in one session ipmitool
+# does little between requests.
+#
 # Usage: bench/cpu-per-request.sh [REQUESTS] [SESSIONS] [LOGINS] [ROUNDS]   (3000 4 100 5)
 # Needs ipmitool, ipmi_sim (Debian openipmi), pyghmi (pip) and cc. Ports 16240-16243 on
 # 127.0.0.1. DATAGRAMS=11 is the datagrams of one whole session for the floor.
@@ -35,6 +41,7 @@ sessions=${2:-4}
 logins=${3:-100}
 rounds=${4:-5}
 datagrams=${DATAGRAMS:-11}
+touch_kb=${FLOOR_TOUCH_KB:-0}
 export IPMI_PASSWORD=bench-password
 # shellcheck source=bench/start.sh
 . bench/start.sh
@@ -150,7 +157,7 @@ floor_in_session() { # the (a) pattern against the echo server
 floor_whole_sessions() { # the (b) pattern: one process per session, DATAGRAMS round trips each
     i=0
     while [ "$i" -lt "$logins" ]; do
-        "$dir/echo-client" 16243 "$datagrams" "$(gap_us)"
+        "$dir/echo-client" 16243 "$datagrams" "$(gap_us)" "$touch_kb"
         i=$((i + 1))
     done
 }
@@ -165,7 +172,7 @@ measure() { # NAME PORT PID LOAD DIVISOR: appends "NAME LOAD us" to results
     echo "$1 $4 $(( (after - before) / $5 ))" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 / 1000 }' >> "$dir/results"
 }
 
-echo "== server CPU per request: $sessions x ipmitool exec of $requests chassis status; per session: $logins ipmitool runs; cipher suite 3; $rounds rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== server CPU per request: $sessions x ipmitool exec of $requests chassis status; per session: $logins ipmitool runs; cipher suite 3; $rounds rounds; the floor's whole-session client touches $touch_kb KiB between datagrams; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 round=1
 while [ "$round" -le "$rounds" ]; do
     for s in $servers $floor; do

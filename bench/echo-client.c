@@ -1,6 +1,8 @@
-/* echo-client PORT N GAP_US: N round trips of a 64-byte datagram, one at a time, on a fresh
-   socket, GAP_US between an answer and the next datagram (ipmitool's pace); a datagram lost for
-   1 s is sent again, as ipmitool does. */
+/* echo-client PORT N GAP_US [TOUCH_KB]: N round trips of a 64-byte datagram, one at a time, on a
+   fresh socket, GAP_US between an answer and the next datagram (ipmitool's pace); a datagram lost
+   for 1 s is sent again, as ipmitool does. TOUCH_KB: after each answer the client also writes one
+   byte in every cache line of a TOUCH_KB buffer, as ipmitool's own work between datagrams (OpenSSL,
+   a process start between sessions) empties the caches the server wakes up with. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <time.h>
@@ -17,8 +19,11 @@ int main(int argc, char **argv) {
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(s, (struct sockaddr *)&a, sizeof a)) return 1;
     char buf[1500] = {0};
+    long touch = argc > 4 ? atol(argv[4]) * 1024 : 0;
+    volatile char *junk = touch > 0 ? calloc(touch, 1) : NULL;
     for (long i = 0, n = atol(argv[2]); i < n; i++) {
         do send(s, buf, 64, 0); while (recv(s, buf, sizeof buf, 0) < 0);
+        for (long j = 0; junk && j < touch; j += 64) junk[j]++;
         if (gap > 0) nanosleep(&pause, NULL);
     }
     return 0;
