@@ -25,25 +25,58 @@ pub use ipmi_sim::{IpmiSim, SimSensor, SIM_GUID, SIM_PASSWORD, SIM_PSU, SIM_SENS
 pub use ironic::{ironic_venv, Ironic};
 pub use sshd::Sshd;
 
+use std::collections::HashSet;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-/// A free UDP port on 127.0.0.1.
+/// The ports this process's tests were given: a port is free when asked for but taken only
+/// when the test's server binds it, so two tests running at once must not be given the same.
+static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+
+/// Whether `port` was not given before in this process (and is now).
+fn give(port: u16) -> bool {
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    given.get_or_insert_with(HashSet::new).insert(port)
+}
+
+/// A free UDP port on 127.0.0.1, never one given before to another test of this process.
 pub fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .expect("bind a loopback port")
-        .local_addr()
-        .expect("local address")
-        .port()
+    loop {
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .expect("bind a loopback port")
+            .local_addr()
+            .expect("local address")
+            .port();
+        if give(port) {
+            return port;
+        }
+    }
+}
+
+/// A free UDP port below 32768 on 127.0.0.1 (ipmiconsole and libipmiconsole refuse higher
+/// ones: "hostname invalid"), never one given before to another test of this process; test
+/// binaries start from different ports (by process ID).
+pub fn low_free_port() -> u16 {
+    let seed = std::process::id() as u16;
+    (0..4000u16)
+        .map(|i| 20_000 + (seed.wrapping_add(i.wrapping_mul(7919))) % 12_000)
+        .find(|p| UdpSocket::bind(("127.0.0.1", *p)).is_ok() && give(*p))
+        .expect("a free port below 32768")
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind a loopback port")
-        .local_addr()
-        .expect("local address")
-        .port()
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind a loopback port")
+            .local_addr()
+            .expect("local address")
+            .port();
+        if give(port) {
+            return port;
+        }
+    }
 }
 
 /// The path of an installed tool, or a panic that says which Debian package to install.
@@ -57,4 +90,20 @@ pub fn require(tool: &str, package: &str) -> PathBuf {
         }
     }
     panic!("{tool} is not installed: install the Debian package {package} (.ci/run does); this test does not skip itself");
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_never_given_twice() {
+        let mut seen = HashSet::new();
+        for _ in 0..300 {
+            assert!(seen.insert(free_port()));
+            assert!(seen.insert(low_free_port()));
+            assert!(seen.insert(free_tcp_port()));
+        }
+        assert!(seen.iter().any(|p| *p < 32768));
+    }
 }

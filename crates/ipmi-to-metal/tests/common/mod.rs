@@ -432,14 +432,10 @@ pub fn require_python_module(module: &str) -> PathBuf {
     python
 }
 
-/// A free UDP port below 32768 on 127.0.0.1: ipmiconsole refuses higher ones ("hostname
-/// invalid").
+/// A free UDP port below 32768 on 127.0.0.1, for ipmiconsole (test-support's, which never gives
+/// a port twice in one process).
 pub fn low_free_port() -> u16 {
-    let seed = std::process::id() as u16;
-    (0..2000u16)
-        .map(|i| 20_000 + (seed.wrapping_add(i.wrapping_mul(7919))) % 12_000)
-        .find(|p| UdpSocket::bind(("127.0.0.1", *p)).is_ok())
-        .expect("a free port below 32768")
+    test_support::low_free_port()
 }
 
 /// Polls `f` until it returns true or `secs` pass.
