@@ -48,30 +48,42 @@ pub fn default_media(state_dir: Option<&std::path::Path>) -> MediaConfig {
     }
 }
 
-/// The virtual media settings of a `[bmc.libvirt]` (the defaults where not given).
-fn media(cx: &BmcContext, t: &LibvirtToml) -> Result<MediaConfig, ConfigError> {
-    let mut m = default_media(cx.state_dir);
-    if let Some(p) = &t.media_pool {
+/// The virtual media keys of a `[bmc.libvirt]` or a `[[libvirt_discovery]]`, as written.
+#[derive(Clone, Copy, Default)]
+pub struct MediaKeys<'a> {
+    /// `media_pool`.
+    pub pool: Option<&'a Spanned<String>>,
+    /// `media_max_mb`.
+    pub max_mb: Option<&'a Spanned<u64>>,
+    /// `media_timeout_ms`.
+    pub timeout_ms: Option<&'a Spanned<u64>>,
+}
+
+/// The virtual media settings `keys` give (the defaults where not given), the images spooled in
+/// `state_dir`'s `libvirt-media`; a value out of range is refused where it is written.
+pub fn media(
+    src: &Source,
+    state_dir: Option<&std::path::Path>,
+    keys: MediaKeys,
+) -> Result<MediaConfig, ConfigError> {
+    let mut m = default_media(state_dir);
+    if let Some(p) = keys.pool {
         let name = p.get_ref().trim();
         if name.is_empty() || name.contains(['/', '\'', '"', '<', '&']) {
-            return Err(cx
-                .src
-                .err(p.span(), "media_pool must be a libvirt storage pool's name"));
+            return Err(src.err(p.span(), "media_pool must be a libvirt storage pool's name"));
         }
         m.pool = name.to_string();
     }
-    if let Some(mb) = &t.media_max_mb {
+    if let Some(mb) = keys.max_mb {
         if *mb.get_ref() == 0 || *mb.get_ref() > 1 << 20 {
-            return Err(cx
-                .src
-                .err(mb.span(), "media_max_mb must be 1 to 1048576 (MiB)"));
+            return Err(src.err(mb.span(), "media_max_mb must be 1 to 1048576 (MiB)"));
         }
         m.max_bytes = mb.get_ref() << 20;
     }
-    if let Some(ms) = &t.media_timeout_ms {
+    if let Some(ms) = keys.timeout_ms {
         let d = Duration::from_millis(*ms.get_ref());
         if d < Duration::from_secs(1) || d > MAX_TIMEOUT {
-            return Err(cx.src.err(
+            return Err(src.err(
                 ms.span(),
                 format!("media_timeout_ms must be 1000 to {} (the Redfish service answers an action within 30 s; the admin API waits 10 s)", MAX_TIMEOUT.as_millis()),
             ));
@@ -141,7 +153,15 @@ impl Kind for LibvirtKind {
             uri: uri(cx.src, t.uri.as_ref())?,
             domain,
             deadline: deadline(t.deadline_ms.as_ref()),
-            media: media(cx, t)?,
+            media: media(
+                cx.src,
+                cx.state_dir,
+                MediaKeys {
+                    pool: t.media_pool.as_ref(),
+                    max_mb: t.media_max_mb.as_ref(),
+                    timeout_ms: t.media_timeout_ms.as_ref(),
+                },
+            )?,
         })
     }
 

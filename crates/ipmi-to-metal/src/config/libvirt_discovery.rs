@@ -10,6 +10,7 @@
 //! # metadata_ns = "https://example.org/bmc"   # in this namespace
 //! listen = "127.0.0.1:6230-6299"          # a port range, or a list of addresses
 //! # refresh_s = 10, state_file = "FILE.toml.NAME.domains.json", deadline_ms = 8000,
+//! # media_pool = "default", media_max_mb = 4700, media_timeout_ms = 9000 (as in [bmc.libvirt]),
 //! # name = "discovery-1", shard = "0/1", and the session settings of a [[bmc]]
 //! [[libvirt_discovery.users]]
 //! name = "admin"
@@ -66,6 +67,9 @@ struct Fields {
     state_file: Option<String>,
     refresh_s: Option<u64>,
     deadline_ms: Option<Spanned<u64>>,
+    media_pool: Option<Spanned<String>>,
+    media_max_mb: Option<Spanned<u64>>,
+    media_timeout_ms: Option<Spanned<u64>>,
     shard: Option<Spanned<String>>,
     #[serde(default)]
     users: Vec<Spanned<UserToml>>,
@@ -125,7 +129,15 @@ pub(super) fn discovery(
         filter: Filter { name, metadata },
         written,
         deadline,
-        media: lv::default_media(state_files),
+        media: lv::media(
+            src,
+            state_files,
+            lv::MediaKeys {
+                pool: t.media_pool.as_ref(),
+                max_mb: t.media_max_mb.as_ref(),
+                timeout_ms: t.media_timeout_ms.as_ref(),
+            },
+        )?,
     });
     let c = Common {
         table: "libvirt_discovery",

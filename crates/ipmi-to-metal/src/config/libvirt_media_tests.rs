@@ -63,3 +63,35 @@ fn media_keys_out_of_range_are_refused_where_written() {
         assert!(e.contains(why), "{keys}: {e}");
     }
 }
+
+/// The media settings a `[[libvirt_discovery]]` with `keys` gives its domains.
+fn discovery(keys: &str) -> Result<backend_libvirt::media::MediaConfig, String> {
+    let text = format!(
+        "[[libvirt_discovery]]\nnames = \"lab-*\"\nlisten = \"127.0.0.1:6230-6239\"\n{keys}\n[[libvirt_discovery.users]]\nname = \"admin\"\npassword = \"password\"\nprivilege = \"administrator\"\n"
+    );
+    let c = parse_all("t.toml", &text, Path::new("/nonexistent")).map_err(|e| e.to_string())?;
+    match &c.discovery[0].source {
+        discovery::DiscoverySource::Libvirt(s) => Ok(s.media.clone()),
+        _ => panic!("a libvirt discovery"),
+    }
+}
+
+#[test]
+fn a_libvirt_discovery_gives_its_domains_its_media_keys() {
+    let m = discovery("").unwrap();
+    assert_eq!(
+        (m.pool.as_str(), m.max_bytes, m.timeout),
+        ("default", 4700 << 20, Duration::from_millis(9000))
+    );
+    let m =
+        discovery("media_pool = \"isos\"\nmedia_max_mb = 10\nmedia_timeout_ms = 25000\n").unwrap();
+    assert_eq!(
+        (m.pool.as_str(), m.max_bytes, m.timeout),
+        ("isos", 10 << 20, Duration::from_secs(25))
+    );
+    let e = discovery("media_max_mb = 0\n").unwrap_err();
+    assert!(
+        e.contains("t.toml:4:16: media_max_mb must be 1 to 1048576"),
+        "{e}"
+    );
+}
