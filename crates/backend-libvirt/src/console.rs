@@ -98,7 +98,7 @@ impl LibvirtConsole {
         // connection was seen to hold up other calls on it (libvirt's client passes the one
         // socket between the threads waiting on it) while the guest printed.
         let (uri, domain) = (self.hv.uri().to_string(), self.domain.clone());
-        let open = tokio::task::spawn_blocking(move || -> Result<(Connect, Stream), CallError> {
+        let open = move || -> Result<(Connect, Stream), CallError> {
             let conn = Connect::open(&uri).map_err(CallError::from)?;
             let dom = lookup(&conn, &domain)?;
             let stream = Stream::new(&conn).map_err(CallError::from)?;
@@ -107,16 +107,15 @@ impl LibvirtConsole {
             dom.open_console(&stream, CONSOLE_FORCE)
                 .map_err(CallError::from)?;
             Ok((conn, stream))
-        });
-        let (conn, stream) = match tokio::time::timeout(self.deadline, open).await {
-            Ok(Ok(Ok(opened))) => opened,
+        };
+        let until = tokio::time::Instant::now() + self.deadline;
+        let (conn, stream) = match self.hv.blocking(until, open).await? {
+            Ok(opened) => opened,
             // The domain stopped between the look and the open (a reset's destroy and create):
             // as if it were off, so that the console is opened again as soon as this BMC powers
             // it on, not after the caller's backoff (output printed meanwhile was missed).
-            Ok(Ok(Err(e))) if e.kind == ErrorKind::InvalidState => return Ok(None),
-            Ok(Ok(Err(e))) => return Err(e.into_backend(self.hv.uri())),
-            Ok(Err(e)) => return Err(BackendError::Failed(format!("console open: {e}"))),
-            Err(_) => return Err(BackendError::Timeout("console open".into())),
+            Err(e) if e.kind == ErrorKind::InvalidState => return Ok(None),
+            Err(e) => return Err(e.into_backend(self.hv.uri())),
         };
         let reader = stream.clone();
         let (tx, output) = mpsc::channel(8);

@@ -4,9 +4,10 @@
 //! libvirt's calls block (an RPC to libvirtd, over a local socket or ssh/TLS), so each call runs
 //! on tokio's blocking pool and the caller waits at most its deadline: a hung libvirtd makes the
 //! client's request end with "timeout" (0xC3), never stalls the server. At most
-//! [`MAX_CALLS`] calls per URI are in flight at once, so that a hung libvirtd holds a bounded
-//! number of blocking threads (until its socket closes); the others wait for a place, within
-//! their deadline.
+//! [`MAX_CALLS`] calls per URI run at once (the virtual media jobs and console opens, on
+//! connections of their own, included): a call keeps its place until its thread is done, even
+//! after its caller stopped waiting, so that a hung libvirtd holds at most that many blocking
+//! threads (until its socket closes); the others wait for a place, within their deadline.
 //!
 //! The connection is opened at the first call and kept. When libvirtd restarts (or the link to
 //! it breaks) a call fails with a connection error or finds the connection no longer alive: the
@@ -18,6 +19,7 @@ use ipmi_bmc::{BackendError, BackendResult};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 /// The most libvirt calls in flight at once on one URI.
 pub const MAX_CALLS: usize = 16;
@@ -90,7 +92,7 @@ pub type CallResult<T> = Result<T, CallError>;
 pub struct Hypervisor {
     uri: String,
     conn: Mutex<Option<Connect>>,
-    calls: Semaphore,
+    calls: Arc<Semaphore>,
 }
 
 impl Hypervisor {
@@ -100,7 +102,7 @@ impl Hypervisor {
         Hypervisor {
             uri: uri.to_string(),
             conn: Mutex::new(None),
-            calls: Semaphore::new(MAX_CALLS),
+            calls: Arc::new(Semaphore::new(MAX_CALLS)),
         }
     }
 
@@ -117,22 +119,39 @@ impl Hypervisor {
         T: Send + 'static,
         F: Fn(&Connect) -> CallResult<T> + Send + 'static,
     {
+        let me = self.clone();
+        self.blocking(Instant::now() + deadline, move || me.with_connection(f))
+            .await?
+            .map_err(|e| e.into_backend(&self.uri))
+    }
+
+    /// Runs `job` (blocking libvirt work) on a blocking thread that holds one of this URI's
+    /// [`MAX_CALLS`] places until `job` returns, whether or not the caller still waits; its
+    /// result, or [`BackendError::Timeout`] at `until` (waiting for a place included).
+    pub async fn blocking<T, J>(&self, until: Instant, job: J) -> BackendResult<T>
+    where
+        T: Send + 'static,
+        J: FnOnce() -> T + Send + 'static,
+    {
         let work = async {
-            let _place = self
+            let place = self
                 .calls
-                .acquire()
+                .clone()
+                .acquire_owned()
                 .await
                 .map_err(|_| BackendError::Failed("hypervisor closed".into()))?;
-            let me = self.clone();
-            tokio::task::spawn_blocking(move || me.with_connection(f))
-                .await
-                .map_err(|e| BackendError::Failed(format!("libvirt call failed: {e}")))?
-                .map_err(|e| e.into_backend(&self.uri))
+            tokio::task::spawn_blocking(move || {
+                let r = job();
+                drop(place);
+                r
+            })
+            .await
+            .map_err(|e| BackendError::Failed(format!("libvirt call failed: {e}")))
         };
-        match tokio::time::timeout(deadline, work).await {
+        match tokio::time::timeout_at(until, work).await {
             Ok(r) => r,
             Err(_) => Err(BackendError::Timeout(format!(
-                "libvirt at {} did not answer within {deadline:?}",
+                "libvirt at {} did not answer in time",
                 self.uri
             ))),
         }

@@ -215,22 +215,22 @@ impl Drop for AbandonOnDrop {
     }
 }
 
-/// The result of a blocking media job, or a timeout at `until` (plus a moment for the job's own
-/// check of it); a job still running then ends by itself (its work undone where it can be).
+/// The result of a blocking media job run with one of the hypervisor's places, or a timeout at
+/// `until` (plus a moment for the job's own check of it); a job still running then ends by
+/// itself (its work undone where it can be).
 async fn blocking_within(
-    job: tokio::task::JoinHandle<CallResult<()>>,
+    hv: &Hypervisor,
+    job: impl FnOnce() -> CallResult<()> + Send + 'static,
     until: tokio::time::Instant,
     c: &LibvirtConfig,
 ) -> BackendResult<()> {
-    match tokio::time::timeout_at(until + Duration::from_millis(500), job).await {
-        Ok(Ok(r)) => r.map_err(|e| e.into_backend(&c.uri)),
-        Ok(Err(e)) => Err(BackendError::Failed(format!(
-            "virtual media job failed: {e}"
-        ))),
-        Err(_) => Err(BackendError::Timeout(format!(
+    match hv.blocking(until + Duration::from_millis(500), job).await {
+        Ok(r) => r.map_err(|e| e.into_backend(&c.uri)),
+        Err(BackendError::Timeout(_)) => Err(BackendError::Timeout(format!(
             "libvirt at {} did not finish the virtual media change in time",
             c.uri
         ))),
+        Err(e) => Err(e),
     }
 }
 
@@ -471,10 +471,8 @@ impl Backend for LibvirtBackend {
         // a medium the BMC's state would not know of.
         let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let _abandon = AbandonOnDrop(abandoned.clone());
-        let job = tokio::task::spawn_blocking(move || {
-            media::insert(&uri, &domain, &pool, file, size, until_std, &abandoned)
-        });
-        let r = blocking_within(job, until, &c).await;
+        let job = move || media::insert(&uri, &domain, &pool, file, size, until_std, &abandoned);
+        let r = blocking_within(&self.hv, job, until, &c).await;
         tracing::info!(domain = ?c.domain, pool = ?c.media.pool, size, %who, ok = r.is_ok(), "virtual media inserted into the domain's CD-ROM");
         r
     }
@@ -482,8 +480,8 @@ impl Backend for LibvirtBackend {
     async fn eject_media(&self, _slot: MediaSlot, who: &Requester) -> BackendResult<()> {
         let c = self.config.clone();
         let (uri, domain, pool) = (c.uri.clone(), c.domain.clone(), c.media.pool.clone());
-        let job = tokio::task::spawn_blocking(move || media::eject(&uri, &domain, &pool));
-        let r = blocking_within(job, tokio::time::Instant::now() + c.deadline, &c).await;
+        let job = move || media::eject(&uri, &domain, &pool);
+        let r = blocking_within(&self.hv, job, tokio::time::Instant::now() + c.deadline, &c).await;
         tracing::info!(domain = ?c.domain, %who, ok = r.is_ok(), "virtual media ejected from the domain's CD-ROM");
         r
     }

@@ -182,3 +182,37 @@ fn a_failing_command_leaks_no_process_over_2000_requests() {
     let bmc = Bmc::start_config(port, &config);
     no_leak_after(&bmc, 4, 2_000, CompletionCode::UNSPECIFIED);
 }
+
+/// A libvirtd that takes connections and never answers (a stopped or wedged daemon): every
+/// request is answered "timeout" (0xC3) at the backend's deadline, and the server keeps at most
+/// the URI's 16 blocking threads waiting on it (`MAX_CALLS` in backend-libvirt's hypervisor.rs),
+/// however many requests time out: a call keeps its place until its thread is free.
+#[test]
+fn a_hung_libvirtd_holds_at_most_sixteen_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("libvirt-sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for c in listener.incoming().flatten() {
+            keep.lock().unwrap().push(c);
+        }
+    });
+    let port = free_port();
+    let section = format!(
+        "[bmc.libvirt]\nuri = \"qemu+unix:///system?socket={}\"\ndomain = \"hung\"\ndeadline_ms = 500\n",
+        sock.display()
+    );
+    let bmc = Bmc::start_config(port, &config_with_backend(port, "libvirt", &section));
+    let before = footprint(bmc.pid());
+    let codes = hammer(bmc.port, 32, 96);
+    let after = footprint(bmc.pid());
+    eprintln!("before {before:?}, after {after:?}");
+    assert_eq!(codes, BTreeMap::from([(0xC3, 96)]), "{}", bmc.server_log());
+    assert!(!held.lock().unwrap().is_empty(), "libvirt never connected");
+    assert!(
+        after.threads <= before.threads + 16,
+        "threads: {before:?} -> {after:?}"
+    );
+}
