@@ -40,18 +40,19 @@ fn give(port: u16) -> bool {
     given.get_or_insert_with(HashSet::new).insert(port)
 }
 
-/// A free UDP port on 127.0.0.1, never one given before to another test of this process.
-pub fn free_port() -> u16 {
+/// The first port `pick` (a bind to port 0) returns that was not given before.
+fn first_not_given(pick: impl Fn() -> std::io::Result<std::net::SocketAddr>) -> u16 {
     loop {
-        let port = UdpSocket::bind("127.0.0.1:0")
-            .expect("bind a loopback port")
-            .local_addr()
-            .expect("local address")
-            .port();
+        let port = pick().expect("bind a loopback port").port();
         if give(port) {
             return port;
         }
     }
+}
+
+/// A free UDP port on 127.0.0.1, never one given before to another test of this process.
+pub fn free_port() -> u16 {
+    first_not_given(|| UdpSocket::bind("127.0.0.1:0")?.local_addr())
 }
 
 /// A free UDP port below 32768 on 127.0.0.1 (ipmiconsole and libipmiconsole refuse higher
@@ -67,16 +68,7 @@ pub fn low_free_port() -> u16 {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_tcp_port() -> u16 {
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind a loopback port")
-            .local_addr()
-            .expect("local address")
-            .port();
-        if give(port) {
-            return port;
-        }
-    }
+    first_not_given(|| std::net::TcpListener::bind("127.0.0.1:0")?.local_addr())
 }
 
 /// The path of an installed tool, or a panic that says which Debian package to install.
