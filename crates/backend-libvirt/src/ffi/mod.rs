@@ -247,11 +247,6 @@ fn api() -> Result<&'static Api, Error> {
     .map_err(|e| Error::new(code::NOT_LOADED, e.clone()))
 }
 
-/// Whether this process has loaded libvirt (for tests of the lazy load).
-pub fn loaded() -> bool {
-    API.get().is_some_and(|a| a.is_ok())
-}
-
 /// `Ok` of a call's non-negative result, else the thread's libvirt error.
 fn check(api: &Api, rc: c_int) -> Result<c_int, Error> {
     if rc < 0 {
