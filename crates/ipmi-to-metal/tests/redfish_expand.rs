@@ -20,15 +20,6 @@ fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
-/// The `ETag` header of an answer's lower-cased head.
-fn etag(head: &str) -> String {
-    head.lines()
-        .find_map(|l| l.strip_prefix("etag: "))
-        .unwrap_or_else(|| panic!("no ETag in {head}"))
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn sushy_reads_chassis_sensors_in_one_expanded_get() {
     let (s, port) = start(false, "");
@@ -184,18 +175,7 @@ fn expansion_levels_etag_and_other_queries() {
 
 #[test]
 fn expansion_shows_only_what_the_user_may_get() {
-    let port = test_support::free_tcp_port();
-    let other = free_port();
-    let more = format!(
-        "[[bmc]]\nname = \"node2\"\nlisten = \"127.0.0.1:{other}\"\nbackend = \"sim\"\n\n[[bmc.users]]\nname = \"other\"\npassword = \"other-password-77\"\nprivilege = \"user\"\n\n[redfish]\nlisten = \"127.0.0.1:{port}\"\nallow_http = true\n"
-    );
-    let s = Served::start("", &more);
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", port))
-            .is_ok()),
-        "{}",
-        s.bmc.server_log()
-    );
+    let (_s, port) = start_with_node2("user");
     let url = |p: &str| format!("{}/redfish/v1{p}", base(port));
     let systems = |user: &str| {
         let (st, _, body) = curl(&url("/Systems?$expand=."), &["-u", user, "-g"]);
@@ -212,7 +192,7 @@ fn expansion_shows_only_what_the_user_may_get() {
             .collect::<Vec<_>>()
     };
     assert_eq!(systems(ADMIN_BASIC), ["node1"]);
-    assert_eq!(systems("other:other-password-77"), ["node2"]);
+    assert_eq!(systems(OTHER_BASIC), ["node2"]);
     // Without credentials the root is served, and what needs them stays a reference.
     let (st, _, body) = curl(&url("/?$expand=*"), &["-g"]);
     assert_eq!(st, 200, "{body}");

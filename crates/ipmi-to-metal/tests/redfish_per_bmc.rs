@@ -170,35 +170,13 @@ fn redfishtool_and_maas_on_own_addresses_and_a_reload_stops_and_starts_them() {
     // MAAS's power sequence against node1's own address: ForceOff, PATCH Boot Once Pxe with
     // If-Match, On.
     let system = format!("{}/redfish/v1/Systems/node1", base(own1));
-    let json = ["-H", "Content-Type: application/json", "-u", ADMIN_BASIC];
-    let reset = |kind: &str| {
-        let body = format!(r#"{{"ResetType":"{kind}"}}"#);
-        let mut args = vec!["-X", "POST", "-d", &body];
-        args.extend(json);
-        curl(&format!("{system}/Actions/ComputerSystem.Reset"), &args).0
-    };
-    assert_eq!(reset("ForceOff"), 204);
+    assert_eq!(reset(&system, ADMIN_BASIC, "ForceOff").0, 204);
     assert!(admin(&s.bmc, "chassis power status").contains("is off"));
     let (_, head, _) = curl(&system, &["-u", ADMIN_BASIC]);
-    let etag = head
-        .lines()
-        .find_map(|l| l.strip_prefix("etag: "))
-        .expect("an ETag on GET")
-        .trim()
-        .replace("w/", "W/");
-    let if_match = format!("If-Match: {etag}");
-    let mut args = vec![
-        "-X",
-        "PATCH",
-        "-H",
-        &if_match,
-        "-d",
-        r#"{"Boot":{"BootSourceOverrideEnabled":"Once","BootSourceOverrideTarget":"Pxe"}}"#,
-    ];
-    args.extend(json);
-    assert_eq!(curl(&system, &args).0, 200);
+    let tag = etag(&head).replace("w/", "W/");
+    assert_eq!(patch_pxe_once(&system, &tag), 200);
     assert!(admin(&s.bmc, "chassis bootparam get 5").contains("PXE"));
-    assert_eq!(reset("On"), 204);
+    assert_eq!(reset(&system, ADMIN_BASIC, "On").0, 204);
     assert!(eventually(10, || admin(&s.bmc, "chassis power status")
         .contains("is on")));
 

@@ -113,19 +113,7 @@ fn a_backend_without_a_soft_off_is_not_offered_the_graceful_resets() {
         serde_json::json!(allowed)
     );
     // Asked anyway: refused as not in the list, and nothing reaches the provider.
-    let (status, _, body) = curl(
-        &format!("{system}/Actions/ComputerSystem.Reset"),
-        &[
-            "-u",
-            ADMIN_BASIC,
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"ResetType":"GracefulRestart"}"#,
-        ],
-    );
+    let (status, body) = reset(&system, ADMIN_BASIC, "GracefulRestart");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("ActionParameterValueNotInList"), "{body}");
     assert!(
@@ -151,22 +139,8 @@ fn a_reset_acknowledged_with_sel_sync_written_is_in_the_sel_after_kill_9() {
     ))
     .is_ok()));
     assert!(!admin(&bmc, "sel list").contains("Power off/down"));
-    let (status, _, body) = curl(
-        &format!(
-            "{}/redfish/v1/Systems/node1/Actions/ComputerSystem.Reset",
-            base(rf)
-        ),
-        &[
-            "-u",
-            ADMIN_BASIC,
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"ResetType":"ForceOff"}"#,
-        ],
-    );
+    let system = format!("{}/redfish/v1/Systems/node1", base(rf));
+    let (status, body) = reset(&system, ADMIN_BASIC, "ForceOff");
     assert_eq!(status, 204, "{body}");
     // Killed at once: well within the second the background fsync may take.
     let bmc = bmc.kill9_and_restart();

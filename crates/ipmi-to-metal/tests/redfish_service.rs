@@ -11,7 +11,6 @@ mod serve;
 #[allow(dead_code)]
 #[path = "redfish/services.rs"]
 mod services;
-use common::admin::*;
 use common::*;
 use serve::*;
 use std::time::Duration;
@@ -79,19 +78,7 @@ fn ipmi_and_redfish_on_one_machine_agree_on_state_sel_and_audit() {
     let (_, _, body) = curl(&system, &["-u", ADMIN_BASIC]);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["PowerState"], "Off", "{v}");
-    let (st, _, body) = curl(
-        &format!("{system}/Actions/ComputerSystem.Reset"),
-        &[
-            "-u",
-            ADMIN_BASIC,
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"ResetType":"On"}"#,
-        ],
-    );
+    let (st, body) = reset(&system, ADMIN_BASIC, "On");
     assert_eq!(st, 204, "{body}");
     assert!(eventually(10, || admin(&s.bmc, "chassis power status")
         .contains("is on")));
@@ -155,49 +142,17 @@ fn ipmi_and_redfish_on_one_machine_agree_on_state_sel_and_audit() {
 fn maas_power_sequence_as_raw_http_with_if_match() {
     let (_s, port) = start(true, "");
     let system = format!("{}/redfish/v1/Systems/node1", base(port));
-    let json = ["-H", "Content-Type: application/json", "-u", ADMIN_BASIC];
-    let reset = |kind: &str| {
-        let body = format!(r#"{{"ResetType":"{kind}"}}"#);
-        let mut args = vec!["-X", "POST", "-d", &body];
-        args.extend(json);
-        curl(&format!("{system}/Actions/ComputerSystem.Reset"), &args).0
-    };
-    assert_eq!(reset("ForceOff"), 204);
+    assert_eq!(reset(&system, ADMIN_BASIC, "ForceOff").0, 204);
     let (_, head, _) = curl(&system, &["-u", ADMIN_BASIC]);
-    let etag = head
-        .lines()
-        .find_map(|l| l.strip_prefix("etag: "))
-        .expect("an ETag on GET")
-        .trim()
-        .to_string();
     // A stale ETag: 412; the current one: the boot override is set.
-    let patch = |tag: &str| {
-        let if_match = format!("If-Match: {tag}");
-        let mut args = vec![
-            "-X",
-            "PATCH",
-            "-H",
-            &if_match,
-            "-d",
-            r#"{"Boot":{"BootSourceOverrideEnabled":"Once","BootSourceOverrideTarget":"Pxe"}}"#,
-        ];
-        args.extend(json);
-        curl(&system, &args).0
-    };
-    assert_eq!(patch("W/\"0000000000000000\""), 412);
-    let etag = etag.replace("w/", "W/");
-    assert_eq!(patch(&etag), 200);
+    assert_eq!(patch_pxe_once(&system, "W/\"0000000000000000\""), 412);
+    let tag = etag(&head).replace("w/", "W/");
+    assert_eq!(patch_pxe_once(&system, &tag), 200);
     // If-None-Match with the current ETag: 304.
     let (_, head, _) = curl(&system, &["-u", ADMIN_BASIC]);
-    let now = head
-        .lines()
-        .find_map(|l| l.strip_prefix("etag: "))
-        .unwrap()
-        .trim()
-        .replace("w/", "W/");
-    let inm = format!("If-None-Match: {now}");
+    let inm = format!("If-None-Match: {}", etag(&head).replace("w/", "W/"));
     assert_eq!(curl(&system, &["-u", ADMIN_BASIC, "-H", &inm]).0, 304);
-    assert_eq!(reset("On"), 204);
+    assert_eq!(reset(&system, ADMIN_BASIC, "On").0, 204);
     // 405 with Allow for a method the resource does not take.
     let (st, head, _) = curl(&system, &["-u", ADMIN_BASIC, "-X", "DELETE"]);
     assert_eq!(st, 405);
@@ -211,19 +166,7 @@ fn roles_lockout_visibility_and_sessions() {
     // A read-only user (IPMI user) reads but cannot reset: 403.
     let viewer = format!("viewer:{VIEWER_PASSWORD}");
     assert_eq!(curl(&system, &["-u", &viewer]).0, 200);
-    let (st, _, _) = curl(
-        &format!("{system}/Actions/ComputerSystem.Reset"),
-        &[
-            "-u",
-            &viewer,
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            r#"{"ResetType":"ForceOff"}"#,
-        ],
-    );
+    let (st, _) = reset(&system, &viewer, "ForceOff");
     assert_eq!(st, 403);
     // No credentials: 401 with a Basic challenge; a BMC that does not exist: 404.
     let (st, head, body) = curl(&system, &[]);
@@ -308,18 +251,7 @@ fn roles_lockout_visibility_and_sessions() {
 
 #[test]
 fn a_user_of_one_bmc_cannot_see_another() {
-    let port = test_support::free_tcp_port();
-    let other = free_port();
-    let more = format!(
-        "[[bmc]]\nname = \"node2\"\nlisten = \"127.0.0.1:{other}\"\nbackend = \"sim\"\n\n[[bmc.users]]\nname = \"other\"\npassword = \"other-password-77\"\nprivilege = \"administrator\"\n\n[redfish]\nlisten = \"127.0.0.1:{port}\"\nallow_http = true\n"
-    );
-    let s = Served::start("", &more);
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", port))
-            .is_ok()),
-        "{}",
-        s.bmc.server_log()
-    );
+    let (_s, port) = start_with_node2("administrator");
     let systems = |user: &str| {
         let (_, _, body) = curl(&format!("{}/redfish/v1/Systems", base(port)), &["-u", user]);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -331,10 +263,7 @@ fn a_user_of_one_bmc_cannot_see_another() {
             .collect::<Vec<_>>()
     };
     assert_eq!(systems(ADMIN_BASIC), ["/redfish/v1/Systems/node1"]);
-    assert_eq!(
-        systems("other:other-password-77"),
-        ["/redfish/v1/Systems/node2"]
-    );
+    assert_eq!(systems(OTHER_BASIC), ["/redfish/v1/Systems/node2"]);
     assert_eq!(
         curl(
             &format!("{}/redfish/v1/Systems/node2", base(port)),
@@ -346,7 +275,7 @@ fn a_user_of_one_bmc_cannot_see_another() {
     assert_eq!(
         curl(
             &format!("{}/redfish/v1/Managers/node1", base(port)),
-            &["-u", "other:other-password-77"]
+            &["-u", OTHER_BASIC]
         )
         .0,
         401
