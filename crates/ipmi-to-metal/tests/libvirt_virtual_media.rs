@@ -67,12 +67,7 @@ fn a_libvirt_domain_boots_the_inserted_iso_from_its_cdrom_once() {
         config_with_backend(port, "libvirt", &section)
     );
     let s = Served::start_bmcs(port, &config);
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", rf))
-            .is_ok()),
-        "{}",
-        s.bmc.server_log()
-    );
+    wait_listening(&s.bmc, rf);
     assert!(
         cdrom_sources(&domain).is_empty(),
         "no CD-ROM drive to begin with"

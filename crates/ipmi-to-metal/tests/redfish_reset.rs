@@ -82,11 +82,7 @@ fn a_backend_without_a_soft_off_is_not_offered_the_graceful_resets() {
         config_with_backend(port, "http", &section)
     );
     let bmc = Bmc::start_config(port, &config);
-    assert!(eventually(20, || std::net::TcpStream::connect((
-        "127.0.0.1",
-        rf
-    ))
-    .is_ok()));
+    wait_listening(&bmc, rf);
     let system = format!("{}/redfish/v1/Systems/node1", base(rf));
     let (status, _, body) = curl(&system, &["-u", ADMIN_BASIC]);
     assert_eq!(status, 200, "{body}\n{}", bmc.server_log());
@@ -133,11 +129,7 @@ fn a_reset_acknowledged_with_sel_sync_written_is_in_the_sel_after_kill_9() {
         standard_config(port, "")
     );
     let bmc = Bmc::start_config(port, &config);
-    assert!(eventually(20, || std::net::TcpStream::connect((
-        "127.0.0.1",
-        rf
-    ))
-    .is_ok()));
+    wait_listening(&bmc, rf);
     assert!(!admin(&bmc, "sel list").contains("Power off/down"));
     let system = format!("{}/redfish/v1/Systems/node1", base(rf));
     let (status, body) = reset(&system, ADMIN_BASIC, "ForceOff");

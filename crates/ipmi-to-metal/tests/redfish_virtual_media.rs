@@ -185,12 +185,7 @@ fn a_backend_without_media_has_no_member_and_no_link() {
         config_with_backend(port, "metal", &metal)
     );
     let s = Served::start_bmcs(port, &config);
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", rf))
-            .is_ok()),
-        "{}",
-        s.bmc.server_log()
-    );
+    wait_listening(&s.bmc, rf);
     let (status, _, members) = get(rf, "/redfish/v1/Managers/node1/VirtualMedia");
     assert_eq!(status, 200, "{members}");
     assert_eq!(members["Members"], serde_json::json!([]));
@@ -239,12 +234,7 @@ fn uefi_http_boot_points_a_netbooting_machine_at_the_endpoint_which_chains_the_u
         config_with_backend(port, "metal", &metal)
     );
     let s = Served::start_bmcs(port, &config);
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", rf))
-            .is_ok()),
-        "{}",
-        s.bmc.server_log()
-    );
+    wait_listening(&s.bmc, rf);
     let (_, _, system) = get(rf, "/redfish/v1/Systems/node1");
     assert!(
         system["Boot"]["BootSourceOverrideTarget@Redfish.AllowableValues"]

@@ -89,12 +89,7 @@ fn sushy_boots_a_qemu_vm_from_the_inserted_iso_as_ironic_does() {
         test_support::free_tcp_port(),
     );
     let s = Served::start_bmcs(port, &config_with_redfish(port, &vm, &net, ipxe_port, rf));
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", rf))
-            .is_ok()),
-        "{}",
-        s.bmc.server_log()
-    );
+    wait_listening(&s.bmc, rf);
     let pw = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(pw.path(), ADMIN_PASSWORD).unwrap();
     let image = net.guest_url("/files/ipxe.iso");

@@ -438,6 +438,17 @@ pub fn low_free_port() -> u16 {
     test_support::low_free_port()
 }
 
+/// Waits up to 20 s until something listens on TCP `port` of 127.0.0.1 (a service of `bmc`'s
+/// server: Redfish, iPXE); a panic with the server's log if nothing does.
+pub fn wait_listening(bmc: &Bmc, port: u16) {
+    assert!(
+        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()),
+        "nothing listens on port {port}; log:\n{}",
+        bmc.server_log()
+    );
+}
+
 /// Polls `f` until it returns true or `secs` pass.
 pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);

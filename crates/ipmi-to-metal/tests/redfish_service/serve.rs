@@ -34,12 +34,7 @@ pub fn start_with_node2(privilege: &str) -> (Served, u16) {
 /// node1 served with `tail` after its tables, once its Redfish service listens on `port`.
 fn serve(port: u16, tail: &str) -> (Served, u16) {
     let s = Served::start("", tail);
-    assert!(
-        eventually(20, || std::net::TcpStream::connect(("127.0.0.1", port))
-            .is_ok()),
-        "the Redfish service did not listen; log:\n{}",
-        s.bmc.server_log()
-    );
+    wait_listening(&s.bmc, port);
     (s, port)
 }
 
