@@ -85,6 +85,17 @@ impl Node {
         self.ironic.baremetal_json(&["node", "show", &self.uuid])
     }
 
+    /// enroll -> manageable -> available -> active, each step waited for; the node is then
+    /// active and powered on.
+    fn deploy_to_active(&self) {
+        self.run(&["manage"], &["--wait", "60"]);
+        self.run(&["provide"], &["--wait", "60"]);
+        self.run(&["deploy"], &["--wait", "120"]);
+        let shown = self.show();
+        assert_eq!(shown["provision_state"], "active", "{shown:#}");
+        assert_eq!(shown["power_state"], "power on", "{shown:#}");
+    }
+
     /// `baremetal node COMMAND... NODE ARGS...` (`["boot", "device", "set"]`, `["pxe"]`).
     fn run(&self, command: &[&str], args: &[&str]) -> String {
         let mut all = vec!["node"];
@@ -208,12 +219,7 @@ fn ironic_deploys_a_node_and_drives_power_boot_device_and_nmi_of_a_sim_bmc() {
 
     // enroll -> manageable -> available -> active: the ramdisk deploy writes the PXE
     // configuration, sets the next boot to PXE and powers the machine on.
-    node.run(&["manage"], &["--wait", "60"]);
-    node.run(&["provide"], &["--wait", "60"]);
-    node.run(&["deploy"], &["--wait", "120"]);
-    let shown = node.show();
-    assert_eq!(shown["provision_state"], "active", "{shown:#}");
-    assert_eq!(shown["power_state"], "power on", "{shown:#}");
+    node.deploy_to_active();
     let log = sel(&bmc);
     let pxe = log.find("User requested PXE boot").expect(&log);
     let up = log.rfind("Initiated by power up").expect(&log);

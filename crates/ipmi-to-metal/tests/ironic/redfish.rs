@@ -255,12 +255,7 @@ fn ironic_deploys_a_redfish_virtual_media_node_from_an_iso_and_undeploys_it() {
     // enroll -> manageable -> available -> active: the ramdisk deploy powers the machine off,
     // fetches the ISO and publishes it under its HTTP root, ejects and inserts the virtual CD,
     // sets a persistent CD boot and powers the machine on.
-    node.run(&["manage"], &["--wait", "60"]);
-    node.run(&["provide"], &["--wait", "60"]);
-    node.run(&["deploy"], &["--wait", "120"]);
-    let shown = node.show();
-    assert_eq!(shown["provision_state"], "active", "{shown:#}");
-    assert_eq!(shown["power_state"], "power on", "{shown:#}");
+    node.deploy_to_active();
     let fetched = images.requests();
     assert!(
         fetched
