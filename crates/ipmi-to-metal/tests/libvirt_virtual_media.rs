@@ -45,10 +45,9 @@ fn cdrom_sources(domain: &Domain) -> Vec<Option<String>> {
 
 #[test]
 fn a_libvirt_domain_boots_the_inserted_iso_from_its_cdrom_once() {
-    let python = require_python_module("sushy");
-    let iso = std::fs::read("/usr/lib/ipxe/ipxe.iso").unwrap_or_else(|e| {
-        panic!("/usr/lib/ipxe/ipxe.iso: {e}: install the Debian package ipxe (.ci/run does); this test does not skip itself")
-    });
+    // A missing client fails the test before a domain is defined.
+    require_python_module("sushy");
+    let iso = test_support::netboot::ipxe_iso();
     let net = NetbootServer::start(vec![("ipxe.iso".into(), iso.clone())]);
     let domain = Domain::define(&DomainConfig {
         name: "media".into(),
@@ -78,26 +77,12 @@ fn a_libvirt_domain_boots_the_inserted_iso_from_its_cdrom_once() {
     serial(&domain, &s, DISK, 0);
 
     // Ironic's sequence through the Redfish service; the image is fetched by the shim.
-    let pw = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(pw.path(), ADMIN_PASSWORD).unwrap();
     let image = net.url("/files/ipxe.iso");
     let from = domain.serial_len();
-    let out = run(std::process::Command::new(&python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/sushy_vmedia.py"
-        ))
-        .arg(format!("http://127.0.0.1:{rf}"))
-        .arg("admin")
-        .arg(pw.path())
-        .arg("/redfish/v1/Systems/node1")
-        .arg(&image));
-    assert!(
-        out.ok,
-        "sushy failed:\n{}\n{}\nlog:\n{}",
-        out.stdout,
-        out.stderr,
-        s.bmc.server_log()
+    s.sushy_vmedia(
+        &format!("http://127.0.0.1:{rf}"),
+        "/redfish/v1/Systems/node1",
+        &image,
     );
     // The volume in the pool is the image, byte for byte, and the domain's new drive has it.
     let files = pool.files();

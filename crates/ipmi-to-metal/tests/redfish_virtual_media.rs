@@ -15,7 +15,6 @@ use common::admin::*;
 use common::*;
 use serde_json::Value;
 use serve::*;
-use std::process::Command;
 
 const IMAGE: &str = "http://192.0.2.10/images/ironic-agent.iso";
 
@@ -35,35 +34,17 @@ fn get(port: u16, path: &str) -> (u16, String, Value) {
 
 #[test]
 fn sushy_inserts_the_cd_boots_it_once_and_the_sim_console_shows_the_image() {
-    let python = require_python_module("sushy");
     let (s, port) = start(true, "");
-    let pw = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(pw.path(), ADMIN_PASSWORD).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sushy_vmedia.py");
     for _ in 0..2 {
         // Twice: the second run finds the CD inserted and ejects it first, as Ironic does.
-        let out = run(Command::new(&python)
-            .arg(script)
-            .arg(base(port))
-            .arg("admin")
-            .arg(pw.path())
-            .arg("/redfish/v1/Systems/node1")
-            .arg(IMAGE));
-        assert!(
-            out.ok,
-            "sushy failed:\n{}\n{}\nlog:\n{}",
-            out.stdout,
-            out.stderr,
-            s.bmc.server_log()
-        );
+        let out = s.sushy_vmedia(&base(port), "/redfish/v1/Systems/node1", IMAGE);
         assert_eq!(
-            out.stdout.lines().collect::<Vec<_>>(),
+            out.lines().collect::<Vec<_>>(),
             [
                 "inserted /redfish/v1/Systems/node1/VirtualMedia/Cd",
                 "booting cd"
             ],
-            "{}",
-            out.stdout
+            "{out}"
         );
     }
     let booted = format!("Booting from virtual media CD {IMAGE}");

@@ -77,10 +77,9 @@ fn config_with_redfish(
 
 #[test]
 fn sushy_boots_a_qemu_vm_from_the_inserted_iso_as_ironic_does() {
-    let python = require_python_module("sushy");
-    let iso = std::fs::read("/usr/lib/ipxe/ipxe.iso").unwrap_or_else(|e| {
-        panic!("/usr/lib/ipxe/ipxe.iso: {e}: install the Debian package ipxe (.ci/run does); this test does not skip itself")
-    });
+    // A missing client fails the test before a VM starts.
+    require_python_module("sushy");
+    let iso = test_support::netboot::ipxe_iso();
     let net = NetbootServer::start(vec![("ipxe.iso".into(), iso)]);
     let vm = QemuVm::new(&net.guest_url("/provider/vm1/boot.ipxe"));
     let (port, ipxe_port, rf) = (
@@ -90,25 +89,11 @@ fn sushy_boots_a_qemu_vm_from_the_inserted_iso_as_ironic_does() {
     );
     let s = Served::start_bmcs(port, &config_with_redfish(port, &vm, &net, ipxe_port, rf));
     wait_listening(&s.bmc, rf);
-    let pw = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(pw.path(), ADMIN_PASSWORD).unwrap();
     let image = net.guest_url("/files/ipxe.iso");
-    let out = run(std::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/sushy_vmedia.py"
-        ))
-        .arg(format!("http://127.0.0.1:{rf}"))
-        .arg("admin")
-        .arg(pw.path())
-        .arg("/redfish/v1/Systems/vm1")
-        .arg(&image));
-    assert!(
-        out.ok,
-        "sushy failed:\n{}\n{}\nlog:\n{}",
-        out.stdout,
-        out.stderr,
-        s.bmc.server_log()
+    s.sushy_vmedia(
+        &format!("http://127.0.0.1:{rf}"),
+        "/redfish/v1/Systems/vm1",
+        &image,
     );
     // The reset of a machine that is off powers it on; it sanboots the ISO.
     let (seen, text) = vm.wait_serial(0, "iPXE ISO boot image", 180);
@@ -124,9 +109,7 @@ fn sushy_boots_a_qemu_vm_from_the_inserted_iso_as_ironic_does() {
 
 #[test]
 fn a_qemu_vm_sanboots_the_inserted_iso_and_not_after_the_eject() {
-    let iso = std::fs::read("/usr/lib/ipxe/ipxe.iso").unwrap_or_else(|e| {
-        panic!("/usr/lib/ipxe/ipxe.iso: {e}: install the Debian package ipxe (.ci/run does); this test does not skip itself")
-    });
+    let iso = test_support::netboot::ipxe_iso();
     let net = NetbootServer::start(vec![("ipxe.iso".into(), iso)]);
     let vm = QemuVm::new(&net.guest_url("/provider/vm1/boot.ipxe"));
     let (port, ipxe_port) = (free_port(), test_support::free_tcp_port());

@@ -38,6 +38,16 @@ struct World {
     log: Vec<Served>,
 }
 
+/// Debian's `ipxe` package's bootable ISO, the image the virtual media tests boot.
+pub const IPXE_ISO: &str = "/usr/lib/ipxe/ipxe.iso";
+
+/// The bytes of [`IPXE_ISO`], or a panic that says which package to install (no test skips).
+pub fn ipxe_iso() -> Vec<u8> {
+    std::fs::read(IPXE_ISO).unwrap_or_else(|e| {
+        panic!("{IPXE_ISO}: {e}: install the Debian package ipxe (.ci/run does); this test does not skip itself")
+    })
+}
+
 /// A running server (on its own thread and runtime, so that synchronous tests can use it).
 pub struct NetbootServer {
     /// Its port on 127.0.0.1.

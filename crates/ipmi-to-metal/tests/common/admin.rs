@@ -22,6 +22,33 @@ pub struct Served {
 }
 
 impl Served {
+    /// Ironic's virtual media sequence through sushy (`tests/sushy_vmedia.py`) as admin, against
+    /// the Redfish service at `url` for `system` (its path), inserting `image`: its standard
+    /// output, or a panic with its output and the server's log.
+    pub fn sushy_vmedia(&self, url: &str, system: &str, image: &str) -> String {
+        let python = require_python_module("sushy");
+        let pw = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(pw.path(), ADMIN_PASSWORD).unwrap();
+        let out = run(Command::new(python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/sushy_vmedia.py"
+            ))
+            .arg(url)
+            .arg("admin")
+            .arg(pw.path())
+            .arg(system)
+            .arg(image));
+        assert!(
+            out.ok,
+            "sushy failed:\n{}\n{}\nlog:\n{}",
+            out.stdout,
+            out.stderr,
+            self.bmc.server_log()
+        );
+        out.stdout
+    }
+
     /// The standard test BMC (`extra` in its `[[bmc]]` table, `more` after it: other BMCs)
     /// with the admin server (healthz left open) and the audit log in a file.
     pub fn start(extra: &str, more: &str) -> Served {

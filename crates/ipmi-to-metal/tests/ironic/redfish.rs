@@ -181,9 +181,6 @@ fn ironic_sends_the_sensor_data_of_a_redfish_node() {
     );
 }
 
-/// Debian's `ipxe` package's bootable ISO: the image the virtual-media node is deployed with.
-const IPXE_ISO: &str = "/usr/lib/ipxe/ipxe.iso";
-
 /// `GET url` with curl (`args` before it): the status and the body.
 fn curl_get(url: &str, args: &[&str]) -> (u16, Vec<u8>) {
     let curl = test_support::require("curl", "curl");
@@ -221,9 +218,7 @@ fn redfish_get(port: u16, state: &std::path::Path, path: &str) -> Value {
 
 #[test]
 fn ironic_deploys_a_redfish_virtual_media_node_from_an_iso_and_undeploys_it() {
-    let iso = std::fs::read(IPXE_ISO).unwrap_or_else(|e| {
-        panic!("{IPXE_ISO}: {e}: install the Debian package ipxe (.ci/run does); this test does not skip itself")
-    });
+    let iso = test_support::netboot::ipxe_iso();
     // The ISO's own server (Range-capable, as a BMC reading an ISO needs), where Ironic fetches it.
     let images = NetbootServer::start(vec![("ipxe.iso".into(), iso.clone())]);
     let boot_iso = images.url("/files/ipxe.iso");
@@ -266,7 +261,11 @@ fn ironic_deploys_a_redfish_virtual_media_node_from_an_iso_and_undeploys_it() {
     let published = format!("{}/redfish/boot-{}.iso", node.ironic.http_url, node.uuid);
     let (status, body) = curl_get(&published, &[]);
     assert_eq!(status, 200, "{published}");
-    assert!(body == iso, "{published} is not {IPXE_ISO}");
+    assert!(
+        body == iso,
+        "{published} is not {}",
+        test_support::netboot::IPXE_ISO
+    );
 
     // The shim's side: the virtual CD holds what Ironic inserted, the CD boot is persistent,
     // the machine is on and booted it.
