@@ -14,7 +14,7 @@
 //! connection is dropped and the call tried once more on a new one. Requests while libvirtd is
 //! down fail (0xFF, logged) until it answers again.
 
-use crate::ffi::{code, Connect, Error as VirtError, FROM_RPC};
+use crate::ffi::{code, Connect, Error as LibvirtError, FROM_RPC};
 use ipmi_bmc::{BackendError, BackendResult};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,8 +46,8 @@ pub enum ErrorKind {
     Other,
 }
 
-impl From<VirtError> for CallError {
-    fn from(e: VirtError) -> Self {
+impl From<LibvirtError> for CallError {
+    fn from(e: LibvirtError) -> Self {
         let kind = match e.code {
             code::SYSTEM_ERROR | code::RPC | code::NO_CONNECT | code::INVALID_CONN => {
                 ErrorKind::Connection
@@ -133,6 +133,7 @@ impl Hypervisor {
         T: Send + 'static,
         J: FnOnce() -> T + Send + 'static,
     {
+        let waited_from = Instant::now();
         let work = async {
             let place = self
                 .calls
@@ -151,8 +152,9 @@ impl Hypervisor {
         match tokio::time::timeout_at(until, work).await {
             Ok(r) => r,
             Err(_) => Err(BackendError::Timeout(format!(
-                "libvirt at {} did not answer in time",
-                self.uri
+                "libvirt at {} did not answer within {:?}",
+                self.uri,
+                until.saturating_duration_since(waited_from)
             ))),
         }
     }
