@@ -205,14 +205,21 @@ impl Console for LibvirtConsole {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         match stream {
-            Some(s) => send(s, data.to_vec(), self.deadline).await,
+            Some(s) => send(&self.hv, s, data.to_vec(), self.deadline).await,
             None => Ok(()),
         }
     }
 }
 
-async fn send(stream: SharedStream, data: Vec<u8>, deadline: Duration) -> BackendResult<()> {
-    let work = tokio::task::spawn_blocking(move || {
+/// Writes `data` to the console stream on a blocking thread holding one of the URI's places
+/// (a stream that never takes it holds that one thread, not one more per key).
+async fn send(
+    hv: &Hypervisor,
+    stream: SharedStream,
+    data: Vec<u8>,
+    deadline: Duration,
+) -> BackendResult<()> {
+    let work = move || {
         let held = stream.lock().unwrap_or_else(|e| e.into_inner());
         let Some(s) = held.as_ref() else {
             return Ok(());
@@ -226,11 +233,14 @@ async fn send(stream: SharedStream, data: Vec<u8>, deadline: Duration) -> Backen
             }
         }
         Ok(())
-    });
-    match tokio::time::timeout(deadline, work).await {
-        Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(e))) => Err(BackendError::Failed(format!("console write: {e}"))),
+    };
+    match hv
+        .blocking(tokio::time::Instant::now() + deadline, work)
+        .await
+    {
+        Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(BackendError::Failed(format!("console write: {e}"))),
-        Err(_) => Err(BackendError::Timeout("console write".into())),
+        Err(BackendError::Timeout(_)) => Err(BackendError::Timeout("console write".into())),
+        Err(e) => Err(e),
     }
 }

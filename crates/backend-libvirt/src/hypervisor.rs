@@ -4,7 +4,7 @@
 //! libvirt's calls block (an RPC to libvirtd, over a local socket or ssh/TLS), so each call runs
 //! on tokio's blocking pool and the caller waits at most its deadline: a hung libvirtd makes the
 //! client's request end with "timeout" (0xC3), never stalls the server. At most
-//! [`MAX_CALLS`] calls per URI run at once (the virtual media jobs and console opens, on
+//! [`MAX_CALLS`] calls per URI run at once (the virtual media jobs, console opens and writes, on
 //! connections of their own, included): a call keeps its place until its thread is done, even
 //! after its caller stopped waiting, so that a hung libvirtd holds at most that many blocking
 //! threads (until its socket closes); the others wait for a place, within their deadline.
