@@ -22,7 +22,7 @@ const DISK: &str = "LIBVIRT-MEDIA-DISK-BOOTED";
 const ISO: &str = "iPXE ISO boot image";
 
 /// Waits for `text` on the domain's serial log after byte `from`; the text from `from` to just
-/// after it. On failure the server's log is printed too.
+/// after it, terminal controls left out (as `text` was looked for). On failure the server's log is printed too.
 fn serial(domain: &Domain, s: &Served, text: &str, from: usize) -> String {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         domain.wait_serial(text, from, BOOT)
@@ -31,7 +31,7 @@ fn serial(domain: &Domain, s: &Served, text: &str, from: usize) -> String {
         eprintln!("server log:\n{}", s.bmc.server_log());
         std::panic::resume_unwind(e)
     });
-    domain.serial_text()[from..end].to_string()
+    test_support::console_text::plain(&domain.serial_text()[from..end])
 }
 
 /// The sources of the CD-ROM drives of the domain's persistent definition.

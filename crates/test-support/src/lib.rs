@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod console_text;
 mod ipmi_sim;
 mod ironic;
 pub mod libvirt;

@@ -319,14 +319,14 @@ impl Domain {
     }
 
     /// Waits until `text` appears in the serial log after byte `from` (e.g. the log's length
-    /// before an action); returns the position just after it. Panics after `timeout` with the
+    /// before an action), terminal controls left out; returns the log's position just after it. Panics after `timeout` with the
     /// log's tail.
     pub fn wait_serial(&self, text: &str, from: usize, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
             let log = self.serial_text();
-            if let Some(at) = log.get(from..).and_then(|tail| tail.find(text)) {
-                return from + at + text.len();
+            if let Some(end) = crate::console_text::find_after(&log, from, text) {
+                return end;
             }
             if Instant::now() >= deadline {
                 let tail: String = log

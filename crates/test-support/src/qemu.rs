@@ -97,13 +97,14 @@ impl QemuVm {
         String::from_utf8_lossy(&std::fs::read(&self.serial).unwrap_or_default()).into_owned()
     }
 
-    /// Waits up to `secs` for `needle` in the serial console after byte `from`; the text after
+    /// Waits up to `secs` for `needle` in the serial console after byte `from` (terminal
+    /// controls left out, see [`crate::console_text`]); that text after
     /// `from` when it came (or at the deadline, with `false`).
     pub fn wait_serial(&self, from: usize, needle: &str, secs: u64) -> (bool, String) {
         let until = Instant::now() + Duration::from_secs(secs);
         loop {
             let text = self.serial_text();
-            let after = text.get(from..).unwrap_or_default().to_string();
+            let after = crate::console_text::plain(text.get(from..).unwrap_or_default());
             if after.contains(needle) {
                 return (true, after);
             }
