@@ -25,6 +25,11 @@
 # costs the echo server is the floor of any server that answers each datagram with a system call
 # here: the goals are written as multiples of it.
 #
+# The runtime floor: `ipmi-to-metal echo-floor` echoes on the server's own runtime, waiting as a
+# BMC's receive loop does (tokio's epoll, readiness then reads until the socket is empty, a 1 s
+# timer armed), under the same clients as the echo floor: what that structure costs a datagram
+# before any IPMI work, the part of a session no change to the IPMI code can remove.
+#
 # FLOOR_TOUCH_KB=n makes the echo client of (b) also write n KiB between datagrams (0 by
 # default): the floor of whole sessions under a client that empties the caches as ipmitool's own
 # work does, a process start and OpenSSL each time (4096 here: a core's L2 twice over;
@@ -32,7 +37,7 @@
 # does little between requests.
 #
 # Usage: bench/cpu-per-request.sh [REQUESTS] [SESSIONS] [LOGINS] [ROUNDS]   (3000 4 100 5)
-# Needs ipmitool, ipmi_sim (Debian openipmi), pyghmi (pip) and cc. Ports 16240-16243 on
+# Needs ipmitool, ipmi_sim (Debian openipmi), pyghmi (pip) and cc. Ports 16240-16244 on
 # 127.0.0.1. DATAGRAMS=11 is the datagrams of one whole session for the floor.
 set -eu
 cd "$(dirname "$0")/.."
@@ -93,6 +98,9 @@ cc -O2 -o "$dir/echo-client" bench/echo-client.c
 "$dir/echo" 16243 &
 pids="$pids $!"
 floor="echo-floor:16243:$!"
+$bin echo-floor --listen 127.0.0.1:16244 &
+pids="$pids $!"
+floor="$floor runtime-floor:16244:$!"
 
 ipmi() { # PORT ARGS...: one bounded ipmitool run as Ironic makes it
     _port=$1
@@ -117,7 +125,7 @@ cpu_ns() { # PID: ns on CPU, summed over its threads
 yes 'chassis status' | head -n "$requests" > "$dir/exec.txt"
 
 in_session() { # PORT: the (a) load
-    if [ "$1" = 16243 ]; then floor_in_session; return; fi
+    case $1 in 16243 | 16244) floor_in_session "$1"; return ;; esac
     i=0
     loads=""
     while [ "$i" -lt "$sessions" ]; do
@@ -131,7 +139,7 @@ in_session() { # PORT: the (a) load
 }
 
 whole_sessions() { # PORT: the (b) load
-    if [ "$1" = 16243 ]; then floor_whole_sessions; return; fi
+    case $1 in 16243 | 16244) floor_whole_sessions "$1"; return ;; esac
     i=0
     while [ "$i" -lt "$logins" ]; do
         ipmi "$1" chassis power status >/dev/null
@@ -143,21 +151,21 @@ gap_us() { # ipmitool's pace in this round: ipmi-to-metal's (a) wall time per re
     awk -v r="$requests" '{ printf "%d\n", $1 / 1000 / r }' "$dir/wall.ipmi-to-metal"
 }
 
-floor_in_session() { # the (a) pattern against the echo server
+floor_in_session() { # PORT: the (a) pattern against an echo server
     i=0
     loads=""
     while [ "$i" -lt "$sessions" ]; do
-        "$dir/echo-client" 16243 "$requests" "$(gap_us)" &
+        "$dir/echo-client" "$1" "$requests" "$(gap_us)" &
         loads="$loads $!"
         i=$((i + 1))
     done
     for l in $loads; do wait "$l"; done
 }
 
-floor_whole_sessions() { # the (b) pattern: one process per session, DATAGRAMS round trips each
+floor_whole_sessions() { # PORT: the (b) pattern: one process per session, DATAGRAMS round trips each
     i=0
     while [ "$i" -lt "$logins" ]; do
-        "$dir/echo-client" 16243 "$datagrams" "$(gap_us)" "$touch_kb"
+        "$dir/echo-client" "$1" "$datagrams" "$(gap_us)" "$touch_kb"
         i=$((i + 1))
     done
 }
@@ -183,7 +191,7 @@ while [ "$round" -le "$rounds" ]; do
         measure "$name" "$port" "$pid" in_session $((sessions * requests))
         measure "$name" "$port" "$pid" whole_sessions "$logins"
     done
-    tail -n 8 "$dir/results" | awk -v r="$round" '{ printf "round %d  %-14s %-15s %10s us\n", r, $1, $2, $3 }'
+    tail -n 10 "$dir/results" | awk -v r="$round" '{ printf "round %d  %-14s %-15s %10s us\n", r, $1, $2, $3 }'
     echo "round $round  echo client's gap between datagrams (ipmitool's pace): $(gap_us) us"
     round=$((round + 1))
 done
@@ -198,8 +206,8 @@ awk -v d="$datagrams" '
     { us[$1, $2] = $3 }
     END {
         printf "%-14s %22s %20s\n", "server", "us CPU / request", "us CPU / session"
-        split("ipmi-to-metal ipmi_sim pyghmi echo-floor", names, " ")
-        for (i = 1; i <= 4; i++) {
+        split("ipmi-to-metal ipmi_sim pyghmi echo-floor runtime-floor", names, " ")
+        for (i = 1; i <= 5; i++) {
             n = names[i]
             printf "%-14s %22.2f %20.1f\n", n, us[n, "in_session"], us[n, "whole_sessions"]
         }
@@ -213,5 +221,9 @@ awk -v d="$datagrams" '
             us[r, "whole_sessions"] / us["echo-floor", "whole_sessions"], d
         printf "ratio %-27s %10.3f %20.3f\n", "ipmi_sim / echo floor", \
             us["ipmi_sim", "in_session"] / us["echo-floor", "in_session"], us["ipmi_sim", "whole_sessions"] / us["echo-floor", "whole_sessions"]
+        printf "ratio %-27s %10.3f %20.3f\n", "ipmi-to-metal / runtime floor", \
+            us[r, "in_session"] / us["runtime-floor", "in_session"], us[r, "whole_sessions"] / us["runtime-floor", "whole_sessions"]
+        printf "ratio %-27s %10.3f %20.3f\n", "runtime floor / ipmi_sim", \
+            us["runtime-floor", "in_session"] / us["ipmi_sim", "in_session"], us["runtime-floor", "whole_sessions"] / us["ipmi_sim", "whole_sessions"]
     }
 ' "$dir/medians"

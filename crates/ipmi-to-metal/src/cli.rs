@@ -129,6 +129,14 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Serve a fake Equinix Metal API (for demos and tests of the metal backend).
     FakeMetal(fake::FakeArgs),
+    /// Echo every UDP datagram back on the server's own runtime: the floor
+    /// bench/cpu-per-request.sh measures the server against (hidden: a benchmark's part).
+    #[command(hide = true)]
+    EchoFloor {
+        /// The address to echo on.
+        #[arg(long, value_name = "IP:PORT")]
+        listen: SocketAddr,
+    },
     /// Print a shell completion script to standard output.
     #[command(after_long_help = "For example: ipmi-to-metal completions bash > \
                            /usr/share/bash-completion/completions/ipmi-to-metal")]
@@ -221,7 +229,7 @@ pub fn man_pages_to(dir: &Path) -> std::io::Result<()> {
     man_page(&mut top)?;
     let mut cmd = command().disable_help_subcommand(true);
     cmd.build();
-    for sub in cmd.get_subcommands() {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         clap_mangen::Man::new(sub.clone())
             .source(format!("ipmi-to-metal {}", env!("CARGO_PKG_VERSION")))
             .generate_to(dir)?;

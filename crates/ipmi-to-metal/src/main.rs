@@ -12,6 +12,7 @@ mod console;
 mod console_log;
 mod console_watch;
 mod discovery;
+mod echo_floor;
 #[cfg(test)]
 mod example_backend;
 mod factory;
@@ -69,6 +70,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("fake-metal: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::EchoFloor { listen } => match echo_floor::run(listen) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("echo-floor: {e}");
                 ExitCode::from(2)
             }
         },

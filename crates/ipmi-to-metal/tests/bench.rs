@@ -342,3 +342,53 @@ fn bench_measures_ipmi_sim_and_a_pyghmi_bmc() {
     let r = bench(py_port, SIM_PASSWORD, &["-C", "3", "-s", "2", "-n", "100"]);
     assert!(r.ok >= 100 && r.failed == 0, "pyghmi: {r:?}");
 }
+
+/// The floor `bench/cpu-per-request.sh` measures against: `echo-floor` sends every datagram
+/// back to its sender, a burst included (it reads until the socket is empty), on loopback.
+#[test]
+fn echo_floor_sends_every_datagram_back() {
+    /// Kills the server however the test ends.
+    struct Killed(Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let port = test_support::free_port();
+    let _server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
+            .args(["echo-floor", "--listen", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("echo-floor starts"),
+    );
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    client.connect(("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 1500];
+    // Until it listens: a datagram that finds no socket comes back as an error on this
+    // connected socket, at the next send or receive.
+    let up = (0..100).any(|_| {
+        let answered = client.send(b"ping").is_ok() && matches!(client.recv(&mut buf), Ok(4));
+        if !answered {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        answered
+    });
+    assert!(up, "echo-floor never answered on port {port}");
+    let burst: Vec<Vec<u8>> = (0u8..20)
+        .map(|i| vec![i; 1 + usize::from(i) * 50])
+        .collect();
+    for d in &burst {
+        client.send(d).unwrap();
+    }
+    let mut back = Vec::new();
+    while let Ok(n) = client.recv(&mut buf) {
+        back.push(buf[..n].to_vec());
+    }
+    assert_eq!(back, burst);
+}
