@@ -11,7 +11,7 @@ use common::admin::*;
 use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The server's soft limit on open files: the common default.
@@ -74,33 +74,9 @@ fn slowloris(url: &str, connections: usize, report: &std::path::Path) -> Killed 
     Killed(child)
 }
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// slowhttptest's report without its terminal escapes.
 fn report_text(report: &std::path::Path) -> String {
-    let raw = std::fs::read_to_string(report).unwrap_or_default();
-    let mut out = String::new();
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            // CSI: up to the final letter.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    test_support::console_text::plain(&std::fs::read_to_string(report).unwrap_or_default())
 }
 
 /// The last value slowhttptest reported for `field` (`connected`, `closed`, `pending`...).

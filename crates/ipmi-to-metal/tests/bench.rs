@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use test_support::{IpmiSim, SIM_PASSWORD};
 
 /// What one `bench` row and its sample answer say.
@@ -274,16 +274,7 @@ fn bench_agrees_with_ipmitool_on_answers_and_completion_codes() {
 }
 
 /// A pyghmi BMC (bench/pyghmi_bmc.py) on a free port.
-struct PyghmiBmc(Child);
-
-impl Drop for PyghmiBmc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn pyghmi_bmc(port: u16) -> PyghmiBmc {
+fn pyghmi_bmc(port: u16) -> Killed {
     let python = require("python3", "python3");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/pyghmi_bmc.py");
     let child = Command::new(python)
@@ -294,7 +285,7 @@ fn pyghmi_bmc(port: u16) -> PyghmiBmc {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the pyghmi BMC");
-    let bmc = PyghmiBmc(child);
+    let bmc = Killed(child);
     // Up once ipmitool gets an answer from it.
     let up = eventually(20, || {
         ipmitool_at(
@@ -347,14 +338,6 @@ fn bench_measures_ipmi_sim_and_a_pyghmi_bmc() {
 /// back to its sender, a burst included (it reads until the socket is empty), on loopback.
 #[test]
 fn echo_floor_sends_every_datagram_back() {
-    /// Kills the server however the test ends.
-    struct Killed(Child);
-    impl Drop for Killed {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let port = test_support::free_port();
     let _server = Killed(
         Command::new(env!("CARGO_BIN_EXE_ipmi-to-metal"))
@@ -372,12 +355,8 @@ fn echo_floor_sends_every_datagram_back() {
     let mut buf = [0u8; 1500];
     // Until it listens: a datagram that finds no socket comes back as an error on this
     // connected socket, at the next send or receive.
-    let up = (0..100).any(|_| {
-        let answered = client.send(b"ping").is_ok() && matches!(client.recv(&mut buf), Ok(4));
-        if !answered {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        answered
+    let up = eventually(10, || {
+        client.send(b"ping").is_ok() && matches!(client.recv(&mut buf), Ok(4))
     });
     assert!(up, "echo-floor never answered on port {port}");
     let burst: Vec<Vec<u8>> = (0u8..20)

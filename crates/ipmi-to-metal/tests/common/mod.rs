@@ -449,6 +449,17 @@ pub fn wait_listening(bmc: &Bmc, port: u16) {
     );
 }
 
+/// A child process (a client, a peer server, a load tool) killed and reaped however the test
+/// ends, so that a failed assertion leaves no process behind holding the test's output.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Polls `f` until it returns true or `secs` pass.
 pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
