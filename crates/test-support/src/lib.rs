@@ -26,19 +26,18 @@ pub use ipmi_sim::{IpmiSim, SimSensor, SIM_GUID, SIM_PASSWORD, SIM_PSU, SIM_SENS
 pub use ironic::{ironic_venv, Ironic};
 pub use sshd::Sshd;
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The ports this process's tests were given: a port is free when asked for but taken only
 /// when the test's server binds it, so two tests running at once must not be given the same.
-static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
 /// Whether `port` was not given before in this process (and is now).
 fn give(port: u16) -> bool {
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    given.get_or_insert_with(HashSet::new).insert(port)
+    GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port)
 }
 
 /// The first port `pick` (a bind to port 0) returns that was not given before.
@@ -91,7 +90,7 @@ mod port_tests {
 
     #[test]
     fn ports_are_never_given_twice() {
-        let mut seen = HashSet::new();
+        let mut seen = BTreeSet::new();
         for _ in 0..300 {
             assert!(seen.insert(free_port()));
             assert!(seen.insert(low_free_port()));
